@@ -1,0 +1,177 @@
+"""The `booth` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from console.locations import data_dir, default_site_file
+
+EXIT_CONFIG = 2
+EXIT_STORE = 3
+
+
+def _fail(code: int, message: str) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _load_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from console.site.config import default_site, load_site
+
+    if getattr(args, "site", None):
+        return load_site(Path(args.site))
+    path = default_site_file()
+    if path.exists():
+        return load_site(path)
+    return default_site()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write the commented sample site file."""
+    from console.site.config import default_site_text
+
+    path = Path(args.path) if args.path else default_site_file()
+    if path.exists() and not args.force:
+        return _fail(EXIT_CONFIG, f"{path} exists; use --force to overwrite it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(default_site_text(), encoding="utf-8")
+    except OSError as exc:
+        return _fail(EXIT_CONFIG, f"cannot write {path}: {exc.strerror}")
+    print(f"wrote {path}; edit it, then run `booth run --site {path}`")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database schema to the newest version."""
+    from console.site.build import database_url
+    from console.site.config import ConfigError
+    from console.store.engine import StoreError, make_engine
+    from console.store.migrate import upgrade
+
+    try:
+        config = _load_config(args)
+        url = args.db or database_url(config)
+        before, after = upgrade(make_engine(url))
+    except ConfigError as exc:
+        return _fail(EXIT_CONFIG, str(exc))
+    except StoreError as exc:
+        return _fail(EXIT_STORE, str(exc))
+    print(f"database at revision {after} (was {before or 'empty'})")
+    return 0
+
+
+def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
+    from console.logs import configure_logging
+
+    folder = data_dir()
+    configure_logging(folder, to_stderr=bool(getattr(args, "headless", False)))
+
+    from console.domain.clock import ScaledClock, SystemClock
+    from console.site.build import build_site, database_url, open_store
+    from console.site.config import ConfigError, default_site
+    from console.store.engine import StoreError, sqlite_url
+
+    try:
+        config = _load_config(args) if not demo or args.site else default_site()
+    except ConfigError as exc:
+        return _fail(EXIT_CONFIG, str(exc))
+    if demo:
+        db_path = Path(args.db) if args.db else folder / "demo.sqlite3"
+        if not args.keep:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        url = sqlite_url(db_path)
+        headless = bool(getattr(args, "headless", False))
+        # Headless runs are short: without a speed given they run 100x the demo speed.
+        speed = args.speed if args.speed is not None else config.simulation.speed * (100 if headless else 1)
+        clock = ScaledClock(speed)
+    else:
+        url = args.db or database_url(config)
+        clock, speed, headless = SystemClock(), 1.0, False
+    try:
+        store = open_store(url, busy_timeout_ms=config.database.busy_timeout_ms)
+        site = build_site(config, store, clock=clock, speed=speed, fast_lanes=headless)
+    except StoreError as exc:
+        return _fail(EXIT_STORE, f"cannot open the database {url}: {exc}")
+
+    if getattr(args, "headless", False):
+        from console.site.headless import run_headless
+
+        print(f"{config.site.name}: simulated site running headless for {args.seconds:g} s", flush=True)
+        summary = run_headless(site, args.seconds)
+        print(json.dumps(summary.to_json()), flush=True)
+        return 0
+
+    from console.ui.app import BoothApp
+
+    app = BoothApp(site, theme_name=config.ui.theme, demo=demo)
+    app.run()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Open the console against the configured site."""
+    return _run_console(args, demo=False)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Open the console against the simulated site."""
+    return _run_console(args, demo=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="booth", description="Parking booth console.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="open the console against the configured site")
+    run.add_argument("--site", help="site file (default: $BOOTH_SITE or the user config folder)")
+    run.add_argument("--db", help="database URL (overrides the site file)")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="open the console against the simulated site")
+    demo.add_argument("--headless", action="store_true", help="no screen: run, then print a JSON summary")
+    demo.add_argument("--seconds", type=float, default=10.0, help="how long to run headless (default 10)")
+    demo.add_argument("--speed", type=float, help="demo clock speed-up (default: the site file's, 30; x100 when headless)")
+    demo.add_argument("--site", help="use this site file instead of the embedded demo site")
+    demo.add_argument("--db", help="demo database file (default: demo.sqlite3 in the data folder)")
+    demo.add_argument("--keep", action="store_true", help="keep the demo database of the last run")
+    demo.set_defaults(func=cmd_demo)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("--site", help="site file")
+    migrate.add_argument("--db", help="database URL (overrides the site file)")
+    migrate.set_defaults(func=cmd_migrate)
+
+    init = sub.add_parser("init", help="write a commented sample site file")
+    init.add_argument("path", nargs="?", help="where to write it (default: the user config folder)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=cmd_init)
+
+    try:
+        from console import tariff_cli
+    except ImportError:
+        tariff_cli = None  # type: ignore[assignment]
+    if tariff_cli is not None:
+        tariff_cli.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `booth` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

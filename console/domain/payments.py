@@ -1,0 +1,42 @@
+"""Taking money: cash with change, and the checks that keep a payment honest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from console.domain.money import Money
+
+
+class PaymentError(ValueError):
+    """A payment that must not be recorded, with a message for the attendant."""
+
+
+class PaymentMethod(str, Enum):
+    CASH = "cash"
+    CARD = "card"
+    MOBILE = "mobile"
+    ACCOUNT = "account"
+
+
+@dataclass(frozen=True, slots=True)
+class CashOutcome:
+    """What happens at the drawer: the fee taken, what was handed over, the change."""
+
+    amount: Money
+    tendered: Money
+    change: Money
+
+
+def settle_cash(due: Money, tendered: Money) -> CashOutcome:
+    """Check a cash tender against the amount due and work out the change."""
+    if tendered.currency != due.currency:
+        raise PaymentError(f"tendered {tendered.currency}, fee is in {due.currency}")
+    if tendered.is_negative:
+        raise PaymentError("tendered amount cannot be negative")
+    if due.is_negative:
+        raise PaymentError("the amount due is negative; correct the fee first")
+    if tendered.minor < due.minor:
+        short = due - tendered
+        raise PaymentError(f"tendered {tendered} is {short} short of {due}")
+    return CashOutcome(amount=due, tendered=tendered, change=tendered - due)

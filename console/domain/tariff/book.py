@@ -1,0 +1,81 @@
+"""Several versions of one tariff, and which one prices a stay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from console.domain.tariff.errors import Problem, QuoteError, TariffError
+from console.domain.tariff.model import Tariff
+
+
+class TariffBook:
+    """The versions of one tariff id, kept immutable.
+
+    Rule: the version in force at a stay's ENTRY prices the whole stay; a version is in
+    force from its `effective_from` until the next version's. A version without
+    `effective_from` is in force from the beginning of time.
+    """
+
+    def __init__(self, tariffs: list[Tariff] | tuple[Tariff, ...] = ()) -> None:
+        self._versions: dict[str, Tariff] = {}
+        for t in tariffs:
+            self.add(t)
+
+    @property
+    def key(self) -> str | None:
+        """The tariff id (without version) this book holds, once it holds one."""
+        return next(iter(self._versions.values())).key if self._versions else None
+
+    def add(self, tariff: Tariff) -> bool:
+        """Add a version; return False if this very version was already present.
+
+        Raises TariffError when the version id is present with different content (an
+        active version is never changed: an edit needs a new version), when the tariff
+        belongs to another id, or when another version starts at the same instant.
+        """
+        if self.key is not None and tariff.key != self.key:
+            raise TariffError([Problem("tariff.id", f"this book holds tariff {self.key!r}, "
+                                       f"not {tariff.key!r}")], tariff.source)
+        present = self._versions.get(tariff.tariff_id)
+        if present is not None:
+            if present.fingerprint == tariff.fingerprint:
+                return False
+            raise TariffError([Problem("tariff.version", f"version {tariff.tariff_id} already "
+                                       "exists with different content; a changed tariff needs "
+                                       "a new version")], tariff.source)
+        for other in self._versions.values():
+            if other.effective_from == tariff.effective_from:
+                raise TariffError([Problem("tariff.effective_from", f"{other.tariff_id} already "
+                                           "takes effect at the same instant")], tariff.source)
+        self._versions[tariff.tariff_id] = tariff
+        return True
+
+    def version_at(self, instant: datetime) -> Tariff:
+        """The version in force at `instant` (aware): the latest one that had taken effect."""
+        if instant.tzinfo is None or instant.utcoffset() is None:
+            raise QuoteError(f"instant {instant.isoformat()} has no time zone offset")
+        best: Tariff | None = None
+        for t in self._versions.values():
+            if t.effective_from is not None and t.effective_from > instant:
+                continue
+            if best is None or _start(t) > _start(best):
+                best = t
+        if best is None:
+            raise QuoteError(f"no version of tariff {self.key!r} is in force at "
+                             f"{instant.isoformat()}")
+        return best
+
+    def __iter__(self) -> Iterator[Tariff]:
+        return iter(sorted(self._versions.values(), key=_start))
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+    def get(self, tariff_id: str) -> Tariff | None:
+        """A version by its id ("<id>@<version>")."""
+        return self._versions.get(tariff_id)
+
+
+def _start(t: Tariff) -> float:
+    return t.effective_from.timestamp() if t.effective_from is not None else float("-inf")

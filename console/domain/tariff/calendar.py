@@ -1,0 +1,214 @@
+"""Calendar and windows: which window is in force when, as real instants.
+
+Instants are integer "epoch minutes" (minutes since 1970-01-01 00:00 UTC). Window
+boundaries are local wall-clock times; they are turned into instants per local date
+with the tariff's time zone, so a night that contains a DST change is an hour shorter
+or longer in real time, and every minute is charged once.
+
+Wall-clock rules (docs/tariffs.md, "Time"):
+- a wall time that occurs twice (clocks go back) means its first occurrence;
+- a wall time that does not exist (clocks go forward) means the instant of the jump.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from console.domain.tariff.errors import Problem
+from console.domain.tariff.model import WEEKDAYS, Window, hhmm
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MINUTE = timedelta(minutes=1)
+_CACHE_LIMIT = 8192  # dates kept per schedule; a 30-day stay needs about 32
+
+
+def to_epoch_minute(instant: datetime) -> int:
+    """An aware datetime as whole epoch minutes, seconds dropped (floor)."""
+    return (instant - EPOCH) // _MINUTE
+
+
+def from_epoch_minute(minute: int, tz: ZoneInfo | timezone = timezone.utc) -> datetime:
+    """Epoch minutes back to an aware datetime in `tz`."""
+    return (EPOCH + timedelta(minutes=minute)).astimezone(tz)
+
+
+@dataclass(frozen=True, slots=True)
+class DayInfo:
+    """One local calendar date: its real extent and the window occurrences starting on it."""
+
+    ordinal: int
+    day_type: str
+    start: int  # epoch minute of local midnight
+    end: int  # epoch minute of the next local midnight
+    occurrences: tuple[tuple[int, int, int], ...]  # (start, end, window index), by start
+
+
+class Schedule:
+    """The windows of a tariff laid onto real dates in its time zone (memoized per date)."""
+
+    def __init__(
+        self,
+        tz: ZoneInfo,
+        windows: tuple[Window, ...],
+        holidays: frozenset[date],
+        holidays_as: str,
+    ) -> None:
+        self.tz = tz
+        self.windows = windows
+        self.holidays = holidays
+        self.holidays_as = holidays_as
+        self._days: dict[int, DayInfo] = {}
+        self._by_type: dict[str, tuple[int, ...]] = {
+            t: tuple(i for i, w in enumerate(windows) if t in w.days)
+            for t in WEEKDAYS + ("holiday",)
+        }
+
+    # -- wall clock -> instants -------------------------------------------------------
+
+    def wall_to_minute(self, day: date, minute_of_day: int) -> int:
+        """The instant (epoch minute) at which the wall clock shows `minute_of_day` on `day`.
+
+        `minute_of_day` may be 1440 or more (the following days).
+        """
+        extra, m = divmod(minute_of_day, 1440)
+        if extra:
+            day = day + timedelta(days=extra)
+        local = datetime(day.year, day.month, day.day, m // 60, m % 60, tzinfo=self.tz)
+        later = to_epoch_minute(local)  # fold=0: first occurrence / offset before a jump
+        earlier = to_epoch_minute(local.replace(fold=1))
+        if earlier >= later:
+            return later  # an ordinary time, or the first of a repeated one
+        # The wall time falls in a gap (clocks jumped forward over it): the instant of the
+        # jump is the first minute in (earlier, later] that already has the new offset.
+        new_offset = self._offset(later)
+        lo, hi = earlier, later
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._offset(mid) == new_offset:
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    def _offset(self, minute: int) -> timedelta | None:
+        return from_epoch_minute(minute, self.tz).utcoffset()
+
+    def local(self, minute: int) -> datetime:
+        """The local date and time of an instant."""
+        return from_epoch_minute(minute, self.tz)
+
+    def ordinal_of(self, minute: int) -> int:
+        """The proleptic ordinal of the local date containing an instant."""
+        return from_epoch_minute(minute, self.tz).toordinal()
+
+    # -- days -------------------------------------------------------------------------
+
+    def day_type(self, day: date) -> str:
+        """"mon".."sun", or the holiday type for a listed public holiday."""
+        if day in self.holidays:
+            return self.holidays_as
+        return WEEKDAYS[day.weekday()]
+
+    def day(self, ordinal: int) -> DayInfo:
+        """The DayInfo of a local date (cached)."""
+        info = self._days.get(ordinal)
+        if info is None:
+            info = self._build_day(ordinal)
+            if len(self._days) >= _CACHE_LIMIT:
+                self._days.clear()
+            self._days[ordinal] = info
+        return info
+
+    def _build_day(self, ordinal: int) -> DayInfo:
+        d = date.fromordinal(ordinal)
+        kind = self.day_type(d)
+        occ = []
+        for i in self._by_type[kind]:
+            w = self.windows[i]
+            s = self.wall_to_minute(d, w.start)
+            e = self.wall_to_minute(d, w.end)
+            if e > s:  # a window wholly inside a skipped hour has no real extent
+                occ.append((s, e, i))
+        occ.sort()
+        return DayInfo(
+            ordinal=ordinal,
+            day_type=kind,
+            start=self.wall_to_minute(d, 0),
+            end=self.wall_to_minute(d, 1440),
+            occurrences=tuple(occ),
+        )
+
+    def occurrences(self, minute: int) -> Iterator[tuple[int, int, int, DayInfo]]:
+        """Window occurrences in time order, from the one in force at `minute` on.
+
+        Yields (start, end, window index, DayInfo of the date the occurrence starts on).
+        The sequence is endless; the caller stops.
+        """
+        ordinal = self.ordinal_of(minute) - 1  # a window from yesterday may still run
+        while True:
+            info = self.day(ordinal)
+            for s, e, i in info.occurrences:
+                if e > minute:
+                    yield s, e, i, info
+            ordinal += 1
+
+
+# -- validation of coverage -----------------------------------------------------------
+
+def coverage_problems(
+    windows: tuple[Window, ...], holidays_used: bool, holidays_as: str
+) -> list[Problem]:
+    """Every gap and overlap between windows, on every kind of day.
+
+    A date's 24 hours are covered by the windows that start on it and by the tails of
+    windows that started the day before and cross midnight. Every weekday is checked,
+    and with public holidays also a holiday on that weekday and a weekday after a
+    holiday (a holiday may fall on any day).
+    """
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    flags = (False, True) if holidays_used else (False,)
+    for wd in range(7):
+        for today_holiday in flags:
+            for yesterday_holiday in flags:
+                today = holidays_as if today_holiday else WEEKDAYS[wd]
+                yesterday = holidays_as if yesterday_holiday else WEEKDAYS[wd - 1]
+                where = (f"a holiday on a {_NAMES[wd]}" if today_holiday else f"{_NAMES[wd]}s")
+                if yesterday_holiday:
+                    where += " after a holiday"
+                pieces: list[tuple[int, int, str]] = []
+                for w in windows:
+                    if today in w.days:
+                        pieces.append((w.start, min(w.end, 1440), w.name))
+                    if yesterday in w.days and w.end > 1440:
+                        pieces.append((0, w.end - 1440, w.name))
+                pieces.sort()
+                cursor = 0
+                last_name = ""
+                for s, e, name in pieces:
+                    if s > cursor:
+                        _add(problems, seen, "windows",
+                             f"no window covers {hhmm(cursor)}-{hhmm(s)} on {where}")
+                    elif s < cursor:
+                        _add(problems, seen, f"windows.{name}",
+                             f"overlaps windows.{last_name} at {hhmm(s)}-{hhmm(min(cursor, e))}"
+                             f" on {where}")
+                    if e > cursor:
+                        cursor, last_name = e, name
+                if cursor < 1440:
+                    _add(problems, seen, "windows",
+                         f"no window covers {hhmm(cursor)}-24:00 on {where}")
+    return problems
+
+
+_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _add(problems: list[Problem], seen: set[str], key: str, message: str) -> None:
+    text = key + message
+    if text not in seen:
+        seen.add(text)
+        problems.append(Problem(key, message))

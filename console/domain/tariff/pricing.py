@@ -1,0 +1,439 @@
+"""Quoting a stay: the whole pipeline from entry and exit to an itemized `Quote`.
+
+Order of application (docs/tariffs.md, "How a fee is computed"):
+
+ 1. grace period: a stay no longer than `grace` costs nothing;
+ 2. time charge: units over windows and ladders, from entry + free minutes, within caps;
+ 3. member or pass benefit on the time charged in its windows;
+ 4. minutes-off validations (more free minutes), each shown as the fee it saves;
+ 5. flat offers: the cheapest applicable offer replaces the result if it is cheaper;
+ 6. percent-off, then amount-off, then free validations, in the order presented;
+ 7. lost ticket: the fee is at least the class's lost-ticket fee;
+ 8. rounding of the total;
+ 9. deductions: what the driver already paid for this stay (at a pay station, or at
+    the earlier exit of a continued visit); the exit grace after a pay-station payment.
+
+Every step that changes the amount adds an item, so the items always add up to the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from console.domain.money import Money
+from console.domain.quote import Quote, QuoteItem
+from console.domain.tariff.calendar import Schedule, to_epoch_minute
+from console.domain.tariff.engine import (
+    BIND_24H,
+    BIND_DAY,
+    BIND_NONE,
+    BIND_OCCURRENCE,
+    BIND_STAY,
+    Stretch,
+    time_charge,
+)
+from console.domain.tariff.errors import QuoteError
+from console.domain.tariff.model import MemberPlan, Offer, Tariff, Validation, VehicleClass
+from console.domain.tariff.parse import duration_text
+from console.domain.tariff.rounding import percent_of, round_to_step
+
+_DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousVisit:
+    """The visit a re-entering vehicle may continue: its entry, its exit and what was paid."""
+
+    entry: datetime
+    exit: datetime
+    paid: Money
+
+
+def quote(
+    tariff: Tariff,
+    entry: datetime | None,
+    exit: datetime,
+    *,
+    vehicle_class: str = "car",
+    member: str | None = None,
+    validations: Sequence[str] = (),
+    zone: str | None = None,
+    paid_until: datetime | None = None,
+    previous_visit: PreviousVisit | None = None,
+    lost_ticket: bool = False,
+) -> Quote:
+    """Price a stay with one tariff version.
+
+    `entry` and `exit` are aware datetimes (seconds are dropped: a stay is priced in
+    whole minutes). `entry` may be None only with `lost_ticket=True`.
+    `member` is the id of a member plan declared in the tariff ([members.<id>]); the
+    site resolves a plate or card to that id. `zone` is the zone of the exit lane (for
+    plans limited to zones). `paid_until` is when the driver paid this stay at a pay
+    station: leaving within the exit grace after it costs nothing more, later the fee
+    for the time since is due. `previous_visit` is the vehicle's last visit: when this
+    entry comes within the tariff's re-entry time after its exit, the two are priced as
+    one stay from the first entry, less what was paid then.
+
+    Raises QuoteError for naive datetimes, an exit before the entry, unknown class,
+    member or validation codes, and a lost ticket on a class with no lost-ticket fee.
+    """
+    _aware(exit, "exit")
+    if entry is None:
+        if not lost_ticket:
+            raise QuoteError("entry time is required (it may be unknown only for a lost ticket)")
+    else:
+        _aware(entry, "entry")
+        if exit < entry:
+            raise QuoteError(f"exit {exit.isoformat()} is before entry {entry.isoformat()}")
+    vc = tariff.classes.get(vehicle_class)
+    if vc is None:
+        raise QuoteError(f"unknown vehicle class {vehicle_class!r} in tariff {tariff.tariff_id} "
+                         f"(classes: {', '.join(tariff.classes)})")
+    plan: MemberPlan | None = None
+    if member is not None:
+        plan = tariff.members.get(member)
+        if plan is None:
+            known = ", ".join(tariff.members) or "none"
+            raise QuoteError(f"unknown member plan {member!r} in tariff {tariff.tariff_id} "
+                             f"(plans: {known})")
+    codes = _validations(tariff, vc, validations)
+    currency = tariff.currency
+    end = to_epoch_minute(exit)
+
+    if entry is None:
+        if vc.lost_ticket is None:
+            raise QuoteError(f"class {vc.name!r} of tariff {tariff.tariff_id} has no lost-ticket fee")
+        lines: list[tuple[str, int]] = [("Lost ticket, entry time unknown", vc.lost_ticket)]
+        total = _round(tariff, lines, vc.lost_ticket)
+        return _make_quote(tariff, currency, total, lines, ["Lost ticket: the flat lost-ticket fee applies."])
+
+    start = to_epoch_minute(entry)
+    notes: list[str] = []
+    paid_before = 0
+    if previous_visit is not None:
+        _aware(previous_visit.entry, "previous_visit.entry")
+        _aware(previous_visit.exit, "previous_visit.exit")
+        if previous_visit.paid.currency != currency:
+            raise QuoteError(f"previous_visit.paid is in {previous_visit.paid.currency}, the "
+                             f"tariff in {currency}")
+        if previous_visit.paid.minor < 0:
+            raise QuoteError("previous_visit.paid is negative")
+        prev_entry = to_epoch_minute(previous_visit.entry)
+        prev_exit = to_epoch_minute(previous_visit.exit)
+        if not prev_entry <= prev_exit <= start:
+            raise QuoteError("previous_visit must have entered before it left, and left "
+                             "before this entry")
+        gap = start - prev_exit
+        if vc.rules.reentry and gap <= vc.rules.reentry:
+            start = prev_entry
+            paid_before = previous_visit.paid.minor
+            notes.append(f"Re-entry {duration_text(gap)} after leaving at "
+                         f"{_hm(tariff.schedule, prev_exit)}: priced as one stay from the "
+                         f"first entry at {_when(tariff.schedule, prev_entry)}.")
+
+    lines, total = _price(tariff, vc, start, end, plan, zone, codes, lost_ticket, notes)
+
+    if paid_until is not None:
+        _aware(paid_until, "paid_until")
+        paid_at = to_epoch_minute(paid_until)
+        if paid_at < start:
+            raise QuoteError("paid_until is before the entry")
+        paid_at = min(paid_at, end)
+        _, paid_total = _price(tariff, vc, start, paid_at, plan, zone, codes, lost_ticket, [])
+        deduct = min(paid_total, total)
+        lines.append((f"Paid at pay station for the stay until {_hm(tariff.schedule, paid_at)}",
+                      -deduct))
+        total -= deduct
+        if total and end <= paid_at + vc.rules.exit_grace:
+            lines.append((f"Exit grace: left within {duration_text(vc.rules.exit_grace)} "
+                          "of paying", -total))
+            total = 0
+    if paid_before:
+        deduct = min(paid_before, total)
+        lines.append((f"Paid at the earlier exit ({_hm(tariff.schedule, to_epoch_minute(previous_visit.exit))})",  # type: ignore[union-attr]
+                      -deduct))
+        total -= deduct
+    return _make_quote(tariff, currency, total, lines, notes)
+
+
+def _aware(value: datetime, name: str) -> None:
+    if not isinstance(value, datetime):
+        raise QuoteError(f"{name} must be a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise QuoteError(f"{name} {value.isoformat()} has no time zone offset")
+
+
+def _validations(tariff: Tariff, vc: VehicleClass, codes: Sequence[str]) -> list[Validation]:
+    if isinstance(codes, str):
+        codes = (codes,)
+    out: list[Validation] = []
+    seen: set[str] = set()
+    for code in codes:
+        v = tariff.validations.get(code)
+        if v is None:
+            known = ", ".join(tariff.validations) or "none"
+            raise QuoteError(f"unknown validation code {code!r} in tariff {tariff.tariff_id} "
+                             f"(codes: {known})")
+        if code in seen:
+            raise QuoteError(f"validation {code!r} given twice for one stay")
+        if v.classes is not None and vc.name not in v.classes:
+            raise QuoteError(f"validation {code!r} is not valid for vehicle class {vc.name!r}")
+        seen.add(code)
+        out.append(v)
+    return out
+
+
+def _make_quote(tariff: Tariff, currency: str, total: int, lines: list[tuple[str, int]],
+                notes: list[str]) -> Quote:
+    return Quote(
+        total=Money(total, currency),
+        tariff_id=tariff.tariff_id,
+        items=tuple(QuoteItem(label, Money(amount, currency)) for label, amount in lines),
+        notes=tuple(notes),
+    )
+
+
+def _round(tariff: Tariff, lines: list[tuple[str, int]], amount: int) -> int:
+    r = tariff.rounding
+    rounded = round_to_step(amount, r.step, r.mode)
+    if rounded != amount:
+        lines.append((f"Rounding to {_money_text(tariff, r.step)} ({r.mode})", rounded - amount))
+    return rounded
+
+
+def _price(tariff: Tariff, vc: VehicleClass, start: int, end: int, plan: MemberPlan | None,
+           zone: str | None, codes: list[Validation], lost_ticket: bool,
+           notes: list[str]) -> tuple[list[tuple[str, int]], int]:
+    """Steps 1-8 for the stay [start, end): the lines and the rounded total."""
+    rules = vc.rules
+    lines: list[tuple[str, int]] = []
+    stay = end - start
+    if stay <= rules.grace and rules.grace:
+        lines.append((f"Grace period: stay of {duration_text(stay)} "
+                      f"(free up to {duration_text(rules.grace)})", 0))
+        total = 0
+    else:
+        covered = _plan_filter(tariff, vc, plan, zone, notes)
+        origin = start + rules.free
+        if rules.free and stay > rules.free:
+            lines.append((f"First {duration_text(rules.free)} free", 0))
+        total = _time_lines(tariff, vc, start, origin, end, plan, covered, lines)
+        extra = 0
+        for v in codes:
+            if v.kind != "minutes":
+                continue
+            extra += v.value
+            scratch: list[tuple[str, int]] = []
+            after = _time_lines(tariff, vc, start, origin + extra, end, plan, covered, scratch)
+            lines.append((f"{v.label} ({v.code}): {duration_text(v.value)} free", after - total))
+            total = after
+        best: Offer | None = None
+        for offer in vc.offers:
+            if offer.price < total and (best is None or offer.price < best.price) \
+                    and _offer_applies(tariff.schedule, offer, start, end):
+                best = offer
+        if best is not None:
+            lines.append((f"{best.label}: flat {_money_text(tariff, best.price)} instead",
+                          best.price - total))
+            total = best.price
+        for kind in ("percent", "amount", "free"):
+            for v in codes:
+                if v.kind != kind or total == 0:
+                    continue
+                if kind == "percent":
+                    cut = percent_of(total, v.value)
+                    text = f"{v.value}% off"
+                elif kind == "amount":
+                    cut = min(v.value, total)
+                    text = f"{_money_text(tariff, v.value)} off"
+                else:
+                    cut = total
+                    text = "free"
+                lines.append((f"{v.label} ({v.code}): {text}", -cut))
+                total -= cut
+    if lost_ticket and vc.lost_ticket is not None and total < vc.lost_ticket:
+        lines.append((f"Lost ticket: minimum charge {_money_text(tariff, vc.lost_ticket)}",
+                      vc.lost_ticket - total))
+        total = vc.lost_ticket
+    elif lost_ticket and vc.lost_ticket is None:
+        raise QuoteError(f"class {vc.name!r} of tariff {tariff.tariff_id} has no lost-ticket fee")
+    total = _round(tariff, lines, total)
+    return lines, total
+
+
+def _plan_filter(tariff: Tariff, vc: VehicleClass, plan: MemberPlan | None, zone: str | None,
+                 notes: list[str]) -> MemberPlan | None:
+    """The plan if it applies to this class and zone at all, else None (with a note)."""
+    if plan is None:
+        return None
+    if plan.classes is not None and vc.name not in plan.classes:
+        notes.append(f"{plan.label} is not valid for {vc.label.lower()}s; no benefit.")
+        return None
+    if plan.zones is not None and zone not in plan.zones:
+        where = f"zone {zone}" if zone else "an unknown zone"
+        notes.append(f"{plan.label} is valid only in zone(s) {', '.join(sorted(plan.zones))}, "
+                     f"not in {where}; no benefit.")
+        return None
+    return plan
+
+
+def _time_lines(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: int,
+                plan: MemberPlan | None, covered: MemberPlan | None,
+                lines: list[tuple[str, int]]) -> int:
+    """Append the time-charge lines (units, caps, member benefit); return their sum."""
+    stretches = time_charge(tariff, vc, start, origin, end)
+    if not stretches:
+        return 0
+    windows = tariff.windows
+    gross: dict[tuple[int, int, int], list[int]] = {}
+    for s in stretches:
+        rate = vc.rates[s.window]
+        k = (s.window, -1 - s.cycle if rate.banded else s.step, 0)
+        acc = gross.get(k)
+        if acc is None:
+            gross[k] = [s.count, s.gross, s.step]
+        else:
+            acc[0] += s.count
+            acc[1] += s.gross
+            if s.step > acc[2]:
+                acc[2] = s.step
+    multi_window = len(windows) > 1
+    total = 0
+    for (w, key, _), (count, amount, top_step) in gross.items():
+        rate = vc.rates[w]
+        name = rate.label or (windows[w].label if multi_window else "Parking")
+        if multi_window and not rate.label:
+            name = f"{name} {windows[w].span_text}"
+        if rate.banded:
+            step = rate.steps[top_step]
+            label = f"{name}: {step.label}"
+            cycle = -1 - key
+            if cycle and rate.cycle:
+                label += f" (from {duration_text(cycle * rate.cycle)})"
+        else:
+            step = rate.steps[key]
+            lead = f"{name} - {step.label}" if step.label else name
+            label = (f"{lead}: {count} x {duration_text(step.unit)} @ "
+                     f"{_money_text(tariff, step.price)}")
+        lines.append((label, amount))
+        total += amount
+    total += _cap_lines(tariff, vc, stretches, lines)
+    if covered is not None:
+        total -= _plan_line(tariff, vc, covered, stretches, lines)
+    return total
+
+
+def _cap_lines(tariff: Tariff, vc: VehicleClass, stretches: list[Stretch],
+               lines: list[tuple[str, int]]) -> int:
+    cuts: dict[tuple[int, int], list[object]] = {}
+    for s in stretches:
+        if s.bind == BIND_NONE:
+            continue
+        k = (s.bind, s.window if s.bind == BIND_OCCURRENCE else 0)
+        acc = cuts.get(k)
+        if acc is None:
+            cuts[k] = acc = [0, []]
+        acc[0] -= s.gross - s.charged  # type: ignore[operator]
+        scopes: list[int] = acc[1]  # type: ignore[assignment]
+        if not scopes or scopes[-1] != s.scope:
+            scopes.append(s.scope)
+    total = 0
+    sched = tariff.schedule
+    for (bind, w), (amount, scopes) in cuts.items():
+        assert isinstance(amount, int) and isinstance(scopes, list)
+        if bind == BIND_OCCURRENCE:
+            rate = vc.rates[w]
+            win = tariff.windows[w]
+            label = (f"{rate.label or win.label} {win.span_text}: maximum "
+                     f"{_money_text(tariff, rate.max_per_occurrence or 0)} each")
+            label += f" ({_list(sched, scopes, 'occ')})"
+        elif bind == BIND_DAY:
+            label = (f"Daily maximum {_money_text(tariff, vc.caps.per_calendar_day or 0)} "
+                     f"({_list(sched, scopes, 'day')})")
+        elif bind == BIND_24H:
+            label = (f"Maximum {_money_text(tariff, vc.caps.per_24h or 0)} per 24 h from entry "
+                     f"({_list(sched, scopes, '24h')})")
+        else:
+            assert bind == BIND_STAY
+            label = f"Maximum {_money_text(tariff, vc.caps.per_stay or 0)} per stay"
+        lines.append((label, amount))
+        total += amount
+    return total
+
+
+def _list(sched: Schedule, scopes: list[int], kind: str) -> str:
+    if kind == "day":
+        names = [_date_text(date.fromordinal(o)) for o in scopes]
+    elif kind == "occ":
+        names = [_date_text(sched.local(m).date()) for m in scopes]
+    else:
+        names = [f"period {k + 1}" for k in scopes]
+    if len(names) > 3:
+        return f"{names[0]} to {names[-1]}, {len(names)} times"
+    return ", ".join(names)
+
+
+def _plan_line(tariff: Tariff, vc: VehicleClass, plan: MemberPlan, stretches: list[Stretch],
+               lines: list[tuple[str, int]]) -> int:
+    windows = tariff.windows
+    base = 0
+    for s in stretches:
+        if plan.windows is not None and windows[s.window].name not in plan.windows:
+            continue
+        if plan.days is not None and s.day_type not in plan.days:
+            continue
+        base += s.charged
+    if base == 0:
+        return 0
+    cut = base if plan.percent_off == 100 else percent_of(base, plan.percent_off)
+    where = ""
+    if plan.windows is not None:
+        where = " in " + ", ".join(w.label for w in windows if w.name in plan.windows)
+    what = "free" if plan.percent_off == 100 else f"{plan.percent_off}% off"
+    lines.append((f"{plan.label}: {what}{where}", -cut))
+    return cut
+
+
+def _offer_applies(sched: Schedule, offer: Offer, start: int, end: int) -> bool:
+    local = sched.local(start)
+    day = local.date()
+    if offer.days is not None and sched.day_type(day) not in offer.days:
+        return False
+    if offer.enter_from is not None or offer.enter_until is not None:
+        tod = local.hour * 60 + local.minute
+        lo = offer.enter_from if offer.enter_from is not None else 0
+        hi = offer.enter_until if offer.enter_until is not None else 1440
+        inside = lo <= tod < hi if lo < hi else (tod >= lo or tod < hi)
+        if not inside:
+            return False
+    stay = end - start
+    if offer.max_duration is not None and stay > offer.max_duration:
+        return False
+    if offer.min_duration is not None and stay < offer.min_duration:
+        return False
+    if offer.leave_by is not None:
+        deadline = sched.wall_to_minute(day, offer.leave_by)
+        if deadline <= start:
+            deadline = sched.wall_to_minute(day + timedelta(days=1), offer.leave_by)
+        if end > deadline:
+            return False
+    return True
+
+
+def _money_text(tariff: Tariff, minor: int) -> str:
+    return Money(minor, tariff.currency).decimal_text()
+
+
+def _date_text(d: date) -> str:
+    return f"{_DAY_ABBR[d.weekday()]} {d.isoformat()}"
+
+
+def _hm(sched: Schedule, minute: int) -> str:
+    return sched.local(minute).strftime("%H:%M")
+
+
+def _when(sched: Schedule, minute: int) -> str:
+    local = sched.local(minute)
+    return f"{_DAY_ABBR[local.weekday()]} {local.strftime('%Y-%m-%d %H:%M')}"

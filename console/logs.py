@@ -1,0 +1,30 @@
+"""Logging goes to a file in the data folder, never to the terminal the console draws on."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+
+def configure_logging(folder: Path, *, to_stderr: bool = False, level: int = logging.INFO) -> Path:
+    """Send the console's logs to `folder/booth.log` (rotated). Call this before importing
+    device libraries: python-escpos installs a stderr handler on import when none exists."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    path = folder / "booth.log"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    if to_stderr:
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        stream.setLevel(logging.WARNING)
+        root.addHandler(stream)
+    root.setLevel(level)
+    return path

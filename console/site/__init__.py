@@ -1,0 +1,1 @@
+"""The running site: device events -> domain -> store -> effects -> listeners (the UI)."""

@@ -1,0 +1,81 @@
+"""Assemble a running site from a validated config: store, gates, pricing, clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from console.domain.clock import Clock, SystemClock
+from console.locations import data_dir
+from console.site.config import SiteConfig
+from console.site.core import Site
+from console.site.pricing import SimplePricing
+from console.store.booth_store import BoothStore
+from console.store.engine import StoreError, make_engine, sqlite_url
+from console.store.migrate import upgrade
+from drivers.gate import LaneRole, open_gate
+from drivers.gate.factory import GateURLError
+from drivers.gate.simworld import Dwell, Traffic
+
+
+def database_url(config: SiteConfig, folder: Path | None = None) -> str:
+    """The configured database URL, or an SQLite file in the data folder."""
+    if config.database.url:
+        return config.database.url
+    return sqlite_url((folder or data_dir()) / "booth.sqlite3")
+
+
+def open_store(url: str, *, busy_timeout_ms: int = 5000, migrate: bool = True) -> BoothStore:
+    """Open the database and bring its schema up to date.
+
+    Raises StoreError with a message for people (read-only file, locked, damaged).
+    """
+    engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
+    try:
+        if migrate:
+            upgrade(engine)
+    except StoreError:
+        engine.dispose()
+        raise
+    return BoothStore(engine)
+
+
+def simulated_gate_url(url: str, *, rate: float, fast: bool) -> str:
+    """Fill in what a `sim://` URL leaves open: the arrival rate, fast mechanics."""
+    parts = urlsplit(url)
+    if parts.scheme != "sim":
+        return url
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("rate", f"{rate:.6g}")
+    if fast:
+        query.setdefault("timing", "fast")
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def build_site(
+    config: SiteConfig,
+    store: BoothStore,
+    *,
+    clock: Clock | None = None,
+    speed: float = 1.0,
+    fast_lanes: bool = False,
+    traffic: Traffic | None = None,
+) -> Site:
+    """Build (not start) the site with a driver for every lane.
+
+    Simulated lanes share one `Traffic`, so cars that enter can later leave. `speed` is
+    how much faster than real time the clock runs; the simulation's rates and stays
+    (simulated time) are scaled by it. `fast_lanes` makes simulated barriers instant.
+    """
+    sim = config.simulation
+    traffic = traffic or Traffic(dwell=Dwell(sim.dwell_min_minutes * 60 / speed, sim.dwell_max_minutes * 60 / speed))
+    rate = sim.arrivals_per_hour / 3600 * speed
+    gates = {}
+    for index, lane in enumerate(config.lanes):
+        role = LaneRole(lane.direction)
+        url = simulated_gate_url(lane.gate, rate=rate if role is LaneRole.ENTRY else 0.0, fast=fast_lanes)
+        try:
+            gates[lane.id] = open_gate(url, name=f"gate {lane.id}", role=role, traffic=traffic)
+        except GateURLError as exc:
+            raise StoreError(f"lanes[{index}].gate: {exc}") from None
+    return Site(config, store, clock or SystemClock(), gates, SimplePricing.from_config(config))

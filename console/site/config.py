@@ -1,0 +1,205 @@
+"""The site file: one TOML document, validated completely before anything starts."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from console.domain.money import CURRENCY_EXPONENTS, Money, MoneyError
+
+
+class ConfigError(ValueError):
+    """A site file that cannot be used. The message names the file and every bad key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteSection(_Strict):
+    name: str = Field(min_length=1, max_length=80)
+    booth_id: str = Field(default="booth-1", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    timezone: str = "UTC"
+    currency: str = "EUR"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if value not in CURRENCY_EXPONENTS:
+            raise ValueError(f"unknown currency {value!r} (use an ISO 4217 code like EUR)")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class DatabaseSection(_Strict):
+    url: str = ""
+    busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
+
+
+class SimpleTariffSection(_Strict):
+    hourly: str = "2.50"
+    daily_max: str = "20.00"
+    grace_minutes: int = Field(default=15, ge=0, le=24 * 60)
+
+
+class ZoneSection(_Strict):
+    id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = ""
+    capacity: int = Field(ge=0, le=100_000)
+
+
+class LaneSection(_Strict):
+    id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = ""
+    direction: Literal["entry", "exit"]
+    zone: str
+    gate: str = Field(min_length=1)
+
+
+class PrinterSection(_Strict):
+    url: str = ""
+    profile: str | None = None
+    width: int = Field(default=42, ge=24, le=80)
+
+
+class CameraSection(_Strict):
+    url: str = ""
+
+
+class CloudSection(_Strict):
+    url: str = ""
+    ca_bundle: str | None = None
+
+
+class UISection(_Strict):
+    theme: str = "booth-dark"
+
+
+class SimulationSection(_Strict):
+    """Only for `booth demo`. Rates and stays are in simulated time; the demo clock runs
+    `speed` times faster than real time and the simulator is scaled to match."""
+
+    speed: float = Field(default=10.0, gt=0, le=100_000)
+    arrivals_per_hour: float = Field(default=30.0, ge=0, le=10_000)
+    dwell_min_minutes: float = Field(default=20.0, ge=0)
+    dwell_max_minutes: float = Field(default=240.0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SimulationSection:
+        if self.dwell_max_minutes < self.dwell_min_minutes:
+            raise ValueError("dwell_max_minutes must not be below dwell_min_minutes")
+        return self
+
+
+class SiteConfig(_Strict):
+    """A validated site."""
+
+    site: SiteSection
+    database: DatabaseSection = DatabaseSection()
+    tariff: SimpleTariffSection = SimpleTariffSection()
+    zones: list[ZoneSection] = Field(min_length=1)
+    lanes: list[LaneSection] = Field(min_length=1)
+    printer: PrinterSection = PrinterSection()
+    camera: CameraSection = CameraSection()
+    cloud: CloudSection = CloudSection()
+    ui: UISection = UISection()
+    simulation: SimulationSection = SimulationSection()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SiteConfig:
+        problems: list[str] = []
+        zone_ids = [z.id for z in self.zones]
+        for dup in sorted({z for z in zone_ids if zone_ids.count(z) > 1}):
+            problems.append(f"zones: zone id {dup!r} is used twice")
+        lane_ids = [lane.id for lane in self.lanes]
+        for dup in sorted({i for i in lane_ids if lane_ids.count(i) > 1}):
+            problems.append(f"lanes: lane id {dup!r} is used twice")
+        for index, lane in enumerate(self.lanes):
+            if lane.zone not in zone_ids:
+                problems.append(f"lanes[{index}].zone: unknown zone {lane.zone!r} (zones are: {', '.join(zone_ids)})")
+        for key in ("hourly", "daily_max"):
+            try:
+                amount = Money.parse(getattr(self.tariff, key), self.site.currency)
+            except MoneyError as exc:
+                problems.append(f"tariff.{key}: {exc}")
+                continue
+            if amount.is_negative:
+                problems.append(f"tariff.{key}: must not be negative")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def zone(self, zone_id: str) -> ZoneSection:
+        return next(z for z in self.zones if z.id == zone_id)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def parse_site(text: str, source: str) -> SiteConfig:
+    """Validate a site document; ConfigError lists every problem as `source: key: message`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            message = err["msg"].removeprefix("Value error, ")
+            key = _location(tuple(err["loc"]))
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (check its spelling)"
+            elif err["type"] == "missing":
+                message = "required key is missing"
+            if key == "(top level)":
+                lines.extend(f"{source}: {part.strip()}" for part in message.split(";"))
+            else:
+                lines.append(f"{source}: {key}: {message}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_site(path: Path) -> SiteConfig:
+    """Read and validate a site file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (write a sample with `booth init`)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    return parse_site(text, str(path))
+
+
+def default_site_text() -> str:
+    """The commented sample site embedded in the package."""
+    return resources.files("console.site").joinpath("default_site.toml").read_text(encoding="utf-8")
+
+
+def default_site() -> SiteConfig:
+    """The embedded simulated site (2 entry lanes, 2 exit lanes, one zone of 200)."""
+    return parse_site(default_site_text(), "<embedded default site>")

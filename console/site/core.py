@@ -1,0 +1,358 @@
+"""The site core: lane events in, domain decisions, durable writes, then effects out.
+
+The order is fixed: decide, commit, and only after the commit open a gate or tell a
+listener. A failed write leaves the gate closed and says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from datetime import datetime
+from typing import Callable
+
+from console.domain.clock import Clock
+from console.domain.money import Money, MoneyError
+from console.domain.occupancy import ZoneOccupancy
+from console.domain.payments import PaymentError, PaymentMethod, settle_cash
+from console.domain.simple_tariff import QuoteError
+from console.domain.visits import VisitError, normalize_plate
+from console.site.config import SiteConfig
+from console.site.events import (
+    DeviceHealthChanged,
+    ExitPending,
+    ExitSettled,
+    ExitTicket,
+    LaneChanged,
+    LaneSnapshot,
+    LogEntry,
+    OccupancyChanged,
+    SiteEvent,
+)
+from console.site.pricing import Pricing
+from console.store.booth_store import AlreadyInside, BoothStore, NewPayment
+from console.store.engine import StoreError
+from console.store.ids import new_id
+from drivers.gate.base import GateDriver, GateEvent, GateEventKind
+from drivers.health import DeviceHealth
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[SiteEvent], None]
+
+
+class SiteError(ValueError):
+    """A command the site refused, with a message for the attendant. Nothing changed."""
+
+
+class Site:
+    """One running site: its lanes, zones, store and listeners."""
+
+    def __init__(
+        self,
+        config: SiteConfig,
+        store: BoothStore,
+        clock: Clock,
+        gates: dict[str, GateDriver],
+        pricing: Pricing,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.gates = gates
+        self.pricing = pricing
+        self.currency = config.site.currency
+        self._listeners: list[Listener] = []
+        self._state_lock = threading.Lock()
+        # Entries are decided one at a time so two lanes cannot both take the last space.
+        self._entry_lock = threading.Lock()
+        self._lanes: dict[str, LaneSnapshot] = {
+            lane.id: LaneSnapshot(lane.id, lane.name or lane.id, lane.direction, lane.zone) for lane in config.lanes
+        }
+        self._tickets: dict[str, ExitTicket] = {}
+        self._health: dict[str, DeviceHealth] = {}
+        self._occupancy: dict[str, int] = {}
+        self._started = False
+
+    # -- listeners ----------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Hear every site event from now on. Returns a function that unsubscribes."""
+        with self._state_lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._state_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _publish(self, event: SiteEvent) -> None:
+        with self._state_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not stop a lane
+                log.exception("site listener failed")
+
+    def _log(self, level: str, text: str) -> None:
+        getattr(log, level if level != "warning" else "warning")(text)
+        self._publish(LogEntry(self.clock.now(), level, text))
+
+    # -- life cycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Read the current occupancy and start every lane's driver."""
+        if self._started:
+            return
+        self._started = True
+        self._refresh_occupancy()
+        for lane_id, gate in self.gates.items():
+            gate.start(
+                lambda event, lane_id=lane_id: self._on_gate_event(lane_id, event),
+                lambda health, lane_id=lane_id: self._on_health(lane_id, health),
+            )
+        self._log("info", f"{self.config.site.name}: {len(self.gates)} lanes started")
+
+    def stop(self) -> None:
+        """Stop every driver. Idempotent."""
+        if not self._started:
+            return
+        self._started = False
+        for gate in self.gates.values():
+            try:
+                gate.stop()
+            except Exception:
+                log.exception("gate driver did not stop cleanly")
+
+    # -- read models ----------------------------------------------------------------------
+    def lanes(self) -> list[LaneSnapshot]:
+        with self._state_lock:
+            return list(self._lanes.values())
+
+    def lane(self, lane_id: str) -> LaneSnapshot:
+        with self._state_lock:
+            return self._lanes[lane_id]
+
+    def occupancy(self) -> tuple[ZoneOccupancy, ...]:
+        with self._state_lock:
+            counts = dict(self._occupancy)
+        return tuple(ZoneOccupancy(z.id, z.name or z.id, z.capacity, counts.get(z.id, 0)) for z in self.config.zones)
+
+    def pending_tickets(self) -> list[ExitTicket]:
+        with self._state_lock:
+            return list(self._tickets.values())
+
+    def ticket(self, ticket_id: str) -> ExitTicket | None:
+        with self._state_lock:
+            return self._tickets.get(ticket_id)
+
+    def device_health(self) -> dict[str, DeviceHealth]:
+        with self._state_lock:
+            return dict(self._health)
+
+    def _refresh_occupancy(self) -> None:
+        counts = self.store.occupancy_counts()
+        with self._state_lock:
+            self._occupancy = counts
+        self._publish(OccupancyChanged(self.occupancy()))
+
+    def _update_lane(self, lane_id: str, **changes: object) -> LaneSnapshot:
+        with self._state_lock:
+            lane = replace(self._lanes[lane_id], **changes)  # type: ignore[arg-type]
+            self._lanes[lane_id] = lane
+        self._publish(LaneChanged(lane))
+        return lane
+
+    # -- device events (driver threads) ---------------------------------------------------
+    def _on_health(self, lane_id: str, health: DeviceHealth) -> None:
+        with self._state_lock:
+            self._health[health.device] = health
+        self._update_lane(lane_id, health=health.state.value)
+        self._publish(DeviceHealthChanged(health))
+
+    def _on_gate_event(self, lane_id: str, event: GateEvent) -> None:
+        now = self.clock.now()
+        kind = event.kind
+        try:
+            if kind is GateEventKind.PLATE_READ:
+                self._update_lane(lane_id, last_plate=event.plate, last_event_at=now)
+                lane = self.lane(lane_id)
+                if lane.direction == "entry":
+                    self._handle_entry(lane_id, event.plate or "", now)
+                else:
+                    self._handle_exit(lane_id, event.plate or "", now)
+            elif kind is GateEventKind.VEHICLE_PRESENT:
+                self._update_lane(lane_id, vehicle_present=True, last_event_at=now)
+            elif kind is GateEventKind.VEHICLE_GONE:
+                self._vehicle_gone(lane_id, now)
+            elif kind is GateEventKind.BARRIER_OPENED:
+                self._update_lane(lane_id, gate="open", last_event_at=now)
+            elif kind is GateEventKind.BARRIER_CLOSED:
+                self._update_lane(lane_id, gate="closed", last_event_at=now)
+            elif kind is GateEventKind.BARRIER_FAULT:
+                self._update_lane(lane_id, gate="fault", status=f"barrier fault: {event.detail}", last_event_at=now)
+                self._log("error", f"{lane_id}: barrier fault {event.detail}".strip())
+            elif kind is GateEventKind.COMMAND_FAILED:
+                self._log("warning", f"{lane_id}: {event.detail or 'gate command failed'}")
+        except Exception:
+            log.exception("lane %s: event %s not handled", lane_id, kind)
+            self._log("error", f"{lane_id}: internal error handling {kind.value}; see the log file")
+
+    def _vehicle_gone(self, lane_id: str, now: datetime) -> None:
+        lane = self.lane(lane_id)
+        if lane.pending is not None and lane.direction == "exit" and lane.gate != "open":
+            # The car backed out without paying: its visit stays open, the ticket goes.
+            with self._state_lock:
+                self._tickets.pop(lane.pending.id, None)
+            self._log("warning", f"{lane_id}: {lane.pending.visit.plate} left the lane without paying")
+            self._update_lane(lane_id, vehicle_present=False, pending=None, status="", last_event_at=now)
+            return
+        self._update_lane(lane_id, vehicle_present=False, last_event_at=now)
+
+    def _handle_entry(self, lane_id: str, raw_plate: str, now: datetime) -> None:
+        try:
+            plate = normalize_plate(raw_plate)
+        except VisitError as exc:
+            self._update_lane(lane_id, status=f"plate not read ({exc})")
+            self._log("warning", f"{lane_id}: plate not readable: {exc}")
+            return
+        zone_id = self.lane(lane_id).zone
+        zone = self.config.zone(zone_id)
+        with self._entry_lock:
+            with self._state_lock:
+                occupied = self._occupancy.get(zone_id, 0)
+            if occupied >= zone.capacity:
+                self._update_lane(lane_id, status=f"FULL: {plate} refused")
+                self._log("warning", f"{lane_id}: zone {zone_id} full, {plate} refused")
+                return
+            try:
+                visit = self.store.record_entry(
+                    plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency
+                )
+            except AlreadyInside as exc:
+                self._update_lane(lane_id, status=f"anti-passback: {plate} already inside")
+                self._log("warning", f"{lane_id}: {exc}; gate kept closed")
+                return
+            except StoreError as exc:
+                self._update_lane(lane_id, status="entry NOT recorded")
+                self._log("error", f"{lane_id}: entry of {plate} not recorded: {exc}; gate kept closed")
+                return
+            with self._state_lock:
+                self._occupancy[zone_id] = self._occupancy.get(zone_id, 0) + 1
+        self.gates[lane_id].open_barrier()
+        self._update_lane(lane_id, status=f"entered {plate}")
+        self._publish(OccupancyChanged(self.occupancy()))
+        self._log("info", f"{lane_id}: {plate} entered (visit {visit.id[-6:]})")
+
+    def _handle_exit(self, lane_id: str, raw_plate: str, now: datetime) -> None:
+        try:
+            ticket = self.open_exit(lane_id, raw_plate, now=now)
+        except SiteError as exc:
+            self._update_lane(lane_id, status=str(exc))
+            self._log("warning", f"{lane_id}: {exc}")
+            return
+        if ticket is None:
+            return
+        self._publish(ExitPending(ticket))
+
+    # -- commands (UI workers, headless runner) -------------------------------------------
+    def open_exit(self, lane_id: str, raw_plate: str, *, now: datetime | None = None) -> ExitTicket | None:
+        """Find the plate's visit and quote its exit at `lane_id`.
+
+        A stay within the free period leaves at once (returns None). Otherwise the lane
+        waits with a ticket the attendant settles. Raises SiteError for an unknown plate,
+        a vehicle that has already left, or a lane that is not an exit.
+        """
+        now = now or self.clock.now()
+        if lane_id not in self._lanes or self.lane(lane_id).direction != "exit":
+            raise SiteError(f"{lane_id} is not an exit lane")
+        try:
+            plate = normalize_plate(raw_plate)
+        except VisitError as exc:
+            raise SiteError(str(exc)) from None
+        try:
+            visit = self.store.open_visit_for(plate)
+            if visit is None:
+                last = self.store.latest_visit_for(plate)
+        except StoreError as exc:
+            raise SiteError(f"cannot look up {plate}: {exc}") from None
+        if visit is None:
+            if last is not None and last.exit_at is not None:
+                local = last.exit_at.astimezone(self.config.site.tz)
+                raise SiteError(f"{plate} already left at {local:%H:%M} on {local:%d.%m.}: double exit")
+            raise SiteError(f"unknown plate {plate}: no visit found")
+        existing = next((t for t in self.pending_tickets() if t.visit.id == visit.id), None)
+        if existing is not None:
+            return existing  # reopening the exit keeps the same ticket (and idempotency key)
+        try:
+            quote = self.pricing.quote(visit, now)
+        except (QuoteError, ValueError) as exc:
+            raise SiteError(f"cannot price {plate}: {exc}") from None
+        ticket = ExitTicket(new_id(), lane_id, visit, now, quote)
+        if ticket.due.is_zero:
+            self._settle(ticket, [], attendant="lane", reason="free")
+            return None
+        with self._state_lock:
+            self._tickets[ticket.id] = ticket
+        self._update_lane(lane_id, pending=ticket, status=f"{plate}: {ticket.due} due")
+        return ticket
+
+    def pay_cash(self, ticket_id: str, tendered_text: str, *, attendant: str) -> ExitSettled:
+        """Take cash for a waiting exit. Validates the tender, commits, then opens the gate.
+
+        Raises SiteError (nothing recorded) for a bad amount or an unknown ticket. A second
+        call for a ticket already paid finds the first payment and records nothing.
+        """
+        ticket = self.ticket(ticket_id)
+        if ticket is None:
+            raise SiteError("this exit is no longer waiting (already paid or cancelled)")
+        try:
+            tendered = Money.parse(tendered_text, self.currency)
+            outcome = settle_cash(ticket.due, tendered)
+        except (MoneyError, PaymentError) as exc:
+            raise SiteError(str(exc)) from None
+        payment = NewPayment(PaymentMethod.CASH.value, outcome.amount, outcome.tendered, outcome.change)
+        return self._settle(ticket, [payment], attendant=attendant, reason="paid", change=outcome.change)
+
+    def _settle(
+        self,
+        ticket: ExitTicket,
+        payments: list[NewPayment],
+        *,
+        attendant: str,
+        reason: str,
+        change: Money | None = None,
+    ) -> ExitSettled:
+        try:
+            closed = self.store.close_visit(
+                visit_id=ticket.visit.id,
+                exit_lane=ticket.lane_id,
+                exit_at=ticket.exit_at,
+                quote=ticket.quote,
+                payments=payments,
+                attendant=attendant,
+                idempotency_key=ticket.id,
+                reason=reason,
+            )
+        except (VisitError, PaymentError) as exc:
+            raise SiteError(str(exc)) from None
+        except StoreError as exc:
+            raise SiteError(f"payment NOT recorded, gate stays closed: {exc}") from None
+        with self._state_lock:
+            was_pending = self._tickets.pop(ticket.id, None) is not None
+            lane = self._lanes[ticket.lane_id]
+        settled = ExitSettled(ticket, closed, change or Money.zero(self.currency))
+        if closed.replayed and not was_pending:
+            return settled  # already handled by the first call
+        # Effects only after the commit.
+        self.gates[ticket.lane_id].open_barrier()
+        if lane.pending is not None and lane.pending.id == ticket.id:
+            self._update_lane(ticket.lane_id, pending=None)
+        self._update_lane(ticket.lane_id, status=f"{ticket.visit.plate} left ({reason})")
+        self._refresh_occupancy()
+        paid = sum((p.amount for p in closed.payments), Money.zero(self.currency))
+        self._log("info", f"{ticket.lane_id}: {ticket.visit.plate} left, fee {ticket.quote.total}, paid {paid}")
+        self._publish(settled)
+        return settled

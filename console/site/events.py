@@ -1,0 +1,98 @@
+"""What the site tells its listeners (the UI, the headless runner, tests).
+
+Listeners are called from device threads: they must return quickly and must not call
+back into the site while holding their own locks. The UI forwards them as messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from console.domain.money import Money
+from console.domain.occupancy import ZoneOccupancy
+from console.domain.quote import Quote
+from console.domain.visits import Visit
+from console.store.booth_store import ClosedVisit
+from drivers.health import DeviceHealth
+
+
+@dataclass(frozen=True, slots=True)
+class ExitTicket:
+    """A vehicle waiting at an exit with its fee quoted. Its id is the idempotency key
+    of the payment, so paying twice for one ticket records one payment."""
+
+    id: str
+    lane_id: str
+    visit: Visit
+    exit_at: datetime
+    quote: Quote
+
+    @property
+    def due(self) -> Money:
+        """What is still to pay after earlier payments (pay station, phone)."""
+        return Money(max(0, self.quote.total.minor - self.visit.paid_minor), self.quote.total.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class LaneSnapshot:
+    """One lane as the attendant sees it."""
+
+    id: str
+    name: str
+    direction: str
+    zone: str
+    gate: str = "unknown"  # open / closed / fault / unknown
+    vehicle_present: bool = False
+    last_plate: str | None = None
+    last_event_at: datetime | None = None
+    status: str = ""
+    health: str = "connecting"
+    pending: ExitTicket | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LaneChanged:
+    lane: LaneSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class OccupancyChanged:
+    zones: tuple[ZoneOccupancy, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    at: datetime
+    level: str  # info / warning / error
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExitPending:
+    ticket: ExitTicket
+
+
+@dataclass(frozen=True, slots=True)
+class ExitSettled:
+    ticket: ExitTicket
+    closed: ClosedVisit
+    change: Money
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceHealthChanged:
+    health: DeviceHealth
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """The cloud link and database as the status bar shows them."""
+
+    cloud: str = "not configured"
+    database: str = "ok"
+    backlog: int = 0
+    details: dict[str, str] = field(default_factory=dict)
+
+
+SiteEvent = LaneChanged | OccupancyChanged | LogEntry | ExitPending | ExitSettled | DeviceHealthChanged | LinkStatus

@@ -1,0 +1,1 @@
+"""Durable records: SQLModel tables, engine set-up, the audit chain and the outbox."""

@@ -1,0 +1,305 @@
+"""The store's service layer: every state change is one transaction that writes the
+change, its audit entry and its outbox event together."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterator, Sequence
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlmodel import Session, col, select
+
+from console.domain.money import Money
+from console.domain.payments import PaymentError
+from console.domain.quote import Quote
+from console.domain.visits import Visit, VisitError, check_exit_time
+from console.store.audit import append_audit
+from console.store.engine import StoreError
+from console.store.ids import new_id
+from console.store.mapping import visit_from_row
+from console.store.outbox import enqueue
+from console.store.tables import PaymentRow, VisitRow
+
+
+class AlreadyInside(VisitError):
+    """The plate already has an open visit (anti-passback)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewPayment:
+    """A payment to record with an exit."""
+
+    method: str
+    amount: Money
+    tendered: Money | None = None
+    change: Money | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPayment:
+    id: str
+    method: str
+    amount: Money
+    tendered: Money | None
+    change: Money | None
+    reference: str | None
+    attendant: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedVisit:
+    """A visit closed at exit with the payments taken for it."""
+
+    visit: Visit
+    payments: tuple[RecordedPayment, ...]
+    replayed: bool = False  # True when a repeated request found the earlier result
+
+
+def _explain(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "locked" in text or "busy" in text:
+        return "the database is busy (locked by another program); nothing was recorded"
+    if "readonly" in text or "read-only" in text:
+        return "the database is read-only; nothing was recorded"
+    if "full" in text:
+        return "the disk is full; nothing was recorded"
+    if "unable to open" in text:
+        return "the database file cannot be opened"
+    if "malformed" in text or "not a database" in text:
+        return "the database file is damaged"
+    return f"database error: {getattr(exc, 'orig', exc)}"
+
+
+class BoothStore:
+    """Durable records of one booth."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits at the end of the block or not at all.
+
+        Database failures come out as StoreError with a message for the attendant.
+        """
+        session = Session(self.engine, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except (OperationalError, sqlite3.OperationalError) as exc:
+            session.rollback()
+            raise StoreError(_explain(exc)) from exc
+        except IntegrityError:
+            session.rollback()
+            raise
+        except DBAPIError as exc:
+            session.rollback()
+            raise StoreError(_explain(exc)) from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    # -- reads ------------------------------------------------------------------------
+    def open_visit_for(self, plate: str) -> Visit | None:
+        """The plate's open visit, if any."""
+        with self.transaction() as s:
+            row = s.exec(select(VisitRow).where(VisitRow.plate == plate, VisitRow.state == "open")).first()
+            return visit_from_row(row) if row else None
+
+    def latest_visit_for(self, plate: str) -> Visit | None:
+        """The plate's most recent visit, open or closed."""
+        with self.transaction() as s:
+            row = s.exec(
+                select(VisitRow).where(VisitRow.plate == plate).order_by(col(VisitRow.entry_at).desc()).limit(1)
+            ).first()
+            return visit_from_row(row) if row else None
+
+    def get_visit(self, visit_id: str) -> Visit | None:
+        with self.transaction() as s:
+            row = s.get(VisitRow, visit_id)
+            return visit_from_row(row) if row else None
+
+    def occupancy_counts(self) -> dict[str, int]:
+        """Open visits per zone."""
+        with self.transaction() as s:
+            rows = s.exec(
+                select(VisitRow.zone, func.count()).where(VisitRow.state == "open").group_by(VisitRow.zone)
+            ).all()
+            return {zone: int(n) for zone, n in rows}
+
+    def totals(self) -> dict[str, int]:
+        """Entries, exits and revenue recorded so far (minor units of the payments)."""
+        with self.transaction() as s:
+            entries = s.exec(select(func.count()).select_from(VisitRow)).one()
+            exits = s.exec(select(func.count()).select_from(VisitRow).where(VisitRow.state == "closed")).one()
+            revenue = s.exec(select(func.coalesce(func.sum(PaymentRow.amount_minor), 0))).one()
+            return {"entries": int(entries), "exits": int(exits), "revenue_minor": int(revenue)}
+
+    # -- writes -----------------------------------------------------------------------
+    def record_entry(
+        self,
+        *,
+        plate: str,
+        zone: str,
+        lane: str,
+        at: datetime,
+        currency: str,
+        vehicle_class: str = "car",
+        actor: str = "lane",
+    ) -> Visit:
+        """Open a visit. Raises AlreadyInside when the plate has an open visit."""
+        try:
+            with self.transaction() as s:
+                existing = s.exec(select(VisitRow).where(VisitRow.plate == plate, VisitRow.state == "open")).first()
+                if existing is not None:
+                    raise AlreadyInside(f"{plate} is already inside (entered {existing.entry_at:%Y-%m-%d %H:%M} UTC)")
+                row = VisitRow(
+                    id=new_id(),
+                    plate=plate,
+                    zone=zone,
+                    vehicle_class=vehicle_class,
+                    entry_lane=lane,
+                    entry_at=at,
+                    currency=currency,
+                )
+                s.add(row)
+                append_audit(s, at=at, actor=actor, action="visit.entry", subject=row.id, detail={"plate": plate, "lane": lane, "zone": zone})
+                enqueue(
+                    s,
+                    type="visit.opened",
+                    occurred_at=at,
+                    payload={"visit_id": row.id, "plate": plate, "zone": zone, "lane": lane, "entry_at": at.isoformat(), "vehicle_class": vehicle_class},
+                )
+                s.flush()
+                return visit_from_row(row)
+        except IntegrityError:
+            # Another booth opened the same plate between our check and insert.
+            raise AlreadyInside(f"{plate} is already inside") from None
+
+    def close_visit(
+        self,
+        *,
+        visit_id: str,
+        exit_lane: str,
+        exit_at: datetime,
+        quote: Quote,
+        payments: Sequence[NewPayment],
+        attendant: str,
+        idempotency_key: str,
+        reason: str = "paid",
+    ) -> ClosedVisit:
+        """Close a visit at exit with the payments that settle its fee.
+
+        Idempotent by `idempotency_key`: repeating the same request returns the first
+        result and records nothing new. Refuses a visit already closed, payments that do
+        not add up to the amount still due, or an exit before the entry.
+        """
+        with self.transaction() as s:
+            earlier = s.exec(select(PaymentRow).where(PaymentRow.idempotency_key == idempotency_key)).all()
+            if earlier:
+                row = s.get(VisitRow, earlier[0].visit_id)
+                assert row is not None
+                return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in earlier), replayed=True)
+            row = s.get(VisitRow, visit_id)
+            if row is None:
+                raise VisitError("no such visit")
+            if row.state != "open":
+                when = f" at {row.exit_at:%Y-%m-%d %H:%M} UTC" if row.exit_at else ""
+                raise VisitError(f"{row.plate} has already left{when}")
+            visit = visit_from_row(row)
+            check_exit_time(visit, exit_at)
+            if quote.total.currency != row.currency:
+                raise PaymentError(f"fee is in {quote.total.currency}, visit in {row.currency}")
+            due = quote.total.minor - row.paid_minor
+            taken = sum(p.amount.minor for p in payments)
+            if any(p.amount.minor < 0 for p in payments):
+                raise PaymentError("a payment amount cannot be negative")
+            if taken != max(0, due):
+                raise PaymentError(f"payments add up to {Money(taken, row.currency)}, {Money(max(0, due), row.currency)} is due")
+            recorded: list[PaymentRow] = []
+            for p in payments:
+                prow = PaymentRow(
+                    id=new_id(),
+                    visit_id=row.id,
+                    method=p.method,
+                    amount_minor=p.amount.minor,
+                    currency=p.amount.currency,
+                    tendered_minor=p.tendered.minor if p.tendered else None,
+                    change_minor=p.change.minor if p.change else None,
+                    reference=p.reference,
+                    attendant=attendant,
+                    created_at=exit_at,
+                    idempotency_key=idempotency_key,
+                )
+                s.add(prow)
+                recorded.append(prow)
+            row.state = "closed"
+            row.exit_lane = exit_lane
+            row.exit_at = exit_at
+            row.fee_minor = quote.total.minor
+            row.paid_minor += taken
+            row.tariff_id = quote.tariff_id
+            row.close_reason = reason
+            s.add(row)
+            append_audit(
+                s,
+                at=exit_at,
+                actor=attendant,
+                action="visit.exit",
+                subject=row.id,
+                detail={"plate": row.plate, "fee_minor": quote.total.minor, "paid_minor": taken, "reason": reason, "lane": exit_lane},
+            )
+            enqueue(
+                s,
+                type="visit.closed",
+                occurred_at=exit_at,
+                payload={
+                    "visit_id": row.id,
+                    "plate": row.plate,
+                    "exit_at": exit_at.isoformat(),
+                    "lane": exit_lane,
+                    "fee_minor": quote.total.minor,
+                    "currency": row.currency,
+                    "tariff_id": quote.tariff_id,
+                    "reason": reason,
+                },
+            )
+            for prow in recorded:
+                enqueue(
+                    s,
+                    type="payment.recorded",
+                    occurred_at=exit_at,
+                    payload={
+                        "payment_id": prow.id,
+                        "visit_id": row.id,
+                        "method": prow.method,
+                        "amount_minor": prow.amount_minor,
+                        "currency": prow.currency,
+                        "attendant": attendant,
+                    },
+                )
+            s.flush()
+            return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in recorded))
+
+
+def _recorded(p: PaymentRow) -> RecordedPayment:
+    cur = p.currency
+    return RecordedPayment(
+        id=p.id,
+        method=p.method,
+        amount=Money(p.amount_minor, cur),
+        tendered=Money(p.tendered_minor, cur) if p.tendered_minor is not None else None,
+        change=Money(p.change_minor, cur) if p.change_minor is not None else None,
+        reference=p.reference,
+        attendant=p.attendant,
+        created_at=p.created_at,
+    )

@@ -1,0 +1,98 @@
+"""SQLModel tables. Only Alembic migrations create or change them.
+
+Table models stay here; the rest of the console works with the domain's dataclasses,
+mapped in `mapping.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, text
+from sqlmodel import Field, SQLModel
+
+from console.store.types import UTCDateTime
+
+
+def _utc(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class VisitRow(SQLModel, table=True):
+    """One stay of one vehicle: opened at entry, closed at exit."""
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        # At most one open visit per plate (anti-passback); closed ones are history.
+        Index(
+            "uq_visit_open_plate",
+            "plate",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+        Index("ix_visit_zone_state", "zone", "state"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    plate: str = Field(index=True, max_length=16)
+    zone: str = Field(max_length=32)
+    vehicle_class: str = Field(default="car", max_length=16)
+    entry_lane: str = Field(max_length=32)
+    entry_at: datetime = Field(sa_column=_utc(index=True))
+    exit_lane: str | None = Field(default=None, max_length=32)
+    exit_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True, index=True))
+    state: str = Field(default="open", max_length=16)
+    currency: str = Field(max_length=3)
+    fee_minor: int | None = None
+    paid_minor: int = 0
+    tariff_id: str | None = Field(default=None, max_length=64)
+    close_reason: str | None = Field(default=None, max_length=64)
+
+
+class PaymentRow(SQLModel, table=True):
+    """Money taken for a visit. One row per method in a split payment."""
+
+    __tablename__ = "payment"
+
+    id: str = Field(primary_key=True, max_length=36)
+    visit_id: str = Field(foreign_key="visit.id", index=True, max_length=36)
+    method: str = Field(max_length=16)
+    amount_minor: int
+    currency: str = Field(max_length=3)
+    tendered_minor: int | None = None
+    change_minor: int | None = None
+    reference: str | None = Field(default=None, max_length=64)
+    attendant: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_utc(index=True))
+    # One key per attempt at the exit desk: a second press of the pay key finds it.
+    idempotency_key: str = Field(max_length=64, index=True)
+
+
+class AuditRow(SQLModel, table=True):
+    """An append-only, hash-chained record of who did what and why."""
+
+    __tablename__ = "audit_entry"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc(index=True))
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=48, index=True)
+    subject: str = Field(default="", max_length=64)
+    detail: str = Field(default="{}")
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class OutboxRow(SQLModel, table=True):
+    """An event waiting to be sent to the cloud. Its id is the idempotency key."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    type: str = Field(max_length=48)
+    occurred_at: datetime = Field(sa_column=_utc())
+    payload: str
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    attempts: int = 0

@@ -1,0 +1,1 @@
+"""Cloud sync: the outbox pump, configuration pull, and a reference cloud server."""

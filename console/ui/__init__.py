@@ -1,0 +1,1 @@
+"""The Textual user interface: renders site events, sends commands to the site."""

@@ -1,0 +1,176 @@
+"""The booth console's Textual app. It only wires: the site sends events, screens render
+them, and user actions become site commands run in worker threads."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from console.locations import themes_dir
+from console.site.core import Site, SiteError
+from console.site.events import ExitPending, ExitSettled, ExitTicket, SiteEvent
+from console.site.headless import AutoAttendant
+from console.ui.commands import BoothCommands
+from console.ui.messages import SiteUpdate
+from console.ui.screens.dashboard import DashboardScreen
+from console.ui.screens.exit_desk import ExitDeskScreen
+from console.ui.screens.plate_prompt import PlatePromptScreen
+from console.ui.themes import load_themes
+
+log = logging.getLogger(__name__)
+
+FALLBACK_THEME = "booth-dark"
+
+
+class BoothApp(App[None]):
+    """The console on the booth PC."""
+
+    TITLE = "Booth"
+    CSS_PATH = ["app.tcss"]
+    COMMANDS = App.COMMANDS | {BoothCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "exit_by_plate", "Exit by plate", id="booth.exit_by_plate", tooltip="Type a plate the camera missed"),
+        Binding("f3", "pay_next", "Pay next", id="booth.pay_next", tooltip="Open the exit desk for the next waiting vehicle"),
+        Binding("f9", "next_theme", "Theme", id="booth.theme", tooltip="Dark / high-contrast daylight"),
+        Binding("ctrl+a", "toggle_autopay", "Auto-pay", id="booth.autopay", tooltip="Demo only: pay exits automatically"),
+        Binding("ctrl+q", "quit", "Quit", id="booth.quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        site: Site,
+        *,
+        theme_name: str = FALLBACK_THEME,
+        demo: bool = False,
+        attendant: str | None = None,
+        auto_pay: bool | None = None,
+        start_site: bool = True,
+    ) -> None:
+        super().__init__()
+        self.site = site
+        self.demo = demo
+        self.attendant = attendant or getpass.getuser()
+        self.wanted_theme = theme_name
+        self.start_site = start_site
+        self.auto = AutoAttendant(site) if demo else None
+        if self.auto is not None:
+            self.auto.enabled = demo if auto_pay is None else auto_pay
+        self.dashboard = DashboardScreen(site)
+        self._unsubscribe = None
+        self.title = f"{site.config.site.name} · {site.config.site.booth_id}" + (" · DEMO" if demo else "")
+
+    # -- life cycle -----------------------------------------------------------------------
+    def on_mount(self) -> None:
+        names = []
+        for theme in load_themes(themes_dir()):
+            self.register_theme(theme)
+            names.append(theme.name)
+        if self.wanted_theme in self.available_themes:
+            self.theme = self.wanted_theme
+        else:
+            self.theme = FALLBACK_THEME if FALLBACK_THEME in self.available_themes else "textual-dark"
+            self.notify(f"theme {self.wanted_theme!r} not found; using {self.theme}", severity="warning")
+        self.push_screen(self.dashboard)
+        self._unsubscribe = self.site.subscribe(self._on_site_event)
+        self.call_after_refresh(self._update_flags)
+        if self.start_site:
+            self.start_site_worker()
+
+    @work(thread=True, exclusive=True, group="site-start", exit_on_error=False)
+    def start_site_worker(self) -> None:
+        """Starting reads the database and opens devices: never on the UI thread."""
+        if self.auto is not None:
+            self.auto.start()
+        self.site.start()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        self.site.stop()
+        if self.auto is not None:
+            self.auto.stop()
+
+    def _on_site_event(self, event: SiteEvent) -> None:
+        # Called from device threads; post_message is thread-safe.
+        self.post_message(SiteUpdate(event))
+
+    # -- rendering ------------------------------------------------------------------------
+    def on_site_update(self, message: SiteUpdate) -> None:
+        event = message.event
+        self.dashboard.show_event(event)
+        if isinstance(event, ExitPending) and not (self.auto and self.auto.enabled):
+            if self.screen is self.dashboard:
+                self.open_exit_desk(event.ticket)
+            else:
+                self.notify(f"{event.ticket.visit.plate} waiting at {event.ticket.lane_id}: {event.ticket.due}", timeout=4)
+
+    def _update_flags(self) -> None:
+        status = self.dashboard.query("#status")
+        if not status:
+            return
+        bar = status.first()
+        bar.flags = ["AUTO-PAY"] if (self.auto and self.auto.enabled) else []  # type: ignore[attr-defined]
+        bar.refresh_text()  # type: ignore[attr-defined]
+
+    # -- actions --------------------------------------------------------------------------
+    def open_exit_desk(self, ticket: ExitTicket) -> None:
+        """Show the exit desk for a waiting vehicle."""
+
+        def closed(result: ExitSettled | None) -> None:
+            if result is not None:
+                self.notify(f"{ticket.visit.plate} paid, change {result.change}", timeout=3)
+
+        self.push_screen(ExitDeskScreen(self.site, ticket, self.attendant), closed)
+
+    def action_pay_next(self) -> None:
+        tickets = sorted(self.site.pending_tickets(), key=lambda t: t.exit_at)
+        if not tickets:
+            self.notify("no vehicle is waiting at an exit")
+            return
+        if self.screen is self.dashboard:
+            self.open_exit_desk(tickets[0])
+
+    def action_exit_by_plate(self) -> None:
+        lanes = [(f"{lane.id} · {lane.name}", lane.id) for lane in self.site.lanes() if lane.direction == "exit"]
+        if not lanes:
+            self.notify("this site has no exit lane", severity="error")
+            return
+
+        def chosen(result: tuple[str, str] | None) -> None:
+            if result is not None:
+                self.look_up_exit(*result)
+
+        self.push_screen(PlatePromptScreen(lanes), chosen)
+
+    @work(thread=True, exclusive=True, group="exit-lookup", exit_on_error=False)
+    def look_up_exit(self, lane_id: str, plate: str) -> None:
+        try:
+            ticket = self.site.open_exit(lane_id, plate)
+        except SiteError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=6)
+            return
+        if ticket is None:
+            self.call_from_thread(self.notify, f"{plate}: within the free period, gate opening")
+            return
+        self.call_from_thread(self.open_exit_desk, ticket)
+
+    def action_next_theme(self) -> None:
+        ours = [name for name in ("booth-dark", "booth-daylight") if name in self.available_themes]
+        if not ours:
+            return
+        index = ours.index(self.theme) + 1 if self.theme in ours else 0
+        self.theme = ours[index % len(ours)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def action_toggle_autopay(self) -> None:
+        if self.auto is None:
+            self.notify("auto-pay exists only in the demo", severity="warning")
+            return
+        self.auto.enabled = not self.auto.enabled
+        self._update_flags()
+        self.notify("demo auto-pay " + ("on" if self.auto.enabled else "off: exits come to the desk"), timeout=3)

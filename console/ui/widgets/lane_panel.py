@@ -1,0 +1,63 @@
+"""One lane's live state: direction, barrier, vehicle, last plate, what happened last."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual.widgets import Static
+
+from console.site.events import LaneSnapshot
+
+
+
+class LanePanel(Static):
+    """Renders a `LaneSnapshot`; the dashboard calls `show()` on every change."""
+
+    DEFAULT_CSS = """
+    LanePanel {
+        height: 7;
+        border: round $secondary;
+        padding: 0 1;
+        background: $surface;
+    }
+    LanePanel.-pending { border: heavy $accent; }
+    LanePanel.-fault { border: heavy $error; }
+    LanePanel.-offline { border: dashed $error; }
+    """
+
+    def __init__(self, lane: LaneSnapshot, tz: ZoneInfo, **kwargs: object) -> None:
+        super().__init__(id=f"lane-{lane.id}", **kwargs)  # type: ignore[arg-type]
+        self.tz = tz
+        self.lane = lane
+
+    def on_mount(self) -> None:
+        self.show(self.lane)
+
+    def show(self, lane: LaneSnapshot) -> None:
+        """Redraw with a new snapshot."""
+        self.lane = lane
+        arrow = "▼ ENTRY" if lane.direction == "entry" else "▲ EXIT"
+        self.border_title = f"{lane.id} · {lane.name}"
+        self.border_subtitle = f"{arrow} → {lane.zone}"
+        text = Text()
+        gate = lane.gate.upper()
+        text.append("Gate  ")
+        text.append(gate, style="bold green" if lane.gate == "open" else ("bold red" if lane.gate == "fault" else "bold"))
+        text.append("   Loop  ")
+        text.append("VEHICLE" if lane.vehicle_present else "free", style="bold yellow" if lane.vehicle_present else "dim")
+        text.append("\nPlate ")
+        text.append(lane.last_plate or "—", style="bold")
+        if lane.last_event_at is not None:
+            text.append(f"   {lane.last_event_at.astimezone(self.tz):%H:%M:%S}", style="dim")
+        text.append("\n")
+        if lane.pending is not None:
+            text.append(f"WAITING: {lane.pending.visit.plate} owes {lane.pending.due}", style="bold reverse")
+        else:
+            text.append(lane.status or "", style="italic")
+        if lane.health not in ("ok",):
+            text.append(f"\ndevice: {lane.health}", style="red")
+        self.update(text)
+        self.set_class(lane.pending is not None, "-pending")
+        self.set_class(lane.gate == "fault", "-fault")
+        self.set_class(lane.health == "offline", "-offline")

@@ -1,0 +1,46 @@
+"""The bottom status line: site clock, devices, database, cloud link."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual.widgets import Static
+
+from drivers.health import DeviceHealth
+
+
+class StatusBar(Static):
+    """Device health, cloud link and the site's local time."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, tz: ZoneInfo, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.tz = tz
+        self.devices: dict[str, DeviceHealth] = {}
+        self.cloud = "cloud: not configured"
+        self.database = "db ok"
+        self.flags: list[str] = []
+        self.now: datetime | None = None
+
+    def set_device(self, health: DeviceHealth) -> None:
+        self.devices[health.device] = health
+        self.refresh_text()
+
+    def refresh_text(self) -> None:
+        text = Text()
+        if self.now is not None:
+            text.append(f"{self.now.astimezone(self.tz):%a %d.%m. %H:%M:%S}  ", style="bold")
+        ok = sum(1 for h in self.devices.values() if h.state.value == "ok")
+        text.append(f"devices {ok}/{len(self.devices)} ok", style="green" if ok == len(self.devices) else "bold red")
+        for health in self.devices.values():
+            if health.state.value != "ok":
+                text.append(f"  {health.device}: {health.state.value}", style="red")
+        text.append(f"  · {self.database} · {self.cloud}")
+        for flag in self.flags:
+            text.append(f"  [{flag}]", style="bold yellow")
+        self.update(text)

@@ -1,0 +1,86 @@
+"""The interface every lane controller driver offers to the site.
+
+A driver reports what the lane's hardware says (a vehicle on the loop, a plate read,
+the barrier's real position from its limit switches) and accepts open/close commands.
+Commands never block the caller: their outcome comes back as events.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable
+
+from drivers.health import DeviceHealth, HealthListener, HealthTracker
+
+
+class LaneRole(str, Enum):
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class GateEventKind(str, Enum):
+    VEHICLE_PRESENT = "vehicle_present"  # loop detector occupied
+    VEHICLE_GONE = "vehicle_gone"  # loop detector free again
+    VEHICLE_PASSED = "vehicle_passed"  # the vehicle crossed the barrier line
+    PLATE_READ = "plate_read"  # plate text with the reader's confidence
+    BARRIER_OPENED = "barrier_opened"  # open limit switch reached
+    BARRIER_CLOSED = "barrier_closed"  # closed limit switch reached
+    BARRIER_FAULT = "barrier_fault"  # no confirmation in time, or the controller reports a fault
+    COMMAND_FAILED = "command_failed"  # a command was not acknowledged
+
+
+@dataclass(frozen=True, slots=True)
+class GateEvent:
+    """One thing the lane controller reported."""
+
+    kind: GateEventKind
+    plate: str | None = None
+    confidence: float | None = None
+    detail: str = ""
+    monotonic: float = field(default_factory=time.monotonic)
+
+
+GateListener = Callable[[GateEvent], None]
+
+
+class GateDriver(ABC):
+    """A lane controller. Implementations: in-process simulator, serial framed protocol,
+    Modbus relay board. Chosen by URL through `drivers.gate.open_gate`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.health = HealthTracker(name)
+        self._listener: GateListener | None = None
+
+    def start(self, on_event: GateListener, on_health: HealthListener | None = None) -> None:
+        """Begin delivering events (from a driver thread) and health changes."""
+        self._listener = on_event
+        self.health.set_listener(on_health)
+        self._start()
+
+    def _emit(self, event: GateEvent) -> None:
+        listener = self._listener
+        if listener is not None:
+            listener(event)
+
+    def health_snapshot(self) -> DeviceHealth:
+        return self.health.snapshot()
+
+    @abstractmethod
+    def _start(self) -> None:
+        """Open the link and start the driver's own threads."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop threads and release the device. Idempotent."""
+
+    @abstractmethod
+    def open_barrier(self) -> None:
+        """Ask the barrier to open. Returns at once; BARRIER_OPENED or a fault follows."""
+
+    @abstractmethod
+    def close_barrier(self) -> None:
+        """Ask the barrier to close. Returns at once; BARRIER_CLOSED or a fault follows."""

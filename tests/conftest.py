@@ -1,0 +1,120 @@
+"""Fixtures shared by the console's tests: real SQLite files, fast simulated lanes."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+# The console's data folder and logs go to a temporary place in every test run.
+os.environ.setdefault("BOOTH_DATA_DIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"booth-test-{os.getpid()}"))
+
+from console.domain.clock import FixedClock  # noqa: E402
+from console.site.build import build_site, open_store  # noqa: E402
+from console.site.config import SiteConfig, parse_site  # noqa: E402
+from console.site.core import Site  # noqa: E402
+from console.site.events import SiteEvent  # noqa: E402
+from console.store.booth_store import BoothStore  # noqa: E402
+from console.store.engine import sqlite_url  # noqa: E402
+from drivers.gate.simworld import Traffic  # noqa: E402
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+
+SMALL_SITE = """
+[site]
+name = "Test Garage"
+timezone = "Europe/Berlin"
+currency = "EUR"
+
+[tariff]
+hourly = "2.50"
+daily_max = "20.00"
+grace_minutes = 15
+
+[[zones]]
+id = "P1"
+name = "Deck"
+capacity = {capacity}
+
+[[lanes]]
+id = "IN1"
+direction = "entry"
+zone = "P1"
+gate = "sim://?timing=fast&rate=0"
+
+[[lanes]]
+id = "OUT1"
+direction = "exit"
+zone = "P1"
+gate = "sim://?timing=fast"
+"""
+
+
+def small_site(capacity: int = 200) -> SiteConfig:
+    """A site with one entry, one exit and one zone, on instant simulated lanes."""
+    return parse_site(SMALL_SITE.format(capacity=capacity), "test-site.toml")
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return sqlite_url(tmp_path / "booth.sqlite3")
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[BoothStore]:
+    s = open_store(db_url, busy_timeout_ms=200)
+    yield s
+    s.engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+class Recorder:
+    """Collects site events and waits for a condition on them."""
+
+    def __init__(self) -> None:
+        self.events: list[SiteEvent] = []
+        self._cv = threading.Condition()
+
+    def __call__(self, event: SiteEvent) -> None:
+        with self._cv:
+            self.events.append(event)
+            self._cv.notify_all()
+
+    def of(self, kind: type) -> list:  # type: ignore[type-arg]
+        with self._cv:
+            return [e for e in self.events if isinstance(e, kind)]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("condition not reached in time")
+                self._cv.wait(left)
+
+
+@pytest.fixture
+def make_site(store: BoothStore, clock: FixedClock) -> Iterator[Callable[..., tuple[Site, Recorder]]]:
+    started: list[Site] = []
+
+    def _make(capacity: int = 200) -> tuple[Site, Recorder]:
+        site = build_site(small_site(capacity), store, clock=clock, traffic=Traffic(seed=7))
+        recorder = Recorder()
+        site.subscribe(recorder)
+        site.start()
+        started.append(site)
+        return site, recorder
+
+    yield _make
+    for site in started:
+        site.stop()

@@ -1,0 +1,76 @@
+"""Site files: every problem named with its file and key, nothing half-loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from console.site.config import ConfigError, default_site, default_site_text, load_site, parse_site
+
+GOOD = default_site_text()
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_site(text, "site.toml")
+    lines = str(info.value).splitlines()
+    assert all(line.startswith("site.toml: ") for line in lines)
+    return lines
+
+
+def test_embedded_default_is_the_simulated_site() -> None:
+    site = default_site()
+    assert [lane.direction for lane in site.lanes].count("entry") == 2
+    assert [lane.direction for lane in site.lanes].count("exit") == 2
+    assert [(z.id, z.capacity) for z in site.zones] == [("P1", 200)]
+
+
+def test_not_toml() -> None:
+    assert "not valid TOML" in _problems("[site\nname=")[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "words"),
+    [
+        (('timezone = "Europe/Berlin"', 'timezone = "Europe/Atlantis"'), "site.timezone", "unknown time zone"),
+        (('currency = "EUR"', 'currency = "EURO"'), "site.currency", "unknown currency"),
+        (("capacity = 200", "capacity = -5"), "zones[0].capacity", "greater than or equal"),
+        (('direction = "exit"', 'direction = "out"'), "lanes[2].direction", "'entry' or 'exit'"),
+        (('zone = "P1"\n# Device', 'zone = "P9"\n# Device'), "lanes[0].zone", "unknown zone 'P9'"),
+        (('hourly = "2.50"', 'hourly = "2.505"'), "tariff.hourly", "more than 2 decimals"),
+        (('hourly = "2.50"', 'hourly = "-1"'), "tariff.hourly", "negative"),
+        (("grace_minutes = 15", "grace_minutes = 15\nfree_for_all = true"), "tariff.free_for_all", "unknown key"),
+        (('name = "Riverside Garage"', "name = 7"), "site.name", "valid string"),
+        (('id = "IN2"', 'id = "IN1"'), "lanes", "used twice"),
+    ],
+)
+def test_each_bad_value_is_named(change: tuple[str, str], key: str, words: str) -> None:
+    old, new = change
+    assert old in GOOD
+    problems = _problems(GOOD.replace(old, new, 1))
+    assert any(key in p and words in p for p in problems), problems
+
+
+def test_several_problems_are_all_reported() -> None:
+    text = GOOD.replace('currency = "EUR"', 'currency = "XXX"').replace("capacity = 200", "capacity = -1")
+    assert len(_problems(text)) == 2
+
+
+def test_missing_sections() -> None:
+    problems = _problems('[site]\nname = "x"\n')
+    assert any("zones: required key is missing" in p for p in problems)
+    assert any("lanes: required key is missing" in p for p in problems)
+
+
+def test_unreadable_and_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_site(tmp_path / "nope.toml")
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_site(binary)
+    folder = tmp_path / "dir.toml"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_site(folder)

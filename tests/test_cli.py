@@ -1,0 +1,64 @@
+"""The `booth` command as a user runs it, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _booth(*args: str, env_extra: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "console.cli", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+
+
+def test_help_lists_the_commands() -> None:
+    out = _booth("--help").stdout
+    for command in ("run", "demo", "migrate", "init"):
+        assert command in out
+
+
+def test_headless_demo_reports_what_the_database_holds(tmp_path: Path) -> None:
+    db = tmp_path / "demo.sqlite3"
+    result = _booth("demo", "--headless", "--seconds", "4", "--db", str(db), env_extra={"BOOTH_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["entries"] > 0
+    assert summary["currency"] == "EUR" and summary["capacity"] == 200
+    conn = sqlite3.connect(db)
+    entries, exits, open_visits = conn.execute("select count(*), sum(state = 'closed'), sum(state = 'open') from visit").fetchone()
+    revenue = conn.execute("select coalesce(sum(amount_minor), 0) from payment").fetchone()[0]
+    assert summary["entries"] == entries
+    assert summary["exits"] == exits
+    assert summary["occupied"] == entries - exits == open_visits
+    assert summary["revenue_minor"] == revenue
+
+
+def test_init_then_migrate_then_bad_site(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    assert _booth("init", str(site)).returncode == 0
+    assert "[[lanes]]" in site.read_text()
+    again = _booth("init", str(site))
+    assert again.returncode != 0 and "exists" in again.stderr
+    db = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    migrated = _booth("migrate", "--site", str(site), "--db", db)
+    assert migrated.returncode == 0 and "revision" in migrated.stdout
+    site.write_text(site.read_text().replace('currency = "EUR"', 'currency = "EURO"'))
+    bad = _booth("run", "--site", str(site), "--db", db)
+    assert bad.returncode == 2
+    assert "site.currency: unknown currency" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_database_that_cannot_be_opened(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"garbage" * 1000)
+    result = _booth("demo", "--headless", "--seconds", "1", "--db", str(junk), "--keep", env_extra={"BOOTH_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 3
+    assert "cannot open the database" in result.stderr and "Traceback" not in result.stderr
+    assert junk.read_bytes() == b"garbage" * 1000

@@ -1,0 +1,167 @@
+"""The console driven through Textual's Pilot, on a real site with simulated lanes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable
+
+from sqlmodel import Session, select
+from textual.widgets import Input, Label, ProgressBar
+
+from console.site.build import build_site
+from console.site.core import Site
+from console.store.tables import PaymentRow
+from console.ui.app import BoothApp
+from console.ui.screens.exit_desk import ExitDeskScreen
+from console.ui.widgets.event_log import EventLog
+from console.ui.widgets.lane_panel import LanePanel
+from console.ui.widgets.zone_gauge import ZoneGauge
+from drivers.gate.simworld import Traffic
+from tests.conftest import small_site
+
+
+async def until(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("screen did not reach the expected state")
+        await pilot.pause(0.02)
+
+
+def _site(store, clock) -> Site:  # type: ignore[no-untyped-def]
+    return build_site(small_site(), store, clock=clock, traffic=Traffic(seed=1))
+
+
+def _lane_text(app: BoothApp, lane: str) -> str:
+    return str(app.dashboard.query_one(f"#lane-{lane}", LanePanel).render())
+
+
+async def test_dashboard_follows_lane_events(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    app = BoothApp(site, theme_name="booth-dark")
+    async with app.run_test(size=(130, 36)) as pilot:
+        await until(pilot, lambda: "CLOSED" in _lane_text(app, "IN1"))
+        site.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
+        await until(pilot, lambda: "AB1234C" in _lane_text(app, "IN1"))
+        gauge = app.dashboard.query_one("#zone-P1", ZoneGauge)
+        await until(pilot, lambda: gauge.query_one(ProgressBar).progress == 1)
+        assert "1/200" in str(gauge.query_one(".zone-count", Label).render())
+        log = app.dashboard.query_one(EventLog)
+        await until(pilot, lambda: any("AB1234C entered" in str(line.text) for line in log.lines))
+        assert app.theme == "booth-dark"
+
+
+async def test_full_zone_is_shown_as_full(store, clock) -> None:  # type: ignore[no-untyped-def]
+    from console.site.config import parse_site
+    from tests.conftest import SMALL_SITE
+
+    site = build_site(parse_site(SMALL_SITE.format(capacity=1), "t.toml"), store, clock=clock, traffic=Traffic(seed=1))
+    app = BoothApp(site)
+    async with app.run_test(size=(130, 36)) as pilot:
+        site.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
+        gauge = app.dashboard.query_one("#zone-P1", ZoneGauge)
+        await until(pilot, lambda: gauge.has_class("-full"))
+        assert "FULL" in str(gauge.query_one(".zone-count", Label).render())
+
+
+async def _car_waiting_at_exit(pilot, app: BoothApp, site: Site, clock) -> ExitDeskScreen:  # type: ignore[no-untyped-def]
+    site.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
+    await until(pilot, lambda: site.occupancy()[0].occupied == 1)
+    clock.advance(hours=2, minutes=5)
+    site.gates["OUT1"].arrive("AB1234C")  # type: ignore[attr-defined]
+    await until(pilot, lambda: isinstance(app.screen, ExitDeskScreen))
+    return app.screen  # type: ignore[return-value]
+
+
+def _payments(store) -> list[PaymentRow]:  # type: ignore[no-untyped-def]
+    with Session(store.engine) as s:
+        return list(s.exec(select(PaymentRow)).all())
+
+
+async def test_cash_exit_with_change_from_the_keyboard(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(130, 40)) as pilot:
+        desk = await _car_waiting_at_exit(pilot, app, site, clock)
+        assert "€7.50" in str(desk.query_one("#due", Label).render())
+        await pilot.press("2", "0", "enter")  # amount typed, then ONE key to pay
+        await until(pilot, lambda: "PAID" in str(desk.query_one("#message", Label).render()))
+        assert "Change: €12.50" in str(desk.query_one("#message", Label).render())
+        await pilot.press("enter")  # one key to close; the gate is already opening
+        await until(pilot, lambda: app.screen is app.dashboard)
+        payments = _payments(store)
+        assert [(p.amount_minor, p.tendered_minor, p.change_minor, p.attendant) for p in payments] == [(750, 2000, 1250, "ann")]
+        assert site.occupancy()[0].occupied == 0
+
+
+async def test_bad_tenders_are_refused_and_nothing_is_recorded(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    app = BoothApp(site)
+    async with app.run_test(size=(130, 40)) as pilot:
+        desk = await _car_waiting_at_exit(pilot, app, site, clock)
+        message = desk.query_one("#message", Label)
+        for typed, words in (("5", "short"), ("-20", "negative"), ("abc", "not an amount")):
+            field = desk.query_one(Input)
+            field.value = ""
+            await pilot.press(*typed, "enter")
+            await until(pilot, lambda: words in str(message.render()))
+            assert message.has_class("-error")
+        assert _payments(store) == []
+        assert site.occupancy()[0].occupied == 1
+
+
+async def test_double_enter_records_one_payment(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    app = BoothApp(site)
+    async with app.run_test(size=(130, 40)) as pilot:
+        desk = await _car_waiting_at_exit(pilot, app, site, clock)
+        await pilot.press("f5")  # exact amount quick key
+        assert desk.query_one(Input).value == "7.50"
+        await pilot.press("enter", "enter")
+        await until(pilot, lambda: app.screen is app.dashboard or desk.settled is not None)
+        await asyncio.sleep(0.2)
+        await pilot.pause()
+        assert len(_payments(store)) == 1
+
+
+async def test_escape_keeps_the_vehicle_waiting_and_f3_brings_it_back(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    app = BoothApp(site)
+    async with app.run_test(size=(130, 40)) as pilot:
+        desk = await _car_waiting_at_exit(pilot, app, site, clock)
+        ticket = desk.ticket
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.dashboard)
+        assert "WAITING" in _lane_text(app, "OUT1")
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, ExitDeskScreen))
+        assert app.screen.ticket.id == ticket.id  # type: ignore[attr-defined]
+
+
+async def test_exit_by_plate_unknown_plate_says_so(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    app = BoothApp(site)
+    async with app.run_test(size=(130, 40), notifications=True) as pilot:
+        await pilot.press("f2")
+        await until(pilot, lambda: app.screen.id == "plate-prompt")
+        await pilot.press(*"ZZ999", "enter")
+        await until(pilot, lambda: any("unknown plate ZZ999" in str(n.message) for n in app._notifications))
+        assert store.totals() == {"entries": 0, "exits": 0, "revenue_minor": 0}
+
+
+async def test_theme_switches_at_run_time(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    app = BoothApp(site, theme_name="booth-daylight")
+    async with app.run_test(size=(130, 36)) as pilot:
+        assert app.theme == "booth-daylight"
+        await pilot.press("f9")
+        assert app.theme == "booth-dark"
+        await pilot.press("f9")
+        assert app.theme == "booth-daylight"
+
+
+async def test_unknown_theme_in_config_falls_back(store, clock) -> None:  # type: ignore[no-untyped-def]
+    app = BoothApp(_site(store, clock), theme_name="no-such-theme")
+    async with app.run_test(size=(130, 36)):
+        assert app.theme == "booth-dark"

@@ -1,0 +1,73 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from console.domain.money import Money
+from console.domain.occupancy import ZoneOccupancy
+from console.domain.payments import PaymentError, settle_cash
+from console.domain.simple_tariff import QuoteError, SimpleTariff
+from console.domain.visits import VisitError, format_duration, normalize_plate
+
+T = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+TARIFF = SimpleTariff(Money(250, "EUR"), Money(2000, "EUR"), 15)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "fee"),
+    [
+        (0, 0),  # within grace
+        (15, 0),  # grace is inclusive
+        (16, 250),  # one started hour
+        (60, 250),
+        (61, 500),  # two started hours
+        (121, 750),
+        (8 * 60, 2000),  # 8 h x 2.50 = 20.00, exactly the cap
+        (9 * 60, 2000),  # 22.50 capped at 20.00
+        (24 * 60, 2000),  # one full day at the cap
+        (30 * 60, 2000 + 6 * 250),  # a day plus 6 started hours
+        (72 * 60 + 1, 3 * 2000 + 250),  # three days plus a started hour
+    ],
+)
+def test_simple_tariff_by_hand(minutes: int, fee: int) -> None:
+    quote = TARIFF.quote(T, T + timedelta(minutes=minutes))
+    assert quote.total.minor == fee
+    assert sum(i.amount.minor for i in quote.items) == quote.total.minor
+
+
+def test_simple_tariff_refuses_impossible_times() -> None:
+    with pytest.raises(QuoteError):
+        TARIFF.quote(T, T - timedelta(minutes=1))
+    with pytest.raises(QuoteError):
+        TARIFF.quote(T.replace(tzinfo=None), T)
+
+
+@pytest.mark.parametrize(("raw", "plate"), [("b-ab 123", "BAB123"), (" KA·4521 ", "KA4521"), ("ab_12.c", "AB12C")])
+def test_plates_are_normalized(raw: str, plate: str) -> None:
+    assert normalize_plate(raw) == plate
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "AB/12", "ÄB12", "A" * 13, "DROP;TABLE"])
+def test_bad_plates_are_refused(raw: str) -> None:
+    with pytest.raises(VisitError):
+        normalize_plate(raw)
+
+
+def test_occupancy_full_and_remaining() -> None:
+    assert ZoneOccupancy("P1", "Deck", 200, 199).remaining == 1
+    assert not ZoneOccupancy("P1", "Deck", 200, 199).full
+    over = ZoneOccupancy("P1", "Deck", 200, 203)
+    assert over.full and over.remaining == 0 and over.ratio == 1.0
+
+
+def test_cash_change_and_refusals() -> None:
+    out = settle_cash(Money(750, "EUR"), Money(2000, "EUR"))
+    assert out.change == Money(1250, "EUR") and out.amount == Money(750, "EUR")
+    with pytest.raises(PaymentError, match="short"):
+        settle_cash(Money(750, "EUR"), Money(500, "EUR"))
+    with pytest.raises(PaymentError, match="negative"):
+        settle_cash(Money(750, "EUR"), Money(-500, "EUR"))
+
+
+def test_duration_format() -> None:
+    assert format_duration(timedelta(minutes=185)) == "3:05"
+    assert format_duration(timedelta(days=2, minutes=5)) == "2 d 00:05"
