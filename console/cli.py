@@ -71,36 +71,48 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     configure_logging(folder, to_stderr=bool(getattr(args, "headless", False)))
 
     from console.domain.clock import ScaledClock, SystemClock
-    from console.site.build import build_site, database_url, open_store
     from console.site.config import ConfigError, default_site
-    from console.store.engine import StoreError, sqlite_url
+    from console.store.engine import sqlite_url
 
     try:
         config = _load_config(args) if not demo or args.site else default_site()
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, str(exc))
+    headless = demo and bool(getattr(args, "headless", False))
     if demo:
         db_path = Path(args.db) if args.db else folder / "demo.sqlite3"
         if not args.keep:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db_path}{suffix}").unlink(missing_ok=True)
         url = sqlite_url(db_path)
-        headless = bool(getattr(args, "headless", False))
         # Headless runs are short: without a speed given they run 100x the demo speed.
         speed = args.speed if args.speed is not None else config.simulation.speed * (100 if headless else 1)
         clock = ScaledClock(speed)
     else:
-        url = args.db or database_url(config)
-        clock, speed, headless = SystemClock(), 1.0, False
-    try:
-        store = open_store(url, busy_timeout_ms=config.database.busy_timeout_ms)
-        site = build_site(config, store, clock=clock, speed=speed, fast_lanes=headless)
-    except StoreError as exc:
-        return _fail(EXIT_STORE, f"cannot open the database {url}: {exc}")
+        url = args.db or ""
+        clock, speed = SystemClock(), 1.0
 
-    if getattr(args, "headless", False):
+    def make_site():  # type: ignore[no-untyped-def]
+        # Imported here: the database stack is the slowest import, and the screen
+        # should not wait for it.
+        from console.site.build import build_site, database_url, open_store
+        from console.store.engine import StoreError
+
+        target = url or database_url(config)
+        try:
+            store = open_store(target, busy_timeout_ms=config.database.busy_timeout_ms)
+            return build_site(config, store, clock=clock, speed=speed, fast_lanes=headless)
+        except StoreError as exc:
+            raise StoreError(f"cannot open the database {target}: {exc}") from None
+
+    if headless:
         from console.site.headless import run_headless
+        from console.store.engine import StoreError
 
+        try:
+            site = make_site()
+        except StoreError as exc:
+            return _fail(EXIT_STORE, str(exc))
         print(f"{config.site.name}: simulated site running headless for {args.seconds:g} s", flush=True)
         summary = run_headless(site, args.seconds)
         print(json.dumps(summary.to_json()), flush=True)
@@ -108,9 +120,9 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
 
     from console.ui.app import BoothApp
 
-    app = BoothApp(site, theme_name=config.ui.theme, demo=demo)
+    app = BoothApp(config=config, site_factory=make_site, theme_name=config.ui.theme, demo=demo)
     app.run()
-    return 0
+    return app.return_code or 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
 from console.domain.money import Money
+from console.domain.visits import Visit
 
 
 class PaymentError(ValueError):
@@ -40,3 +42,37 @@ def settle_cash(due: Money, tendered: Money) -> CashOutcome:
         short = due - tendered
         raise PaymentError(f"tendered {tendered} is {short} short of {due}")
     return CashOutcome(amount=due, tendered=tendered, change=tendered - due)
+
+
+@dataclass(frozen=True, slots=True)
+class NewPayment:
+    """A payment to record with an exit."""
+
+    method: str
+    amount: Money
+    tendered: Money | None = None
+    change: Money | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPayment:
+    """A payment as it was stored."""
+
+    id: str
+    method: str
+    amount: Money
+    tendered: Money | None
+    change: Money | None
+    reference: str | None
+    attendant: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedVisit:
+    """A visit closed at exit with the payments taken for it."""
+
+    visit: Visit
+    payments: tuple[RecordedPayment, ...]
+    replayed: bool = False  # True when a repeated request found the earlier result

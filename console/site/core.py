@@ -19,6 +19,7 @@ from console.domain.payments import PaymentError, PaymentMethod, settle_cash
 from console.domain.simple_tariff import QuoteError
 from console.domain.visits import VisitError, normalize_plate
 from console.site.config import SiteConfig
+from console.site.errors import SiteError
 from console.site.events import (
     DeviceHealthChanged,
     ExitPending,
@@ -31,7 +32,8 @@ from console.site.events import (
     SiteEvent,
 )
 from console.site.pricing import Pricing
-from console.store.booth_store import AlreadyInside, BoothStore, NewPayment
+from console.domain.payments import NewPayment
+from console.store.booth_store import AlreadyInside, BoothStore
 from console.store.engine import StoreError
 from console.store.ids import new_id
 from drivers.gate.base import GateDriver, GateEvent, GateEventKind
@@ -41,9 +43,7 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[SiteEvent], None]
 
-
-class SiteError(ValueError):
-    """A command the site refused, with a message for the attendant. Nothing changed."""
+__all__ = ["Listener", "Site", "SiteError"]
 
 
 class Site:

@@ -13,7 +13,7 @@ from console.domain.money import Money
 from console.domain.occupancy import ZoneOccupancy
 from console.domain.quote import Quote
 from console.domain.visits import Visit
-from console.store.booth_store import ClosedVisit
+from console.domain.payments import ClosedVisit
 from drivers.health import DeviceHealth
 
 

@@ -9,11 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from console.store.tables import AuditRow
 
 GENESIS = "0" * 64
+
+# Built once: statement construction costs more than the SQL itself on the hot path.
+_TABLE = AuditRow.__table__  # type: ignore[attr-defined]
+_LAST_ENTRY = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
+_INSERT = _TABLE.insert()
 
 
 def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, subject: str, detail: str) -> str:
@@ -26,33 +32,27 @@ def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, sub
 
 
 def append_audit(
-    session: Session,
+    db: Session | Connection,
     *,
     at: datetime,
     actor: str,
     action: str,
     subject: str = "",
     detail: dict[str, Any] | None = None,
-) -> AuditRow:
+) -> str:
     """Add an entry inside the caller's transaction (which holds the write lock, so the
-    chain cannot fork between two writers)."""
-    last = session.exec(select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)).first()
-    prev_hash = last.hash if last else GENESIS
-    seq = (last.seq or 0) + 1 if last else 1
+    chain cannot fork between two writers). Returns the entry's hash."""
+    last = db.execute(_LAST_ENTRY).first()
+    prev_hash = last[1] if last else GENESIS
+    seq = last[0] + 1 if last else 1
     detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     at_utc = at.astimezone(timezone.utc)
-    row = AuditRow(
-        seq=seq,
-        at=at_utc,
-        actor=actor,
-        action=action,
-        subject=subject,
-        detail=detail_text,
-        prev_hash=prev_hash,
-        hash=_digest(prev_hash, seq, at_utc, actor, action, subject, detail_text),
+    digest = _digest(prev_hash, seq, at_utc, actor, action, subject, detail_text)
+    db.execute(
+        _INSERT,
+        {"seq": seq, "at": at_utc, "actor": actor, "action": action, "subject": subject, "detail": detail_text, "prev_hash": prev_hash, "hash": digest},
     )
-    session.add(row)
-    return row
+    return digest
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator, Sequence
 
-from sqlalchemy import func
-from sqlalchemy.engine import Engine
+__all__ = ["AlreadyInside", "BoothStore", "ClosedVisit", "NewPayment", "RecordedPayment"]
+
+from sqlalchemy import bindparam, func
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from console.domain.money import Money
-from console.domain.payments import PaymentError
+from console.domain.payments import ClosedVisit, NewPayment, PaymentError, RecordedPayment
 from console.domain.quote import Quote
-from console.domain.visits import Visit, VisitError, check_exit_time
+from console.domain.visits import Visit, VisitError, VisitState, check_exit_time
 from console.store.audit import append_audit
 from console.store.engine import StoreError
 from console.store.ids import new_id
@@ -28,38 +29,6 @@ from console.store.tables import PaymentRow, VisitRow
 
 class AlreadyInside(VisitError):
     """The plate already has an open visit (anti-passback)."""
-
-
-@dataclass(frozen=True, slots=True)
-class NewPayment:
-    """A payment to record with an exit."""
-
-    method: str
-    amount: Money
-    tendered: Money | None = None
-    change: Money | None = None
-    reference: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedPayment:
-    id: str
-    method: str
-    amount: Money
-    tendered: Money | None
-    change: Money | None
-    reference: str | None
-    attendant: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ClosedVisit:
-    """A visit closed at exit with the payments taken for it."""
-
-    visit: Visit
-    payments: tuple[RecordedPayment, ...]
-    replayed: bool = False  # True when a repeated request found the earlier result
 
 
 def _explain(exc: Exception) -> str:
@@ -77,6 +46,22 @@ def _explain(exc: Exception) -> str:
     return f"database error: {getattr(exc, 'orig', exc)}"
 
 
+# Hot-path statements, built once.
+_VISITS = VisitRow.__table__  # type: ignore[attr-defined]
+_OPEN_VISIT_ENTRY = select(_VISITS.c.entry_at).where(_VISITS.c.plate == bindparam("plate"), _VISITS.c.state == "open")
+_INSERT_VISIT = _VISITS.insert()
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except (OperationalError, sqlite3.OperationalError, DBAPIError) as exc:
+        raise StoreError(_explain(exc)) from exc
+
+
 class BoothStore:
     """Durable records of one booth."""
 
@@ -91,22 +76,20 @@ class BoothStore:
         """
         session = Session(self.engine, expire_on_commit=False)
         try:
-            yield session
-            session.commit()
-        except (OperationalError, sqlite3.OperationalError) as exc:
-            session.rollback()
-            raise StoreError(_explain(exc)) from exc
-        except IntegrityError:
-            session.rollback()
-            raise
-        except DBAPIError as exc:
-            session.rollback()
-            raise StoreError(_explain(exc)) from exc
+            with _database_errors():
+                yield session
+                session.commit()
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core connection in one transaction: the fast path for hot writes."""
+        with _database_errors(), self.engine.begin() as conn:
+            yield conn
 
     # -- reads ------------------------------------------------------------------------
     def open_visit_for(self, plate: str) -> Visit | None:
@@ -157,33 +140,33 @@ class BoothStore:
         actor: str = "lane",
     ) -> Visit:
         """Open a visit. Raises AlreadyInside when the plate has an open visit."""
+        visit_id = new_id()
         try:
-            with self.transaction() as s:
-                existing = s.exec(select(VisitRow).where(VisitRow.plate == plate, VisitRow.state == "open")).first()
+            with self.connection() as conn:
+                existing = conn.execute(_OPEN_VISIT_ENTRY, {"plate": plate}).first()
                 if existing is not None:
-                    raise AlreadyInside(f"{plate} is already inside (entered {existing.entry_at:%Y-%m-%d %H:%M} UTC)")
-                row = VisitRow(
-                    id=new_id(),
-                    plate=plate,
-                    zone=zone,
-                    vehicle_class=vehicle_class,
-                    entry_lane=lane,
-                    entry_at=at,
-                    currency=currency,
+                    raise AlreadyInside(f"{plate} is already inside (entered {existing[0]:%Y-%m-%d %H:%M} UTC)")
+                conn.execute(
+                    _INSERT_VISIT,
+                    {
+                        "id": visit_id, "plate": plate, "zone": zone, "vehicle_class": vehicle_class, "entry_lane": lane,
+                        "entry_at": at, "state": "open", "currency": currency, "paid_minor": 0,
+                    },
                 )
-                s.add(row)
-                append_audit(s, at=at, actor=actor, action="visit.entry", subject=row.id, detail={"plate": plate, "lane": lane, "zone": zone})
+                append_audit(conn, at=at, actor=actor, action="visit.entry", subject=visit_id, detail={"plate": plate, "lane": lane, "zone": zone})
                 enqueue(
-                    s,
+                    conn,
                     type="visit.opened",
                     occurred_at=at,
-                    payload={"visit_id": row.id, "plate": plate, "zone": zone, "lane": lane, "entry_at": at.isoformat(), "vehicle_class": vehicle_class},
+                    payload={"visit_id": visit_id, "plate": plate, "zone": zone, "lane": lane, "entry_at": at.isoformat(), "vehicle_class": vehicle_class},
                 )
-                s.flush()
-                return visit_from_row(row)
         except IntegrityError:
             # Another booth opened the same plate between our check and insert.
             raise AlreadyInside(f"{plate} is already inside") from None
+        return Visit(
+            id=visit_id, plate=plate, zone=zone, vehicle_class=vehicle_class, entry_lane=lane,
+            entry_at=at, state=VisitState.OPEN, currency=currency,
+        )
 
     def close_visit(
         self,

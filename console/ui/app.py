@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import getpass
 import logging
-from typing import ClassVar
+import threading
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
 from console.locations import themes_dir
-from console.site.core import Site, SiteError
+from console.site.config import SiteConfig
+from console.site.errors import SiteError
 from console.site.events import ExitPending, ExitSettled, ExitTicket, SiteEvent
-from console.site.headless import AutoAttendant
 from console.ui.commands import BoothCommands
 from console.ui.messages import SiteUpdate
 from console.ui.screens.dashboard import DashboardScreen
@@ -22,7 +23,13 @@ from console.ui.screens.exit_desk import ExitDeskScreen
 from console.ui.screens.plate_prompt import PlatePromptScreen
 from console.ui.themes import load_themes
 
+if TYPE_CHECKING:
+    from console.site.core import Site
+    from console.site.headless import AutoAttendant
+
 log = logging.getLogger(__name__)
+
+EXIT_STORE = 3
 
 FALLBACK_THEME = "booth-dark"
 
@@ -43,57 +50,94 @@ class BoothApp(App[None]):
 
     def __init__(
         self,
-        site: Site,
+        site: Site | None = None,
         *,
+        config: SiteConfig | None = None,
+        site_factory: Callable[[], Site] | None = None,
         theme_name: str = FALLBACK_THEME,
         demo: bool = False,
         attendant: str | None = None,
         auto_pay: bool | None = None,
-        start_site: bool = True,
     ) -> None:
+        """Give a built site (tests), or the config and a factory that builds the site.
+
+        With a factory the dashboard is drawn first and the database is opened, migrated
+        and the lanes started in a worker, so the screen is up at once and a database
+        problem is shown, not a blank terminal."""
         super().__init__()
-        self.site = site
+        if site is None and (config is None or site_factory is None):
+            raise ValueError("BoothApp needs a site, or a config and a site factory")
+        self.config: SiteConfig = config or site.config  # type: ignore[union-attr]
+        self.site: Site | None = None
+        self._given_site = site
+        self._site_factory = site_factory
         self.demo = demo
         self.attendant = attendant or getpass.getuser()
         self.wanted_theme = theme_name
-        self.start_site = start_site
-        self.auto = AutoAttendant(site) if demo else None
-        if self.auto is not None:
-            self.auto.enabled = demo if auto_pay is None else auto_pay
-        self.dashboard = DashboardScreen(site)
-        self._unsubscribe = None
-        self.title = f"{site.config.site.name} · {site.config.site.booth_id}" + (" · DEMO" if demo else "")
+        self.auto_pay_wanted = demo if auto_pay is None else auto_pay
+        self.auto: AutoAttendant | None = None
+        self.dashboard = DashboardScreen(self.config)
+        self._unsubscribe: Callable[[], None] | None = None
+        # Starting (worker thread) and stopping (unmount) must not interleave.
+        self._life_lock = threading.Lock()
+        self._closing = False
+        self.title = f"{self.config.site.name} · {self.config.site.booth_id}" + (" · DEMO" if demo else "")
 
     # -- life cycle -----------------------------------------------------------------------
     def on_mount(self) -> None:
-        names = []
         for theme in load_themes(themes_dir()):
             self.register_theme(theme)
-            names.append(theme.name)
         if self.wanted_theme in self.available_themes:
             self.theme = self.wanted_theme
         else:
             self.theme = FALLBACK_THEME if FALLBACK_THEME in self.available_themes else "textual-dark"
             self.notify(f"theme {self.wanted_theme!r} not found; using {self.theme}", severity="warning")
         self.push_screen(self.dashboard)
-        self._unsubscribe = self.site.subscribe(self._on_site_event)
-        self.call_after_refresh(self._update_flags)
-        if self.start_site:
-            self.start_site_worker()
+        self.start_site_worker()
 
     @work(thread=True, exclusive=True, group="site-start", exit_on_error=False)
     def start_site_worker(self) -> None:
-        """Starting reads the database and opens devices: never on the UI thread."""
-        if self.auto is not None:
-            self.auto.start()
-        self.site.start()
+        """Opening the database and the devices is blocking I/O: never on the UI thread."""
+        site = self._given_site
+        if site is None:
+            assert self._site_factory is not None
+            try:
+                site = self._site_factory()
+            except Exception as exc:  # StoreError and friends: say it, then stop cleanly
+                log.exception("site did not start")
+                self.call_from_thread(self.exit, None, EXIT_STORE, f"booth: cannot start the site: {exc}")
+                return
+        with self._life_lock:
+            if self._closing:
+                return
+            if self.demo:
+                from console.site.headless import AutoAttendant
+
+                self.auto = AutoAttendant(site)
+                self.auto.enabled = self.auto_pay_wanted
+            self.site = site
+            self._unsubscribe = site.subscribe(self._on_site_event)
+            if self.auto is not None:
+                self.auto.start()
+            site.start()
+        try:
+            self.call_from_thread(self._attach, site)
+        except RuntimeError:
+            pass  # the app closed meanwhile; unmount stops the site
+
+    def _attach(self, site: Site) -> None:
+        self.dashboard.attach(site)
+        self._update_flags()
 
     def on_unmount(self) -> None:
-        if self._unsubscribe:
-            self._unsubscribe()
-        self.site.stop()
-        if self.auto is not None:
-            self.auto.stop()
+        with self._life_lock:
+            self._closing = True
+            if self._unsubscribe:
+                self._unsubscribe()
+            if self.site is not None:
+                self.site.stop()
+            if self.auto is not None:
+                self.auto.stop()
 
     def _on_site_event(self, event: SiteEvent) -> None:
         # Called from device threads; post_message is thread-safe.
@@ -118,8 +162,14 @@ class BoothApp(App[None]):
         bar.refresh_text()  # type: ignore[attr-defined]
 
     # -- actions --------------------------------------------------------------------------
+    def _site_ready(self) -> Site | None:
+        if self.site is None:
+            self.notify("the site is still starting", severity="warning")
+        return self.site
+
     def open_exit_desk(self, ticket: ExitTicket) -> None:
         """Show the exit desk for a waiting vehicle."""
+        assert self.site is not None
 
         def closed(result: ExitSettled | None) -> None:
             if result is not None:
@@ -128,7 +178,10 @@ class BoothApp(App[None]):
         self.push_screen(ExitDeskScreen(self.site, ticket, self.attendant), closed)
 
     def action_pay_next(self) -> None:
-        tickets = sorted(self.site.pending_tickets(), key=lambda t: t.exit_at)
+        site = self._site_ready()
+        if site is None:
+            return
+        tickets = sorted(site.pending_tickets(), key=lambda t: t.exit_at)
         if not tickets:
             self.notify("no vehicle is waiting at an exit")
             return
@@ -136,7 +189,9 @@ class BoothApp(App[None]):
             self.open_exit_desk(tickets[0])
 
     def action_exit_by_plate(self) -> None:
-        lanes = [(f"{lane.id} · {lane.name}", lane.id) for lane in self.site.lanes() if lane.direction == "exit"]
+        if self._site_ready() is None:
+            return
+        lanes = [(f"{lane.id} · {lane.name or lane.id}", lane.id) for lane in self.config.lanes if lane.direction == "exit"]
         if not lanes:
             self.notify("this site has no exit lane", severity="error")
             return
@@ -149,6 +204,7 @@ class BoothApp(App[None]):
 
     @work(thread=True, exclusive=True, group="exit-lookup", exit_on_error=False)
     def look_up_exit(self, lane_id: str, plate: str) -> None:
+        assert self.site is not None
         try:
             ticket = self.site.open_exit(lane_id, plate)
         except SiteError as exc:
@@ -169,6 +225,9 @@ class BoothApp(App[None]):
 
     def action_toggle_autopay(self) -> None:
         if self.auto is None:
+            if self.demo:
+                self.notify("the site is still starting", severity="warning")
+                return
             self.notify("auto-pay exists only in the demo", severity="warning")
             return
         self.auto.enabled = not self.auto.enabled

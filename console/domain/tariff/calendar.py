@@ -22,6 +22,7 @@ from console.domain.tariff.model import WEEKDAYS, Window, hhmm
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MINUTE = timedelta(minutes=1)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _CACHE_LIMIT = 8192  # dates kept per schedule; a 30-day stay needs about 32
 
 
@@ -102,7 +103,15 @@ class Schedule:
 
     def ordinal_of(self, minute: int) -> int:
         """The proleptic ordinal of the local date containing an instant."""
-        return from_epoch_minute(minute, self.tz).toordinal()
+        # Guess from UTC (local offsets are under a day) and settle with the cached
+        # extents of the days, which avoids a time-zone conversion per call.
+        ordinal = minute // 1440 + _EPOCH_ORDINAL
+        info = self.day(ordinal)
+        while minute < info.start:
+            info = self.day(info.ordinal - 1)
+        while minute >= info.end:
+            info = self.day(info.ordinal + 1)
+        return info.ordinal
 
     # -- days -------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ The rules it implements (docs/tariffs.md, "How a fee is computed"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from console.domain.tariff.model import UNLIMITED, Tariff, VehicleClass
 
@@ -27,8 +27,7 @@ BIND_NONE, BIND_OCCURRENCE, BIND_DAY, BIND_24H, BIND_STAY = range(5)
 BIND_NAMES = ("", "occurrence", "calendar day", "24 hours", "stay")
 
 
-@dataclass(frozen=True, slots=True)
-class Stretch:
+class Stretch(NamedTuple):
     """Units that start in one stretch of time and share window, step, day and caps.
 
     `gross` is count x price; `charged` what the caps allowed; when they differ, `bind`

@@ -192,6 +192,8 @@ class Tariff:
     fingerprint: str
     source: str = "<tariff>"
     schedule: Schedule = field(default=None, repr=False)  # type: ignore[assignment]
+    #: Memo of texts derived from this version (item labels); never affects a result.
+    texts: dict[object, str] = field(default_factory=dict, repr=False)
 
     @property
     def tariff_id(self) -> str:

@@ -72,7 +72,7 @@ ALL_DAY = "all"
 
 def duration_text(minutes: int) -> str:
     """Minutes as people say them: "30 min", "1 h", "1 h 30 min", "2 d"."""
-    if minutes >= 1440 and minutes % 1440 == 0:
+    if minutes > 1440 and minutes % 1440 == 0:
         return f"{minutes // 1440} d"
     h, m = divmod(minutes, 60)
     if h and m:

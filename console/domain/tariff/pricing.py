@@ -287,10 +287,15 @@ def _time_lines(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: 
     if not stretches:
         return 0
     windows = tariff.windows
+    # Units of a step add up to one line per step; price bands add up to one line per
+    # band cycle (naming the band reached), since a band is one price for a duration.
     gross: dict[tuple[int, int, int], list[int]] = {}
     for s in stretches:
         rate = vc.rates[s.window]
-        k = (s.window, -1 - s.cycle if rate.banded else s.step, 0)
+        if rate.banded and rate.steps[s.step].band is not None:
+            k = (s.window, 1, s.cycle)
+        else:
+            k = (s.window, 0, s.step)
         acc = gross.get(k)
         if acc is None:
             gross[k] = [s.count, s.gross, s.step]
@@ -299,30 +304,40 @@ def _time_lines(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: 
             acc[1] += s.gross
             if s.step > acc[2]:
                 acc[2] = s.step
-    multi_window = len(windows) > 1
     total = 0
-    for (w, key, _), (count, amount, top_step) in gross.items():
+    texts = tariff.texts
+    for (w, banded, key), (count, amount, top_step) in gross.items():
         rate = vc.rates[w]
-        name = rate.label or (windows[w].label if multi_window else "Parking")
-        if multi_window and not rate.label:
-            name = f"{name} {windows[w].span_text}"
-        if rate.banded:
-            step = rate.steps[top_step]
-            label = f"{name}: {step.label}"
-            cycle = -1 - key
-            if cycle and rate.cycle:
-                label += f" (from {duration_text(cycle * rate.cycle)})"
+        if banded:
+            name = _rate_name(tariff, vc, w)
+            if key and rate.cycle:
+                name += f" ({_hours(key * rate.cycle)}-{_hours((key + 1) * rate.cycle)})"
+            label = f"{name}: {rate.steps[top_step].label}"
         else:
-            step = rate.steps[key]
-            lead = f"{name} - {step.label}" if step.label else name
-            label = (f"{lead}: {count} x {duration_text(step.unit)} @ "
-                     f"{_money_text(tariff, step.price)}")
+            tk = (vc.name, w, key)
+            parts = texts.get(tk)
+            if parts is None:
+                step = rate.steps[key]
+                name = _rate_name(tariff, vc, w)
+                lead = f"{name} - {step.label}" if step.label else name
+                parts = texts[tk] = (f"{lead}: \x00 x {duration_text(step.unit)} @ "
+                                     f"{_money_text(tariff, step.price)}")
+            label = parts.replace("\x00", str(count))
         lines.append((label, amount))
         total += amount
     total += _cap_lines(tariff, vc, stretches, lines)
     if covered is not None:
         total -= _plan_line(tariff, vc, covered, stretches, lines)
     return total
+
+
+def _rate_name(tariff: Tariff, vc: VehicleClass, w: int) -> str:
+    rate = vc.rates[w]
+    if rate.label:
+        return rate.label
+    if len(tariff.windows) > 1:
+        return f"{tariff.windows[w].label} {tariff.windows[w].span_text}"
+    return "Parking"
 
 
 def _cap_lines(tariff: Tariff, vc: VehicleClass, stretches: list[Stretch],
@@ -420,6 +435,10 @@ def _offer_applies(sched: Schedule, offer: Offer, start: int, end: int) -> bool:
         if end > deadline:
             return False
     return True
+
+
+def _hours(minutes: int) -> str:
+    return f"{minutes // 60} h" if minutes % 60 == 0 else duration_text(minutes)
 
 
 def _money_text(tariff: Tariff, minor: int) -> str:

@@ -1,18 +1,27 @@
-"""The attendant's main screen: lanes, zones, events, status."""
+"""The attendant's main screen: lanes, zones, events, status.
+
+It is drawn from the site file alone, so it appears before the database is open; live
+state arrives as site events once the site has started."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from console.site.core import Site
-from console.site.events import DeviceHealthChanged, LaneChanged, LogEntry, OccupancyChanged, SiteEvent
+from console.domain.occupancy import ZoneOccupancy
+from console.site.config import SiteConfig
+from console.site.events import DeviceHealthChanged, LaneChanged, LaneSnapshot, LogEntry, OccupancyChanged, SiteEvent
 from console.ui.widgets.event_log import EventLog
 from console.ui.widgets.lane_panel import LanePanel
 from console.ui.widgets.status_bar import StatusBar
 from console.ui.widgets.zone_gauge import ZoneGauge
+
+if TYPE_CHECKING:
+    from console.site.core import Site
 
 
 class DashboardScreen(Screen[None]):
@@ -24,32 +33,43 @@ class DashboardScreen(Screen[None]):
     DashboardScreen EventLog { height: 1fr; margin: 0 1; }
     """
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, config: SiteConfig) -> None:
         super().__init__(id="dashboard")
-        self.site = site
-        self.tz = site.config.site.tz
+        self.config = config
+        self.tz = config.site.tz
+        self.site: Site | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Grid(id="lanes"):
-            for lane in self.site.lanes():
-                yield LanePanel(lane, self.tz)
+            for lane in self.config.lanes:
+                yield LanePanel(LaneSnapshot(lane.id, lane.name or lane.id, lane.direction, lane.zone, status="starting…"), self.tz)
         with Vertical(id="zones") as zones:
             zones.border_title = "Occupancy"
-            for zone in self.site.occupancy():
-                yield ZoneGauge(zone)
+            for zone in self.config.zones:
+                yield ZoneGauge(ZoneOccupancy(zone.id, zone.name or zone.id, zone.capacity, 0))
         yield EventLog(self.tz, id="events")
         yield StatusBar(self.tz, id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        status = self.query_one(StatusBar)
-        for health in self.site.device_health().values():
-            status.devices[health.device] = health
-        self.tick()
         self.set_interval(1.0, self.tick)
 
+    def attach(self, site: Site) -> None:
+        """Show the started site's current state; events keep it up to date."""
+        self.site = site
+        status = self.query_one(StatusBar)
+        for health in site.device_health().values():
+            status.devices[health.device] = health
+        for lane in site.lanes():
+            self.query_one(f"#lane-{lane.id}", LanePanel).show(lane)
+        for zone in site.occupancy():
+            self.query_one(f"#zone-{zone.zone}", ZoneGauge).show(zone)
+        self.tick()
+
     def tick(self) -> None:
+        if self.site is None:
+            return
         status = self.query_one(StatusBar)
         status.now = self.site.clock.now()
         status.refresh_text()

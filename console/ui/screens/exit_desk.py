@@ -6,6 +6,8 @@ closes. Escape leaves the vehicle waiting with the same ticket.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -17,8 +19,11 @@ from textual.widgets import Input, Label, Static
 
 from console.domain.money import Money
 from console.domain.visits import format_duration
-from console.site.core import Site, SiteError
+from console.site.errors import SiteError
 from console.site.events import ExitSettled, ExitTicket
+
+if TYPE_CHECKING:
+    from console.site.core import Site
 
 
 class ExitDeskScreen(ModalScreen[ExitSettled | None]):

@@ -1,0 +1,217 @@
+"""The wire protocol between a booth and its cloud (version 1), shared by the booth's
+client and the reference server. docs/cloud-protocol.md is the prose version.
+
+Everything is JSON over HTTPS. Times are ISO 8601 with an offset; money is an integer
+count of minor units with an ISO 4217 currency. Payloads are checked with pydantic so a
+malformed document is refused as a whole, with every problem named.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+API = "/v1"
+MAX_BATCH_EVENTS = 1000
+MAX_BODY_BYTES = 4 * 1024 * 1024
+DOCUMENT_KINDS = ("tariff", "members", "accounts")
+MEMBER_KINDS = ("member", "pass", "whitelist")
+SITE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+_PLATE_CLEAN = re.compile(r"[\s\-_.·]")
+_PLATE_OK = re.compile(r"^[A-Z0-9]{1,12}$")
+
+
+def events_path(site_id: str) -> str:
+    return f"{API}/sites/{site_id}/events"
+
+
+def occupancy_path(site_id: str) -> str:
+    return f"{API}/sites/{site_id}/occupancy"
+
+
+def document_path(site_id: str, kind: str) -> str:
+    return f"{API}/sites/{site_id}/{kind}"
+
+
+def remote_payments_path(site_id: str) -> str:
+    return f"{API}/sites/{site_id}/remote-payments"
+
+
+def books_path(site_id: str) -> str:
+    return f"{API}/sites/{site_id}/books"
+
+
+def plate_key(text: str) -> str:
+    """The form plates are compared in (same rule as the booth's lanes): upper case,
+    separators dropped. Raises ValueError for anything that is not a plate."""
+    cleaned = _PLATE_CLEAN.sub("", text).upper()
+    if not _PLATE_OK.match(cleaned):
+        raise ValueError(f"{text!r} is not a plate (letters and digits, at most 12)")
+    return cleaned
+
+
+def utc_text(at: datetime) -> str:
+    """An aware datetime as ISO 8601 in UTC."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime")
+    return at.astimezone(timezone.utc).isoformat()
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a time must carry an offset (e.g. 2026-03-02T08:00:00+00:00)")
+    return value.astimezone(timezone.utc)
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# -- booth -> cloud ------------------------------------------------------------------------
+class EventIn(_Doc):
+    """One outbox event. `id` is the idempotency key; `occurred_at` is booth time (data)."""
+
+    id: str
+    type: str = Field(min_length=1, max_length=48)
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+    @field_validator("id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        try:
+            return str(uuid.UUID(value))
+        except (ValueError, AttributeError, TypeError):
+            raise ValueError("id must be a UUID") from None
+
+    _aware_time = field_validator("occurred_at")(_aware)
+
+
+class ZoneIn(_Doc):
+    zone: str = Field(min_length=1, max_length=32)
+    name: str = Field(default="", max_length=80)
+    capacity: int = Field(ge=0, le=100_000)
+    occupied: int = Field(ge=0, le=1_000_000)
+
+
+class OccupancyIn(_Doc):
+    """The latest occupancy of every zone of a site (a snapshot, not a delta)."""
+
+    booth_id: str = Field(default="", max_length=32)
+    observed_at: datetime
+    zones: list[ZoneIn] = Field(max_length=1000)
+
+    _aware_time = field_validator("observed_at")(_aware)
+
+
+# -- cloud -> booth ------------------------------------------------------------------------
+class TariffDoc(_Doc):
+    version: str = Field(min_length=1, max_length=64)
+    text: str = Field(max_length=1_000_000)
+    format: Literal["toml"] = "toml"
+
+
+class MemberDoc(_Doc):
+    plate: str
+    kind: Literal["member", "pass", "whitelist"]
+    name: str = Field(default="", max_length=80)
+    account_id: str | None = Field(default=None, max_length=64)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+    @field_validator("plate")
+    @classmethod
+    def _plate(cls, value: str) -> str:
+        return plate_key(value)
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _aware_opt(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _aware(value)
+
+
+class MembersDoc(_Doc):
+    version: str = Field(min_length=1, max_length=64)
+    members: list[MemberDoc] = Field(max_length=200_000)
+
+
+class AccountDoc(_Doc):
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="", max_length=80)
+    active: bool = True
+    credit_limit_minor: int | None = Field(default=None, ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class AccountsDoc(_Doc):
+    version: str = Field(min_length=1, max_length=64)
+    accounts: list[AccountDoc] = Field(max_length=100_000)
+
+
+class RemotePaymentDoc(_Doc):
+    id: str = Field(min_length=1, max_length=64)
+    plate: str
+    amount_minor: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+    paid_at: datetime
+    reference: str = Field(default="", max_length=64)
+
+    @field_validator("plate")
+    @classmethod
+    def _plate(cls, value: str) -> str:
+        return plate_key(value)
+
+    _aware_time = field_validator("paid_at")(_aware)
+
+
+class RemotePaymentsPage(_Doc):
+    payments: list[RemotePaymentDoc]
+    cursor: str | None = Field(default=None, max_length=128)
+    more: bool = False
+
+
+def problems(exc: ValidationError, limit: int = 5) -> str:
+    """A short, readable list of what was wrong with a document."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in err["loc"]) or "(document)"
+        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    more = len(exc.errors()) - limit
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def retry_after_seconds(value: str | None, date_header: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date).
+
+    An HTTP date is measured against the response's own Date header when there is one,
+    so a booth whose clock is wrong still waits as long as the server asked.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(int(value))
+    try:
+        until = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    reference: datetime | None = None
+    if date_header:
+        try:
+            reference = parsedate_to_datetime(date_header)
+        except (TypeError, ValueError, IndexError):
+            reference = None
+    if reference is None:
+        reference = now or datetime.now(timezone.utc)
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=timezone.utc)
+    if reference.tzinfo is None:
+        reference = reference.replace(tzinfo=timezone.utc)
+    return max(0.0, (until - reference).total_seconds())

@@ -1,0 +1,204 @@
+"""`booth quote` and `booth tariff check`: the tariff engine from the command line.
+
+`register(subparsers)` adds both sub-commands to the `booth` parser; running this module
+(`python -m console.tariff_cli quote ...`) gives the same commands on their own.
+Exit codes: 0 fine, 1 the tariff file has problems, 2 the request cannot be priced
+(unreadable file, bad time, unknown class/member/code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from console.domain.money import Money, MoneyError
+from console.domain.quote import Quote
+from console.domain.tariff import (
+    PreviousVisit,
+    QuoteError,
+    Tariff,
+    TariffError,
+    parse_tariff,
+    quote,
+)
+from console.domain.tariff.parse import duration_text
+
+EXIT_OK, EXIT_TARIFF, EXIT_INPUT = 0, 1, 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `quote` and `tariff` (with `check`) to a `booth` argument parser."""
+    q = subparsers.add_parser(
+        "quote", help="price a stay with a tariff file",
+        description="Price one stay with a tariff file and print the itemized fee. "
+                    "Times without an offset are in the tariff's time zone.")
+    q.add_argument("--tariff", required=True, metavar="FILE", help="tariff TOML file")
+    q.add_argument("--entry", metavar="ISO8601", help="entry time (omit only with --lost-ticket)")
+    q.add_argument("--exit", required=True, metavar="ISO8601", help="exit time")
+    q.add_argument("--class", dest="vehicle_class", default="car", metavar="CLASS",
+                   help="vehicle class declared in the tariff (default: car)")
+    q.add_argument("--member", metavar="PLAN",
+                   help="id of a member plan, pass or whitelist declared in the tariff "
+                        "([members.<id>]); the site resolves a plate or card to it")
+    q.add_argument("--validation", action="extend", nargs="+", default=[], metavar="CODE",
+                   help="merchant validation code(s) declared in the tariff, in the order "
+                        "they were presented (repeatable)")
+    q.add_argument("--zone", metavar="ZONE", help="zone of the stay (for plans limited to zones)")
+    q.add_argument("--paid-until", metavar="ISO8601",
+                   help="when the stay was paid at a pay station (exit grace applies after it)")
+    q.add_argument("--lost-ticket", action="store_true", help="the ticket was lost")
+    q.add_argument("--previous-entry", metavar="ISO8601",
+                   help="entry of the vehicle's previous visit (re-entry continuation)")
+    q.add_argument("--previous-exit", metavar="ISO8601", help="exit of the previous visit")
+    q.add_argument("--previous-paid", metavar="AMOUNT", help="what the previous visit paid")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=_quote_command)
+
+    t = subparsers.add_parser("tariff", help="work with tariff files")
+    tsub = t.add_subparsers(dest="tariff_command", metavar="COMMAND")
+    tsub.required = True
+    c = tsub.add_parser("check", help="validate tariff files and list every problem",
+                        description="Validate tariff files; print every problem with its key. "
+                                    "Exits 1 if any file has a problem.")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.set_defaults(func=_check_command)
+
+
+def _load(path: str) -> Tariff:
+    text = Path(path).read_text(encoding="utf-8")
+    return parse_tariff(text, source=path)
+
+
+def _check_command(args: argparse.Namespace) -> int:
+    code = EXIT_OK
+    for path in args.files:
+        try:
+            tariff = _load(path)
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            code = EXIT_TARIFF
+            continue
+        except TariffError as exc:
+            print(str(exc), file=sys.stderr)
+            n = len(exc.problems)
+            print(f"{path}: {n} problem{'s' if n != 1 else ''}", file=sys.stderr)
+            code = EXIT_TARIFF
+            continue
+        since = tariff.effective_from.isoformat() if tariff.effective_from else "always"
+        print(f"{path}: OK {tariff.tariff_id} \"{tariff.name}\", {tariff.currency}, "
+              f"{tariff.timezone.key}, effective from {since}; classes: "
+              f"{', '.join(tariff.classes)}; windows: {', '.join(w.name for w in tariff.windows)}")
+    return code
+
+
+def _time(text: str | None, tz: ZoneInfo, what: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise QuoteError(f"--{what}: {text!r} is not an ISO 8601 time "
+                         "(e.g. 2026-03-02T07:40 or 2026-03-02T07:40+01:00)") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value
+
+
+def _quote_command(args: argparse.Namespace) -> int:
+    try:
+        tariff = _load(args.tariff)
+    except OSError as exc:
+        print(f"{args.tariff}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except TariffError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_TARIFF
+    tz = tariff.timezone
+    try:
+        entry = _time(args.entry, tz, "entry")
+        exit_ = _time(args.exit, tz, "exit")
+        assert exit_ is not None
+        paid_until = _time(args.paid_until, tz, "paid-until")
+        previous = None
+        if args.previous_entry or args.previous_exit or args.previous_paid:
+            if not (args.previous_entry and args.previous_exit):
+                raise QuoteError("--previous-entry and --previous-exit go together")
+            try:
+                paid = Money.parse(args.previous_paid or "0", tariff.currency)
+            except MoneyError as exc:
+                raise QuoteError(f"--previous-paid: {exc}") from None
+            previous = PreviousVisit(
+                entry=_time(args.previous_entry, tz, "previous-entry"),  # type: ignore[arg-type]
+                exit=_time(args.previous_exit, tz, "previous-exit"),  # type: ignore[arg-type]
+                paid=paid,
+            )
+        result = quote(
+            tariff, entry, exit_, vehicle_class=args.vehicle_class, member=args.member,
+            validations=tuple(args.validation), zone=args.zone, paid_until=paid_until,
+            previous_visit=previous, lost_ticket=args.lost_ticket,
+        )
+    except QuoteError as exc:
+        print(f"cannot quote: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.json:
+        payload = result.to_json()
+        payload.update({
+            "total": result.total.decimal_text(),
+            "entry": entry.isoformat() if entry else None,
+            "exit": exit_.isoformat(),
+            "vehicle_class": args.vehicle_class,
+            "member": args.member,
+            "validations": list(args.validation),
+        })
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(render_quote(tariff, result, entry, exit_, args.vehicle_class))
+    return EXIT_OK
+
+
+def render_quote(tariff: Tariff, result: Quote, entry: datetime | None, exit_: datetime,
+                 vehicle_class: str) -> str:
+    """The itemized fee as lines for people (screen or receipt)."""
+    tz = tariff.timezone
+    lines = [f"{tariff.name} [{result.tariff_id}] {tariff.currency}, times in {tz.key}"]
+    ex = exit_.astimezone(tz)
+    if entry is not None:
+        en = entry.astimezone(tz)
+        lines.append(f"Entry  {en:%a %Y-%m-%d %H:%M}")
+        stay = int((exit_ - entry).total_seconds() // 60)
+        lines.append(f"Exit   {ex:%a %Y-%m-%d %H:%M}   stay {duration_text(stay)}")
+    else:
+        lines.append("Entry  unknown (lost ticket)")
+        lines.append(f"Exit   {ex:%a %Y-%m-%d %H:%M}")
+    vc = tariff.classes[vehicle_class]
+    lines.append(f"Class  {vc.label}")
+    lines.append("")
+    amounts = [i.amount.decimal_text() for i in result.items]
+    width_amount = max([len(a) for a in amounts] + [len(result.total.decimal_text()), 6])
+    width_label = max([len(i.label) for i in result.items] + [20])
+    for item, text in zip(result.items, amounts):
+        lines.append(f"  {item.label:<{width_label}}  {text:>{width_amount}}")
+    lines.append("  " + "-" * (width_label + width_amount + 2))
+    total_label = f"Total {result.total.currency}"
+    lines.append(f"  {total_label:<{width_label}}  {result.total.decimal_text():>{width_amount}}")
+    for note in result.notes:
+        lines.append(f"  Note: {note}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `quote` / `tariff check` on their own (the `booth` CLI registers the same)."""
+    parser = argparse.ArgumentParser(prog="booth", description="Booth tariff tools")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    register(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
