@@ -108,6 +108,27 @@ class SimulationSection(_Strict):
         return self
 
 
+class OperationsSection(_Strict):
+    """What attendants may do by hand, and how lanes behave at the limits."""
+
+    manual_gate_reasons: list[str] = Field(
+        default_factory=lambda: ["exit without payment", "safety", "emergency vehicle", "other"], min_length=1
+    )
+    # When a zone is full, plates with a member pass or on the whitelist may still enter.
+    members_enter_when_full: bool = True
+    # Open visits older than this are offered for closing in the occupancy repair.
+    stale_visit_hours: float = Field(default=72.0, gt=0)
+
+    @field_validator("manual_gate_reasons")
+    @classmethod
+    def _has_other(cls, value: list[str]) -> list[str]:
+        if any(not reason.strip() for reason in value):
+            raise ValueError("reasons must not be empty")
+        if len(set(value)) != len(value):
+            raise ValueError("a reason is listed twice")
+        return value
+
+
 class SiteConfig(_Strict):
     """A validated site."""
 
@@ -121,6 +142,7 @@ class SiteConfig(_Strict):
     cloud: CloudSection = CloudSection()
     ui: UISection = UISection()
     simulation: SimulationSection = SimulationSection()
+    operations: OperationsSection = OperationsSection()
 
     @model_validator(mode="after")
     def _consistent(self) -> SiteConfig:

@@ -81,6 +81,24 @@ class ExitSettled:
 
 
 @dataclass(frozen=True, slots=True)
+class PlateNeedsConfirmation:
+    """The exit read a plate with no visit, but visits exist for plates that differ
+    only by reader confusions: the attendant picks one (or none)."""
+
+    lane_id: str
+    read_plate: str
+    candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownAtExit:
+    """No visit for this plate at all: lost ticket, or an entry time stated by the driver."""
+
+    lane_id: str
+    plate: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceHealthChanged:
     health: DeviceHealth
 
@@ -95,4 +113,7 @@ class LinkStatus:
     details: dict[str, str] = field(default_factory=dict)
 
 
-SiteEvent = LaneChanged | OccupancyChanged | LogEntry | ExitPending | ExitSettled | DeviceHealthChanged | LinkStatus
+SiteEvent = (
+    LaneChanged | OccupancyChanged | LogEntry | ExitPending | ExitSettled | DeviceHealthChanged | LinkStatus
+    | PlateNeedsConfirmation | UnknownAtExit
+)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from console.domain.money import Money
-from console.domain.quote import Quote
+from console.domain.quote import Quote, QuoteItem
 from console.domain.simple_tariff import SimpleTariff
 from console.domain.visits import Visit
 from console.site.config import SiteConfig
@@ -15,7 +15,7 @@ from console.site.config import SiteConfig
 class Pricing(Protocol):
     """Quotes the fee of a visit leaving at `exit_at`."""
 
-    def quote(self, visit: Visit, exit_at: datetime) -> Quote: ...
+    def quote(self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False) -> Quote: ...
 
 
 class SimplePricing:
@@ -35,5 +35,9 @@ class SimplePricing:
             )
         )
 
-    def quote(self, visit: Visit, exit_at: datetime) -> Quote:
+    def quote(self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False) -> Quote:
+        """The simple tariff charges one daily maximum for a lost ticket."""
+        if lost_ticket:
+            fee = self.tariff.daily_max
+            return Quote(fee, self.tariff.tariff_id, (QuoteItem("Lost ticket (daily maximum)", fee),))
         return self.tariff.quote(visit.entry_at, exit_at)

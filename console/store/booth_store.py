@@ -24,7 +24,7 @@ from console.store.engine import StoreError
 from console.store.ids import new_id
 from console.store.mapping import visit_from_row
 from console.store.outbox import enqueue
-from console.store.tables import PaymentRow, VisitRow
+from console.store.tables import GateActionRow, OccupancyAdjustmentRow, PaymentRow, VisitRow
 
 
 class AlreadyInside(VisitError):
@@ -112,12 +112,87 @@ class BoothStore:
             return visit_from_row(row) if row else None
 
     def occupancy_counts(self) -> dict[str, int]:
-        """Open visits per zone."""
+        """Vehicles in each zone: open visits plus the attendants' corrections."""
         with self.transaction() as s:
             rows = s.exec(
                 select(VisitRow.zone, func.count()).where(VisitRow.state == "open").group_by(VisitRow.zone)
             ).all()
-            return {zone: int(n) for zone, n in rows}
+            counts = {zone: int(n) for zone, n in rows}
+            for zone, delta in s.exec(
+                select(OccupancyAdjustmentRow.zone, func.sum(OccupancyAdjustmentRow.delta)).group_by(OccupancyAdjustmentRow.zone)
+            ).all():
+                counts[zone] = max(0, counts.get(zone, 0) + int(delta or 0))
+            return counts
+
+    def open_plates(self, zone: str | None = None) -> list[str]:
+        """Plates with an open visit (for matching a doubtful plate read)."""
+        with self.transaction() as s:
+            query = select(VisitRow.plate).where(VisitRow.state == "open")
+            if zone is not None:
+                query = query.where(VisitRow.zone == zone)
+            return list(s.exec(query).all())
+
+    def stale_visits(self, zone: str, entered_before: datetime, limit: int = 200) -> list[Visit]:
+        """Open visits older than `entered_before`, oldest first (candidates to close)."""
+        with self.transaction() as s:
+            rows = s.exec(
+                select(VisitRow)
+                .where(VisitRow.state == "open", VisitRow.zone == zone, col(VisitRow.entry_at) < entered_before)
+                .order_by(col(VisitRow.entry_at))
+                .limit(limit)
+            ).all()
+            return [visit_from_row(r) for r in rows]
+
+    # -- attendant operations ---------------------------------------------------------
+    def adjust_occupancy(self, *, zone: str, delta: int, reason: str, actor: str, at: datetime) -> None:
+        """Record a correction of a zone's count, with its audit entry and outbox event."""
+        if delta == 0:
+            raise VisitError("the count is already that")
+        with self.transaction() as s:
+            s.add(OccupancyAdjustmentRow(id=new_id(), zone=zone, delta=delta, reason=reason, actor=actor, at=at))
+            append_audit(s, at=at, actor=actor, action="occupancy.adjust", subject=zone, detail={"delta": delta, "reason": reason})
+            enqueue(s, type="occupancy.adjusted", occurred_at=at, payload={"zone": zone, "delta": delta, "reason": reason, "actor": actor})
+
+    def record_gate_action(
+        self,
+        *,
+        lane: str,
+        action: str,
+        reason: str,
+        note: str,
+        actor: str,
+        at: datetime,
+        plate: str | None = None,
+        snapshot: bytes | None = None,
+    ) -> str:
+        """Record a barrier moved by hand (before it moves). Returns the record's id."""
+        action_id = new_id()
+        with self.transaction() as s:
+            s.add(GateActionRow(id=action_id, lane=lane, action=action, reason=reason, note=note, plate=plate, actor=actor, at=at, snapshot=snapshot))
+            append_audit(
+                s, at=at, actor=actor, action=f"gate.manual_{action}", subject=lane,
+                detail={"reason": reason, "note": note, "plate": plate, "record": action_id},
+            )
+            enqueue(
+                s, type="gate.manual", occurred_at=at,
+                payload={"id": action_id, "lane": lane, "action": action, "reason": reason, "note": note, "plate": plate, "actor": actor},
+            )
+        return action_id
+
+    def close_stale(self, *, visit_ids: Sequence[str], reason: str, actor: str, at: datetime) -> int:
+        """Close visits of cars that left unseen (lane down), without a fee. Returns how many."""
+        closed = 0
+        with self.transaction() as s:
+            for visit_id in visit_ids:
+                row = s.get(VisitRow, visit_id)
+                if row is None or row.state != "open":
+                    continue
+                row.state, row.exit_at, row.close_reason, row.fee_minor = "closed", max(at, row.entry_at), "stale", 0
+                s.add(row)
+                append_audit(s, at=at, actor=actor, action="visit.close_stale", subject=row.id, detail={"plate": row.plate, "reason": reason})
+                enqueue(s, type="visit.closed", occurred_at=at, payload={"visit_id": row.id, "plate": row.plate, "exit_at": at.isoformat(), "reason": "stale", "note": reason, "fee_minor": 0, "currency": row.currency})
+                closed += 1
+        return closed
 
     def totals(self) -> dict[str, int]:
         """Entries, exits and revenue recorded so far (minor units of the payments)."""
@@ -138,8 +213,11 @@ class BoothStore:
         currency: str,
         vehicle_class: str = "car",
         actor: str = "lane",
+        note: str | None = None,
     ) -> Visit:
-        """Open a visit. Raises AlreadyInside when the plate has an open visit."""
+        """Open a visit. Raises AlreadyInside when the plate has an open visit.
+
+        `note` marks an entry recorded by hand (e.g. a time the driver stated at the exit)."""
         visit_id = new_id()
         try:
             with self.connection() as conn:
@@ -153,7 +231,10 @@ class BoothStore:
                         "entry_at": at, "state": "open", "currency": currency, "paid_minor": 0,
                     },
                 )
-                append_audit(conn, at=at, actor=actor, action="visit.entry", subject=visit_id, detail={"plate": plate, "lane": lane, "zone": zone})
+                detail = {"plate": plate, "lane": lane, "zone": zone}
+                if note:
+                    detail["note"] = note
+                append_audit(conn, at=at, actor=actor, action="visit.entry_manual" if note else "visit.entry", subject=visit_id, detail=detail)
                 enqueue(
                     conn,
                     type="visit.opened",
@@ -179,12 +260,14 @@ class BoothStore:
         attendant: str,
         idempotency_key: str,
         reason: str = "paid",
+        allow_unpaid: bool = False,
     ) -> ClosedVisit:
         """Close a visit at exit with the payments that settle its fee.
 
         Idempotent by `idempotency_key`: repeating the same request returns the first
         result and records nothing new. Refuses a visit already closed, payments that do
-        not add up to the amount still due, or an exit before the entry.
+        not add up to the amount still due, or an exit before the entry. With
+        `allow_unpaid` and no payments the visit closes owing its fee (a manual open).
         """
         with self.transaction() as s:
             earlier = s.exec(select(PaymentRow).where(PaymentRow.idempotency_key == idempotency_key)).all()
@@ -206,7 +289,7 @@ class BoothStore:
             taken = sum(p.amount.minor for p in payments)
             if any(p.amount.minor < 0 for p in payments):
                 raise PaymentError("a payment amount cannot be negative")
-            if taken != max(0, due):
+            if taken != max(0, due) and not (allow_unpaid and taken == 0):
                 raise PaymentError(f"payments add up to {Money(taken, row.currency)}, {Money(max(0, due), row.currency)} is due")
             recorded: list[PaymentRow] = []
             for p in payments:

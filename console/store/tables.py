@@ -96,3 +96,32 @@ class OutboxRow(SQLModel, table=True):
     payload: str
     sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     attempts: int = 0
+
+
+class OccupancyAdjustmentRow(SQLModel, table=True):
+    """An attendant's correction of a zone's count (a car that left while a lane was down)."""
+
+    __tablename__ = "occupancy_adjustment"
+
+    id: str = Field(primary_key=True, max_length=36)
+    zone: str = Field(max_length=32, index=True)
+    delta: int
+    reason: str = Field(max_length=200)
+    actor: str = Field(max_length=64)
+    at: datetime = Field(sa_column=_utc(index=True))
+
+
+class GateActionRow(SQLModel, table=True):
+    """A barrier opened or closed by hand from the booth, with the reason given."""
+
+    __tablename__ = "gate_action"
+
+    id: str = Field(primary_key=True, max_length=36)
+    lane: str = Field(max_length=32, index=True)
+    action: str = Field(max_length=8)  # open / close
+    reason: str = Field(max_length=64)
+    note: str = Field(default="", max_length=200)
+    plate: str | None = Field(default=None, max_length=16)
+    actor: str = Field(max_length=64)
+    at: datetime = Field(sa_column=_utc(index=True))
+    snapshot: bytes | None = None  # the lane camera's frame (JPEG) when a camera is configured

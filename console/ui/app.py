@@ -14,12 +14,23 @@ from textual.binding import Binding, BindingType
 
 from console.locations import themes_dir
 from console.site.config import SiteConfig
-from console.site.errors import SiteError
-from console.site.events import ExitPending, ExitSettled, ExitTicket, SiteEvent
+from console.domain.timeparse import TimeInputError, parse_local_time
+from console.site.errors import PlateNotFound, SiteError
+from console.site.events import ExitPending, ExitSettled, ExitTicket, PlateNeedsConfirmation, SiteEvent, UnknownAtExit
 from console.ui.commands import BoothCommands
 from console.ui.messages import SiteUpdate
 from console.ui.screens.dashboard import DashboardScreen
 from console.ui.screens.exit_desk import ExitDeskScreen
+from console.ui.screens.lane_operations import (
+    NONE_OF_THESE,
+    GateRequest,
+    ManualGateScreen,
+    OccupancyRequest,
+    OccupancyScreen,
+    PlateChoiceScreen,
+    UnknownEntryRequest,
+    UnknownEntryScreen,
+)
 from console.ui.screens.plate_prompt import PlatePromptScreen
 from console.ui.themes import load_themes
 
@@ -43,6 +54,8 @@ class BoothApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "exit_by_plate", "Exit by plate", id="booth.exit_by_plate", tooltip="Type a plate the camera missed"),
         Binding("f3", "pay_next", "Pay next", id="booth.pay_next", tooltip="Open the exit desk for the next waiting vehicle"),
+        Binding("f4", "manual_gate", "Gate by hand", id="booth.manual_gate", tooltip="Open or close a barrier, with a reason"),
+        Binding("f6", "occupancy", "Occupancy", id="booth.occupancy", tooltip="Correct a zone's count, close stale visits"),
         Binding("f9", "next_theme", "Theme", id="booth.theme", tooltip="Dark / high-contrast daylight"),
         Binding("ctrl+a", "toggle_autopay", "Auto-pay", id="booth.autopay", tooltip="Demo only: pay exits automatically"),
         Binding("ctrl+q", "quit", "Quit", id="booth.quit", priority=True),
@@ -147,11 +160,22 @@ class BoothApp(App[None]):
     def on_site_update(self, message: SiteUpdate) -> None:
         event = message.event
         self.dashboard.show_event(event)
-        if isinstance(event, ExitPending) and not (self.auto and self.auto.enabled):
+        hands_off = bool(self.auto and self.auto.enabled)
+        if isinstance(event, ExitPending) and not hands_off:
             if self.screen is self.dashboard:
                 self.open_exit_desk(event.ticket)
             else:
                 self.notify(f"{event.ticket.visit.plate} waiting at {event.ticket.lane_id}: {event.ticket.due}", timeout=4)
+        elif isinstance(event, PlateNeedsConfirmation) and not hands_off:
+            if self.screen is self.dashboard:
+                self.choose_plate(event.lane_id, event.read_plate, event.candidates)
+            else:
+                self.notify(f"{event.lane_id}: plate {event.read_plate} needs checking (F2)", severity="warning")
+        elif isinstance(event, UnknownAtExit) and not hands_off:
+            if self.screen is self.dashboard:
+                self.ask_unknown_entry(event.lane_id, event.plate)
+            else:
+                self.notify(f"{event.lane_id}: no visit for {event.plate} (F2)", severity="warning")
 
     def _update_flags(self) -> None:
         status = self.dashboard.query("#status")
@@ -207,6 +231,13 @@ class BoothApp(App[None]):
         assert self.site is not None
         try:
             ticket = self.site.open_exit(lane_id, plate)
+        except PlateNotFound as exc:
+            self.call_from_thread(self.notify, str(exc), severity="warning", timeout=6)
+            if exc.candidates:
+                self.call_from_thread(self.choose_plate, lane_id, exc.plate, exc.candidates)
+            else:
+                self.call_from_thread(self.ask_unknown_entry, lane_id, exc.plate)
+            return
         except SiteError as exc:
             self.call_from_thread(self.notify, str(exc), severity="error", timeout=6)
             return
@@ -214,6 +245,114 @@ class BoothApp(App[None]):
             self.call_from_thread(self.notify, f"{plate}: within the free period, gate opening")
             return
         self.call_from_thread(self.open_exit_desk, ticket)
+
+    # -- doubtful plates and unknown entries ------------------------------------------------
+    def choose_plate(self, lane_id: str, read_plate: str, candidates: tuple[str, ...]) -> None:
+        """Let the attendant pick which visit a doubtful plate read belongs to."""
+
+        def chosen(result: str | None) -> None:
+            if result == NONE_OF_THESE:
+                self.ask_unknown_entry(lane_id, read_plate)
+            elif result is not None:
+                self.look_up_exit(lane_id, result)
+
+        self.push_screen(PlateChoiceScreen(lane_id, read_plate, candidates), chosen)
+
+    def ask_unknown_entry(self, lane_id: str, plate: str) -> None:
+        """Lost ticket, or an entry time the driver states."""
+
+        def chosen(result: UnknownEntryRequest | None) -> None:
+            if result is not None:
+                self.record_unknown_entry(result)
+
+        self.push_screen(UnknownEntryScreen(lane_id, plate), chosen)
+
+    @work(thread=True, exclusive=True, group="unknown-entry", exit_on_error=False)
+    def record_unknown_entry(self, request: UnknownEntryRequest) -> None:
+        site = self.site
+        assert site is not None
+        try:
+            entry_at = None
+            if not request.lost_ticket:
+                entry_at = parse_local_time(request.entry_text, now=site.clock.now(), tz=self.config.site.tz)
+            ticket = site.exit_with_unknown_entry(
+                request.lane_id, request.plate, actor=self.attendant, reason=request.reason,
+                entry_at=entry_at, lost_ticket=request.lost_ticket,
+            )
+        except (SiteError, TimeInputError) as exc:
+            self.call_from_thread(self.notify, f"nothing recorded: {exc}", severity="error", timeout=8)
+            return
+        if ticket is not None:
+            self.call_from_thread(self.open_exit_desk, ticket)
+
+    # -- barriers and occupancy by hand ---------------------------------------------------------
+    def action_manual_gate(self) -> None:
+        if self._site_ready() is None or self.screen is not self.dashboard:
+            return
+        lanes = [(f"{lane.id} · {lane.name or lane.id} ({lane.direction})", lane.id) for lane in self.config.lanes]
+
+        def chosen(result: GateRequest | None) -> None:
+            if result is not None:
+                self.move_gate(result)
+
+        self.push_screen(ManualGateScreen(lanes, self.config.operations.manual_gate_reasons), chosen)
+
+    @work(thread=True, exclusive=False, group="manual-gate", exit_on_error=False)
+    def move_gate(self, request: GateRequest) -> None:
+        assert self.site is not None
+        try:
+            self.site.manual_gate(request.lane_id, request.action, reason=request.reason, note=request.note, actor=self.attendant)
+        except SiteError as exc:
+            self.call_from_thread(self.notify, f"barrier not moved: {exc}", severity="error", timeout=8)
+            return
+        self.call_from_thread(self.notify, f"{request.lane_id}: barrier {request.action} ({request.reason}) recorded", timeout=4)
+
+    def action_occupancy(self) -> None:
+        site = self._site_ready()
+        if site is None or self.screen is not self.dashboard:
+            return
+        self.load_occupancy_facts()
+
+    @work(thread=True, exclusive=True, group="occupancy", exit_on_error=False)
+    def load_occupancy_facts(self) -> None:
+        site = self.site
+        assert site is not None
+        try:
+            current = {z.zone: z.occupied for z in site.occupancy()}
+            stale = {z.id: len(site.stale_visits(z.id)) for z in self.config.zones}
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"cannot read the zones: {exc}", severity="error")
+            return
+        zones = [(z.name or z.id, z.id) for z in self.config.zones]
+
+        def chosen(result: OccupancyRequest | None) -> None:
+            if result is not None:
+                self.repair_occupancy(result)
+
+        self.call_from_thread(self.push_screen, OccupancyScreen(zones, current, stale), chosen)
+
+    @work(thread=True, exclusive=True, group="occupancy-repair", exit_on_error=False)
+    def repair_occupancy(self, request: OccupancyRequest) -> None:
+        site = self.site
+        assert site is not None
+        try:
+            count = int(request.count_text) if request.count_text else None
+        except ValueError:
+            self.call_from_thread(self.notify, f"{request.count_text!r} is not a whole number; nothing changed", severity="error")
+            return
+        if count is None and not request.close_stale:
+            self.call_from_thread(self.notify, "nothing to do: give a count or choose to close stale visits", severity="warning")
+            return
+        try:
+            if request.close_stale:
+                stale = site.stale_visits(request.zone_id)
+                closed = site.close_stale([v.id for v in stale], reason=request.reason, actor=self.attendant)
+                self.call_from_thread(self.notify, f"{closed} stale visits closed", timeout=4)
+            if count is not None:
+                site.correct_occupancy(request.zone_id, count, reason=request.reason, actor=self.attendant)
+                self.call_from_thread(self.notify, f"{request.zone_id}: count set to {count}", timeout=4)
+        except SiteError as exc:
+            self.call_from_thread(self.notify, f"not changed: {exc}", severity="error", timeout=8)
 
     def action_next_theme(self) -> None:
         ours = [name for name in ("booth-dark", "booth-daylight") if name in self.available_themes]

@@ -9,6 +9,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 _COMMANDS = [
     ("Exit by plate", "exit_by_plate", "Find a vehicle's visit by plate and take its fee"),
     ("Pay next waiting exit", "pay_next", "Open the exit desk for the vehicle waiting longest"),
+    ("Move a barrier by hand", "manual_gate", "Open or close a barrier with a reason (audited)"),
+    ("Repair occupancy", "occupancy", "Correct a zone's count or close stale visits (audited)"),
     ("Next theme", "next_theme", "Switch between the dark and the high-contrast daylight theme"),
     ("Toggle demo auto-pay", "toggle_autopay", "Demo only: pay every exit automatically"),
 ]

@@ -27,6 +27,7 @@ async def until(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> N
         if time.monotonic() > deadline:
             raise AssertionError("screen did not reach the expected state")
         await pilot.pause(0.02)
+    await pilot.pause()  # let a newly shown screen finish mounting (focus, bindings)
 
 
 def _site(store, clock) -> Site:  # type: ignore[no-untyped-def]
@@ -165,3 +166,62 @@ async def test_unknown_theme_in_config_falls_back(store, clock) -> None:  # type
     app = BoothApp(_site(store, clock), theme_name="no-such-theme")
     async with app.run_test(size=(130, 36)):
         assert app.theme == "booth-dark"
+
+
+async def test_manual_gate_from_the_keyboard_is_audited(store, clock) -> None:  # type: ignore[no-untyped-def]
+    from console.store.tables import GateActionRow
+
+    site = _site(store, clock)
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(130, 40), notifications=True) as pilot:
+        await until(pilot, lambda: app.site is not None and app.dashboard.site is not None)
+        await pilot.press("f4")
+        await until(pilot, lambda: app.screen.id == "manual-gate")
+        app.screen.query_one("#reason").value = "other"  # type: ignore[attr-defined]
+        app.screen.query_one("#note").focus()
+        await pilot.press("enter")  # "other" without a note is refused
+        await until(pilot, lambda: any("needs a note" in str(n.message) for n in app._notifications))
+        with Session(store.engine) as s:
+            assert s.exec(select(GateActionRow)).all() == []
+        await pilot.press("f4")
+        await until(pilot, lambda: app.screen.id == "manual-gate")
+        app.screen.query_one("#reason").value = "safety"  # type: ignore[attr-defined]
+        app.screen.query_one("#note").focus()
+        await pilot.press(*"pedestrian", "enter")
+        await until(pilot, lambda: any("recorded" in str(n.message) for n in app._notifications))
+        with Session(store.engine) as s:
+            rows = s.exec(select(GateActionRow)).all()
+        assert [(r.lane, r.action, r.reason, r.note, r.actor) for r in rows] == [("IN1", "open", "safety", "pedestrian", "ann")]
+
+
+async def test_unknown_plate_at_exit_lost_ticket_to_payment(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(130, 40)) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        site.gates["OUT1"].arrive("LOST1")  # type: ignore[attr-defined]
+        await until(pilot, lambda: app.screen.id == "unknown-entry")
+        app.screen.query_one("#reason").focus()  # type: ignore[attr-defined]
+        await pilot.press(*"ticket lost", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ExitDeskScreen))
+        assert app.screen.ticket.due.minor == 2000  # type: ignore[attr-defined]
+        await pilot.press("f5", "enter")
+        await until(pilot, lambda: app.screen.settled is not None)  # type: ignore[attr-defined]
+        assert [(p.amount_minor, p.attendant) for p in _payments(store)] == [(2000, "ann")]
+
+
+async def test_occupancy_repair_from_the_keyboard(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(130, 44), notifications=True) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        await pilot.press("f6")
+        await until(pilot, lambda: app.screen.id == "occupancy")
+        await pilot.press(*"abc", "enter", *"counted", "enter")
+        await until(pilot, lambda: any("not a whole number" in str(n.message) for n in app._notifications))
+        await pilot.press("f6")
+        await until(pilot, lambda: app.screen.id == "occupancy")
+        await pilot.press(*"12", "enter", *"counted on deck", "enter")
+        gauge = app.dashboard.query_one("#zone-P1", ZoneGauge)
+        await until(pilot, lambda: gauge.query_one(ProgressBar).progress == 12)
+        assert site.occupancy()[0].occupied == 12

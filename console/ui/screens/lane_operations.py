@@ -1,0 +1,228 @@
+"""Modals for what the attendant does by hand at the lanes. Each returns the attendant's
+choice; the app sends it to the site, which validates and audits it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Select
+from textual.widgets.option_list import Option
+
+_MODAL_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{ width: 70; height: auto; border: thick $primary; background: $surface; padding: 1 2; }}
+{name} Label.hint {{ color: $text-muted; }}
+{name} Label.-error {{ color: $error; text-style: bold; }}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class GateRequest:
+    lane_id: str
+    action: str
+    reason: str
+    note: str
+
+
+class ManualGateScreen(ModalScreen[GateRequest | None]):
+    """Pick lane, open/close, a reason from the site's list, and a note."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="gate.cancel")]
+    DEFAULT_CSS = _MODAL_CSS.format(name="ManualGateScreen")
+
+    def __init__(self, lanes: list[tuple[str, str]], reasons: list[str], lane_id: str | None = None) -> None:
+        super().__init__(id="manual-gate")
+        self.lanes = lanes
+        self.reasons = reasons
+        self.lane_id = lane_id or lanes[0][1]
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Move a barrier by hand (audited)"
+            yield Label("Lane")
+            yield Select(self.lanes, value=self.lane_id, allow_blank=False, id="lane")
+            yield Label("Action")
+            yield Select([("Open", "open"), ("Close", "close")], value="open", allow_blank=False, id="action")
+            yield Label("Reason")
+            yield Select([(r, r) for r in self.reasons], value=self.reasons[0], allow_blank=False, id="reason")
+            yield Label("Note (required for “other”), Enter to confirm")
+            yield Input(placeholder="what happened", id="note")
+
+    def on_mount(self) -> None:
+        self.query_one("#reason", Select).focus()
+
+    @on(Input.Submitted, "#note")
+    def submitted(self) -> None:
+        self.dismiss(
+            GateRequest(
+                str(self.query_one("#lane", Select).value),
+                str(self.query_one("#action", Select).value),
+                str(self.query_one("#reason", Select).value),
+                self.query_one("#note", Input).value,
+            )
+        )
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class OccupancyRequest:
+    zone_id: str
+    count_text: str
+    reason: str
+    close_stale: bool
+
+
+class OccupancyScreen(ModalScreen[OccupancyRequest | None]):
+    """Correct a zone's count and, optionally, close visits that went stale."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="occupancy.cancel")]
+    DEFAULT_CSS = _MODAL_CSS.format(name="OccupancyScreen")
+
+    def __init__(self, zones: list[tuple[str, str]], current: dict[str, int], stale: dict[str, int]) -> None:
+        super().__init__(id="occupancy")
+        self.zones = zones
+        self.current = current
+        self.stale = stale
+
+    def compose(self) -> ComposeResult:
+        first = self.zones[0][1]
+        with Vertical() as box:
+            box.border_title = "Repair occupancy (audited)"
+            yield Label("Zone")
+            yield Select(self.zones, value=first, allow_blank=False, id="zone")
+            yield Label(self._facts(first), classes="hint", id="facts")
+            yield Label("Stale visits: close them (y/n)")
+            yield Select([("No, keep them", "n"), ("Yes, close them without a fee", "y")], value="n", allow_blank=False, id="stale")
+            yield Label("Vehicles really in the zone (leave empty to only close stale visits)")
+            yield Input(placeholder="count", id="count")
+            yield Label("Reason, Enter to confirm")
+            yield Input(placeholder="e.g. counted on the deck; lane 2 was down", id="reason")
+
+    def _facts(self, zone_id: str) -> str:
+        return f"counted now: {self.current.get(zone_id, 0)} · open visits older than the limit: {self.stale.get(zone_id, 0)}"
+
+    @on(Select.Changed, "#zone")
+    def zone_changed(self, event: Select.Changed) -> None:
+        self.query_one("#facts", Label).update(self._facts(str(event.value)))
+
+    def on_mount(self) -> None:
+        self.query_one("#count", Input).focus()
+
+    @on(Input.Submitted, "#count")
+    def next_field(self) -> None:
+        self.query_one("#reason", Input).focus()
+
+    @on(Input.Submitted, "#reason")
+    def submitted(self) -> None:
+        self.dismiss(
+            OccupancyRequest(
+                str(self.query_one("#zone", Select).value),
+                self.query_one("#count", Input).value.strip(),
+                self.query_one("#reason", Input).value,
+                self.query_one("#stale", Select).value == "y",
+            )
+        )
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+NONE_OF_THESE = "\x00none"
+
+
+class PlateChoiceScreen(ModalScreen[str | None]):
+    """The reader's plate has no visit, but similar plates do: pick one, or none.
+
+    Dismisses with the chosen plate, NONE_OF_THESE, or None (decide later)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Later", id="choice.later")]
+    DEFAULT_CSS = _MODAL_CSS.format(name="PlateChoiceScreen")
+
+    def __init__(self, lane_id: str, read_plate: str, candidates: tuple[str, ...]) -> None:
+        super().__init__(id="plate-choice")
+        self.lane_id = lane_id
+        self.read_plate = read_plate
+        self.candidates = candidates
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"{self.lane_id}: plate read {self.read_plate}"
+            yield Label("No visit has that plate. Compare with the vehicle and pick the right one:")
+            yield OptionList(
+                *[Option(f"{plate}", id=plate) for plate in self.candidates],
+                Option("None of these (unknown entry)", id=NONE_OF_THESE),
+                id="choices",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEntryRequest:
+    lane_id: str
+    plate: str
+    lost_ticket: bool
+    entry_text: str
+    reason: str
+
+
+class UnknownEntryScreen(ModalScreen[UnknownEntryRequest | None]):
+    """No visit for the plate: lost-ticket fee, or the entry time the driver states."""
+
+    BINDINGS = [Binding("escape", "cancel", "Later", id="unknown.later")]
+    DEFAULT_CSS = _MODAL_CSS.format(name="UnknownEntryScreen")
+
+    def __init__(self, lane_id: str, plate: str) -> None:
+        super().__init__(id="unknown-entry")
+        self.lane_id = lane_id
+        self.plate = plate
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"{self.lane_id}: no visit for {self.plate}"
+            yield Label("Charge")
+            yield Select(
+                [("Lost-ticket fee", "lost"), ("From an entry time the driver states", "time")],
+                value="lost", allow_blank=False, id="mode",
+            )
+            yield Label('Entry time (for the second choice): "14:30", "21.11. 14:30"')
+            yield Input(placeholder="entry time", id="entry")
+            yield Label("Reason, Enter to confirm")
+            yield Input(placeholder="e.g. ticket lost; parking receipt shown", id="reason")
+
+    def on_mount(self) -> None:
+        self.query_one("#mode", Select).focus()
+
+    @on(Input.Submitted, "#entry")
+    def next_field(self) -> None:
+        self.query_one("#reason", Input).focus()
+
+    @on(Input.Submitted, "#reason")
+    def submitted(self) -> None:
+        self.dismiss(
+            UnknownEntryRequest(
+                self.lane_id,
+                self.plate,
+                self.query_one("#mode", Select).value == "lost",
+                self.query_one("#entry", Input).value,
+                self.query_one("#reason", Input).value,
+            )
+        )
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
