@@ -65,6 +65,7 @@ class PaymentRow(SQLModel, table=True):
     reference: str | None = Field(default=None, max_length=64)
     attendant: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=_utc(index=True))
+    shift_id: str | None = Field(default=None, max_length=36, index=True)
     # One key per attempt at the exit desk: a second press of the pay key finds it.
     idempotency_key: str = Field(max_length=64, index=True)
 
@@ -125,3 +126,126 @@ class GateActionRow(SQLModel, table=True):
     actor: str = Field(max_length=64)
     at: datetime = Field(sa_column=_utc(index=True))
     snapshot: bytes | None = None  # the lane camera's frame (JPEG) when a camera is configured
+
+
+class UserRow(SQLModel, table=True):
+    """An attendant or manager who signs in at the booth with a PIN."""
+
+    __tablename__ = "booth_user"
+
+    id: str = Field(primary_key=True, max_length=36)
+    name: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)  # attendant / manager
+    pin_hash: str = Field(max_length=200)  # argon2id
+    active: bool = True
+    failed_attempts: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class ShiftRow(SQLModel, table=True):
+    """One attendant's time at one booth's cash drawer, from float to count."""
+
+    __tablename__ = "shift"
+    __table_args__ = (
+        # One open shift per booth: a drawer has one person responsible for it.
+        Index("uq_shift_open_booth", "booth_id", unique=True, sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    booth_id: str = Field(max_length=32, index=True)
+    attendant: str = Field(max_length=64)
+    state: str = Field(default="open", max_length=8)
+    currency: str = Field(max_length=3)
+    opened_at: datetime = Field(sa_column=_utc(index=True))
+    closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True, index=True))
+    opening_float_minor: int = 0
+    expected_cash_minor: int | None = None
+    counted_cash_minor: int | None = None
+    counted_detail: str | None = None  # JSON: denomination (minor units) -> count
+    closed_by: str | None = Field(default=None, max_length=64)
+    note: str = Field(default="", max_length=500)
+
+
+class CashMovementRow(SQLModel, table=True):
+    """Cash in or out of the drawer that is not a parking fee: float, paid-outs,
+    refunds, change the driver left behind, drops to the safe."""
+
+    __tablename__ = "cash_movement"
+
+    id: str = Field(primary_key=True, max_length=36)
+    shift_id: str = Field(foreign_key="shift.id", index=True, max_length=36)
+    kind: str = Field(max_length=16)  # float / paid_out / refund / change_left / drop / handover
+    amount_minor: int  # signed: + into the drawer, - out of it
+    currency: str = Field(max_length=3)
+    reason: str = Field(default="", max_length=200)
+    actor: str = Field(max_length=64)
+    at: datetime = Field(sa_column=_utc(index=True))
+    visit_id: str | None = Field(default=None, max_length=36)
+
+
+class OverrideRow(SQLModel, table=True):
+    """A fee the attendant changed by hand, with who, why and who approved."""
+
+    __tablename__ = "fee_override"
+
+    id: str = Field(primary_key=True, max_length=36)
+    visit_id: str = Field(foreign_key="visit.id", index=True, max_length=36)
+    shift_id: str | None = Field(default=None, index=True, max_length=36)
+    kind: str = Field(max_length=16)  # fee_change / waive / validation / lost_ticket / entry_time / unpaid_exit
+    quoted_minor: int
+    new_minor: int
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=200)
+    actor: str = Field(max_length=64)
+    approved_by: str | None = Field(default=None, max_length=64)
+    at: datetime = Field(sa_column=_utc(index=True))
+
+
+class DebtRow(SQLModel, table=True):
+    """What a driver still owes after leaving without paying in full."""
+
+    __tablename__ = "debt"
+
+    id: str = Field(primary_key=True, max_length=36)
+    plate: str = Field(max_length=16, index=True)
+    visit_id: str = Field(foreign_key="visit.id", max_length=36)
+    shift_id: str | None = Field(default=None, max_length=36, index=True)
+    amount_minor: int
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=200)
+    actor: str = Field(max_length=64)
+    at: datetime = Field(sa_column=_utc(index=True))
+    settled_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    settled_by_visit: str | None = Field(default=None, max_length=36)
+
+
+class ReceiptRow(SQLModel, table=True):
+    """A printed (or waiting to print) document: receipt, reprint, shift report.
+
+    Numbers are gap-free per booth: taken in the same transaction as the payment."""
+
+    __tablename__ = "receipt"
+    __table_args__ = (Index("uq_receipt_booth_number", "booth_id", "number", unique=True),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    booth_id: str = Field(max_length=32)
+    number: int
+    kind: str = Field(max_length=16)  # receipt / reprint / shift_report
+    visit_id: str | None = Field(default=None, max_length=36, index=True)
+    shift_id: str | None = Field(default=None, max_length=36, index=True)
+    created_at: datetime = Field(sa_column=_utc(index=True))
+    content: str  # JSON: what to print, so a reprint shows the same facts
+    printed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=200)
+
+
+class CounterRow(SQLModel, table=True):
+    """Gap-free sequences (receipt numbers per booth), advanced inside transactions."""
+
+    __tablename__ = "counter"
+
+    booth_id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(primary_key=True, max_length=32)
+    value: int = 0
