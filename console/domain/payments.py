@@ -76,3 +76,4 @@ class ClosedVisit:
     visit: Visit
     payments: tuple[RecordedPayment, ...]
     replayed: bool = False  # True when a repeated request found the earlier result
+    receipt_number: int | None = None

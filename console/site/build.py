@@ -9,6 +9,7 @@ from console.domain.clock import Clock, SystemClock
 from console.locations import data_dir
 from console.site.config import SiteConfig
 from console.site.core import Site
+from console.site.print_queue import PrintQueue
 from console.site.pricing import SimplePricing
 from console.store.booth_store import BoothStore
 from console.store.engine import StoreError, make_engine, sqlite_url
@@ -16,6 +17,7 @@ from console.store.migrate import upgrade
 from drivers.gate import LaneRole, open_gate
 from drivers.gate.factory import GateURLError
 from drivers.gate.simworld import Dwell, Traffic
+from drivers.printer import open_printer
 
 
 def database_url(config: SiteConfig, folder: Path | None = None) -> str:
@@ -78,4 +80,24 @@ def build_site(
             gates[lane.id] = open_gate(url, name=f"gate {lane.id}", role=role, traffic=traffic)
         except GateURLError as exc:
             raise StoreError(f"lanes[{index}].gate: {exc}") from None
-    return Site(config, store, clock or SystemClock(), gates, SimplePricing.from_config(config))
+    clock = clock or SystemClock()
+    site = Site(config, store, clock, gates, SimplePricing.from_config(config))
+    if config.printer.url:
+        try:
+            printer = open_printer(
+                printer_url(config.printer.url, data_dir()), name="printer", profile=config.printer.profile,
+                width=config.printer.width, listener=site.device_health_changed,
+            )
+        except ValueError as exc:
+            raise StoreError(f"printer.url: {exc}") from None
+        site.print_queue = PrintQueue(store, printer, clock, on_log=site._log)
+    return site
+
+
+def printer_url(url: str, folder: Path) -> str:
+    """`file://receipts.bin` (no absolute path) means a file in the data folder."""
+    parts = urlsplit(url)
+    if parts.scheme == "file" and (parts.netloc or not parts.path.startswith("/")):
+        name = (parts.netloc + parts.path) or "receipts.bin"
+        return f"file://{(folder / name).resolve()}"
+    return url

@@ -6,6 +6,7 @@ listener. A failed write leaves the gate closed and says why.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import replace
@@ -35,6 +36,12 @@ from console.site.events import (
     UnknownAtExit,
 )
 from console.site.pricing import Pricing
+from console.site.print_queue import PrintQueue
+from console.site.receipts import receipt_content
+from console.store.audit import append_audit
+from console.store.receipts import Receipt, add_receipt, recent
+from console.store.tables import ReceiptRow
+from sqlmodel import select
 from console.store.booth_store import AlreadyInside, BoothStore
 from console.store.engine import StoreError
 from console.store.ids import new_id
@@ -58,8 +65,10 @@ class Site:
         clock: Clock,
         gates: dict[str, GateDriver],
         pricing: Pricing,
+        print_queue: PrintQueue | None = None,
     ) -> None:
         self.config = config
+        self.print_queue = print_queue
         self.store = store
         self.clock = clock
         self.gates = gates
@@ -110,6 +119,8 @@ class Site:
             return
         self._started = True
         self._refresh_occupancy()
+        if self.print_queue is not None:
+            self.print_queue.start()
         for lane_id, gate in self.gates.items():
             gate.start(
                 lambda event, lane_id=lane_id: self._on_gate_event(lane_id, event),
@@ -122,6 +133,8 @@ class Site:
         if not self._started:
             return
         self._started = False
+        if self.print_queue is not None:
+            self.print_queue.stop()
         for gate in self.gates.values():
             try:
                 gate.stop()
@@ -169,9 +182,13 @@ class Site:
 
     # -- device events (driver threads) ---------------------------------------------------
     def _on_health(self, lane_id: str, health: DeviceHealth) -> None:
+        self.device_health_changed(health)
+        self._update_lane(lane_id, health=health.state.value)
+
+    def device_health_changed(self, health: DeviceHealth) -> None:
+        """A device (lane, printer, camera...) reports its health (any thread)."""
         with self._state_lock:
             self._health[health.device] = health
-        self._update_lane(lane_id, health=health.state.value)
         self._publish(DeviceHealthChanged(health))
 
     def _on_gate_event(self, lane_id: str, event: GateEvent) -> None:
@@ -341,6 +358,7 @@ class Site:
         reason: str,
         change: Money | None = None,
     ) -> ExitSettled:
+        receipt = receipt_content(self.config, ticket, payments, attendant=attendant, change=change) if payments else None
         try:
             closed = self.store.close_visit(
                 visit_id=ticket.visit.id,
@@ -351,11 +369,15 @@ class Site:
                 attendant=attendant,
                 idempotency_key=ticket.id,
                 reason=reason,
+                receipt=receipt,
+                booth_id=self.config.site.booth_id,
             )
         except (VisitError, PaymentError) as exc:
             raise SiteError(str(exc)) from None
         except StoreError as exc:
             raise SiteError(f"payment NOT recorded, gate stays closed: {exc}") from None
+        if self.print_queue is not None and closed.receipt_number is not None:
+            self.print_queue.wake()
         with self._state_lock:
             was_pending = self._tickets.pop(ticket.id, None) is not None
             lane = self._lanes[ticket.lane_id]
@@ -495,3 +517,30 @@ class Site:
         self._refresh_occupancy()
         self._log("warning", f"{closed} stale visits closed by {actor}: {reason.strip()}")
         return closed
+
+    # -- receipts ---------------------------------------------------------------------------
+    def recent_receipts(self, limit: int = 20) -> list[Receipt]:
+        """The newest receipts and reports, newest first, with their print state."""
+        with self.store.transaction() as s:
+            return recent(s, limit)
+
+    def reprint(self, number: int, *, actor: str) -> int:
+        """Queue a copy of receipt `number`. The copy gets its own number (every printed
+        document is numbered) and says which receipt it copies. Returns the new number."""
+        now = self.clock.now()
+        try:
+            with self.store.transaction() as s:
+                original = s.exec(
+                    select(ReceiptRow).where(ReceiptRow.booth_id == self.config.site.booth_id, ReceiptRow.number == number)
+                ).first()
+                if original is None:
+                    raise SiteError(f"no receipt {number}")
+                content = {**json.loads(original.content), "copy_of": number}
+                copy = add_receipt(s, booth_id=self.config.site.booth_id, kind="reprint", content=content, at=now, visit_id=original.visit_id, shift_id=original.shift_id)
+                append_audit(s, at=now, actor=actor, action="receipt.reprint", subject=str(number), detail={"copy": copy.number})
+        except StoreError as exc:
+            raise SiteError(f"reprint NOT queued: {exc}") from None
+        if self.print_queue is not None:
+            self.print_queue.wake()
+        self._log("info", f"receipt {number} reprinted as {copy.number} by {actor}")
+        return copy.number

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 __all__ = ["AlreadyInside", "BoothStore", "ClosedVisit", "NewPayment", "RecordedPayment"]
 
@@ -24,7 +24,8 @@ from console.store.engine import StoreError
 from console.store.ids import new_id
 from console.store.mapping import visit_from_row
 from console.store.outbox import enqueue
-from console.store.tables import GateActionRow, OccupancyAdjustmentRow, PaymentRow, VisitRow
+from console.store.receipts import add_receipt
+from console.store.tables import GateActionRow, OccupancyAdjustmentRow, PaymentRow, ReceiptRow, VisitRow
 
 
 class AlreadyInside(VisitError):
@@ -261,6 +262,9 @@ class BoothStore:
         idempotency_key: str,
         reason: str = "paid",
         allow_unpaid: bool = False,
+        receipt: dict[str, Any] | None = None,
+        booth_id: str = "booth-1",
+        shift_id: str | None = None,
     ) -> ClosedVisit:
         """Close a visit at exit with the payments that settle its fee.
 
@@ -268,13 +272,18 @@ class BoothStore:
         result and records nothing new. Refuses a visit already closed, payments that do
         not add up to the amount still due, or an exit before the entry. With
         `allow_unpaid` and no payments the visit closes owing its fee (a manual open).
+        With `receipt` content, a numbered receipt is queued for printing in the same
+        transaction.
         """
         with self.transaction() as s:
             earlier = s.exec(select(PaymentRow).where(PaymentRow.idempotency_key == idempotency_key)).all()
             if earlier:
                 row = s.get(VisitRow, earlier[0].visit_id)
                 assert row is not None
-                return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in earlier), replayed=True)
+                number = s.exec(
+                    select(ReceiptRow.number).where(ReceiptRow.visit_id == row.id, ReceiptRow.kind == "receipt")
+                ).first()
+                return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in earlier), replayed=True, receipt_number=number)
             row = s.get(VisitRow, visit_id)
             if row is None:
                 raise VisitError("no such visit")
@@ -305,6 +314,7 @@ class BoothStore:
                     attendant=attendant,
                     created_at=exit_at,
                     idempotency_key=idempotency_key,
+                    shift_id=shift_id,
                 )
                 s.add(prow)
                 recorded.append(prow)
@@ -353,8 +363,13 @@ class BoothStore:
                         "attendant": attendant,
                     },
                 )
+            number = None
+            if receipt is not None:
+                number = add_receipt(
+                    s, booth_id=booth_id, kind="receipt", content=receipt, at=exit_at, visit_id=row.id, shift_id=shift_id
+                ).number
             s.flush()
-            return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in recorded))
+            return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in recorded), receipt_number=number)
 
 
 def _recorded(p: PaymentRow) -> RecordedPayment:

@@ -32,6 +32,7 @@ from console.ui.screens.lane_operations import (
     UnknownEntryScreen,
 )
 from console.ui.screens.plate_prompt import PlatePromptScreen
+from console.ui.screens.receipts import ReceiptsScreen
 from console.ui.themes import load_themes
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class BoothApp(App[None]):
         Binding("f3", "pay_next", "Pay next", id="booth.pay_next", tooltip="Open the exit desk for the next waiting vehicle"),
         Binding("f4", "manual_gate", "Gate by hand", id="booth.manual_gate", tooltip="Open or close a barrier, with a reason"),
         Binding("f6", "occupancy", "Occupancy", id="booth.occupancy", tooltip="Correct a zone's count, close stale visits"),
+        Binding("f7", "receipts", "Receipts", id="booth.receipts", tooltip="Last receipts; Enter reprints"),
         Binding("f9", "next_theme", "Theme", id="booth.theme", tooltip="Dark / high-contrast daylight"),
         Binding("ctrl+a", "toggle_autopay", "Auto-pay", id="booth.autopay", tooltip="Demo only: pay exits automatically"),
         Binding("ctrl+q", "quit", "Quit", id="booth.quit", priority=True),
@@ -353,6 +355,12 @@ class BoothApp(App[None]):
                 self.call_from_thread(self.notify, f"{request.zone_id}: count set to {count}", timeout=4)
         except SiteError as exc:
             self.call_from_thread(self.notify, f"not changed: {exc}", severity="error", timeout=8)
+
+    def action_receipts(self) -> None:
+        site = self._site_ready()
+        if site is None or self.screen is not self.dashboard:
+            return
+        self.push_screen(ReceiptsScreen(site, self.attendant))
 
     def action_next_theme(self) -> None:
         ours = [name for name in ("booth-dark", "booth-daylight") if name in self.available_themes]

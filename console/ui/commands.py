@@ -11,6 +11,7 @@ _COMMANDS = [
     ("Pay next waiting exit", "pay_next", "Open the exit desk for the vehicle waiting longest"),
     ("Move a barrier by hand", "manual_gate", "Open or close a barrier with a reason (audited)"),
     ("Repair occupancy", "occupancy", "Correct a zone's count or close stale visits (audited)"),
+    ("Last receipts / reprint", "receipts", "The newest receipts and their print state; Enter reprints"),
     ("Next theme", "next_theme", "Switch between the dark and the high-contrast daylight theme"),
     ("Toggle demo auto-pay", "toggle_autopay", "Demo only: pay every exit automatically"),
 ]

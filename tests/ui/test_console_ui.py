@@ -225,3 +225,28 @@ async def test_occupancy_repair_from_the_keyboard(store, clock) -> None:  # type
         gauge = app.dashboard.query_one("#zone-P1", ZoneGauge)
         await until(pilot, lambda: gauge.query_one(ProgressBar).progress == 12)
         assert site.occupancy()[0].occupied == 12
+
+
+async def test_receipts_list_and_reprint_with_one_key(store, clock) -> None:  # type: ignore[no-untyped-def]
+    from console.site.config import parse_site
+    from drivers.printer.simulator import NetworkPrinterSimulator
+    from tests.conftest import SMALL_SITE
+
+    with NetworkPrinterSimulator() as printer:
+        config = parse_site(SMALL_SITE.format(capacity=200) + f'\n[printer]\nurl = "{printer.url}"\n', "t.toml")
+        site = build_site(config, store, clock=clock, traffic=Traffic(seed=1))
+        app = BoothApp(site, attendant="ann")
+        async with app.run_test(size=(130, 40)) as pilot:
+            desk = await _car_waiting_at_exit(pilot, app, site, clock)
+            await pilot.press("f5", "enter")
+            await until(pilot, lambda: desk.settled is not None)
+            await pilot.press("enter")
+            await until(pilot, lambda: app.screen is app.dashboard)
+            await pilot.press("f7")
+            await until(pilot, lambda: app.screen.id == "receipts")
+            table = app.screen.query_one("#table")  # type: ignore[attr-defined]
+            await until(pilot, lambda: table.row_count == 1)
+            await pilot.press("enter")  # one key reprints
+            await until(pilot, lambda: table.row_count == 2, timeout=10)
+            assert printer.model.wait_for(lambda data: data.count(b"\x1dV") >= 2, timeout=10)
+        assert "COPY of receipt 1" in printer.decode().text

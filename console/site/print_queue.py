@@ -1,0 +1,111 @@
+"""The print queue: prints committed receipts in order, keeps them when the printer is
+offline or out of paper, and retries with back-off. Runs on its own thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from console.domain.clock import Clock
+from console.site.receipts import receipt_document
+from console.store.booth_store import BoothStore
+from console.store.engine import StoreError
+from console.store.receipts import Receipt, mark_failed, mark_printed, waiting
+from drivers.printer import PrinterError, ReceiptPrinter
+
+log = logging.getLogger(__name__)
+
+
+class PrintQueue:
+    """Drains the receipt table to the printer."""
+
+    def __init__(
+        self,
+        store: BoothStore,
+        printer: ReceiptPrinter,
+        clock: Clock,
+        *,
+        on_log: Callable[[str, str], None] | None = None,
+        retry_seconds: float = 5.0,
+        max_retry_seconds: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.printer = printer
+        self.clock = clock
+        self._on_log = on_log or (lambda level, text: None)
+        self._retry = retry_seconds
+        self._max_retry = max_retry_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.printed = 0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, daemon=True, name="print-queue")
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.printer.close()
+
+    def wake(self) -> None:
+        """Something new was queued: print it now."""
+        self._wake.set()
+
+    def waiting_count(self) -> int:
+        with self.store.transaction() as s:
+            return len(waiting(s, limit=1000))
+
+    def _run(self) -> None:
+        delay = self._retry
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                ok = self.drain()
+            except StoreError as exc:
+                log.warning("print queue cannot read the database: %s", exc)
+                ok = False
+            delay = self._retry if ok else min(self._max_retry, delay * 2)
+            self._wake.wait(timeout=delay if not ok else self._max_retry)
+
+    def drain(self) -> bool:
+        """Print everything waiting. Returns False when the printer failed (retry later)."""
+        while not self._stop.is_set():
+            with self.store.transaction() as s:
+                batch = waiting(s, limit=10)
+            if not batch:
+                return True
+            for receipt in batch:
+                if not self._print(receipt):
+                    return False
+        return True
+
+    def _print(self, receipt: Receipt) -> bool:
+        try:
+            document = receipt_document(receipt.content)
+            self.printer.print_document(document)
+        except PrinterError as exc:
+            retryable = getattr(exc, "retryable", True)
+            with self.store.transaction() as s:
+                mark_failed(s, receipt.id, str(exc), park=not retryable)
+            if retryable:
+                self._on_log("warning", f"receipt {receipt.number} waits for the printer: {exc}")
+                return False
+            self._on_log("error", f"receipt {receipt.number} cannot be printed: {exc}")
+            return True
+        except ValueError as exc:  # a document that can never print: park it, go on
+            with self.store.transaction() as s:
+                mark_failed(s, receipt.id, str(exc), park=True)
+            self._on_log("error", f"receipt {receipt.number} cannot be printed: {exc}")
+            return True
+        with self.store.transaction() as s:
+            mark_printed(s, receipt.id, self.clock.now())
+        self.printed += 1
+        return True

@@ -1,0 +1,100 @@
+"""Receipts: gap-free numbers per booth, and the durable print queue.
+
+A receipt row is written in the same transaction as the payment it documents, so a crash
+after the commit leaves the receipt waiting in the queue; it is never lost and never
+numbered twice."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from console.store.ids import new_id
+from console.store.tables import CounterRow, ReceiptRow
+
+
+def next_number(db: Session, booth_id: str, name: str = "receipt") -> int:
+    """Advance and return a booth's sequence inside the caller's (write-locked) transaction."""
+    row = db.get(CounterRow, (booth_id, name))
+    if row is None:
+        row = CounterRow(booth_id=booth_id, name=name, value=0)
+    row.value += 1
+    db.add(row)
+    db.flush()
+    return row.value
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A receipt (or reprint, or shift report) as the print queue sees it."""
+
+    id: str
+    number: int
+    kind: str
+    visit_id: str | None
+    created_at: datetime
+    content: dict[str, Any]
+    printed_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+
+def _receipt(row: ReceiptRow) -> Receipt:
+    return Receipt(row.id, row.number, row.kind, row.visit_id, row.created_at, json.loads(row.content), row.printed_at, row.attempts, row.last_error)
+
+
+def add_receipt(
+    db: Session,
+    *,
+    booth_id: str,
+    kind: str,
+    content: dict[str, Any],
+    at: datetime,
+    visit_id: str | None = None,
+    shift_id: str | None = None,
+) -> Receipt:
+    """Number a document and queue it for printing (inside the caller's transaction)."""
+    number = next_number(db, booth_id)
+    content = {**content, "number": number, "kind": kind}
+    row = ReceiptRow(
+        id=new_id(), booth_id=booth_id, number=number, kind=kind, visit_id=visit_id, shift_id=shift_id,
+        created_at=at, content=json.dumps(content, ensure_ascii=False, sort_keys=True),
+    )
+    db.add(row)
+    return _receipt(row)
+
+
+def waiting(db: Session, limit: int = 20) -> list[Receipt]:
+    """Documents not printed yet, oldest first (parked ones, attempts < 0, excluded)."""
+    rows = db.exec(
+        select(ReceiptRow)
+        .where(col(ReceiptRow.printed_at).is_(None), col(ReceiptRow.attempts) >= 0)
+        .order_by(col(ReceiptRow.number))
+        .limit(limit)
+    ).all()
+    return [_receipt(r) for r in rows]
+
+
+def recent(db: Session, limit: int = 20) -> list[Receipt]:
+    """The newest documents, newest first."""
+    rows = db.exec(select(ReceiptRow).order_by(col(ReceiptRow.created_at).desc(), col(ReceiptRow.number).desc()).limit(limit)).all()
+    return [_receipt(r) for r in rows]
+
+
+def mark_printed(db: Session, receipt_id: str, at: datetime) -> None:
+    db.execute(update(ReceiptRow).where(col(ReceiptRow.id) == receipt_id).values(printed_at=at, last_error=None))
+
+
+def mark_failed(db: Session, receipt_id: str, error: str, *, park: bool = False) -> None:
+    """Count a failed attempt; a parked document (never printable) leaves the queue."""
+    values: dict[str, Any] = {"last_error": error[:200]}
+    if park:
+        values["attempts"] = -1
+    else:
+        values["attempts"] = ReceiptRow.attempts + 1
+    db.execute(update(ReceiptRow).where(col(ReceiptRow.id) == receipt_id).values(**values))

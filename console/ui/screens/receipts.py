@@ -1,0 +1,85 @@
+"""The last receipts with their print state; Enter reprints the selected one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label
+
+from console.site.errors import SiteError
+
+if TYPE_CHECKING:
+    from console.site.core import Site
+    from console.store.receipts import Receipt
+
+
+class ReceiptsScreen(ModalScreen[None]):
+    """Newest first. A receipt still waiting for the printer says why."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="receipts.close")]
+    DEFAULT_CSS = """
+    ReceiptsScreen { align: center middle; }
+    ReceiptsScreen > Vertical { width: 110; height: 80%; border: thick $primary; background: $surface; padding: 0 1; }
+    ReceiptsScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self, site: Site, actor: str) -> None:
+        super().__init__(id="receipts")
+        self.site = site
+        self.actor = actor
+        self.receipts: list[Receipt] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Last receipts · Enter reprints"
+            yield DataTable(cursor_type="row", zebra_stripes=True, id="table")
+            yield Label("", id="message")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("No.", "kind", "plate", "total", "time", "printer")
+        table.focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, group="receipts-load", exit_on_error=False)
+    def load(self) -> None:
+        receipts = self.site.recent_receipts(30)
+        self.app.call_from_thread(self._show, receipts)
+
+    def _show(self, receipts: list[Receipt]) -> None:
+        self.receipts = receipts
+        table = self.query_one(DataTable)
+        table.clear()
+        tz = self.site.config.site.tz
+        for r in receipts:
+            if r.printed_at is not None:
+                state = "printed"
+            elif r.attempts < 0:
+                state = f"cannot print: {r.last_error}"
+            else:
+                state = f"waiting ({r.attempts} tries){': ' + r.last_error if r.last_error else ''}"
+            table.add_row(str(r.number), r.kind, r.content.get("plate", ""), r.content.get("total", ""),
+                          f"{r.created_at.astimezone(tz):%d.%m. %H:%M}", state[:60], key=str(r.number))
+
+    @on(DataTable.RowSelected)
+    def selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.reprint(int(event.row_key.value))
+
+    @work(thread=True, exclusive=True, group="receipts-reprint", exit_on_error=False)
+    def reprint(self, number: int) -> None:
+        try:
+            copy = self.site.reprint(number, actor=self.actor)
+        except SiteError as exc:
+            self.app.call_from_thread(self.query_one("#message", Label).update, f"not reprinted: {exc}")
+            return
+        self.app.call_from_thread(self.query_one("#message", Label).update, f"receipt {number} queued again as {copy}")
+        self.load()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
