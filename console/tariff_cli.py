@@ -25,6 +25,7 @@ from console.domain.tariff import (
     parse_tariff,
     quote,
 )
+from console.domain.tariff.calendar import localize
 from console.domain.tariff.parse import duration_text
 
 EXIT_OK, EXIT_TARIFF, EXIT_INPUT = 0, 1, 2
@@ -104,7 +105,7 @@ def _time(text: str | None, tz: ZoneInfo, what: str) -> datetime | None:
         raise QuoteError(f"--{what}: {text!r} is not an ISO 8601 time "
                          "(e.g. 2026-03-02T07:40 or 2026-03-02T07:40+01:00)") from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
+        value = localize(value, tz)
     return value
 
 
@@ -169,7 +170,7 @@ def render_quote(tariff: Tariff, result: Quote, entry: datetime | None, exit_: d
     if entry is not None:
         en = entry.astimezone(tz)
         lines.append(f"Entry  {en:%a %Y-%m-%d %H:%M}")
-        stay = int((exit_ - entry).total_seconds() // 60)
+        stay = int((exit_.timestamp() - entry.timestamp()) // 60)
         lines.append(f"Exit   {ex:%a %Y-%m-%d %H:%M}   stay {duration_text(stay)}")
     else:
         lines.append("Entry  unknown (lost ticket)")
@@ -180,7 +181,7 @@ def render_quote(tariff: Tariff, result: Quote, entry: datetime | None, exit_: d
     amounts = [i.amount.decimal_text() for i in result.items]
     width_amount = max([len(a) for a in amounts] + [len(result.total.decimal_text()), 6])
     width_label = max([len(i.label) for i in result.items] + [20])
-    for item, text in zip(result.items, amounts):
+    for item, text in zip(result.items, amounts, strict=True):
         lines.append(f"  {item.label:<{width_label}}  {text:>{width_amount}}")
     lines.append("  " + "-" * (width_label + width_amount + 2))
     total_label = f"Total {result.total.currency}"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
+from console.domain.quote import Quote
 from console.domain.tariff.errors import Problem, QuoteError, TariffError
 from console.domain.tariff.model import Tariff
+from console.domain.tariff.pricing import quote
 
 
 class TariffBook:
@@ -45,7 +48,7 @@ class TariffBook:
                                        "exists with different content; a changed tariff needs "
                                        "a new version")], tariff.source)
         for other in self._versions.values():
-            if other.effective_from == tariff.effective_from:
+            if _start(other) == _start(tariff):
                 raise TariffError([Problem("tariff.effective_from", f"{other.tariff_id} already "
                                            "takes effect at the same instant")], tariff.source)
         self._versions[tariff.tariff_id] = tariff
@@ -57,7 +60,7 @@ class TariffBook:
             raise QuoteError(f"instant {instant.isoformat()} has no time zone offset")
         best: Tariff | None = None
         for t in self._versions.values():
-            if t.effective_from is not None and t.effective_from > instant:
+            if t.effective_from is not None and _start(t) > instant.timestamp():
                 continue
             if best is None or _start(t) > _start(best):
                 best = t
@@ -65,6 +68,24 @@ class TariffBook:
             raise QuoteError(f"no version of tariff {self.key!r} is in force at "
                              f"{instant.isoformat()}")
         return best
+
+    def quote(self, entry: datetime | None, exit: datetime, **options: Any) -> Quote:
+        """Price a stay with the version in force at its entry.
+
+        For a visit that continues a previous one (`previous_visit` within the re-entry
+        time of the version in force at the previous entry) that first entry counts; for
+        a lost ticket with an unknown entry, the version in force at the exit. `options`
+        are those of `console.domain.tariff.quote`.
+        """
+        tariff = self.version_at(entry if entry is not None else exit)
+        previous = options.get("previous_visit")
+        if previous is not None and entry is not None:
+            older = self.version_at(previous.entry)
+            vc = older.classes.get(options.get("vehicle_class", "car"))
+            gap = entry.timestamp() - previous.exit.timestamp()
+            if vc is not None and vc.rules.reentry and 0 <= gap <= vc.rules.reentry * 60 + 59:
+                tariff = older
+        return quote(tariff, entry, exit, **options)
 
     def __iter__(self) -> Iterator[Tariff]:
         return iter(sorted(self._versions.values(), key=_start))

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from console.domain.tariff.errors import Problem
-from console.domain.tariff.model import WEEKDAYS, Window, hhmm
+from console.domain.tariff.model import DAY_TYPES, WEEKDAYS, Window, hhmm
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MINUTE = timedelta(minutes=1)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _CACHE_LIMIT = 8192  # dates kept per schedule; a 30-day stay needs about 32
@@ -31,9 +31,21 @@ def to_epoch_minute(instant: datetime) -> int:
     return (instant - EPOCH) // _MINUTE
 
 
-def from_epoch_minute(minute: int, tz: ZoneInfo | timezone = timezone.utc) -> datetime:
+def from_epoch_minute(minute: int, tz: ZoneInfo | timezone = UTC) -> datetime:
     """Epoch minutes back to an aware datetime in `tz`."""
     return (EPOCH + timedelta(minutes=minute)).astimezone(tz)
+
+
+def localize(naive: datetime, tz: ZoneInfo) -> datetime:
+    """A wall-clock time in `tz` as an aware datetime, by the tariff rules.
+
+    A time that occurs twice (clocks go back) is its first occurrence; a time that does
+    not exist (clocks jump forward over it) is the instant of the jump. Seconds are kept.
+    """
+    minute = Schedule(tz, (), frozenset(), "sun").wall_to_minute(
+        naive.date(), naive.hour * 60 + naive.minute)
+    return from_epoch_minute(minute, tz) + timedelta(seconds=naive.second,
+                                                     microseconds=naive.microsecond)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +74,10 @@ class Schedule:
         self.holidays = holidays
         self.holidays_as = holidays_as
         self._days: dict[int, DayInfo] = {}
+        self._midnights: dict[int, int] = {}
         self._by_type: dict[str, tuple[int, ...]] = {
             t: tuple(i for i, w in enumerate(windows) if t in w.days)
-            for t in WEEKDAYS + ("holiday",)
+            for t in DAY_TYPES
         }
 
     # -- wall clock -> instants -------------------------------------------------------
@@ -131,24 +144,34 @@ class Schedule:
             self._days[ordinal] = info
         return info
 
+    def _midnight(self, ordinal: int) -> int:
+        minute = self._midnights.get(ordinal)
+        if minute is None:
+            if len(self._midnights) >= _CACHE_LIMIT:
+                self._midnights.clear()
+            minute = self._midnights[ordinal] = self.wall_to_minute(date.fromordinal(ordinal), 0)
+        return minute
+
     def _build_day(self, ordinal: int) -> DayInfo:
         d = date.fromordinal(ordinal)
         kind = self.day_type(d)
+        start = self._midnight(ordinal)
+        end = self._midnight(ordinal + 1)
+        # Without a clock change today and tomorrow (the tails of windows that cross
+        # midnight end tomorrow), wall times are a fixed offset from midnight.
+        steady = end - start == 1440 and self._midnight(ordinal + 2) - end == 1440
         occ = []
         for i in self._by_type[kind]:
             w = self.windows[i]
-            s = self.wall_to_minute(d, w.start)
-            e = self.wall_to_minute(d, w.end)
+            if steady:
+                s, e = start + w.start, start + w.end
+            else:
+                s, e = self.wall_to_minute(d, w.start), self.wall_to_minute(d, w.end)
             if e > s:  # a window wholly inside a skipped hour has no real extent
                 occ.append((s, e, i))
         occ.sort()
-        return DayInfo(
-            ordinal=ordinal,
-            day_type=kind,
-            start=self.wall_to_minute(d, 0),
-            end=self.wall_to_minute(d, 1440),
-            occurrences=tuple(occ),
-        )
+        return DayInfo(ordinal=ordinal, day_type=kind, start=start, end=end,
+                       occurrences=tuple(occ))
 
     def occurrences(self, minute: int) -> Iterator[tuple[int, int, int, DayInfo]]:
         """Window occurrences in time order, from the one in force at `minute` on.
@@ -175,10 +198,10 @@ def coverage_problems(
     A date's 24 hours are covered by the windows that start on it and by the tails of
     windows that started the day before and cross midnight. Every weekday is checked,
     and with public holidays also a holiday on that weekday and a weekday after a
-    holiday (a holiday may fall on any day).
+    holiday (a holiday may fall on any day). One problem is reported per distinct gap or
+    overlap, naming the kinds of day it occurs on.
     """
-    problems: list[Problem] = []
-    seen: set[str] = set()
+    found: dict[tuple[str, str], list[str]] = {}
     flags = (False, True) if holidays_used else (False,)
     for wd in range(7):
         for today_holiday in flags:
@@ -199,25 +222,25 @@ def coverage_problems(
                 last_name = ""
                 for s, e, name in pieces:
                     if s > cursor:
-                        _add(problems, seen, "windows",
-                             f"no window covers {hhmm(cursor)}-{hhmm(s)} on {where}")
+                        found.setdefault(("windows", f"no window covers {hhmm(cursor)}-{hhmm(s)}"),
+                                         []).append(where)
                     elif s < cursor:
-                        _add(problems, seen, f"windows.{name}",
-                             f"overlaps windows.{last_name} at {hhmm(s)}-{hhmm(min(cursor, e))}"
-                             f" on {where}")
+                        found.setdefault(
+                            (f"windows.{name}", f"overlaps windows.{last_name} at "
+                                                f"{hhmm(s)}-{hhmm(min(cursor, e))}"),
+                            []).append(where)
                     if e > cursor:
                         cursor, last_name = e, name
                 if cursor < 1440:
-                    _add(problems, seen, "windows",
-                         f"no window covers {hhmm(cursor)}-24:00 on {where}")
+                    found.setdefault(("windows", f"no window covers {hhmm(cursor)}-24:00"),
+                                     []).append(where)
+    problems = []
+    for (key, what), wheres in found.items():
+        shown = ", ".join(wheres[:3])
+        if len(wheres) > 3:
+            shown += f" and {len(wheres) - 3} more kinds of day"
+        problems.append(Problem(key, f"{what} on {shown}"))
     return problems
 
 
 _NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _add(problems: list[Problem], seen: set[str], key: str, message: str) -> None:
-    text = key + message
-    if text not in seen:
-        seen.add(text)
-        problems.append(Problem(key, message))

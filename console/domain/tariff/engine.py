@@ -30,7 +30,7 @@ BIND_NAMES = ("", "occurrence", "calendar day", "24 hours", "stay")
 class Stretch(NamedTuple):
     """Units that start in one stretch of time and share window, step, day and caps.
 
-    `gross` is count x price; `charged` what the caps allowed; when they differ, `bind`
+    `gross` is units x price; `charged` what the caps allowed; when they differ, `bind`
     names the cap that stopped it and `scope` identifies which one (the occurrence's
     start minute, the day's ordinal, the 24-hour period's number, or 0 for the stay).
     """
@@ -38,7 +38,7 @@ class Stretch(NamedTuple):
     window: int
     step: int
     cycle: int
-    count: int
+    units: int
     gross: int
     charged: int
     bind: int
@@ -58,7 +58,8 @@ def _counts(used: int, unit: int, partial: str, tolerance: int) -> bool:
     return False  # "completed": only whole units
 
 
-def time_charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: int) -> list[Stretch]:
+def time_charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
+                end: int) -> list[Stretch]:
     """The charged stretches of a stay, all instants in epoch minutes.
 
     `start` is the (continued) visit's entry, from which 24-hour periods count; `origin`
@@ -75,20 +76,20 @@ def time_charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: 
     partial, tolerance = rules.partial, rules.tolerance
     caps = vc.caps
 
-    day_cap = caps.per_calendar_day
-    if day_cap is not None:
+    track_day = caps.per_calendar_day is not None
+    day_cap = caps.per_calendar_day if caps.per_calendar_day is not None else UNLIMITED
+    if track_day:
         day = sched.day(sched.ordinal_of(origin))
         day_ord, day_end, day_rem = day.ordinal, day.end, day_cap
     else:
         day_ord, day_end, day_rem = 0, UNLIMITED, UNLIMITED
-    per24 = caps.per_24h
-    if per24 is not None:
+    per24 = caps.per_24h if caps.per_24h is not None else UNLIMITED
+    if caps.per_24h is not None:
         period = (origin - start) // 1440
         period_end, period_rem = start + (period + 1) * 1440, per24
     else:
         period, period_end, period_rem = 0, UNLIMITED, UNLIMITED
     stay_rem = caps.per_stay if caps.per_stay is not None else UNLIMITED
-    track_day = day_cap is not None
 
     t = origin
     for occ_start, occ_end, widx, info in sched.occurrences(origin):

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 #: Day types a window, an offer or a member plan can name. A date listed as a public
 #: holiday has the type given by `calendar.holidays_as` ("sun" unless told otherwise).
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_TYPES: tuple[str, ...] = WEEKDAYS + ("holiday",)
+DAY_TYPES: tuple[str, ...] = (*WEEKDAYS, "holiday")
 
 #: How a unit that crosses the start of a new window occurrence is treated.
 BOUNDARY_MODES = ("carry", "restart")

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from console.domain.money import CURRENCY_EXPONENTS
-from console.domain.tariff.calendar import Schedule, coverage_problems
+from console.domain.tariff.calendar import Schedule, coverage_problems, localize
 from console.domain.tariff.errors import Problem, TariffError
 from console.domain.tariff.model import (
     BOUNDARY_MODES,
@@ -329,13 +329,15 @@ def _read(ctx: _Ctx, data: dict[str, Any], source: str) -> Tariff | None:
 
     base_rules = _rules(ctx, data.get("rules"), "rules", Rules())
     rounding = _rounding(ctx, data.get("rounding"))
+    before = len(ctx.problems)
     windows = _windows(ctx, data.get("windows"), holiday_type_ok)
-    if windows:
+    windows_ok = len(ctx.problems) == before
+    if windows and windows_ok:  # a broken window would only cause a cascade of gaps
         for p in coverage_problems(windows, bool(holidays), holidays_as):
             ctx.problems.append(p)
     window_names = [w.name for w in windows]
 
-    classes = _classes(ctx, data.get("classes"), window_names, base_rules)
+    classes = _classes(ctx, data.get("classes"), window_names, base_rules, windows_ok)
     members = _members(ctx, data.get("members"), set(window_names), set(classes),
                        holiday_type_ok)
     validations = _validations(ctx, data.get("validations"), set(classes))
@@ -365,10 +367,10 @@ def _effective_from(ctx: _Ctx, value: Any, tz: ZoneInfo | None) -> datetime | No
             return None
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            return value.replace(tzinfo=tz) if tz is not None else None
+            return localize(value, tz) if tz is not None else None
         return value
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=tz) if tz else None
+        return localize(datetime(value.year, value.month, value.day), tz) if tz else None
     ctx.add(key, "must be a date and time such as 2026-03-01T00:00:00")
     return None
 
@@ -429,12 +431,9 @@ def _windows(ctx: _Ctx, value: Any, holiday_ok: bool) -> tuple[Window, ...]:
         label = ctx.string(spec.get("label"), f"{key}.label") or name.replace("_", " ").title()
         if start is None or end is None or days is None:
             continue
-        if end == start:
-            ctx.add(key, "from and to are equal: a window must last more than 0 minutes "
-                    "(write from = \"00:00\", to = \"24:00\" for a whole day)")
-            continue
-        if end < start:
-            end += 1440  # crosses midnight: it belongs to the day it starts on
+        if end <= start:
+            # Crosses midnight (to == from: 24 hours); it belongs to the day it starts on.
+            end += 1440
         out.append(Window(name, label, start, end, days))
     if not out and not ctx.problems:
         ctx.add("windows", "declares no window")
@@ -450,7 +449,8 @@ def _merge_class(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     for k, v in child.items():
         if k == "inherits":
             continue
-        if k in ("rules", "caps", "rates") and isinstance(v, dict) and isinstance(base.get(k), dict):
+        keyed = k in ("rules", "caps", "rates")
+        if keyed and isinstance(v, dict) and isinstance(base.get(k), dict):
             merged[k] = {**base[k], **v}
         else:
             merged[k] = v
@@ -479,7 +479,7 @@ def _resolve_inheritance(ctx: _Ctx, raw: dict[str, Any]) -> dict[str, dict[str, 
             ctx.add(f"classes.{name}.inherits", "classes inherit from each other in a circle")
             result = {k: v for k, v in spec.items() if k != "inherits"}
         else:
-            result = _merge_class(resolve(parent, trail + (name,)), spec)
+            result = _merge_class(resolve(parent, (*trail, name)), spec)
         resolved[name] = result
         return result
 
@@ -488,11 +488,13 @@ def _resolve_inheritance(ctx: _Ctx, raw: dict[str, Any]) -> dict[str, dict[str, 
     return resolved
 
 
-def _classes(ctx: _Ctx, value: Any, windows: list[str], base_rules: Rules) -> dict[str, VehicleClass]:
+def _classes(ctx: _Ctx, value: Any, windows: list[str], base_rules: Rules,
+             windows_ok: bool = True) -> dict[str, VehicleClass]:
     raw = ctx.table(value, "classes")
     if not raw:
         if value is None:
-            ctx.add("classes", "is required: declare at least one vehicle class, e.g. [classes.car]")
+            ctx.add("classes", "is required: declare at least one vehicle class, "
+                    "e.g. [classes.car]")
         return {}
     for name, spec in raw.items():
         ctx.table(spec, f"classes.{name}", _CLASS_KEYS)
@@ -501,14 +503,14 @@ def _classes(ctx: _Ctx, value: Any, windows: list[str], base_rules: Rules) -> di
         key = f"classes.{name}"
         if not _ID_RE.match(name):
             ctx.add(key, "a class name uses letters, digits, '.', '_' or '-'")
-        vc = _vehicle_class(ctx, name, key, spec, windows, base_rules)
+        vc = _vehicle_class(ctx, name, key, spec, windows, base_rules, windows_ok)
         if vc is not None:
             out[name] = vc
     return out
 
 
 def _vehicle_class(ctx: _Ctx, name: str, key: str, spec: dict[str, Any], windows: list[str],
-                   base_rules: Rules) -> VehicleClass | None:
+                   base_rules: Rules, windows_ok: bool = True) -> VehicleClass | None:
     label = ctx.string(spec.get("label"), f"{key}.label") or name.replace("_", " ").capitalize()
     rules = _rules(ctx, spec.get("rules"), f"{key}.rules", base_rules)
     lost = ctx.money(spec.get("lost_ticket"), f"{key}.lost_ticket")
@@ -527,6 +529,12 @@ def _vehicle_class(ctx: _Ctx, name: str, key: str, spec: dict[str, Any], windows
             ctx.add(f"{key}.rates", "no rates: give rate = {...} or one rates.<window> per "
                     f"window ({', '.join(windows)})")
             return None
+        if not windows_ok:
+            # The windows themselves are broken: still check each rate on its own, but
+            # do not pile up complaints about windows that could not be read.
+            for w, spec_w in table.items():
+                _rate(ctx, spec_w, f"{key}.rates.{w}", w)
+            return None
         for w in windows:
             if w not in table:
                 ctx.add(f"{key}.rates.{w}", f"window {w!r} has no rate for this class")
@@ -538,17 +546,14 @@ def _vehicle_class(ctx: _Ctx, name: str, key: str, spec: dict[str, Any], windows
                 ctx.add(f"{key}.rates.{w}", f"no window named {w!r} (windows: "
                         f"{', '.join(windows)})")
 
-    caps_raw = ctx.table(spec.get("caps"), f"{key}.caps", {"per_calendar_day", "per_24h", "per_stay"})
-    caps = Caps(
-        per_calendar_day=ctx.money(caps_raw.get("per_calendar_day"), f"{key}.caps.per_calendar_day"),
-        per_24h=ctx.money(caps_raw.get("per_24h"), f"{key}.caps.per_24h"),
-        per_stay=ctx.money(caps_raw.get("per_stay"), f"{key}.caps.per_stay"),
-    )
+    cap_names = ("per_calendar_day", "per_24h", "per_stay")
+    caps_raw = ctx.table(spec.get("caps"), f"{key}.caps", set(cap_names))
+    caps = Caps(*(ctx.money(caps_raw.get(c), f"{key}.caps.{c}") for c in cap_names))
     good_rates = [r for r in rates if r is not None]
     if good_rates:
         biggest = max(good_rates, key=lambda r: max(s.price for s in r.steps))
         top = max(s.price for s in biggest.steps)
-        for cap_name in ("per_calendar_day", "per_24h", "per_stay"):
+        for cap_name in cap_names:
             cap = getattr(caps, cap_name)
             if cap is not None and cap < top:
                 ctx.add(f"{key}.caps.{cap_name}",
@@ -677,8 +682,8 @@ def _rate(ctx: _Ctx, value: Any, key: str, window: str) -> Rate | None:
                 ctx.add(f"{key}.restart_every", "bands start again after the last band "
                         f"({duration_text(prev_limit)}); leave restart_every out")
             cycle = prev_limit
-            last = steps[-1]
-            steps[-1] = Step(last.unit, last.price, None, last.label, band=last.band)
+            final = steps[-1]
+            steps[-1] = Step(final.unit, final.price, None, final.label, band=final.band)
     if cycle is not None and not banded:
         total_fixed = steps[-2].end if len(steps) > 1 else 0
         if total_fixed and total_fixed > cycle:
@@ -801,4 +806,4 @@ def _validations(ctx: _Ctx, value: Any, classes: set[str]) -> dict[str, Validati
     return out
 
 
-__all__ = ["parse_tariff", "duration_text"]
+__all__ = ["duration_text", "parse_tariff"]

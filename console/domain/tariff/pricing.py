@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from console.domain.money import Money
 from console.domain.quote import Quote, QuoteItem
@@ -85,7 +85,9 @@ def quote(
             raise QuoteError("entry time is required (it may be unknown only for a lost ticket)")
     else:
         _aware(entry, "entry")
-        if exit < entry:
+        # Compare in UTC: datetimes sharing one tzinfo compare by wall clock in Python,
+        # which is wrong across a DST change.
+        if exit.astimezone(UTC) < entry.astimezone(UTC):
             raise QuoteError(f"exit {exit.isoformat()} is before entry {entry.isoformat()}")
     vc = tariff.classes.get(vehicle_class)
     if vc is None:
@@ -104,14 +106,17 @@ def quote(
 
     if entry is None:
         if vc.lost_ticket is None:
-            raise QuoteError(f"class {vc.name!r} of tariff {tariff.tariff_id} has no lost-ticket fee")
+            raise QuoteError(f"class {vc.name!r} of tariff {tariff.tariff_id} has no "
+                             "lost-ticket fee")
         lines: list[tuple[str, int]] = [("Lost ticket, entry time unknown", vc.lost_ticket)]
         total = _round(tariff, lines, vc.lost_ticket)
-        return _make_quote(tariff, currency, total, lines, ["Lost ticket: the flat lost-ticket fee applies."])
+        return _make_quote(tariff, currency, total, lines,
+                           ["Lost ticket: the flat lost-ticket fee applies."])
 
     start = to_epoch_minute(entry)
     notes: list[str] = []
     paid_before = 0
+    prev_exit = 0
     if previous_visit is not None:
         _aware(previous_visit.entry, "previous_visit.entry")
         _aware(previous_visit.exit, "previous_visit.exit")
@@ -141,6 +146,8 @@ def quote(
         if paid_at < start:
             raise QuoteError("paid_until is before the entry")
         paid_at = min(paid_at, end)
+        # Everything paid for this stay up to paid_at (at the pay station, and at the
+        # earlier exit of a continued visit) is the fee of the stay ending then.
         _, paid_total = _price(tariff, vc, start, paid_at, plan, zone, codes, lost_ticket, [])
         deduct = min(paid_total, total)
         lines.append((f"Paid at pay station for the stay until {_hm(tariff.schedule, paid_at)}",
@@ -150,10 +157,9 @@ def quote(
             lines.append((f"Exit grace: left within {duration_text(vc.rules.exit_grace)} "
                           "of paying", -total))
             total = 0
-    if paid_before:
+    elif paid_before:
         deduct = min(paid_before, total)
-        lines.append((f"Paid at the earlier exit ({_hm(tariff.schedule, to_epoch_minute(previous_visit.exit))})",  # type: ignore[union-attr]
-                      -deduct))
+        lines.append((f"Paid at the earlier exit ({_hm(tariff.schedule, prev_exit)})", -deduct))
         total -= deduct
     return _make_quote(tariff, currency, total, lines, notes)
 
@@ -219,14 +225,17 @@ def _price(tariff: Tariff, vc: VehicleClass, start: int, end: int, plan: MemberP
         origin = start + rules.free
         if rules.free and stay > rules.free:
             lines.append((f"First {duration_text(rules.free)} free", 0))
-        total = _time_lines(tariff, vc, start, origin, end, plan, covered, lines)
+        elif rules.free:
+            lines.append((f"Stay of {duration_text(stay)} within the first "
+                          f"{duration_text(rules.free)} free", 0))
+        total = _time_lines(tariff, vc, start, origin, end, covered, lines)
         extra = 0
         for v in codes:
             if v.kind != "minutes":
                 continue
             extra += v.value
             scratch: list[tuple[str, int]] = []
-            after = _time_lines(tariff, vc, start, origin + extra, end, plan, covered, scratch)
+            after = _time_lines(tariff, vc, start, origin + extra, end, covered, scratch)
             lines.append((f"{v.label} ({v.code}): {duration_text(v.value)} free", after - total))
             total = after
         best: Offer | None = None
@@ -280,13 +289,11 @@ def _plan_filter(tariff: Tariff, vc: VehicleClass, plan: MemberPlan | None, zone
 
 
 def _time_lines(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: int,
-                plan: MemberPlan | None, covered: MemberPlan | None,
-                lines: list[tuple[str, int]]) -> int:
+                covered: MemberPlan | None, lines: list[tuple[str, int]]) -> int:
     """Append the time-charge lines (units, caps, member benefit); return their sum."""
     stretches = time_charge(tariff, vc, start, origin, end)
     if not stretches:
         return 0
-    windows = tariff.windows
     # Units of a step add up to one line per step; price bands add up to one line per
     # band cycle (naming the band reached), since a band is one price for a duration.
     gross: dict[tuple[int, int, int], list[int]] = {}
@@ -298,9 +305,9 @@ def _time_lines(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: 
             k = (s.window, 0, s.step)
         acc = gross.get(k)
         if acc is None:
-            gross[k] = [s.count, s.gross, s.step]
+            gross[k] = [s.units, s.gross, s.step]
         else:
-            acc[0] += s.count
+            acc[0] += s.units
             acc[1] += s.gross
             if s.step > acc[2]:
                 acc[2] = s.step
@@ -342,22 +349,21 @@ def _rate_name(tariff: Tariff, vc: VehicleClass, w: int) -> str:
 
 def _cap_lines(tariff: Tariff, vc: VehicleClass, stretches: list[Stretch],
                lines: list[tuple[str, int]]) -> int:
-    cuts: dict[tuple[int, int], list[object]] = {}
+    # Reductions add up per cap (per window for occurrence caps), naming where they bit.
+    amounts: dict[tuple[int, int], int] = {}
+    where: dict[tuple[int, int], list[int]] = {}
     for s in stretches:
         if s.bind == BIND_NONE:
             continue
         k = (s.bind, s.window if s.bind == BIND_OCCURRENCE else 0)
-        acc = cuts.get(k)
-        if acc is None:
-            cuts[k] = acc = [0, []]
-        acc[0] -= s.gross - s.charged  # type: ignore[operator]
-        scopes: list[int] = acc[1]  # type: ignore[assignment]
-        if not scopes or scopes[-1] != s.scope:
+        amounts[k] = amounts.get(k, 0) - (s.gross - s.charged)
+        scopes = where.setdefault(k, [])
+        if not scopes or scopes[-1] != s.scope:  # stretches come in time order
             scopes.append(s.scope)
     total = 0
     sched = tariff.schedule
-    for (bind, w), (amount, scopes) in cuts.items():
-        assert isinstance(amount, int) and isinstance(scopes, list)
+    for (bind, w), amount in amounts.items():
+        scopes = where[(bind, w)]
         if bind == BIND_OCCURRENCE:
             rate = vc.rates[w]
             win = tariff.windows[w]

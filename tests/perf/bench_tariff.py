@@ -1,0 +1,164 @@
+"""Benchmark of the tariff engine: quotes per second, and the gain over the naive reference.
+
+Run from the repository root:
+
+    .venv/bin/python tests/perf/bench_tariff.py [--quick]
+
+The tariff has day and night windows on working days, its own weekend windows, public
+holidays, a cap per night, a cap per calendar day and a cap per 24 hours. Stays start at
+spread-out times over a year. Figures are printed; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "tariff"))
+
+from naive_reference import naive_total  # noqa: E402
+
+from console.domain.tariff import Tariff, parse_tariff, quote  # noqa: E402
+from console.domain.tariff.calendar import Schedule  # noqa: E402
+
+BENCH_TARIFF = """
+[tariff]
+id = "bench"
+version = 1
+currency = "EUR"
+timezone = "Europe/Berlin"
+
+[calendar]
+holidays = [2026-01-01, 2026-04-03, 2026-04-06, 2026-05-01, 2026-05-14, 2026-05-25,
+            2026-06-04, 2026-10-03, 2026-12-25, 2026-12-26]
+holidays_as = "sun"
+
+[rules]
+grace = "10min"
+
+[rounding]
+step = "0.05"
+
+[windows.day]
+label = "Day"
+days = ["weekdays"]
+from = "07:00"
+to = "19:00"
+
+[windows.night]
+label = "Night"
+days = ["weekdays"]
+from = "19:00"
+to = "07:00"
+
+# Weekend and holidays: 24 hours from 07:00, so that every kind of day changes at 07:00
+# and a holiday fits between any two days.
+[windows.weekend]
+label = "Weekend/holiday"
+days = ["weekend"]
+from = "07:00"
+to = "07:00"
+
+[classes.car]
+caps.per_calendar_day = "24.00"
+caps.per_24h = "30.00"
+
+[classes.car.rates.day]
+unit = "30min"
+price = "1.50"
+
+[classes.car.rates.night]
+unit = "1h"
+price = "1.00"
+max_per_occurrence = "6.00"
+
+[classes.car.rates.weekend]
+unit = "1h"
+price = "1.00"
+max_per_occurrence = "12.00"
+"""
+
+
+def _entries(count: int) -> list[datetime]:
+    """Entry times spread over a year, at odd minutes and seconds."""
+    start = datetime(2026, 1, 5, 6, 0, 17, tzinfo=UTC)
+    step = timedelta(minutes=(365 * 1440) // max(count, 1) + 7)
+    return [start + i * step for i in range(count)]
+
+
+def _rate(tariff: Tariff, length: timedelta, count: int, repeats: int = 5) -> tuple[float, float]:
+    """(quotes per second, median seconds per quote) for `count` stays of `length`.
+
+    The stays are quoted in `repeats` rounds; the best round gives quotes per second (the
+    machine may be shared, and the fastest round is the least disturbed one), the
+    median round the typical time per quote.
+    """
+    entries = _entries(count)
+    for e in entries:  # fill the per-date memo once, as a running booth has it
+        quote(tariff, e, e + length)
+    rounds = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        for e in entries:
+            quote(tariff, e, e + length)
+        rounds.append((time.perf_counter() - began) / count)
+    return 1 / min(rounds), statistics.median(rounds)
+
+
+def _naive_rate(tariff: Tariff, length: timedelta, count: int) -> float:
+    entries = _entries(count)
+    began = time.perf_counter()
+    for e in entries:
+        naive_total(tariff, e, e + length)
+    return count / (time.perf_counter() - began)
+
+
+def _cold_30_days(tariff: Tariff, runs: int) -> list[float]:
+    """Seconds per 30-day quote with an empty per-date memo (first quote of new dates)."""
+    times = []
+    for e in _entries(runs):
+        object.__setattr__(tariff, "schedule", Schedule(tariff.timezone, tariff.windows,
+                                                        tariff.holidays, tariff.holidays_as))
+        began = time.perf_counter()
+        quote(tariff, e, e + timedelta(days=30))
+        times.append(time.perf_counter() - began)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer quotes (a smoke run)")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    tariff = parse_tariff(BENCH_TARIFF, "bench")
+
+    # Both implementations agree on the sample stays before anything is timed.
+    for e in _entries(30):
+        for length in (timedelta(hours=2), timedelta(days=1, hours=3)):
+            assert quote(tariff, e, e + length).total.minor == naive_total(tariff, e, e + length)
+
+    rows = [("2 hours", timedelta(hours=2), 20_000 // scale, 400 // scale),
+            ("1 day", timedelta(days=1), 5_000 // scale, 40 // scale),
+            ("30 days", timedelta(days=30), 500 // scale, 3)]
+    print(f"tariff: day/night windows, weekend calendar, holidays, caps per night, "
+          f"per day and per 24 h (python {sys.version.split()[0]})")
+    print(f"{'stay':<9}{'quotes/s':>12}{'median':>12}{'naive q/s':>12}{'speed-up':>11}")
+    for name, length, count, naive_count in rows:
+        qps, mean = _rate(tariff, length, count)
+        nqps = _naive_rate(tariff, length, max(naive_count, 1))
+        print(f"{name:<9}{qps:>12,.0f}{mean * 1e6:>10.1f}us{nqps:>12,.1f}{qps / nqps:>10,.0f}x")
+
+    cold = _cold_30_days(tariff, 20 // scale or 2)
+    print(f"30 days with an empty per-date memo: median {statistics.median(cold) * 1e3:.3f} ms, "
+          f"max {max(cold) * 1e3:.3f} ms")
+    print("goals: >= 20,000 quotes/s for 2-hour stays; a 30-day stay in < 1 ms")
+
+
+if __name__ == "__main__":
+    main()
