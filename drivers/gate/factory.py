@@ -8,21 +8,27 @@ from drivers.gate.base import GateDriver, LaneRole
 from drivers.gate.simlane import FAST_TIMING, SimTiming
 from drivers.gate.simulated import InProcessGate
 from drivers.gate.simworld import Traffic
+from drivers.gate.urls import MODBUS_SCHEMES, GateURLError, parse_modbus_url, parse_serial_lane_url
 
-
-class GateURLError(ValueError):
-    """A lane device URL this build cannot open."""
+__all__ = ["GateURLError", "open_gate"]
 
 
 def open_gate(url: str, *, name: str, role: LaneRole, traffic: Traffic | None = None) -> GateDriver:
-    """Build (not start) the driver for `url`.
+    """Build (not start) the driver for `url`. Raises GateURLError for a bad URL.
 
-    `sim://?rate=0.2&timing=fast` is the in-process simulator; `rate` is arrivals per
-    second for an entry lane.
+    * `sim://?rate=0.2&timing=fast`: the in-process simulator; `rate` is arrivals per
+      second for an entry lane.
+    * `/dev/ttyUSB0?baud=9600`, `serial:///dev/...`, `socket://host:port`,
+      `rfc2217://host:port`: a lane controller speaking the lane protocol
+      (`docs/gate-protocol.md`), through `serial.serial_for_url`.
+    * `modbus-rtu:///dev/ttyUSB1?unit=1&open_coil=0&loop_input=0...`,
+      `modbus-rtu+socket://host:port?...`: a Modbus RTU relay board.
+
+    `role` and `traffic` matter to the simulator only: a real controller is what it is.
     """
     parts = urlsplit(url)
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     if parts.scheme == "sim":
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         try:
             rate = float(query.get("rate", "0"))
         except ValueError:
@@ -31,4 +37,10 @@ def open_gate(url: str, *, name: str, role: LaneRole, traffic: Traffic | None = 
             raise GateURLError(f"{url}: rate must not be negative")
         timing = FAST_TIMING if query.get("timing") == "fast" else SimTiming()
         return InProcessGate(name, role, traffic or Traffic(), arrival_rate=rate, timing=timing)
-    raise GateURLError(f"{url}: unsupported lane device URL scheme {parts.scheme!r}")
+    if parts.scheme in MODBUS_SCHEMES:
+        from drivers.gate.modbus_driver import ModbusRelayGate  # pymodbus only when used
+
+        return ModbusRelayGate(name, parse_modbus_url(url))
+    from drivers.gate.serial_driver import SerialGate
+
+    return SerialGate(name, parse_serial_lane_url(url))
