@@ -24,6 +24,8 @@ from console.store.engine import sqlite_url  # noqa: E402
 from drivers.gate.simworld import Traffic  # noqa: E402
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+# 15 min free, 2.50 per started hour, at most 20.00 per 24 h, lost ticket 20.00.
+HOURLY_TARIFF = Path(__file__).resolve().parent / "fixtures" / "hourly.toml"
 
 SMALL_SITE = """
 [site]
@@ -32,9 +34,7 @@ timezone = "Europe/Berlin"
 currency = "EUR"
 
 [tariff]
-hourly = "2.50"
-daily_max = "20.00"
-grace_minutes = 15
+file = "{tariff}"
 
 [[zones]]
 id = "P1"
@@ -57,7 +57,12 @@ gate = "sim://?timing=fast"
 
 def small_site(capacity: int = 200) -> SiteConfig:
     """A site with one entry, one exit and one zone, on instant simulated lanes."""
-    return parse_site(SMALL_SITE.format(capacity=capacity), "test-site.toml")
+    return parse_site(site_text(capacity), "test-site.toml")
+
+
+def site_text(capacity: int = 200, extra: str = "") -> str:
+    """The small test site's TOML, with `extra` appended."""
+    return SMALL_SITE.format(capacity=capacity, tariff=HOURLY_TARIFF) + extra
 
 
 @pytest.fixture

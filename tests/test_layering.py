@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE_MODULES = [
     "console.domain.money",
     "console.domain.quote",
-    "console.domain.simple_tariff",
+    "console.domain.tariff",
     "console.store.booth_store",
     "console.store.migrate",
     "console.site.core",

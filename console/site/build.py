@@ -10,7 +10,7 @@ from console.locations import data_dir
 from console.site.config import SiteConfig
 from console.site.core import Site
 from console.site.print_queue import PrintQueue
-from console.site.pricing import SimplePricing
+from console.site.pricing import TariffPricing
 from console.store.booth_store import BoothStore
 from console.store.engine import StoreError, make_engine, sqlite_url
 from console.store.migrate import upgrade
@@ -81,7 +81,7 @@ def build_site(
         except GateURLError as exc:
             raise StoreError(f"lanes[{index}].gate: {exc}") from None
     clock = clock or SystemClock()
-    site = Site(config, store, clock, gates, SimplePricing.from_config(config))
+    site = Site(config, store, clock, gates, TariffPricing.of(config.active_tariff))
     if config.printer.url:
         try:
             printer = open_printer(

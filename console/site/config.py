@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from console.domain.money import CURRENCY_EXPONENTS, Money, MoneyError
+from console.domain.money import CURRENCY_EXPONENTS
+from console.domain.tariff import Tariff, TariffError, parse_tariff
+from console.locations import tariffs_dir
 
 
 class ConfigError(ValueError):
@@ -53,10 +55,10 @@ class DatabaseSection(_Strict):
     busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
 
 
-class SimpleTariffSection(_Strict):
-    hourly: str = "2.50"
-    daily_max: str = "20.00"
-    grace_minutes: int = Field(default=15, ge=0, le=24 * 60)
+class TariffSection(_Strict):
+    # A tariff file in the language of docs/tariffs.md. A relative name is looked up next
+    # to the site file, then among the tariffs shipped with the console.
+    file: str = Field(default="default.toml", min_length=1)
 
 
 class ZoneSection(_Strict):
@@ -134,7 +136,7 @@ class SiteConfig(_Strict):
 
     site: SiteSection
     database: DatabaseSection = DatabaseSection()
-    tariff: SimpleTariffSection = SimpleTariffSection()
+    tariff: TariffSection = TariffSection()
     zones: list[ZoneSection] = Field(min_length=1)
     lanes: list[LaneSection] = Field(min_length=1)
     printer: PrinterSection = PrinterSection()
@@ -156,20 +158,20 @@ class SiteConfig(_Strict):
         for index, lane in enumerate(self.lanes):
             if lane.zone not in zone_ids:
                 problems.append(f"lanes[{index}].zone: unknown zone {lane.zone!r} (zones are: {', '.join(zone_ids)})")
-        for key in ("hourly", "daily_max"):
-            try:
-                amount = Money.parse(getattr(self.tariff, key), self.site.currency)
-            except MoneyError as exc:
-                problems.append(f"tariff.{key}: {exc}")
-                continue
-            if amount.is_negative:
-                problems.append(f"tariff.{key}: must not be negative")
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
+    _tariff: Tariff | None = PrivateAttr(default=None)
+
     def zone(self, zone_id: str) -> ZoneSection:
         return next(z for z in self.zones if z.id == zone_id)
+
+    @property
+    def active_tariff(self) -> Tariff:
+        """The validated tariff named in [tariff] (loaded with the site file)."""
+        assert self._tariff is not None, "the site file was parsed without its tariff"
+        return self._tariff
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -182,14 +184,41 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def parse_site(text: str, source: str) -> SiteConfig:
-    """Validate a site document; ConfigError lists every problem as `source: key: message`."""
+def find_tariff_file(name: str, base_dir: Path | None) -> Path | None:
+    """Where a tariff named in the site file is: absolute, next to the site file, or shipped."""
+    candidate = Path(name).expanduser()
+    if candidate.is_absolute():
+        return candidate if candidate.is_file() else None
+    for folder in ([base_dir] if base_dir else []) + [tariffs_dir()]:
+        if (folder / candidate).is_file():
+            return folder / candidate
+    return None
+
+
+def _load_tariff(config: SiteConfig, source: str, base_dir: Path | None) -> Tariff:
+    path = find_tariff_file(config.tariff.file, base_dir)
+    if path is None:
+        raise ConfigError(f"{source}: tariff.file: no tariff file {config.tariff.file!r} next to the site file or among the shipped tariffs")
+    try:
+        tariff = parse_tariff(path.read_text(encoding="utf-8"), str(path))
+    except TariffError as exc:
+        raise ConfigError(f"{source}: tariff.file: {path} is not a valid tariff; the site was not started\n{exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: tariff.file: {path} cannot be read: {exc}") from None
+    if tariff.currency != config.site.currency:
+        raise ConfigError(f"{source}: tariff.file: the tariff is in {tariff.currency}, the site in {config.site.currency}")
+    return tariff
+
+
+def parse_site(text: str, source: str, base_dir: Path | None = None) -> SiteConfig:
+    """Validate a site document and its tariff; ConfigError lists every problem as
+    `source: key: message`. Relative tariff names are looked up in `base_dir` first."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     try:
-        return SiteConfig.model_validate(data)
+        config = SiteConfig.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -204,6 +233,8 @@ def parse_site(text: str, source: str) -> SiteConfig:
             else:
                 lines.append(f"{source}: {key}: {message}")
         raise ConfigError("\n".join(lines)) from None
+    config._tariff = _load_tariff(config, source, base_dir)
+    return config
 
 
 def load_site(path: Path) -> SiteConfig:
@@ -214,7 +245,7 @@ def load_site(path: Path) -> SiteConfig:
         raise ConfigError(f"{path}: no such file (write a sample with `booth init`)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
-    return parse_site(text, str(path))
+    return parse_site(text, str(path), path.parent)
 
 
 def default_site_text() -> str:

@@ -18,7 +18,7 @@ from console.domain.money import Money, MoneyError
 from console.domain.occupancy import ZoneOccupancy
 from console.domain.payments import NewPayment, PaymentError, PaymentMethod, settle_cash
 from console.domain.plates import match_plate
-from console.domain.simple_tariff import QuoteError
+from console.domain.tariff import QuoteError
 from console.domain.visits import Visit, VisitError, normalize_plate
 from console.site.config import SiteConfig
 from console.site.errors import PlateNotFound, SiteError

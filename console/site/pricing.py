@@ -1,15 +1,14 @@
-"""How the site prices a stay: the active tariff, asked with the visit's facts."""
+"""How the site prices a stay: the tariff version in force at entry, asked with the
+visit's facts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
 
-from console.domain.money import Money
-from console.domain.quote import Quote, QuoteItem
-from console.domain.simple_tariff import SimpleTariff
+from console.domain.quote import Quote
+from console.domain.tariff import Tariff, TariffBook
 from console.domain.visits import Visit
-from console.site.config import SiteConfig
 
 
 class Pricing(Protocol):
@@ -18,26 +17,16 @@ class Pricing(Protocol):
     def quote(self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False) -> Quote: ...
 
 
-class SimplePricing:
-    """The site file's simple hourly tariff."""
+class TariffPricing:
+    """Prices with a `TariffBook`; new versions (from the cloud) are added while running."""
 
-    def __init__(self, tariff: SimpleTariff) -> None:
-        self.tariff = tariff
+    def __init__(self, book: TariffBook) -> None:
+        self.book = book
 
     @classmethod
-    def from_config(cls, config: SiteConfig) -> SimplePricing:
-        currency = config.site.currency
-        return cls(
-            SimpleTariff(
-                hourly=Money.parse(config.tariff.hourly, currency),
-                daily_max=Money.parse(config.tariff.daily_max, currency),
-                grace_minutes=config.tariff.grace_minutes,
-            )
-        )
+    def of(cls, tariff: Tariff) -> TariffPricing:
+        return cls(TariffBook([tariff]))
 
     def quote(self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False) -> Quote:
-        """The simple tariff charges one daily maximum for a lost ticket."""
-        if lost_ticket:
-            fee = self.tariff.daily_max
-            return Quote(fee, self.tariff.tariff_id, (QuoteItem("Lost ticket (daily maximum)", fee),))
-        return self.tariff.quote(visit.entry_at, exit_at)
+        """The fee for `visit` leaving at `exit_at` (raises QuoteError, a ValueError)."""
+        return self.book.quote(visit.entry_at, exit_at, vehicle_class=visit.vehicle_class, zone=visit.zone, lost_ticket=lost_ticket)

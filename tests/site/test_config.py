@@ -38,9 +38,7 @@ def test_not_toml() -> None:
         (("capacity = 200", "capacity = -5"), "zones[0].capacity", "greater than or equal"),
         (('direction = "exit"', 'direction = "out"'), "lanes[2].direction", "'entry' or 'exit'"),
         (('zone = "P1"\n# Device', 'zone = "P9"\n# Device'), "lanes[0].zone", "unknown zone 'P9'"),
-        (('hourly = "2.50"', 'hourly = "2.505"'), "tariff.hourly", "more than 2 decimals"),
-        (('hourly = "2.50"', 'hourly = "-1"'), "tariff.hourly", "negative"),
-        (("grace_minutes = 15", "grace_minutes = 15\nfree_for_all = true"), "tariff.free_for_all", "unknown key"),
+        (('file = "default.toml"', 'file = "default.toml"\nfree_for_all = true'), "tariff.free_for_all", "unknown key"),
         (('name = "Riverside Garage"', "name = 7"), "site.name", "valid string"),
         (('id = "IN2"', 'id = "IN1"'), "lanes", "used twice"),
     ],
@@ -74,3 +72,28 @@ def test_unreadable_and_missing_files(tmp_path: Path) -> None:
     folder.mkdir()
     with pytest.raises(ConfigError, match="cannot be read"):
         load_site(folder)
+
+
+def test_tariff_file_missing_or_invalid_stops_the_site(tmp_path: Path) -> None:
+    missing = GOOD.replace('file = "default.toml"', 'file = "nowhere.toml"')
+    assert "tariff.file: no tariff file 'nowhere.toml'" in _problems(missing)[0]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[tariff]\nid = "x"\nversion = 1\ncurrency = "EUR"\ntimezone = "Europe/Berlin"\n[windows.day]\nfrom = "00:00"\nto = "00:00"\n[classes.car.rates.day]\nunit = "0min"\nprice = "-1"\n')
+    site = tmp_path / "site.toml"
+    site.write_text(GOOD.replace('file = "default.toml"', 'file = "bad.toml"'))
+    with pytest.raises(ConfigError) as info:
+        load_site(site)  # relative names are found next to the site file
+    text = str(info.value)
+    assert "is not a valid tariff; the site was not started" in text
+    assert "price" in text and "unit" in text
+
+
+def test_tariff_in_another_currency_is_refused(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(GOOD.replace('currency = "EUR"', 'currency = "USD"'))
+    with pytest.raises(ConfigError, match="the tariff is in EUR, the site in USD"):
+        load_site(site)
+
+
+def test_shipped_default_tariff_is_active() -> None:
+    assert default_site().active_tariff.tariff_id == "default@1"

@@ -50,7 +50,8 @@ def test_nothing_close_means_unknown_at_exit(make_site) -> None:  # type: ignore
 def test_lost_ticket_and_stated_entry_time(make_site, clock) -> None:  # type: ignore[no-untyped-def]
     site, rec = make_site()
     ticket = site.exit_with_unknown_entry("OUT1", "LT1", actor="ann", reason="driver lost ticket", lost_ticket=True)
-    assert ticket is not None and ticket.due.minor == 2000 and "Lost ticket" in ticket.quote.items[0].label
+    assert ticket is not None and ticket.due.minor == 2000
+    assert any("Lost ticket" in item.label for item in ticket.quote.items)
     stated = clock.now() - timedelta(hours=2, minutes=30)
     ticket2 = site.exit_with_unknown_entry("OUT1", "ST2", actor="ann", reason="receipt from the mall", entry_at=stated)
     assert ticket2 is not None and ticket2.due.minor == 750  # three started hours

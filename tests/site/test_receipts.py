@@ -21,13 +21,13 @@ from console.store.engine import sqlite_url
 from console.store.tables import PaymentRow, ReceiptRow
 from drivers.gate.simworld import Traffic
 from drivers.printer.simulator import NetworkPrinterSimulator
-from tests.conftest import SMALL_SITE, Recorder
+from tests.conftest import Recorder, site_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(printer_url: str):  # type: ignore[no-untyped-def]
-    return parse_site(SMALL_SITE.format(capacity=200) + f'\n[printer]\nurl = "{printer_url}"\n', "t.toml")
+    return parse_site(site_text(200, f'\n[printer]\nurl = "{printer_url}"\n'), "t.toml")
 
 
 @pytest.fixture
@@ -78,10 +78,10 @@ def test_paid_exit_prints_a_complete_receipt(store, clock, printer_sim) -> None:
     assert f"Receipt {number}" in text
     assert "AB1234C" in job.find_line("Plate").text
     assert "€7.50" in job.find_line("TOTAL").text and job.find_line("TOTAL").bold
-    assert "3 h x 2.50" in text
+    assert "Parking: 3 x 1 h @ 2.50" in text
     assert "€20.00" in job.find_line("Tendered").text
     assert "€12.50" in job.find_line("Change").text
-    assert "Served by ann" in text and "Tariff simple-hourly/1" in text
+    assert "Served by ann" in text and "Tariff test-hourly@1" in text
     assert [q.data.startswith("BOOTH-RECEIPT:booth-1:") for q in job.qr_codes] == [True]
     assert len(job.cuts) == 1
     assert _receipts(store)[0].printed_at is not None
@@ -138,8 +138,8 @@ from console.site.build import build_site, open_store
 from console.site.config import parse_site
 from console.site.events import ExitPending
 from drivers.gate.simworld import Traffic
-from tests.conftest import SMALL_SITE, T0, Recorder
-config = parse_site(SMALL_SITE.format(capacity=200) + '\n[printer]\nurl = "' + sys.argv[2] + '"\n', "t.toml")
+from tests.conftest import T0, Recorder, site_text
+config = parse_site(site_text(200, '\n[printer]\nurl = "' + sys.argv[2] + '"\n'), "t.toml")
 clock = FixedClock(T0)
 site = build_site(config, open_store(sys.argv[1]), clock=clock, traffic=Traffic(seed=1))
 rec = Recorder(); site.subscribe(rec); site.start()

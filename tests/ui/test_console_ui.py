@@ -55,9 +55,9 @@ async def test_dashboard_follows_lane_events(store, clock) -> None:  # type: ign
 
 async def test_full_zone_is_shown_as_full(store, clock) -> None:  # type: ignore[no-untyped-def]
     from console.site.config import parse_site
-    from tests.conftest import SMALL_SITE
+    from tests.conftest import site_text
 
-    site = build_site(parse_site(SMALL_SITE.format(capacity=1), "t.toml"), store, clock=clock, traffic=Traffic(seed=1))
+    site = build_site(parse_site(site_text(1), "t.toml"), store, clock=clock, traffic=Traffic(seed=1))
     app = BoothApp(site)
     async with app.run_test(size=(130, 36)) as pilot:
         site.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
@@ -230,10 +230,10 @@ async def test_occupancy_repair_from_the_keyboard(store, clock) -> None:  # type
 async def test_receipts_list_and_reprint_with_one_key(store, clock) -> None:  # type: ignore[no-untyped-def]
     from console.site.config import parse_site
     from drivers.printer.simulator import NetworkPrinterSimulator
-    from tests.conftest import SMALL_SITE
+    from tests.conftest import site_text
 
     with NetworkPrinterSimulator() as printer:
-        config = parse_site(SMALL_SITE.format(capacity=200) + f'\n[printer]\nurl = "{printer.url}"\n', "t.toml")
+        config = parse_site(site_text(200, f'\n[printer]\nurl = "{printer.url}"\n'), "t.toml")
         site = build_site(config, store, clock=clock, traffic=Traffic(seed=1))
         app = BoothApp(site, attendant="ann")
         async with app.run_test(size=(130, 40)) as pilot:

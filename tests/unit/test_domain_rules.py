@@ -1,44 +1,12 @@
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from console.domain.money import Money
 from console.domain.occupancy import ZoneOccupancy
 from console.domain.payments import PaymentError, settle_cash
-from console.domain.simple_tariff import QuoteError, SimpleTariff
 from console.domain.visits import VisitError, format_duration, normalize_plate
 
-T = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
-TARIFF = SimpleTariff(Money(250, "EUR"), Money(2000, "EUR"), 15)
-
-
-@pytest.mark.parametrize(
-    ("minutes", "fee"),
-    [
-        (0, 0),  # within grace
-        (15, 0),  # grace is inclusive
-        (16, 250),  # one started hour
-        (60, 250),
-        (61, 500),  # two started hours
-        (121, 750),
-        (8 * 60, 2000),  # 8 h x 2.50 = 20.00, exactly the cap
-        (9 * 60, 2000),  # 22.50 capped at 20.00
-        (24 * 60, 2000),  # one full day at the cap
-        (30 * 60, 2000 + 6 * 250),  # a day plus 6 started hours
-        (72 * 60 + 1, 3 * 2000 + 250),  # three days plus a started hour
-    ],
-)
-def test_simple_tariff_by_hand(minutes: int, fee: int) -> None:
-    quote = TARIFF.quote(T, T + timedelta(minutes=minutes))
-    assert quote.total.minor == fee
-    assert sum(i.amount.minor for i in quote.items) == quote.total.minor
-
-
-def test_simple_tariff_refuses_impossible_times() -> None:
-    with pytest.raises(QuoteError):
-        TARIFF.quote(T, T - timedelta(minutes=1))
-    with pytest.raises(QuoteError):
-        TARIFF.quote(T.replace(tzinfo=None), T)
 
 
 @pytest.mark.parametrize(("raw", "plate"), [("b-ab 123", "BAB123"), (" KA·4521 ", "KA4521"), ("ab_12.c", "AB12C")])
