@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from console.domain.clock import Clock, SystemClock
@@ -16,6 +17,8 @@ from console.store.engine import StoreError, make_engine, sqlite_url
 from console.store.migrate import upgrade
 from drivers.gate import LaneRole, open_gate
 from drivers.gate.factory import GateURLError
+from drivers.gate.simlane import FAST_TIMING, SimTiming
+from drivers.gate.simulators import start_simulated_lane
 from drivers.gate.simworld import Dwell, Traffic
 from drivers.printer import open_printer
 
@@ -54,6 +57,26 @@ def simulated_gate_url(url: str, *, rate: float, fast: bool) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def _wired_simulator(url: str, role: LaneRole, traffic: Traffic) -> tuple[Any, str] | None:
+    """`sim://?wire=serial|tcp|modbus` runs the lane's simulator on a real wire (a
+    pseudo-terminal or loopback socket) and returns it with the URL the real driver opens;
+    plain `sim://` stays in-process (None)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    wire = query.get("wire")
+    if parts.scheme != "sim" or not wire:
+        return None
+    try:
+        rate = float(query.get("rate", "0"))
+    except ValueError:
+        raise GateURLError(f"{url}: rate must be a number") from None
+    timing = FAST_TIMING if query.get("timing") == "fast" else SimTiming()
+    try:
+        return start_simulated_lane(wire, role, traffic, arrival_rate=rate, timing=timing)
+    except ValueError as exc:
+        raise GateURLError(f"{url}: {exc}") from None
+
+
 def build_site(
     config: SiteConfig,
     store: BoothStore,
@@ -73,15 +96,24 @@ def build_site(
     traffic = traffic or Traffic(dwell=Dwell(sim.dwell_min_minutes * 60 / speed, sim.dwell_max_minutes * 60 / speed))
     rate = sim.arrivals_per_hour / 3600 * speed
     gates = {}
+    simulators: list[Any] = []
     for index, lane in enumerate(config.lanes):
         role = LaneRole(lane.direction)
         url = simulated_gate_url(lane.gate, rate=rate if role is LaneRole.ENTRY else 0.0, fast=fast_lanes)
         try:
+            wired = _wired_simulator(url, role, traffic)
+            if wired is not None:
+                simulators.append(wired[0])
+                url = wired[1]
             gates[lane.id] = open_gate(url, name=f"gate {lane.id}", role=role, traffic=traffic)
         except GateURLError as exc:
+            for sim_lane in simulators:
+                sim_lane.stop()
             raise StoreError(f"lanes[{index}].gate: {exc}") from None
     clock = clock or SystemClock()
     site = Site(config, store, clock, gates, TariffPricing.of(config.active_tariff))
+    # Simulated controllers stop after the drivers that talk to them.
+    site.after_stop.extend(sim_lane.stop for sim_lane in simulators)
     if config.printer.url:
         try:
             printer = open_printer(

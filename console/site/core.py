@@ -85,6 +85,7 @@ class Site:
         self._health: dict[str, DeviceHealth] = {}
         self._occupancy: dict[str, int] = {}
         self._started = False
+        self.after_stop: list[Callable[[], None]] = []
 
     # -- listeners ----------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -140,6 +141,11 @@ class Site:
                 gate.stop()
             except Exception:
                 log.exception("gate driver did not stop cleanly")
+        for hook in self.after_stop:
+            try:
+                hook()
+            except Exception:
+                log.exception("a stop hook failed")
 
     # -- read models ----------------------------------------------------------------------
     def lanes(self) -> list[LaneSnapshot]:

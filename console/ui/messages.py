@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from console.site.events import SiteEvent
+from console.site.events import DeviceHealthChanged, LaneChanged, OccupancyChanged, SiteEvent
 
 
 class SiteUpdate(Message):
@@ -13,3 +13,19 @@ class SiteUpdate(Message):
     def __init__(self, event: SiteEvent) -> None:
         super().__init__()
         self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        """A newer snapshot of the same lane, of the zones, or of a device's health makes
+        an older one still waiting in the queue redundant: under bursts the screen shows
+        the latest state and the UI thread does less work (the lanes' own threads need
+        the interpreter more than a repaint does)."""
+        if not isinstance(message, SiteUpdate):
+            return False
+        new, old = self.event, message.event
+        if isinstance(new, LaneChanged) and isinstance(old, LaneChanged):
+            return new.lane.id == old.lane.id and new.lane.pending == old.lane.pending
+        if isinstance(new, OccupancyChanged) and isinstance(old, OccupancyChanged):
+            return True
+        if isinstance(new, DeviceHealthChanged) and isinstance(old, DeviceHealthChanged):
+            return new.health.device == old.health.device
+        return False

@@ -46,8 +46,8 @@ class LatencyProbe:
     commands coming back. Give `url` to whatever should answer (a driver with a
     responder, or a whole site), then `run()`."""
 
-    def __init__(self, seed: int = 1) -> None:
-        self.sim = PtyLaneSimulator(LaneRole.EXIT, Traffic(seed=seed), timing=FAST_TIMING)
+    def __init__(self, seed: int = 1, role: LaneRole = LaneRole.EXIT) -> None:
+        self.sim = PtyLaneSimulator(role, Traffic(seed=seed), timing=FAST_TIMING)
         self.sim.trace = self._trace
         self._lock = threading.Condition()
         self.plate_sent: list[float] = []
@@ -56,6 +56,7 @@ class LatencyProbe:
         self.open_bytes: list[int] = []
         self.ack_bytes: list[int] = []
         self._last_plate_seq: int | None = None
+        self._issued = 0  # plates are never reused: a site refuses a plate already inside
         self._last_open_seq: int | None = None
 
     @property
@@ -88,8 +89,9 @@ class LatencyProbe:
         """Send `events` vehicles through the lane; return each plate-to-open latency (s)."""
         with self._lock:
             first = len(self.open_seen)
-        for i in range(events):
-            self.sim.arrive(f"BX{i:05d}")
+        for _ in range(events):
+            self.sim.arrive(f"BX{self._issued:05d}")
+            self._issued += 1
         deadline = time.monotonic() + timeout
         with self._lock:
             while len(self.open_seen) < first + events:

@@ -75,13 +75,18 @@ class DashboardScreen(Screen[None]):
         status.refresh_text()
 
     def show_event(self, event: SiteEvent) -> None:
-        """Render one site event."""
+        """Render one site event. Events that arrive before the screen is composed are
+        dropped: `attach` draws the whole current state once the site is up."""
         if isinstance(event, LaneChanged):
-            self.query_one(f"#lane-{event.lane.id}", LanePanel).show(event.lane)
+            for panel in self.query(f"#lane-{event.lane.id}").results(LanePanel):
+                panel.show(event.lane)
         elif isinstance(event, OccupancyChanged):
             for zone in event.zones:
-                self.query_one(f"#zone-{zone.zone}", ZoneGauge).show(zone)
+                for gauge in self.query(f"#zone-{zone.zone}").results(ZoneGauge):
+                    gauge.show(zone)
         elif isinstance(event, LogEntry):
-            self.query_one(EventLog).add(event)
+            for log in self.query(EventLog).results(EventLog):
+                log.add(event)
         elif isinstance(event, DeviceHealthChanged):
-            self.query_one(StatusBar).set_device(event.health)
+            for bar in self.query(StatusBar).results(StatusBar):
+                bar.set_device(event.health)
