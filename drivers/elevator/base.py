@@ -1,0 +1,96 @@
+"""The interface every elevator controller driver offers to the site.
+
+The controller reports what happens in its cars: a card swiped at the car's reader with
+the floor the rider chose, the car stopping at a floor, the doors opening and closing.
+The driver only reports; pairing a swipe with the door opening at its floor (and billing
+the ride) is the site's job. Events reach the listener from a driver thread, in the order
+the controller sent them; the listener must return quickly (post a message, queue work).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from drivers.health import DeviceHealth, HealthListener, HealthTracker
+
+log = logging.getLogger(__name__)
+
+
+class ElevatorEventKind(str, Enum):
+    CARD_SWIPED = "card_swiped"  # a rider swiped `card` in car `car` and chose `floor`
+    CAR_ARRIVED = "car_arrived"  # car `car` stopped at `floor`
+    DOORS_OPENED = "doors_opened"  # car `car`'s doors opened at `floor`
+    DOORS_CLOSED = "doors_closed"  # car `car`'s doors closed at `floor`
+    CONTROLLER_RESTARTED = "controller_restarted"  # the controller rebooted: rides in progress may be lost
+
+
+@dataclass(frozen=True, slots=True)
+class ElevatorEvent:
+    """One thing the elevator controller reported.
+
+    `floor` is the chosen floor for CARD_SWIPED and the car's floor otherwise (negative
+    numbers are basements). `card` is the card's UID as upper-case hex, only for
+    CARD_SWIPED. `car` is 0 only for CONTROLLER_RESTARTED.
+    """
+
+    kind: ElevatorEventKind
+    car: int
+    floor: int | None = None
+    card: str | None = None
+    seq: int | None = None  # the controller's frame sequence number, for tracing
+    monotonic: float = field(default_factory=time.monotonic)
+
+
+ElevatorListener = Callable[[ElevatorEvent], None]
+
+
+def guarded(listener: HealthListener | None, name: str) -> HealthListener | None:
+    """Wrap a health listener so its exceptions are logged instead of ending a driver thread."""
+    if listener is None:
+        return None
+
+    def call(health: DeviceHealth) -> None:
+        try:
+            listener(health)
+        except Exception:
+            log.exception("%s: health listener failed", name)
+
+    return call
+
+
+class ElevatorDriver(ABC):
+    """An elevator controller link. Implementations: the serial framed protocol (any
+    pyserial URL) and, for the demo, the same driver attached to a building simulator.
+    Chosen by URL through `drivers.elevator.open_elevator`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.health = HealthTracker(name)
+        self._listener: ElevatorListener | None = None
+
+    def start(self, on_event: ElevatorListener, on_health: HealthListener | None = None) -> None:
+        """Begin delivering events (from a driver thread) and health changes. Returns at once."""
+        self._listener = on_event
+        self.health.set_listener(guarded(on_health, self.name))
+        self._start()
+
+    def _emit(self, event: ElevatorEvent) -> None:
+        listener = self._listener
+        if listener is not None:
+            listener(event)
+
+    def health_snapshot(self) -> DeviceHealth:
+        return self.health.snapshot()
+
+    @abstractmethod
+    def _start(self) -> None:
+        """Open the link and start the driver's own threads."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop threads and release the device. Idempotent."""
