@@ -163,12 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(func=cmd_init)
 
-    try:
-        from console import tariff_cli
-    except ImportError:
-        tariff_cli = None  # type: ignore[assignment]
-    if tariff_cli is not None:
-        tariff_cli.register(sub)
+    from console import tariff_cli
+    from console.reports import cli as reports_cli
+    from console.sync import cli as sync_cli
+
+    tariff_cli.register(sub)
+    reports_cli.register(sub)
+    sync_cli.register(sub)
     return parser
 
 

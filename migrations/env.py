@@ -6,6 +6,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import console.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import console.sync.tables  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -9,7 +9,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from console.domain.clock import Clock, SystemClock
 from console.locations import data_dir
 from console.site.config import SiteConfig
+from console.site.cloud import adopt_cloud_tariff, attach_sync
 from console.site.core import Site
+from console.sync.service import SyncTuning
 from console.site.print_queue import PrintQueue
 from console.site.pricing import TariffPricing
 from console.store.booth_store import BoothStore
@@ -85,6 +87,7 @@ def build_site(
     speed: float = 1.0,
     fast_lanes: bool = False,
     traffic: Traffic | None = None,
+    sync_tuning: SyncTuning | None = None,
 ) -> Site:
     """Build (not start) the site with a driver for every lane.
 
@@ -123,6 +126,8 @@ def build_site(
         except ValueError as exc:
             raise StoreError(f"printer.url: {exc}") from None
         site.print_queue = PrintQueue(store, printer, clock, on_log=site._log)
+    attach_sync(site, config, sync_tuning)
+    adopt_cloud_tariff(site)  # a tariff pulled earlier stays in force across restarts
     return site
 
 

@@ -87,6 +87,8 @@ class CameraSection(_Strict):
 
 class CloudSection(_Strict):
     url: str = ""
+    # The cloud's id of this site; empty: the cloud says which site the token belongs to.
+    site_id: str = ""
     ca_bundle: str | None = None
 
 

@@ -11,7 +11,7 @@ import logging
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 
 from console.domain.clock import Clock
 from console.domain.money import Money, MoneyError
@@ -41,6 +41,7 @@ from console.site.receipts import receipt_content
 from console.store.audit import append_audit
 from console.store.receipts import Receipt, add_receipt, recent
 from console.store.tables import ReceiptRow
+from console.sync import lookup
 from sqlmodel import select
 from console.store.booth_store import AlreadyInside, BoothStore
 from console.store.engine import StoreError
@@ -86,6 +87,8 @@ class Site:
         self._occupancy: dict[str, int] = {}
         self._started = False
         self.after_stop: list[Callable[[], None]] = []
+        # Background services (cloud sync) started and stopped with the site.
+        self.services: list[Any] = []
 
     # -- listeners ----------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -109,6 +112,14 @@ class Site:
             except Exception:  # a broken listener must not stop a lane
                 log.exception("site listener failed")
 
+    def publish(self, event: SiteEvent) -> None:
+        """Tell every listener about an event from a service (cloud link status...)."""
+        self._publish(event)
+
+    def report(self, level: str, text: str) -> None:
+        """Log a line for the attendant (info / warning / error)."""
+        self._log(level, text)
+
     def _log(self, level: str, text: str) -> None:
         getattr(log, level if level != "warning" else "warning")(text)
         self._publish(LogEntry(self.clock.now(), level, text))
@@ -122,6 +133,8 @@ class Site:
         self._refresh_occupancy()
         if self.print_queue is not None:
             self.print_queue.start()
+        for service in self.services:
+            service.start()
         for lane_id, gate in self.gates.items():
             gate.start(
                 lambda event, lane_id=lane_id: self._on_gate_event(lane_id, event),
@@ -134,6 +147,11 @@ class Site:
         if not self._started:
             return
         self._started = False
+        for service in self.services:
+            try:
+                service.stop()
+            except Exception:
+                log.exception("a service did not stop cleanly")
         if self.print_queue is not None:
             self.print_queue.stop()
         for gate in self.gates.values():
@@ -249,9 +267,12 @@ class Site:
             with self._state_lock:
                 occupied = self._occupancy.get(zone_id, 0)
             if occupied >= zone.capacity:
-                self._update_lane(lane_id, status=f"FULL: {plate} refused")
-                self._log("warning", f"{lane_id}: zone {zone_id} full, {plate} refused")
-                return
+                member = self._member(plate, now) if self.config.operations.members_enter_when_full else None
+                if member is None:
+                    self._update_lane(lane_id, status=f"FULL: {plate} refused")
+                    self._log("warning", f"{lane_id}: zone {zone_id} full, {plate} refused")
+                    return
+                self._log("info", f"{lane_id}: zone {zone_id} full, {plate} enters as {member}")
             try:
                 visit = self.store.record_entry(
                     plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency
@@ -270,6 +291,14 @@ class Site:
         self._update_lane(lane_id, status=f"entered {plate}")
         self._publish(OccupancyChanged(self.occupancy()))
         self._log("info", f"{lane_id}: {plate} entered (visit {visit.id[-6:]})")
+
+    def _member(self, plate: str, now: datetime) -> str | None:
+        """The plate's membership, pass or whitelist entry (kept locally: works offline)."""
+        try:
+            found = lookup.members_for(self.store, plate, now)
+        except StoreError:
+            return None
+        return f"{found[0].kind} {found[0].name}".strip() if found else None
 
     def _handle_exit(self, lane_id: str, raw_plate: str, now: datetime) -> None:
         try:
@@ -332,6 +361,12 @@ class Site:
         ticket = ExitTicket(new_id(), lane_id, visit, now, quote)
         if ticket.due.is_zero:
             self._settle(ticket, [], attendant="lane", reason="free")
+            return None
+        remote = self._remote_payment(plate, ticket.due)
+        if remote is not None:
+            # Paid on the phone: the remote payment's id goes on the payment row, in the
+            # exit's own transaction, so it can never be used twice.
+            self._settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
             return None
         with self._state_lock:
             self._tickets[ticket.id] = ticket
@@ -400,6 +435,17 @@ class Site:
         self._log("info", f"{ticket.lane_id}: {ticket.visit.plate} left, fee {ticket.quote.total}, paid {paid}")
         self._publish(settled)
         return settled
+
+    def _remote_payment(self, plate: str, due: Money) -> str | None:
+        """The id of an unused phone payment for `plate` that covers `due`, if any."""
+        try:
+            payments = lookup.remote_payments_for(self.store, plate)
+        except StoreError:
+            return None
+        for payment in payments:
+            if payment.currency == due.currency and payment.amount_minor >= due.minor:
+                return payment.id
+        return None
 
     # -- attendant operations (audited) -----------------------------------------------------
     def exit_with_unknown_entry(

@@ -1,6 +1,6 @@
 """The booth's copies of what the cloud owns, and where each pull left off.
 
-Created only by the Alembic migration `0002_sync`. The cloud owns every row here: the
+Created only by the Alembic migration `0004_sync`. The cloud owns every row here: the
 booth replaces them with the cloud's version and never edits them itself.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from console.site.events import DeviceHealthChanged, LaneChanged, OccupancyChanged, SiteEvent
+from console.site.events import DeviceHealthChanged, LaneChanged, LinkStatus, OccupancyChanged, SiteEvent
 
 
 class SiteUpdate(Message):
@@ -25,6 +25,8 @@ class SiteUpdate(Message):
         if isinstance(new, LaneChanged) and isinstance(old, LaneChanged):
             return new.lane.id == old.lane.id and new.lane.pending == old.lane.pending
         if isinstance(new, OccupancyChanged) and isinstance(old, OccupancyChanged):
+            return True
+        if isinstance(new, LinkStatus) and isinstance(old, LinkStatus):
             return True
         if isinstance(new, DeviceHealthChanged) and isinstance(old, DeviceHealthChanged):
             return new.health.device == old.health.device

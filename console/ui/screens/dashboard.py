@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header
 
 from console.domain.occupancy import ZoneOccupancy
 from console.site.config import SiteConfig
-from console.site.events import DeviceHealthChanged, LaneChanged, LaneSnapshot, LogEntry, OccupancyChanged, SiteEvent
+from console.site.events import DeviceHealthChanged, LaneChanged, LaneSnapshot, LinkStatus, LogEntry, OccupancyChanged, SiteEvent
 from console.ui.widgets.event_log import EventLog
 from console.ui.widgets.lane_panel import LanePanel
 from console.ui.widgets.status_bar import StatusBar
@@ -90,3 +90,7 @@ class DashboardScreen(Screen[None]):
         elif isinstance(event, DeviceHealthChanged):
             for bar in self.query(StatusBar).results(StatusBar):
                 bar.set_device(event.health)
+        elif isinstance(event, LinkStatus):
+            for bar in self.query(StatusBar).results(StatusBar):
+                bar.cloud = event.cloud
+                bar.refresh_text()

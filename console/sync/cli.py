@@ -1,0 +1,320 @@
+"""`booth cloud ...`: run the reference cloud, log a booth in, administer the cloud.
+
+    booth cloud --db URL --port N            run the reference cloud (same as `serve`)
+    booth cloud serve --db URL --port N
+    booth cloud login --site-file PATH       store the site token in the OS keyring
+    booth cloud login --url https://...      (the token is read from stdin or prompted)
+    booth cloud logout --url ...
+    booth cloud admin add-site --db URL SITE [--name N --lat LAT --lon LON --currency EUR]
+    booth cloud admin tariff --db URL SITE FILE [--version V] [--no-validate]
+    booth cloud admin members --db URL SITE FILE.json
+    booth cloud admin accounts --db URL SITE FILE.json
+    booth cloud admin books --db URL SITE
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+DEFAULT_PORT = 8787
+
+
+def _err(message: str, code: int = EXIT_FAILED) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _default_db() -> str:
+    from console.locations import data_dir
+    from console.store.engine import sqlite_url
+
+    return sqlite_url(data_dir() / "cloud.sqlite3")
+
+
+# -- serve -------------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the reference cloud in the foreground."""
+    from console.store.engine import StoreError
+    from console.sync.server.run import serve
+
+    db = getattr(args, "db", None) or _default_db()
+    host = getattr(args, "host", None) or "127.0.0.1"
+    port = getattr(args, "port", None)
+    port = DEFAULT_PORT if port is None else port
+    if not 0 <= port <= 65535:
+        return _err(f"--port {port}: not a TCP port", EXIT_USAGE)
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if bool(cert) != bool(key):
+        return _err("give both --tls-cert and --tls-key, or neither", EXIT_USAGE)
+    try:
+        serve(db, host, port, certfile=cert, keyfile=key, announce=lambda line: print(line, flush=True))
+    except StoreError as exc:
+        return _err(f"cannot open the cloud database: {exc}", EXIT_USAGE)
+    except OSError as exc:
+        return _err(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_FAILED)
+    except Exception as exc:  # e.g. a PostgreSQL URL without its driver installed
+        return _err(f"the cloud cannot start: {exc}", EXIT_FAILED)
+    return EXIT_OK
+
+
+# -- login / logout ----------------------------------------------------------------------------
+def _cloud_target(args: argparse.Namespace) -> tuple[str, str | None]:
+    """(cloud URL, CA bundle) from --url or the site file. Raises ValueError with a message."""
+    from console.locations import default_site_file
+    from console.site.config import ConfigError, load_site
+    from console.sync.client import CloudConfigError, check_cloud_url
+
+    ca_bundle = None
+    url = args.url
+    if not url:
+        path = Path(args.site_file) if args.site_file else default_site_file()
+        try:
+            config = load_site(path)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        url, ca_bundle = config.cloud.url, config.cloud.ca_bundle
+        if not url:
+            raise ValueError(f"{path}: [cloud] url is empty; set it or give --url")
+    try:
+        return check_cloud_url(url), ca_bundle
+    except CloudConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _read_token(stream: Any = None) -> str:
+    stream = stream or sys.stdin
+    if stream.isatty():
+        return getpass.getpass("Site token (input hidden): ")
+    return stream.readline()
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    """Store the site token in the OS keyring, after the cloud accepted it if reachable."""
+    from console.sync.client import AuthError, CloudClient, CloudConfigError, CloudError
+    from console.sync.credentials import CredentialError, save_token
+
+    try:
+        url, ca_bundle = _cloud_target(args)
+    except ValueError as exc:
+        return _err(str(exc), EXIT_USAGE)
+    token = _read_token().strip()
+    if not token:
+        return _err("no token given; nothing stored", EXIT_USAGE)
+    checked = ""
+    if not args.no_check:
+        try:
+            client = CloudClient(url, "-", ca_bundle=ca_bundle, connect_timeout=5, read_timeout=10)
+        except CloudConfigError as exc:
+            return _err(str(exc), EXIT_USAGE)
+        try:
+            client.set_token(token)
+            site = client.whoami()
+            checked = f"; the cloud knows it as site {site.get('site_id')!r}"
+        except AuthError:
+            return _err(f"{url} does not accept this token; nothing stored")
+        except CloudError as exc:
+            checked = f"; it could not be checked now ({exc})"
+        finally:
+            client.close()
+    try:
+        save_token(url, token)
+    except CredentialError as exc:
+        return _err(f"{exc}. Install a keyring backend (e.g. the desktop's secret service).")
+    print(f"token for {url} stored in the OS keyring{checked}")
+    return EXIT_OK
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    """Remove the site token from the OS keyring."""
+    from console.sync.credentials import CredentialError, delete_token
+
+    try:
+        url, _ = _cloud_target(args)
+        removed = delete_token(url)
+    except ValueError as exc:
+        return _err(str(exc), EXIT_USAGE)
+    except CredentialError as exc:
+        return _err(str(exc))
+    print(f"token for {url} removed" if removed else f"no token stored for {url}")
+    return EXIT_OK
+
+
+# -- admin -------------------------------------------------------------------------------------
+def _admin(work: Callable[[Any], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from console.store.engine import StoreError
+        from console.sync.server.db import open_cloud_db
+
+        try:
+            engine = open_cloud_db(args.db or _default_db())
+        except StoreError as exc:
+            return _err(f"cannot open the cloud database: {exc}", EXIT_USAGE)
+        try:
+            return work(engine)(args)  # type: ignore[no-any-return]
+        except ValueError as exc:
+            return _err(str(exc), EXIT_USAGE)
+        except OSError as exc:
+            return _err(f"cannot read {exc.filename}: {exc.strerror}", EXIT_USAGE)
+        finally:
+            engine.dispose()
+
+    return run
+
+
+def _add_site(engine: Any) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from console.sync.server.admin import register_site
+
+        token = register_site(engine, args.site_id, name=args.name or args.site_id, lat=args.lat, lon=args.lon, currency=args.currency)
+        print(f"site {args.site_id} registered. Its token (shown once; give it to `booth cloud login`):", file=sys.stderr)
+        print(token)
+        return EXIT_OK
+
+    return run
+
+
+def _tariff(engine: Any) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from console.sync.server.admin import publish_tariff
+
+        path = Path(args.file)
+        text = path.read_text(encoding="utf-8")
+        validate = None
+        if not args.no_validate:
+            from console.domain.tariff import parse_tariff
+
+            def validate(t: str) -> None:
+                parse_tariff(t, str(path))
+
+        version = args.version or path.stem
+        try:
+            if validate is not None:
+                validate(text)
+            etag = publish_tariff(engine, args.site_id, version, text)
+        except Exception as exc:  # the tariff parser's own error type, or a refused document
+            return _err(f"not published: {exc}", EXIT_USAGE)
+        print(f"tariff {version} published for {args.site_id} (ETag {etag})")
+        return EXIT_OK
+
+    return run
+
+
+def _list_doc(kind: str, key: str) -> Callable[[Any], Callable[[argparse.Namespace], int]]:
+    def bound(engine: Any) -> Callable[[argparse.Namespace], int]:
+        def run(args: argparse.Namespace) -> int:
+            from console.sync.server.admin import publish
+
+            path = Path(args.file)
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                return _err(f"{path}: not JSON: {exc}", EXIT_USAGE)
+            if isinstance(data, list):
+                data = {key: data}
+            if not isinstance(data, dict):
+                return _err(f"{path}: expected a list of {key} or an object with `{key}`", EXIT_USAGE)
+            data.setdefault("version", args.version or path.stem)
+            if args.version:
+                data["version"] = args.version
+            etag = publish(engine, args.site_id, kind, data)
+            print(f"{kind} {data['version']} published for {args.site_id} ({len(data.get(key, []))} entries, ETag {etag})")
+            return EXIT_OK
+
+        return run
+
+    return bound
+
+
+def _books(engine: Any) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from console.sync.server.admin import site_books
+
+        print(json.dumps(site_books(engine, args.site_id), indent=2, sort_keys=True))
+        return EXIT_OK
+
+    return run
+
+
+# -- parser ------------------------------------------------------------------------------------
+def _serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default: Any = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--db", default=default, help="database URL (default: cloud.sqlite3 in the data folder; postgresql+psycopg://... works)")
+    parser.add_argument("--host", default=default, help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=default, help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--tls-cert", default=default, help="PEM certificate: serve HTTPS (with --tls-key)")
+    parser.add_argument("--tls-key", default=default, help="PEM private key of --tls-cert")
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site-file", help="site file whose [cloud] url to use (default: the configured site file)")
+    parser.add_argument("--url", help="the cloud's URL (instead of a site file)")
+
+
+def register(subparsers: Any) -> None:
+    """Add the `cloud` command to the `booth` command's sub-parsers."""
+    cloud = subparsers.add_parser(
+        "cloud",
+        help="run the reference cloud, log this booth in to its cloud, administer a cloud",
+        description="Without a sub-command: run the reference cloud (like `booth cloud serve`).",
+    )
+    _serve_options(cloud, suppress=False)
+    cloud.set_defaults(func=cmd_serve)
+    sub = cloud.add_subparsers(dest="cloud_command", metavar="SUBCOMMAND")
+
+    serve = sub.add_parser("serve", help="run the reference cloud server")
+    _serve_options(serve, suppress=True)
+    serve.set_defaults(func=cmd_serve)
+
+    login = sub.add_parser("login", help="store this site's cloud token in the OS keyring (read from stdin or prompted)")
+    _target_options(login)
+    login.add_argument("--no-check", action="store_true", help="store without asking the cloud whether it knows the token")
+    login.set_defaults(func=cmd_login)
+
+    logout = sub.add_parser("logout", help="remove the cloud token from the OS keyring")
+    _target_options(logout)
+    logout.set_defaults(func=cmd_logout)
+
+    admin = sub.add_parser("admin", help="administer a reference cloud's database")
+    admin_sub = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+
+    def action(name: str, help_text: str, work: Callable[[Any], Callable[[argparse.Namespace], int]], file_help: str | None = None) -> argparse.ArgumentParser:
+        ap = admin_sub.add_parser(name, help=help_text)
+        ap.add_argument("--db", help="the cloud's database URL (default: cloud.sqlite3 in the data folder)")
+        ap.add_argument("site_id", metavar="SITE")
+        if file_help:
+            ap.add_argument("file", metavar="FILE", help=file_help)
+            ap.add_argument("--version", help="version label (default: the file name without extension)")
+        ap.set_defaults(func=_admin(work))
+        return ap
+
+    add = action("add-site", "register a site (or give it a new token); prints the token", _add_site)
+    add.add_argument("--name", help="the site's name for drivers")
+    add.add_argument("--lat", type=float, help="latitude (for drivers' nearby search)")
+    add.add_argument("--lon", type=float, help="longitude")
+    add.add_argument("--currency", default="EUR", help="ISO 4217 code the site bills in (default EUR)")
+    tariff = action("tariff", "publish a tariff file for a site", _tariff, "tariff TOML file")
+    tariff.add_argument("--no-validate", action="store_true", help="publish even if the tariff parser refuses it (to test booths)")
+    action("members", "publish a member / pass / whitelist list (JSON)", _list_doc("members", "members"), "JSON list of members")
+    action("accounts", "publish the account list (JSON)", _list_doc("accounts", "accounts"), "JSON list of accounts")
+    action("books", "print a site's totals as the cloud keeps them", _books)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m console.sync.cli cloud ...`: the same commands without the booth CLI."""
+    parser = argparse.ArgumentParser(prog="booth")
+    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""The reference cloud's HTTP layer (Starlette). Each endpoint parses, authenticates,
+then runs the database work of books.py in a worker thread, one transaction per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from datetime import datetime, timezone
+from functools import wraps
+from typing import Any, Awaitable, Callable
+
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from console.sync import protocol as p
+from console.sync.server import books
+from console.sync.server.books import Refused
+
+log = logging.getLogger("booth.cloud")
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="booth-cloud"'
+    if status == 503:
+        headers["Retry-After"] = "1"
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _endpoint(fn: Handler) -> Handler:
+    @wraps(fn)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except Refused as exc:
+            return _error(exc.status, str(exc))
+        except SQLAlchemyError as exc:
+            # Busy or unreachable database: the client should come back shortly.
+            log.warning("database error on %s %s: %s", request.method, request.url.path, exc)
+            return _error(503, "the cloud's database is busy; try again")
+        except Exception:
+            log.exception("%s %s failed", request.method, request.url.path)
+            return _error(500, "internal error")
+
+    return wrapper
+
+
+def create_app(engine: Engine, *, now: Callable[[], datetime] = _utcnow, max_body: int = p.MAX_BODY_BYTES) -> Starlette:
+    """The cloud as an ASGI application over `engine` (tables must exist: open_cloud_db).
+    `now` is the server's clock (its receive times never come from a booth)."""
+
+    def tx(work: Callable[[Any], Any]) -> Awaitable[Any]:
+        def run() -> Any:
+            with engine.begin() as conn:
+                return work(conn)
+
+        return run_in_threadpool(run)
+
+    async def authenticate(request: Request) -> dict[str, Any]:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Refused(401, "a site token is required (Authorization: Bearer <token>)")
+        site = await tx(lambda conn: books.site_for_token(conn, token))
+        if site is None:
+            raise Refused(401, "the token is not known")
+        wanted = request.path_params.get("site_id")
+        if wanted is not None and wanted != site["site_id"]:
+            raise Refused(403, "this token belongs to another site")
+        return site
+
+    async def json_body(request: Request) -> Any:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_body:
+            raise Refused(413, f"body larger than {max_body} bytes")
+        chunks = bytearray()
+        async for chunk in request.stream():
+            chunks += chunk
+            if len(chunks) > max_body:
+                raise Refused(413, f"body larger than {max_body} bytes")
+        try:
+            return json.loads(chunks)
+        except (ValueError, UnicodeDecodeError):
+            raise Refused(400, "the body is not JSON") from None
+
+    # -- general ---------------------------------------------------------------------------
+    @_endpoint
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "time": p.utc_text(now())})
+
+    @_endpoint
+    async def whoami(request: Request) -> Response:
+        site = await authenticate(request)
+        return JSONResponse({"site_id": site["site_id"], "name": site["name"]})
+
+    # -- booth endpoints ------------------------------------------------------------------------
+    @_endpoint
+    async def post_events(request: Request) -> Response:
+        site = await authenticate(request)
+        data = await json_body(request)
+        if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+            raise Refused(422, "the body must be an object with a list `events`")
+        events = data["events"]
+        if len(events) > p.MAX_BATCH_EVENTS:
+            raise Refused(413, f"at most {p.MAX_BATCH_EVENTS} events per batch")
+        booth_id = str(data.get("booth_id") or "")[:32]
+        sent_at = _optional_time(data.get("sent_at"))
+        received_at = now()
+        result = await tx(lambda conn: books.ingest(conn, site["site_id"], booth_id, sent_at, events, received_at))
+        return JSONResponse(result.to_json(received_at))
+
+    @_endpoint
+    async def put_occupancy(request: Request) -> Response:
+        site = await authenticate(request)
+        data = await json_body(request)
+        try:
+            snapshot = p.OccupancyIn.model_validate(data)
+        except ValidationError as exc:
+            raise Refused(422, f"malformed occupancy snapshot: {p.problems(exc)}") from None
+        received_at = now()
+        await tx(lambda conn: books.put_occupancy(conn, site["site_id"], snapshot, received_at))
+        return JSONResponse({"received_at": p.utc_text(received_at)})
+
+    @_endpoint
+    async def get_document(request: Request) -> Response:
+        site = await authenticate(request)
+        kind = request.path_params["kind"]
+        if kind not in p.DOCUMENT_KINDS:
+            raise Refused(404, f"no endpoint {request.url.path}")
+        found = await tx(lambda conn: books.get_document(conn, site["site_id"], kind))
+        if found is None:
+            raise Refused(404, f"no {kind} published for this site")
+        etag, body = found
+        if books.etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers={"ETag": etag})
+        return Response(body, media_type="application/json", headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+    @_endpoint
+    async def remote_payments(request: Request) -> Response:
+        site = await authenticate(request)
+        after = request.query_params.get("after") or None
+        limit = _int_param(request, "limit", 500, 1, 1000)
+        page = await tx(lambda conn: books.remote_payments_page(conn, site["site_id"], after, limit))
+        return JSONResponse(page)
+
+    @_endpoint
+    async def site_books(request: Request) -> Response:
+        site = await authenticate(request)
+        return JSONResponse(await tx(lambda conn: books.books(conn, site["site_id"])))
+
+    # -- driver endpoints -----------------------------------------------------------------------
+    @_endpoint
+    async def sites_near(request: Request) -> Response:
+        lat = _float_param(request, "lat", -90, 90)
+        lon = _float_param(request, "lon", -180, 180)
+        radius_km = _float_param(request, "radius_km", 0.01, 100, default=5.0)
+        limit = _int_param(request, "limit", 20, 1, 100)
+        at = now()
+        found = await tx(lambda conn: books.sites_near(conn, lat, lon, radius_km * 1000, limit, at))
+        return JSONResponse({"sites": found})
+
+    @_endpoint
+    async def create_link(request: Request) -> Response:
+        data = await json_body(request)
+        try:
+            link = books.LinkIn.model_validate(data)
+        except ValidationError as exc:
+            raise Refused(422, f"malformed payment link request: {p.problems(exc)}") from None
+        at = now()
+        created = await tx(lambda conn: books.create_link(conn, link, at))
+        return JSONResponse(created, status_code=201, headers={"Location": f"{p.API}/driver/payment-links/{created['id']}"})
+
+    @_endpoint
+    async def get_link(request: Request) -> Response:
+        link_id = request.path_params["link_id"]
+        return JSONResponse(await tx(lambda conn: books.get_link(conn, link_id)))
+
+    @_endpoint
+    async def pay_link(request: Request) -> Response:
+        link_id = request.path_params["link_id"]
+        data = await json_body(request) if int(request.headers.get("content-length") or 0) else {}
+        reference = data.get("reference", "") if isinstance(data, dict) else ""
+        if not isinstance(reference, str):
+            raise Refused(422, "reference must be text")
+        at = now()
+        return JSONResponse(await tx(lambda conn: books.pay_link(conn, link_id, reference, at)))
+
+    routes = [
+        Route(f"{p.API}/health", health, methods=["GET"]),
+        Route(f"{p.API}/whoami", whoami, methods=["GET"]),
+        Route(f"{p.API}/sites/{{site_id}}/events", post_events, methods=["POST"]),
+        Route(f"{p.API}/sites/{{site_id}}/occupancy", put_occupancy, methods=["PUT"]),
+        Route(f"{p.API}/sites/{{site_id}}/remote-payments", remote_payments, methods=["GET"]),
+        Route(f"{p.API}/sites/{{site_id}}/books", site_books, methods=["GET"]),
+        Route(f"{p.API}/sites/{{site_id}}/{{kind:str}}", get_document, methods=["GET"]),
+        Route(f"{p.API}/driver/sites", sites_near, methods=["GET"]),
+        Route(f"{p.API}/driver/payment-links", create_link, methods=["POST"]),
+        Route(f"{p.API}/driver/payment-links/{{link_id}}", get_link, methods=["GET"]),
+        Route(f"{p.API}/driver/payment-links/{{link_id}}/pay", pay_link, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+
+
+def _optional_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise Refused(400, f"{name}: not a whole number") from None
+    if not low <= value <= high:
+        raise Refused(400, f"{name}: must be between {low} and {high}")
+    return value
+
+
+def _float_param(request: Request, name: str, low: float, high: float, default: float | None = None) -> float:
+    text = request.query_params.get(name)
+    if text is None:
+        if default is None:
+            raise Refused(400, f"{name} is required")
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise Refused(400, f"{name}: not a number") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise Refused(400, f"{name}: must be between {low:g} and {high:g}")
+    return value

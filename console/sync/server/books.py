@@ -1,0 +1,524 @@
+"""The reference cloud's logic, as plain functions over a database connection: ingest
+a batch exactly once, keep the books, serve documents and remote payments, answer
+drivers. The HTTP layer (app.py) only parses, authenticates and calls these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.schema import Table
+
+from console.domain.money import CURRENCY_EXPONENTS
+from console.sync import protocol as p
+from console.sync.server import db
+
+# Occupancy older than this (server clock) is not shown as availability.
+STALE_AFTER = timedelta(minutes=10)
+LINK_LIFETIME = timedelta(minutes=30)
+
+
+class Refused(ValueError):
+    """A request the server refuses; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    """An INSERT that can say ON CONFLICT on the two dialects the server supports."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise Refused(500, f"the reference cloud supports SQLite and PostgreSQL, not {conn.dialect.name}")
+
+
+# -- sites and tokens -------------------------------------------------------------------------
+def site_for_token(conn: Connection, token: str) -> dict[str, Any] | None:
+    row = conn.execute(select(db.site).where(db.site.c.token_hash == token_hash(token))).mappings().first()
+    return dict(row) if row else None
+
+
+# -- events -----------------------------------------------------------------------------------
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Opened(_Payload):
+    visit_id: str = Field(min_length=1, max_length=36)
+    plate: str = Field(min_length=1, max_length=16)
+    zone: str = Field(default="", max_length=32)
+    lane: str = Field(default="", max_length=32)
+    entry_at: datetime
+
+
+class _Closed(_Payload):
+    visit_id: str = Field(min_length=1, max_length=36)
+    plate: str = Field(min_length=1, max_length=16)
+    lane: str = Field(default="", max_length=32)
+    exit_at: datetime
+    fee_minor: int
+    currency: str = Field(min_length=3, max_length=3)
+    tariff_id: str | None = Field(default=None, max_length=64)
+
+
+class _Paid(_Payload):
+    payment_id: str = Field(min_length=1, max_length=36)
+    visit_id: str = Field(min_length=1, max_length=36)
+    method: str = Field(min_length=1, max_length=16)
+    amount_minor: int
+    currency: str = Field(min_length=3, max_length=3)
+    attendant: str = Field(default="", max_length=64)
+    reference: str | None = Field(default=None, max_length=64)
+
+    @field_validator("currency")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in CURRENCY_EXPONENTS:
+            raise ValueError(f"unknown currency {value!r}")
+        return value
+
+
+# Event types the books understand; any other type is stored as it came.
+_PROJECTED: dict[str, type[_Payload]] = {"visit.opened": _Opened, "visit.closed": _Closed, "payment.recorded": _Paid}
+
+
+@dataclass
+class BatchResult:
+    acknowledged: list[str] = field(default_factory=list)
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self, received_at: datetime) -> dict[str, Any]:
+        return {
+            "acknowledged": self.acknowledged,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "received_at": p.utc_text(received_at),
+        }
+
+
+def ingest(conn: Connection, site_id: str, booth_id: str, sent_at: datetime | None, raw_events: Sequence[Any], received_at: datetime) -> BatchResult:
+    """Store a batch exactly once and book its effects, inside the caller's transaction.
+
+    An event is acknowledged when it is held now (new or seen before). One that cannot
+    be read, or whose payload the books cannot use, is rejected with a reason and not
+    acknowledged: the booth keeps it.
+    """
+    result = BatchResult()
+    valid: list[tuple[p.EventIn, _Payload | None]] = []
+    seen: set[str] = set()
+    for raw in raw_events:
+        raw_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
+        try:
+            ev = p.EventIn.model_validate(raw)
+            model = _PROJECTED.get(ev.type)
+            projected = model.model_validate(ev.payload) if model else None
+        except ValidationError as exc:
+            result.rejected.append({"id": raw_id, "error": p.problems(exc, 3)})
+            continue
+        if ev.id in seen:
+            result.duplicates += 1
+            continue
+        seen.add(ev.id)
+        valid.append((ev, projected))
+    if valid:
+        rows = [
+            {
+                "site_id": site_id,
+                "event_id": ev.id,
+                "booth_id": booth_id,
+                "type": ev.type,
+                "occurred_at": ev.occurred_at,
+                "received_at": received_at,
+                "payload": json.dumps(ev.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+            }
+            for ev, _ in valid
+        ]
+        stmt = _insert(conn, db.event).on_conflict_do_nothing(index_elements=["site_id", "event_id"]).returning(db.event.c.event_id)
+        fresh = set(conn.execute(stmt, rows).scalars())
+        result.accepted = len(fresh)
+        result.duplicates += len(valid) - len(fresh)
+        _book(conn, site_id, [(ev, proj) for ev, proj in valid if ev.id in fresh], received_at)
+        result.acknowledged = [ev.id for ev, _ in valid]
+    _count(conn, site_id, result, sent_at, received_at)
+    return result
+
+
+def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, _Payload | None]], received_at: datetime) -> None:
+    """Apply the effects of events stored for the first time (and only those)."""
+    opened = [x for _, x in events if isinstance(x, _Opened)]
+    closed = [x for _, x in events if isinstance(x, _Closed)]
+    paid = [(ev, x) for ev, x in events if isinstance(x, _Paid)]
+    if opened:
+        stmt = _insert(conn, db.visit)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["site_id", "visit_id"],
+            # An exit that arrived first keeps its state; the entry only fills entry facts.
+            set_={k: stmt.excluded[k] for k in ("plate", "zone", "entry_lane", "entry_at")},
+        )
+        conn.execute(
+            stmt,
+            [
+                {"site_id": site_id, "visit_id": o.visit_id, "plate": o.plate, "zone": o.zone, "entry_lane": o.lane, "entry_at": o.entry_at, "state": "open"}
+                for o in opened
+            ],
+        )
+    if closed:
+        stmt = _insert(conn, db.visit)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["site_id", "visit_id"],
+            set_={k: stmt.excluded[k] for k in ("plate", "exit_lane", "exit_at", "fee_minor", "currency", "tariff_id", "state")},
+        )
+        conn.execute(
+            stmt,
+            [
+                {
+                    "site_id": site_id,
+                    "visit_id": c.visit_id,
+                    "plate": c.plate,
+                    "exit_lane": c.lane,
+                    "exit_at": c.exit_at,
+                    "fee_minor": c.fee_minor,
+                    "currency": c.currency,
+                    "tariff_id": c.tariff_id,
+                    "state": "closed",
+                }
+                for c in closed
+            ],
+        )
+    if paid:
+        stmt = _insert(conn, db.payment).on_conflict_do_nothing(index_elements=["site_id", "payment_id"])
+        conn.execute(
+            stmt,
+            [
+                {
+                    "site_id": site_id,
+                    "payment_id": x.payment_id,
+                    "visit_id": x.visit_id,
+                    "method": x.method,
+                    "amount_minor": x.amount_minor,
+                    "currency": x.currency,
+                    "attendant": x.attendant,
+                    "reference": x.reference,
+                    "occurred_at": ev.occurred_at,
+                    "received_at": received_at,
+                }
+                for ev, x in paid
+            ],
+        )
+
+
+def _count(conn: Connection, site_id: str, result: BatchResult, sent_at: datetime | None, received_at: datetime) -> None:
+    values = {
+        "batches": db.delivery.c.batches + 1,
+        "events": db.delivery.c.events + result.accepted,
+        "duplicates": db.delivery.c.duplicates + result.duplicates,
+        "rejected": db.delivery.c.rejected + len(result.rejected),
+        "last_booth_sent_at": sent_at,
+        "last_received_at": received_at,
+    }
+    done = conn.execute(update(db.delivery).where(db.delivery.c.site_id == site_id).values(**values))
+    if not done.rowcount:
+        conn.execute(
+            insert(db.delivery).values(
+                site_id=site_id,
+                batches=1,
+                events=result.accepted,
+                duplicates=result.duplicates,
+                rejected=len(result.rejected),
+                last_booth_sent_at=sent_at,
+                last_received_at=received_at,
+            )
+        )
+
+
+def books(conn: Connection, site_id: str) -> dict[str, Any]:
+    """The site's totals: events, visits, and revenue by method and currency."""
+    events = conn.execute(select(func.count()).select_from(db.event).where(db.event.c.site_id == site_id)).scalar_one()
+    visits = conn.execute(select(func.count()).select_from(db.visit).where(db.visit.c.site_id == site_id, db.visit.c.entry_at.is_not(None))).scalar_one()
+    closed = conn.execute(select(func.count()).select_from(db.visit).where(db.visit.c.site_id == site_id, db.visit.c.state == "closed")).scalar_one()
+    revenue: dict[str, dict[str, int]] = {}
+    payments = 0
+    for method, currency, total, count in conn.execute(
+        select(db.payment.c.method, db.payment.c.currency, func.sum(db.payment.c.amount_minor), func.count())
+        .where(db.payment.c.site_id == site_id)
+        .group_by(db.payment.c.method, db.payment.c.currency)
+    ):
+        revenue.setdefault(currency, {})[method] = int(total)
+        payments += int(count)
+    stats = conn.execute(select(db.delivery).where(db.delivery.c.site_id == site_id)).mappings().first()
+    return {
+        "site_id": site_id,
+        "events": int(events),
+        "visits": int(visits),
+        "visits_closed": int(closed),
+        "payments": payments,
+        "revenue_minor": revenue,
+        "deliveries": {
+            "batches": int(stats["batches"]) if stats else 0,
+            "duplicates": int(stats["duplicates"]) if stats else 0,
+            "rejected": int(stats["rejected"]) if stats else 0,
+        },
+    }
+
+
+# -- occupancy ---------------------------------------------------------------------------------
+def put_occupancy(conn: Connection, site_id: str, snapshot: p.OccupancyIn, received_at: datetime) -> None:
+    """Replace the site's occupancy with a snapshot (zones missing from it are gone)."""
+    conn.execute(delete(db.occupancy).where(db.occupancy.c.site_id == site_id))
+    if snapshot.zones:
+        conn.execute(
+            insert(db.occupancy),
+            [
+                {
+                    "site_id": site_id,
+                    "zone": z.zone,
+                    "name": z.name,
+                    "capacity": z.capacity,
+                    "occupied": z.occupied,
+                    "observed_at": snapshot.observed_at,
+                    "received_at": received_at,
+                    "booth_id": snapshot.booth_id,
+                }
+                for z in snapshot.zones
+            ],
+        )
+
+
+# -- documents ---------------------------------------------------------------------------------
+def publish_document(conn: Connection, site_id: str, kind: str, body: dict[str, Any], now: datetime) -> str:
+    """Store a tariff / members / accounts document for a site. Returns its ETag."""
+    if kind not in p.DOCUMENT_KINDS:
+        raise Refused(404, f"unknown document kind {kind!r}")
+    model = {"tariff": p.TariffDoc, "members": p.MembersDoc, "accounts": p.AccountsDoc}[kind]
+    version = body.get("version")
+    if not isinstance(version, str) or not version:
+        raise Refused(422, "a document needs a version")
+    # The server checks the shape only; the booth validates a tariff's meaning itself.
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        raise Refused(422, f"malformed {kind} document: {p.problems(exc)}") from None
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    etag = '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40] + '"'
+    values = {"version": version, "etag": etag, "body": text, "updated_at": now}
+    done = conn.execute(update(db.document).where(db.document.c.site_id == site_id, db.document.c.kind == kind).values(**values))
+    if not done.rowcount:
+        conn.execute(insert(db.document).values(site_id=site_id, kind=kind, **values))
+    return etag
+
+
+def get_document(conn: Connection, site_id: str, kind: str) -> tuple[str, str] | None:
+    """(etag, body text) of a document, or None when none is published."""
+    row = conn.execute(select(db.document.c.etag, db.document.c.body).where(db.document.c.site_id == site_id, db.document.c.kind == kind)).first()
+    return (row.etag, row.body) if row else None
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison of an If-None-Match list against our ETag."""
+    if not if_none_match:
+        return False
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*":
+            return True
+        if candidate.removeprefix("W/") == etag.removeprefix("W/"):
+            return True
+    return False
+
+
+# -- remote payments and payment links --------------------------------------------------------
+def remote_payments_page(conn: Connection, site_id: str, after: str | None, limit: int) -> dict[str, Any]:
+    """Remote payments after the cursor `after` (a sequence number the server issued)."""
+    if after is not None and not after.isdigit():
+        raise Refused(400, "after: not a cursor this server issued")
+    start = int(after) if after else 0
+    limit = max(1, min(limit, 1000))
+    rows = conn.execute(
+        select(db.remote_payment)
+        .where(db.remote_payment.c.site_id == site_id, db.remote_payment.c.seq > start)
+        .order_by(db.remote_payment.c.seq)
+        .limit(limit + 1)
+    ).mappings().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "payments": [
+            {
+                "id": r["payment_id"],
+                "plate": r["plate"],
+                "amount_minor": r["amount_minor"],
+                "currency": r["currency"],
+                "paid_at": p.utc_text(r["paid_at"]),
+                "reference": r["reference"],
+            }
+            for r in rows
+        ],
+        "cursor": str(rows[-1]["seq"]) if rows else after,
+        "more": more,
+    }
+
+
+class LinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    site_id: str = Field(pattern=p.SITE_ID_PATTERN)
+    plate: str
+    amount_minor: int = Field(gt=0, le=100_000_000)
+    currency: str
+
+    @field_validator("plate")
+    @classmethod
+    def _plate(cls, value: str) -> str:
+        return p.plate_key(value)
+
+
+def _link_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["link_id"],
+        "site_id": row["site_id"],
+        "plate": row["plate"],
+        "amount_minor": row["amount_minor"],
+        "currency": row["currency"],
+        "status": row["status"],
+        "created_at": p.utc_text(row["created_at"]),
+        "expires_at": p.utc_text(row["expires_at"]),
+        "paid_at": p.utc_text(row["paid_at"]) if row["paid_at"] else None,
+        "remote_payment_id": row["remote_payment_id"],
+        "pay_url": f"{p.API}/driver/payment-links/{row['link_id']}/pay",
+    }
+
+
+def create_link(conn: Connection, link: LinkIn, now: datetime) -> dict[str, Any]:
+    """A payment link for a plate at a site, open for LINK_LIFETIME."""
+    site_row = conn.execute(select(db.site.c.currency).where(db.site.c.site_id == link.site_id)).first()
+    if site_row is None:
+        raise Refused(404, f"no site {link.site_id!r}")
+    if link.currency != site_row.currency:
+        raise Refused(422, f"currency: the site bills in {site_row.currency}")
+    values = {
+        "link_id": str(uuid.uuid4()),
+        "site_id": link.site_id,
+        "plate": link.plate,
+        "amount_minor": link.amount_minor,
+        "currency": link.currency,
+        "created_at": now,
+        "expires_at": now + LINK_LIFETIME,
+        "status": "open",
+        "paid_at": None,
+        "reference": None,
+        "remote_payment_id": None,
+    }
+    conn.execute(insert(db.payment_link).values(**values))
+    known = conn.execute(
+        select(func.count()).select_from(db.visit).where(db.visit.c.site_id == link.site_id, db.visit.c.plate == link.plate, db.visit.c.state == "open")
+    ).scalar_one()
+    return {**_link_json(values), "visit_known": bool(known)}
+
+
+def get_link(conn: Connection, link_id: str) -> dict[str, Any]:
+    row = conn.execute(select(db.payment_link).where(db.payment_link.c.link_id == link_id)).mappings().first()
+    if row is None:
+        raise Refused(404, "no such payment link")
+    return _link_json(row)
+
+
+def pay_link(conn: Connection, link_id: str, reference: str, now: datetime) -> dict[str, Any]:
+    """Mark a link paid and create the remote payment the site's booths will pull.
+    Paying a paid link again answers the same and creates nothing."""
+    if conn.dialect.name == "postgresql":
+        # Cursor order must be commit order: one remote payment is created at a time.
+        conn.exec_driver_sql("LOCK TABLE cloud_remote_payment IN SHARE ROW EXCLUSIVE MODE")
+    row = conn.execute(select(db.payment_link).where(db.payment_link.c.link_id == link_id)).mappings().first()
+    if row is None:
+        raise Refused(404, "no such payment link")
+    if row["status"] == "paid":
+        return _link_json(row)
+    if now >= row["expires_at"]:
+        raise Refused(410, "the payment link has expired; create a new one")
+    payment_id = f"rp-{uuid.uuid4()}"
+    conn.execute(
+        insert(db.remote_payment).values(
+            payment_id=payment_id,
+            site_id=row["site_id"],
+            plate=row["plate"],
+            amount_minor=row["amount_minor"],
+            currency=row["currency"],
+            paid_at=now,
+            reference=reference[:64],
+            link_id=link_id,
+        )
+    )
+    conn.execute(
+        update(db.payment_link)
+        .where(db.payment_link.c.link_id == link_id)
+        .values(status="paid", paid_at=now, reference=reference[:64], remote_payment_id=payment_id)
+    )
+    return get_link(conn, link_id)
+
+
+# -- drivers: sites near a position -------------------------------------------------------------
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine, mean Earth radius)."""
+    r = 6_371_008.8
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * r * math.asin(min(1.0, math.sqrt(a)))
+
+
+def sites_near(conn: Connection, lat: float, lon: float, radius_m: float, limit: int, now: datetime) -> list[dict[str, Any]]:
+    """Sites within `radius_m`, those with free spaces first, then those whose
+    availability is unknown (no fresh snapshot), then full ones; nearest first in each."""
+    occ: dict[str, dict[str, Any]] = {}
+    for r in conn.execute(select(db.occupancy)).mappings():
+        o = occ.setdefault(r["site_id"], {"capacity": 0, "remaining": 0, "received_at": r["received_at"]})
+        o["capacity"] += r["capacity"]
+        o["remaining"] += max(0, r["capacity"] - r["occupied"])
+        o["received_at"] = min(o["received_at"], r["received_at"])
+    found = []
+    for s in conn.execute(select(db.site).where(db.site.c.lat.is_not(None), db.site.c.lon.is_not(None))).mappings():
+        d = distance_m(lat, lon, s["lat"], s["lon"])
+        if d > radius_m:
+            continue
+        o = occ.get(s["site_id"])
+        fresh = o is not None and now - o["received_at"] <= STALE_AFTER
+        remaining = o["remaining"] if fresh and o else None
+        rank = 1 if remaining is None else (0 if remaining > 0 else 2)
+        found.append(
+            (
+                rank,
+                d,
+                {
+                    "site_id": s["site_id"],
+                    "name": s["name"],
+                    "lat": s["lat"],
+                    "lon": s["lon"],
+                    "distance_m": round(d),
+                    "capacity": o["capacity"] if o else None,
+                    "remaining": remaining,
+                    "full": remaining == 0 if remaining is not None else None,
+                    "updated_at": p.utc_text(o["received_at"]) if o else None,
+                },
+            )
+        )
+    found.sort(key=lambda t: (t[0], t[1]))
+    return [item for _, _, item in found[:limit]]

@@ -1,0 +1,577 @@
+"""The sync service: one background thread that sends the outbox up and pulls the
+cloud's configuration down, so the console never waits for the network.
+
+What it promises:
+- an event is marked sent only when the cloud acknowledged its id (at-least-once; the
+  cloud deduplicates by id, so the effect is exactly once);
+- memory stays bounded whatever the backlog: the outbox is read one page at a time,
+  by id;
+- failures wait with exponential backoff and jitter, and never less than a server's
+  Retry-After;
+- the latest occupancy snapshot is pushed within about a second of a change, older
+  snapshots that were not sent yet are dropped (coalesced);
+- `status()` answers at once from memory; listeners hear every change of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from sqlalchemy import func, select, update
+
+from console.domain.clock import Clock
+from console.domain.occupancy import ZoneOccupancy
+from console.store.booth_store import BoothStore
+from console.store.engine import StoreError
+from console.store.outbox import OutboxEvent, mark_sent
+from console.store.tables import OutboxRow
+from console.sync import protocol as p
+from console.sync.backoff import Backoff
+from console.sync.client import Ack, AuthError, CloudClient, CloudConfigError, CloudError, TooLarge
+from console.sync.pull import REMOTE_PAYMENTS, Applied, apply_accounts, apply_members, apply_remote_payments, apply_tariff, read_states
+
+if TYPE_CHECKING:  # the site's config type only; sync does not depend on the site at run time
+    from console.site.config import CloudSection
+
+log = logging.getLogger(__name__)
+
+_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+
+StatusListener = Callable[["SyncStatus"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """The cloud link as the console shows it. Times are booth-clock times.
+
+    `state` is one of: not configured, no token, connecting, online, offline,
+    refused (the cloud refused the token), error (configuration or protocol problem),
+    stopped.
+    """
+
+    state: str = "connecting"
+    online: bool = False
+    site_id: str | None = None
+    backlog: int = 0
+    oldest_unsent_at: datetime | None = None
+    oldest_unsent_age: timedelta | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    retry_in: float | None = None
+    sent: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    occupancy_sent_at: datetime | None = None
+    last_pull_at: datetime | None = None
+    tariff_version: str | None = None
+    members_version: str | None = None
+    accounts_version: str | None = None
+    config_error: str | None = None
+
+    def summary(self) -> str:
+        """One line for a status bar: "online, 0 waiting" / "offline, 312 waiting (2 h)"."""
+        text = f"{self.state}, {self.backlog} waiting"
+        if self.backlog and self.oldest_unsent_age is not None:
+            minutes = int(self.oldest_unsent_age.total_seconds() // 60)
+            text += f" (oldest {minutes // 60} h {minutes % 60:02d} min)" if minutes >= 60 else f" (oldest {minutes} min)"
+        if self.retry_in:
+            text += f", retry in {self.retry_in:.0f} s"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class SyncTuning:
+    """Intervals and sizes. The defaults suit a real site; tests shorten them."""
+
+    batch_size: int = 500
+    poll_interval: float = 30.0  # look at the outbox even if nobody called wake()
+    config_interval: float = 60.0  # tariff, members, accounts
+    remote_payment_interval: float = 10.0
+    occupancy_interval: float = 1.0  # at most one occupancy push per interval
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    backlog_refresh: float = 1.0  # how often a long drain re-counts the backlog
+    stop_timeout: float = 10.0
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+
+class SyncService:
+    """Keeps one booth's database in step with its cloud.
+
+    `validate_tariff(text)` must raise on a tariff the booth cannot use (the booth's
+    tariff parser); `token_provider()` returns the site token or None (read from the
+    keyring each cycle, so a new login applies without restart). An empty `site_id`
+    means "the site the token belongs to", asked of the cloud (`GET /v1/whoami`).
+    """
+
+    def __init__(
+        self,
+        store: BoothStore,
+        config: CloudSection,
+        site_id: str,
+        clock: Clock,
+        validate_tariff: Callable[[str], None],
+        token_provider: Callable[[], str | None],
+        *,
+        booth_id: str = "booth-1",
+        tuning: SyncTuning | None = None,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._site_id = site_id
+        self._discover_site = not site_id
+        self._clock = clock
+        self._validate = validate_tariff
+        self._token_provider = token_provider
+        self._booth_id = booth_id
+        self._tuning = tuning or SyncTuning()
+        self._backoff = Backoff(self._tuning.backoff_base, self._tuning.backoff_cap, rng=self._tuning.rng)
+        self._batch_size = max(1, min(self._tuning.batch_size, p.MAX_BATCH_EVENTS))
+
+        self._cv = threading.Condition(threading.RLock())
+        self._listeners: list[StatusListener] = []
+        self._status = SyncStatus(state="connecting" if config.url else "not configured", site_id=site_id or None)
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._woken = False
+        self._forced = False
+        self._passes_started = 0
+        self._passes_done = 0
+        self._occupancy: dict[str, Any] | None = None
+        self._occupancy_next = 0.0
+        self._next_config_pull = 0.0
+        self._next_remote_pull = 0.0
+        self._backlog_checked = 0.0
+        self._client: CloudClient | None = None
+        self._setup_error: str | None = None
+        if config.url and site_id and not re.match(p.SITE_ID_PATTERN, site_id):
+            self._setup_error = f"site id {site_id!r} is not valid (1 to 64 letters, digits, _ . -)"
+            self._status = replace(self._status, state="error", last_error=self._setup_error)
+
+    # -- public API ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the background thread (once). Returns at once."""
+        with self._cv:
+            if self._thread is not None:
+                return
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="booth-cloud-sync", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread; an unsent event stays in the outbox for next time."""
+        with self._cv:
+            self._stopping = True
+            self._cv.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(self._tuning.stop_timeout)
+        with self._cv:
+            self._thread = None
+        self._set(state="stopped", online=False, retry_in=None)
+
+    def status(self) -> SyncStatus:
+        """The latest status, from memory (never waits for the network or the disk)."""
+        with self._cv:
+            status = self._status
+        if status.oldest_unsent_at is not None:
+            status = replace(status, oldest_unsent_age=max(timedelta(0), self._clock.now() - status.oldest_unsent_at))
+        return status
+
+    def subscribe(self, listener: StatusListener) -> Callable[[], None]:
+        """Call `listener(status)` on every change, from the sync thread. Keep it quick.
+        Returns a function that unsubscribes."""
+        with self._cv:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._cv:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def wake(self) -> None:
+        """Something was committed: send it as soon as the link allows (not during a
+        backoff wait, which a server may have asked for)."""
+        with self._cv:
+            self._woken = True
+            self._cv.notify_all()
+
+    def retry_now(self) -> None:
+        """Cut a backoff wait short (after `booth cloud login`, or the attendant asks)."""
+        with self._cv:
+            self._forced = True
+            self._woken = True
+            self._cv.notify_all()
+
+    def pull_now(self) -> None:
+        """Pull configuration and remote payments at the next chance (for example when
+        a car is at the exit and a phone payment may just have been made)."""
+        with self._cv:
+            self._next_config_pull = 0.0
+            self._next_remote_pull = 0.0
+            self._woken = True
+            self._cv.notify_all()
+
+    def push_occupancy(self, zones: Sequence[ZoneOccupancy], at: datetime | None = None) -> None:
+        """Offer the latest occupancy. Only the newest snapshot is kept and sent."""
+        body = {
+            "booth_id": self._booth_id,
+            "observed_at": p.utc_text(at or self._clock.now()),
+            "zones": [{"zone": z.zone, "name": z.name, "capacity": z.capacity, "occupied": z.occupied} for z in zones],
+        }
+        with self._cv:
+            self._occupancy = body
+            self._woken = True
+            self._cv.notify_all()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every event committed before this call is acknowledged by the
+        cloud. True when done, False when `timeout` (seconds) ran out or sync is not
+        running. Blocks: call it from a worker, not the UI thread."""
+        limit = self._max_unsent_id()
+        if limit is None:
+            return True
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            if self._thread is None:
+                return False
+            target = self._passes_started + 1
+            self._woken = True
+            self._cv.notify_all()
+        while True:
+            with self._cv:
+                while self._passes_done < target:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self._thread is None:
+                        return False
+                    self._cv.wait(left)
+                target = self._passes_started + 1
+            if self._unsent_up_to(limit) == 0:
+                return True
+            with self._cv:
+                self._woken = True
+                self._cv.notify_all()
+
+    # -- status --------------------------------------------------------------------------
+    def _set(self, **changes: Any) -> None:
+        with self._cv:
+            new = replace(self._status, **changes)
+            if new == self._status:
+                return
+            self._status = new
+            listeners = list(self._listeners)
+        snapshot = self.status()
+        for listener in listeners:
+            try:
+                listener(snapshot)
+            except Exception:  # a broken listener must not stop the sync
+                log.exception("sync status listener failed")
+
+    def _fail(self, message: str, **changes: Any) -> None:
+        log.warning("cloud sync: %s", message)
+        self._set(last_error=message, last_error_at=self._clock.now(), **changes)
+
+    # -- the thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._refresh_backlog(force=True)
+            self._load_versions()
+        except StoreError as exc:
+            self._fail(str(exc))
+        if not self._config.url:
+            self._set(state="not configured")
+        try:
+            while not self._stopped():
+                delay, interruptible = self._cycle()
+                self._sleep(delay, interruptible)
+        finally:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def _stopped(self) -> bool:
+        with self._cv:
+            return self._stopping
+
+    def _sleep(self, seconds: float, interruptible: bool) -> None:
+        """Wait `seconds`; a wake() ends the wait early unless it is a backoff wait."""
+        deadline = time.monotonic() + seconds
+        with self._cv:
+            while not self._stopping:
+                if self._forced or (interruptible and self._woken):
+                    self._forced = False
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._cv.wait(left)
+
+    def _ensure_client(self) -> CloudClient | None:
+        if self._client is None:
+            try:
+                t = self._tuning
+                self._client = CloudClient(
+                    self._config.url,
+                    self._site_id,
+                    ca_bundle=self._config.ca_bundle,
+                    connect_timeout=t.connect_timeout,
+                    read_timeout=t.read_timeout,
+                )
+            except CloudConfigError as exc:
+                # The settings cannot change while running: report once, not every cycle.
+                self._setup_error = str(exc)
+                self._fail(str(exc), state="error", online=False)
+                return None
+        return self._client
+
+    def _cycle(self) -> tuple[float, bool]:
+        """One round of work. Returns how long to wait and whether wake() may cut it short."""
+        with self._cv:
+            self._woken = False
+        try:
+            return self._work()
+        except AuthError as exc:
+            if self._discover_site:
+                self._site_id = ""  # a new token may belong to another site: ask again
+            delay = self._backoff.give_up_delay()
+            self._fail(str(exc), state="refused", online=True, retry_in=delay)
+        except CloudError as exc:
+            if exc.retryable:
+                delay = self._backoff.next_delay(exc.retry_after)
+                self._fail(str(exc), state="offline", online=False, retry_in=delay)
+            else:
+                # A refusal that retrying will not fix soon (an incompatible server): wait long.
+                delay = max(exc.retry_after or 0.0, self._backoff.give_up_delay())
+                self._fail(str(exc), state="error", online=True, retry_in=delay)
+        except StoreError as exc:
+            delay = self._backoff.next_delay()
+            self._fail(f"database: {exc}", retry_in=delay)
+        except Exception as exc:  # never let the sync thread die
+            log.exception("cloud sync failed unexpectedly")
+            delay = self._backoff.next_delay()
+            self._fail(f"unexpected error: {exc}", retry_in=delay)
+        return delay, False
+
+    def _work(self) -> tuple[float, bool]:
+        idle = self._tuning.poll_interval
+        if not self._config.url or self._setup_error:
+            self._refresh_backlog(force=True)
+            return idle, True
+        client = self._ensure_client()
+        if client is None:
+            return idle, True
+        token = self._token_provider()
+        if not token:
+            self._set(state="no token", online=False, retry_in=None)
+            self._refresh_backlog(force=True)
+            return idle, True
+        client.set_token(token)
+        if not self._site_id:
+            self._site_id = self._whoami(client)
+        client.site_id = self._site_id
+        self._send_occupancy(client)
+        self._push_pass(client)
+        self._pull(client)
+        self._backoff.reset()
+        self._set(state="online", online=True, retry_in=None, last_success_at=self._clock.now())
+        return self._idle_wait(), True
+
+    def _whoami(self, client: CloudClient) -> str:
+        site_id = client.whoami().get("site_id")
+        if not isinstance(site_id, str) or not re.match(p.SITE_ID_PATTERN, site_id):
+            raise CloudError(f"the cloud named no usable site for this token ({site_id!r})", retryable=False)
+        self._set(site_id=site_id)
+        return site_id
+
+    def _idle_wait(self) -> float:
+        now = time.monotonic()
+        with self._cv:
+            waits = [self._tuning.poll_interval, self._next_config_pull - now, self._next_remote_pull - now]
+            if self._occupancy is not None:
+                waits.append(self._occupancy_next - now)
+        return max(0.0, min(waits))
+
+    # -- occupancy -------------------------------------------------------------------------
+    def _send_occupancy(self, client: CloudClient) -> None:
+        with self._cv:
+            body = self._occupancy
+            if body is None or time.monotonic() < self._occupancy_next:
+                return
+        client.put_occupancy(body)
+        with self._cv:
+            if self._occupancy is body:  # a newer snapshot may have come meanwhile
+                self._occupancy = None
+            self._occupancy_next = time.monotonic() + self._tuning.occupancy_interval
+        now = self._clock.now()
+        self._set(occupancy_sent_at=now, last_success_at=now, online=True, state="online")
+
+    # -- outbox ------------------------------------------------------------------------------
+    def _page(self, after: str | None, limit: int) -> tuple[list[OutboxEvent], list[str]]:
+        """The next unsent events after `after` (by id). Rows whose payload is not JSON
+        are returned apart: they cannot be sent, only reported."""
+        query = select(_OUTBOX.c.id, _OUTBOX.c.type, _OUTBOX.c.occurred_at, _OUTBOX.c.payload, _OUTBOX.c.attempts).where(
+            _OUTBOX.c.sent_at.is_(None)
+        )
+        if after is not None:
+            query = query.where(_OUTBOX.c.id > after)
+        with self._store.transaction() as s:
+            rows = s.execute(query.order_by(_OUTBOX.c.id).limit(limit)).all()
+        events: list[OutboxEvent] = []
+        broken: list[str] = []
+        for r in rows:
+            try:
+                payload = json.loads(r.payload)
+                if not isinstance(payload, dict):
+                    raise ValueError("payload is not an object")
+            except ValueError:
+                broken.append(r.id)
+                continue
+            events.append(OutboxEvent(r.id, r.type, r.occurred_at, payload, r.attempts))
+        return events, broken
+
+    def _push_pass(self, client: CloudClient) -> None:
+        """Send every unsent event, one page at a time, oldest first."""
+        with self._cv:
+            self._passes_started += 1
+        try:
+            after: str | None = None
+            while not self._stopped():
+                self._send_occupancy(client)  # a long drain must not delay occupancy
+                events, broken = self._page(after, self._batch_size)
+                if broken:
+                    self._fail(f"{len(broken)} outbox event(s) have an unreadable payload and cannot be sent (first {broken[0]})")
+                if not events and not broken:
+                    break
+                last_id = max([e.id for e in events] + broken)
+                if events:
+                    try:
+                        ack = client.post_events(self._booth_id, self._clock.now(), events)
+                    except TooLarge:
+                        if self._batch_size > 1:
+                            self._batch_size = max(1, self._batch_size // 2)
+                            log.info("cloud sync: batch size lowered to %d", self._batch_size)
+                            continue
+                        self._fail(f"the cloud refuses event {events[0].id} as too large; it stays in the outbox")
+                        after = last_id
+                        continue
+                    self._settle(events, ack)
+                after = last_id
+                if len(events) + len(broken) < self._batch_size:
+                    break
+        finally:
+            self._refresh_backlog(force=True)
+            with self._cv:
+                self._passes_done += 1
+                self._cv.notify_all()
+
+    def _settle(self, events: list[OutboxEvent], ack: Ack) -> None:
+        sent_ids = [e.id for e in events if e.id in ack.acknowledged]
+        rejected_ids = [rid for rid, _ in ack.rejected if rid not in ack.acknowledged]
+        with self._store.transaction() as s:
+            mark_sent(s, sent_ids, self._clock.now())
+            if rejected_ids:
+                s.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(rejected_ids)).values(attempts=_OUTBOX.c.attempts + 1))
+        with self._cv:
+            status = self._status
+        self._set(
+            sent=status.sent + len(sent_ids),
+            duplicates=status.duplicates + ack.duplicates,
+            rejected=status.rejected + len(rejected_ids),
+            online=True,
+            state="online",
+            last_success_at=self._clock.now(),
+        )
+        if ack.rejected:
+            rid, why = ack.rejected[0]
+            self._fail(f"the cloud rejected {len(ack.rejected)} event(s); they stay in the outbox (first {rid}: {why})")
+        self._refresh_backlog()
+
+    def _refresh_backlog(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._backlog_checked < self._tuning.backlog_refresh:
+            return
+        self._backlog_checked = now
+        with self._store.transaction() as s:
+            count, oldest = s.execute(
+                select(func.count(), func.min(_OUTBOX.c.occurred_at)).where(_OUTBOX.c.sent_at.is_(None))
+            ).one()
+        self._set(backlog=int(count), oldest_unsent_at=oldest)
+
+    def _max_unsent_id(self) -> str | None:
+        with self._store.transaction() as s:
+            return s.execute(select(func.max(_OUTBOX.c.id)).where(_OUTBOX.c.sent_at.is_(None))).scalar()
+
+    def _unsent_up_to(self, limit: str) -> int:
+        with self._store.transaction() as s:
+            return int(s.execute(select(func.count()).where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.id <= limit)).scalar() or 0)
+
+    # -- pull ---------------------------------------------------------------------------------
+    def _load_versions(self) -> None:
+        states = read_states(self._store)
+        self._set(
+            tariff_version=states["tariff"].version if "tariff" in states else None,
+            members_version=states["members"].version if "members" in states else None,
+            accounts_version=states["accounts"].version if "accounts" in states else None,
+        )
+
+    def _pull(self, client: CloudClient) -> None:
+        now = time.monotonic()
+        with self._cv:
+            config_due = now >= self._next_config_pull
+            remote_due = now >= self._next_remote_pull
+        if not (config_due or remote_due):
+            return
+        states = read_states(self._store)
+        if config_due:
+            for kind in p.DOCUMENT_KINDS:
+                state = states.get(kind)
+                fetched = client.get_document(kind, state.etag if state else None)
+                if fetched.outcome != "changed":
+                    continue
+                self._report(self._apply(kind, fetched.body, fetched.etag))
+            with self._cv:
+                self._next_config_pull = time.monotonic() + self._tuning.config_interval
+        if remote_due:
+            state = states.get(REMOTE_PAYMENTS)
+            cursor = state.cursor if state else None
+            for _ in range(1000):  # bounded: a misbehaving server cannot keep us here
+                page = client.get_remote_payments(cursor)
+                apply_remote_payments(self._store, page, self._clock.now())
+                if page.cursor is None or page.cursor == cursor or not page.more:
+                    break
+                cursor = page.cursor
+            with self._cv:
+                self._next_remote_pull = time.monotonic() + self._tuning.remote_payment_interval
+        self._set(last_pull_at=self._clock.now())
+
+    def _apply(self, kind: str, body: dict[str, Any], etag: str | None) -> Applied:
+        now = self._clock.now()
+        if kind == "tariff":
+            return apply_tariff(self._store, body, etag, now, self._validate)
+        if kind == "members":
+            return apply_members(self._store, body, etag, now)
+        return apply_accounts(self._store, body, etag, now)
+
+    def _report(self, applied: Applied) -> None:
+        if applied.outcome == "refused":
+            version = f" {applied.version}" if applied.version else ""
+            self._fail(f"{applied.kind}{version} from the cloud refused, the previous one stays in force: {applied.error}", config_error=f"{applied.kind}: {applied.error}")
+            self.wake()
+            return
+        if applied.outcome == "applied":
+            self._set(**{f"{applied.kind}_version": applied.version, "config_error": None})
+            self.wake()  # its config.applied event is in the outbox now
+

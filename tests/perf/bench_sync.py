@@ -1,0 +1,173 @@
+"""Benchmark: a 7-day offline backlog of a 4-lane site drains to the reference cloud.
+
+    .venv/bin/python tests/perf/bench_sync.py [--events 60000] [--batch 500]
+
+The cloud runs in its own process (`booth cloud serve` on 127.0.0.1, a free port, an
+SQLite file); the booth's SyncService runs in this process. Printed: events/s, the
+time to drain, and this process's peak memory (RSS) while draining against its idle
+RSS just before. Goals: under 60 s, and no more than 50 MB above idle.
+
+Shortcut (documented here on purpose): the backlog is not produced by 20,000 real
+exits through the store, which would take minutes; it is inserted straight into the
+outbox table in one transaction, in a child process (so this process never holds the
+generated rows and its idle memory is honest). The rows look exactly like the store's:
+for each visit a `visit.opened`, a `visit.closed` and a `payment.recorded` event with
+the same payload fields, spread over 7 days and 4 lanes, ids from the store's UUIDv7
+generator, payloads serialized like `console.store.outbox.enqueue`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def rss_kb(pid: int | str = "self") -> int:
+    """Resident set size from /proc (Linux)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def generate(db_path: str, events: int) -> None:
+    """Child process: build the booth database with `events` unsent outbox events."""
+    from console.site.build import open_store
+    from console.store.engine import sqlite_url
+    from console.store.ids import new_id
+    from console.store.tables import OutboxRow
+
+    store = open_store(sqlite_url(Path(db_path)))
+    rng = random.Random(7)
+    start = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    visits = events // 3
+    lanes_in, lanes_out = ("IN1", "IN2"), ("OUT1", "OUT2")
+    rows: list[dict[str, object]] = []
+
+    def add(kind: str, at: datetime, payload: dict[str, object]) -> None:
+        text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+        rows.append({"id": new_id(), "type": kind, "occurred_at": at, "payload": text, "sent_at": None, "attempts": 0})
+
+    for i in range(visits):
+        entry = start + timedelta(seconds=rng.uniform(0, 7 * 86400))
+        exit_at = entry + timedelta(minutes=rng.uniform(10, 600))
+        visit_id, payment_id = new_id(), new_id()
+        plate = f"B{rng.randrange(10**6):06d}"
+        fee = rng.choice((250, 500, 750, 1000, 1250, 2000))
+        add("visit.opened", entry, {"visit_id": visit_id, "plate": plate, "zone": "P1", "lane": lanes_in[i % 2], "entry_at": entry.isoformat(), "vehicle_class": "car"})
+        add("visit.closed", exit_at, {"visit_id": visit_id, "plate": plate, "exit_at": exit_at.isoformat(), "lane": lanes_out[i % 2], "fee_minor": fee, "currency": "EUR", "tariff_id": "simple-hourly/1", "reason": "paid"})
+        add("payment.recorded", exit_at, {"payment_id": payment_id, "visit_id": visit_id, "method": rng.choice(("cash", "card")), "amount_minor": fee, "currency": "EUR", "attendant": "ann"})
+    table = OutboxRow.__table__  # type: ignore[attr-defined]
+    with store.transaction() as s:  # one transaction for the whole backlog
+        for chunk in range(0, len(rows), 5000):
+            s.execute(table.insert(), rows[chunk : chunk + 5000])
+    store.engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--generate", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.generate:
+        generate(args.generate, args.events)
+        return 0
+
+    work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    os.environ["BOOTH_DATA_DIR"] = str(work)
+    server = None
+    try:
+        booth_db = work / "booth.sqlite3"
+        t = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--generate", str(booth_db), "--events", str(args.events)], check=True, cwd=ROOT)
+        print(f"backlog generated in {time.perf_counter() - t:.1f} s (bulk insert, child process)")
+
+        from console.domain.clock import SystemClock
+        from console.site.build import open_store
+        from console.site.config import CloudSection
+        from console.store.engine import sqlite_url
+        from console.sync.server import admin
+        from console.sync.server.db import open_cloud_db
+        from console.sync.service import SyncService, SyncTuning
+
+        cloud_url = sqlite_url(work / "cloud.sqlite3")
+        cloud_engine = open_cloud_db(cloud_url)
+        token = admin.register_site(cloud_engine, "bench-site", name="Bench")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "console.sync.cli", "cloud", "serve", "--db", cloud_url, "--port", "0"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        found = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+        if not found:
+            print(f"the cloud did not start: {line!r}")
+            return 1
+        url = found.group(1)
+
+        store = open_store(sqlite_url(booth_db))
+        sync = SyncService(
+            store, CloudSection(url=url), "bench-site", SystemClock(), lambda text: None, lambda: token,
+            tuning=SyncTuning(batch_size=args.batch, config_interval=3600, remote_payment_interval=3600),
+        )
+        import gc
+
+        gc.collect()
+        idle = rss_kb()
+        peak = idle
+        sampling = True
+
+        def sample() -> None:
+            nonlocal peak
+            while sampling:
+                peak = max(peak, rss_kb())
+                time.sleep(0.005)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        t0 = time.perf_counter()
+        sync.start()
+        done = sync.flush(600)
+        elapsed = time.perf_counter() - t0
+        sampling = False
+        sampler.join()
+        server_rss = rss_kb(server.pid)
+        status = sync.status()
+        sync.stop()
+        books = admin.site_books(cloud_engine, "bench-site")
+
+        print(f"events in backlog       : {args.events}")
+        print(f"drained                 : {done} (cloud books hold {books['events']} events, booth backlog {status.backlog})")
+        print(f"time to drain           : {elapsed:.1f} s   (goal < 60 s)")
+        print(f"throughput              : {args.events / elapsed:,.0f} events/s   (batch {args.batch})")
+        print(f"booth RSS idle / peak   : {idle / 1024:.1f} MB / {peak / 1024:.1f} MB")
+        print(f"booth peak above idle   : {(peak - idle) / 1024:.1f} MB   (goal <= 50 MB)")
+        print(f"cloud process RSS (end) : {server_rss / 1024:.1f} MB")
+        store.engine.dispose()
+        cloud_engine.dispose()
+        return 0 if done and books["events"] == args.events else 1
+    finally:
+        if server is not None and server.poll() is None:
+            server.terminate()
+            server.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Configuration and remote payments pulled from a real cloud: validation before
+activation, conditional requests, atomic replacement, the remote-payment cursor."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import httpx
+from sqlalchemy import func, select, update
+
+from console.domain.clock import FixedClock
+from console.domain.money import Money
+from console.store.audit import verify_chain
+from console.store.booth_store import BoothStore, NewPayment
+from console.store.tables import AuditRow, OutboxRow
+from console.sync.lookup import REMOTE_PAYMENT_METHOD, account, active_tariff, members_for, remote_payments_for
+from console.sync.server import admin
+from console.sync.server import db as cloud_db
+from console.sync.tables import CloudMemberRow
+from tests.sync.activity import TARIFF
+from tests.sync.conftest import Cloud, ServerClock, wait_until
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+GOOD = 'name = "Day rate"\nhourly = "2.50"\n'
+BAD = 'name = "Broken"\nhourly = "-1"\n'
+
+
+def strict_validator(text: str) -> None:
+    """Stands in for the tariff parser: refuses a negative rate with a message."""
+    if '"-' in text:
+        raise ValueError("hourly: must not be negative")
+
+
+def _audit_actions(store: BoothStore) -> list[str]:
+    with store.transaction() as s:
+        return list(s.execute(select(AuditRow.action).order_by(AuditRow.seq)).scalars())  # type: ignore[arg-type]
+
+
+def test_a_valid_tariff_is_activated_and_not_fetched_again(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+    admin.publish_tariff(cloud.engine, cloud.site_id, "2026-03", GOOD)
+    sync = make_sync(cloud.url, cloud.token, FixedClock(NOW), validate=strict_validator)
+    wait_until(lambda: sync.status().tariff_version == "2026-03")
+    tariff = active_tariff(store)
+    assert tariff is not None and tariff.version == "2026-03" and tariff.text == GOOD
+    assert "config.applied" in _audit_actions(store)
+    # Later pulls are conditional: the cloud answers 304 and nothing is applied again.
+    wait_until(lambda: any(r.status == 304 for r in cloud.faults.requests("/tariff")))
+    assert [r.status for r in cloud.faults.requests("/tariff")][0] == 200
+    assert _audit_actions(store).count("config.applied") == 1
+    # The site tells the cloud which version it now uses.
+    assert sync.flush(5)
+    with cloud.engine.connect() as conn:
+        payloads = [json.loads(p) for p in conn.execute(select(cloud_db.event.c.payload).where(cloud_db.event.c.type == "config.applied")).scalars()]
+    assert {"kind": "tariff", "version": "2026-03", "previous": None} in payloads
+
+
+def test_an_invalid_tariff_is_refused_and_the_previous_stays_active(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+    admin.publish_tariff(cloud.engine, cloud.site_id, "v1", GOOD)
+    sync = make_sync(cloud.url, cloud.token, FixedClock(NOW), validate=strict_validator)
+    wait_until(lambda: sync.status().tariff_version == "v1")
+    admin.publish_tariff(cloud.engine, cloud.site_id, "v2", BAD)
+    wait_until(lambda: sync.status().config_error is not None)
+    status = sync.status()
+    assert "must not be negative" in (status.config_error or "") and "v2" in (status.last_error or "")
+    assert status.tariff_version == "v1"
+    tariff = active_tariff(store)
+    assert tariff is not None and tariff.version == "v1"
+    assert "config.refused" in _audit_actions(store)
+    with store.transaction() as s:
+        assert verify_chain(s).ok
+    # A corrected tariff clears the error.
+    admin.publish_tariff(cloud.engine, cloud.site_id, "v3", GOOD.replace("2.50", "3.00"))
+    wait_until(lambda: sync.status().tariff_version == "v3")
+    assert sync.status().config_error is None
+    assert active_tariff(store).text.endswith('"3.00"\n')  # type: ignore[union-attr]
+
+
+def _raw_publish(cloud: Cloud, kind: str, body: dict) -> None:  # type: ignore[type-arg]
+    text = json.dumps(body)
+    with cloud.engine.begin() as conn:
+        conn.execute(
+            update(cloud_db.document)
+            .where(cloud_db.document.c.site_id == cloud.site_id, cloud_db.document.c.kind == kind)
+            .values(version=body["version"], etag=f'"raw-{len(text)}"', body=text)
+        )
+
+
+def test_members_passes_and_whitelist_are_replaced_whole(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+    admin.publish_members(
+        cloud.engine,
+        cloud.site_id,
+        "m1",
+        [
+            {"plate": "b-ab 123", "kind": "member", "name": "Dr. Lee", "account_id": "acme"},
+            {"plate": "M1", "kind": "pass", "valid_from": "2026-03-01T00:00:00+00:00", "valid_until": "2026-04-01T00:00:00+00:00"},
+            {"plate": "W9", "kind": "whitelist"},
+        ],
+    )
+    admin.publish_accounts(cloud.engine, cloud.site_id, "a1", [{"id": "acme", "name": "ACME Ltd", "currency": "EUR", "credit_limit_minor": 50000}])
+    sync = make_sync(cloud.url, cloud.token, FixedClock(NOW))
+    wait_until(lambda: sync.status().members_version == "m1" and sync.status().accounts_version == "a1")
+    assert [m.kind for m in members_for(store, "BAB123", NOW)] == ["member"]
+    assert members_for(store, "m 1", NOW)[0].kind == "pass"
+    assert members_for(store, "M1", NOW + timedelta(days=40)) == []  # the pass ran out
+    acme = account(store, "acme")
+    assert acme is not None and acme.credit_limit_minor == 50000 and acme.active
+
+    # A list with one bad entry is refused whole: the booth keeps the previous list.
+    # (Written straight into the cloud's table: this server refuses it at upload, another cloud might not.)
+    _raw_publish(cloud, "members", {"version": "m2", "members": [{"plate": "OK1", "kind": "member"}, {"plate": "OK2", "kind": "vip"}]})
+    wait_until(lambda: (sync.status().config_error or "").startswith("members"))
+    with store.transaction() as s:
+        assert s.execute(select(func.count()).select_from(CloudMemberRow)).scalar_one() == 3
+    assert sync.status().members_version == "m1"
+
+    admin.publish_members(cloud.engine, cloud.site_id, "m3", [{"plate": "NEW1", "kind": "whitelist"}])
+    wait_until(lambda: sync.status().members_version == "m3")
+    assert members_for(store, "BAB123", NOW) == [] and members_for(store, "NEW1", NOW)[0].kind == "whitelist"
+
+
+def test_remote_payments_are_pulled_once_and_used_once(store: BoothStore, cloud: Cloud, make_sync, server_clock: ServerClock) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(NOW)
+    visit = store.record_entry(plate="PHONE1", zone="P1", lane="IN1", at=NOW, currency="EUR")
+    sync = make_sync(cloud.url, cloud.token, clock)
+    assert sync.flush(5)  # the cloud knows the car is inside
+
+    def pay(plate: str, amount: int) -> dict:  # type: ignore[type-arg]
+        link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": plate, "amount_minor": amount, "currency": "EUR"})
+        assert link.status_code == 201
+        paid = httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-9"})
+        assert paid.status_code == 200 and paid.json()["status"] == "paid"
+        return paid.json()  # type: ignore[no-any-return]
+
+    paid = pay("PHONE1", 500)
+    sync.pull_now()
+    wait_until(lambda: len(remote_payments_for(store, "phone-1")) == 1)
+    remote = remote_payments_for(store, "PHONE1")[0]
+    assert remote.id == paid["remote_payment_id"] and remote.amount_minor == 500 and remote.reference == "psp-9"
+
+    # The exit uses it: a payment row naming it as reference, in the exit's transaction.
+    quote = TARIFF.quote(NOW, NOW + timedelta(hours=2))
+    store.close_visit(
+        visit_id=visit.id,
+        exit_lane="OUT1",
+        exit_at=NOW + timedelta(hours=2),
+        quote=quote,
+        payments=[NewPayment(REMOTE_PAYMENT_METHOD, Money(500, "EUR"), reference=remote.id)],
+        attendant="ann",
+        idempotency_key="exit-phone1",
+    )
+    assert remote_payments_for(store, "PHONE1") == []
+
+    # Pulls continue from the cursor: a second payment arrives alone, the first is not re-sent.
+    pay("OTHER2", 300)
+    sync.pull_now()
+    wait_until(lambda: len(remote_payments_for(store, "OTHER2")) == 1)
+    assert "after=1" in cloud.faults.requests("/remote-payments")[-1].query
+    with store.transaction() as s:
+        from console.sync.tables import RemotePaymentRow
+
+        assert s.execute(select(func.count()).select_from(RemotePaymentRow)).scalar_one() == 2
+    assert sync.flush(5)
+    books = cloud.books()
+    assert books["revenue_minor"] == {"EUR": {"mobile": 500}}
+
+
+def test_the_config_events_wait_in_the_outbox_like_any_other(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+    admin.publish_accounts(cloud.engine, cloud.site_id, "a1", [])
+    sync = make_sync(cloud.url, cloud.token, FixedClock(NOW))
+    wait_until(lambda: sync.status().accounts_version == "a1")
+    assert sync.flush(5)
+    with store.transaction() as s:
+        types = list(s.execute(select(OutboxRow.type)).scalars())
+    assert types == ["config.applied"]
+
+
+def test_the_booths_tariff_parser_guards_activation(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from console.domain.tariff import parse_tariff
+
+    def validate(text: str) -> None:
+        parse_tariff(text, "cloud tariff")
+
+    shipped = (Path(__file__).resolve().parents[2] / "tariffs" / "default.toml").read_text(encoding="utf-8")
+    admin.publish_tariff(cloud.engine, cloud.site_id, "shipped", shipped, validate=validate)
+    sync = make_sync(cloud.url, cloud.token, FixedClock(NOW), validate=validate)
+    wait_until(lambda: sync.status().tariff_version == "shipped")
+    admin.publish_tariff(cloud.engine, cloud.site_id, "broken", shipped + "\n[[[ not toml\n")
+    wait_until(lambda: sync.status().config_error is not None)
+    assert active_tariff(store).version == "shipped"  # type: ignore[union-attr]

@@ -1,0 +1,105 @@
+"""The running site with its cloud: events reach the reference server, phone payments
+open the exit by themselves, members enter a full zone, a cloud tariff becomes a version."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import httpx
+
+from console.site.build import build_site
+from console.site.config import parse_site
+from console.site.events import ExitPending, ExitSettled, LinkStatus
+from console.store.tables import PaymentRow
+from console.sync.credentials import save_token
+from console.sync.lookup import members_for, remote_payments_for
+from console.sync.server import admin
+from drivers.gate.simworld import Traffic
+from sqlmodel import Session, select
+from tests.conftest import Recorder, site_text
+from tests.sync.conftest import FAST, wait_until
+
+
+def _site(store, clock, cloud, capacity: int = 200):  # type: ignore[no-untyped-def]
+    save_token(cloud.url, cloud.token)
+    extra = f'\n[cloud]\nurl = "{cloud.url}"\nsite_id = "{cloud.site_id}"\n'
+    site = build_site(parse_site(site_text(capacity, extra), "t.toml"), store, clock=clock, traffic=Traffic(seed=2), sync_tuning=FAST)
+    rec = Recorder()
+    site.subscribe(rec)
+    site.start()
+    return site, rec
+
+
+def _enter(site, rec, plate: str) -> None:  # type: ignore[no-untyped-def]
+    site.gates["IN1"].arrive(plate)
+    rec.wait_for(lambda: site.store.open_visit_for(plate) is not None)
+
+
+def test_visits_and_payments_reach_the_cloud(store, clock, cloud, memory_keyring) -> None:  # type: ignore[no-untyped-def]
+    site, rec = _site(store, clock, cloud)
+    try:
+        _enter(site, rec, "AB1234")
+        clock.advance(hours=2, minutes=5)
+        site.gates["OUT1"].arrive("AB1234")
+        rec.wait_for(lambda: bool(rec.of(ExitPending)))
+        site.pay_cash(rec.of(ExitPending)[0].ticket.id, "10", attendant="ann")
+        wait_until(lambda: cloud.books()["visits_closed"] == 1 and cloud.books()["revenue_minor"] == {"EUR": {"cash": 750}})
+        rec.wait_for(lambda: any("online" in e.cloud for e in rec.of(LinkStatus)), timeout=10)
+    finally:
+        site.stop()
+
+
+def test_a_phone_payment_opens_the_exit_without_the_attendant(store, clock, cloud, memory_keyring) -> None:  # type: ignore[no-untyped-def]
+    site, rec = _site(store, clock, cloud)
+    try:
+        _enter(site, rec, "PHONE1")
+        clock.advance(hours=1, minutes=5)  # 2 started hours: 5.00
+        link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "PHONE1", "amount_minor": 500, "currency": "EUR"})
+        assert link.status_code == 201
+        assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-1"}).status_code == 200
+        wait_until(lambda: len(remote_payments_for(store, "PHONE1")) == 1)
+        site.gates["OUT1"].arrive("PHONE1")
+        rec.wait_for(lambda: bool(rec.of(ExitSettled)))
+        assert rec.of(ExitPending) == []  # nobody at the desk was asked
+        with Session(store.engine) as s:
+            payments = s.exec(select(PaymentRow)).all()
+        assert [(p.method, p.amount_minor) for p in payments] == [("mobile", 500)]
+        assert remote_payments_for(store, "PHONE1") == []  # used once
+    finally:
+        site.stop()
+
+
+def test_members_enter_a_full_zone(store, clock, cloud, memory_keyring) -> None:  # type: ignore[no-untyped-def]
+    admin.publish_members(cloud.engine, cloud.site_id, "m1", [{"plate": "MEMBER1", "kind": "pass", "name": "Resident"}])
+    site, rec = _site(store, clock, cloud, capacity=1)
+    try:
+        wait_until(lambda: members_for(store, "MEMBER1", clock.now()) != [])
+        _enter(site, rec, "FIRST1")
+        site.gates["IN1"].arrive("GUEST1")
+        rec.wait_for(lambda: "FULL" in site.lane("IN1").status)
+        assert site.store.open_visit_for("GUEST1") is None
+        _enter(site, rec, "MEMBER1")
+        assert site.occupancy()[0].occupied == 2
+    finally:
+        site.stop()
+
+
+def test_a_cloud_tariff_becomes_the_next_version(store, clock, cloud, memory_keyring) -> None:  # type: ignore[no-untyped-def]
+    text = (open("tests/fixtures/hourly.toml").read()
+            .replace("version = 1", "version = 2")
+            .replace('price = "2.50"', 'price = "3.00"')
+            .replace('name = "Hourly (tests)"', 'name = "Hourly (tests)"\neffective_from = 2026-03-02T10:00:00'))
+    admin.publish_tariff(cloud.engine, cloud.site_id, "v2", text)
+    site, rec = _site(store, clock, cloud)
+    try:
+        wait_until(lambda: site.pricing.book.get("test-hourly@2") is not None)  # type: ignore[attr-defined]
+        _enter(site, rec, "OLD1")  # 09:00 local: version 1 prices this stay
+        clock.advance(hours=2)
+        _enter(site, rec, "NEW1")  # 11:00 local: version 2
+        clock.advance(hours=1)
+        old = site.open_exit("OUT1", "OLD1")
+        new = site.open_exit("OUT1", "NEW1")
+        assert old is not None and old.quote.tariff_id == "test-hourly@1" and old.due.minor == 750
+        assert new is not None and new.quote.tariff_id == "test-hourly@2" and new.due.minor == 300
+    finally:
+        site.stop()
