@@ -1,0 +1,323 @@
+"""`booth report ...` and `booth audit verify`: reports and the audit check from the
+command line.
+
+`register(subparsers)` adds `report` and `audit` to the `booth` parser; running this
+module (`python -m console.reports.cli report shift --last`) gives the same commands on
+their own. Nothing here writes to the database: it is opened read-only and not migrated.
+
+Exit codes: 0 fine; 1 the audit chain is broken; 2 bad input (unknown shift, bad date,
+unreadable site file, file cannot be written); 3 the database cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_BROKEN, EXIT_INPUT, EXIT_STORE = 0, 1, 2, 3
+
+
+class _Fail(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `report` (shift, shifts, manager) and `audit` (verify) to a `booth` parser."""
+    report = subparsers.add_parser("report", help="shift (Z) and manager reports",
+                                   description="Print or export reports from the booth's database.")
+    rsub = report.add_subparsers(dest="report_command", metavar="REPORT")
+    rsub.required = True
+
+    shift = rsub.add_parser(
+        "shift", help="the shift (Z) report of one shift",
+        description="The Z report of a closed shift (or the interim X report of an open one).")
+    which = shift.add_mutually_exclusive_group()
+    which.add_argument("--last", action="store_true", help="the booth's last closed shift (the default)")
+    which.add_argument("--shift", metavar="ID", help="this shift (open or closed)")
+    shift.add_argument("--format", choices=("text", "json", "csv", "pdf"), default="text", help="output format (default text)")
+    shift.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    shift.add_argument("--booth", metavar="ID", help="booth whose last shift is meant (default: the site file's)")
+    shift.add_argument("--font", metavar="TTF", help="TrueType font for the PDF (default: DejaVu Sans, found)")
+    _common(shift)
+    shift.set_defaults(func=_shift_command)
+
+    shifts = rsub.add_parser("shifts", help="list recent shifts", description="List the newest shifts with their ids.")
+    shifts.add_argument("--booth", metavar="ID", help="only this booth (default: all)")
+    shifts.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    _common(shifts)
+    shifts.set_defaults(func=_shifts_command)
+
+    manager = rsub.add_parser(
+        "manager", help="revenue, occupancy, stays and overrides over days",
+        description="The manager's figures for local days FROM to TO (both included).")
+    manager.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (default: 30 days ago)")
+    manager.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (default: today)")
+    manager.add_argument("--format", choices=("text", "json", "csv"), default="text", help="output format (default text)")
+    manager.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    _common(manager)
+    manager.set_defaults(func=_manager_command)
+
+    audit = subparsers.add_parser("audit", help="check the audit trail", description="Check the audit trail.")
+    asub = audit.add_subparsers(dest="audit_command", metavar="COMMAND")
+    asub.required = True
+    verify = asub.add_parser(
+        "verify", help="check every link of the audit chain",
+        description="Walk the hash-chained audit trail and name the first missing, edited or re-linked "
+                    "entry. Exits 0 if the chain is whole, 1 if it is broken.")
+    _common(verify)
+    verify.set_defaults(func=_verify_command)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site", metavar="FILE", help="site file (default: $BOOTH_SITE or the user config folder)")
+    parser.add_argument("--db", metavar="URL", help="database URL or SQLite file (overrides the site file)")
+
+
+# -- opening things -------------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from console.locations import default_site_file
+    from console.site.config import ConfigError, default_site, load_site
+
+    try:
+        if args.site:
+            return load_site(Path(args.site))
+        path = default_site_file()
+        return load_site(path) if path.exists() else default_site()
+    except ConfigError as exc:
+        raise _Fail(EXIT_INPUT, str(exc)) from None
+
+
+def _engine(args: argparse.Namespace, config: Any) -> Any:
+    """The database, opened without creating or migrating anything."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from console.site.build import database_url
+    from console.store.engine import StoreError, make_engine, sqlite_url
+
+    raw = args.db or database_url(config)
+    url = raw if "://" in raw else sqlite_url(Path(raw).expanduser())
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise _Fail(EXIT_INPUT, f"{raw!r} is not a database URL") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:"):
+            raise _Fail(EXIT_INPUT, "an in-memory database has nothing to report; give a database file")
+        if not Path(database).expanduser().is_file():
+            raise _Fail(EXIT_STORE, f"no database at {database}")
+    try:
+        engine = make_engine(url)
+    except StoreError as exc:
+        raise _Fail(EXIT_STORE, str(exc)) from None
+    _check_schema(engine, url)
+    return engine
+
+
+def _check_schema(engine: Any, url: str) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.exc import DBAPIError
+
+    from console.reports.db import read_connection
+
+    try:
+        with read_connection(engine) as conn:
+            revision = MigrationContext.configure(conn).get_current_revision()
+    except DBAPIError as exc:
+        raise _Fail(EXIT_STORE, f"cannot read {url}: {_reason(exc)}") from None
+    if revision is None:
+        raise _Fail(EXIT_STORE, f"{url} is not a booth database (no schema); run `booth migrate` first")
+
+
+def _reason(exc: BaseException) -> str:
+    """A database error in words for people."""
+    text = str(getattr(exc, "orig", exc))
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return "the database is busy (locked by another program); try again"
+    if "malformed" in lowered or "not a database" in lowered:
+        return "the database file is damaged or is not a database"
+    if "unable to open" in lowered:
+        return "the database file cannot be opened"
+    if "no such table" in lowered or "no such column" in lowered:
+        return f"the database schema is older than this console ({text}); run `booth migrate`"
+    return f"database error: {text}"
+
+
+def _write(args: argparse.Namespace, payload: str | bytes) -> None:
+    if args.out:
+        try:
+            path = Path(args.out)
+            if isinstance(payload, bytes):
+                path.write_bytes(payload)
+            else:
+                path.write_text(payload, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise _Fail(EXIT_INPUT, f"cannot write {args.out}: {exc.strerror or exc}") from None
+        print(f"wrote {args.out}", file=sys.stderr)
+        return
+    if isinstance(payload, bytes):
+        if sys.stdout.isatty():
+            raise _Fail(EXIT_INPUT, "a PDF is binary: give --out FILE (or redirect the output)")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(payload)
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(payload)
+
+
+def _run(func: Any, args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError
+
+    from console.reports.model import ReportError
+
+    try:
+        return int(func(args))
+    except _Fail as fail:
+        print(f"booth: {fail}", file=sys.stderr)
+        return fail.code
+    except ReportError as exc:
+        print(f"booth: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except DBAPIError as exc:
+        print(f"booth: {_reason(exc)}", file=sys.stderr)
+        return EXIT_STORE
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def _shift_command(args: argparse.Namespace) -> int:
+    return _run(_shift, args)
+
+
+def _shift(args: argparse.Namespace) -> int:
+    from console.reports.export import shift_report_csv, shift_report_json, shift_report_pdf
+    from console.reports.printout import document_text, shift_report_document
+    from console.reports.queries import build_shift_report, last_shift_id
+
+    config = _config(args)
+    engine = _engine(args, config)
+    booth = args.booth or config.site.booth_id
+    shift_id = args.shift or last_shift_id(engine, booth)
+    if shift_id is None:
+        open_id = last_shift_id(engine, booth, closed_only=False)
+        hint = f"; the open shift is {open_id} (use --shift {open_id} for its interim report)" if open_id else ""
+        raise _Fail(EXIT_INPUT, f"booth {booth} has no closed shift{hint}")
+    report = build_shift_report(engine, shift_id, config.site.tz, site_name=config.site.name)
+    if args.format == "json":
+        _write(args, json.dumps(shift_report_json(report), ensure_ascii=False, indent=2) + "\n")
+    elif args.format == "csv":
+        _write(args, shift_report_csv(report))
+    elif args.format == "pdf":
+        try:
+            pdf = shift_report_pdf(report, font=args.font)
+        except (OSError, RuntimeError) as exc:
+            raise _Fail(EXIT_INPUT, f"cannot make the PDF: {exc}") from None
+        if pdf.replaced:
+            shown = "".join(sorted(pdf.replaced))[:40]
+            print(f"note: no font for {shown!r}; printed as '?' (pass --font with a font that has them)", file=sys.stderr)
+        _write(args, pdf.data)
+    else:
+        _write(args, document_text(shift_report_document(report)))
+    return EXIT_OK
+
+
+def _shifts_command(args: argparse.Namespace) -> int:
+    return _run(_shifts, args)
+
+
+def _shifts(args: argparse.Namespace) -> int:
+    from console.reports.queries import recent_shifts
+
+    config = _config(args)
+    engine = _engine(args, config)
+    tz = config.site.tz
+    rows = recent_shifts(engine, args.booth, limit=args.limit)
+    if not rows:
+        print("no shifts yet")
+    for s in rows:
+        closed = s.closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if s.closed_at else "open"
+        print(f"{s.id}  {s.booth_id:<10} {s.attendant:<16} {s.opened_at.astimezone(tz):%Y-%m-%d %H:%M} - {closed}")
+    return EXIT_OK
+
+
+def _parse_day(text: str | None, default: date, what: str) -> date:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise _Fail(EXIT_INPUT, f"--{what}: {text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _manager_command(args: argparse.Namespace) -> int:
+    return _run(_manager, args)
+
+
+def _manager(args: argparse.Namespace) -> int:
+    from console.reports.export import manager_report_csv, manager_report_json, manager_report_text
+    from console.reports.queries import build_manager_report
+
+    config = _config(args)
+    today = datetime.now(timezone.utc).astimezone(config.site.tz).date()
+    end = _parse_day(args.end, today, "to")
+    start = _parse_day(args.start, end - timedelta(days=29), "from")
+    engine = _engine(args, config)
+    report = build_manager_report(engine, start, end, config.site.tz, currency=config.site.currency)
+    if args.format == "json":
+        _write(args, json.dumps(manager_report_json(report), ensure_ascii=False, indent=2) + "\n")
+    elif args.format == "csv":
+        _write(args, manager_report_csv(report))
+    else:
+        _write(args, manager_report_text(report))
+    return EXIT_OK
+
+
+def _verify_command(args: argparse.Namespace) -> int:
+    return _run(_verify, args)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from console.reports.db import read_connection
+    from console.store.audit import verify_chain
+
+    config = _config(args)
+    engine = _engine(args, config)
+    with read_connection(engine) as conn:
+        with Session(bind=conn) as session:
+            result = verify_chain(session)
+    if result.ok:
+        print(f"audit chain intact: {result.entries} entries, every link verified")
+        return EXIT_OK
+    print(
+        f"audit chain BROKEN at entry {result.first_bad_seq}: {result.problem}. "
+        f"The {result.entries} entries before it are intact; entries from {result.first_bad_seq} on cannot be trusted.",
+    )
+    return EXIT_BROKEN
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The report and audit commands on their own (`python -m console.reports.cli`)."""
+    parser = argparse.ArgumentParser(prog="booth", description="Booth reports and audit check.")
+    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""The manager's reports: revenue by hour and by day, occupancy over the day, how long
+vehicles stay, and overrides by attendant, drawn as terminal charts for a date range.
+
+Keyboard first: type the first and last day (Enter moves on, Enter on the last day shows
+the report), or press F5 / F6 / F7 for today, the last 7 or the last 30 days; Tab reaches
+the chart tabs, where ←/→ switch charts. The screen gets a `fetch(start, end)` callable and
+runs it in a worker thread, so the database is never read on the UI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, Static, TabbedContent, TabPane
+from textual_plotext import PlotextPlot
+
+from console.domain.money import Money, currency_exponent
+from console.domain.visits import format_duration
+from console.reports.model import OVERRIDE_LABELS, ManagerReport, label
+from console.reports.queries import MAX_RANGE_DAYS
+
+
+class RangeError(ValueError):
+    """A date range the report cannot cover, with a message for the manager."""
+
+
+def parse_range(start_text: str, end_text: str) -> tuple[date, date]:
+    """Two typed days (YYYY-MM-DD) as a range; RangeError says what is wrong."""
+    days: list[date] = []
+    for text, name in ((start_text, "From"), (end_text, "To")):
+        try:
+            days.append(date.fromisoformat(text.strip()))
+        except ValueError:
+            raise RangeError(f"{name}: {text.strip() or '(empty)'} is not a day; use YYYY-MM-DD") from None
+    start, end = days
+    if end < start:
+        raise RangeError("To is before From")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise RangeError(f"At most {MAX_RANGE_DAYS} days at a time")
+    return start, end
+
+
+def _units(amount: Money) -> float:
+    """Money as a number for a chart's axis only: charts need floats, figures stay Money."""
+    return float(Decimal(amount.minor).scaleb(-currency_exponent(amount.currency)))
+
+
+class ManagerReportsScreen(Screen[None]):
+    """Charts over a date range; Esc goes back."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="reports.back"),
+        Binding("f5", "preset(1)", "Today", id="reports.today", tooltip="Show today"),
+        Binding("f6", "preset(7)", "7 days", id="reports.week", tooltip="The last 7 days, today included"),
+        Binding("f7", "preset(30)", "30 days", id="reports.month", tooltip="The last 30 days, today included"),
+    ]
+
+    DEFAULT_CSS = """
+    ManagerReportsScreen #range { height: auto; padding: 0 1; }
+    ManagerReportsScreen #range Label { padding: 1 1 0 1; }
+    ManagerReportsScreen #range Input { width: 18; }
+    ManagerReportsScreen #range-error { padding: 1 2 0 2; color: $error; text-style: bold; }
+    ManagerReportsScreen #summary { height: auto; padding: 0 2; }
+    ManagerReportsScreen TabbedContent { height: 1fr; }
+    ManagerReportsScreen PlotextPlot { height: 1fr; min-height: 10; }
+    ManagerReportsScreen #override-table { height: auto; max-height: 12; padding: 0 1; }
+    """
+
+    @dataclass
+    class Loaded(Message):
+        request: int
+        report: ManagerReport
+
+    @dataclass
+    class Failed(Message):
+        request: int
+        error: str
+
+    def __init__(self, fetch: Callable[[date, date], ManagerReport], *, today: date, days: int = 7) -> None:
+        """`fetch(start, end)` builds the report (in a worker thread); `today` is the site's
+        local date; the first report covers the last `days` days."""
+        super().__init__(id="manager-reports")
+        self.fetch = fetch
+        self.today = today
+        self.initial_days = max(1, days)
+        self.report: ManagerReport | None = None
+        self._request = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="range"):
+            yield Label("From")
+            yield Input(value=(self.today - timedelta(days=self.initial_days - 1)).isoformat(), placeholder="YYYY-MM-DD",
+                        id="start", max_length=10)
+            yield Label("To")
+            yield Input(value=self.today.isoformat(), placeholder="YYYY-MM-DD", id="end", max_length=10)
+            yield Label("", id="range-error")
+        yield Static("", id="summary")
+        with TabbedContent(id="charts", initial="tab-hour"):
+            with TabPane("Revenue by hour", id="tab-hour"):
+                yield PlotextPlot(id="revenue-hour")
+            with TabPane("Revenue by day", id="tab-day"):
+                yield PlotextPlot(id="revenue-day")
+            with TabPane("Occupancy", id="tab-occupancy"):
+                yield PlotextPlot(id="occupancy")
+            with TabPane("Stays", id="tab-dwell"):
+                yield PlotextPlot(id="dwell")
+            with TabPane("Overrides", id="tab-overrides"):
+                with Vertical():
+                    yield PlotextPlot(id="overrides")
+                    yield Static("", id="override-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#start", Input).focus()
+        self.submit()
+
+    # -- the range ------------------------------------------------------------------------
+    @on(Input.Submitted, "#start")
+    def next_field(self) -> None:
+        self.query_one("#end", Input).focus()
+
+    @on(Input.Submitted, "#end")
+    def submit(self) -> None:
+        error = self.query_one("#range-error", Label)
+        try:
+            start, end = parse_range(self.query_one("#start", Input).value, self.query_one("#end", Input).value)
+        except RangeError as exc:
+            error.update(str(exc))
+            return
+        error.update("")
+        self._request += 1
+        self.query_one("#summary", Static).update(Text(f"Building {start} – {end}…", style="dim"))
+        self.load(self._request, start, end)
+
+    def action_preset(self, days: int) -> None:
+        self.query_one("#start", Input).value = (self.today - timedelta(days=days - 1)).isoformat()
+        self.query_one("#end", Input).value = self.today.isoformat()
+        self.submit()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    # -- loading ---------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="manager-report", exit_on_error=False)
+    def load(self, request: int, start: date, end: date) -> None:
+        try:
+            report = self.fetch(start, end)
+        except Exception as exc:  # a database error: show it, keep the screen usable
+            self.post_message(self.Failed(request, str(exc) or type(exc).__name__))
+            return
+        self.post_message(self.Loaded(request, report))
+
+    @on(Failed)
+    def failed(self, message: Failed) -> None:
+        if message.request == self._request:
+            self.query_one("#summary", Static).update(Text(f"The report could not be built: {message.error}", style="bold red"))
+
+    @on(Loaded)
+    def show(self, message: Loaded) -> None:
+        if message.request != self._request:
+            return  # an older range finished after a newer one was asked for
+        self.report = m = message.report
+        average = format_duration(m.dwell_average) if m.dwell_average is not None else "-"
+        methods = " · ".join(f"{x.label} {x.amount}" for x in m.methods) or "no payments"
+        summary = Text()
+        summary.append(f"{m.start:%d.%m.%Y} – {m.end:%d.%m.%Y}  ", style="bold")
+        summary.append(f"Revenue {m.revenue_total} ({m.payment_count} payments: {methods})\n")
+        summary.append(f"{m.entries} entries · {m.exits} exits · average stay {average} · times in {m.tz_name}")
+        self.query_one("#summary", Static).update(summary)
+        self._draw(m)
+
+    def _draw(self, m: ManagerReport) -> None:
+        currency = m.currency
+        hour = self.query_one("#revenue-hour", PlotextPlot)
+        plt = hour.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.bar([f"{h.hour:02d}" for h in m.revenue_by_hour], [_units(h.amount) for h in m.revenue_by_hour])
+        plt.title(f"Revenue by hour of day ({currency}, local time)")
+        hour.refresh()
+
+        day = self.query_one("#revenue-day", PlotextPlot)
+        plt = day.plt
+        plt.clear_data()
+        plt.clear_figure()
+        labels = [f"{d.day:%d.%m}" for d in m.days]
+        plt.bar(labels, [_units(d.revenue) for d in m.days])
+        plt.title(f"Revenue by day ({currency})")
+        day.refresh()
+
+        occupancy = self.query_one("#occupancy", PlotextPlot)
+        plt = occupancy.plt
+        plt.clear_data()
+        plt.clear_figure()
+        hours = [o.hour for o in m.occupancy_by_hour]
+        plt.plot(hours, [o.average for o in m.occupancy_by_hour], label="average")
+        plt.plot(hours, [o.peak for o in m.occupancy_by_hour], label="highest")
+        plt.xticks(list(range(0, 24, 2)))
+        plt.title("Vehicles inside at each full hour")
+        occupancy.refresh()
+
+        dwell = self.query_one("#dwell", PlotextPlot)
+        plt = dwell.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.bar([b.label for b in m.dwell], [b.count for b in m.dwell])
+        plt.title(f"Stays of vehicles that left ({m.dwell_count})")
+        dwell.refresh()
+
+        overrides = self.query_one("#overrides", PlotextPlot)
+        plt = overrides.plt
+        plt.clear_data()
+        plt.clear_figure()
+        people = m.overrides_by_attendant
+        if people:
+            plt.bar([a.actor for a in people], [a.count for a in people])
+            plt.title("Overrides by attendant")
+        else:
+            plt.title("No overrides in this period")
+        overrides.refresh()
+        table = Table(expand=True, show_edge=False, pad_edge=False)
+        table.add_column("Attendant")
+        table.add_column("Overrides", justify="right")
+        table.add_column("Taken off fees", justify="right")
+        table.add_column("Kinds")
+        for a in people:
+            kinds = ", ".join(f"{label(OVERRIDE_LABELS, k)} {n}" for k, n in a.by_kind)
+            table.add_row(a.actor, str(a.count), str(a.forgone), kinds)
+        self.query_one("#override-table", Static).update(table if people else "")

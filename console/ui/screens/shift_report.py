@@ -1,0 +1,252 @@
+"""The shift (Z) report on screen: payments, the drawer, overrides, manual gate opens,
+receipts and unpaid exits of one shift.
+
+The screen never touches the database: it is given a `fetch` callable that builds the
+report, and runs it in a worker thread. Printing and exporting are callables too, also
+run in workers (they talk to a printer or write files).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from console.domain.money import Money
+from console.reports.model import ShiftReport
+
+_STAMP = "%d.%m.%Y %H:%M"
+
+
+def _signed(amount: Money) -> str:
+    return f"+{amount}" if amount.minor > 0 else str(amount)
+
+
+def _table(title: str, *columns: str, right: tuple[int, ...] = ()) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", show_edge=False, pad_edge=False, min_width=60)
+    for index, name in enumerate(columns):
+        table.add_column(name, justify="right" if index in right else "left", no_wrap=index in right)
+    return table
+
+
+def render_shift_report(report: ShiftReport) -> list[tuple[str, RenderableType]]:
+    """The report as (section id, renderable) pairs, in reading order."""
+    r = report
+    c = r.cash
+    head = Text()
+    head.append(f"{r.site_name}  " if r.site_name else "", style="bold")
+    head.append(r.title, style="bold reverse" if not r.is_final else "bold")
+    head.append(f"\nBooth {r.booth_id} · attendant {r.attendant} · {r.local(r.opened_at):{_STAMP}} – ")
+    head.append(f"{r.local(r.window_end):{_STAMP}}" + ("" if r.is_final else " (now)"))
+    if r.closed_by:
+        head.append(f" · closed by {r.closed_by}")
+    head.append(f"\nShift {r.shift_id} · times in {r.tz_name}", style="dim")
+
+    pay = _table("Payments", "Method", "Count", "Amount", right=(1, 2))
+    for line in r.payments:
+        pay.add_row(line.label, str(line.count), str(line.amount))
+    for line in r.other_currency_payments:
+        pay.add_row(f"{line.label} ({line.amount.currency})", str(line.count), str(line.amount))
+    pay.add_row(Text("Total", style="bold"), Text(str(r.payment_count), style="bold"), Text(str(r.payments_total), style="bold"))
+
+    drawer = _table("Cash drawer", "", "Count", "Amount", right=(1, 2))
+    drawer.add_row("Opening float", "", str(c.opening_float))
+    drawer.add_row("Cash payments", str(c.cash_payment_count), _signed(c.cash_payments))
+    drawer.add_row(Text("  handed over by drivers", style="dim"), "", Text(str(c.tendered), style="dim"))
+    drawer.add_row(Text("  change given back", style="dim"), "", Text(str(-c.change_given), style="dim"))
+    for line in c.movements:
+        drawer.add_row(line.label, str(line.count), _signed(line.amount))
+    drawer.add_row(Text("Expected in drawer", style="bold"), "", Text(str(c.expected), style="bold"))
+    drawer.add_row("Counted", "", str(c.counted) if c.counted is not None else "not counted")
+    if c.difference is not None:
+        style = "bold" if c.difference.is_zero else "bold red"
+        drawer.add_row(Text("Difference", style=style), "", Text(_signed(c.difference), style=style))
+    verdict = Text(c.verdict, style="bold" if c.difference is None or c.difference.is_zero else "bold red")
+    notes = [Text(f"• {note}", style="italic") for note in c.notes]
+    cash = Group(drawer, verdict, *notes)
+
+    visits = _table("Vehicles in the shift's time", "", "Count", right=(1,))
+    visits.add_row("Entries", str(r.visits.entries))
+    visits.add_row("Exits", str(r.visits.exits))
+    for reason, count in r.visits.exits_by_reason:
+        visits.add_row(Text(f"  {reason}", style="dim"), str(count))
+
+    overrides = _table(f"Overrides and waivers ({len(r.overrides)}) · lost tickets {len(r.lost_tickets)}",
+                       "Time", "Kind", "Plate", "Quoted", "New", "Reason", "By", right=(3, 4))
+    for o in r.overrides:
+        who = o.actor + (f" / {o.approved_by}" if o.approved_by else "")
+        overrides.add_row(f"{r.local(o.at):%H:%M}", o.label, o.plate, str(o.quoted), str(o.new), o.reason, who)
+
+    gates = _table(f"Gate opened without payment ({len(r.gate_opens)})", "Time", "Lane", "Reason", "Note", "Plate", "By")
+    for g in r.gate_opens:
+        gates.add_row(f"{r.local(g.at):%H:%M}", g.lane, g.reason, g.note, g.plate or "", g.actor)
+
+    receipts = _table("Receipts", "Kind", "Count", "Printed", "Numbers", right=(1, 2))
+    for x in r.receipts:
+        numbers = f"{x.first_number}–{x.last_number}" if x.first_number is not None else ""
+        receipts.add_row(x.label, str(x.count), str(x.printed), numbers)
+
+    debts = _table(f"Unpaid exits ({len(r.debts)}) · owed {r.debts_total}", "Time", "Plate", "Amount", "Reason", "By",
+                   "Settled", right=(2,))
+    for d in r.debts:
+        debts.add_row(f"{r.local(d.at):%H:%M}", d.plate, str(d.amount), d.reason, d.actor, "yes" if d.settled_at else "")
+
+    sections: list[tuple[str, RenderableType]] = [
+        ("head", head), ("payments", pay), ("cash", cash), ("visits", visits), ("overrides", overrides),
+        ("gates", gates), ("receipts", receipts), ("debts", debts),
+    ]
+    if r.adjustments:
+        adjust = _table(f"Occupancy corrections ({len(r.adjustments)})", "Time", "Zone", "Change", "Reason", "By", right=(2,))
+        for a in r.adjustments:
+            adjust.add_row(f"{r.local(a.at):%H:%M}", a.zone, f"{a.delta:+d}", a.reason, a.actor)
+        sections.append(("adjustments", adjust))
+    if r.note:
+        sections.append(("note", Text(f"Note: {r.note}")))
+    return sections
+
+
+class ShiftReportScreen(Screen[None]):
+    """One shift's report. Esc goes back; R reloads; P prints; E exports CSV and PDF."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="shift_report.back"),
+        Binding("r", "reload", "Reload", id="shift_report.reload", tooltip="Build the report again from the records"),
+        Binding("p", "print", "Print", id="shift_report.print", tooltip="Print the report on the receipt printer"),
+        Binding("e", "export", "Export", id="shift_report.export", tooltip="Write the report as CSV and PDF"),
+    ]
+
+    DEFAULT_CSS = """
+    ShiftReportScreen #report { padding: 0 2; }
+    ShiftReportScreen #report > Static { margin: 0 0 1 0; height: auto; }
+    ShiftReportScreen #message { height: auto; min-height: 1; padding: 0 2; color: $text-muted; }
+    ShiftReportScreen #message.-error { color: $error; text-style: bold; }
+    """
+
+    @dataclass
+    class Loaded(Message):
+        report: ShiftReport
+
+    @dataclass
+    class Failed(Message):
+        error: str
+
+    @dataclass
+    class Done(Message):
+        text: str
+        ok: bool
+
+    def __init__(
+        self,
+        fetch: Callable[[], ShiftReport],
+        *,
+        on_print: Callable[[ShiftReport], object] | None = None,
+        export_dir: Path | None = None,
+    ) -> None:
+        """`fetch` builds the report (called in a worker thread); `on_print` sends it to
+        the printer (also in a worker; raise to report a failure); with `export_dir`, E
+        writes `shift-<id>.csv` and `.pdf` there."""
+        super().__init__(id="shift-report")
+        self.fetch = fetch
+        self.on_print = on_print
+        self.export_dir = export_dir
+        self.report: ShiftReport | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Building the report…", id="message")
+        yield VerticalScroll(id="report")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        message = self.query_one("#message", Static)
+        message.update(text)
+        message.set_class(error, "-error")
+
+    @work(thread=True, exclusive=True, group="shift-report", exit_on_error=False)
+    def load(self) -> None:
+        try:
+            report = self.fetch()
+        except Exception as exc:  # a database or report error: show it, keep the screen
+            self.post_message(self.Failed(str(exc) or type(exc).__name__))
+            return
+        self.post_message(self.Loaded(report))
+
+    @on(Loaded)
+    async def show(self, message: Loaded) -> None:
+        self.report = message.report
+        body = self.query_one("#report", VerticalScroll)
+        await body.remove_children()
+        await body.mount_all([Static(renderable, id=f"section-{name}") for name, renderable in render_shift_report(message.report)])
+        r = message.report
+        self._say(f"{r.title} · built {r.local(r.generated_at):%H:%M:%S}")
+        body.focus()
+
+    @on(Failed)
+    def failed(self, message: Failed) -> None:
+        self._say(f"The report could not be built: {message.error}", error=True)
+
+    @on(Done)
+    def done(self, message: Done) -> None:
+        self._say(message.text, error=not message.ok)
+        self.notify(message.text, severity="information" if message.ok else "error")
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_reload(self) -> None:
+        self._say("Building the report…")
+        self.load()
+
+    def action_print(self) -> None:
+        if self.report is None or self.on_print is None:
+            self._say("Printing is not available here." if self.on_print is None else "Wait for the report first.", error=True)
+            return
+        self._say("Printing…")
+        self._print(self.report)
+
+    @work(thread=True, exclusive=True, group="shift-report-print", exit_on_error=False)
+    def _print(self, report: ShiftReport) -> None:
+        assert self.on_print is not None
+        try:
+            self.on_print(report)
+        except Exception as exc:  # printer offline, paper out: say so, the report stays
+            self.post_message(self.Done(f"Not printed: {exc}", False))
+            return
+        self.post_message(self.Done("Sent to the printer.", True))
+
+    def action_export(self) -> None:
+        if self.report is None or self.export_dir is None:
+            self._say("Exporting is not available here." if self.export_dir is None else "Wait for the report first.", error=True)
+            return
+        self._say("Exporting…")
+        self._export(self.report, self.export_dir)
+
+    @work(thread=True, exclusive=True, group="shift-report-export", exit_on_error=False)
+    def _export(self, report: ShiftReport, folder: Path) -> None:
+        from console.reports.export import shift_report_csv, shift_report_pdf
+
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            stem = folder / f"shift-{report.shift_id}"
+            stem.with_suffix(".csv").write_text(shift_report_csv(report), encoding="utf-8", newline="")
+            pdf = shift_report_pdf(report)
+            stem.with_suffix(".pdf").write_bytes(pdf.data)
+        except (OSError, RuntimeError) as exc:
+            self.post_message(self.Done(f"Not exported: {exc}", False))
+            return
+        note = f" ({len(pdf.replaced)} characters without a font shown as ?)" if pdf.replaced else ""
+        self.post_message(self.Done(f"Written {stem}.csv and .pdf{note}", True))
