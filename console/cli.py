@@ -64,6 +64,42 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Create an attendant or manager; the PIN is typed twice (or read from stdin)."""
+    import getpass
+
+    from console.domain.staff import Role, StaffError
+    from console.site.build import database_url, open_store
+    from console.site.config import ConfigError
+    from console.store import staff
+    from console.store.engine import StoreError
+
+    try:
+        config = _load_config(args)
+        store = open_store(args.db or database_url(config))
+    except ConfigError as exc:
+        return _fail(EXIT_CONFIG, str(exc))
+    except StoreError as exc:
+        return _fail(EXIT_STORE, str(exc))
+    if args.pin_stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass(f"PIN for {args.name}: ")
+        if getpass.getpass("PIN again: ") != pin:
+            return _fail(EXIT_CONFIG, "the two PINs differ; nobody was added")
+    from datetime import datetime, timezone
+
+    try:
+        with store.transaction() as s:
+            user = staff.add_user(s, name=args.name, role=Role(args.role), pin=pin, at=datetime.now(timezone.utc), actor="booth user add")
+    except StaffError as exc:
+        return _fail(EXIT_CONFIG, f"not added: {exc}")
+    except StoreError as exc:
+        return _fail(EXIT_STORE, str(exc))
+    print(f"added {user.name} ({user.role.value})")
+    return 0
+
+
 def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     from console.logs import configure_logging
 
@@ -118,9 +154,14 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         print(json.dumps(summary.to_json()), flush=True)
         return 0
 
+    from console.domain.staff import Role
     from console.ui.app import BoothApp
 
-    app = BoothApp(config=config, site_factory=make_site, theme_name=config.ui.theme, demo=demo)
+    # The demo needs no sign-in: it runs as a demo manager ("demo"); `booth run` starts locked.
+    app = BoothApp(
+        config=config, site_factory=make_site, theme_name=config.ui.theme, demo=demo,
+        attendant="demo" if demo else None, role=Role.MANAGER,
+    )
     app.run()
     return app.return_code or 0
 
@@ -162,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("path", nargs="?", help="where to write it (default: the user config folder)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(func=cmd_init)
+
+    user = sub.add_parser("user", help="attendants and managers")
+    user_sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    add = user_sub.add_parser("add", help="add an attendant or manager (asks for the PIN)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=["attendant", "manager"], default="attendant")
+    add.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input (scripts)")
+    add.add_argument("--site", help="site file")
+    add.add_argument("--db", help="database URL (overrides the site file)")
+    add.set_defaults(func=cmd_user_add)
 
     from console import tariff_cli
     from console.reports import cli as reports_cli

@@ -117,6 +117,7 @@ def make_site(store: BoothStore, clock: FixedClock) -> Iterator[Callable[..., tu
         recorder = Recorder()
         site.subscribe(recorder)
         site.start()
+        site.open_shift("ann", "0")  # cash needs a drawer
         started.append(site)
         return site, recorder
 

@@ -62,3 +62,17 @@ def test_database_that_cannot_be_opened(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "cannot open the database" in result.stderr and "Traceback" not in result.stderr
     assert junk.read_bytes() == b"garbage" * 1000
+
+
+def test_user_add_from_the_command_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'u.sqlite3'}"
+    env = {"BOOTH_DATA_DIR": str(tmp_path)}
+    ok = subprocess.run([sys.executable, "-m", "console.cli", "user", "add", "Maria", "--role", "manager", "--pin-stdin", "--db", db],
+                        input="2580\n", capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=60)
+    assert ok.returncode == 0 and "added Maria (manager)" in ok.stdout
+    weak = subprocess.run([sys.executable, "-m", "console.cli", "user", "add", "Ben", "--pin-stdin", "--db", db],
+                          input="1111\n", capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=60)
+    assert weak.returncode == 2 and "too easy" in weak.stderr
+    conn = sqlite3.connect(tmp_path / "u.sqlite3")
+    rows = conn.execute("select name, role, pin_hash like '$argon2id$%' from booth_user").fetchall()
+    assert rows == [("Maria", "manager", 1)]

@@ -94,6 +94,8 @@ class CloudSection(_Strict):
 
 class UISection(_Strict):
     theme: str = "booth-dark"
+    # The screen locks after this many idle minutes (0: never); signing in again unlocks it.
+    idle_lock_minutes: float = Field(default=10, ge=0, le=24 * 60)
 
 
 class SimulationSection(_Strict):

@@ -28,6 +28,9 @@ class AutoAttendant:
         self._thread = threading.Thread(target=self._run, daemon=True, name="auto-attendant")
 
     def start(self) -> None:
+        """Take over the drawer (a shift with a 100.00 float) and start answering exits."""
+        if self.site.current_shift() is None:
+            self.site.open_shift(self.name, "100")
         self.site.subscribe(self._on_event)
         self._thread.start()
 

@@ -12,7 +12,7 @@ from console.site.receipts import receipt_document
 from console.store.booth_store import BoothStore
 from console.store.engine import StoreError
 from console.store.receipts import Receipt, mark_failed, mark_printed, waiting
-from drivers.printer import PrinterError, ReceiptPrinter
+from drivers.printer import PrintDocument, PrinterError, ReceiptPrinter
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,8 @@ class PrintQueue:
 
     def _print(self, receipt: Receipt) -> bool:
         try:
-            document = receipt_document(receipt.content)
+            stored = receipt.content.get("document")
+            document = PrintDocument.from_dict(stored) if stored is not None else receipt_document(receipt.content)
             self.printer.print_document(document)
         except PrinterError as exc:
             retryable = getattr(exc, "retryable", True)

@@ -3,9 +3,9 @@ them, and user actions become site commands run in worker threads."""
 
 from __future__ import annotations
 
-import getpass
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Callable, ClassVar
 
 from textual import work
@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 
 from console.locations import themes_dir
 from console.site.config import SiteConfig
+from console.domain.staff import Role, User, may
 from console.domain.timeparse import TimeInputError, parse_local_time
 from console.site.errors import PlateNotFound, SiteError
 from console.site.events import ExitPending, ExitSettled, ExitTicket, PlateNeedsConfirmation, SiteEvent, UnknownAtExit
@@ -33,11 +34,13 @@ from console.ui.screens.lane_operations import (
 )
 from console.ui.screens.plate_prompt import PlatePromptScreen
 from console.ui.screens.receipts import ReceiptsScreen
+from console.ui.screens.staff import CloseShiftScreen, FirstManagerScreen, OpenShiftScreen, SignInScreen
 from console.ui.themes import load_themes
 
 if TYPE_CHECKING:
     from console.site.core import Site
     from console.site.headless import AutoAttendant
+    from console.store.shifts import Shift
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,9 @@ class BoothApp(App[None]):
         Binding("f4", "manual_gate", "Gate by hand", id="booth.manual_gate", tooltip="Open or close a barrier, with a reason"),
         Binding("f6", "occupancy", "Occupancy", id="booth.occupancy", tooltip="Correct a zone's count, close stale visits"),
         Binding("f7", "receipts", "Receipts", id="booth.receipts", tooltip="Last receipts; Enter reprints"),
+        Binding("f10", "close_shift", "Close shift", id="booth.close_shift", tooltip="Count the drawer, close or hand over, Z report"),
+        Binding("f11", "manager_reports", "Reports", id="booth.reports", tooltip="Manager reports (managers only)"),
+        Binding("ctrl+l", "lock", "Lock", id="booth.lock", tooltip="Lock the console until someone signs in"),
         Binding("f9", "next_theme", "Theme", id="booth.theme", tooltip="Dark / high-contrast daylight"),
         Binding("ctrl+a", "toggle_autopay", "Auto-pay", id="booth.autopay", tooltip="Demo only: pay exits automatically"),
         Binding("ctrl+q", "quit", "Quit", id="booth.quit", priority=True),
@@ -72,6 +78,7 @@ class BoothApp(App[None]):
         theme_name: str = FALLBACK_THEME,
         demo: bool = False,
         attendant: str | None = None,
+        role: Role = Role.ATTENDANT,
         auto_pay: bool | None = None,
     ) -> None:
         """Give a built site (tests), or the config and a factory that builds the site.
@@ -87,7 +94,11 @@ class BoothApp(App[None]):
         self._given_site = site
         self._site_factory = site_factory
         self.demo = demo
-        self.attendant = attendant or getpass.getuser()
+        # With a given attendant (tests, demo) nobody signs in; otherwise the console
+        # stays locked until a user signs in with a PIN.
+        self.attendant = attendant or ""
+        self.user: User | None = User("", attendant, role) if attendant else None
+        self._last_activity = time.monotonic()
         self.wanted_theme = theme_name
         self.auto_pay_wanted = demo if auto_pay is None else auto_pay
         self.auto: AutoAttendant | None = None
@@ -143,6 +154,164 @@ class BoothApp(App[None]):
     def _attach(self, site: Site) -> None:
         self.dashboard.attach(site)
         self._update_flags()
+        if self.user is None:
+            self.check_staff()
+        minutes = self.config.ui.idle_lock_minutes
+        if minutes > 0:
+            self.set_interval(15, lambda: self._maybe_lock(minutes))
+
+    # -- staff: sign-in, first manager, idle lock ----------------------------------------------
+    def on_key(self) -> None:
+        self._last_activity = time.monotonic()
+
+    def _maybe_lock(self, minutes: float) -> None:
+        if self.user is not None and not self.demo and time.monotonic() - self._last_activity > minutes * 60:
+            self.action_lock()
+
+    def action_lock(self) -> None:
+        if self.site is None or self.screen.id == "sign-in":
+            return
+        last = self.user.name if self.user else ""
+        self.user = None
+        self.show_sign_in(last)
+
+    @work(thread=True, exclusive=True, group="staff", exit_on_error=False)
+    def check_staff(self) -> None:
+        assert self.site is not None
+        if self.site.needs_first_manager():
+            self.call_from_thread(self.show_first_manager)
+        else:
+            self.call_from_thread(self.show_sign_in, "")
+
+    def show_first_manager(self) -> None:
+        screen = FirstManagerScreen()
+
+        def submit(name: str, pin: str) -> None:
+            self.create_first_manager(screen, name, pin)
+
+        screen.on_submit = submit  # type: ignore[assignment]
+        self.push_screen(screen)
+
+    @work(thread=True, exclusive=True, group="staff", exit_on_error=False)
+    def create_first_manager(self, screen: FirstManagerScreen, name: str, pin: str) -> None:
+        assert self.site is not None
+        try:
+            user = self.site.add_user(name, Role.MANAGER, pin, actor="first start")
+        except SiteError as exc:
+            self.call_from_thread(screen.show_error, str(exc))
+            return
+        self.call_from_thread(screen.dismiss, None)
+        self.call_from_thread(self.show_sign_in, user.name)
+
+    def show_sign_in(self, last_user: str) -> None:
+        screen = SignInScreen(self.config.site.name, last_user)
+
+        def submit(name: str, pin: str) -> None:
+            self.sign_in(screen, name, pin)
+
+        screen.on_submit = submit  # type: ignore[assignment]
+        self.push_screen(screen)
+
+    @work(thread=True, exclusive=True, group="staff", exit_on_error=False)
+    def sign_in(self, screen: SignInScreen, name: str, pin: str) -> None:
+        assert self.site is not None
+        try:
+            user = self.site.sign_in(name, pin)
+        except SiteError as exc:
+            self.call_from_thread(screen.show_error, str(exc))
+            return
+        shift = self.site.current_shift()
+        self.call_from_thread(self._signed_in, screen, user, shift)
+
+    def _signed_in(self, screen: SignInScreen, user: User, shift: Shift | None) -> None:
+        self.user = user
+        self.attendant = user.name
+        self._last_activity = time.monotonic()
+        screen.dismiss(None)
+        self.notify(f"signed in: {user.name} ({user.role.value})", timeout=3)
+        if shift is None:
+            self.show_open_shift()
+        elif shift.attendant != user.name:
+            self.notify(f"the drawer belongs to the shift of {shift.attendant}: close it or hand over (F10)", severity="warning", timeout=8)
+
+    def show_open_shift(self) -> None:
+        screen = OpenShiftScreen(self.attendant, self.config.site.currency)
+
+        def submit(float_text: str) -> None:
+            self.open_shift(screen, float_text)
+
+        screen.on_submit = submit  # type: ignore[assignment]
+        self.push_screen(screen)
+
+    @work(thread=True, exclusive=True, group="staff", exit_on_error=False)
+    def open_shift(self, screen: OpenShiftScreen, float_text: str) -> None:
+        assert self.site is not None
+        try:
+            shift = self.site.open_shift(self.attendant, float_text)
+        except SiteError as exc:
+            self.call_from_thread(screen.show_error, str(exc))
+            return
+        self.call_from_thread(screen.dismiss, None)
+        self.call_from_thread(self.notify, f"shift open, float {shift.opening_float}", timeout=3)
+
+    # -- shift close, Z report, manager reports --------------------------------------------------
+    def action_close_shift(self) -> None:
+        if self._site_ready() is None or self.screen is not self.dashboard:
+            return
+        screen = CloseShiftScreen(self.attendant, self.config.site.currency)
+
+        def submit(count: str, note: str, next_attendant: str) -> None:
+            self.close_shift(screen, count, note, next_attendant or None)
+
+        screen.on_submit = submit  # type: ignore[assignment]
+        self.push_screen(screen)
+
+    @work(thread=True, exclusive=True, group="staff", exit_on_error=False)
+    def close_shift(self, screen: CloseShiftScreen, count: str, note: str, hand_over_to: str | None) -> None:
+        site = self.site
+        assert site is not None
+        try:
+            closed = site.close_shift(count, actor=self.attendant, note=note, hand_over_to=hand_over_to)
+        except SiteError as exc:
+            self.call_from_thread(screen.show_error, str(exc))
+            return
+        self.call_from_thread(screen.dismiss, None)
+        self.call_from_thread(self.show_shift_report, closed.id)
+        if hand_over_to:
+            self.call_from_thread(self.action_lock)
+
+    def show_shift_report(self, shift_id: str) -> None:
+        """The Z report of a shift: on screen, P prints it, E exports CSV and PDF."""
+        from console.locations import data_dir
+        from console.reports.printout import shift_report_document
+        from console.reports.queries import build_shift_report
+        from console.ui.screens.shift_report import ShiftReportScreen
+
+        site = self.site
+        assert site is not None
+
+        def fetch():  # type: ignore[no-untyped-def]
+            return build_shift_report(site.store.engine, shift_id, self.config.site.tz, site_name=self.config.site.name)
+
+        def print_report(report) -> object:  # type: ignore[no-untyped-def]
+            return site.print_document(shift_report_document(report), kind="shift_report", actor=self.attendant)
+
+        self.push_screen(ShiftReportScreen(fetch, on_print=print_report, export_dir=data_dir() / "reports"))
+
+    def action_manager_reports(self) -> None:
+        site = self._site_ready()
+        if site is None or self.screen is not self.dashboard:
+            return
+        if self.user is None or not may(self.user.role, "report.manager"):
+            self.notify("manager reports are for managers: a manager signs in (ctrl+l) to open them", severity="error", timeout=6)
+            return
+        from console.reports.queries import build_manager_report
+        from console.ui.screens.reports import ManagerReportsScreen
+
+        tz = self.config.site.tz
+        today = site.clock.now().astimezone(tz).date()
+        self.push_screen(ManagerReportsScreen(lambda start, end: build_manager_report(site.store.engine, start, end, tz, currency=self.config.site.currency), today=today))
+
 
     def on_unmount(self) -> None:
         with self._life_lock:
@@ -164,7 +333,7 @@ class BoothApp(App[None]):
         self.dashboard.show_event(event)
         hands_off = bool(self.auto and self.auto.enabled)
         if isinstance(event, ExitPending) and not hands_off:
-            if self.screen is self.dashboard:
+            if self.screen is self.dashboard and self.user is not None:
                 self.open_exit_desk(event.ticket)
             else:
                 self.notify(f"{event.ticket.visit.plate} waiting at {event.ticket.lane_id}: {event.ticket.due}", timeout=4)
@@ -205,7 +374,7 @@ class BoothApp(App[None]):
 
     def action_pay_next(self) -> None:
         site = self._site_ready()
-        if site is None:
+        if site is None or self.screen is not self.dashboard:
             return
         tickets = sorted(site.pending_tickets(), key=lambda t: t.exit_at)
         if not tickets:
@@ -215,7 +384,7 @@ class BoothApp(App[None]):
             self.open_exit_desk(tickets[0])
 
     def action_exit_by_plate(self) -> None:
-        if self._site_ready() is None:
+        if self._site_ready() is None or self.screen is not self.dashboard:
             return
         lanes = [(f"{lane.id} · {lane.name or lane.id}", lane.id) for lane in self.config.lanes if lane.direction == "exit"]
         if not lanes:

@@ -12,6 +12,9 @@ _COMMANDS = [
     ("Move a barrier by hand", "manual_gate", "Open or close a barrier with a reason (audited)"),
     ("Repair occupancy", "occupancy", "Correct a zone's count or close stale visits (audited)"),
     ("Last receipts / reprint", "receipts", "The newest receipts and their print state; Enter reprints"),
+    ("Close shift / hand over", "close_shift", "Count the drawer, close the shift, see the Z report"),
+    ("Manager reports", "manager_reports", "Revenue, occupancy, dwell times, overrides (managers)"),
+    ("Lock the console", "lock", "Lock until someone signs in with a PIN"),
     ("Next theme", "next_theme", "Switch between the dark and the high-contrast daylight theme"),
     ("Toggle demo auto-pay", "toggle_autopay", "Demo only: pay every exit automatically"),
 ]

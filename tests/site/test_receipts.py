@@ -59,6 +59,8 @@ def _site(store, clock, url: str):  # type: ignore[no-untyped-def]
     rec = Recorder()
     site.subscribe(rec)
     site.start()
+    if site.current_shift() is None:
+        site.open_shift("ann", "0")
     return site, rec
 
 
@@ -142,7 +144,7 @@ from tests.conftest import T0, Recorder, site_text
 config = parse_site(site_text(200, '\n[printer]\nurl = "' + sys.argv[2] + '"\n'), "t.toml")
 clock = FixedClock(T0)
 site = build_site(config, open_store(sys.argv[1]), clock=clock, traffic=Traffic(seed=1))
-rec = Recorder(); site.subscribe(rec); site.start()
+rec = Recorder(); site.subscribe(rec); site.start(); site.open_shift("ann", "0")
 site.gates["IN1"].arrive("KILL1")
 rec.wait_for(lambda: site.store.open_visit_for("KILL1") is not None)
 clock.advance(hours=1, minutes=30)

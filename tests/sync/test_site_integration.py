@@ -27,6 +27,7 @@ def _site(store, clock, cloud, capacity: int = 200):  # type: ignore[no-untyped-
     rec = Recorder()
     site.subscribe(rec)
     site.start()
+    site.open_shift("ann", "0")
     return site, rec
 
 

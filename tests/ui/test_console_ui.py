@@ -31,7 +31,9 @@ async def until(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> N
 
 
 def _site(store, clock) -> Site:  # type: ignore[no-untyped-def]
-    return build_site(small_site(), store, clock=clock, traffic=Traffic(seed=1))
+    site = build_site(small_site(), store, clock=clock, traffic=Traffic(seed=1))
+    site.open_shift("ann", "0")  # the drawer is open: cash can be taken
+    return site
 
 
 def _lane_text(app: BoothApp, lane: str) -> str:
@@ -40,7 +42,7 @@ def _lane_text(app: BoothApp, lane: str) -> str:
 
 async def test_dashboard_follows_lane_events(store, clock) -> None:  # type: ignore[no-untyped-def]
     site = _site(store, clock)
-    app = BoothApp(site, theme_name="booth-dark")
+    app = BoothApp(site, theme_name="booth-dark", attendant="ann")
     async with app.run_test(size=(130, 36)) as pilot:
         await until(pilot, lambda: "CLOSED" in _lane_text(app, "IN1"))
         site.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
@@ -58,7 +60,7 @@ async def test_full_zone_is_shown_as_full(store, clock) -> None:  # type: ignore
     from tests.conftest import site_text
 
     site = build_site(parse_site(site_text(1), "t.toml"), store, clock=clock, traffic=Traffic(seed=1))
-    app = BoothApp(site)
+    app = BoothApp(site, attendant="ann")
     async with app.run_test(size=(130, 36)) as pilot:
         site.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
         gauge = app.dashboard.query_one("#zone-P1", ZoneGauge)
@@ -98,7 +100,7 @@ async def test_cash_exit_with_change_from_the_keyboard(store, clock) -> None:  #
 
 async def test_bad_tenders_are_refused_and_nothing_is_recorded(store, clock) -> None:  # type: ignore[no-untyped-def]
     site = _site(store, clock)
-    app = BoothApp(site)
+    app = BoothApp(site, attendant="ann")
     async with app.run_test(size=(130, 40)) as pilot:
         desk = await _car_waiting_at_exit(pilot, app, site, clock)
         message = desk.query_one("#message", Label)
@@ -114,7 +116,7 @@ async def test_bad_tenders_are_refused_and_nothing_is_recorded(store, clock) -> 
 
 async def test_double_enter_records_one_payment(store, clock) -> None:  # type: ignore[no-untyped-def]
     site = _site(store, clock)
-    app = BoothApp(site)
+    app = BoothApp(site, attendant="ann")
     async with app.run_test(size=(130, 40)) as pilot:
         desk = await _car_waiting_at_exit(pilot, app, site, clock)
         await pilot.press("f5")  # exact amount quick key
@@ -128,7 +130,7 @@ async def test_double_enter_records_one_payment(store, clock) -> None:  # type: 
 
 async def test_escape_keeps_the_vehicle_waiting_and_f3_brings_it_back(store, clock) -> None:  # type: ignore[no-untyped-def]
     site = _site(store, clock)
-    app = BoothApp(site)
+    app = BoothApp(site, attendant="ann")
     async with app.run_test(size=(130, 40)) as pilot:
         desk = await _car_waiting_at_exit(pilot, app, site, clock)
         ticket = desk.ticket
@@ -142,7 +144,7 @@ async def test_escape_keeps_the_vehicle_waiting_and_f3_brings_it_back(store, clo
 
 async def test_exit_by_plate_unknown_plate_says_so(store, clock) -> None:  # type: ignore[no-untyped-def]
     site = _site(store, clock)
-    app = BoothApp(site)
+    app = BoothApp(site, attendant="ann")
     async with app.run_test(size=(130, 40), notifications=True) as pilot:
         await pilot.press("f2")
         await until(pilot, lambda: app.screen.id == "plate-prompt")
@@ -153,7 +155,7 @@ async def test_exit_by_plate_unknown_plate_says_so(store, clock) -> None:  # typ
 
 async def test_theme_switches_at_run_time(store, clock) -> None:  # type: ignore[no-untyped-def]
     site = _site(store, clock)
-    app = BoothApp(site, theme_name="booth-daylight")
+    app = BoothApp(site, theme_name="booth-daylight", attendant="ann")
     async with app.run_test(size=(130, 36)) as pilot:
         assert app.theme == "booth-daylight"
         await pilot.press("f9")
@@ -163,7 +165,7 @@ async def test_theme_switches_at_run_time(store, clock) -> None:  # type: ignore
 
 
 async def test_unknown_theme_in_config_falls_back(store, clock) -> None:  # type: ignore[no-untyped-def]
-    app = BoothApp(_site(store, clock), theme_name="no-such-theme")
+    app = BoothApp(_site(store, clock), theme_name="no-such-theme", attendant="ann")
     async with app.run_test(size=(130, 36)):
         assert app.theme == "booth-dark"
 
@@ -235,6 +237,7 @@ async def test_receipts_list_and_reprint_with_one_key(store, clock) -> None:  # 
     with NetworkPrinterSimulator() as printer:
         config = parse_site(site_text(200, f'\n[printer]\nurl = "{printer.url}"\n'), "t.toml")
         site = build_site(config, store, clock=clock, traffic=Traffic(seed=1))
+        site.open_shift("ann", "0")
         app = BoothApp(site, attendant="ann")
         async with app.run_test(size=(130, 40)) as pilot:
             desk = await _car_waiting_at_exit(pilot, app, site, clock)

@@ -1,0 +1,693 @@
+"""The charging piles at work: driver events -> domain rules -> store -> site events.
+
+One worker thread handles the e-bike piles' readings (so a driver thread never waits for
+the database); OCPP calls are answered from the central system's worker threads. Both go
+through one lock, so a port's running session sees its readings in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
+
+from console.domain.charging import (
+    ChargingError,
+    CurrentLimits,
+    FaultCode,
+    PayMode,
+    PortWatch,
+    Preset,
+    PresetKind,
+    PricePlan,
+    add_line,
+    assess_current,
+    check_meter,
+    cutoff_reason,
+    local_time_of,
+    prepaid_hold,
+    price_interval,
+    session_fee,
+)
+from console.domain.clock import Clock
+from console.domain.money import Money
+from console.site.charging_config import ChargingSection
+from console.site.events import DeviceHealthChanged
+from console.store.booth_store import BoothStore
+from console.store.charging import ChargingStore, FaultRecord, NewSession, SessionRecord, Settlement, UsageRow
+from drivers.charger import EPileDriver, EPileEvent, PlugChanged, PortsReported, PowerDone, open_epile
+from drivers.health import DeviceHealth
+
+log = logging.getLogger(__name__)
+
+
+# -- events the service publishes -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PortView:
+    """One port as the attendant sees it, with its running figures."""
+
+    pile_id: str
+    port: int
+    kind: str  # epile / ocpp
+    region: str
+    franchise: str
+    online: bool
+    plugged: bool
+    powered: bool
+    current_ma: int
+    session_id: str | None = None
+    account_id: str | None = None
+    energy_wh: int = 0
+    elapsed_s: int = 0
+    fee: Money | None = None
+    preset: Preset | None = None
+    fault: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChanged:
+    port: PortView
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed:
+    session_id: str
+    pile_id: str
+    port: int
+    reason: str
+    energy_wh: int
+    bill: Money
+    refund: Money
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerFault:
+    fault: FaultRecord
+    detected_at: float = 0.0  # time.perf_counter() when the reading arrived (latency figures)
+
+
+ChargingEvent = SessionChanged | SessionClosed | ChargerFault
+
+
+# -- running state -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Running:
+    record: SessionRecord
+    plan: PricePlan
+    limit_minor: int | None  # prepaid hold or postpaid credit left; None: no limit
+    last_at: datetime
+    last_meter: int | None
+    elapsed_s: int = 0
+    energy_wh: int = 0
+    lines: dict[str, int] = field(default_factory=dict)
+    fee_minor: int = 0
+    powered: bool = False  # the pile confirmed power on / the charger started
+    saved_at: datetime | None = None
+    current_ma: int = 0
+
+
+@dataclass(slots=True)
+class _Port:
+    pile_id: str
+    port: int
+    kind: str
+    region: str
+    franchise: str
+    plan_id: str
+    limits: CurrentLimits
+    max_power_w: int
+    online: bool = False
+    plugged: bool = False
+    powered: bool = False
+    current_ma: int = 0
+    meter_wh: int | None = None
+    watch: PortWatch = field(default_factory=PortWatch)
+    running: _Running | None = None
+    fault: str = ""
+
+
+QR_PREFIX = "booth-charge:"
+
+
+def parse_qr(text: str) -> dict[str, str]:
+    """A charging QR code: `booth-charge:?user=U&pile=P&port=N[&preset=energy:1000][&mode=prepaid]`."""
+    text = text.strip()
+    if not text.startswith(QR_PREFIX):
+        raise ChargingError("not a charging QR code")
+    fields = dict(parse_qsl(urlsplit(text[len(QR_PREFIX):]).query))
+    for key in ("user", "pile", "port"):
+        if not fields.get(key):
+            raise ChargingError(f"the QR code has no {key}")
+    return fields
+
+
+def parse_preset(text: str | None) -> Preset | None:
+    """`energy:1500` (Wh), `time:3600` (s), `amount:500` (minor units); empty: none."""
+    if not text:
+        return None
+    kind, _, value = text.partition(":")
+    try:
+        return Preset(PresetKind(kind), int(value))
+    except ValueError:
+        raise ChargingError(f"bad preset {text!r}: use energy:<Wh>, time:<s> or amount:<minor units>") from None
+
+
+class ChargingService:
+    """Sessions, money and faults of every pile of the site."""
+
+    def __init__(
+        self,
+        store: BoothStore,
+        section: ChargingSection,
+        tz: tzinfo,
+        currency: str,
+        clock: Clock,
+        *,
+        report: Callable[[str, str], None],
+        publish: Callable[[Any], None],
+    ) -> None:
+        self.section = section
+        self.tz = tz
+        self.currency = currency
+        self.clock = clock
+        self.records = ChargingStore(store)
+        self._report = report
+        self._publish = publish
+        self._lock = threading.RLock()
+        self._queue: queue.Queue[tuple[EPileEvent, float] | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self.plans: dict[str, PricePlan] = {p.id: p.build(currency) for p in section.plans}
+        self.drivers: dict[str, EPileDriver] = {}
+        self.central: Any = None
+        self._ports: dict[tuple[str, int], _Port] = {}
+        self._unknown_ports: set[tuple[str, int]] = set()
+        self._piles: dict[str, Any] = {}
+        for pile in section.epiles:
+            self._piles[pile.id] = pile
+            model = section.model(pile.model)
+            for n in range(1, pile.ports + 1):
+                self._ports[(pile.id, n)] = _Port(pile.id, n, "epile", pile.region, pile.franchise, pile.plan, model.limits(), model.max_power_w)
+        for charger in section.chargers:
+            self._piles[charger.id] = charger
+            model = section.model(charger.model)
+            for n in range(1, charger.connectors + 1):
+                self._ports[(charger.id, n)] = _Port(charger.id, n, "ocpp", charger.region, charger.franchise, charger.plan, model.limits(), model.max_power_w)
+
+    # -- life cycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Seed accounts and cards, resume open sessions, start the drivers and the server."""
+        now = self.clock.now()
+        self.records.seed(
+            [dict(id=a.id, name=a.name, kind=a.kind, currency=self.currency, balance_minor=a.balance, credit_limit_minor=a.credit_limit) for a in self.section.accounts],
+            [dict(card_id=c.card_id, account_id=c.account, kind=c.kind, piles=",".join(c.piles)) for c in self.section.cards],
+            now,
+        )
+        self._resume(now)
+        self._worker = threading.Thread(target=self._work, name="charging", daemon=True)
+        self._worker.start()
+        for pile in self.section.epiles:
+            driver = open_epile(pile.id, pile.url, address=pile.address, poll_interval=pile.poll_s)
+            self.drivers[pile.id] = driver
+            driver.start(self._on_epile, self._on_health)
+        if self.section.ocpp.enabled:
+            from drivers.charger import open_ocpp_central
+
+            self.central = open_ocpp_central(self, self.section.ocpp.host, self.section.ocpp.port, heartbeat_interval=self.section.ocpp.heartbeat_s)
+            try:
+                self.central.start(self._on_health)
+            except OSError as exc:
+                self._report("error", str(exc))
+                self.central = None
+
+    def stop(self) -> None:
+        """Stop drivers, server and worker. Open sessions stay open and resume on start."""
+        for driver in self.drivers.values():
+            driver.stop()
+        if self.central is not None:
+            self.central.stop()
+        self._queue.put(None)
+        if self._worker is not None:
+            self._worker.join(timeout=5)
+            self._worker = None
+        with self._lock:
+            now = self.clock.now()
+            for p in self._ports.values():
+                if p.running is not None:
+                    self._save(p, now)
+
+    def _resume(self, now: datetime) -> None:
+        for rec in self.records.open_sessions():
+            port = self._ports.get((rec.pile_id, rec.port))
+            plan = self.plans.get(rec.plan_id)
+            if port is None or plan is None:
+                self._report("warning", f"open charging session {rec.id} on {rec.pile_id}/{rec.port} has no configured pile or plan")
+                continue
+            port.running = _Running(rec, plan, self._limit(rec), rec.started_at, rec.last_meter_wh, rec.seconds, rec.energy_wh,
+                                    dict(rec.lines), rec.fee_minor, powered=True)
+            port.meter_wh = rec.last_meter_wh
+
+    def _limit(self, rec: SessionRecord) -> int | None:
+        if rec.mode == PayMode.PREPAID.value:
+            return rec.hold_minor
+        return self.records.credit_left(rec.account_id)
+
+    # -- commands -----------------------------------------------------------------------------------
+    def start_session(self, *, pile_id: str, port: int, card_id: str | None = None, user_id: str | None = None,
+                      preset: Preset | None = None, mode: PayMode | None = None, source: str = "card") -> SessionRecord:
+        """Start charging for a card or a user (QR). Raises ChargingError with a message
+        for the attendant; nothing is recorded then."""
+        with self._lock:
+            key = (pile_id, port)
+            p = self._ports.get(key)
+            if p is None:
+                raise ChargingError(f"no pile {pile_id} port {port}")
+            if p.running is not None:
+                raise ChargingError(f"{pile_id} port {port} is already charging")
+            account_id, card = self._who(card_id, user_id, pile_id)
+            if p.kind == "epile":
+                if not p.online:
+                    raise ChargingError(f"pile {pile_id} is offline")
+                if not p.plugged:
+                    raise ChargingError(f"nothing is plugged into {pile_id} port {port}")
+            elif self.central is None or pile_id not in self.central.connected():
+                raise ChargingError(f"charger {pile_id} is not connected")
+            acc = self.records.account(account_id)
+            assert acc is not None
+            landlord = card is not None and card.kind == "landlord"
+            mode = PayMode.POSTPAID if landlord else (mode or PayMode(self.section.default_mode))
+            plan = self.plans[p.plan_id]
+            hold = prepaid_hold(plan, preset) if mode is PayMode.PREPAID and preset is not None else Money.zero(self.currency)
+            if mode is PayMode.PREPAID and preset is None:
+                raise ChargingError("a prepaid session needs a preset (energy, time or amount)")
+            now = self.clock.now()
+            rec = self.records.open_session(NewSession(
+                pile_id, port, p.kind, p.region, p.franchise, account_id, card_id, source, mode, preset, plan.id, hold,
+                now.astimezone(self.tz).hour, p.meter_wh,
+            ), now)
+            p.running = _Running(rec, plan, self._limit(rec) if not landlord else None, now, p.meter_wh)
+            p.running.saved_at = now
+        if p.kind == "epile":
+            self.drivers[pile_id].set_power(port, True)
+        else:
+            future = self.central.remote_start(pile_id, port, card_id or f"user:{account_id}")
+            future.add_done_callback(lambda f, sid=rec.id, src=source: self._remote_started(sid, src, f))
+        self._publish(SessionChanged(self._view(p)))
+        return rec
+
+    def scan_qr(self, text: str) -> SessionRecord:
+        """Start a session from a user's QR code; a failure caused by the pile raises fault 3."""
+        fields = parse_qr(text)
+        try:
+            port = int(fields["port"])
+        except ValueError:
+            raise ChargingError("the QR code's port is not a number") from None
+        preset = parse_preset(fields.get("preset"))
+        mode = PayMode(fields["mode"]) if fields.get("mode") in ("prepaid", "postpaid") else None
+        try:
+            return self.start_session(pile_id=fields["pile"], port=port, user_id=fields["user"], preset=preset, mode=mode, source="qr")
+        except ChargingError as exc:
+            if self._pile_side(str(exc)) and fields["pile"] in self._piles:
+                self._fault(fields["pile"], port, FaultCode.QR_START_FAILED.value, f"QR start failed: {exc}")
+            raise
+
+    @staticmethod
+    def _pile_side(message: str) -> bool:
+        return any(w in message for w in ("offline", "plugged", "not connected", "no pile", "refused", "already charging"))
+
+    def stop_session(self, session_id: str, reason: str = "stopped by the user") -> Settlement:
+        """Cut power and settle now."""
+        with self._lock:
+            p = next((x for x in self._ports.values() if x.running and x.running.record.id == session_id), None)
+            if p is None:
+                rec = self.records.session(session_id)
+                if rec is None:
+                    raise ChargingError(f"unknown session {session_id}")
+                return self.records.close_session(session_id, at=self.clock.now(), reason=reason, bill=Money(rec.bill_minor or 0, rec.currency),
+                                                  energy_wh=rec.energy_wh, seconds=rec.seconds, lines=rec.lines, meter_wh=rec.last_meter_wh)
+            return self._cut(p, reason)
+
+    def close_maintenance(self, fault_id: str, note: str, actor: str) -> None:
+        self.records.close_maintenance(fault_id, note, self.clock.now(), actor)
+        with self._lock:
+            for p in self._ports.values():
+                if p.fault and any(f.id == fault_id for f in self.records.faults(open_only=False, limit=50)):
+                    open_codes = [f for f in self.records.faults(open_only=True) if f.pile_id == p.pile_id and f.port == p.port]
+                    p.fault = open_codes[0].detail if open_codes else ""
+
+    def block_card(self, card_id: str, actor: str, reason: str) -> None:
+        self.records.block_card(card_id, self.clock.now(), actor, reason)
+        self._push_local_lists()
+
+    def top_up(self, account_id: str, amount: Money, actor: str) -> Money:
+        return self.records.top_up(account_id, amount, self.clock.now(), actor)
+
+    # -- read models --------------------------------------------------------------------------------
+    def ports(self) -> list[PortView]:
+        with self._lock:
+            return [self._view(p) for p in self._ports.values()]
+
+    def faults(self, open_only: bool = False) -> list[FaultRecord]:
+        return self.records.faults(open_only=open_only)
+
+    def usage(self, by: str, **kw: Any) -> list[UsageRow]:
+        return self.records.usage(by, **kw)
+
+    def usage_by_hour(self, **kw: Any) -> list[int]:
+        return self.records.usage_by_hour(**kw)
+
+    def landlord_usage(self, card_id: str) -> list[UsageRow]:
+        """What a landlord's privilege card may see: usage of the piles it authorizes."""
+        card = self.records.card(card_id)
+        if card is None or card.kind != "landlord":
+            raise ChargingError("only a landlord card sees pile usage")
+        return self.records.usage("pile", piles=card.piles)
+
+    def _view(self, p: _Port) -> PortView:
+        r = p.running
+        if r is None:
+            return PortView(p.pile_id, p.port, p.kind, p.region, p.franchise, p.online, p.plugged, p.powered, p.current_ma, fault=p.fault)
+        return PortView(p.pile_id, p.port, p.kind, p.region, p.franchise, p.online, p.plugged, p.powered, p.current_ma, r.record.id,
+                        r.record.account_id, r.energy_wh, r.elapsed_s, Money(r.fee_minor, self.currency), r.record.preset, p.fault)
+
+    # -- who is charging ------------------------------------------------------------------------------
+    def _who(self, card_id: str | None, user_id: str | None, pile_id: str) -> tuple[str, Any]:
+        if card_id:
+            card = self.records.card(card_id)
+            if card is None:
+                raise ChargingError(f"unknown card {card_id}")
+            if card.state != "active":
+                raise ChargingError(f"card {card_id} is blocked")
+            if card.kind == "landlord" and pile_id not in card.piles:
+                raise ChargingError(f"landlord card {card_id} does not authorize pile {pile_id}")
+            return card.account_id, card
+        if user_id:
+            if self.records.account(user_id) is None:
+                raise ChargingError(f"unknown user {user_id}")
+            return user_id, None
+        raise ChargingError("a session needs a card or a user")
+
+    # -- e-bike piles ----------------------------------------------------------------------------------
+    def _on_epile(self, event: EPileEvent) -> None:
+        import time
+
+        self._queue.put((event, time.perf_counter()))
+
+    def _on_health(self, health: DeviceHealth) -> None:
+        pile_id = health.device.removeprefix("pile ")
+        with self._lock:
+            for p in self._ports.values():
+                if p.pile_id == pile_id and p.kind == "epile":
+                    p.online = health.state.value in ("ok", "degraded")
+        self._publish(DeviceHealthChanged(health))
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            event, received = item
+            try:
+                with self._lock:
+                    self._handle(event, received)
+            except Exception:  # a bad event must not stop charging supervision
+                log.exception("charging event failed: %r", event)
+
+    def _handle(self, event: EPileEvent, received: float) -> None:
+        if isinstance(event, PortsReported):
+            now = self.clock.now()
+            seen = set()
+            for st in event.ports:
+                key = (event.pile, st.port)
+                seen.add(key)
+                p = self._ports.get(key)
+                if p is None:
+                    if key not in self._unknown_ports:
+                        self._unknown_ports.add(key)
+                        self.records.record_anomaly(pile_id=event.pile, port=st.port, kind="unknown_port",
+                                                    detail=f"reading from port {st.port}, which is not configured (removed?); ignored", at=now)
+                    continue
+                p.online = True
+                self._reading(p, now, st.powered, st.plugged, st.current_ma, st.energy_wh, received)
+            self._unknown_ports -= {k for k in self._unknown_ports if k[0] == event.pile and k not in seen}
+        elif isinstance(event, PlugChanged):
+            p = self._ports.get((event.pile, event.port))
+            if p is not None:
+                p.plugged = event.plugged
+                if not event.plugged and p.running is not None:
+                    self._cut(p, "unplugged")
+        elif isinstance(event, PowerDone):
+            p = self._ports.get((event.pile, event.port))
+            if p is None or p.running is None:
+                return
+            if event.on and event.ok:
+                p.running.powered = True
+            elif event.on and not event.ok:
+                run = p.running
+                self._close(p, f"pile refused power: {event.detail}", zero=True)
+                if run.record.card_id is None:  # a QR start that the pile could not serve
+                    self._fault(p.pile_id, p.port, FaultCode.QR_START_FAILED.value, f"QR start failed: pile refused power ({event.detail})")
+
+    def _reading(self, p: _Port, now: datetime, powered: bool, plugged: bool, current_ma: int, meter_wh: int | None, received: float) -> None:
+        p.powered, p.plugged, p.current_ma = powered, plugged, current_ma
+        watch, code, detail = assess_current(p.limits, p.watch, powered, current_ma, now.timestamp())
+        p.watch = watch
+        if code is not None:
+            fault = self._fault(p.pile_id, p.port, code.value, detail, received)
+            if fault is not None or code is FaultCode.CURRENT_WHEN_OFF:
+                if p.running is not None:
+                    self._cut(p, f"fault {code.value}: {detail}")
+                elif code is FaultCode.CURRENT_WHEN_OFF and p.kind == "epile":
+                    self.drivers[p.pile_id].set_power(p.port, False)  # try to release a stuck relay
+        run = p.running
+        if meter_wh is not None:
+            if run is None:
+                verdict = check_meter(p.meter_wh, meter_wh, 1.0, p.max_power_w * 3600)
+                if verdict.problem and "backwards" in verdict.problem:
+                    self.records.record_anomaly(pile_id=p.pile_id, port=p.port, kind="meter_backwards", detail=verdict.problem, at=now)
+                p.meter_wh = meter_wh
+            else:
+                self._advance(p, run, now, meter_wh, current_ma)
+        if p.running is not None:
+            self._publish(SessionChanged(self._view(p)))
+
+    def _advance(self, p: _Port, run: _Running, now: datetime, meter_wh: int, current_ma: int) -> None:
+        """One metered interval of a running session: price it, check the preset."""
+        elapsed = max(run.elapsed_s, int((now - run.record.started_at).total_seconds()))
+        dsec = elapsed - run.elapsed_s
+        dt = max((now - run.last_at).total_seconds(), 0.0)
+        verdict = check_meter(run.last_meter, meter_wh, dt, p.max_power_w)
+        if verdict.problem:
+            self.records.record_anomaly(pile_id=p.pile_id, port=p.port, kind="meter", detail=f"session {run.record.id}: {verdict.problem}", at=now)
+        line = price_interval(run.plan, local_time_of(run.last_at, self.tz), dsec, verdict.delta_wh)
+        run.lines = add_line(run.lines, line)
+        run.energy_wh += verdict.delta_wh
+        run.elapsed_s = elapsed
+        run.last_at = now
+        run.last_meter = meter_wh
+        run.current_ma = current_ma
+        p.meter_wh = meter_wh
+        cap = run.record.hold_minor if run.record.mode == PayMode.PREPAID.value else None
+        fee = session_fee(run.plan, run.lines, run.elapsed_s, cap)
+        run.fee_minor = fee.minor
+        reason = cutoff_reason(run.record.preset, run.energy_wh, run.elapsed_s, fee, run.limit_minor)
+        if reason is not None:
+            self._cut(p, reason)
+        elif run.saved_at is None or (now - run.saved_at).total_seconds() >= self.section.save_every_s:
+            self._save(p, now)
+
+    def _save(self, p: _Port, now: datetime) -> None:
+        run = p.running
+        if run is None or run.last_meter is None:
+            return
+        self.records.save_progress(run.record.id, meter_wh=run.last_meter, energy_wh=run.energy_wh, seconds=run.elapsed_s,
+                                   lines=run.lines, fee_minor=run.fee_minor, at=now, current_ma=run.current_ma)
+        run.saved_at = now
+
+    def _cut(self, p: _Port, reason: str) -> Settlement:
+        """Cut power (or ask the charger to stop) and settle with the running figures."""
+        run = p.running
+        assert run is not None
+        if p.kind == "epile":
+            driver = self.drivers.get(p.pile_id)
+            if driver is not None:
+                driver.set_power(p.port, False)
+        elif self.central is not None and run.record.ocpp_tx_id is not None:
+            self.central.remote_stop(p.pile_id, run.record.ocpp_tx_id)
+        return self._close(p, reason)
+
+    def _close(self, p: _Port, reason: str, *, zero: bool = False) -> Settlement:
+        run = p.running
+        assert run is not None
+        bill = Money.zero(self.currency) if zero else Money(run.fee_minor, self.currency)
+        now = self.clock.now()
+        settlement = self.records.close_session(run.record.id, at=now, reason=reason, bill=bill, energy_wh=run.energy_wh,
+                                                seconds=run.elapsed_s, lines=run.lines, meter_wh=run.last_meter)
+        p.running = None
+        self._publish(SessionClosed(run.record.id, p.pile_id, p.port, reason, run.energy_wh, settlement.bill, settlement.refund))
+        self._publish(SessionChanged(self._view(p)))
+        self._report("info", f"charging {p.pile_id}/{p.port} ended ({reason}): {run.energy_wh} Wh, {settlement.bill}, refund {settlement.refund}")
+        return settlement
+
+    def _fault(self, pile_id: str, port: int | None, code: str, detail: str, received: float = 0.0) -> FaultRecord | None:
+        pile = self._piles.get(pile_id)
+        region = getattr(pile, "region", "default")
+        franchise = getattr(pile, "franchise", "default")
+        fault = self.records.raise_fault(pile_id=pile_id, port=port, code=code, detail=detail, region=region, franchise=franchise, at=self.clock.now())
+        if fault is None:
+            return None
+        p = self._ports.get((pile_id, port or 0))
+        if p is not None:
+            p.fault = f"fault {code}: {detail}"
+        self._publish(ChargerFault(fault, received))
+        self._report("error", f"{pile_id} port {port}: fault {code}: {detail}")
+        return fault
+
+    # -- OCPP (called by the central system's worker threads) ----------------------------------------------
+    def _remote_started(self, session_id: str, source: str, future: Any) -> None:
+        try:
+            ok = bool(future.result())
+            detail = "" if ok else "charger rejected the remote start"
+        except Exception as exc:  # noqa: BLE001 - any link failure means no start
+            ok, detail = False, f"remote start failed: {exc}"
+        if ok:
+            return
+        with self._lock:
+            p = next((x for x in self._ports.values() if x.running and x.running.record.id == session_id), None)
+            if p is None:
+                return
+            self._close(p, detail, zero=True)
+            if source == "qr":
+                self._fault(p.pile_id, p.port, FaultCode.QR_START_FAILED.value, f"QR start failed: {detail}")
+
+    def _push_local_lists(self) -> None:
+        if self.central is None:
+            return
+        entries = self.records.active_cards()
+        version = int(self.clock.now().timestamp())
+        for charger in self.central.connected():
+            self.central.send_local_list(charger, version, entries)
+
+    def on_boot(self, charger: str, vendor: str, model: str) -> None:
+        if charger not in self._piles:
+            self._report("warning", f"unknown OCPP charger {charger} ({vendor} {model}) connected")
+            return
+        with self._lock:
+            for p in self._ports.values():
+                if p.pile_id == charger:
+                    p.online = True
+        self._report("info", f"charger {charger} ({vendor} {model}) booted")
+        entries = self.records.active_cards()
+        if self.central is not None:
+            self.central.send_local_list(charger, int(self.clock.now().timestamp()), entries)
+
+    def on_status(self, charger: str, connector: int, status: str, error_code: str, info: str) -> None:
+        with self._lock:
+            p = self._ports.get((charger, connector))
+            if p is not None:
+                p.plugged = status in ("Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing")
+            if error_code and error_code != "NoError":
+                self._fault(charger, connector if connector else None, f"ocpp:{error_code}", f"{status}: {error_code} {info}".strip())
+                if p is not None and p.running is not None:
+                    self._cut(p, f"charger fault {error_code}")
+
+    def authorize(self, charger: str, id_tag: str) -> str:
+        card = self.records.card(id_tag)
+        if card is None:
+            if id_tag.startswith("user:") and self.records.account(id_tag[5:]) is not None:
+                return "Accepted"
+            return "Invalid"
+        if card.state != "active":
+            return "Blocked"
+        if any(p.running and p.running.record.card_id == id_tag and p.pile_id != charger for p in self._ports.values()):
+            return "ConcurrentTx"
+        return "Accepted"
+
+    def start_transaction(self, charger: str, connector: int, id_tag: str, meter_start: int, at: datetime) -> tuple[int, str]:
+        with self._lock:
+            p = self._ports.get((charger, connector))
+            if p is None:
+                return 0, "Invalid"
+            run = p.running
+            if run is not None and run.record.ocpp_tx_id is not None:
+                if run.powered:
+                    # A repeated StartTransaction (the charger missed our answer): same id,
+                    # recorded, never a second session.
+                    self.records.record_anomaly(pile_id=charger, port=connector, kind="duplicate_transaction",
+                                                detail=f"StartTransaction repeated for transaction {run.record.ocpp_tx_id}", at=self.clock.now())
+                    return run.record.ocpp_tx_id, "Accepted"
+                run.powered = True
+                run.last_meter = meter_start
+                p.meter_wh = meter_start
+                return run.record.ocpp_tx_id, "Accepted"
+            status = self.authorize(charger, id_tag)
+            if status != "Accepted":
+                return 0, status
+            try:
+                card_id = None if id_tag.startswith("user:") else id_tag
+                user_id = id_tag[5:] if card_id is None else None
+                p.meter_wh = meter_start
+                rec = self._open_at_charger(p, card_id, user_id, meter_start)
+            except ChargingError as exc:
+                self._report("warning", f"charger {charger}: start for {id_tag} refused: {exc}")
+                return 0, "Invalid" if "credit" not in str(exc) else "Blocked"
+            return rec.ocpp_tx_id or 0, "Accepted"
+
+    def _open_at_charger(self, p: _Port, card_id: str | None, user_id: str | None, meter_start: int) -> SessionRecord:
+        """A card swiped at the charger itself: a postpaid session without a preset."""
+        account_id, card = self._who(card_id, user_id, p.pile_id)
+        now = self.clock.now()
+        plan = self.plans[p.plan_id]
+        rec = self.records.open_session(NewSession(
+            p.pile_id, p.port, "ocpp", p.region, p.franchise, account_id, card_id, "charger", PayMode.POSTPAID, None, plan.id,
+            Money.zero(self.currency), now.astimezone(self.tz).hour, meter_start,
+        ), now)
+        landlord = card is not None and card.kind == "landlord"
+        p.running = _Running(rec, plan, None if landlord else self._limit(rec), now, meter_start, powered=True, saved_at=now)
+        self._publish(SessionChanged(self._view(p)))
+        return rec
+
+    def meter_values(self, charger: str, connector: int, transaction_id: int | None, samples: list[Any]) -> None:
+        with self._lock:
+            p = self._ports.get((charger, connector))
+            if p is None:
+                return
+            if transaction_id is not None and (p.running is None or p.running.record.ocpp_tx_id != transaction_id):
+                self.records.record_anomaly(pile_id=charger, port=connector, kind="stale_transaction",
+                                            detail=f"meter values for transaction {transaction_id}, which is not running here; not billed",
+                                            at=self.clock.now())
+                return
+            for s in samples:
+                current = s.current_ma if s.current_ma is not None else p.current_ma
+                self._reading(p, self.clock.now(), p.running is not None, True, current, s.energy_wh, 0.0)
+
+    def stop_transaction(self, charger: str, transaction_id: int, meter_stop: int, at: datetime, reason: str) -> None:
+        with self._lock:
+            p = self._ports.get((charger, 0))
+            p = next((x for x in self._ports.values() if x.pile_id == charger and x.running and x.running.record.ocpp_tx_id == transaction_id), None)
+            if p is None:
+                rec = self.records.session_by_tx(charger, transaction_id)
+                kind = "late_stop" if rec is not None else "unknown_transaction"
+                self.records.record_anomaly(pile_id=charger, port=None, kind=kind,
+                                            detail=f"StopTransaction for transaction {transaction_id} ({reason}) with no running session; nothing billed",
+                                            at=self.clock.now())
+                return
+            run = p.running
+            assert run is not None
+            self._advance(p, run, self.clock.now(), meter_stop, run.current_ma)
+            if p.running is not None:
+                self._close(p, f"charger stopped ({reason})")
+
+    def on_disconnect(self, charger: str) -> None:
+        with self._lock:
+            for p in self._ports.values():
+                if p.pile_id == charger:
+                    p.online = False
+        self._report("warning", f"charger {charger} disconnected")

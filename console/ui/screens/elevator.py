@@ -1,0 +1,299 @@
+"""Elevator rides: a gallery of the latest exit snapshots, the ride log with a search
+box, and a ride opened with its snapshot shown large. Every snapshot shown is audited
+(the service writes "ride.snapshot_viewed"); data is loaded in worker threads.
+
+Pictures are drawn with textual-image: a terminal graphics protocol (Sixel, Kitty) when
+the terminal has one, otherwise coloured half blocks, which every terminal shows.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import ClassVar, Protocol
+from zoneinfo import ZoneInfo
+
+from PIL import Image as PILImage
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Input, Label
+
+# textual-image asks the terminal about graphics support when first imported; that must
+# happen before the app takes the terminal over, hence the import at module level.
+from textual_image.renderable import Image as _BestRenderable
+from textual_image.renderable import SixelImage as _SixelRenderable
+from textual_image.renderable import TGPImage as _TGPRenderable
+from textual_image.widget import HalfcellImage
+from textual_image.widget import Image as _BestImage
+
+from console.domain.rides import RideKind, RideQueryError, floor_label
+from console.store.rides import RideSummary
+
+# A graphics protocol when the terminal has one; coloured half blocks otherwise (the
+# library's own fallback off a terminal is plain Unicode shading, too coarse for faces).
+SnapshotImage = _BestImage if _BestRenderable in (_SixelRenderable, _TGPRenderable) else HalfcellImage
+
+
+class RideSource(Protocol):
+    """What the screens need from the elevator service (all blocking: called in workers)."""
+
+    tz: ZoneInfo
+
+    def search(self, text: str, limit: int = 200) -> list[RideSummary]: ...
+
+    def gallery(self, count: int, *, actor: str) -> list[tuple[RideSummary, bytes]]: ...
+
+    def open_snapshot(self, ride_id: str, *, actor: str) -> tuple[RideSummary | None, bytes | None]: ...
+
+
+def _picture(jpeg: bytes) -> PILImage.Image | None:
+    """The snapshot as an image, or None when the bytes are not a readable picture."""
+    try:
+        image = PILImage.open(io.BytesIO(jpeg))
+        image.load()
+        return image
+    except Exception:  # PIL raises many kinds for damaged data; a bad picture must not crash the screen
+        return None
+
+
+def _when(at: datetime | None, tz: ZoneInfo, fmt: str = "%d.%m. %H:%M:%S") -> str:
+    return at.astimezone(tz).strftime(fmt) if at else "-"
+
+
+def _status(ride: RideSummary) -> str:
+    if ride.kind is RideKind.UNCLAIMED:
+        return "unclaimed stop"
+    if ride.kind is RideKind.TIMEOUT:
+        return f"timed out: {ride.flag_reason or ''}"
+    if ride.flagged:
+        return f"CHECK: {ride.flag_reason or ''}"
+    return "ok"
+
+
+def _snapshot_state(ride: RideSummary) -> str:
+    if ride.has_snapshot:
+        return "face" if ride.snapshot_face else "frame"
+    if ride.snapshot_purged_at is not None:
+        return "purged"
+    return "none"
+
+
+class SnapshotTile(Vertical):
+    """One snapshot of the gallery with its caption."""
+
+    DEFAULT_CSS = """
+    SnapshotTile { width: 24; height: 100%; margin: 0 1 0 0; }
+    SnapshotTile > .tile-image { width: 24; height: 1fr; }
+    SnapshotTile > Label { width: 100%; height: 1; }
+    SnapshotTile.flagged > Label { color: $warning; }
+    """
+
+    def __init__(self, ride: RideSummary, jpeg: bytes, tz: ZoneInfo) -> None:
+        super().__init__(classes="flagged" if ride.flagged else "")
+        self.ride = ride
+        self._jpeg = jpeg
+        self._tz = tz
+
+    def compose(self) -> ComposeResult:
+        picture = _picture(self._jpeg)
+        if picture is None:
+            yield Label("(damaged picture)", classes="tile-image")
+        else:
+            yield SnapshotImage(picture, classes="tile-image")
+        r = self.ride
+        yield Label(f"{_when(r.doors_open_at, self._tz, '%H:%M')} {r.card or '?'} {floor_label(r.floor)}")
+
+
+class ElevatorScreen(Screen[None]):
+    """Latest exit snapshots and the searchable ride log; Enter opens a ride."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Back", id="elevator.close", tooltip="Back to the dashboard"),
+        Binding("slash", "focus_search", "Search", id="elevator.search",
+                tooltip="Search by card, floor, day or time range"),
+        Binding("f5", "reload", "Reload", id="elevator.reload", tooltip="Load the latest rides and snapshots"),
+    ]
+    DEFAULT_CSS = """
+    ElevatorScreen { layout: vertical; }
+    ElevatorScreen #gallery { height: 14; border: round $primary; padding: 0 1; }
+    ElevatorScreen #gallery-empty { color: $text-muted; }
+    ElevatorScreen #search { margin: 0 0; }
+    ElevatorScreen #message { height: 1; color: $warning; padding: 0 1; }
+    ElevatorScreen #rides { height: 1fr; }
+    """
+
+    def __init__(self, source: RideSource, actor: str, *, gallery_size: int = 6) -> None:
+        super().__init__(id="elevator")
+        self.source = source
+        self.actor = actor
+        self.gallery_size = gallery_size
+        self.rides: list[RideSummary] = []
+        self.query_text = ""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="gallery") as gallery:
+            gallery.border_title = "Latest exit snapshots"
+            yield Label("loading...", id="gallery-empty")
+        yield Input(placeholder='card (04A1), floor (-2 or B2), day (2026-03-02), time (08:00-09:30), "flagged"',
+                    id="search")
+        yield Label("", id="message")
+        yield DataTable(cursor_type="row", zebra_stripes=True, id="rides")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#rides", DataTable)
+        table.add_columns("time", "car", "card", "class", "from", "floor", "fee", "snapshot", "status")
+        table.focus()
+        self.load_gallery()
+        self.load_rides("")
+
+    # -- loading ------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="elevator-gallery", exit_on_error=False)
+    def load_gallery(self) -> None:
+        items = self.source.gallery(self.gallery_size, actor=self.actor)
+        self.app.call_from_thread(self._show_gallery, items)
+
+    async def _show_gallery(self, items: list[tuple[RideSummary, bytes]]) -> None:
+        gallery = self.query_one("#gallery", Horizontal)
+        await gallery.remove_children()
+        if not items:
+            await gallery.mount(Label("no snapshots yet", id="gallery-empty"))
+            return
+        await gallery.mount_all([SnapshotTile(ride, jpeg, self.source.tz) for ride, jpeg in items])
+
+    @work(thread=True, exclusive=True, group="elevator-rides", exit_on_error=False)
+    def load_rides(self, text: str) -> None:
+        try:
+            rides = self.source.search(text)
+        except RideQueryError as exc:
+            self.app.call_from_thread(self._say, str(exc))
+            return
+        except Exception as exc:  # the database may be busy or gone: say so, keep the screen
+            self.app.call_from_thread(self._say, f"rides not loaded: {exc}")
+            return
+        self.app.call_from_thread(self._show_rides, rides, text)
+
+    def _say(self, text: str) -> None:
+        self.query_one("#message", Label).update(text)
+
+    def _show_rides(self, rides: list[RideSummary], text: str) -> None:
+        self.rides = rides
+        self.query_text = text
+        table = self.query_one("#rides", DataTable)
+        table.clear()
+        tz = self.source.tz
+        for r in rides:
+            table.add_row(
+                _when(r.doors_open_at, tz), str(r.car), r.card or "-", r.card_class or "-",
+                floor_label(r.from_floor) if r.from_floor is not None else "-", floor_label(r.floor),
+                str(r.fee) if r.kind is RideKind.RIDE else "-", _snapshot_state(r), _status(r)[:60], key=r.id,
+            )
+        found = f"{len(rides)} record(s)" + (f" for “{text}”" if text else "")
+        self._say(found if rides else f"no rides found{' for “' + text + '”' if text else ''}")
+
+    # -- actions ------------------------------------------------------------------------------
+    @on(Input.Submitted, "#search")
+    def search(self, event: Input.Submitted) -> None:
+        self.load_rides(event.value.strip())
+        self.query_one("#rides", DataTable).focus()
+
+    @on(DataTable.RowSelected, "#rides")
+    def open_ride(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.app.push_screen(RideScreen(self.source, event.row_key.value, self.actor))
+
+    def ride_recorded(self) -> None:
+        """A new record arrived (the app calls this on the service's RideRecorded)."""
+        self.load_rides(self.query_text)
+        self.load_gallery()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_reload(self) -> None:
+        self.ride_recorded()
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
+
+
+class RideScreen(ModalScreen[None]):
+    """One ride with its snapshot shown large. Opening it is audited."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="ride.close")]
+    DEFAULT_CSS = """
+    RideScreen { align: center middle; }
+    RideScreen > Horizontal { width: 90%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
+    RideScreen #picture { width: 1fr; height: 100%; }
+    RideScreen #picture > .big-image { width: 100%; height: 100%; }
+    RideScreen #details { width: 44; height: 100%; padding: 0 1; }
+    """
+
+    def __init__(self, source: RideSource, ride_id: str, actor: str) -> None:
+        super().__init__(id="ride")
+        self.source = source
+        self.ride_id = ride_id
+        self.actor = actor
+        self.ride: RideSummary | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal() as box:
+            box.border_title = "Ride · Esc closes"
+            with Vertical(id="picture"):
+                yield Label("loading snapshot...", id="picture-state")
+            yield Label("", id="details")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="ride-open", exit_on_error=False)
+    def load(self) -> None:
+        try:
+            ride, jpeg = self.source.open_snapshot(self.ride_id, actor=self.actor)
+        except Exception as exc:
+            self.app.call_from_thread(self.query_one("#picture-state", Label).update, f"not loaded: {exc}")
+            return
+        self.app.call_from_thread(self._show, ride, jpeg)
+
+    async def _show(self, ride: RideSummary | None, jpeg: bytes | None) -> None:
+        self.ride = ride
+        state = self.query_one("#picture-state", Label)
+        if ride is None:
+            state.update("no such ride")
+            return
+        picture = _picture(jpeg) if jpeg else None
+        if picture is not None:
+            await state.remove()
+            await self.query_one("#picture", Vertical).mount(SnapshotImage(picture, classes="big-image"))
+        elif jpeg:
+            state.update("the stored picture is damaged")
+        elif ride.snapshot_purged_at is not None:
+            state.update(f"snapshot deleted on {_when(ride.snapshot_purged_at, self.source.tz, '%d.%m.%Y')} "
+                         "(retention period)")
+        else:
+            state.update("no snapshot for this record")
+        tz = self.source.tz
+        lines = [
+            f"kind      {ride.kind.value}",
+            f"card      {ride.card or '-'}",
+            f"class     {ride.card_class or '-'}",
+            f"account   {ride.account_id or '-'}",
+            f"car       {ride.car}",
+            f"from      {floor_label(ride.from_floor) if ride.from_floor is not None else '-'}",
+            f"floor     {floor_label(ride.floor)}",
+            f"swiped    {_when(ride.swiped_at, tz)}",
+            f"arrived   {_when(ride.arrived_at, tz)}",
+            f"doors     {_when(ride.doors_open_at, tz)}",
+            f"fee       {ride.fee if ride.kind is RideKind.RIDE else '-'} ({ride.price_rule or '-'})",
+            f"snapshot  {_snapshot_state(ride)}, {ride.snapshot_bytes} bytes",
+            f"          {ride.snapshot_note or ''}",
+            "",
+            f"status    {_status(ride)}",
+        ]
+        self.query_one("#details", Label).update("\n".join(lines))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
