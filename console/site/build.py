@@ -11,6 +11,7 @@ from console.locations import data_dir
 from console.site.config import SiteConfig
 from console.site.cloud import adopt_cloud_tariff, attach_sync
 from console.site.core import Site
+from console.site.elevator import ElevatorService
 from console.sync.service import SyncTuning
 from console.site.print_queue import PrintQueue
 from console.site.pricing import TariffPricing
@@ -126,6 +127,14 @@ def build_site(
         except ValueError as exc:
             raise StoreError(f"printer.url: {exc}") from None
         site.print_queue = PrintQueue(store, printer, clock, on_log=site._log)
+    if config.elevator.url:
+        try:
+            site.elevator = ElevatorService(
+                store, config.elevator, config.site.tz, config.site.currency, clock, report=site.report, publish=site.publish
+            )
+        except ValueError as exc:  # a fee with more decimals than the currency has
+            raise StoreError(f"elevator: {exc}") from None
+        site.services.append(site.elevator)
     attach_sync(site, config, sync_tuning)
     adopt_cloud_tariff(site)  # a tariff pulled earlier stays in force across restarts
     return site

@@ -255,8 +255,10 @@ class ChargingService:
             port.meter_wh = rec.last_meter_wh
 
     def _limit(self, rec: SessionRecord) -> int | None:
+        # A prepaid preset is bounded by its hold (priced at the highest rate, and the bill
+        # is capped at it), so only postpaid credit needs a limit of its own.
         if rec.mode == PayMode.PREPAID.value:
-            return rec.hold_minor
+            return None
         return self.records.credit_left(rec.account_id)
 
     # -- commands -----------------------------------------------------------------------------------
@@ -460,12 +462,11 @@ class ChargingService:
         watch, code, detail = assess_current(p.limits, p.watch, powered, current_ma, now.timestamp())
         p.watch = watch
         if code is not None:
-            fault = self._fault(p.pile_id, p.port, code.value, detail, received)
-            if fault is not None or code is FaultCode.CURRENT_WHEN_OFF:
-                if p.running is not None:
-                    self._cut(p, f"fault {code.value}: {detail}")
-                elif code is FaultCode.CURRENT_WHEN_OFF and p.kind == "epile":
-                    self.drivers[p.pile_id].set_power(p.port, False)  # try to release a stuck relay
+            self._fault(p.pile_id, p.port, code.value, detail, received)
+            if p.running is not None:
+                self._cut(p, f"fault {code.value}: {detail}")
+            elif code is FaultCode.CURRENT_WHEN_OFF and p.kind == "epile":
+                self.drivers[p.pile_id].set_power(p.port, False)  # try to release a stuck relay
         run = p.running
         if meter_wh is not None:
             if run is None:
@@ -483,7 +484,9 @@ class ChargingService:
         elapsed = max(run.elapsed_s, int((now - run.record.started_at).total_seconds()))
         dsec = elapsed - run.elapsed_s
         dt = max((now - run.last_at).total_seconds(), 0.0)
-        verdict = check_meter(run.last_meter, meter_wh, dt, p.max_power_w)
+        # OCPP chargers sample every minute or more and may send a backlog at once after a
+        # link loss: judge their jumps over at least a minute.
+        verdict = check_meter(run.last_meter, meter_wh, max(dt, 60.0) if p.kind == "ocpp" else dt, p.max_power_w)
         if verdict.problem:
             self.records.record_anomaly(pile_id=p.pile_id, port=p.port, kind="meter", detail=f"session {run.record.id}: {verdict.problem}", at=now)
         line = price_interval(run.plan, local_time_of(run.last_at, self.tz), dsec, verdict.delta_wh)
@@ -526,7 +529,11 @@ class ChargingService:
     def _close(self, p: _Port, reason: str, *, zero: bool = False) -> Settlement:
         run = p.running
         assert run is not None
-        bill = Money.zero(self.currency) if zero else Money(run.fee_minor, self.currency)
+        if zero:
+            run.fee_minor = 0
+        bill = Money(run.fee_minor, self.currency)
+        # The last running figure the attendant sees is the bill, to the cent.
+        self._publish(SessionChanged(self._view(p)))
         now = self.clock.now()
         settlement = self.records.close_session(run.record.id, at=now, reason=reason, bill=bill, energy_wh=run.energy_wh,
                                                 seconds=run.elapsed_s, lines=run.lines, meter_wh=run.last_meter)

@@ -92,8 +92,9 @@ class Site:
         self._occupancy: dict[str, int] = {}
         self._started = False
         self.after_stop: list[Callable[[], None]] = []
-        # Background services (cloud sync) started and stopped with the site.
+        # Background services (cloud sync, elevator) started and stopped with the site.
         self.services: list[Any] = []
+        self.elevator: Any = None  # ElevatorService when the site has an elevator
 
     # -- listeners ----------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:

@@ -21,6 +21,9 @@ from console.site.events import ExitPending, ExitSettled, ExitTicket, PlateNeeds
 from console.ui.commands import BoothCommands
 from console.ui.messages import SiteUpdate
 from console.ui.screens.dashboard import DashboardScreen
+# Imported at start on purpose: textual-image asks the terminal about graphics support
+# when first imported, which must happen before Textual takes over the terminal.
+from console.ui.screens.elevator import ElevatorScreen
 from console.ui.screens.exit_desk import ExitDeskScreen
 from console.ui.screens.lane_operations import (
     NONE_OF_THESE,
@@ -64,6 +67,7 @@ class BoothApp(App[None]):
         Binding("f10", "close_shift", "Close shift", id="booth.close_shift", tooltip="Count the drawer, close or hand over, Z report"),
         Binding("f11", "manager_reports", "Reports", id="booth.reports", tooltip="Manager reports (managers only)"),
         Binding("ctrl+l", "lock", "Lock", id="booth.lock", tooltip="Lock the console until someone signs in"),
+        Binding("f8", "elevator", "Elevator", id="booth.elevator", tooltip="Exit snapshots and ride log"),
         Binding("f9", "next_theme", "Theme", id="booth.theme", tooltip="Dark / high-contrast daylight"),
         Binding("ctrl+a", "toggle_autopay", "Auto-pay", id="booth.autopay", tooltip="Demo only: pay exits automatically"),
         Binding("ctrl+q", "quit", "Quit", id="booth.quit", priority=True),
@@ -331,6 +335,8 @@ class BoothApp(App[None]):
     def on_site_update(self, message: SiteUpdate) -> None:
         event = message.event
         self.dashboard.show_event(event)
+        if type(event).__name__ == "RideRecorded" and isinstance(self.screen, ElevatorScreen):
+            self.screen.ride_recorded()
         hands_off = bool(self.auto and self.auto.enabled)
         if isinstance(event, ExitPending) and not hands_off:
             if self.screen is self.dashboard and self.user is not None:
@@ -524,6 +530,15 @@ class BoothApp(App[None]):
                 self.call_from_thread(self.notify, f"{request.zone_id}: count set to {count}", timeout=4)
         except SiteError as exc:
             self.call_from_thread(self.notify, f"not changed: {exc}", severity="error", timeout=8)
+
+    def action_elevator(self) -> None:
+        site = self._site_ready()
+        if site is None or self.screen is not self.dashboard:
+            return
+        if site.elevator is None:
+            self.notify("this site has no elevator configured ([elevator] url in the site file)", severity="warning")
+            return
+        self.push_screen(ElevatorScreen(site.elevator, self.attendant))
 
     def action_receipts(self) -> None:
         site = self._site_ready()
