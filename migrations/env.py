@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 import console.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 import console.sync.tables  # noqa: F401
 import console.store.ride_tables  # noqa: F401
+import console.store.charging_tables  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

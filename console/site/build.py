@@ -10,6 +10,7 @@ from console.domain.clock import Clock, SystemClock
 from console.locations import data_dir
 from console.site.config import SiteConfig
 from console.site.cloud import adopt_cloud_tariff, attach_sync
+from console.site.charging import ChargingService
 from console.site.core import Site
 from console.site.elevator import ElevatorService
 from console.sync.service import SyncTuning
@@ -135,6 +136,10 @@ def build_site(
         except ValueError as exc:  # a fee with more decimals than the currency has
             raise StoreError(f"elevator: {exc}") from None
         site.services.append(site.elevator)
+    charging = config.charging
+    if charging.epiles or charging.chargers or charging.ocpp.enabled:
+        site.charging = ChargingService(store, charging, config.site.tz, config.site.currency, clock, report=site.report, publish=site.publish)
+        site.services.append(site.charging)
     attach_sync(site, config, sync_tuning)
     adopt_cloud_tariff(site)  # a tariff pulled earlier stays in force across restarts
     return site

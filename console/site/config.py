@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from console.domain.money import CURRENCY_EXPONENTS
 from console.domain.tariff import Tariff, TariffError, parse_tariff
 from console.locations import tariffs_dir
+from console.site.charging_config import ChargingSection
 from console.site.elevator_config import ElevatorSection
 
 
@@ -151,6 +152,7 @@ class SiteConfig(_Strict):
     simulation: SimulationSection = SimulationSection()
     operations: OperationsSection = OperationsSection()
     elevator: ElevatorSection = ElevatorSection()
+    charging: ChargingSection = ChargingSection()
 
     @model_validator(mode="after")
     def _consistent(self) -> SiteConfig:

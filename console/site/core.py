@@ -95,6 +95,7 @@ class Site:
         # Background services (cloud sync, elevator) started and stopped with the site.
         self.services: list[Any] = []
         self.elevator: Any = None  # ElevatorService when the site has an elevator
+        self.charging: Any = None  # ChargingService when the site has charging piles
 
     # -- listeners ----------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:

@@ -68,6 +68,7 @@ class BoothApp(App[None]):
         Binding("f11", "manager_reports", "Reports", id="booth.reports", tooltip="Manager reports (managers only)"),
         Binding("ctrl+l", "lock", "Lock", id="booth.lock", tooltip="Lock the console until someone signs in"),
         Binding("f8", "elevator", "Elevator", id="booth.elevator", tooltip="Exit snapshots and ride log"),
+        Binding("f12", "charging", "Charging", id="booth.charging", tooltip="Charging piles, sessions and faults"),
         Binding("f9", "next_theme", "Theme", id="booth.theme", tooltip="Dark / high-contrast daylight"),
         Binding("ctrl+a", "toggle_autopay", "Auto-pay", id="booth.autopay", tooltip="Demo only: pay exits automatically"),
         Binding("ctrl+q", "quit", "Quit", id="booth.quit", priority=True),
@@ -337,6 +338,12 @@ class BoothApp(App[None]):
         self.dashboard.show_event(event)
         if type(event).__name__ == "RideRecorded" and isinstance(self.screen, ElevatorScreen):
             self.screen.ride_recorded()
+        if type(event).__name__ == "ChargerFault":
+            fault = event.fault  # type: ignore[attr-defined]
+            where = f"{fault.pile_id}" + (f" port {fault.port}" if fault.port is not None else "")
+            self.notify(f"charging fault {fault.code} at {where}: {fault.detail}", severity="error", timeout=8)
+            if self.screen.id == "charging":
+                self.screen.fault_arrived()  # type: ignore[attr-defined]
         hands_off = bool(self.auto and self.auto.enabled)
         if isinstance(event, ExitPending) and not hands_off:
             if self.screen is self.dashboard and self.user is not None:
@@ -539,6 +546,21 @@ class BoothApp(App[None]):
             self.notify("this site has no elevator configured ([elevator] url in the site file)", severity="warning")
             return
         self.push_screen(ElevatorScreen(site.elevator, self.attendant))
+
+    def action_charging(self) -> None:
+        site = self._site_ready()
+        if site is None or self.screen is not self.dashboard:
+            return
+        service = site.charging
+        if service is None:
+            self.notify("this site has no charging piles configured ([charging] in the site file)", severity="warning")
+            return
+        from console.ui.screens.charging import ChargingScreen
+
+        self.push_screen(ChargingScreen(
+            ports=service.ports, faults=lambda: service.faults(open_only=False), usage_by_hour=service.usage_by_hour,
+            close_maintenance=lambda fault_id, note: service.close_maintenance(fault_id, note, self.attendant),
+        ))
 
     def action_receipts(self) -> None:
         site = self._site_ready()

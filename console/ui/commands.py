@@ -16,6 +16,7 @@ _COMMANDS = [
     ("Manager reports", "manager_reports", "Revenue, occupancy, dwell times, overrides (managers)"),
     ("Lock the console", "lock", "Lock until someone signs in with a PIN"),
     ("Elevator snapshots and rides", "elevator", "Latest exit portraits, ride log, open a ride (audited)"),
+    ("Charging piles", "charging", "Ports, running sessions, faults and maintenance records"),
     ("Next theme", "next_theme", "Switch between the dark and the high-contrast daylight theme"),
     ("Toggle demo auto-pay", "toggle_autopay", "Demo only: pay every exit automatically"),
 ]
