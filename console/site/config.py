@@ -126,6 +126,8 @@ class OperationsSection(_Strict):
     members_enter_when_full: bool = True
     # Open visits older than this are offered for closing in the occupancy repair.
     stale_visit_hours: float = Field(default=72.0, gt=0)
+    # A fee lowered by more than this (or waived above it) needs a manager's name and PIN.
+    override_pin_above: str = "5.00"
 
     @field_validator("manual_gate_reasons")
     @classmethod

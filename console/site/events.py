@@ -27,6 +27,8 @@ class ExitTicket:
     visit: Visit
     exit_at: datetime
     quote: Quote
+    debt_ids: tuple[str, ...] = ()  # earlier unpaid exits of this plate, included in the quote
+    overrides: tuple[dict[str, object], ...] = ()  # fee changes made at the desk, recorded on settling
 
     @property
     def due(self) -> Money:

@@ -14,7 +14,7 @@ from console.domain.visits import Visit
 class Pricing(Protocol):
     """Quotes the fee of a visit leaving at `exit_at`."""
 
-    def quote(self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False) -> Quote: ...
+    def quote(self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False, validations: tuple[str, ...] = ()) -> Quote: ...
 
 
 class TariffPricing:
@@ -27,6 +27,8 @@ class TariffPricing:
     def of(cls, tariff: Tariff) -> TariffPricing:
         return cls(TariffBook([tariff]))
 
-    def quote(self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False) -> Quote:
+    def quote(self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False, validations: tuple[str, ...] = ()) -> Quote:
         """The fee for `visit` leaving at `exit_at` (raises QuoteError, a ValueError)."""
-        return self.book.quote(visit.entry_at, exit_at, vehicle_class=visit.vehicle_class, zone=visit.zone, lost_ticket=lost_ticket)
+        return self.book.quote(
+            visit.entry_at, exit_at, vehicle_class=visit.vehicle_class, zone=visit.zone, lost_ticket=lost_ticket, validations=validations
+        )

@@ -25,7 +25,7 @@ from console.store.ids import new_id
 from console.store.mapping import visit_from_row
 from console.store.outbox import enqueue
 from console.store.receipts import add_receipt
-from console.store.tables import GateActionRow, OccupancyAdjustmentRow, PaymentRow, ReceiptRow, VisitRow
+from console.store.tables import CashMovementRow, DebtRow, GateActionRow, OccupancyAdjustmentRow, OverrideRow, PaymentRow, ReceiptRow, VisitRow
 
 
 class AlreadyInside(VisitError):
@@ -124,6 +124,12 @@ class BoothStore:
             ).all():
                 counts[zone] = max(0, counts.get(zone, 0) + int(delta or 0))
             return counts
+
+    def open_debts(self, plate: str) -> list[tuple[str, int, datetime, str]]:
+        """Unpaid amounts the plate left behind: (id, amount_minor, at, reason), oldest first."""
+        with self.transaction() as s:
+            rows = s.exec(select(DebtRow).where(DebtRow.plate == plate, col(DebtRow.settled_at).is_(None)).order_by(col(DebtRow.at))).all()
+            return [(r.id, r.amount_minor, r.at, r.reason) for r in rows]
 
     def open_plates(self, zone: str | None = None) -> list[str]:
         """Plates with an open visit (for matching a doubtful plate read)."""
@@ -265,6 +271,10 @@ class BoothStore:
         receipt: dict[str, Any] | None = None,
         booth_id: str = "booth-1",
         shift_id: str | None = None,
+        settles_debts: Sequence[str] = (),
+        new_debt: tuple[int, str] | None = None,
+        overrides: Sequence[dict[str, Any]] = (),
+        change_left: int = 0,
     ) -> ClosedVisit:
         """Close a visit at exit with the payments that settle its fee.
 
@@ -363,6 +373,25 @@ class BoothStore:
                         "attendant": attendant,
                     },
                 )
+            for debt_id in settles_debts:
+                debt = s.get(DebtRow, debt_id)
+                if debt is not None and debt.settled_at is None:
+                    debt.settled_at, debt.settled_by_visit = exit_at, row.id
+                    s.add(debt)
+                    append_audit(s, at=exit_at, actor=attendant, action="debt.settled", subject=debt.id, detail={"plate": debt.plate, "amount_minor": debt.amount_minor})
+            if new_debt is not None:
+                amount_minor, debt_reason = new_debt
+                debt = DebtRow(id=new_id(), plate=row.plate, visit_id=row.id, shift_id=shift_id, amount_minor=amount_minor, currency=row.currency, reason=debt_reason, actor=attendant, at=exit_at)
+                s.add(debt)
+                append_audit(s, at=exit_at, actor=attendant, action="debt.recorded", subject=debt.id, detail={"plate": row.plate, "amount_minor": amount_minor, "reason": debt_reason})
+                enqueue(s, type="debt.recorded", occurred_at=exit_at, payload={"debt_id": debt.id, "plate": row.plate, "visit_id": row.id, "amount_minor": amount_minor, "currency": row.currency, "reason": debt_reason})
+            for ov in overrides:
+                s.add(OverrideRow(id=new_id(), visit_id=row.id, shift_id=shift_id, kind=ov["kind"], quoted_minor=ov["quoted_minor"], new_minor=ov["new_minor"], currency=row.currency, reason=ov["reason"], actor=attendant, approved_by=ov.get("approved_by"), at=exit_at))
+                append_audit(s, at=exit_at, actor=attendant, action=f"override.{ov['kind']}", subject=row.id, detail=ov)
+                enqueue(s, type="fee.overridden", occurred_at=exit_at, payload={"visit_id": row.id, **ov})
+            if change_left and shift_id is not None:
+                s.add(CashMovementRow(id=new_id(), shift_id=shift_id, kind="change_left", amount_minor=change_left, currency=row.currency, reason="change left by the driver", actor=attendant, at=exit_at, visit_id=row.id))
+                append_audit(s, at=exit_at, actor=attendant, action="cash.change_left", subject=row.id, detail={"amount_minor": change_left})
             number = None
             if receipt is not None:
                 number = add_receipt(

@@ -20,6 +20,7 @@ from textual.widgets import Input, Label, Static
 from console.domain.money import Money
 from console.domain.visits import format_duration
 from console.site.errors import SiteError
+from console.site.tender import Tender
 from console.site.events import ExitSettled, ExitTicket
 
 if TYPE_CHECKING:
@@ -29,12 +30,22 @@ if TYPE_CHECKING:
 class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     """Fee, cash tendered, change. Dismisses with the settlement, or None if left open."""
 
+    # The ctrl keys take priority over the input fields' own editing keys (ctrl+k, ctrl+w,
+    # ctrl+u...): at the exit desk the fields hold only amounts and codes.
     BINDINGS = [
         Binding("escape", "leave", "Back (vehicle keeps waiting)", id="exit.back"),
         Binding("f5", "exact", "Exact amount", id="exit.exact"),
         Binding("f6", "round_up(5)", "Next 5", id="exit.next5"),
         Binding("f7", "round_up(10)", "Next 10", id="exit.next10"),
         Binding("f8", "round_up(50)", "Next 50", id="exit.next50"),
+        Binding("ctrl+k", "part('card')", "Card", id="exit.card", tooltip="Card: amount (empty = the rest), approval code below", priority=True),
+        Binding("ctrl+t", "part('account')", "Account", id="exit.account", tooltip="Account: amount (empty = the rest), account id below", priority=True),
+        Binding("ctrl+g", "change_left", "Change left", id="exit.change_left", tooltip="The driver leaves the change", priority=True),
+        Binding("ctrl+e", "override('fee_change')", "Change fee", id="exit.fee_change", priority=True),
+        Binding("ctrl+w", "override('waive')", "Waive", id="exit.waive", priority=True),
+        Binding("ctrl+v", "override('validation')", "Validation", id="exit.validation", priority=True),
+        Binding("ctrl+u", "unpaid", "Unpaid exit", id="exit.unpaid", tooltip="Leave owing the fee; it comes up at the next exit", priority=True),
+        Binding("ctrl+r", "mobile", "Phone QR", id="exit.mobile", tooltip="Show a payment QR for the driver's phone", priority=True),
     ]
 
     DEFAULT_CSS = """
@@ -49,6 +60,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     ExitDeskScreen #message.-error { color: $error; text-style: bold; }
     ExitDeskScreen #message.-done { color: $success; text-style: bold; }
     ExitDeskScreen Input { margin: 1 0 0 0; }
+    ExitDeskScreen #qr { height: auto; }
     """
 
     def __init__(self, site: Site, ticket: ExitTicket, attendant: str) -> None:
@@ -58,6 +70,8 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.attendant = attendant
         self.settled: ExitSettled | None = None
         self.paying = False
+        self.parts: list[Tender] = []  # card / account parts of a split payment, taken with the cash
+        self.change_left = False
 
     def compose(self) -> ComposeResult:
         t = self.ticket
@@ -68,7 +82,10 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             yield Static(self._fee_table(), id="fee")
             yield Label(f"To pay: {t.due}", id="due")
             yield Input(placeholder=f"cash tendered ({t.due.currency}), Enter to pay", id="tendered")
+            yield Input(placeholder="card approval code / account id / reason", id="reference")
+            yield Label("", id="parts")
             yield Label("", id="message")
+            yield Static("", id="qr")
 
     def _details(self, tz) -> Text:  # type: ignore[no-untyped-def]
         t = self.ticket
@@ -109,18 +126,129 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             return
         if self.paying:
             return  # a second Enter while the first payment is being written
+        tenders = list(self.parts)
+        if event.value.strip() or not tenders:
+            tenders.append(Tender("cash", "", event.value))
+        self._commit(tenders)
+
+    def _commit(self, tenders: list[Tender]) -> None:
         self.paying = True
         self._say("recording payment…")
-        self.pay(event.value)
+        self.pay(tenders)
 
     @work(thread=True, exclusive=True, group="exit-pay", exit_on_error=False)
-    def pay(self, tendered: str) -> None:
+    def pay(self, tenders: list[Tender]) -> None:
         try:
-            settled = self.site.pay_cash(self.ticket.id, tendered, attendant=self.attendant)
+            settled = self.site.pay(self.ticket.id, tenders, attendant=self.attendant, change_left=self.change_left)
         except SiteError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
         self.app.call_from_thread(self._paid, settled)
+
+    def _parts_total(self) -> Money:
+        total = Money.zero(self.ticket.due.currency)
+        for part in self.parts:
+            total = total + (Money.parse(part.amount_text, total.currency) if part.amount_text else self.ticket.due - total)
+        return total
+
+    def action_part(self, method: str) -> None:
+        """Add a card or account part: the typed amount (empty: all that is left)."""
+        if self.settled is not None or self.paying:
+            return
+        amount = self.query_one("#tendered", Input).value.strip()
+        reference = self.query_one("#reference", Input).value.strip()
+        try:
+            if amount:
+                Money.parse(amount, self.ticket.due.currency)
+        except ValueError as exc:
+            self._say(str(exc), "error")
+            return
+        self.parts.append(Tender(method, amount, "", reference))
+        self.query_one("#tendered", Input).value = ""
+        self.query_one("#reference", Input).value = ""
+        try:
+            covered = self._parts_total()
+        except ValueError as exc:
+            self.parts.pop()
+            self._say(str(exc), "error")
+            return
+        if covered.minor >= self.ticket.due.minor:
+            self._commit(list(self.parts))
+            return
+        self.query_one("#parts", Label).update(
+            "Parts: " + ", ".join(f"{p.method} {p.amount_text or 'rest'}" for p in self.parts) + f" · {self.ticket.due - covered} left (Enter: cash)"
+        )
+        self.query_one("#tendered", Input).focus()
+
+    def action_change_left(self) -> None:
+        self.change_left = not self.change_left
+        self._say("the driver leaves the change: it goes into the drawer" if self.change_left else "change is handed back")
+
+    def action_override(self, kind: str) -> None:
+        if self.settled is not None or self.paying:
+            return
+        from console.ui.screens.override import OverrideRequest, OverrideScreen
+
+        def done(request: OverrideRequest | None) -> None:
+            if request is not None:
+                self.apply_override(request)
+
+        self.app.push_screen(OverrideScreen(kind, self.site.config.operations.override_pin_above), done)
+
+    @work(thread=True, exclusive=True, group="exit-override", exit_on_error=False)
+    def apply_override(self, request) -> None:  # type: ignore[no-untyped-def]
+        try:
+            ticket = self.site.override(
+                self.ticket.id, request.kind, reason=request.reason, actor=self.attendant,
+                new_amount_text=request.value if request.kind == "fee_change" else "",
+                code=request.value if request.kind == "validation" else "",
+                manager=request.manager, manager_pin=request.manager_pin,
+            )
+        except SiteError as exc:
+            self.app.call_from_thread(self._failed, f"fee not changed: {exc}")
+            return
+        self.app.call_from_thread(self._show_ticket, ticket)
+
+    def _show_ticket(self, ticket: ExitTicket) -> None:
+        self.ticket = ticket
+        self.parts.clear()
+        self.query_one("#parts", Label).update("")
+        self.query_one("#fee", Static).update(self._fee_table())
+        self.query_one("#due", Label).update(f"To pay: {ticket.due}" + ("  (Enter lets the vehicle leave)" if ticket.due.is_zero else ""))
+        self._say("fee changed", "done")
+        self.query_one("#tendered", Input).focus()
+
+    def action_unpaid(self) -> None:
+        if self.settled is not None or self.paying:
+            return
+        reason = self.query_one("#reference", Input).value.strip()
+        if not reason:
+            self._say("type the reason in the lower field, then ctrl+u again", "error")
+            self.query_one("#reference", Input).focus()
+            return
+        self.paying = True
+        self.leave_unpaid(reason)
+
+    @work(thread=True, exclusive=True, group="exit-pay", exit_on_error=False)
+    def leave_unpaid(self, reason: str) -> None:
+        try:
+            settled = self.site.unpaid_exit(self.ticket.id, reason=reason, actor=self.attendant)
+        except SiteError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._paid, settled)
+
+    def action_mobile(self) -> None:
+        """A QR the driver scans to pay by phone; the exit settles when the payment arrives."""
+        cloud = self.site.config.cloud.url.rstrip("/")
+        if not cloud:
+            self._say("phone payment needs the operator's cloud, which this site has none of: take cash or card", "error")
+            return
+        from console.ui.widgets.qr import qr_text
+
+        link = f"{cloud}/pay?site={self.site.config.cloud.site_id}&plate={self.ticket.visit.plate}&amount={self.ticket.due.minor}&currency={self.ticket.due.currency}"
+        self.query_one("#qr", Static).update(qr_text(link))
+        self._say("scan to pay by phone; if the cloud link is down, take cash or card instead")
 
     def _failed(self, message: str) -> None:
         self.paying = False
@@ -131,8 +259,12 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.paying = False
         self.settled = settled
         self.query_one(Input).disabled = False
-        self._say(f"PAID. Change: {settled.change}. Gate opening. Enter closes.", "done")
-        self.query_one("#due", Label).update(f"Paid {self.ticket.due}  ·  change {settled.change}")
+        if settled.closed.visit.close_reason == "unpaid exit":
+            self._say(f"Left unpaid: {self.ticket.due} recorded as owed. Gate opening. Enter closes.", "done")
+        else:
+            self._say(f"PAID. Change: {settled.change}. Gate opening. Enter closes.", "done")
+            self.query_one("#due", Label).update(f"Paid {self.ticket.due}  ·  change {settled.change}")
+        self.query_one("#tendered", Input).focus()
 
     def action_leave(self) -> None:
         self.dismiss(self.settled)

@@ -1,0 +1,81 @@
+"""Changing a waiting exit's fee: new amount, waive, or a merchant validation, with a
+reason, and a manager's name and PIN when the site's limit asks for one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideRequest:
+    kind: str
+    value: str  # new amount (fee_change) or validation code
+    reason: str
+    manager: str
+    manager_pin: str
+
+
+_TITLES = {"fee_change": "Change the fee", "waive": "Waive the fee", "validation": "Apply a validation"}
+
+
+class OverrideScreen(ModalScreen[OverrideRequest | None]):
+    """Enter moves to the next field; Enter on the PIN, or on an empty manager name (no
+    approval asked), confirms."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="override.cancel")]
+    DEFAULT_CSS = """
+    OverrideScreen { align: center middle; }
+    OverrideScreen > Vertical { width: 64; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
+    OverrideScreen Label.hint { color: $text-muted; }
+    """
+
+    def __init__(self, kind: str, limit_text: str) -> None:
+        super().__init__(id="override")
+        self.kind = kind
+        self.limit_text = limit_text
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"{_TITLES[self.kind]} (audited)"
+            if self.kind == "fee_change":
+                yield Label("New fee")
+                yield Input(id="value")
+            elif self.kind == "validation":
+                yield Label("Validation code")
+                yield Input(id="value")
+            yield Label("Reason")
+            yield Input(id="reason")
+            yield Label(f"Manager name and PIN (needed when the fee drops by more than {self.limit_text})", classes="hint")
+            yield Input(placeholder="manager name", id="manager")
+            yield Input(placeholder="PIN", password=True, id="pin")
+
+    def on_mount(self) -> None:
+        self.query_one("#value" if self.kind != "waive" else "#reason", Input).focus()
+
+    @on(Input.Submitted)
+    def next_or_done(self, event: Input.Submitted) -> None:
+        order = [w for w in ("value", "reason", "manager", "pin") if self.query(f"#{w}")]
+        current = event.input.id or ""
+        manager = self.query_one("#manager", Input).value.strip()
+        if current == "pin" or (current == "manager" and not manager):
+            self.dismiss(
+                OverrideRequest(
+                    self.kind,
+                    self.query_one("#value", Input).value if self.query("#value") else "",
+                    self.query_one("#reason", Input).value,
+                    manager,
+                    self.query_one("#pin", Input).value,
+                )
+            )
+            return
+        self.query_one(f"#{order[order.index(current) + 1]}", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
