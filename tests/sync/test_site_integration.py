@@ -104,3 +104,21 @@ def test_a_cloud_tariff_becomes_the_next_version(store, clock, cloud, memory_key
         assert new is not None and new.quote.tariff_id == "test-hourly@2" and new.due.minor == 300
     finally:
         site.stop()
+
+
+def test_pass_holders_leave_without_stopping_and_shift_close_pushes_first(store, clock, cloud, memory_keyring) -> None:  # type: ignore[no-untyped-def]
+    admin.publish_members(cloud.engine, cloud.site_id, "m1", [{"plate": "PASS1", "kind": "pass", "name": "Resident"}])
+    site, rec = _site(store, clock, cloud)
+    try:
+        wait_until(lambda: members_for(store, "PASS1", clock.now()) != [])
+        _enter(site, rec, "PASS1")
+        clock.advance(hours=5)
+        site.gates["OUT1"].arrive("PASS1")
+        rec.wait_for(lambda: bool(rec.of(ExitSettled)))
+        assert rec.of(ExitPending) == []
+        visit = store.latest_visit_for("PASS1")
+        assert visit is not None and visit.close_reason == "pass Resident" and visit.fee_minor == 0
+        site.close_shift("0.01x0", actor="ann")
+        assert site.unsent_at_close == 0  # everything reached the cloud before the close
+    finally:
+        site.stop()

@@ -244,6 +244,10 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         if not cloud:
             self._say("phone payment needs the operator's cloud, which this site has none of: take cash or card", "error")
             return
+        status = self.site.sync_status()
+        if status is not None and not status.online:
+            self._say(f"the cloud link is {status.state}: phone payment is not possible now; take cash or card", "error")
+            return
         from console.ui.widgets.qr import qr_text
 
         link = f"{cloud}/pay?site={self.site.config.cloud.site_id}&plate={self.ticket.visit.plate}&amount={self.ticket.due.minor}&currency={self.ticket.due.currency}"
