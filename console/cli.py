@@ -100,6 +100,47 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rides_statement(args: argparse.Namespace) -> int:
+    """What an elevator card owes for a month (postpaid), floor by floor."""
+    from datetime import date
+
+    from console.domain.rides import floor_label, month_period
+    from console.site.build import database_url, open_store
+    from console.site.config import ConfigError
+    from console.store.engine import StoreError
+    from console.store.rides import statement
+
+    try:
+        config = _load_config(args)
+        year, month = (int(x) for x in args.month.split("-"))
+        date(year, month, 1)
+    except ConfigError as exc:
+        return _fail(EXIT_CONFIG, str(exc))
+    except ValueError:
+        return _fail(EXIT_CONFIG, f"--month {args.month!r}: write the month as YYYY-MM")
+    try:
+        store = open_store(args.db or database_url(config))
+        start, end = month_period(year, month, config.site.tz)
+        result = statement(store, args.card, start, end, config.site.currency)
+    except StoreError as exc:
+        return _fail(EXIT_STORE, str(exc))
+    except ValueError as exc:
+        return _fail(EXIT_CONFIG, str(exc))
+    if args.json:
+        print(json.dumps({
+            "card": result.card, "account": result.account_id, "month": args.month, "rides": result.rides,
+            "total_minor": result.total.minor, "currency": result.total.currency, "flagged": result.flagged,
+            "floors": [{"floor": line.floor, "rides": line.rides, "total_minor": line.total.minor} for line in result.lines],
+        }))
+        return 0
+    print(f"Elevator statement {args.month} for card {result.card} (account {result.account_id or '-'})")
+    for line in result.lines:
+        label = floor_label(line.floor) if line.floor is not None else "all floors"
+        print(f"  floor {label:>5}: {line.rides:4d} rides  {line.total.format():>12}")
+    print(f"  total       : {result.rides:4d} rides  {result.total.format():>12}" + (f"   ({result.flagged} flagged for review)" if result.flagged else ""))
+    return 0
+
+
 def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     from console.logs import configure_logging
 
@@ -157,6 +198,12 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     from console.domain.staff import Role
     from console.ui.app import BoothApp
 
+    if config.elevator.url:
+        # textual-image asks the terminal about graphics support when first imported; that
+        # has to happen before Textual takes the terminal over. Sites without an elevator
+        # skip it (and the picture libraries) entirely.
+        import console.ui.screens.elevator  # noqa: F401
+
     # The demo needs no sign-in: it runs as a demo manager ("demo"); `booth run` starts locked.
     app = BoothApp(
         config=config, site_factory=make_site, theme_name=config.ui.theme, demo=demo,
@@ -213,6 +260,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--site", help="site file")
     add.add_argument("--db", help="database URL (overrides the site file)")
     add.set_defaults(func=cmd_user_add)
+
+    rides = sub.add_parser("rides", help="elevator rides")
+    rides_sub = rides.add_subparsers(dest="rides_command", metavar="ACTION", required=True)
+    stmt = rides_sub.add_parser("statement", help="what a card owes for a month")
+    stmt.add_argument("card")
+    stmt.add_argument("--month", required=True, help="YYYY-MM, in the site's time zone")
+    stmt.add_argument("--json", action="store_true")
+    stmt.add_argument("--site", help="site file")
+    stmt.add_argument("--db", help="database URL (overrides the site file)")
+    stmt.set_defaults(func=cmd_rides_statement)
 
     from console import tariff_cli
     from console.reports import cli as reports_cli

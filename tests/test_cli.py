@@ -76,3 +76,27 @@ def test_user_add_from_the_command_line(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "u.sqlite3")
     rows = conn.execute("select name, role, pin_hash like '$argon2id$%' from booth_user").fetchall()
     assert rows == [("Maria", "manager", 1)]
+
+
+def test_rides_statement_for_a_month(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from console.domain.money import Money
+    from console.domain.rides import RideKind
+    from console.site.build import open_store
+    from console.store.rides import NewRide, record_ride
+
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    store = open_store(db)
+    for day, fee in ((3, 80), (4, 80), (5, 120)):
+        at = datetime(2026, 11, day, 9, 0, tzinfo=timezone.utc)
+        record_ride(store, NewRide(RideKind.RIDE, 1, 7 if fee == 80 else 12, at, Money(fee, "EUR"), card="04A1", account_id="acme"), at=at)
+    store.engine.dispose()
+    out = subprocess.run([sys.executable, "-m", "console.cli", "rides", "statement", "04a1", "--month", "2026-11", "--json", "--db", db],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "BOOTH_DATA_DIR": str(tmp_path)}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert (result["rides"], result["total_minor"], result["account"]) == (3, 280, "acme")
+    bad = subprocess.run([sys.executable, "-m", "console.cli", "rides", "statement", "04A1", "--month", "November", "--db", db],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "BOOTH_DATA_DIR": str(tmp_path)}, timeout=60)
+    assert bad.returncode == 2 and "YYYY-MM" in bad.stderr

@@ -35,3 +35,11 @@ def test_import_contracts_hold() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_screen_starts_without_the_database_stack() -> None:
+    # The dashboard is drawn before the database opens: importing the app must not pull in
+    # SQLAlchemy (the slowest import), or start-up waits for it.
+    code = "import sys\nimport console.cli, console.ui.app\nprint(','.join(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic') if m in sys.modules)))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout.strip()
+    assert out == ""

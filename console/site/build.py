@@ -24,6 +24,7 @@ from drivers.gate.factory import GateURLError
 from drivers.gate.simlane import FAST_TIMING, SimTiming
 from drivers.gate.simulators import start_simulated_lane
 from drivers.gate.simworld import Dwell, Traffic
+from drivers.camera import open_camera
 from drivers.printer import open_printer
 
 
@@ -136,6 +137,12 @@ def build_site(
         except ValueError as exc:  # a fee with more decimals than the currency has
             raise StoreError(f"elevator: {exc}") from None
         site.services.append(site.elevator)
+    for lane in config.lanes:
+        if lane.camera:
+            try:
+                site.lane_cameras[lane.id] = open_camera(lane.camera, name=f"camera {lane.id}")
+            except ValueError as exc:
+                raise StoreError(f"lanes: camera of {lane.id}: {exc}") from None
     charging = config.charging
     if charging.epiles or charging.chargers or charging.ocpp.enabled:
         site.charging = ChargingService(store, charging, config.site.tz, config.site.currency, clock, report=site.report, publish=site.publish)

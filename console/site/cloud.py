@@ -70,6 +70,9 @@ def attach_sync(site: Site, config: SiteConfig, tuning: SyncTuning | None = None
 
     def on_status(status: SyncStatus) -> None:
         site.publish(LinkStatus(cloud=f"cloud {status.summary()}", backlog=status.backlog))
+        if status.online and site.pending_tickets():
+            # A driver waiting at the desk may have just paid by phone.
+            site.settle_remote_payments()
         if status.tariff_version and status.tariff_version != seen_tariff[0]:
             seen_tariff[0] = status.tariff_version
             adopt_cloud_tariff(site)

@@ -75,6 +75,9 @@ class LaneSection(_Strict):
     direction: Literal["entry", "exit"]
     zone: str
     gate: str = Field(min_length=1)
+    # The lane's camera ("usb://0", "rtsp://...", "sim://"): its frame is kept with every
+    # barrier moved by hand. Empty: no lane camera.
+    camera: str = ""
 
 
 class PrinterSection(_Strict):

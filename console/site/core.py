@@ -45,6 +45,7 @@ from console.store.audit import append_audit
 from console.store.receipts import Receipt, add_receipt, recent
 from console.store.tables import ReceiptRow
 from console.sync import lookup
+from drivers.camera.still import frame_jpeg
 from drivers.printer import PrintDocument
 from console.store import shifts, staff
 from console.store.shifts import Shift
@@ -100,6 +101,7 @@ class Site:
         self.elevator: Any = None  # ElevatorService when the site has an elevator
         self.charging: Any = None  # ChargingService when the site has charging piles
         self.unsent_at_close: int | None = None
+        self.lane_cameras: dict[str, Any] = {}  # lane id -> camera whose frame goes with manual gate moves
 
     # -- listeners ----------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -146,6 +148,8 @@ class Site:
             self.print_queue.start()
         for service in self.services:
             service.start()
+        for lane_id, camera in self.lane_cameras.items():
+            camera.start(on_health=self.device_health_changed)
         for lane_id, gate in self.gates.items():
             gate.start(
                 lambda event, lane_id=lane_id: self._on_gate_event(lane_id, event),
@@ -165,6 +169,8 @@ class Site:
                 log.exception("a service did not stop cleanly")
         if self.print_queue is not None:
             self.print_queue.stop()
+        for camera in self.lane_cameras.values():
+            camera.stop()
         for gate in self.gates.values():
             try:
                 gate.stop()
@@ -599,6 +605,21 @@ class Site:
         self._publish(settled)
         return settled
 
+    def settle_remote_payments(self) -> int:
+        """Let every waiting exit whose driver has meanwhile paid by phone leave (called
+        after each pull from the cloud, and by the desk's check key). Returns how many left."""
+        left = 0
+        for ticket in self.pending_tickets():
+            remote = self._remote_payment(ticket.visit.plate, ticket.due)
+            if remote is None:
+                continue
+            try:
+                self._settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
+                left += 1
+            except SiteError as exc:
+                self._log("error", f"{ticket.lane_id}: phone payment for {ticket.visit.plate} not used: {exc}")
+        return left
+
     def _remote_payment(self, plate: str, due: Money) -> str | None:
         """The id of an unused phone payment for `plate` that covers `due`, if any."""
         try:
@@ -671,6 +692,8 @@ class Site:
         lane = self.lane(lane_id)
         now = self.clock.now()
         plate = lane.pending.visit.plate if lane.pending else (lane.last_plate if lane.vehicle_present else None)
+        if snapshot is None and lane_id in self.lane_cameras:
+            snapshot = self._lane_snapshot(lane_id)
         try:
             record = self.store.record_gate_action(
                 lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate, snapshot=snapshot
@@ -696,6 +719,19 @@ class Site:
         self._update_lane(lane_id, status=f"manual {action}: {reason}")
         self._log("warning", f"{lane_id}: barrier {action}ed by {actor}: {reason}{' - ' + note if note else ''}")
         return record
+
+    def _lane_snapshot(self, lane_id: str) -> bytes | None:
+        """The lane camera's latest frame as a small JPEG; None when the camera has none
+        (the barrier still moves: a missing picture must not block safety or emergencies)."""
+        frame = self.lane_cameras[lane_id].latest()
+        if frame is None:
+            self._log("warning", f"{lane_id}: the lane camera has no picture; the manual move is recorded without one")
+            return None
+        try:
+            return frame_jpeg(frame)
+        except ValueError as exc:
+            self._log("warning", f"{lane_id}: lane camera picture not kept: {exc}")
+            return None
 
     def correct_occupancy(self, zone_id: str, count: int, *, reason: str, actor: str) -> None:
         """Set a zone's count to what the attendant sees, with a reason (audited)."""

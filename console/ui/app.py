@@ -21,9 +21,6 @@ from console.site.events import ExitPending, ExitSettled, ExitTicket, PlateNeeds
 from console.ui.commands import BoothCommands
 from console.ui.messages import SiteUpdate
 from console.ui.screens.dashboard import DashboardScreen
-# Imported at start on purpose: textual-image asks the terminal about graphics support
-# when first imported, which must happen before Textual takes over the terminal.
-from console.ui.screens.elevator import ElevatorScreen
 from console.ui.screens.exit_desk import ExitDeskScreen
 from console.ui.screens.lane_operations import (
     NONE_OF_THESE,
@@ -124,7 +121,9 @@ class BoothApp(App[None]):
             self.theme = FALLBACK_THEME if FALLBACK_THEME in self.available_themes else "textual-dark"
             self.notify(f"theme {self.wanted_theme!r} not found; using {self.theme}", severity="warning")
         self.push_screen(self.dashboard)
-        self.start_site_worker()
+        # Build the site after the first paint: its imports (database, camera, cloud client)
+        # would otherwise compete with drawing the dashboard for the interpreter.
+        self.call_after_refresh(self.start_site_worker)
 
     @work(thread=True, exclusive=True, group="site-start", exit_on_error=False)
     def start_site_worker(self) -> None:
@@ -336,14 +335,16 @@ class BoothApp(App[None]):
     def on_site_update(self, message: SiteUpdate) -> None:
         event = message.event
         self.dashboard.show_event(event)
-        if type(event).__name__ == "RideRecorded" and isinstance(self.screen, ElevatorScreen):
-            self.screen.ride_recorded()
+        if type(event).__name__ == "RideRecorded" and self.screen.id == "elevator":
+            self.screen.ride_recorded()  # type: ignore[attr-defined]
         if type(event).__name__ == "ChargerFault":
             fault = event.fault  # type: ignore[attr-defined]
             where = f"{fault.pile_id}" + (f" port {fault.port}" if fault.port is not None else "")
             self.notify(f"charging fault {fault.code} at {where}: {fault.detail}", severity="error", timeout=8)
             if self.screen.id == "charging":
                 self.screen.fault_arrived()  # type: ignore[attr-defined]
+        if isinstance(event, ExitSettled) and isinstance(self.screen, ExitDeskScreen) and self.screen.ticket.id == event.ticket.id and self.screen.settled is None:
+            self.screen._paid(event)
         hands_off = bool(self.auto and self.auto.enabled)
         if isinstance(event, ExitPending) and not hands_off:
             if self.screen is self.dashboard and self.user is not None:
@@ -545,6 +546,9 @@ class BoothApp(App[None]):
         if site.elevator is None:
             self.notify("this site has no elevator configured ([elevator] url in the site file)", severity="warning")
             return
+        # Imported before the app started when the site has an elevator (see console.cli).
+        from console.ui.screens.elevator import ElevatorScreen
+
         self.push_screen(ElevatorScreen(site.elevator, self.attendant))
 
     def action_charging(self) -> None:

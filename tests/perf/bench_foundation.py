@@ -15,13 +15,16 @@ goal: each commit in at most 2 fsyncs' time.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import pty
 import select
 import signal
 import statistics
+import struct
 import sys
 import tempfile
+import termios
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,14 +33,18 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 
-def startup_once(booth: Path, data: Path) -> tuple[float, float]:
+def startup_once(booth: Path, data: Path, site: Path | None = None) -> tuple[float, float]:
     """Seconds from exec to the dashboard being on the terminal, and to the site being
     live (a lane shows the barrier position its device reported)."""
     env = {**os.environ, "BOOTH_DATA_DIR": str(data), "TERM": "xterm-256color", "COLUMNS": "130", "LINES": "36"}
     start = time.perf_counter()
     pid, fd = pty.fork()
     if pid == 0:
-        os.execve(str(booth), [str(booth), "demo"], env)
+        os.execve(str(booth), [str(booth), "demo"] + (["--site", str(site)] if site else []), env)
+    # Behave like a terminal emulator: it has a size, and it answers the device-attributes
+    # query at once (the picture widgets ask it to find out about graphics support).
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 130, 720, 1300))
+    answered = False
     seen = b""
     dashboard = None
     try:
@@ -51,6 +58,9 @@ def startup_once(booth: Path, data: Path) -> tuple[float, float]:
             except OSError:
                 break
             seen += chunk
+            if not answered and b"\x1b[c" in seen:
+                os.write(fd, b"\x1b[?62;22c")  # a VT220 with colour, no sixel graphics
+                answered = True
             # The first full frame has every lane panel and the occupancy gauge's count.
             if dashboard is None and b"OUT2" in seen and b"free" in seen and b"Occupancy" in seen:
                 dashboard = time.perf_counter() - start
@@ -108,14 +118,19 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
         folder = Path(tmp)
-        startup_once(booth, folder)  # warm the file cache and write .pyc files
-        runs = [startup_once(booth, folder) for _ in range(args.runs)]
-        first = [r[0] for r in runs]
-        live = [r[1] for r in runs]
-        print(f"start-up to first dashboard: median {statistics.median(first):.3f} s, "
-              f"max {max(first):.3f} s over {len(runs)} runs (goal < 1.5 s)")
-        print(f"start-up to site live (database migrated, lanes reporting): median {statistics.median(live):.3f} s, "
-              f"max {max(live):.3f} s")
+        from console.site.config import default_site_text
+
+        lanes_only = folder / "lanes-only.toml"
+        lanes_only.write_text(default_site_text().replace('url = "sim://?cars=2&rate=0.02"', 'url = ""'))
+        for label, site in (("demo site, lanes only", lanes_only), ("demo site with the elevator camera", None)):
+            startup_once(booth, folder, site)  # warm the file cache and write .pyc files
+            runs = [startup_once(booth, folder, site) for _ in range(args.runs)]
+            first = [r[0] for r in runs]
+            live = [r[1] for r in runs]
+            print(f"{label}: start-up to first dashboard: median {statistics.median(first):.3f} s, "
+                  f"max {max(first):.3f} s over {len(runs)} runs (goal < 1.5 s)")
+            print(f"{label}: start-up to site live (database migrated, lanes reporting): "
+                  f"median {statistics.median(live):.3f} s, max {max(live):.3f} s")
 
         fsyncs = fsync_seconds(folder)
         fsync_median = statistics.median(fsyncs)

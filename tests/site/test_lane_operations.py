@@ -138,3 +138,30 @@ def test_occupancy_correction_and_stale_visits(make_site, clock) -> None:  # typ
         site.correct_occupancy("P1", 3, reason="", actor="ann")
     actions = [a.action for a in _audit(site)]
     assert actions.count("visit.close_stale") == 2 and actions.count("occupancy.adjust") == 1
+
+
+def test_manual_move_keeps_the_lane_cameras_frame(store, clock) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+    import numpy as np
+
+    from console.site.build import build_site
+    from console.site.config import parse_site
+    from drivers.gate.simworld import Traffic
+    from tests.conftest import Recorder, site_text
+
+    text = site_text(200).replace('gate = "sim://?timing=fast"', 'gate = "sim://?timing=fast"\ncamera = "sim://?size=320x240&fps=15"')
+    site = build_site(parse_site(text, "t.toml"), store, clock=clock, traffic=Traffic(seed=4))
+    site.subscribe(Recorder())
+    site.start()
+    try:
+        deadline = __import__("time").monotonic() + 10
+        while site.lane_cameras["OUT1"].latest() is None and __import__("time").monotonic() < deadline:
+            __import__("time").sleep(0.05)
+        record = site.manual_gate("OUT1", "open", reason="safety", actor="ann")
+    finally:
+        site.stop()
+    with Session(store.engine) as s:
+        row = s.get(GateActionRow, record)
+    assert row is not None and row.snapshot is not None and row.snapshot[:2] == b"\xff\xd8"
+    picture = cv2.imdecode(np.frombuffer(row.snapshot, np.uint8), cv2.IMREAD_COLOR)
+    assert picture is not None and picture.shape[:2] == (240, 320)

@@ -122,3 +122,21 @@ def test_pass_holders_leave_without_stopping_and_shift_close_pushes_first(store,
         assert site.unsent_at_close == 0  # everything reached the cloud before the close
     finally:
         site.stop()
+
+
+def test_a_driver_waiting_at_the_desk_pays_by_phone(store, clock, cloud, memory_keyring) -> None:  # type: ignore[no-untyped-def]
+    site, rec = _site(store, clock, cloud)
+    try:
+        _enter(site, rec, "WAITPH")
+        clock.advance(hours=1, minutes=5)
+        site.gates["OUT1"].arrive("WAITPH")
+        rec.wait_for(lambda: bool(rec.of(ExitPending)))  # waiting at the desk, 5.00 due
+        link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "WAITPH", "amount_minor": 500, "currency": "EUR"})
+        assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-2"}).status_code == 200
+        clock.advance(seconds=1)  # time passes: the next pull is news to the site
+        rec.wait_for(lambda: bool(rec.of(ExitSettled)), timeout=10)  # the pull brought it; the exit settled
+        assert site.pending_tickets() == []
+        with Session(store.engine) as s:
+            assert [(p.method, p.amount_minor) for p in s.exec(select(PaymentRow)).all()] == [("mobile", 500)]
+    finally:
+        site.stop()

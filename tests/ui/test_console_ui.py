@@ -146,6 +146,7 @@ async def test_exit_by_plate_unknown_plate_says_so(store, clock) -> None:  # typ
     site = _site(store, clock)
     app = BoothApp(site, attendant="ann")
     async with app.run_test(size=(130, 40), notifications=True) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
         await pilot.press("f2")
         await until(pilot, lambda: app.screen.id == "plate-prompt")
         await pilot.press(*"ZZ999", "enter")

@@ -8,9 +8,10 @@ the terminal has one, otherwise coloured half blocks, which every terminal shows
 
 from __future__ import annotations
 
+
 import io
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from PIL import Image as PILImage
@@ -21,16 +22,26 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label
 
+from console.ui.widgets.halfblock import HalfBlockImage
+
 # textual-image asks the terminal about graphics support when first imported; that must
-# happen before the app takes the terminal over, hence the import at module level.
-from textual_image.renderable import Image as _BestRenderable
-from textual_image.renderable import SixelImage as _SixelRenderable
-from textual_image.renderable import TGPImage as _TGPRenderable
-from textual_image.widget import HalfcellImage
-from textual_image.widget import Image as _BestImage
+# happen before the app takes the terminal over, hence the import at module level. It
+# fails on a terminal that reports no size (a console started before its window is set
+# up): the console then draws pictures with its own half blocks instead of not starting.
+try:
+    from textual_image.renderable import Image as _BestRenderable
+    from textual_image.renderable import SixelImage as _SixelRenderable
+    from textual_image.renderable import TGPImage as _TGPRenderable
+    from textual_image.widget import HalfcellImage
+    from textual_image.widget import Image as _BestImage
+except Exception:  # noqa: BLE001 - any failure of the probe means: no graphics protocol
+    _BestRenderable = _SixelRenderable = _TGPRenderable = None  # type: ignore[assignment,misc]
+    _BestImage = HalfcellImage = HalfBlockImage  # type: ignore[assignment,misc]
 
 from console.domain.rides import RideKind, RideQueryError, floor_label
-from console.store.rides import RideSummary
+
+if TYPE_CHECKING:  # the store (and SQLAlchemy) stays out of the screen's start-up imports
+    from console.store.rides import RideSummary
 
 # A graphics protocol when the terminal has one; coloured half blocks otherwise (the
 # library's own fallback off a terminal is plain Unicode shading, too coarse for faces).

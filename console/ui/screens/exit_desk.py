@@ -252,7 +252,13 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
         link = f"{cloud}/pay?site={self.site.config.cloud.site_id}&plate={self.ticket.visit.plate}&amount={self.ticket.due.minor}&currency={self.ticket.due.currency}"
         self.query_one("#qr", Static).update(qr_text(link))
-        self._say("scan to pay by phone; if the cloud link is down, take cash or card instead")
+        self._say("scan to pay by phone; the exit opens when the payment arrives (ctrl+r again checks now)")
+        self.check_remote()
+
+    @work(thread=True, exclusive=True, group="exit-remote", exit_on_error=False)
+    def check_remote(self) -> None:
+        if self.site.settle_remote_payments():
+            self.app.call_from_thread(self._say, "paid by phone: gate opening. Enter closes.", "done")
 
     def _failed(self, message: str) -> None:
         self.paying = False
