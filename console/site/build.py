@@ -8,23 +8,23 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from console.domain.clock import Clock, SystemClock
 from console.locations import data_dir
-from console.site.config import SiteConfig
-from console.site.cloud import adopt_cloud_tariff, attach_sync
 from console.site.charging import ChargingService
+from console.site.cloud import adopt_cloud_tariff, attach_sync
+from console.site.config import SiteConfig
 from console.site.core import Site
 from console.site.elevator import ElevatorService
-from console.sync.service import SyncTuning
-from console.site.print_queue import PrintQueue
 from console.site.pricing import TariffPricing
+from console.site.print_queue import PrintQueue
 from console.store.booth_store import BoothStore
 from console.store.engine import StoreError, make_engine, sqlite_url
 from console.store.migrate import upgrade
+from console.sync.service import SyncTuning
+from drivers.camera import open_camera
 from drivers.gate import LaneRole, open_gate
 from drivers.gate.factory import GateURLError
 from drivers.gate.simlane import FAST_TIMING, SimTiming
 from drivers.gate.simulators import start_simulated_lane
 from drivers.gate.simworld import Dwell, Traffic
-from drivers.camera import open_camera
 from drivers.printer import open_printer
 
 

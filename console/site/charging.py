@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Callable
@@ -38,8 +39,22 @@ from console.domain.money import Money
 from console.site.charging_config import ChargingSection
 from console.site.events import DeviceHealthChanged
 from console.store.booth_store import BoothStore
-from console.store.charging import ChargingStore, FaultRecord, NewSession, SessionRecord, Settlement, UsageRow
-from drivers.charger import EPileDriver, EPileEvent, PlugChanged, PortsReported, PowerDone, open_epile
+from console.store.charging import (
+    ChargingStore,
+    FaultRecord,
+    NewSession,
+    SessionRecord,
+    Settlement,
+    UsageRow,
+)
+from drivers.charger import (
+    EPileDriver,
+    EPileEvent,
+    PlugChanged,
+    PortsReported,
+    PowerDone,
+    open_epile,
+)
 from drivers.health import DeviceHealth
 
 log = logging.getLogger(__name__)
@@ -134,6 +149,23 @@ class _Port:
     fault: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class _PortDue:
+    """A port of a pile has a reading waiting in `_pending`."""
+
+    key: tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _RosterDue:
+    """A pile's list of reporting ports is waiting in `_rosters`."""
+
+    pile: str
+
+
+_Item = tuple[EPileEvent, float] | _PortDue | _RosterDue
+
+
 QR_PREFIX = "booth-charge:"
 
 
@@ -182,7 +214,14 @@ class ChargingService:
         self._report = report
         self._publish = publish
         self._lock = threading.RLock()
-        self._queue: queue.Queue[tuple[EPileEvent, float] | None] = queue.Queue()
+        # The worker's queue holds order-sensitive events (plug, power) as they come, and
+        # for port readings only a marker: the reading itself waits in `_pending`, where a
+        # newer reading of the same port replaces it. A burst of readings therefore cannot
+        # pile up in front of a fault: each port has at most one reading waiting.
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._pending_lock = threading.Lock()
+        self._pending: dict[tuple[str, int], tuple[PortStatus, float]] = {}
+        self._rosters: dict[str, frozenset[int]] = {}
         self._worker: threading.Thread | None = None
         self.plans: dict[str, PricePlan] = {p.id: p.build(currency) for p in section.plans}
         self.drivers: dict[str, EPileDriver] = {}
@@ -398,9 +437,30 @@ class ChargingService:
 
     # -- e-bike piles ----------------------------------------------------------------------------------
     def _on_epile(self, event: EPileEvent) -> None:
-        import time
+        """Driver thread: hand the event to the worker without waiting for the database."""
+        received = time.perf_counter()
+        if not isinstance(event, PortsReported):
+            self._queue.put((event, received))
+            return
+        due: list[_Item] = []
+        with self._pending_lock:
+            for st in event.ports:
+                key = (event.pile, st.port)
+                waiting = self._pending.get(key)
+                # Keep the newest values but the oldest arrival time: the latency figure of a
+                # fault then counts from the first reading that was waiting, never less.
+                self._pending[key] = (st, waiting[1] if waiting is not None else received)
+                if waiting is None:
+                    due.append(_PortDue(key))
+            if event.pile not in self._rosters:
+                due.append(_RosterDue(event.pile))
+            self._rosters[event.pile] = frozenset(st.port for st in event.ports)
+        for item in due:
+            self._queue.put(item)
 
-        self._queue.put((event, time.perf_counter()))
+    def backlog(self) -> int:
+        """How many items wait for the worker (readings of a port count once)."""
+        return self._queue.qsize()
 
     def _on_health(self, health: DeviceHealth) -> None:
         pile_id = health.device.removeprefix("pile ")
@@ -415,30 +475,42 @@ class ChargingService:
             item = self._queue.get()
             if item is None:
                 return
-            event, received = item
             try:
-                with self._lock:
-                    self._handle(event, received)
+                if isinstance(item, _PortDue):
+                    with self._pending_lock:
+                        st, received = self._pending.pop(item.key)
+                    with self._lock:
+                        self._port_reading(item.key[0], st, received)
+                elif isinstance(item, _RosterDue):
+                    with self._pending_lock:
+                        roster = self._rosters.pop(item.pile)
+                    with self._lock:
+                        # A port that stopped reporting is recorded again if it comes back.
+                        self._unknown_ports -= {k for k in self._unknown_ports if k[0] == item.pile and k[1] not in roster}
+                else:
+                    event, received = item
+                    with self._lock:
+                        self._handle(event, received)
             except Exception:  # a bad event must not stop charging supervision
-                log.exception("charging event failed: %r", event)
+                log.exception("charging event failed: %r", item)
+
+    def _port_reading(self, pile_id: str, st: PortStatus, received: float) -> None:
+        now = self.clock.now()
+        key = (pile_id, st.port)
+        p = self._ports.get(key)
+        if p is None:
+            if key not in self._unknown_ports:
+                self._unknown_ports.add(key)
+                self.records.record_anomaly(pile_id=pile_id, port=st.port, kind="unknown_port",
+                                            detail=f"reading from port {st.port}, which is not configured (removed?); ignored", at=now)
+            return
+        p.online = True
+        self._reading(p, now, st.powered, st.plugged, st.current_ma, st.energy_wh, received)
 
     def _handle(self, event: EPileEvent, received: float) -> None:
-        if isinstance(event, PortsReported):
-            now = self.clock.now()
-            seen = set()
+        if isinstance(event, PortsReported):  # readings normally arrive split per port
             for st in event.ports:
-                key = (event.pile, st.port)
-                seen.add(key)
-                p = self._ports.get(key)
-                if p is None:
-                    if key not in self._unknown_ports:
-                        self._unknown_ports.add(key)
-                        self.records.record_anomaly(pile_id=event.pile, port=st.port, kind="unknown_port",
-                                                    detail=f"reading from port {st.port}, which is not configured (removed?); ignored", at=now)
-                    continue
-                p.online = True
-                self._reading(p, now, st.powered, st.plugged, st.current_ma, st.energy_wh, received)
-            self._unknown_ports -= {k for k in self._unknown_ports if k[0] == event.pile and k not in seen}
+                self._port_reading(event.pile, st, received)
         elif isinstance(event, PlugChanged):
             p = self._ports.get((event.pile, event.port))
             if p is not None:

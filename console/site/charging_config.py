@@ -11,7 +11,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from console.domain.charging import Basis, ChargingError, CurrentLimits, PricePlan, RateWindow, Rounding
+from console.domain.charging import (
+    Basis,
+    ChargingError,
+    CurrentLimits,
+    PricePlan,
+    RateWindow,
+    Rounding,
+)
 
 
 class _Strict(BaseModel):
@@ -58,7 +65,8 @@ class EPile(_Strict):
     region: str = "default"
     franchise: str = "default"
     plan: str
-    poll_s: float = Field(default=1.0, gt=0, le=60)
+    # Half a second keeps a threshold breach under one second from reading to screen.
+    poll_s: float = Field(default=0.5, gt=0, le=60)
 
 
 class OcppCharger(_Strict):

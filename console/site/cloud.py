@@ -11,7 +11,13 @@ import logging
 from console.domain.tariff import TariffError, parse_tariff
 from console.site.config import SiteConfig
 from console.site.core import Site
-from console.site.events import ExitSettled, LinkStatus, LogEntry, OccupancyChanged, SiteEvent
+from console.site.events import (
+    ExitSettled,
+    LinkStatus,
+    LogEntry,
+    OccupancyChanged,
+    SiteEvent,
+)
 from console.sync import lookup
 from console.sync.credentials import keyring_token_provider
 from console.sync.service import SyncService, SyncStatus, SyncTuning

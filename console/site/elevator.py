@@ -56,9 +56,22 @@ from console.store.rides import (
     sync_cards,
     view_snapshots,
 )
-from drivers.camera import Camera, CameraURLError, PortraitError, PortraitSettings, extract_portrait, open_camera
+from drivers.camera import (
+    Camera,
+    CameraURLError,
+    PortraitError,
+    PortraitSettings,
+    extract_portrait,
+    open_camera,
+)
 from drivers.camera.portrait import preload_detector
-from drivers.elevator import ElevatorDriver, ElevatorEvent, ElevatorEventKind, ElevatorURLError, open_elevator
+from drivers.elevator import (
+    ElevatorDriver,
+    ElevatorEvent,
+    ElevatorEventKind,
+    ElevatorURLError,
+    open_elevator,
+)
 from drivers.health import DeviceHealth, HealthState
 
 log = logging.getLogger(__name__)

@@ -42,7 +42,14 @@ from decimal import Decimal, InvalidOperation
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from console.domain.money import Money, MoneyError
-from console.domain.rides import WEEKDAYS, Card, PriceRule, RidePricing, TimeWindow, normalise_card
+from console.domain.rides import (
+    WEEKDAYS,
+    Card,
+    PriceRule,
+    RidePricing,
+    TimeWindow,
+    normalise_card,
+)
 
 DEFAULT_RETENTION_DAYS = 30
 

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from console.domain.money import Money
 from console.domain.occupancy import ZoneOccupancy
+from console.domain.payments import ClosedVisit
 from console.domain.quote import Quote
 from console.domain.visits import Visit
-from console.domain.payments import ClosedVisit
 from drivers.health import DeviceHealth
 
 

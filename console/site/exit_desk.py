@@ -1,0 +1,190 @@
+"""Taking the fee at the exit desk: split payments, card and account, overrides with a
+manager's PIN, unpaid exits recorded as debts, phone payments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from console.domain.money import Money, MoneyError
+from console.domain.payments import NewPayment, PaymentError, settle_cash
+from console.domain.quote import Quote, QuoteItem
+from console.domain.staff import Role
+from console.domain.tariff import QuoteError
+from console.site.errors import SiteError
+from console.site.events import (
+    ExitSettled,
+    ExitTicket,
+)
+from console.site.tender import Tender
+from console.store.audit import append_audit
+from console.store.engine import StoreError
+from console.sync import lookup
+
+
+class ExitDeskMixin:
+    """The money side of a waiting exit. Mixed into `Site`, whose state it uses."""
+
+    def pay_cash(self, ticket_id: str, tendered_text: str, *, attendant: str, change_left: bool = False) -> ExitSettled:
+        """Take cash for a waiting exit. Validates the tender, commits, then opens the gate.
+
+        Raises SiteError (nothing recorded) for a bad amount or an unknown ticket. A second
+        call for a ticket already paid finds the first payment and records nothing.
+        """
+        return self.pay(ticket_id, [Tender("cash", "", tendered_text)], attendant=attendant, change_left=change_left)
+
+    def pay(self, ticket_id: str, tenders: list[Tender], *, attendant: str, change_left: bool = False) -> ExitSettled:
+        """Take the fee in one or several methods (split payment), then open the gate.
+
+        A tender with no amount takes what is still due. Cash may be tendered above its
+        part (the change is worked out); a card needs the terminal's approval code; an
+        account must exist, be active and allow the amount. With `change_left` the driver
+        leaves the change: it goes into the drawer as such, not into the cash difference.
+        """
+        ticket = self.ticket(ticket_id)
+        if ticket is None:
+            raise SiteError("this exit is no longer waiting (already paid or cancelled)")
+        due = ticket.due
+        if due.is_zero:  # waived or validated to nothing: the vehicle simply leaves
+            return self._settle(ticket, [], attendant=attendant, reason="nothing due")
+        if not tenders:
+            raise SiteError("no payment given")
+        payments: list[NewPayment] = []
+        change = Money.zero(self.currency)
+        remaining = due
+        try:
+            for index, tender in enumerate(tenders):
+                method = tender.method
+                if method not in ("cash", "card", "account", "mobile"):
+                    raise SiteError(f"unknown payment method {method!r}")
+                amount = Money.parse(tender.amount_text, self.currency) if tender.amount_text.strip() else remaining
+                if method == "cash" and not tender.amount_text.strip() and tender.tendered_text.strip() and index < len(tenders) - 1:
+                    amount = Money.parse(tender.tendered_text, self.currency).min(remaining)
+                if amount.is_negative or amount.is_zero:
+                    raise SiteError(f"the {method} amount must be more than zero")
+                if amount > remaining:
+                    raise SiteError(f"{method} {amount} is more than the {remaining} still due")
+                if method == "cash":
+                    tendered = Money.parse(tender.tendered_text, self.currency) if tender.tendered_text.strip() else amount
+                    outcome = settle_cash(amount, tendered)
+                    change = change + outcome.change
+                    payments.append(NewPayment("cash", amount, outcome.tendered, outcome.change))
+                elif method == "card":
+                    code = tender.reference.strip().upper()
+                    if not re.fullmatch(r"[A-Z0-9]{4,12}", code):
+                        raise SiteError("a card payment needs the terminal's approval code (4-12 letters or digits)")
+                    payments.append(NewPayment("card", amount, reference=code))
+                elif method == "account":
+                    found = lookup.account(self.store, tender.reference.strip())
+                    if found is None or not found.active:
+                        raise SiteError(f"no active account {tender.reference.strip()!r}")
+                    if found.currency != self.currency:
+                        raise SiteError(f"account {found.id} is in {found.currency}")
+                    if found.credit_limit_minor is not None and amount.minor > found.credit_limit_minor:
+                        raise SiteError(f"{amount} is above the account's limit of {Money(found.credit_limit_minor, self.currency)}")
+                    payments.append(NewPayment("account", amount, reference=found.id))
+                else:
+                    raise SiteError("phone payments come from the cloud by themselves; use another method here")
+                remaining = remaining - amount
+        except (MoneyError, PaymentError) as exc:
+            raise SiteError(str(exc)) from None
+        if not remaining.is_zero:
+            raise SiteError(f"{remaining} is still due: add another payment")
+        if change_left and change.is_zero:
+            raise SiteError("there is no change to leave")
+        return self._settle(ticket, payments, attendant=attendant, reason="paid", change=Money.zero(self.currency) if change_left else change,
+                            change_left=change.minor if change_left else 0)
+
+    def override(
+        self, ticket_id: str, kind: str, *, reason: str, actor: str, new_amount_text: str = "", code: str = "",
+        manager: str = "", manager_pin: str = "",
+    ) -> ExitTicket:
+        """Change a waiting exit's fee: `fee_change` (to a new amount), `waive` (to zero) or
+        `validation` (a merchant code the tariff knows). Always with a reason; lowering the
+        fee by more than the site's limit needs a manager's name and PIN. The override is
+        recorded with the exit when it is settled, and audited now."""
+        ticket = self.ticket(ticket_id)
+        if ticket is None:
+            raise SiteError("this exit is no longer waiting")
+        if not reason.strip():
+            raise SiteError("give a reason for changing the fee")
+        old = ticket.quote.total
+        try:
+            if kind == "fee_change":
+                new_total = Money.parse(new_amount_text, self.currency)
+                if new_total.is_negative:
+                    raise SiteError("a fee cannot be negative")
+                quote = Quote(new_total, ticket.quote.tariff_id, ticket.quote.items + (QuoteItem(f"Fee changed by {actor}: {reason.strip()}", new_total - old),), ticket.quote.notes)
+            elif kind == "waive":
+                new_total = Money.zero(self.currency)
+                quote = Quote(new_total, ticket.quote.tariff_id, ticket.quote.items + (QuoteItem(f"Waived by {actor}: {reason.strip()}", -old),), ticket.quote.notes)
+            elif kind == "validation":
+                if not code.strip():
+                    raise SiteError("type the validation code")
+                if ticket.overrides:
+                    raise SiteError("apply validations before changing the fee by hand")
+                requote = self.pricing.quote(ticket.visit, ticket.exit_at, validations=(code.strip(),))
+                debt_items = ticket.quote.items[len(ticket.quote.items) - len(ticket.debt_ids):] if ticket.debt_ids else ()
+                debts = sum((i.amount for i in debt_items), Money.zero(self.currency))
+                quote = Quote(requote.total + debts, requote.tariff_id, requote.items + debt_items, requote.notes)
+                new_total = quote.total
+            else:
+                raise SiteError("override kind must be fee_change, waive or validation")
+        except (MoneyError, QuoteError) as exc:
+            raise SiteError(str(exc)) from None
+        lowered = old - new_total
+        limit = Money.parse(self.config.operations.override_pin_above, self.currency)
+        approved_by = None
+        if lowered > limit or (kind == "waive" and not old.is_zero and old > limit):
+            if not manager.strip():
+                raise SiteError(f"lowering a fee by more than {limit} needs a manager's name and PIN")
+            approver = self.sign_in(manager, manager_pin)
+            if approver.role is not Role.MANAGER:
+                raise SiteError(f"{approver.name} is not a manager")
+            approved_by = approver.name
+        record = {"kind": kind, "quoted_minor": old.minor, "new_minor": new_total.minor, "reason": reason.strip(), "approved_by": approved_by, "code": code.strip() or None}
+        updated = replace(ticket, quote=quote, overrides=ticket.overrides + (record,))
+        with self._state_lock:
+            self._tickets[ticket.id] = updated
+        with self.store.transaction() as s:
+            append_audit(s, at=self.clock.now(), actor=actor, action=f"override.{kind}.requested", subject=ticket.visit.id, detail=record)
+        self._update_lane(ticket.lane_id, pending=updated, status=f"{ticket.visit.plate}: {updated.due} due (changed)")
+        self._log("warning", f"{ticket.lane_id}: fee of {ticket.visit.plate} {kind} {old} -> {new_total} by {actor}" + (f", approved by {approved_by}" if approved_by else "") + f": {reason.strip()}")
+        return updated
+
+    def unpaid_exit(self, ticket_id: str, *, reason: str, actor: str) -> ExitSettled:
+        """Let a vehicle leave without paying (card terminal down, no means): the amount is
+        recorded as the plate's debt and comes up at its next exit."""
+        ticket = self.ticket(ticket_id)
+        if ticket is None:
+            raise SiteError("this exit is no longer waiting")
+        if not reason.strip():
+            raise SiteError("give a reason for letting the vehicle leave unpaid")
+        return self._settle(ticket, [], attendant=actor, reason="unpaid exit", new_debt=(ticket.due.minor, reason.strip()))
+
+
+    def settle_remote_payments(self) -> int:
+        """Let every waiting exit whose driver has meanwhile paid by phone leave (called
+        after each pull from the cloud, and by the desk's check key). Returns how many left."""
+        left = 0
+        for ticket in self.pending_tickets():
+            remote = self._remote_payment(ticket.visit.plate, ticket.due)
+            if remote is None:
+                continue
+            try:
+                self._settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
+                left += 1
+            except SiteError as exc:
+                self._log("error", f"{ticket.lane_id}: phone payment for {ticket.visit.plate} not used: {exc}")
+        return left
+
+    def _remote_payment(self, plate: str, due: Money) -> str | None:
+        """The id of an unused phone payment for `plate` that covers `due`, if any."""
+        try:
+            payments = lookup.remote_payments_for(self.store, plate)
+        except StoreError:
+            return None
+        for payment in payments:
+            if payment.currency == due.currency and payment.amount_minor >= due.minor:
+                return payment.id
+        return None
