@@ -3,6 +3,7 @@ with a reason (and the lane camera's frame), occupancy corrections, stale visits
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from console.domain.payments import PaymentError
@@ -59,7 +60,23 @@ class LaneOperationsMixin:
         except StoreError as exc:
             raise SiteError(f"entry NOT recorded: {exc}") from None
         self._log("warning", f"{lane_id}: {plate} entry recorded by {actor} ({note})")
-        return self.open_exit(lane_id, plate, now=now, lost_ticket=lost_ticket)
+        ticket = self.open_exit(lane_id, plate, now=now, lost_ticket=lost_ticket)
+        if ticket is None:
+            return None
+        # Recorded with the exit as an override, so the shift report counts lost tickets
+        # and entry times typed by hand.
+        record = {
+            "kind": "lost_ticket" if lost_ticket else "entry_time",
+            "quoted_minor": ticket.quote.total.minor,
+            "new_minor": ticket.quote.total.minor,
+            "reason": reason.strip(),
+            "approved_by": None,
+        }
+        ticket = replace(ticket, overrides=ticket.overrides + (record,))
+        with self._state_lock:
+            self._tickets[ticket.id] = ticket
+        self._update_lane(lane_id, pending=ticket)
+        return ticket
 
     def manual_gate(self, lane_id: str, action: str, *, reason: str, note: str = "", actor: str, snapshot: bytes | None = None) -> str:
         """Open or close a barrier by hand. The reason must come from the configured list

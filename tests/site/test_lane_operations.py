@@ -58,6 +58,13 @@ def test_lost_ticket_and_stated_entry_time(make_site, clock) -> None:  # type: i
     assert ticket2 is not None and ticket2.due.minor == 750  # three started hours
     actions = [a.action for a in _audit(site)]
     assert actions.count("visit.entry_manual") == 2
+    site.pay_cash(ticket.id, "20", attendant="ann")
+    site.pay_cash(ticket2.id, "7.50", attendant="ann")
+    from console.store.tables import OverrideRow
+
+    with Session(site.store.engine) as s:
+        kinds = sorted((o.kind, o.new_minor) for o in s.exec(select(OverrideRow)).all())
+    assert kinds == [("entry_time", 750), ("lost_ticket", 2000)]  # counted in the shift report
 
 
 @pytest.mark.parametrize(
