@@ -65,28 +65,30 @@ class ChainReport:
     problem: str = ""
 
 
-def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
-    """Walk the chain in order; report the first missing, edited or re-linked entry."""
+def verify_chain(session: Session, batch: int = 20000) -> ChainReport:
+    """Walk the chain in order; report the first missing, edited or re-linked entry.
+
+    Reads plain rows in batches (no ORM objects): a year of entries checks in seconds."""
+    table = AuditRow.__table__  # type: ignore[attr-defined]
+    columns = select(table.c.seq, table.c.at, table.c.actor, table.c.action, table.c.subject, table.c.detail, table.c.prev_hash, table.c.hash)
+    utc = timezone.utc
     prev_hash = GENESIS
     expected_seq = 1
     count = 0
     last_seq = 0
     while True:
-        rows = session.exec(
-            select(AuditRow).where(col(AuditRow.seq) > last_seq).order_by(col(AuditRow.seq)).limit(batch)
-        ).all()
+        rows = session.execute(columns.where(table.c.seq > last_seq).order_by(table.c.seq).limit(batch)).all()
         if not rows:
             return ChainReport(count, True)
-        for row in rows:
-            seq = row.seq or 0
+        for seq, at, actor, action, subject, detail, row_prev, row_hash in rows:
             if seq != expected_seq:
                 return ChainReport(count, False, expected_seq, f"entry {expected_seq} is missing")
-            if row.prev_hash != prev_hash:
+            if row_prev != prev_hash:
                 return ChainReport(count, False, seq, f"entry {seq} does not link to entry {seq - 1}")
-            digest = _digest(row.prev_hash, seq, row.at, row.actor, row.action, row.subject, row.detail)
-            if digest != row.hash:
+            moment = at if at.tzinfo is not None else at.replace(tzinfo=utc)
+            if _digest(row_prev, seq, moment, actor, action, subject, detail) != row_hash:
                 return ChainReport(count, False, seq, f"entry {seq} was altered after it was written")
-            prev_hash = row.hash
+            prev_hash = row_hash
             expected_seq += 1
             count += 1
             last_seq = seq
