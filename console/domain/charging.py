@@ -14,11 +14,11 @@ the final bill are the same function of the same lines.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from enum import Enum
 from fractions import Fraction
 from math import ceil, floor
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from console.domain.money import Money
 
@@ -347,3 +347,57 @@ def assess_current(limits: CurrentLimits, watch: PortWatch, powered: bool, curre
 def local_time_of(at: datetime, tz: object) -> time:
     """The local wall-clock time of an aware instant (tariff windows are local)."""
     return at.astimezone(tz).time()  # type: ignore[arg-type]
+
+
+# -- analytics ----------------------------------------------------------------------------
+
+
+def _local_hour_slices(start: datetime, end: datetime, tz: object) -> list[tuple[int, Fraction]]:
+    """(local hour of day, seconds) for each local hour an interval touches, in order."""
+    out: list[tuple[int, Fraction]] = []
+    t = start
+    while t < end:
+        local = t.astimezone(tz)  # type: ignore[arg-type]
+        # Local hours start on whole local hours; stepping in UTC keeps DST changes right.
+        into = Fraction(local.minute * 60 + local.second) + Fraction(local.microsecond, 1_000_000)
+        step = min(Fraction(3600) - into, Fraction((end - t).total_seconds()))
+        step_td = timedelta(seconds=float(step))
+        out.append((local.hour, step))
+        t = t + step_td if step_td.total_seconds() > 0 else end
+    return out
+
+
+def energy_by_local_hour(started_at: datetime, ended_at: datetime, energy_wh: int,
+                         readings: Sequence[tuple[datetime, int]], tz: object) -> list[int]:
+    """A session's energy spread over the local hours of day (24 values) it ran in.
+
+    `readings` are the cumulative meter values known inside the session (at start, saved
+    samples, at the end). Each interval between two readings carries its meter increase
+    (a meter that went backwards carries nothing), spread over its hours in proportion to
+    time. With no increase to go by (no meter, or only one reading) the energy follows
+    time from start to end. The shares are exact fractions, rounded by largest remainder
+    so the 24 values add up to `energy_wh` exactly."""
+    hours = [Fraction(0)] * 24
+    if energy_wh <= 0:
+        return [0] * 24
+    points = sorted((at, wh) for at, wh in readings if started_at <= at <= ended_at)
+    segments = [(a[0], b[0], max(b[1] - a[1], 0)) for a, b in zip(points, points[1:])]
+    if sum(w for _, _, w in segments) == 0:
+        segments = [(started_at, ended_at, 1)]
+    total = sum(w for _, _, w in segments)
+    for a, b, weight in segments:
+        if weight == 0:
+            continue
+        share = Fraction(weight * energy_wh, total)
+        slices = _local_hour_slices(a, b, tz)
+        span = sum(s for _, s in slices)
+        if span == 0:  # an instant: all of it in that hour
+            hours[a.astimezone(tz).hour] += share  # type: ignore[arg-type]
+            continue
+        for hour, secs in slices:
+            hours[hour] += share * secs / span
+    whole = [floor(h) for h in hours]
+    left = energy_wh - sum(whole)
+    for h in sorted(range(24), key=lambda i: (hours[i] - whole[i], -i), reverse=True)[:left]:
+        whole[h] += 1
+    return [int(x) for x in whole]

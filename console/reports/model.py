@@ -411,6 +411,34 @@ class AttendantOverrides:
 
 
 @dataclass(frozen=True, slots=True)
+class FranchiseCharging:
+    """One franchise's charging in the period: closed sessions, energy, fees billed."""
+
+    franchise: str
+    sessions: int
+    energy_wh: int
+    fees: Money
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingUsage:
+    """The charging piles in the period: closed sessions that started in it. Energy by
+    local hour of day is spread over the hours each session ran (so a session started
+    late on the last day may add to the early hours)."""
+
+    energy_by_hour: tuple[int, ...] = (0,) * 24
+    franchises: tuple[FranchiseCharging, ...] = ()
+
+    @property
+    def energy_wh(self) -> int:
+        return sum(f.energy_wh for f in self.franchises)
+
+    @property
+    def sessions(self) -> int:
+        return sum(f.sessions for f in self.franchises)
+
+
+@dataclass(frozen=True, slots=True)
 class ManagerReport:
     """Revenue, occupancy, stays and overrides over local days `start`..`end` (inclusive)."""
 
@@ -427,6 +455,7 @@ class ManagerReport:
     dwell_average: timedelta | None
     overrides_by_attendant: tuple[AttendantOverrides, ...]
     methods: tuple[MethodTotal, ...] = field(default_factory=tuple)
+    charging: ChargingUsage = field(default_factory=ChargingUsage)
 
     @property
     def tz(self) -> ZoneInfo:

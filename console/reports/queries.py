@@ -34,10 +34,12 @@ from console.reports.model import (
     AttendantOverrides,
     CashLine,
     CashSummary,
+    ChargingUsage,
     DayFigures,
     DebtLine,
     Denomination,
     DwellBin,
+    FranchiseCharging,
     GateOpenLine,
     HourOccupancy,
     HourRevenue,
@@ -52,6 +54,8 @@ from console.reports.model import (
     ShiftSummary,
     VisitCounts,
 )
+from console.store.charging import hourly_energy
+from console.store.charging_tables import charge_session as _CHARGE
 from console.store.tables import (
     AuditRow,
     CashMovementRow,
@@ -521,6 +525,22 @@ def _dwell_rows(conn: Connection, dialect: str, start: datetime, end: datetime) 
     return list(conn.execute(select(bin_index, func.count(), func.sum(seconds)).group_by(bin_index)).all())
 
 
+def _charging_usage(conn: Connection, zone: ZoneInfo, start_utc: datetime, end_utc: datetime, currency: str) -> ChargingUsage:
+    """Closed charging sessions started in the period (in the report's currency): energy by
+    local hour, and sessions, energy and fees per franchise."""
+    in_period = (_CHARGE.c.started_at >= start_utc, _CHARGE.c.started_at < end_utc, _CHARGE.c.currency == currency)
+    rows = conn.execute(
+        select(_CHARGE.c.franchise, func.count(), func.sum(_CHARGE.c.energy_wh), func.sum(_CHARGE.c.bill_minor))
+        .where(_CHARGE.c.state == "closed", *in_period)
+        .group_by(_CHARGE.c.franchise)
+        .order_by(_CHARGE.c.franchise)
+    ).all()
+    return ChargingUsage(
+        tuple(hourly_energy(conn, zone, *in_period)),
+        tuple(FranchiseCharging(f, _int(n), _int(e), Money(_int(b), currency)) for f, n, e, b in rows),
+    )
+
+
 def build_manager_report(
     engine: Engine,
     start: date,
@@ -572,6 +592,8 @@ def build_manager_report(
         ).scalar_one()
         inside_at_start = _inside_at(conn, start_utc) + _int(adjusted_before)
         dwell_rows = _dwell_rows(conn, dialect, start_utc, end_utc)
+
+        charging = _charging_usage(conn, zone, start_utc, end_utc, currency)
 
         override_rows = conn.execute(
             select(_OVERRIDE.c.actor, _OVERRIDE.c.kind, func.count(), func.sum(_OVERRIDE.c.quoted_minor - _OVERRIDE.c.new_minor))
@@ -667,6 +689,7 @@ def build_manager_report(
         dwell_average=dwell_average,
         overrides_by_attendant=tuple(attendants),
         methods=methods,
+        charging=charging,
     )
 
 

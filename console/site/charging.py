@@ -402,7 +402,8 @@ class ChargingService:
         return self.records.usage(by, **kw)
 
     def usage_by_hour(self, **kw: Any) -> list[int]:
-        return self.records.usage_by_hour(**kw)
+        """Energy by the site's local hour of day, spread over the hours sessions ran."""
+        return self.records.usage_by_hour(tz=self.tz, **kw)
 
     def landlord_usage(self, card_id: str) -> list[UsageRow]:
         """What a landlord's privilege card may see: usage of the piles it authorizes."""

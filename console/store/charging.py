@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Iterable
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
-from console.domain.charging import ChargingError, PayMode, Preset, check_postpaid, check_prepaid, refund_of
+from console.domain.charging import ChargingError, PayMode, Preset, check_postpaid, check_prepaid, energy_by_local_hour, refund_of
 from console.domain.money import Money
 from console.store.audit import append_audit
 from console.store.booth_store import BoothStore
@@ -421,15 +422,44 @@ class ChargingStore:
             rows = db.execute(q).all()
         return [UsageRow(f, k, int(n), int(e or 0), int(b or 0)) for f, k, n, e, b in rows]
 
-    def usage_by_hour(self, *, franchise: str | None = None, piles: Iterable[str] | None = None) -> list[int]:
-        """Energy (Wh) of closed sessions by the local hour of day they started in (24 values)."""
-        q = select(S.c.start_hour, func.sum(S.c.energy_wh)).where(S.c.state == "closed")
+    def usage_by_hour(self, *, tz: tzinfo = timezone.utc, franchise: str | None = None, piles: Iterable[str] | None = None,
+                      since: datetime | None = None, until: datetime | None = None) -> list[int]:
+        """Energy (Wh) of closed sessions by local hour of day (24 values), each session's
+        energy spread over the hours it actually ran (see `hourly_energy`)."""
+        conditions: list[ColumnElement[bool]] = []
         if franchise is not None:
-            q = q.where(S.c.franchise == franchise)
+            conditions.append(S.c.franchise == franchise)
         if piles is not None:
-            q = q.where(S.c.pile_id.in_(list(piles)))
-        hours = [0] * 24
+            conditions.append(S.c.pile_id.in_(list(piles)))
+        if since is not None:
+            conditions.append(S.c.started_at >= since)
+        if until is not None:
+            conditions.append(S.c.started_at < until)
         with self.store.connection() as db:
-            for hour, energy in db.execute(q.group_by(S.c.start_hour)).all():
-                hours[int(hour) % 24] = int(energy or 0)
-        return hours
+            return hourly_energy(db, tz, *conditions)
+
+
+def hourly_energy(db: Connection, tz: tzinfo, *conditions: ColumnElement[bool]) -> list[int]:
+    """Energy (Wh) of the closed sessions matching `conditions` by local hour of day (24
+    values): each session's energy spread over the hours it ran, by its saved meter samples,
+    or by time when only its start and end are known (`energy_by_local_hour`). Reads only,
+    so reports can call it on their read-only connection."""
+    q = select(S.c.id, S.c.started_at, S.c.ended_at, S.c.start_meter_wh, S.c.last_meter_wh, S.c.energy_wh).where(
+        S.c.state == "closed", S.c.energy_wh > 0, *conditions)
+    sessions = db.execute(q).all()
+    samples: dict[str, list[tuple[datetime, int]]] = {}
+    ids = [r.id for r in sessions]
+    for chunk in range(0, len(ids), 500):  # SQLite limits the parameters of one query
+        sq = select(MS.c.session_id, MS.c.at, MS.c.meter_wh).where(MS.c.session_id.in_(ids[chunk:chunk + 500]))
+        for sid, at, wh in db.execute(sq).all():
+            samples.setdefault(sid, []).append((at, int(wh)))
+    hours = [0] * 24
+    for r in sessions:
+        readings = list(samples.get(r.id, []))
+        if r.start_meter_wh is not None:
+            readings.append((r.started_at, int(r.start_meter_wh)))
+        if r.last_meter_wh is not None and r.ended_at is not None:
+            readings.append((r.ended_at, int(r.last_meter_wh)))
+        spread = energy_by_local_hour(r.started_at, r.ended_at or r.started_at, int(r.energy_wh), readings, tz)
+        hours = [a + b for a, b in zip(hours, spread)]
+    return hours

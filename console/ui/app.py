@@ -564,6 +564,9 @@ class BoothApp(App[None]):
         self.push_screen(ChargingScreen(
             ports=service.ports, faults=lambda: service.faults(open_only=False), usage_by_hour=service.usage_by_hour,
             close_maintenance=lambda fault_id, note: service.close_maintenance(fault_id, note, self.attendant),
+            start_session=lambda pile, port, card: service.start_session(pile_id=pile, port=port, card_id=card),
+            scan_qr=service.scan_qr,
+            stop_session=service.stop_session,
         ))
 
     def action_receipts(self) -> None:
