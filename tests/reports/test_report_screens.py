@@ -215,3 +215,26 @@ async def test_manager_screen_shows_a_failure(store) -> None:  # type: ignore[no
         assert "cannot read the database" in text_of(summary)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is not screen)
+
+
+async def test_manager_screen_shows_charging_by_franchise(store, day: Day) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from console.domain.money import Money
+    from console.reports.model import ChargingUsage, FranchiseCharging
+
+    hours = tuple(1500 if h in (18, 19) else 0 for h in range(24))
+    usage = ChargingUsage(energy_by_hour=hours, franchises=(FranchiseCharging("North", 3, 3000, Money(96, "EUR")),))
+
+    def fetch(start: date, end: date) -> ManagerReport:
+        return replace(build_manager_report(store.engine, start, end, TZ, currency="EUR"), charging=usage)
+
+    screen = ManagerReportsScreen(fetch, today=date(2026, 3, 2))
+    app = Host(screen)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await until(pilot, lambda: screen.report is not None)
+        screen.query_one("#charts", TabbedContent).active = "tab-charging"
+        await pilot.pause()
+        assert "Charging energy by hour of day" in str(screen.query_one("#charging", PlotextPlot).render())
+        table = text_of(screen.query_one("#charging-table", Static))
+        assert "North" in table and "3.0" in table and "€0.96" in table

@@ -120,6 +120,10 @@ class ManagerReportsScreen(Screen[None]):
                 with Vertical():
                     yield PlotextPlot(id="overrides")
                     yield Static("", id="override-table")
+            with TabPane("Charging", id="tab-charging"):
+                with Vertical():
+                    yield PlotextPlot(id="charging")
+                    yield Static("", id="charging-table")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -239,3 +243,23 @@ class ManagerReportsScreen(Screen[None]):
             kinds = ", ".join(f"{label(OVERRIDE_LABELS, k)} {n}" for k, n in a.by_kind)
             table.add_row(a.actor, str(a.count), str(a.forgone), kinds)
         self.query_one("#override-table", Static).update(table if people else "")
+
+        charging = self.query_one("#charging", PlotextPlot)
+        plt = charging.plt
+        plt.clear_data()
+        plt.clear_figure()
+        usage = m.charging
+        if usage.sessions:
+            plt.bar([f"{h:02d}" for h in range(24)], [wh / 1000 for wh in usage.energy_by_hour])
+            plt.title(f"Charging energy by hour of day (kWh, local time; {usage.sessions} sessions)")
+        else:
+            plt.title("No charging sessions in this period")
+        charging.refresh()
+        by_franchise = Table(expand=True, show_edge=False, pad_edge=False)
+        by_franchise.add_column("Franchise")
+        by_franchise.add_column("Sessions", justify="right")
+        by_franchise.add_column("Energy (kWh)", justify="right")
+        by_franchise.add_column("Fees", justify="right")
+        for f in usage.franchises:
+            by_franchise.add_row(f.franchise, str(f.sessions), f"{f.energy_wh / 1000:.1f}", str(f.fees))
+        self.query_one("#charging-table", Static).update(by_franchise if usage.franchises else "")
