@@ -117,7 +117,7 @@ def main() -> None:
         print(f"reading received -> fault event: median {statistics.median(processing) * 1000:.1f} ms, max {max(processing) * 1000:.1f} ms")
     else:
         print("no faults seen")
-    print("note: at real time a pile is polled once a second, so breach -> fault is up to 1 s poll wait + the processing above")
+    print("note: at real time a pile is polled every poll_s (0.5 s by default), so breach -> fault is up to that wait + the processing above")
 
 
 if __name__ == "__main__":
