@@ -308,6 +308,31 @@ class Site(LaneOperationsMixin, ExitDeskMixin, DocumentsMixin, StaffShiftsMixin)
             return None
         return f"{found[0].kind} {found[0].name}".strip() if found else None
 
+    def _leave_within_exit_grace(self, ticket: ExitTicket, now: datetime) -> bool:
+        """A driver who paid by phone before driving to the exit owes nothing more while
+        within the tariff's exit grace after paying: the stay is settled at the fee as of
+        the payment, with that payment. Returns True when the vehicle could leave."""
+        try:
+            payments = lookup.remote_payments_for(self.store, ticket.visit.plate)
+        except StoreError:
+            return False
+        for payment in reversed(payments):  # the latest payment first
+            if payment.currency != self.currency or not ticket.visit.entry_at <= payment.paid_at <= now:
+                continue
+            try:
+                after = self.pricing.quote(ticket.visit, now, paid_until=payment.paid_at)
+                then = self.pricing.quote(ticket.visit, payment.paid_at)
+            except (QuoteError, ValueError):
+                continue
+            if not after.total.is_zero or payment.amount_minor < then.total.minor:
+                continue
+            tz = self.config.site.tz
+            note = QuoteItem(f"Left within the exit grace of paying by phone at {payment.paid_at.astimezone(tz):%H:%M}", Money.zero(self.currency))
+            settled = replace(ticket, quote=Quote(then.total, then.tariff_id, then.items + (note,), then.notes))
+            self._settle(settled, [NewPayment("mobile", then.total, reference=payment.id)], attendant="cloud", reason="paid remotely")
+            return True
+        return False
+
     def _member_exit(self, plate: str, now: datetime) -> str | None:
         """A pass or whitelist entry valid now lets the plate leave free ("member" kinds
         are billed by the tariff's member plans instead)."""
@@ -396,6 +421,8 @@ class Site(LaneOperationsMixin, ExitDeskMixin, DocumentsMixin, StaffShiftsMixin)
             # Paid on the phone: the remote payment's id goes on the payment row, in the
             # exit's own transaction, so it can never be used twice.
             self._settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
+            return None
+        if not debts and self._leave_within_exit_grace(ticket, now):
             return None
         with self._state_lock:
             self._tickets[ticket.id] = ticket

@@ -14,7 +14,10 @@ from console.domain.visits import Visit
 class Pricing(Protocol):
     """Quotes the fee of a visit leaving at `exit_at`."""
 
-    def quote(self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False, validations: tuple[str, ...] = ()) -> Quote: ...
+    def quote(
+        self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False, validations: tuple[str, ...] = (),
+        paid_until: datetime | None = None,
+    ) -> Quote: ...
 
 
 class TariffPricing:
@@ -27,8 +30,14 @@ class TariffPricing:
     def of(cls, tariff: Tariff) -> TariffPricing:
         return cls(TariffBook([tariff]))
 
-    def quote(self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False, validations: tuple[str, ...] = ()) -> Quote:
-        """The fee for `visit` leaving at `exit_at` (raises QuoteError, a ValueError)."""
+    def quote(
+        self, visit: Visit, exit_at: datetime, *, lost_ticket: bool = False, validations: tuple[str, ...] = (),
+        paid_until: datetime | None = None,
+    ) -> Quote:
+        """The fee for `visit` leaving at `exit_at` (raises QuoteError, a ValueError). With
+        `paid_until`, only what is owed beyond a payment made then (nothing within the
+        tariff's exit grace)."""
         return self.book.quote(
-            visit.entry_at, exit_at, vehicle_class=visit.vehicle_class, zone=visit.zone, lost_ticket=lost_ticket, validations=validations
+            visit.entry_at, exit_at, vehicle_class=visit.vehicle_class, zone=visit.zone, lost_ticket=lost_ticket,
+            validations=validations, paid_until=paid_until,
         )

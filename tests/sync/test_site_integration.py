@@ -140,3 +140,42 @@ def test_a_driver_waiting_at_the_desk_pays_by_phone(store, clock, cloud, memory_
             assert [(p.method, p.amount_minor) for p in s.exec(select(PaymentRow)).all()] == [("mobile", 500)]
     finally:
         site.stop()
+
+
+def test_paid_by_phone_then_driving_out_within_the_exit_grace(store, clock, cloud, memory_keyring, server_clock) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    def cloud_time_is_booth_time() -> None:
+        server_clock.offset = clock.now() - datetime.now(timezone.utc)  # the driver pays "now"
+
+    site, rec = _site(store, clock, cloud)
+    try:
+        _enter(site, rec, "EARLY1")
+        clock.advance(minutes=50)  # paid at 50 min: 1 started hour, 2.50
+        cloud_time_is_booth_time()
+        link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "EARLY1", "amount_minor": 250, "currency": "EUR"})
+        assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-3"}).status_code == 200
+        clock.advance(seconds=1)
+        wait_until(lambda: len(remote_payments_for(store, "EARLY1")) == 1)
+        paid_at = remote_payments_for(store, "EARLY1")[0].paid_at
+        clock.set(paid_at)
+        clock.advance(minutes=12)  # the hour has turned (5.00 now) but within 15 min of paying
+        site.gates["OUT1"].arrive("EARLY1")
+        rec.wait_for(lambda: bool(rec.of(ExitSettled)))
+        assert rec.of(ExitPending) == []
+        settled = rec.of(ExitSettled)[0]
+        assert settled.closed.visit.fee_minor == 250
+        assert any("exit grace" in item.label for item in settled.ticket.quote.items)
+        _enter(site, rec, "LATE1")
+        clock.advance(minutes=50)
+        cloud_time_is_booth_time()
+        link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "LATE1", "amount_minor": 250, "currency": "EUR"})
+        assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-4"}).status_code == 200
+        clock.advance(seconds=1)
+        wait_until(lambda: len(remote_payments_for(store, "LATE1")) == 1)
+        clock.set(remote_payments_for(store, "LATE1")[0].paid_at)
+        clock.advance(minutes=30)  # beyond the grace: the desk collects what is owed now
+        site.gates["OUT1"].arrive("LATE1")
+        rec.wait_for(lambda: bool(rec.of(ExitPending)))
+    finally:
+        site.stop()
