@@ -21,8 +21,7 @@ from console.store.migrate import upgrade
 from console.sync.service import SyncTuning
 from drivers.camera import open_camera
 from drivers.gate import LaneRole, open_gate
-from drivers.gate.factory import GateURLError
-from drivers.gate.simlane import FAST_TIMING, SimTiming
+from drivers.gate.factory import GateURLError, sim_options
 from drivers.gate.simulators import start_simulated_lane
 from drivers.gate.simworld import Dwell, Traffic
 from drivers.printer import open_printer
@@ -71,11 +70,7 @@ def _wired_simulator(url: str, role: LaneRole, traffic: Traffic) -> tuple[Any, s
     wire = query.get("wire")
     if parts.scheme != "sim" or not wire:
         return None
-    try:
-        rate = float(query.get("rate", "0"))
-    except ValueError:
-        raise GateURLError(f"{url}: rate must be a number") from None
-    timing = FAST_TIMING if query.get("timing") == "fast" else SimTiming()
+    rate, timing = sim_options(url)
     try:
         return start_simulated_lane(wire, role, traffic, arrival_rate=rate, timing=timing)
     except ValueError as exc:

@@ -86,4 +86,5 @@ def attach_sync(site: Site, config: SiteConfig, tuning: SyncTuning | None = None
     site.subscribe(on_site_event)
     service.subscribe(on_status)
     site.services.append(service)
+    site.sync = service
     return service

@@ -90,6 +90,7 @@ class Site(LaneOperationsMixin, ExitDeskMixin, DocumentsMixin, StaffShiftsMixin)
         # Background services (cloud sync, elevator) started and stopped with the site.
         self.services: list[Any] = []
         self.elevator: Any = None  # ElevatorService when the site has an elevator
+        self.sync: Any = None  # SyncService when the site has a cloud
         self.charging: Any = None  # ChargingService when the site has charging piles
         self.unsent_at_close: int | None = None
         self.lane_cameras: dict[str, Any] = {}  # lane id -> camera whose frame goes with manual gate moves
@@ -300,10 +301,11 @@ class Site(LaneOperationsMixin, ExitDeskMixin, DocumentsMixin, StaffShiftsMixin)
         self._publish(OccupancyChanged(self.occupancy()))
         self._log("info", f"{lane_id}: {plate} entered (visit {visit.id[-6:]})")
 
-    def _member(self, plate: str, now: datetime) -> str | None:
-        """The plate's membership, pass or whitelist entry (kept locally: works offline)."""
+    def _member(self, plate: str, now: datetime, kinds: tuple[str, ...] | None = None) -> str | None:
+        """The plate's membership, pass or whitelist entry valid now, limited to `kinds`
+        when given (kept locally: works offline)."""
         try:
-            found = lookup.members_for(self.store, plate, now)
+            found = [m for m in lookup.members_for(self.store, plate, now) if kinds is None or m.kind in kinds]
         except StoreError:
             return None
         return f"{found[0].kind} {found[0].name}".strip() if found else None
@@ -332,15 +334,6 @@ class Site(LaneOperationsMixin, ExitDeskMixin, DocumentsMixin, StaffShiftsMixin)
             self._settle(settled, [NewPayment("mobile", then.total, reference=payment.id)], attendant="cloud", reason="paid remotely")
             return True
         return False
-
-    def _member_exit(self, plate: str, now: datetime) -> str | None:
-        """A pass or whitelist entry valid now lets the plate leave free ("member" kinds
-        are billed by the tariff's member plans instead)."""
-        try:
-            found = [m for m in lookup.members_for(self.store, plate, now) if m.kind in ("pass", "whitelist")]
-        except StoreError:
-            return None
-        return f"{found[0].kind} {found[0].name}".strip() if found else None
 
     def _handle_exit(self, lane_id: str, raw_plate: str, now: datetime) -> None:
         try:
@@ -407,7 +400,9 @@ class Site(LaneOperationsMixin, ExitDeskMixin, DocumentsMixin, StaffShiftsMixin)
             quote = Quote(quote.total + Money(sum(d[1] for d in debts), self.currency), quote.tariff_id, quote.items + extra, quote.notes)
             self._log("warning", f"{lane_id}: {plate} owes {len(debts)} earlier unpaid exit(s); added to the fee")
         ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts))
-        member = self._member_exit(plate, now)
+        # A pass or whitelist entry lets the plate leave free ("member" kinds are billed by
+        # the tariff's member plans instead).
+        member = self._member(plate, now, kinds=("pass", "whitelist"))
         if member is not None and not debts:
             # Passes and whitelisted plates leave by themselves, with the network down too.
             waived = replace(ticket, quote=Quote(Money.zero(self.currency), quote.tariff_id, quote.items + (QuoteItem(f"{member}: no charge", -quote.total),), quote.notes))

@@ -45,16 +45,14 @@ class StaffShiftsMixin:
     def _push_before_close(self) -> int | None:
         """Send what the cloud has not got yet before a shift closes (a few seconds at most);
         returns how many events are still unsent, or None when the site has no cloud."""
-        sync = next((svc for svc in self.services if hasattr(svc, "flush")), None)
-        if sync is None:
+        if self.sync is None:
             return None
-        sync.flush(5.0)
-        return int(sync.status().backlog)
+        self.sync.flush(5.0)
+        return int(self.sync.status().backlog)
 
     def sync_status(self) -> Any:
         """The cloud link's status, or None when the site has no cloud."""
-        sync = next((svc for svc in self.services if hasattr(svc, "flush")), None)
-        return sync.status() if sync is not None else None
+        return self.sync.status() if self.sync is not None else None
 
     def current_shift(self) -> Shift | None:
         with self.store.transaction() as s:

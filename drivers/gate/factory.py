@@ -8,9 +8,26 @@ from drivers.gate.base import GateDriver, LaneRole
 from drivers.gate.simlane import FAST_TIMING, SimTiming
 from drivers.gate.simulated import InProcessGate
 from drivers.gate.simworld import Traffic
-from drivers.gate.urls import MODBUS_SCHEMES, GateURLError, parse_modbus_url, parse_serial_lane_url
+from drivers.gate.urls import (
+    MODBUS_SCHEMES,
+    GateURLError,
+    parse_modbus_url,
+    parse_serial_lane_url,
+)
 
-__all__ = ["GateURLError", "open_gate"]
+__all__ = ["GateURLError", "open_gate", "sim_options"]
+
+
+def sim_options(url: str) -> tuple[float, SimTiming]:
+    """The arrival rate (per second, for an entry lane) and mechanics of a `sim://` URL."""
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
+    try:
+        rate = float(query.get("rate", "0"))
+    except ValueError:
+        raise GateURLError(f"{url}: rate must be a number") from None
+    if rate < 0:
+        raise GateURLError(f"{url}: rate must not be negative")
+    return rate, FAST_TIMING if query.get("timing") == "fast" else SimTiming()
 
 
 def open_gate(url: str, *, name: str, role: LaneRole, traffic: Traffic | None = None) -> GateDriver:
@@ -28,17 +45,12 @@ def open_gate(url: str, *, name: str, role: LaneRole, traffic: Traffic | None = 
     """
     parts = urlsplit(url)
     if parts.scheme == "sim":
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        try:
-            rate = float(query.get("rate", "0"))
-        except ValueError:
-            raise GateURLError(f"{url}: rate must be a number") from None
-        if rate < 0:
-            raise GateURLError(f"{url}: rate must not be negative")
-        timing = FAST_TIMING if query.get("timing") == "fast" else SimTiming()
+        rate, timing = sim_options(url)
         return InProcessGate(name, role, traffic or Traffic(), arrival_rate=rate, timing=timing)
     if parts.scheme in MODBUS_SCHEMES:
-        from drivers.gate.modbus_driver import ModbusRelayGate  # pymodbus only when used
+        from drivers.gate.modbus_driver import (
+            ModbusRelayGate,  # pymodbus only when used
+        )
 
         return ModbusRelayGate(name, parse_modbus_url(url))
     from drivers.gate.serial_driver import SerialGate
