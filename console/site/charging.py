@@ -51,6 +51,7 @@ from drivers.charger import (
     EPileDriver,
     EPileEvent,
     PlugChanged,
+    PortStatus,
     PortsReported,
     PowerDone,
     open_epile,
