@@ -53,13 +53,11 @@ class ExitDeskMixin:
         change = Money.zero(self.currency)
         remaining = due
         try:
-            for index, tender in enumerate(tenders):
+            for tender in tenders:
                 method = tender.method
                 if method not in ("cash", "card", "account", "mobile"):
                     raise SiteError(f"unknown payment method {method!r}")
                 amount = Money.parse(tender.amount_text, self.currency) if tender.amount_text.strip() else remaining
-                if method == "cash" and not tender.amount_text.strip() and tender.tendered_text.strip() and index < len(tenders) - 1:
-                    amount = Money.parse(tender.tendered_text, self.currency).min(remaining)
                 if amount.is_negative or amount.is_zero:
                     raise SiteError(f"the {method} amount must be more than zero")
                 if amount > remaining:
