@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from console.domain.payments import PaymentError
-from console.domain.plates import PlateError
+from console.domain.plates import PlateError, PlateRules
 from console.domain.visits import Visit, VisitError
 from console.site.errors import SiteError
 from console.site.events import (
@@ -20,6 +20,8 @@ from drivers.camera.still import frame_jpeg
 
 class LaneOperationsMixin:
     """Audited manual operations on lanes and zones. Mixed into `Site`."""
+
+    plates: PlateRules  # the site's plate rules (Site.__init__)
 
     def exit_with_unknown_entry(
         self,

@@ -5,8 +5,8 @@ visits go to a real SQLite file."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import pytest
 
@@ -16,7 +16,13 @@ from console.site.build import build_site
 from console.site.config import parse_site
 from console.site.core import Site
 from console.site.errors import PlateNotFound, SiteError
-from console.site.events import ExitPending, ExitSettled, LaneChanged, LogEntry, PlateNeedsConfirmation
+from console.site.events import (
+    ExitPending,
+    ExitSettled,
+    LaneChanged,
+    LogEntry,
+    PlateNeedsConfirmation,
+)
 from console.store.booth_store import BoothStore
 from drivers.gate.base import LaneRole
 from drivers.gate.simlane import FAST_TIMING

@@ -105,3 +105,13 @@ def test_a_cloud_told_its_regions_refuses_the_others(cloud_engine) -> None:  # t
         assert refused.status_code == 422
         assert "it is a mainland Chinese plate (the site reads letters-and-digits plates)" in refused.json()["error"]
         assert _link(server.url, "eu-1", "B-AB 123").json()["plate"] == "BAB123"
+
+
+def test_booth_cloud_names_an_unknown_plate_region(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from console.store.engine import sqlite_url
+    from console.sync import cli
+
+    for spelling in (["cloud"], ["cloud", "serve"]):
+        code = cli.main([*spelling, "--db", sqlite_url(tmp_path / "c.sqlite3"), "--port", "0", "--plate-regions", "cn,tw"])
+        assert code == cli.EXIT_USAGE
+        assert "--plate-regions: unknown plate region 'tw' (allowed: cn, hk, mo, latin)" in capsys.readouterr().err

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from console.domain.plates import PROVINCES, PlateRules, last_character_candidates, province, province_candidates
+from console.domain.plates import (
+    PROVINCES,
+    PlateRules,
+    last_character_candidates,
+    province,
+    province_candidates,
+)
 from console.domain.plates.pinyin import PROVINCES as PINYIN_TABLE
 
 

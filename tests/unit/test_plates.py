@@ -278,3 +278,13 @@ def test_typed_plates_offer_the_home_province() -> None:
     assert [(p.text, p.kind) for p in both.typed_candidates("AB1234")] == [("AB1234", PlateKind.HK_REGULAR), ("粤AB1234", PlateKind.CN_REGULAR)]
     assert [p.text for p in both.typed_candidates("粤AB1234")] == ["粤AB1234"]
     assert CN.typed_candidates("A12345") == []
+
+
+def test_docs_name_every_reason_and_region() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "plates.md").read_text(encoding="utf-8")
+    for reason in Reason:
+        assert f"| `{reason.value}` |" in text, reason
+    for region in REGIONS:
+        assert f"| `{region}` |" in text, region
