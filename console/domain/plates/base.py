@@ -7,6 +7,7 @@ from typing import Protocol
 
 from console.domain.plates.errors import PlateError, Reason
 from console.domain.plates.model import Plate
+from console.domain.plates.text import foreign_characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +35,14 @@ class Region(Protocol):
 def refuse(given: str, cleaned: str, affinity: int, reason: Reason, **params: str | int) -> Refusal:
     """A refusal with its error built from `reason` and `params`."""
     return Refusal(PlateError(reason, given, cleaned, **params), affinity)
+
+
+def letters_and_digits(given: str, cleaned: str, region: str, max_length: int | None) -> Refusal | None:
+    """The refusal of a text for a region written in A-Z and 0-9 only: another character
+    (not this region's script at all), or more than `max_length` of them."""
+    foreign = foreign_characters(cleaned)
+    if foreign:
+        return refuse(given, cleaned, 0, Reason.CHARACTERS, chars=foreign)
+    if max_length is not None and len(cleaned) > max_length:
+        return refuse(given, cleaned, 1, Reason.LENGTH, kind=region, expected=f"1 to {max_length}", actual=len(cleaned))
+    return None

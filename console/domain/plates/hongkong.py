@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 
-from console.domain.plates.base import Refusal, refuse
+from console.domain.plates.base import Refusal, letters_and_digits, refuse
 from console.domain.plates.errors import Reason
 from console.domain.plates.model import Plate, PlateKind
-from console.domain.plates.text import foreign_characters
 
 NOT_USED = "IOQ"
 MAX_LENGTH = 8
@@ -26,11 +25,9 @@ class HongKong:
     code = "hk"
 
     def parse(self, cleaned: str, given: str) -> Plate | Refusal:
-        foreign = foreign_characters(cleaned)
-        if foreign:
-            return refuse(given, cleaned, 0, Reason.CHARACTERS, chars=foreign)
-        if len(cleaned) > MAX_LENGTH:
-            return refuse(given, cleaned, 1, Reason.LENGTH, kind="hk", expected=f"1 to {MAX_LENGTH}", actual=len(cleaned))
+        refused = letters_and_digits(given, cleaned, self.code, MAX_LENGTH)
+        if refused:
+            return refused
         for position, ch in enumerate(cleaned, start=1):
             if ch in NOT_USED:
                 return refuse(given, cleaned, 1, Reason.LETTER_NOT_USED, char=ch, region="hk", position=position)

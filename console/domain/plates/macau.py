@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 
-from console.domain.plates.base import Refusal, refuse
+from console.domain.plates.base import Refusal, letters_and_digits, refuse
 from console.domain.plates.errors import Reason
 from console.domain.plates.model import Plate, PlateKind
-from console.domain.plates.text import foreign_characters
 
 _CAR = re.compile(r"[A-Z]{1,2}[0-9]{4}")
 _MOTORCYCLE = re.compile(r"CM[0-9]{5}")
@@ -24,9 +23,9 @@ class Macau:
     code = "mo"
 
     def parse(self, cleaned: str, given: str) -> Plate | Refusal:
-        foreign = foreign_characters(cleaned)
-        if foreign:
-            return refuse(given, cleaned, 0, Reason.CHARACTERS, chars=foreign)
+        refused = letters_and_digits(given, cleaned, self.code, None)
+        if refused:
+            return refused
         if _CAR.fullmatch(cleaned):
             return Plate(cleaned, PlateKind.MO_CAR)
         if _MOTORCYCLE.fullmatch(cleaned):
