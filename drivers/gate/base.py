@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
 
-from drivers.health import DeviceHealth, HealthListener, HealthTracker
+from drivers.device import EventDevice
+from drivers.health import HealthListener
 
 
 class LaneRole(str, Enum):
@@ -46,28 +47,14 @@ class GateEvent:
 GateListener = Callable[[GateEvent], None]
 
 
-class GateDriver(ABC):
+class GateDriver(EventDevice[GateEvent], ABC):
     """A lane controller. Implementations: in-process simulator, serial framed protocol,
     Modbus relay board. Chosen by URL through `drivers.gate.open_gate`."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.health = HealthTracker(name)
-        self._listener: GateListener | None = None
-
     def start(self, on_event: GateListener, on_health: HealthListener | None = None) -> None:
         """Begin delivering events (from a driver thread) and health changes."""
-        self._listener = on_event
-        self.health.set_listener(on_health)
+        self._listen(on_event, on_health)
         self._start()
-
-    def _emit(self, event: GateEvent) -> None:
-        listener = self._listener
-        if listener is not None:
-            listener(event)
-
-    def health_snapshot(self) -> DeviceHealth:
-        return self.health.snapshot()
 
     @abstractmethod
     def _start(self) -> None:
