@@ -10,7 +10,7 @@ import serial.rs485
 from drivers.serialline.url import LineSettings
 
 
-def open_port(settings: LineSettings, read_timeout: float | None, write_timeout: float | None = 1.0) -> tuple[serial.SerialBase, str]:
+def open_port(settings: LineSettings, read_timeout: float | None, write_timeout: float | None = 1.0) -> tuple[serial.Serial, str]:
     """Open the port; return it and a note for the health detail ("" when all is as asked).
 
     A local port is opened exclusively: a second booth process on the same port would

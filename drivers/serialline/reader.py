@@ -87,7 +87,7 @@ class SerialLine:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._write_lock = threading.Lock()
-        self._port: serial.SerialBase | None = None
+        self._port: serial.Serial | None = None
         self._reopen: str | None = None
         self._answered = False
 
@@ -164,7 +164,7 @@ class SerialLine:
             stopping=self._stopping, connect=self._open, serve=self._serve, backoff=self.backoff, health=self.health
         )
 
-    def _open(self) -> serial.SerialBase | None:
+    def _open(self) -> serial.Serial | None:
         p = self.params
         try:
             port, note = open_port(p.settings, p.read_timeout, p.write_timeout)
@@ -184,7 +184,7 @@ class SerialLine:
         self.note = note
         return port
 
-    def _serve(self, port: serial.SerialBase) -> bool:
+    def _serve(self, port: serial.Serial) -> bool:
         """Read until the port fails, a reconnect is asked for, or the line stops."""
         self._answered = False
         self._reopen = None
