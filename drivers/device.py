@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import partial
 from typing import Generic, TypeVar
@@ -108,8 +109,11 @@ class Dispatcher:
             call()
 
 
-class EventDevice(Device, Generic[E]):
+class EventDevice(Device, ABC, Generic[E]):
     """A device that reports events of type `E` to one listener.
+
+    `start(on_event, on_health)` returns at once; `_start` opens the link and starts the
+    driver's threads, `stop` stops them and releases the device (idempotent).
 
     With `dispatch=True` events and health changes reach the listeners from the device's
     own dispatch thread; otherwise from the driver thread that found them. Either way a
@@ -121,6 +125,19 @@ class EventDevice(Device, Generic[E]):
         self._listener: Callable[[E], None] | None = None
         self._on_health: HealthListener | None = None
         self._dispatcher = Dispatcher(name) if dispatch else None
+
+    def start(self, on_event: Callable[[E], None], on_health: HealthListener | None = None) -> None:
+        """Begin delivering events and health changes. Returns at once."""
+        self._listen(on_event, on_health)
+        self._start()
+
+    @abstractmethod
+    def _start(self) -> None:
+        """Open the link and start the driver's own threads."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop threads and release the device. Idempotent."""
 
     def _listen(self, on_event: Callable[[E], None], on_health: HealthListener | None) -> None:
         """Deliver future events to `on_event` and health changes to `on_health`."""

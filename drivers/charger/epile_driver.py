@@ -30,7 +30,7 @@ from drivers.charger.epile_protocol import (
     encode_power,
 )
 from drivers.device import EventDevice
-from drivers.health import HealthListener, HealthState
+from drivers.health import HealthState
 from drivers.serialline import LineParams, LineURL, SerialLine, SerialURLError
 
 
@@ -117,9 +117,7 @@ class EPileDriver(EventDevice[EPileEvent]):
         self.baudrate = baudrate if self.line is None else self.line.params.settings.baudrate
 
     # -- public ---------------------------------------------------------------------
-    def start(self, listener: EPileListener, health: HealthListener | None = None) -> None:
-        """Start talking to the pile; events and health changes go to the listeners."""
-        self._listen(listener, health)
+    def _start(self) -> None:
         if self.line is None:
             self.health.set(HealthState.OFFLINE, self.url_error)
             return

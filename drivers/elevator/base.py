@@ -10,13 +10,11 @@ the controller sent them; the listener must return quickly (post a message, queu
 from __future__ import annotations
 
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
 from drivers.device import EventDevice
-from drivers.health import HealthListener
 
 
 class ElevatorEventKind(str, Enum):
@@ -47,20 +45,8 @@ class ElevatorEvent:
 ElevatorListener = Callable[[ElevatorEvent], None]
 
 
-class ElevatorDriver(EventDevice[ElevatorEvent], ABC):
+class ElevatorDriver(EventDevice[ElevatorEvent]):
     """An elevator controller link. Implementations: the serial framed protocol (any
     pyserial URL) and, for the demo, the same driver attached to a building simulator.
-    Chosen by URL through `drivers.elevator.open_elevator`."""
-
-    def start(self, on_event: ElevatorListener, on_health: HealthListener | None = None) -> None:
-        """Begin delivering events (from a driver thread) and health changes. Returns at once."""
-        self._listen(on_event, on_health)
-        self._start()
-
-    @abstractmethod
-    def _start(self) -> None:
-        """Open the link and start the driver's own threads."""
-
-    @abstractmethod
-    def stop(self) -> None:
-        """Stop threads and release the device. Idempotent."""
+    Chosen by URL through `drivers.elevator.open_elevator`. `start(on_event, on_health)`
+    returns at once; events come from a driver thread (see `drivers.device.EventDevice`)."""
