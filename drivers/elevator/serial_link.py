@@ -30,7 +30,13 @@ from drivers.elevator.protocol import (
     is_known_type,
 )
 from drivers.health import HealthState
-from drivers.serialline import LineParams, LineSettings, LineURL, SerialLine, SerialURLError
+from drivers.serialline import (
+    LineParams,
+    LineSettings,
+    LineURL,
+    SerialLine,
+    SerialURLError,
+)
 
 log = logging.getLogger(__name__)
 

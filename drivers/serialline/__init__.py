@@ -4,7 +4,14 @@ back-off policy of `drivers.reconnect` (`reader`). See docs/drivers.md."""
 
 from drivers.serialline.port import close_quietly, open_port
 from drivers.serialline.reader import LineParams, LineProtocol, SerialLine
-from drivers.serialline.url import LINE_OPTIONS, LineSettings, LineURL, SerialURLError, UrlOptions, parse_line_url
+from drivers.serialline.url import (
+    LINE_OPTIONS,
+    LineSettings,
+    LineURL,
+    SerialURLError,
+    UrlOptions,
+    parse_line_url,
+)
 
 __all__ = [
     "LINE_OPTIONS",
