@@ -106,6 +106,7 @@ class SerialLine:
         if self._thread is not None:
             return
         self._stopping.clear()
+        self.backoff.reset()
         self._thread = threading.Thread(target=self._run, name=f"{self.name}-line", daemon=True)
         self._thread.start()
 
