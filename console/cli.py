@@ -6,8 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.locations import data_dir, default_site_file
+
+if TYPE_CHECKING:
+    from console.site.config import SiteConfig
 
 EXIT_CONFIG = 2
 EXIT_STORE = 3
@@ -18,7 +22,7 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
-def _load_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _load_config(args: argparse.Namespace) -> SiteConfig:
     from console.site.config import default_site, load_site
 
     if getattr(args, "site", None):
@@ -90,7 +94,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     try:
-        with store.transaction() as s:
+        with store.write() as s:
             user = staff.add_user(s, name=args.name, role=Role(args.role), pin=pin, at=datetime.now(timezone.utc), actor="booth user add")
     except StaffError as exc:
         return _fail(EXIT_CONFIG, f"not added: {exc}")
@@ -121,7 +125,7 @@ def cmd_rides_statement(args: argparse.Namespace) -> int:
     try:
         store = open_store(args.db or database_url(config))
         start, end = month_period(year, month, config.site.tz)
-        result = statement(store, args.card, start, end, config.site.currency)
+        result = store.query(statement, args.card, start, end, config.site.currency)
     except StoreError as exc:
         return _fail(EXIT_STORE, str(exc))
     except ValueError as exc:
@@ -141,14 +145,26 @@ def cmd_rides_statement(args: argparse.Namespace) -> int:
     return 0
 
 
+def tune_for_booth() -> None:
+    """Process-wide settings for a console that drives lanes (made before Textual is
+    imported, which reads TEXTUAL_FPS once): the screen repaints at most 20 times a
+    second, and threads hand over the interpreter every 0.2 ms, so that repainting never
+    holds a lane's plate-to-gate path for long."""
+    import os
+
+    os.environ.setdefault("TEXTUAL_FPS", "20")
+    sys.setswitchinterval(0.0002)
+
+
 def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     from console.logs import configure_logging
 
     folder = data_dir()
     configure_logging(folder, to_stderr=bool(getattr(args, "headless", False)))
 
-    from console.domain.clock import ScaledClock, SystemClock
+    from console.domain.clock import Clock, ScaledClock, SystemClock
     from console.site.config import ConfigError, default_site
+    from console.site.site import Site
     from console.store.engine import sqlite_url
 
     try:
@@ -164,12 +180,12 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         url = sqlite_url(db_path)
         # Headless runs are short: without a speed given they run 100x the demo speed.
         speed = args.speed if args.speed is not None else config.simulation.speed * (100 if headless else 1)
-        clock = ScaledClock(speed)
+        clock: Clock = ScaledClock(speed)
     else:
         url = args.db or ""
         clock, speed = SystemClock(), 1.0
 
-    def make_site():  # type: ignore[no-untyped-def]
+    def make_site() -> Site:
         # Imported here: the database stack is the slowest import, and the screen
         # should not wait for it.
         from console.site.build import build_site, database_url, open_store
@@ -195,6 +211,7 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         print(json.dumps(summary.to_json()), flush=True)
         return 0
 
+    tune_for_booth()
     from console.domain.staff import Role
     from console.ui.app import BoothApp
 
@@ -271,9 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     stmt.add_argument("--db", help="database URL (overrides the site file)")
     stmt.set_defaults(func=cmd_rides_statement)
 
-    from console import tariff_cli
-    from console.reports import cli as reports_cli
-    from console.sync import cli as sync_cli
+    from console.commands import cloud as sync_cli
+    from console.commands import reports as reports_cli
+    from console.commands import tariff as tariff_cli
 
     tariff_cli.register(sub)
     reports_cli.register(sub)

@@ -11,8 +11,8 @@ def configure_logging(folder: Path, *, to_stderr: bool = False, level: int = log
     """Send the console's logs to `folder/booth.log` (rotated). Call this before importing
     device libraries: python-escpos installs a stderr handler on import when none exists."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
     path = folder / "booth.log"
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,10 +5,10 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import console.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-import console.sync.tables  # noqa: F401
-import console.store.ride_tables  # noqa: F401
 import console.store.charging_tables  # noqa: F401
+import console.store.cloud_tables  # noqa: F401
+import console.store.ride_tables  # noqa: F401
+import console.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -17,9 +17,9 @@ os.environ.setdefault("BOOTH_DATA_DIR", str(Path(os.environ.get("TMPDIR", "/tmp"
 from console.domain.clock import FixedClock  # noqa: E402
 from console.site.build import build_site, open_store  # noqa: E402
 from console.site.config import SiteConfig, parse_site  # noqa: E402
-from console.site.core import Site  # noqa: E402
 from console.site.events import SiteEvent  # noqa: E402
-from console.store.booth_store import BoothStore  # noqa: E402
+from console.site.site import Site  # noqa: E402
+from console.store.database import Store  # noqa: E402
 from console.store.engine import sqlite_url  # noqa: E402
 from drivers.gate.simworld import Traffic  # noqa: E402
 
@@ -71,7 +71,7 @@ def db_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[BoothStore]:
+def store(db_url: str) -> Iterator[Store]:
     s = open_store(db_url, busy_timeout_ms=200)
     yield s
     s.engine.dispose()
@@ -109,15 +109,15 @@ class Recorder:
 
 
 @pytest.fixture
-def make_site(store: BoothStore, clock: FixedClock) -> Iterator[Callable[..., tuple[Site, Recorder]]]:
+def make_site(store: Store, clock: FixedClock) -> Iterator[Callable[..., tuple[Site, Recorder]]]:
     started: list[Site] = []
 
     def _make(capacity: int = 200) -> tuple[Site, Recorder]:
         site = build_site(small_site(capacity), store, clock=clock, traffic=Traffic(seed=7))
         recorder = Recorder()
-        site.subscribe(recorder)
+        site.bus.subscribe(recorder)
         site.start()
-        site.open_shift("ann", "0")  # cash needs a drawer
+        site.staff.open_shift("ann", "0")  # cash needs a drawer
         started.append(site)
         return site, recorder
 

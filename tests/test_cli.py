@@ -90,7 +90,7 @@ def test_rides_statement_for_a_month(tmp_path: Path) -> None:
     store = open_store(db)
     for day, fee in ((3, 80), (4, 80), (5, 120)):
         at = datetime(2026, 11, day, 9, 0, tzinfo=timezone.utc)
-        record_ride(store, NewRide(RideKind.RIDE, 1, 7 if fee == 80 else 12, at, Money(fee, "EUR"), card="04A1", account_id="acme"), at=at)
+        store.apply(record_ride, NewRide(RideKind.RIDE, 1, 7 if fee == 80 else 12, at, Money(fee, "EUR"), card="04A1", account_id="acme"), at=at)
     store.engine.dispose()
     out = subprocess.run([sys.executable, "-m", "console.cli", "rides", "statement", "04a1", "--month", "2026-11", "--json", "--db", db],
                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "BOOTH_DATA_DIR": str(tmp_path)}, timeout=60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from console.domain.errors import DomainError
 from console.domain.money import Money, currency_exponent
 
 # Notes and coins in minor units. A currency not listed counts in its smallest unit only.
@@ -16,7 +17,7 @@ DENOMINATIONS: dict[str, tuple[int, ...]] = {
 MAX_PIECES = 5000  # more of one denomination than a booth drawer could hold
 
 
-class CountError(ValueError):
+class CountError(DomainError):
     """A drawer count that cannot be right (negative, unknown denomination, absurd)."""
 
 

@@ -20,10 +20,11 @@ from fractions import Fraction
 from math import ceil, floor
 from typing import Mapping, Sequence
 
+from console.domain.errors import DomainError
 from console.domain.money import Money
 
 
-class ChargingError(ValueError):
+class ChargingError(DomainError):
     """A request that cannot be served; the message is for the attendant or the user."""
 
 

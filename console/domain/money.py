@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from console.domain.errors import DomainError
+
 # ISO 4217 minor-unit exponents for the currencies a site is likely to use.
 # A currency not listed here is refused rather than guessed.
 CURRENCY_EXPONENTS: dict[str, int] = {
@@ -24,7 +26,7 @@ CURRENCY_SYMBOLS: dict[str, str] = {
 }
 
 
-class MoneyError(ValueError):
+class MoneyError(DomainError):
     """An amount or currency that cannot be represented exactly."""
 
 

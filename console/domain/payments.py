@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from console.domain.errors import DomainError
 from console.domain.money import Money
 from console.domain.visits import Visit
 
 
-class PaymentError(ValueError):
+class PaymentError(DomainError):
     """A payment that must not be recorded, with a message for the attendant."""
 
 

@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from console.domain.errors import DomainError
 from console.domain.money import Money
 
 
@@ -317,7 +318,7 @@ def build_statement(
 
 
 # -- searching the ride log --------------------------------------------------------------------
-class RideQueryError(ValueError):
+class RideQueryError(DomainError):
     """Search text that cannot be understood, with what is accepted."""
 
 

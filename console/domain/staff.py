@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from console.domain.errors import DomainError
+
 
 class Role(str, Enum):
     ATTENDANT = "attendant"
     MANAGER = "manager"
 
 
-class StaffError(ValueError):
+class StaffError(DomainError):
     """A sign-in or staff change that is refused, with a message for people."""
 
 

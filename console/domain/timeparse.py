@@ -6,8 +6,10 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from console.domain.errors import DomainError
 
-class TimeInputError(ValueError):
+
+class TimeInputError(DomainError):
     """Text that is not a time we can use, with a message saying what is accepted."""
 
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from console.domain.errors import DomainError
 
-class VisitError(ValueError):
+
+class VisitError(DomainError):
     """A visit operation that cannot be done (with a message for the attendant)."""
 
 

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from console.domain.money import Money
 from console.reports.model import ManagerReport, ShiftReport
@@ -225,9 +225,9 @@ def shift_report_csv(report: ShiftReport) -> str:
         numbers = f"{x.first_number}-{x.last_number}" if x.first_number is not None else ""
         out.add("receipt", x.kind, count=x.count, note=numbers)
         out.add("receipt_printed", x.kind, count=x.printed)
-    for d in r.debts:
-        settled = f"settled {d.settled_at.astimezone(r.tz).isoformat()}" if d.settled_at else ""
-        out.add("debt", d.visit_id, amount=d.amount, at=d.at, plate=d.plate, actor=d.actor, reason=d.reason, note=settled)
+    for debt in r.debts:
+        settled = f"settled {debt.settled_at.astimezone(r.tz).isoformat()}" if debt.settled_at else ""
+        out.add("debt", debt.visit_id, amount=debt.amount, at=debt.at, plate=debt.plate, actor=debt.actor, reason=debt.reason, note=settled)
     for a in r.adjustments:
         out.add("occupancy_adjustment", a.zone, count=a.delta, at=a.at, actor=a.actor, reason=a.reason)
     for action, n in r.audit_actions:
@@ -372,7 +372,7 @@ def shift_report_pdf(report: ShiftReport, *, font: str | None = None) -> PdfExpo
     pdf.set_subject(clean(f"shift {r.shift_id}"))
     pdf.set_creator("booth console")
     pdf.set_auto_page_break(auto=True, margin=15)
-    collection = {"collection_font_number": 0}
+    collection: dict[str, Any] = {"collection_font_number": 0}
     pdf.add_font("body", "", fonts.regular, **(collection if fonts.regular.endswith(".ttc") else {}))
     pdf.add_font("body", "B", fonts.bold, **(collection if fonts.bold.endswith(".ttc") else {}))
     fallback_names = []
@@ -395,7 +395,7 @@ def shift_report_pdf(report: ShiftReport, *, font: str | None = None) -> PdfExpo
         pdf.cell(0, 7, clean(text), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("body", "", 9)
 
-    def table(header: tuple[str, ...] | None, rows: list[tuple[str, ...]], widths: tuple[int, ...],
+    def table(header: tuple[str, ...] | None, rows: Sequence[tuple[str, ...]], widths: tuple[int, ...],
               align: tuple[str, ...] | None = None) -> None:
         if not rows:
             pdf.cell(0, 6, "none", new_x="LMARGIN", new_y="NEXT")
@@ -452,9 +452,9 @@ def shift_report_pdf(report: ShiftReport, *, font: str | None = None) -> PdfExpo
               ("LEFT", "RIGHT", "RIGHT"))
 
     title("Vehicles")
-    rows = [("Entries", str(r.visits.entries)), ("Exits", str(r.visits.exits))]
-    rows += [(f"   exits: {reason}", str(n)) for reason, n in r.visits.exits_by_reason]
-    table(("", "Count"), rows, (150, 30), ("LEFT", "RIGHT"))
+    vehicle_rows = [("Entries", str(r.visits.entries)), ("Exits", str(r.visits.exits))]
+    vehicle_rows += [(f"   exits: {reason}", str(n)) for reason, n in r.visits.exits_by_reason]
+    table(("", "Count"), vehicle_rows, (150, 30), ("LEFT", "RIGHT"))
 
     title(f"Overrides and waivers ({len(r.overrides)}), lost tickets: {len(r.lost_tickets)}")
     table(("Time", "Kind", "Plate", "Quoted", "New", "Reason", "By / approved"),

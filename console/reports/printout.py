@@ -7,7 +7,15 @@ from datetime import datetime
 
 from console.domain.money import Money
 from console.reports.model import ShiftReport
-from drivers.printer.document import Block, Columns, Cut, Feed, PrintDocument, Rule, Text
+from drivers.printer.document import (
+    Block,
+    Columns,
+    Cut,
+    Feed,
+    PrintDocument,
+    Rule,
+    Text,
+)
 from drivers.printer.layout import column_lines, natural_columns, pad_columns, wrap
 
 _STAMP = "%d.%m.%Y %H:%M"
@@ -64,8 +72,8 @@ def shift_report_document(report: ShiftReport) -> PrintDocument:
         Columns("  handed over by drivers", str(cash.tendered)),
         Columns("  change given back", str(-cash.change_given)),
     ]
-    for line in cash.movements:
-        blocks.append(Columns(f"{line.label} ({line.count})", _signed(line.amount), fill="."))
+    for movement in cash.movements:
+        blocks.append(Columns(f"{movement.label} ({movement.count})", _signed(movement.amount), fill="."))
     blocks.append(Columns("Expected in drawer", str(cash.expected), bold=True))
     blocks.append(Columns("Counted", str(cash.counted) if cash.counted is not None else "not counted"))
     if cash.difference is not None:
@@ -112,9 +120,9 @@ def shift_report_document(report: ShiftReport) -> PrintDocument:
             blocks.append(Columns("  not printed", str(rc.not_printed)))
 
     blocks += _heading(f"Unpaid exits ({len(r.debts)})")
-    for d in r.debts:
-        blocks.append(Columns(f"{_when(r, d.at, '%H:%M')} {d.plate}", str(d.amount)))
-        blocks.append(Text(f"  {d.reason} (by {d.actor})" + (" - settled" if d.settled_at else "")))
+    for debt in r.debts:
+        blocks.append(Columns(f"{_when(r, debt.at, '%H:%M')} {debt.plate}", str(debt.amount)))
+        blocks.append(Text(f"  {debt.reason} (by {debt.actor})" + (" - settled" if debt.settled_at else "")))
     if r.debts:
         blocks.append(Columns("Owed", str(r.debts_total), bold=True))
 

@@ -68,6 +68,7 @@ from console.store.tables import (
     ShiftRow,
     VisitRow,
 )
+from console.store.types import table_of
 
 __all__ = [
     "DWELL_BINS",
@@ -79,16 +80,16 @@ __all__ = [
     "recent_shifts",
 ]
 
-_VISIT = VisitRow.__table__  # type: ignore[attr-defined]
-_PAYMENT = PaymentRow.__table__  # type: ignore[attr-defined]
-_SHIFT = ShiftRow.__table__  # type: ignore[attr-defined]
-_MOVEMENT = CashMovementRow.__table__  # type: ignore[attr-defined]
-_OVERRIDE = OverrideRow.__table__  # type: ignore[attr-defined]
-_GATE = GateActionRow.__table__  # type: ignore[attr-defined]
-_RECEIPT = ReceiptRow.__table__  # type: ignore[attr-defined]
-_DEBT = DebtRow.__table__  # type: ignore[attr-defined]
-_ADJUST = OccupancyAdjustmentRow.__table__  # type: ignore[attr-defined]
-_AUDIT = AuditRow.__table__  # type: ignore[attr-defined]
+_VISIT = table_of(VisitRow)
+_PAYMENT = table_of(PaymentRow)
+_SHIFT = table_of(ShiftRow)
+_MOVEMENT = table_of(CashMovementRow)
+_OVERRIDE = table_of(OverrideRow)
+_GATE = table_of(GateActionRow)
+_RECEIPT = table_of(ReceiptRow)
+_DEBT = table_of(DebtRow)
+_ADJUST = table_of(OccupancyAdjustmentRow)
+_AUDIT = table_of(AuditRow)
 
 #: The longest period a manager report covers (a year, leap years included).
 MAX_RANGE_DAYS = 366
@@ -178,7 +179,7 @@ def _bucket_start(key: str) -> datetime:
     return datetime(int(key[0:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]), minute, tzinfo=timezone.utc)
 
 
-def _dwell_seconds(dialect: str) -> ColumnElement[float]:
+def _dwell_seconds(dialect: str) -> ColumnElement[Any]:
     if dialect == "sqlite":
         # julianday is a float of days: 15 minutes comes back as 899.9999...; rounding to
         # whole seconds puts a stay on a bin boundary in the right bin.

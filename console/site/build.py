@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from console.domain.clock import Clock, SystemClock
 from console.locations import data_dir
+from console.site.board import LaneBoard
+from console.site.bus import EventBus
 from console.site.charging import ChargingService
-from console.site.cloud import adopt_cloud_tariff, attach_sync
+from console.site.cloud import CloudLink
 from console.site.config import SiteConfig
-from console.site.core import Site
+from console.site.desk import ExitDesk
+from console.site.documents import Documents
 from console.site.elevator import ElevatorService
+from console.site.exits import ExitService
+from console.site.lanes import LaneService
 from console.site.pricing import TariffPricing
 from console.site.print_queue import PrintQueue
-from console.store.booth_store import BoothStore
+from console.site.site import Site
+from console.site.staff import StaffService
+from console.store.database import Store
 from console.store.engine import StoreError, make_engine, sqlite_url
 from console.store.migrate import upgrade
 from console.sync.service import SyncTuning
-from drivers.camera import open_camera
+from drivers.camera import Camera, open_camera
 from drivers.gate import LaneRole, open_gate
+from drivers.gate.base import GateDriver
 from drivers.gate.factory import GateURLError, sim_options
-from drivers.gate.simulators import start_simulated_lane
+from drivers.gate.simulators import LaneSimulator, start_simulated_lane
 from drivers.gate.simworld import Dwell, Traffic
 from drivers.printer import open_printer
 
@@ -34,7 +41,7 @@ def database_url(config: SiteConfig, folder: Path | None = None) -> str:
     return sqlite_url((folder or data_dir()) / "booth.sqlite3")
 
 
-def open_store(url: str, *, busy_timeout_ms: int = 5000, migrate: bool = True) -> BoothStore:
+def open_store(url: str, *, busy_timeout_ms: int = 5000, migrate: bool = True) -> Store:
     """Open the database and bring its schema up to date.
 
     Raises StoreError with a message for people (read-only file, locked, damaged).
@@ -46,7 +53,7 @@ def open_store(url: str, *, busy_timeout_ms: int = 5000, migrate: bool = True) -
     except StoreError:
         engine.dispose()
         raise
-    return BoothStore(engine)
+    return Store(engine)
 
 
 def simulated_gate_url(url: str, *, rate: float, fast: bool) -> str:
@@ -61,7 +68,7 @@ def simulated_gate_url(url: str, *, rate: float, fast: bool) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _wired_simulator(url: str, role: LaneRole, traffic: Traffic) -> tuple[Any, str] | None:
+def _wired_simulator(url: str, role: LaneRole, traffic: Traffic) -> tuple[LaneSimulator, str] | None:
     """`sim://?wire=serial|tcp|modbus` runs the lane's simulator on a real wire (a
     pseudo-terminal or loopback socket) and returns it with the URL the real driver opens;
     plain `sim://` stays in-process (None)."""
@@ -79,7 +86,7 @@ def _wired_simulator(url: str, role: LaneRole, traffic: Traffic) -> tuple[Any, s
 
 def build_site(
     config: SiteConfig,
-    store: BoothStore,
+    store: Store,
     *,
     clock: Clock | None = None,
     speed: float = 1.0,
@@ -87,17 +94,49 @@ def build_site(
     traffic: Traffic | None = None,
     sync_tuning: SyncTuning | None = None,
 ) -> Site:
-    """Build (not start) the site with a driver for every lane.
+    """Build (not start) the site: every service, composed once, in dependency order.
 
     Simulated lanes share one `Traffic`, so cars that enter can later leave. `speed` is
     how much faster than real time the clock runs; the simulation's rates and stays
     (simulated time) are scaled by it. `fast_lanes` makes simulated barriers instant.
+    Raises StoreError naming the site-file key of a device that cannot be opened.
     """
+    clock = clock or SystemClock()
+    gates, simulators = _open_gates(config, speed, fast_lanes, traffic)
+    try:
+        bus = EventBus(clock)
+        board = LaneBoard(config, bus)
+        pricing = TariffPricing.of(config.active_tariff)
+        print_queue = _print_queue(config, store, clock, board, bus)
+        documents = Documents(config, store, clock, bus, print_queue)
+        exits = ExitService(config, store, clock, board, gates, pricing, bus, receipts_queued=documents.queued)
+        cloud = CloudLink(config, store, exits, pricing, bus, sync_tuning) if config.cloud.url else None
+        staff = StaffService(config, store, clock, board, bus, flush=cloud.flush if cloud is not None else None)
+        lanes = LaneService(config, store, clock, board, gates, exits, bus, cameras=_lane_cameras(config))
+        site = Site(
+            config=config, clock=clock, store=store, bus=bus, board=board, pricing=pricing, lanes=lanes, exits=exits,
+            desk=ExitDesk(exits, staff), staff=staff, documents=documents, print_queue=print_queue, cloud=cloud,
+            elevator=_elevator(config, store, clock, bus), charging=_charging(config, store, clock, bus),
+            after_stop=[sim_lane.stop for sim_lane in simulators],  # simulated controllers stop after their drivers
+        )
+    except BaseException:
+        for sim_lane in simulators:
+            sim_lane.stop()
+        raise
+    if cloud is not None:
+        cloud.adopt_tariff()  # a tariff pulled earlier stays in force across restarts
+    return site
+
+
+def _open_gates(
+    config: SiteConfig, speed: float, fast_lanes: bool, traffic: Traffic | None
+) -> tuple[dict[str, GateDriver], list[LaneSimulator]]:
+    """A driver for every lane (and the simulators of simulated lanes on real wires)."""
     sim = config.simulation
     traffic = traffic or Traffic(dwell=Dwell(sim.dwell_min_minutes * 60 / speed, sim.dwell_max_minutes * 60 / speed))
     rate = sim.arrivals_per_hour / 3600 * speed
-    gates = {}
-    simulators: list[Any] = []
+    gates: dict[str, GateDriver] = {}
+    simulators: list[LaneSimulator] = []
     for index, lane in enumerate(config.lanes):
         role = LaneRole(lane.direction)
         url = simulated_gate_url(lane.gate, rate=rate if role is LaneRole.ENTRY else 0.0, fast=fast_lanes)
@@ -111,40 +150,47 @@ def build_site(
             for sim_lane in simulators:
                 sim_lane.stop()
             raise StoreError(f"lanes[{index}].gate: {exc}") from None
-    clock = clock or SystemClock()
-    site = Site(config, store, clock, gates, TariffPricing.of(config.active_tariff))
-    # Simulated controllers stop after the drivers that talk to them.
-    site.after_stop.extend(sim_lane.stop for sim_lane in simulators)
-    if config.printer.url:
-        try:
-            printer = open_printer(
-                printer_url(config.printer.url, data_dir()), name="printer", profile=config.printer.profile,
-                width=config.printer.width, listener=site.device_health_changed,
-            )
-        except ValueError as exc:
-            raise StoreError(f"printer.url: {exc}") from None
-        site.print_queue = PrintQueue(store, printer, clock, on_log=site._log)
-    if config.elevator.url:
-        try:
-            site.elevator = ElevatorService(
-                store, config.elevator, config.site.tz, config.site.currency, clock, report=site.report, publish=site.publish
-            )
-        except ValueError as exc:  # a fee with more decimals than the currency has
-            raise StoreError(f"elevator: {exc}") from None
-        site.services.append(site.elevator)
+    return gates, simulators
+
+
+def _print_queue(config: SiteConfig, store: Store, clock: Clock, board: LaneBoard, bus: EventBus) -> PrintQueue | None:
+    if not config.printer.url:
+        return None
+    try:
+        printer = open_printer(
+            printer_url(config.printer.url, data_dir()), name="printer", profile=config.printer.profile,
+            width=config.printer.width, listener=board.set_health,
+        )
+    except ValueError as exc:
+        raise StoreError(f"printer.url: {exc}") from None
+    return PrintQueue(store, printer, clock, on_log=bus.report)
+
+
+def _lane_cameras(config: SiteConfig) -> dict[str, Camera]:
+    cameras: dict[str, Camera] = {}
     for lane in config.lanes:
         if lane.camera:
             try:
-                site.lane_cameras[lane.id] = open_camera(lane.camera, name=f"camera {lane.id}")
+                cameras[lane.id] = open_camera(lane.camera, name=f"camera {lane.id}")
             except ValueError as exc:
                 raise StoreError(f"lanes: camera of {lane.id}: {exc}") from None
+    return cameras
+
+
+def _elevator(config: SiteConfig, store: Store, clock: Clock, bus: EventBus) -> ElevatorService | None:
+    if not config.elevator.url:
+        return None
+    try:
+        return ElevatorService(store, config.elevator, config.site.tz, config.site.currency, clock, report=bus.report, publish=bus.publish)
+    except ValueError as exc:  # a fee with more decimals than the currency has
+        raise StoreError(f"elevator: {exc}") from None
+
+
+def _charging(config: SiteConfig, store: Store, clock: Clock, bus: EventBus) -> ChargingService | None:
     charging = config.charging
-    if charging.epiles or charging.chargers or charging.ocpp.enabled:
-        site.charging = ChargingService(store, charging, config.site.tz, config.site.currency, clock, report=site.report, publish=site.publish)
-        site.services.append(site.charging)
-    attach_sync(site, config, sync_tuning)
-    adopt_cloud_tariff(site)  # a tariff pulled earlier stays in force across restarts
-    return site
+    if not (charging.epiles or charging.chargers or charging.ocpp.enabled):
+        return None
+    return ChargingService(store, charging, config.site.tz, config.site.currency, clock, report=bus.report, publish=bus.publish)
 
 
 def printer_url(url: str, folder: Path) -> str:

@@ -36,79 +36,39 @@ from console.domain.charging import (
 )
 from console.domain.clock import Clock
 from console.domain.money import Money
+from console.site.bus import Level
 from console.site.charging_config import ChargingSection
-from console.site.events import DeviceHealthChanged
-from console.store.booth_store import BoothStore
+from console.site.events import (
+    ChargerFault,
+    DeviceHealthChanged,
+    MaintenanceClosed,
+    PortView,
+    SessionChanged,
+    SessionClosed,
+    SiteEvent,
+)
+from console.store import charging as records
 from console.store.charging import (
-    ChargingStore,
+    AccountView,
     FaultRecord,
     NewSession,
     SessionRecord,
     Settlement,
     UsageRow,
 )
+from console.store.database import Store
 from drivers.charger import (
     EPileDriver,
     EPileEvent,
     PlugChanged,
-    PortStatus,
     PortsReported,
+    PortStatus,
     PowerDone,
     open_epile,
 )
 from drivers.health import DeviceHealth
 
 log = logging.getLogger(__name__)
-
-
-# -- events the service publishes -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PortView:
-    """One port as the attendant sees it, with its running figures."""
-
-    pile_id: str
-    port: int
-    kind: str  # epile / ocpp
-    region: str
-    franchise: str
-    online: bool
-    plugged: bool
-    powered: bool
-    current_ma: int
-    session_id: str | None = None
-    account_id: str | None = None
-    energy_wh: int = 0
-    elapsed_s: int = 0
-    fee: Money | None = None
-    preset: Preset | None = None
-    fault: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionChanged:
-    port: PortView
-
-
-@dataclass(frozen=True, slots=True)
-class SessionClosed:
-    session_id: str
-    pile_id: str
-    port: int
-    reason: str
-    energy_wh: int
-    bill: Money
-    refund: Money
-
-
-@dataclass(frozen=True, slots=True)
-class ChargerFault:
-    fault: FaultRecord
-    detected_at: float = 0.0  # time.perf_counter() when the reading arrived (latency figures)
-
-
-ChargingEvent = SessionChanged | SessionClosed | ChargerFault
 
 
 # -- running state -----------------------------------------------------------------------------
@@ -198,20 +158,20 @@ class ChargingService:
 
     def __init__(
         self,
-        store: BoothStore,
+        store: Store,
         section: ChargingSection,
         tz: tzinfo,
         currency: str,
         clock: Clock,
         *,
-        report: Callable[[str, str], None],
-        publish: Callable[[Any], None],
+        report: Callable[[Level, str], None],
+        publish: Callable[[SiteEvent], None],
     ) -> None:
         self.section = section
         self.tz = tz
         self.currency = currency
         self.clock = clock
-        self.records = ChargingStore(store)
+        self.store = store
         self._report = report
         self._publish = publish
         self._lock = threading.RLock()
@@ -245,7 +205,8 @@ class ChargingService:
     def start(self) -> None:
         """Seed accounts and cards, resume open sessions, start the drivers and the server."""
         now = self.clock.now()
-        self.records.seed(
+        self.store.apply(
+            records.seed,
             [dict(id=a.id, name=a.name, kind=a.kind, currency=self.currency, balance_minor=a.balance, credit_limit_minor=a.credit_limit) for a in self.section.accounts],
             [dict(card_id=c.card_id, account_id=c.account, kind=c.kind, piles=",".join(c.piles)) for c in self.section.cards],
             now,
@@ -284,7 +245,7 @@ class ChargingService:
                     self._save(p, now)
 
     def _resume(self, now: datetime) -> None:
-        for rec in self.records.open_sessions():
+        for rec in self.store.query(records.open_sessions):
             port = self._ports.get((rec.pile_id, rec.port))
             plan = self.plans.get(rec.plan_id)
             if port is None or plan is None:
@@ -299,7 +260,7 @@ class ChargingService:
         # is capped at it), so only postpaid credit needs a limit of its own.
         if rec.mode == PayMode.PREPAID.value:
             return None
-        return self.records.credit_left(rec.account_id)
+        return self.store.query(records.credit_left, rec.account_id)
 
     # -- commands -----------------------------------------------------------------------------------
     def start_session(self, *, pile_id: str, port: int, card_id: str | None = None, user_id: str | None = None,
@@ -321,7 +282,7 @@ class ChargingService:
                     raise ChargingError(f"nothing is plugged into {pile_id} port {port}")
             elif self.central is None or pile_id not in self.central.connected():
                 raise ChargingError(f"charger {pile_id} is not connected")
-            acc = self.records.account(account_id)
+            acc = self.store.query(records.account, account_id)
             assert acc is not None
             landlord = card is not None and card.kind == "landlord"
             mode = PayMode.POSTPAID if landlord else (mode or PayMode(self.section.default_mode))
@@ -330,7 +291,7 @@ class ChargingService:
             if mode is PayMode.PREPAID and preset is None:
                 raise ChargingError("a prepaid session needs a preset (energy, time or amount)")
             now = self.clock.now()
-            rec = self.records.open_session(NewSession(
+            rec = self.store.apply(records.open_session, NewSession(
                 pile_id, port, p.kind, p.region, p.franchise, account_id, card_id, source, mode, preset, plan.id, hold,
                 now.astimezone(self.tz).hour, p.meter_wh,
             ), now)
@@ -369,49 +330,75 @@ class ChargingService:
         with self._lock:
             p = next((x for x in self._ports.values() if x.running and x.running.record.id == session_id), None)
             if p is None:
-                rec = self.records.session(session_id)
+                rec = self.store.query(records.session, session_id)
                 if rec is None:
                     raise ChargingError(f"unknown session {session_id}")
-                return self.records.close_session(session_id, at=self.clock.now(), reason=reason, bill=Money(rec.bill_minor or 0, rec.currency),
+                return self.store.apply(records.close_session, session_id, at=self.clock.now(), reason=reason, bill=Money(rec.bill_minor or 0, rec.currency),
                                                   energy_wh=rec.energy_wh, seconds=rec.seconds, lines=rec.lines, meter_wh=rec.last_meter_wh)
             return self._cut(p, reason)
 
     def close_maintenance(self, fault_id: str, note: str, actor: str) -> None:
-        self.records.close_maintenance(fault_id, note, self.clock.now(), actor)
+        """Close a fault's maintenance record with a note saying what was done; the port
+        then shows its next open fault, if any."""
+        self.store.apply(records.close_maintenance, fault_id, note, self.clock.now(), actor)
+        still_open = self.store.query(records.faults, open_only=True)
+        changed: list[PortView] = []
         with self._lock:
             for p in self._ports.values():
-                if p.fault and any(f.id == fault_id for f in self.records.faults(open_only=False, limit=50)):
-                    open_codes = [f for f in self.records.faults(open_only=True) if f.pile_id == p.pile_id and f.port == p.port]
-                    p.fault = open_codes[0].detail if open_codes else ""
+                if p.fault:
+                    mine = [f for f in still_open if f.pile_id == p.pile_id and f.port == p.port]
+                    fault = f"fault {mine[0].code}: {mine[0].detail}" if mine else ""
+                    if fault != p.fault:
+                        p.fault = fault
+                        changed.append(self._view(p))
+        for view in changed:
+            self._publish(SessionChanged(view))
+        self._publish(MaintenanceClosed(fault_id, actor))
 
     def block_card(self, card_id: str, actor: str, reason: str) -> None:
-        self.records.block_card(card_id, self.clock.now(), actor, reason)
+        self.store.apply(records.block_card, card_id, self.clock.now(), actor, reason)
         self._push_local_lists()
 
     def top_up(self, account_id: str, amount: Money, actor: str) -> Money:
-        return self.records.top_up(account_id, amount, self.clock.now(), actor)
+        return self.store.apply(records.top_up, account_id, amount, self.clock.now(), actor)
 
     # -- read models --------------------------------------------------------------------------------
     def ports(self) -> list[PortView]:
         with self._lock:
             return [self._view(p) for p in self._ports.values()]
 
+    def account(self, account_id: str) -> AccountView | None:
+        """A charging account with its balance and what it owes."""
+        return self.store.query(records.account, account_id)
+
+    def session(self, session_id: str) -> SessionRecord | None:
+        """A charging session as stored (open or closed)."""
+        return self.store.query(records.session, session_id)
+
+    def ledger(self, account_id: str) -> list[tuple[str, int, str | None]]:
+        """An account's money movements: (kind, amount_minor, session id), oldest first."""
+        return self.store.query(records.ledger, account_id)
+
+    def anomalies(self, kind: str | None = None) -> list[tuple[str, int | None, str, str]]:
+        """Refused bad input from the piles: (pile, port, kind, detail)."""
+        return self.store.query(records.anomalies, kind)
+
     def faults(self, open_only: bool = False) -> list[FaultRecord]:
-        return self.records.faults(open_only=open_only)
+        return self.store.query(records.faults, open_only=open_only)
 
     def usage(self, by: str, **kw: Any) -> list[UsageRow]:
-        return self.records.usage(by, **kw)
+        return self.store.query(records.usage, by, **kw)
 
     def usage_by_hour(self, **kw: Any) -> list[int]:
         """Energy by the site's local hour of day, spread over the hours sessions ran."""
-        return self.records.usage_by_hour(tz=self.tz, **kw)
+        return self.store.query(records.usage_by_hour, tz=self.tz, **kw)
 
     def landlord_usage(self, card_id: str) -> list[UsageRow]:
         """What a landlord's privilege card may see: usage of the piles it authorizes."""
-        card = self.records.card(card_id)
+        card = self.store.query(records.card, card_id)
         if card is None or card.kind != "landlord":
             raise ChargingError("only a landlord card sees pile usage")
-        return self.records.usage("pile", piles=card.piles)
+        return self.store.query(records.usage, "pile", piles=card.piles)
 
     def _view(self, p: _Port) -> PortView:
         r = p.running
@@ -423,7 +410,7 @@ class ChargingService:
     # -- who is charging ------------------------------------------------------------------------------
     def _who(self, card_id: str | None, user_id: str | None, pile_id: str) -> tuple[str, Any]:
         if card_id:
-            card = self.records.card(card_id)
+            card = self.store.query(records.card, card_id)
             if card is None:
                 raise ChargingError(f"unknown card {card_id}")
             if card.state != "active":
@@ -432,7 +419,7 @@ class ChargingService:
                 raise ChargingError(f"landlord card {card_id} does not authorize pile {pile_id}")
             return card.account_id, card
         if user_id:
-            if self.records.account(user_id) is None:
+            if self.store.query(records.account, user_id) is None:
                 raise ChargingError(f"unknown user {user_id}")
             return user_id, None
         raise ChargingError("a session needs a card or a user")
@@ -503,7 +490,7 @@ class ChargingService:
         if p is None:
             if key not in self._unknown_ports:
                 self._unknown_ports.add(key)
-                self.records.record_anomaly(pile_id=pile_id, port=st.port, kind="unknown_port",
+                self.store.apply(records.record_anomaly, pile_id=pile_id, port=st.port, kind="unknown_port",
                                             detail=f"reading from port {st.port}, which is not configured (removed?); ignored", at=now)
             return
         p.online = True
@@ -546,7 +533,7 @@ class ChargingService:
             if run is None:
                 verdict = check_meter(p.meter_wh, meter_wh, 1.0, p.max_power_w * 3600)
                 if verdict.problem and "backwards" in verdict.problem:
-                    self.records.record_anomaly(pile_id=p.pile_id, port=p.port, kind="meter_backwards", detail=verdict.problem, at=now)
+                    self.store.apply(records.record_anomaly, pile_id=p.pile_id, port=p.port, kind="meter_backwards", detail=verdict.problem, at=now)
                 p.meter_wh = meter_wh
             else:
                 self._advance(p, run, now, meter_wh, current_ma)
@@ -562,7 +549,7 @@ class ChargingService:
         # link loss: judge their jumps over at least a minute.
         verdict = check_meter(run.last_meter, meter_wh, max(dt, 60.0) if p.kind == "ocpp" else dt, p.max_power_w)
         if verdict.problem:
-            self.records.record_anomaly(pile_id=p.pile_id, port=p.port, kind="meter", detail=f"session {run.record.id}: {verdict.problem}", at=now)
+            self.store.apply(records.record_anomaly, pile_id=p.pile_id, port=p.port, kind="meter", detail=f"session {run.record.id}: {verdict.problem}", at=now)
         line = price_interval(run.plan, local_time_of(run.last_at, self.tz), dsec, verdict.delta_wh)
         run.lines = add_line(run.lines, line)
         run.energy_wh += verdict.delta_wh
@@ -584,7 +571,7 @@ class ChargingService:
         run = p.running
         if run is None or run.last_meter is None:
             return
-        self.records.save_progress(run.record.id, meter_wh=run.last_meter, energy_wh=run.energy_wh, seconds=run.elapsed_s,
+        self.store.apply(records.save_progress, run.record.id, meter_wh=run.last_meter, energy_wh=run.energy_wh, seconds=run.elapsed_s,
                                    lines=run.lines, fee_minor=run.fee_minor, at=now, current_ma=run.current_ma)
         run.saved_at = now
 
@@ -609,7 +596,7 @@ class ChargingService:
         # The last running figure the attendant sees is the bill, to the cent.
         self._publish(SessionChanged(self._view(p)))
         now = self.clock.now()
-        settlement = self.records.close_session(run.record.id, at=now, reason=reason, bill=bill, energy_wh=run.energy_wh,
+        settlement = self.store.apply(records.close_session, run.record.id, at=now, reason=reason, bill=bill, energy_wh=run.energy_wh,
                                                 seconds=run.elapsed_s, lines=run.lines, meter_wh=run.last_meter)
         p.running = None
         self._publish(SessionClosed(run.record.id, p.pile_id, p.port, reason, run.energy_wh, settlement.bill, settlement.refund))
@@ -621,7 +608,7 @@ class ChargingService:
         pile = self._piles.get(pile_id)
         region = getattr(pile, "region", "default")
         franchise = getattr(pile, "franchise", "default")
-        fault = self.records.raise_fault(pile_id=pile_id, port=port, code=code, detail=detail, region=region, franchise=franchise, at=self.clock.now())
+        fault = self.store.apply(records.raise_fault, pile_id=pile_id, port=port, code=code, detail=detail, region=region, franchise=franchise, at=self.clock.now())
         if fault is None:
             return None
         p = self._ports.get((pile_id, port or 0))
@@ -651,7 +638,7 @@ class ChargingService:
     def _push_local_lists(self) -> None:
         if self.central is None:
             return
-        entries = self.records.active_cards()
+        entries = self.store.query(records.active_cards)
         version = int(self.clock.now().timestamp())
         for charger in self.central.connected():
             self.central.send_local_list(charger, version, entries)
@@ -665,7 +652,7 @@ class ChargingService:
                 if p.pile_id == charger:
                     p.online = True
         self._report("info", f"charger {charger} ({vendor} {model}) booted")
-        entries = self.records.active_cards()
+        entries = self.store.query(records.active_cards)
         if self.central is not None:
             self.central.send_local_list(charger, int(self.clock.now().timestamp()), entries)
 
@@ -680,9 +667,9 @@ class ChargingService:
                     self._cut(p, f"charger fault {error_code}")
 
     def authorize(self, charger: str, id_tag: str) -> str:
-        card = self.records.card(id_tag)
+        card = self.store.query(records.card, id_tag)
         if card is None:
-            if id_tag.startswith("user:") and self.records.account(id_tag[5:]) is not None:
+            if id_tag.startswith("user:") and self.store.query(records.account, id_tag[5:]) is not None:
                 return "Accepted"
             return "Invalid"
         if card.state != "active":
@@ -701,7 +688,7 @@ class ChargingService:
                 if run.powered:
                     # A repeated StartTransaction (the charger missed our answer): same id,
                     # recorded, never a second session.
-                    self.records.record_anomaly(pile_id=charger, port=connector, kind="duplicate_transaction",
+                    self.store.apply(records.record_anomaly, pile_id=charger, port=connector, kind="duplicate_transaction",
                                                 detail=f"StartTransaction repeated for transaction {run.record.ocpp_tx_id}", at=self.clock.now())
                     return run.record.ocpp_tx_id, "Accepted"
                 run.powered = True
@@ -726,7 +713,7 @@ class ChargingService:
         account_id, card = self._who(card_id, user_id, p.pile_id)
         now = self.clock.now()
         plan = self.plans[p.plan_id]
-        rec = self.records.open_session(NewSession(
+        rec = self.store.apply(records.open_session, NewSession(
             p.pile_id, p.port, "ocpp", p.region, p.franchise, account_id, card_id, "charger", PayMode.POSTPAID, None, plan.id,
             Money.zero(self.currency), now.astimezone(self.tz).hour, meter_start,
         ), now)
@@ -741,7 +728,7 @@ class ChargingService:
             if p is None:
                 return
             if transaction_id is not None and (p.running is None or p.running.record.ocpp_tx_id != transaction_id):
-                self.records.record_anomaly(pile_id=charger, port=connector, kind="stale_transaction",
+                self.store.apply(records.record_anomaly, pile_id=charger, port=connector, kind="stale_transaction",
                                             detail=f"meter values for transaction {transaction_id}, which is not running here; not billed",
                                             at=self.clock.now())
                 return
@@ -754,9 +741,9 @@ class ChargingService:
             p = self._ports.get((charger, 0))
             p = next((x for x in self._ports.values() if x.pile_id == charger and x.running and x.running.record.ocpp_tx_id == transaction_id), None)
             if p is None:
-                rec = self.records.session_by_tx(charger, transaction_id)
+                rec = self.store.query(records.session_by_tx, charger, transaction_id)
                 kind = "late_stop" if rec is not None else "unknown_transaction"
-                self.records.record_anomaly(pile_id=charger, port=None, kind=kind,
+                self.store.apply(records.record_anomaly, pile_id=charger, port=None, kind=kind,
                                             detail=f"StopTransaction for transaction {transaction_id} ({reason}) with no running session; nothing billed",
                                             at=self.clock.now())
                 return

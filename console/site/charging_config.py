@@ -137,7 +137,8 @@ class ChargingSection(_Strict):
         plans = {p.id for p in self.plans}
         models = {m.id for m in self.models} | {"default", "ev"}
         ids: set[str] = set()
-        for pile in [*self.epiles, *self.chargers]:
+        piles: list[EPile | OcppCharger] = [*self.epiles, *self.chargers]
+        for pile in piles:
             if pile.id in ids:
                 raise ValueError(f"pile id {pile.id!r} is used twice")
             ids.add(pile.id)

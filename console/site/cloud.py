@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 
 from console.domain.tariff import TariffError, parse_tariff
+from console.site.bus import EventBus
 from console.site.config import SiteConfig
-from console.site.core import Site
 from console.site.events import (
     ExitSettled,
     LinkStatus,
@@ -18,7 +18,11 @@ from console.site.events import (
     OccupancyChanged,
     SiteEvent,
 )
-from console.sync import lookup
+from console.site.exits import ExitService
+from console.site.pricing import TariffPricing
+from console.store import cloud_copies
+from console.store.database import Store
+from console.store.engine import StoreError
 from console.sync.credentials import keyring_token_provider
 from console.sync.service import SyncService, SyncStatus, SyncTuning
 
@@ -29,62 +33,94 @@ def _validate_tariff(text: str) -> None:
     parse_tariff(text, "tariff from the cloud")
 
 
-def adopt_cloud_tariff(site: Site) -> str | None:
+def adopt_cloud_tariff(store: Store, pricing: TariffPricing, currency: str, bus: EventBus) -> str | None:
     """Add the cloud's active tariff to the site's tariff book as a new version.
 
     A tariff that does not parse or conflicts with a known version is refused and the
     current one stays in force. Returns the adopted tariff id, or None."""
-    cloud = lookup.active_tariff(site.store)
+    try:
+        cloud = store.query(cloud_copies.active_tariff)
+    except StoreError as exc:
+        bus.report("error", f"cloud tariff not read: {exc}")
+        return None
     if cloud is None:
         return None
     try:
         tariff = parse_tariff(cloud.text, f"cloud tariff {cloud.version}")
-        if tariff.currency != site.currency:
+        if tariff.currency != currency:
             raise TariffError([])  # reported below with the reason
-        added = site.pricing.book.add(tariff)  # type: ignore[attr-defined]
+        added = pricing.book.add(tariff)
     except TariffError as exc:
-        reason = str(exc) or f"the tariff is not in {site.currency}"
-        site.report("error", f"cloud tariff {cloud.version} refused, the current tariff stays: {reason}")
+        reason = str(exc) or f"the tariff is not in {currency}"
+        bus.report("error", f"cloud tariff {cloud.version} refused, the current tariff stays: {reason}")
         return None
     if added:
-        site.report("info", f"cloud tariff {tariff.tariff_id} active from {tariff.effective_from or 'now'}")
+        bus.report("info", f"cloud tariff {tariff.tariff_id} active from {tariff.effective_from or 'now'}")
     return tariff.tariff_id
 
 
-def attach_sync(site: Site, config: SiteConfig, tuning: SyncTuning | None = None) -> SyncService | None:
-    """Create the sync service for a site whose file names a cloud; None otherwise."""
-    if not config.cloud.url:
-        return None
-    service = SyncService(
-        site.store,
-        config.cloud,
-        config.cloud.site_id,
-        site.clock,
-        _validate_tariff,
-        keyring_token_provider(config.cloud.url),
-        booth_id=config.site.booth_id,
-        tuning=tuning,
-    )
-    seen_tariff: list[str | None] = [None]
+class CloudLink:
+    """The site's side of the sync: wakes the pump when something was committed, pushes
+    occupancy, lets phone-paid exits leave, adopts new cloud tariffs, and tells the
+    status bar how the link is."""
 
-    def on_site_event(event: SiteEvent) -> None:
+    def __init__(self, config: SiteConfig, store: Store, exits: ExitService, pricing: TariffPricing, bus: EventBus,
+                 tuning: SyncTuning | None = None) -> None:
+        self.store = store
+        self.exits = exits
+        self.pricing = pricing
+        self.bus = bus
+        self.currency = config.site.currency
+        self.sync = SyncService(
+            store,
+            config.cloud,
+            config.cloud.site_id,
+            exits.clock,
+            _validate_tariff,
+            keyring_token_provider(config.cloud.url),
+            booth_id=config.site.booth_id,
+            tuning=tuning,
+        )
+        self._seen_tariff: str | None = None
+        # Listening from the start: the first occupancy, published before the sync
+        # thread runs, is kept and sent as soon as it does.
+        bus.subscribe(self._on_site_event)
+        self.sync.subscribe(self._on_status)
+
+    def start(self) -> None:
+        """Start the sync thread."""
+        self.sync.start()
+
+    def stop(self) -> None:
+        """Stop the sync thread; unsent events stay in the outbox."""
+        self.sync.stop()
+
+    def status(self) -> SyncStatus:
+        """The link's status, from memory."""
+        return self.sync.status()
+
+    def flush(self, timeout: float = 5.0) -> int:
+        """Send what the cloud has not got yet (a few seconds at most); returns how many
+        events are still unsent. Blocks: call it from a worker."""
+        self.sync.flush(timeout)
+        return self.sync.status().backlog
+
+    def adopt_tariff(self) -> str | None:
+        """Put the cloud's active tariff into the book (at start and after each pull)."""
+        return adopt_cloud_tariff(self.store, self.pricing, self.currency, self.bus)
+
+    def _on_site_event(self, event: SiteEvent) -> None:
         if isinstance(event, OccupancyChanged):
-            service.push_occupancy(event.zones)
-            service.wake()
+            self.sync.push_occupancy(event.zones)
+            self.sync.wake()
         elif isinstance(event, (ExitSettled, LogEntry)):
-            service.wake()  # something was committed: send it now, not at the next poll
+            self.sync.wake()  # something was committed: send it now, not at the next poll
 
-    def on_status(status: SyncStatus) -> None:
-        site.publish(LinkStatus(cloud=f"cloud {status.summary()}", backlog=status.backlog))
-        if status.online and site.pending_tickets():
+    def _on_status(self, status: SyncStatus) -> None:
+        self.bus.publish(LinkStatus(cloud=f"cloud {status.summary()}", backlog=status.backlog))
+        if status.online and self.exits.board.pending_tickets():
             # A driver waiting at the desk may have just paid by phone.
-            site.settle_remote_payments()
-        if status.tariff_version and status.tariff_version != seen_tariff[0]:
-            seen_tariff[0] = status.tariff_version
-            adopt_cloud_tariff(site)
-
-    site.subscribe(on_site_event)
-    service.subscribe(on_status)
-    site.services.append(service)
-    site.sync = service
-    return service
+            self.exits.settle_remote_payments()
+        if status.tariff_version and status.tariff_version != self._seen_tariff:
+            self._seen_tariff = status.tariff_version
+            self.adopt_tariff()

@@ -40,9 +40,15 @@ from console.domain.rides import (
     parse_ride_query,
     price_ride,
 )
+from console.site.bus import Level
 from console.site.elevator_config import ElevatorSection
-from console.site.events import DeviceHealthChanged
-from console.store.booth_store import BoothStore
+from console.site.events import (
+    DeviceHealthChanged,
+    RideRecorded,
+    SiteEvent,
+    SnapshotsPurged,
+)
+from console.store.database import Store
 from console.store.engine import StoreError
 from console.store.rides import (
     NewRide,
@@ -82,23 +88,6 @@ PURGE_EVERY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
-class RideRecorded:
-    """A ride, unclaimed stop or timed-out swipe was stored. `latency_s` is the time
-    from the doors-open event reaching the console to the commit (rides only)."""
-
-    ride: RideSummary
-    latency_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotsPurged:
-    """The retention job deleted `count` snapshots of rides before `older_than`."""
-
-    count: int
-    older_than: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class _Snapshot:
     jpeg: bytes | None
     width: int | None
@@ -118,14 +107,14 @@ class ElevatorService:
 
     def __init__(
         self,
-        store: BoothStore,
+        store: Store,
         section: ElevatorSection,
         tz: ZoneInfo,
         currency: str,
         clock: Clock,
         *,
-        report: Callable[[str, str], None],
-        publish: Callable[[object], None],
+        report: Callable[[Level, str], None],
+        publish: Callable[[SiteEvent], None],
         portrait_settings: PortraitSettings | None = None,
         tick_s: float = 0.5,
     ) -> None:
@@ -163,7 +152,7 @@ class ElevatorService:
         self._started = True
         self._stop.clear()
         try:
-            changed = sync_cards(self.store, self.section.card_list(), at=self.clock.now())
+            changed = self.store.apply(sync_cards, self.section.card_list(), at=self.clock.now())
             if changed:
                 self._report("info", f"elevator: {changed} card(s) loaded from the site file")
         except StoreError as exc:
@@ -328,7 +317,7 @@ class ElevatorService:
         problems: list[str] = []
         card = None
         try:
-            card = find_card(self.store, swipe.card)
+            card = self.store.query(find_card, swipe.card)
         except StoreError as exc:
             problems.append(f"card not looked up: {exc}")
         if not problems and (problem := card_problem(card)) is not None:
@@ -370,7 +359,7 @@ class ElevatorService:
     def _store(self, record: NewRide, latency_from: float | None = None) -> RideSummary | None:
         """Record it, or keep it for a retry when the database refuses (reported)."""
         try:
-            summary = record_ride(self.store, record, at=self.clock.now())
+            summary = self.store.apply(record_ride, record, at=self.clock.now())
         except StoreError as exc:
             with self._retry_lock:
                 self._retry.append(record)
@@ -416,7 +405,7 @@ class ElevatorService:
         now = self.clock.now()
         older_than = now - self.section.retention
         try:
-            count = purge_snapshots(self.store, older_than=older_than, at=now)
+            count = self.store.apply(purge_snapshots, older_than=older_than, at=now)
         except StoreError as exc:
             self._report("error", f"elevator: old snapshots not deleted: {exc}")
             return 0
@@ -430,27 +419,27 @@ class ElevatorService:
     def search(self, text: str, limit: int = 200) -> list[RideSummary]:
         """The ride log filtered by the search box's text. Raises RideQueryError."""
         query = parse_ride_query(text, now=self.clock.now(), tz=self.tz)
-        return search_rides(self.store, query, limit=limit)
+        return self.store.query(search_rides, query, limit=limit)
 
     def query(self, query: RideQuery, limit: int = 200) -> list[RideSummary]:
-        return search_rides(self.store, query, limit=limit)
+        return self.store.query(search_rides, query, limit=limit)
 
     def gallery(self, count: int, *, actor: str) -> list[tuple[RideSummary, bytes]]:
         """The latest snapshots, newest first; showing them is audited."""
-        rides = search_rides(self.store, RideQuery(kinds=(RideKind.RIDE,)), limit=count * 4)
+        rides = self.store.query(search_rides, RideQuery(kinds=(RideKind.RIDE,)), limit=count * 4)
         ids = [r.id for r in rides if r.has_snapshot][:count]
-        shown = view_snapshots(self.store, ids, actor=actor, at=self.clock.now(), view="gallery")
+        shown = self.store.apply(view_snapshots, ids, actor=actor, at=self.clock.now(), view="gallery")
         by_id = {r.id: r for r in rides}
         return [(by_id[i], shown[i]) for i in ids if i in shown]
 
     def open_snapshot(self, ride_id: str, *, actor: str) -> tuple[RideSummary | None, bytes | None]:
         """One ride and its snapshot for `actor`; audited as "ride.snapshot_viewed"."""
-        shown = view_snapshots(self.store, [ride_id], actor=actor, at=self.clock.now())
-        return get_ride(self.store, ride_id), shown.get(ride_id)
+        shown = self.store.apply(view_snapshots, [ride_id], actor=actor, at=self.clock.now())
+        return self.store.query(get_ride, ride_id), shown.get(ride_id)
 
     def statement(self, card: str, start: datetime, end: datetime) -> Statement:
         """What a card owes for rides in [start, end)."""
-        return statement(self.store, card, start, end, self.currency)
+        return self.store.query(statement, card, start, end, self.currency)
 
     def pending_swipes(self) -> int:
         with self._lock:

@@ -1,6 +1,20 @@
-"""Errors the site reports to whoever sent a command."""
+"""Errors the site reports to whoever sent a command, and the one boundary where store,
+domain and unexpected errors become them."""
 
 from __future__ import annotations
+
+import functools
+import logging
+from contextlib import contextmanager
+from typing import Callable, Iterator, ParamSpec, TypeVar
+
+from console.domain.errors import DomainError
+from console.store.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class SiteError(ValueError):
@@ -18,3 +32,42 @@ class PlateNotFound(SiteError):
             super().__init__(f"no visit for {plate}; did the reader mean {', '.join(candidates)}?")
         else:
             super().__init__(f"unknown plate {plate}: no visit found")
+
+
+@contextmanager
+def refusals(not_recorded: str = "NOT recorded") -> Iterator[None]:
+    """The site's error boundary. Inside it:
+
+    - a `SiteError` passes as it is;
+    - a domain refusal (`DomainError`: bad amount, impossible time, rule broken) becomes
+      a SiteError with its message;
+    - a database failure (`StoreError`) becomes "`not_recorded`: <why>" — the caller says
+      what was not recorded and what that means for the barrier;
+    - anything else is a fault of the program: logged with its traceback, and reported
+      as an internal error (the attendant never sees a traceback).
+    """
+    try:
+        yield
+    except SiteError:
+        raise
+    except DomainError as exc:
+        raise SiteError(str(exc)) from None
+    except StoreError as exc:
+        raise SiteError(f"{not_recorded}: {exc}") from None
+    except Exception as exc:
+        log.exception("site command failed")
+        raise SiteError(f"internal error ({type(exc).__name__}): see the log file") from None
+
+
+def command(not_recorded: str = "NOT recorded") -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a site command so that it runs inside `refusals(not_recorded)`."""
+
+    def wrap(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            with refusals(not_recorded):
+                return function(*args, **kwargs)
+
+        return run
+
+    return wrap

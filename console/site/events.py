@@ -1,20 +1,28 @@
-"""What the site tells its listeners (the UI, the headless runner, tests).
+"""Every event the site publishes, as typed dataclasses (the UI, the headless runner,
+the cloud link and tests subscribe to the types they need through `EventBus`).
 
-Listeners are called from device threads: they must return quickly and must not call
-back into the site while holding their own locks. The UI forwards them as messages.
+Listeners are called from device and service threads: they must return quickly and must
+not call back into the site while holding their own locks. The UI forwards them to its
+own thread and routes each type to the screens that show it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from console.domain.charging import Preset
 from console.domain.money import Money
 from console.domain.occupancy import ZoneOccupancy
 from console.domain.payments import ClosedVisit
 from console.domain.quote import Quote
 from console.domain.visits import Visit
 from drivers.health import DeviceHealth
+
+if TYPE_CHECKING:  # records of the store; the UI must start without the database stack
+    from console.store.charging import FaultRecord
+    from console.store.rides import RideSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +123,81 @@ class LinkStatus:
     details: dict[str, str] = field(default_factory=dict)
 
 
+# -- elevator ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RideRecorded:
+    """A ride, unclaimed stop or timed-out swipe was stored. `latency_s` is the time
+    from the doors-open event reaching the console to the commit (rides only)."""
+
+    ride: RideSummary
+    latency_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotsPurged:
+    """The retention job deleted `count` snapshots of rides before `older_than`."""
+
+    count: int
+    older_than: datetime
+
+
+# -- charging ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PortView:
+    """One charging port as the attendant sees it, with its running figures."""
+
+    pile_id: str
+    port: int
+    kind: str  # epile / ocpp
+    region: str
+    franchise: str
+    online: bool
+    plugged: bool
+    powered: bool
+    current_ma: int
+    session_id: str | None = None
+    account_id: str | None = None
+    energy_wh: int = 0
+    elapsed_s: int = 0
+    fee: Money | None = None
+    preset: Preset | None = None
+    fault: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChanged:
+    """A port's state or running figures changed."""
+
+    port: PortView
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed:
+    session_id: str
+    pile_id: str
+    port: int
+    reason: str
+    energy_wh: int
+    bill: Money
+    refund: Money
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerFault:
+    fault: FaultRecord
+    detected_at: float = 0.0  # time.perf_counter() when the reading arrived (latency figures)
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceClosed:
+    """A fault's maintenance record was closed (with its note)."""
+
+    fault_id: str
+    actor: str
+
+
 SiteEvent = (
     LaneChanged | OccupancyChanged | LogEntry | ExitPending | ExitSettled | DeviceHealthChanged | LinkStatus
-    | PlateNeedsConfirmation | UnknownAtExit
+    | PlateNeedsConfirmation | UnknownAtExit | RideRecorded | SnapshotsPurged | SessionChanged | SessionClosed
+    | ChargerFault | MaintenanceClosed
 )

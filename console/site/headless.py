@@ -6,8 +6,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from console.site.core import Site, SiteError
-from console.site.events import ExitPending, SiteEvent
+from console.site.errors import SiteError
+from console.site.events import ExitPending
+from console.site.site import Site
+from console.store import visits
 
 
 class AutoAttendant:
@@ -29,9 +31,9 @@ class AutoAttendant:
 
     def start(self) -> None:
         """Take over the drawer (a shift with a 100.00 float) and start answering exits."""
-        if self.site.current_shift() is None:
-            self.site.open_shift(self.name, "100")
-        self.site.subscribe(self._on_event)
+        if self.site.staff.current_shift() is None:
+            self.site.staff.open_shift(self.name, "100")
+        self.site.bus.on(ExitPending, self._on_exit)
         self._thread.start()
 
     def stop(self) -> None:
@@ -40,8 +42,8 @@ class AutoAttendant:
             self._cv.notify()
         self._thread.join(timeout=5)
 
-    def _on_event(self, event: SiteEvent) -> None:
-        if isinstance(event, ExitPending) and self.enabled:
+    def _on_exit(self, event: ExitPending) -> None:
+        if self.enabled:
             with self._cv:
                 self._queue.append(event.ticket.id)
                 self._cv.notify()
@@ -54,11 +56,11 @@ class AutoAttendant:
                 if self._stop:
                     return
                 ticket_id = self._queue.pop(0)
-            ticket = self.site.ticket(ticket_id)
+            ticket = self.site.board.ticket(ticket_id)
             if ticket is None:
                 continue
             try:
-                self.site.pay_cash(ticket_id, ticket.due.decimal_text(), attendant=self.name)
+                self.site.desk.pay_cash(ticket_id, ticket.due.decimal_text(), attendant=self.name)
                 self.paid += 1
             except SiteError as exc:
                 self.failures.append(str(exc))
@@ -99,8 +101,9 @@ def run_headless(site: Site, seconds: float, *, auto_pay: bool = True) -> Headle
         site.stop()
         if attendant:
             attendant.stop()
-    totals = site.store.totals()
-    occupied = sum(site.store.occupancy_counts().values())
+    with site.store.read() as tx:
+        totals = visits.totals(tx)
+        occupied = sum(visits.occupancy_counts(tx).values())
     return HeadlessSummary(
         entries=totals["entries"],
         exits=totals["exits"],

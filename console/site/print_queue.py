@@ -8,8 +8,9 @@ import threading
 from typing import Callable
 
 from console.domain.clock import Clock
+from console.site.bus import Level
 from console.site.receipts import receipt_document
-from console.store.booth_store import BoothStore
+from console.store.database import Store
 from console.store.engine import StoreError
 from console.store.receipts import Receipt, mark_failed, mark_printed, waiting
 from drivers.printer import PrintDocument, PrinterError, ReceiptPrinter
@@ -22,11 +23,11 @@ class PrintQueue:
 
     def __init__(
         self,
-        store: BoothStore,
+        store: Store,
         printer: ReceiptPrinter,
         clock: Clock,
         *,
-        on_log: Callable[[str, str], None] | None = None,
+        on_log: Callable[[Level, str], None] | None = None,
         retry_seconds: float = 5.0,
         max_retry_seconds: float = 60.0,
     ) -> None:
@@ -60,7 +61,7 @@ class PrintQueue:
         self._wake.set()
 
     def waiting_count(self) -> int:
-        with self.store.transaction() as s:
+        with self.store.read() as s:
             return len(waiting(s, limit=1000))
 
     def _run(self) -> None:
@@ -78,7 +79,7 @@ class PrintQueue:
     def drain(self) -> bool:
         """Print everything waiting. Returns False when the printer failed (retry later)."""
         while not self._stop.is_set():
-            with self.store.transaction() as s:
+            with self.store.read() as s:
                 batch = waiting(s, limit=10)
             if not batch:
                 return True
@@ -94,7 +95,7 @@ class PrintQueue:
             self.printer.print_document(document)
         except PrinterError as exc:
             retryable = getattr(exc, "retryable", True)
-            with self.store.transaction() as s:
+            with self.store.write() as s:
                 mark_failed(s, receipt.id, str(exc), park=not retryable)
             if retryable:
                 self._on_log("warning", f"receipt {receipt.number} waits for the printer: {exc}")
@@ -102,11 +103,11 @@ class PrintQueue:
             self._on_log("error", f"receipt {receipt.number} cannot be printed: {exc}")
             return True
         except ValueError as exc:  # a document that can never print: park it, go on
-            with self.store.transaction() as s:
+            with self.store.write() as s:
                 mark_failed(s, receipt.id, str(exc), park=True)
             self._on_log("error", f"receipt {receipt.number} cannot be printed: {exc}")
             return True
-        with self.store.transaction() as s:
+        with self.store.write() as s:
             mark_printed(s, receipt.id, self.clock.now())
         self.printed += 1
         return True

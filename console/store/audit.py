@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy.engine import Connection
-from sqlmodel import Session, select
+from sqlalchemy import select
+from sqlmodel import Session
 
 from console.store.tables import AuditRow
+from console.store.types import table_of
 
 GENESIS = "0" * 64
 
 # Built once: statement construction costs more than the SQL itself on the hot path.
-_TABLE = AuditRow.__table__  # type: ignore[attr-defined]
+_TABLE = table_of(AuditRow)
 _LAST_ENTRY = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
 _INSERT = _TABLE.insert()
 
@@ -32,7 +33,7 @@ def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, sub
 
 
 def append_audit(
-    db: Session | Connection,
+    db: Session,
     *,
     at: datetime,
     actor: str,
@@ -69,7 +70,7 @@ def verify_chain(session: Session, batch: int = 20000) -> ChainReport:
     """Walk the chain in order; report the first missing, edited or re-linked entry.
 
     Reads plain rows in batches (no ORM objects): a year of entries checks in seconds."""
-    table = AuditRow.__table__  # type: ignore[attr-defined]
+    table = table_of(AuditRow)
     columns = select(table.c.seq, table.c.at, table.c.actor, table.c.action, table.c.subject, table.c.detail, table.c.prev_hash, table.c.hash)
     utc = timezone.utc
     prev_hash = GENESIS

@@ -10,9 +10,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import create_engine
 
+from console.store.errors import StoreError
 
-class StoreError(RuntimeError):
-    """The database cannot be used: read-only, locked, missing directory, corrupt."""
+__all__ = ["READ_ONLY", "StoreError", "explain", "make_engine", "sqlite_url"]
+
+# Execution option that marks a read-only transaction: on SQLite it begins DEFERRED, so
+# a screen or report reading never waits for (or blocks) a lane writing.
+READ_ONLY = "booth_read_only"
 
 
 def sqlite_url(path: Path) -> str:
@@ -20,12 +24,29 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def explain(exc: BaseException) -> str:
+    """A database failure in words an attendant can act on."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "locked" in text or "busy" in text:
+        return "the database is busy (locked by another program); nothing was recorded"
+    if "readonly" in text or "read-only" in text:
+        return "the database is read-only; nothing was recorded"
+    if "full" in text:
+        return "the disk is full; nothing was recorded"
+    if "unable to open" in text:
+        return "the database file cannot be opened"
+    if "malformed" in text or "not a database" in text:
+        return "the database file is damaged"
+    return f"database error: {getattr(exc, 'orig', exc)}"
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
     """Create an engine for `url` with the durability settings the booth relies on.
 
     SQLite: WAL journal, synchronous=FULL (WAL with NORMAL can lose the last commits on
     power loss), foreign keys on, and writers take the lock at BEGIN (IMMEDIATE) so two
-    writers never deadlock on an upgrade from read to write.
+    writers never deadlock on an upgrade from read to write. Transactions opened with the
+    `READ_ONLY` execution option begin DEFERRED and never take the write lock.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -57,6 +78,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from console.locations import migrations_dir
-from console.store.engine import StoreError
+from console.store.engine import StoreError, explain
 
 
 def _config() -> Config:
@@ -43,6 +43,4 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
             command.upgrade(cfg, "head")
         return before, current_revision(engine)
     except DBAPIError as exc:
-        from console.store.booth_store import _explain
-
-        raise StoreError(f"cannot migrate the database: {_explain(exc)}") from exc
+        raise StoreError(f"cannot migrate the database: {explain(exc)}") from exc

@@ -1,5 +1,7 @@
 """The outbox: events written in the same transaction as the change they describe, sent
-to the cloud later by the sync pump. At-least-once delivery with idempotent ids."""
+to the cloud later by the sync pump. At-least-once delivery with idempotent ids.
+
+Every query on the outbox lives here; the sync pump only calls these."""
 
 from __future__ import annotations
 
@@ -8,18 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import func, update
-from sqlalchemy.engine import Connection
-from sqlmodel import Session, col, select
+from sqlalchemy import func, select, update
+from sqlmodel import Session
 
+from console.store.database import affected
 from console.store.ids import new_id
 from console.store.tables import OutboxRow
+from console.store.types import table_of
+
+_OUTBOX = table_of(OutboxRow)
+_INSERT = _OUTBOX.insert()  # built once: hot path
+_UNSENT = _OUTBOX.c.sent_at.is_(None)
 
 
-_INSERT = OutboxRow.__table__.insert()  # type: ignore[attr-defined]  (built once: hot path)
-
-
-def enqueue(db: Session | Connection, *, type: str, occurred_at: datetime, payload: dict[str, Any]) -> str:
+def enqueue(db: Session, *, type: str, occurred_at: datetime, payload: dict[str, Any]) -> str:
     """Add an event inside the caller's transaction. Returns its id."""
     event_id = new_id()
     db.execute(
@@ -46,28 +50,75 @@ class OutboxEvent:
     attempts: int
 
 
-def fetch_unsent(session: Session, limit: int, after_id: str | None = None) -> list[OutboxEvent]:
-    """The oldest unsent events (by id, which is time-ordered)."""
-    query = select(OutboxRow).where(col(OutboxRow.sent_at).is_(None))
+@dataclass(frozen=True, slots=True)
+class OutboxPage:
+    """One page of unsent events, oldest first. `broken` are ids of rows whose payload is
+    not a JSON object: they cannot be sent, only reported. `last_id` is where the next
+    page starts (None for an empty page)."""
+
+    events: list[OutboxEvent]
+    broken: list[str]
+
+    @property
+    def last_id(self) -> str | None:
+        ids = [e.id for e in self.events] + self.broken
+        return max(ids) if ids else None
+
+    def __len__(self) -> int:
+        return len(self.events) + len(self.broken)
+
+
+def unsent_page(db: Session, limit: int, after_id: str | None = None) -> OutboxPage:
+    """The oldest unsent events after `after_id` (ids are time-ordered)."""
+    query = select(_OUTBOX.c.id, _OUTBOX.c.type, _OUTBOX.c.occurred_at, _OUTBOX.c.payload, _OUTBOX.c.attempts).where(_UNSENT)
     if after_id is not None:
-        query = query.where(col(OutboxRow.id) > after_id)
-    rows = session.exec(query.order_by(col(OutboxRow.id)).limit(limit)).all()
-    return [OutboxEvent(r.id, r.type, r.occurred_at, json.loads(r.payload), r.attempts) for r in rows]
+        query = query.where(_OUTBOX.c.id > after_id)
+    rows = db.execute(query.order_by(_OUTBOX.c.id).limit(limit)).all()
+    events: list[OutboxEvent] = []
+    broken: list[str] = []
+    for r in rows:
+        try:
+            payload = json.loads(r.payload)
+            if not isinstance(payload, dict):
+                raise ValueError("payload is not an object")
+        except ValueError:
+            broken.append(r.id)
+            continue
+        events.append(OutboxEvent(r.id, r.type, r.occurred_at, payload, r.attempts))
+    return OutboxPage(events, broken)
 
 
-def mark_sent(session: Session, ids: Sequence[str], at: datetime) -> int:
+def fetch_unsent(db: Session, limit: int, after_id: str | None = None) -> list[OutboxEvent]:
+    """The oldest unsent, readable events (by id, which is time-ordered)."""
+    return unsent_page(db, limit, after_id).events
+
+
+def mark_sent(db: Session, ids: Sequence[str], at: datetime) -> int:
     """Mark events acknowledged by the cloud. Returns how many changed."""
     if not ids:
         return 0
-    result = session.execute(
-        update(OutboxRow).where(col(OutboxRow.id).in_(list(ids))).where(col(OutboxRow.sent_at).is_(None)).values(sent_at=at)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    result = db.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(list(ids)), _UNSENT).values(sent_at=at))
+    return affected(result)
 
 
-def backlog(session: Session) -> tuple[int, datetime | None]:
+def count_attempt(db: Session, ids: Sequence[str]) -> None:
+    """One more refused attempt for each of these events (they stay unsent)."""
+    if ids:
+        db.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(list(ids))).values(attempts=_OUTBOX.c.attempts + 1))
+
+
+def backlog(db: Session) -> tuple[int, datetime | None]:
     """How many events are unsent, and when the oldest of them happened."""
-    count, oldest = session.execute(
-        select(func.count(), func.min(OutboxRow.occurred_at)).where(col(OutboxRow.sent_at).is_(None))
-    ).one()
+    count, oldest = db.execute(select(func.count(), func.min(_OUTBOX.c.occurred_at)).where(_UNSENT)).one()
     return int(count), oldest
+
+
+def newest_unsent_id(db: Session) -> str | None:
+    """The id of the newest unsent event (None when everything is sent)."""
+    value = db.execute(select(func.max(_OUTBOX.c.id)).where(_UNSENT)).scalar()
+    return str(value) if value is not None else None
+
+
+def unsent_up_to(db: Session, last_id: str) -> int:
+    """How many events up to and including `last_id` are still unsent."""
+    return int(db.execute(select(func.count()).where(_UNSENT, _OUTBOX.c.id <= last_id)).scalar() or 0)

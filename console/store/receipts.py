@@ -42,10 +42,14 @@ class Receipt:
     printed_at: datetime | None
     attempts: int
     last_error: str | None
+    shift_id: str | None = None
 
 
 def _receipt(row: ReceiptRow) -> Receipt:
-    return Receipt(row.id, row.number, row.kind, row.visit_id, row.created_at, json.loads(row.content), row.printed_at, row.attempts, row.last_error)
+    return Receipt(
+        row.id, row.number, row.kind, row.visit_id, row.created_at, json.loads(row.content), row.printed_at, row.attempts,
+        row.last_error, row.shift_id,
+    )
 
 
 def add_receipt(
@@ -67,6 +71,12 @@ def add_receipt(
     )
     db.add(row)
     return _receipt(row)
+
+
+def by_number(db: Session, booth_id: str, number: int) -> Receipt | None:
+    """A booth's document by its number."""
+    row = db.exec(select(ReceiptRow).where(ReceiptRow.booth_id == booth_id, ReceiptRow.number == number)).first()
+    return _receipt(row) if row else None
 
 
 def waiting(db: Session, limit: int = 20) -> list[Receipt]:

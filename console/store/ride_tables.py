@@ -8,11 +8,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from console.store.types import UTCDateTime
-
-
-def _utc(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(UTCDateTime(), nullable=nullable, index=index)
+from console.store.types import utc_column
 
 
 class ElevatorRideRow(SQLModel, table=True):
@@ -37,10 +33,10 @@ class ElevatorRideRow(SQLModel, table=True):
     car: int
     from_floor: int | None = None
     floor: int
-    swiped_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    arrived_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    swiped_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    arrived_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # When the doors opened (for a timed-out swipe: when it expired).
-    doors_open_at: datetime = Field(sa_column=_utc(index=True))
+    doors_open_at: datetime = Field(sa_column=utc_column(index=True))
     fee_minor: int = 0
     currency: str = Field(max_length=3)
     price_rule: str = Field(default="", max_length=64)
@@ -52,8 +48,8 @@ class ElevatorRideRow(SQLModel, table=True):
     snapshot_height: int | None = None
     snapshot_face: bool = False  # a face portrait (False: a whole frame kept for review)
     snapshot_note: str | None = Field(default=None, max_length=200)
-    snapshot_purged_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    recorded_at: datetime = Field(sa_column=_utc())
+    snapshot_purged_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    recorded_at: datetime = Field(sa_column=utc_column())
 
 
 class ElevatorCardRow(SQLModel, table=True):
@@ -65,4 +61,4 @@ class ElevatorCardRow(SQLModel, table=True):
     card_class: str = Field(default="standard", max_length=32)
     account_id: str | None = Field(default=None, max_length=64)
     active: bool = True
-    updated_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=utc_column())

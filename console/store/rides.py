@@ -9,16 +9,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import func, update
-from sqlmodel import col, select
+from sqlalchemy import Select, func, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from console.domain.money import Money
-from console.domain.rides import Card, RideKind, RideQuery, Statement, build_statement, normalise_card
+from console.domain.rides import (
+    Card,
+    RideKind,
+    RideQuery,
+    Statement,
+    build_statement,
+    normalise_card,
+)
 from console.store.audit import append_audit
-from console.store.booth_store import BoothStore
+from console.store.database import affected
 from console.store.ids import new_id
 from console.store.outbox import enqueue
 from console.store.ride_tables import ElevatorCardRow, ElevatorRideRow
+from console.store.types import table_of
 
 OUTBOX_TYPE = "elevator.ride"
 
@@ -75,7 +84,7 @@ class RideSummary:
     recorded_at: datetime
 
 
-_SUMMARY_COLUMNS = [c for c in ElevatorRideRow.__table__.c if c.name != "snapshot"]  # type: ignore[attr-defined]
+_SUMMARY_COLUMNS = [c for c in table_of(ElevatorRideRow).c if c.name != "snapshot"]
 _HAS_SNAPSHOT = col(ElevatorRideRow.snapshot).is_not(None).label("has_snapshot")
 
 
@@ -92,8 +101,8 @@ def _summary(row: Any) -> RideSummary:
     )
 
 
-def _summaries_query():  # type: ignore[no-untyped-def]
-    return select(*_SUMMARY_COLUMNS, _HAS_SNAPSHOT)
+def _summaries_query() -> Select[Any]:
+    return sa_select(*_SUMMARY_COLUMNS, _HAS_SNAPSHOT)
 
 
 def ride_payload(ride: RideSummary, snapshot: bytes | None) -> dict[str, Any]:
@@ -120,7 +129,7 @@ def ride_payload(ride: RideSummary, snapshot: bytes | None) -> dict[str, Any]:
     }
 
 
-def record_ride(store: BoothStore, ride: NewRide, *, at: datetime, actor: str = "elevator") -> RideSummary:
+def record_ride(db: Session, ride: NewRide, *, at: datetime, actor: str = "elevator") -> RideSummary:
     """Store one record with its audit entry; a billed ride also gets its outbox event.
     All in one transaction: either everything is recorded or nothing (StoreError)."""
     ride_id = new_id()
@@ -129,69 +138,66 @@ def record_ride(store: BoothStore, ride: NewRide, *, at: datetime, actor: str = 
         car=ride.car, from_floor=ride.from_floor, floor=ride.floor, swiped_at=ride.swiped_at,
         arrived_at=ride.arrived_at, doors_open_at=ride.doors_open_at, fee_minor=ride.fee.minor,
         currency=ride.fee.currency, price_rule=ride.price_rule[:64], flagged=ride.flagged,
-        flag_reason=(ride.flag_reason or None) and ride.flag_reason[:200], snapshot=ride.snapshot,  # type: ignore[index]
+        flag_reason=(ride.flag_reason or None) and ride.flag_reason[:200], snapshot=ride.snapshot,
         snapshot_bytes=len(ride.snapshot or b""), snapshot_width=ride.snapshot_width,
         snapshot_height=ride.snapshot_height, snapshot_face=ride.snapshot_face,
-        snapshot_note=(ride.snapshot_note or None) and ride.snapshot_note[:200], recorded_at=at,  # type: ignore[index]
+        snapshot_note=(ride.snapshot_note or None) and ride.snapshot_note[:200], recorded_at=at,
     )
-    with store.transaction() as s:
-        s.add(row)
-        s.flush()
-        summary = _summary(s.execute(_summaries_query().where(ElevatorRideRow.id == ride_id)).one())
-        append_audit(
-            s, at=at, actor=actor, action=f"ride.{ride.kind.value}", subject=ride_id,
-            detail={"card": ride.card, "car": ride.car, "floor": ride.floor, "fee_minor": ride.fee.minor,
-                    "flagged": ride.flagged, "reason": ride.flag_reason},
-        )
-        if ride.kind is RideKind.RIDE:
-            enqueue(s, type=OUTBOX_TYPE, occurred_at=ride.doors_open_at, payload=ride_payload(summary, ride.snapshot))
+    db.add(row)
+    db.flush()
+    summary = _summary(db.execute(_summaries_query().where(col(ElevatorRideRow.id) == ride_id)).one())
+    append_audit(
+        db, at=at, actor=actor, action=f"ride.{ride.kind.value}", subject=ride_id,
+        detail={"card": ride.card, "car": ride.car, "floor": ride.floor, "fee_minor": ride.fee.minor,
+                "flagged": ride.flagged, "reason": ride.flag_reason},
+    )
+    if ride.kind is RideKind.RIDE:
+        enqueue(db, type=OUTBOX_TYPE, occurred_at=ride.doors_open_at, payload=ride_payload(summary, ride.snapshot))
     return summary
 
 
 # -- cards -------------------------------------------------------------------------------------
-def sync_cards(store: BoothStore, cards: Sequence[Card], *, at: datetime, actor: str = "config") -> int:
+def sync_cards(db: Session, cards: Sequence[Card], *, at: datetime, actor: str = "config") -> int:
     """Make the cards table say what the site file says (it is the source for now).
     Returns how many cards were added, changed or removed; audited when any."""
     wanted = {normalise_card(c.card_id): c for c in cards}
     changed: list[str] = []
-    with store.transaction() as s:
-        have = {r.card_id: r for r in s.exec(select(ElevatorCardRow)).all()}
-        for card_id, card in wanted.items():
-            row = have.get(card_id)
-            if row is None:
-                s.add(ElevatorCardRow(card_id=card_id, card_class=card.card_class, account_id=card.account_id,
-                                      active=card.active, updated_at=at))
-                changed.append(card_id)
-            elif (row.card_class, row.account_id, row.active) != (card.card_class, card.account_id, card.active):
-                row.card_class, row.account_id, row.active, row.updated_at = (
-                    card.card_class, card.account_id, card.active, at)
-                s.add(row)
-                changed.append(card_id)
-        for card_id, row in have.items():
-            if card_id not in wanted:
-                s.delete(row)
-                changed.append(card_id)
-        if changed:
-            append_audit(s, at=at, actor=actor, action="ride.cards_loaded", subject="elevator_card",
-                         detail={"changed": sorted(changed), "cards": len(wanted)})
+    have = {r.card_id: r for r in db.exec(select(ElevatorCardRow)).all()}
+    for card_id, card in wanted.items():
+        row = have.get(card_id)
+        if row is None:
+            db.add(ElevatorCardRow(card_id=card_id, card_class=card.card_class, account_id=card.account_id,
+                                  active=card.active, updated_at=at))
+            changed.append(card_id)
+        elif (row.card_class, row.account_id, row.active) != (card.card_class, card.account_id, card.active):
+            row.card_class, row.account_id, row.active, row.updated_at = (
+                card.card_class, card.account_id, card.active, at)
+            db.add(row)
+            changed.append(card_id)
+    for card_id, row in have.items():
+        if card_id not in wanted:
+            db.delete(row)
+            changed.append(card_id)
+    if changed:
+        append_audit(db, at=at, actor=actor, action="ride.cards_loaded", subject="elevator_card",
+                     detail={"changed": sorted(changed), "cards": len(wanted)})
     return len(changed)
 
 
-def find_card(store: BoothStore, card_id: str) -> Card | None:
+def find_card(db: Session, card_id: str) -> Card | None:
     """The card as the booth knows it, or None."""
-    with store.transaction() as s:
-        row = s.get(ElevatorCardRow, normalise_card(card_id))
-        return Card(row.card_id, row.card_class, row.account_id, row.active) if row else None
+    row = db.get(ElevatorCardRow, normalise_card(card_id))
+    return Card(row.card_id, row.card_class, row.account_id, row.active) if row else None
 
 
 # -- reads -------------------------------------------------------------------------------------
-def search_rides(store: BoothStore, query: RideQuery, *, limit: int = 200) -> list[RideSummary]:
+def search_rides(db: Session, query: RideQuery, *, limit: int = 200) -> list[RideSummary]:
     """Records matching the query, newest first."""
     q = _summaries_query()
     if query.card:
         q = q.where(col(ElevatorRideRow.card).startswith(query.card, autoescape=True))
     if query.floor is not None:
-        q = q.where(ElevatorRideRow.floor == query.floor)
+        q = q.where(col(ElevatorRideRow.floor) == query.floor)
     if query.since is not None:
         q = q.where(col(ElevatorRideRow.doors_open_at) >= query.since)
     if query.until is not None:
@@ -201,17 +207,15 @@ def search_rides(store: BoothStore, query: RideQuery, *, limit: int = 200) -> li
     if query.kinds:
         q = q.where(col(ElevatorRideRow.kind).in_([k.value for k in query.kinds]))
     q = q.order_by(col(ElevatorRideRow.doors_open_at).desc(), col(ElevatorRideRow.id).desc()).limit(limit)
-    with store.transaction() as s:
-        return [_summary(r) for r in s.execute(q).all()]
+    return [_summary(r) for r in db.execute(q).all()]
 
 
-def get_ride(store: BoothStore, ride_id: str) -> RideSummary | None:
-    with store.transaction() as s:
-        row = s.execute(_summaries_query().where(ElevatorRideRow.id == ride_id)).first()
-        return _summary(row) if row else None
+def get_ride(db: Session, ride_id: str) -> RideSummary | None:
+    row = db.execute(_summaries_query().where(col(ElevatorRideRow.id) == ride_id)).first()
+    return _summary(row) if row else None
 
 
-def latest_snapshots(store: BoothStore, count: int) -> list[tuple[RideSummary, bytes]]:
+def latest_snapshots(db: Session, count: int) -> list[tuple[RideSummary, bytes]]:
     """The newest records that still have a snapshot, newest first (no audit: see
     `view_snapshots`, which the screens call)."""
     q = (
@@ -220,33 +224,31 @@ def latest_snapshots(store: BoothStore, count: int) -> list[tuple[RideSummary, b
         .order_by(col(ElevatorRideRow.doors_open_at).desc(), col(ElevatorRideRow.id).desc())
         .limit(count)
     )
-    with store.transaction() as s:
-        return [(_summary(r), bytes(r._mapping["snapshot"])) for r in s.execute(q).all()]
+    return [(_summary(r), bytes(r._mapping["snapshot"])) for r in db.execute(q).all()]
 
 
 def view_snapshots(
-    store: BoothStore, ride_ids: Sequence[str], *, actor: str, at: datetime, view: str = "ride"
+    db: Session, ride_ids: Sequence[str], *, actor: str, at: datetime, view: str = "ride"
 ) -> dict[str, bytes]:
     """The snapshots of these rides, for showing to `actor`; audited as
     "ride.snapshot_viewed" (one entry per ride opened, one entry for a gallery)."""
     if not ride_ids:
         return {}
-    with store.transaction() as s:
-        rows = s.execute(
-            select(ElevatorRideRow.id, ElevatorRideRow.snapshot).where(col(ElevatorRideRow.id).in_(list(ride_ids)))
-        ).all()
-        found = {r[0]: bytes(r[1]) for r in rows if r[1] is not None}
-        if view == "gallery":
-            append_audit(s, at=at, actor=actor, action="ride.snapshot_viewed", subject="gallery",
-                         detail={"view": "gallery", "rides": sorted(found)})
-        else:
-            for ride_id in ride_ids:
-                append_audit(s, at=at, actor=actor, action="ride.snapshot_viewed", subject=ride_id,
-                             detail={"view": view, "shown": ride_id in found})
+    rows = db.execute(
+        select(ElevatorRideRow.id, ElevatorRideRow.snapshot).where(col(ElevatorRideRow.id).in_(list(ride_ids)))
+    ).all()
+    found = {r[0]: bytes(r[1]) for r in rows if r[1] is not None}
+    if view == "gallery":
+        append_audit(db, at=at, actor=actor, action="ride.snapshot_viewed", subject="gallery",
+                     detail={"view": "gallery", "rides": sorted(found)})
+    else:
+        for ride_id in ride_ids:
+            append_audit(db, at=at, actor=actor, action="ride.snapshot_viewed", subject=ride_id,
+                         detail={"view": view, "shown": ride_id in found})
     return found
 
 
-def statement(store: BoothStore, card: str, start: datetime, end: datetime, currency: str) -> Statement:
+def statement(db: Session, card: str, start: datetime, end: datetime, currency: str) -> Statement:
     """What `card` owes for rides with doors opened in [start, end): SQL aggregates per floor."""
     card = normalise_card(card)
     base = (
@@ -256,38 +258,36 @@ def statement(store: BoothStore, card: str, start: datetime, end: datetime, curr
         col(ElevatorRideRow.doors_open_at) < end,
         col(ElevatorRideRow.currency) == currency,
     )
-    with store.transaction() as s:
-        per_floor = s.execute(
-            select(ElevatorRideRow.floor, func.count(), func.coalesce(func.sum(ElevatorRideRow.fee_minor), 0))
-            .where(*base)
-            .group_by(ElevatorRideRow.floor)
-        ).all()
-        flagged = s.execute(
-            select(func.count()).where(*base, col(ElevatorRideRow.flagged).is_(True))
-        ).scalar_one()
-        account = s.execute(
-            select(ElevatorRideRow.account_id).where(*base).order_by(col(ElevatorRideRow.doors_open_at).desc()).limit(1)
-        ).scalar()
-        if account is None:
-            row = s.get(ElevatorCardRow, card)
-            account = row.account_id if row else None
+    per_floor = db.execute(
+        select(ElevatorRideRow.floor, func.count(), func.coalesce(func.sum(ElevatorRideRow.fee_minor), 0))
+        .where(*base)
+        .group_by(col(ElevatorRideRow.floor))
+    ).all()
+    flagged = db.execute(
+        select(func.count()).where(*base, col(ElevatorRideRow.flagged).is_(True))
+    ).scalar_one()
+    account = db.execute(
+        select(ElevatorRideRow.account_id).where(*base).order_by(col(ElevatorRideRow.doors_open_at).desc()).limit(1)
+    ).scalar()
+    if account is None:
+        row = db.get(ElevatorCardRow, card)
+        account = row.account_id if row else None
     return build_statement(card, account, start, end, currency, [(f, int(n), int(t)) for f, n, t in per_floor], int(flagged))
 
 
 # -- privacy -----------------------------------------------------------------------------------
-def purge_snapshots(store: BoothStore, *, older_than: datetime, at: datetime, actor: str = "retention") -> int:
+def purge_snapshots(db: Session, *, older_than: datetime, at: datetime, actor: str = "retention") -> int:
     """Delete snapshots of records whose doors opened before `older_than`; the records
     stay, stamped with `snapshot_purged_at`. One audited transaction. Returns the count."""
-    with store.transaction() as s:
-        result = s.execute(
-            update(ElevatorRideRow)
-            .where(col(ElevatorRideRow.doors_open_at) < older_than, col(ElevatorRideRow.snapshot).is_not(None))
-            .values(snapshot=None, snapshot_purged_at=at)
-        )
-        count = int(result.rowcount or 0)  # type: ignore[attr-defined]
-        if count:
-            append_audit(s, at=at, actor=actor, action="ride.snapshots_purged", subject="elevator_ride",
-                         detail={"count": count, "older_than": older_than.isoformat()})
+    result = db.execute(
+        update(ElevatorRideRow)
+        .where(col(ElevatorRideRow.doors_open_at) < older_than, col(ElevatorRideRow.snapshot).is_not(None))
+        .values(snapshot=None, snapshot_purged_at=at)
+    )
+    count = affected(result)
+    if count:
+        append_audit(db, at=at, actor=actor, action="ride.snapshots_purged", subject="elevator_ride",
+                     detail={"count": count, "older_than": older_than.isoformat()})
     return count
 
 

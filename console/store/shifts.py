@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from console.domain.cash import count_total
+from console.domain.errors import DomainError
 from console.domain.money import Money
 from console.store.audit import append_audit
 from console.store.ids import new_id
@@ -17,7 +18,7 @@ from console.store.outbox import enqueue
 from console.store.tables import CashMovementRow, PaymentRow, ShiftRow
 
 
-class ShiftError(ValueError):
+class ShiftError(DomainError):
     """A shift operation refused, with a message for people."""
 
 

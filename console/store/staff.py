@@ -8,7 +8,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, func, select
 
-from console.domain.staff import LOCKOUT, MAX_FAILED_ATTEMPTS, Role, StaffError, User, check_name, check_pin_rules, lock_state
+from console.domain.staff import (
+    LOCKOUT,
+    MAX_FAILED_ATTEMPTS,
+    Role,
+    StaffError,
+    User,
+    check_name,
+    check_pin_rules,
+    lock_state,
+)
 from console.store.audit import append_audit
 from console.store.ids import new_id
 from console.store.outbox import enqueue

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, text
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
-from console.store.types import UTCDateTime
-
-
-def _utc(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(UTCDateTime(), nullable=nullable, index=index)
+from console.store.types import utc_column
 
 
 class VisitRow(SQLModel, table=True):
@@ -39,9 +35,9 @@ class VisitRow(SQLModel, table=True):
     zone: str = Field(max_length=32)
     vehicle_class: str = Field(default="car", max_length=16)
     entry_lane: str = Field(max_length=32)
-    entry_at: datetime = Field(sa_column=_utc(index=True))
+    entry_at: datetime = Field(sa_column=utc_column(index=True))
     exit_lane: str | None = Field(default=None, max_length=32)
-    exit_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True, index=True))
+    exit_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
     state: str = Field(default="open", max_length=16)
     currency: str = Field(max_length=3)
     fee_minor: int | None = None
@@ -64,7 +60,7 @@ class PaymentRow(SQLModel, table=True):
     change_minor: int | None = None
     reference: str | None = Field(default=None, max_length=64)
     attendant: str = Field(max_length=64)
-    created_at: datetime = Field(sa_column=_utc(index=True))
+    created_at: datetime = Field(sa_column=utc_column(index=True))
     shift_id: str | None = Field(default=None, max_length=36, index=True)
     # One key per attempt at the exit desk: a second press of the pay key finds it.
     idempotency_key: str = Field(max_length=64, index=True)
@@ -76,7 +72,7 @@ class AuditRow(SQLModel, table=True):
     __tablename__ = "audit_entry"
 
     seq: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(sa_column=_utc(index=True))
+    at: datetime = Field(sa_column=utc_column(index=True))
     actor: str = Field(max_length=64)
     action: str = Field(max_length=48, index=True)
     subject: str = Field(default="", max_length=64)
@@ -93,9 +89,9 @@ class OutboxRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=36)
     type: str = Field(max_length=48)
-    occurred_at: datetime = Field(sa_column=_utc())
+    occurred_at: datetime = Field(sa_column=utc_column())
     payload: str
-    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     attempts: int = 0
 
 
@@ -109,7 +105,7 @@ class OccupancyAdjustmentRow(SQLModel, table=True):
     delta: int
     reason: str = Field(max_length=200)
     actor: str = Field(max_length=64)
-    at: datetime = Field(sa_column=_utc(index=True))
+    at: datetime = Field(sa_column=utc_column(index=True))
 
 
 class GateActionRow(SQLModel, table=True):
@@ -124,7 +120,7 @@ class GateActionRow(SQLModel, table=True):
     note: str = Field(default="", max_length=200)
     plate: str | None = Field(default=None, max_length=16)
     actor: str = Field(max_length=64)
-    at: datetime = Field(sa_column=_utc(index=True))
+    at: datetime = Field(sa_column=utc_column(index=True))
     snapshot: bytes | None = None  # the lane camera's frame (JPEG) when a camera is configured
 
 
@@ -139,8 +135,8 @@ class UserRow(SQLModel, table=True):
     pin_hash: str = Field(max_length=200)  # argon2id
     active: bool = True
     failed_attempts: int = 0
-    locked_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    created_at: datetime = Field(sa_column=_utc())
+    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(sa_column=utc_column())
 
 
 class ShiftRow(SQLModel, table=True):
@@ -157,8 +153,8 @@ class ShiftRow(SQLModel, table=True):
     attendant: str = Field(max_length=64)
     state: str = Field(default="open", max_length=8)
     currency: str = Field(max_length=3)
-    opened_at: datetime = Field(sa_column=_utc(index=True))
-    closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True, index=True))
+    opened_at: datetime = Field(sa_column=utc_column(index=True))
+    closed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
     opening_float_minor: int = 0
     expected_cash_minor: int | None = None
     counted_cash_minor: int | None = None
@@ -180,7 +176,7 @@ class CashMovementRow(SQLModel, table=True):
     currency: str = Field(max_length=3)
     reason: str = Field(default="", max_length=200)
     actor: str = Field(max_length=64)
-    at: datetime = Field(sa_column=_utc(index=True))
+    at: datetime = Field(sa_column=utc_column(index=True))
     visit_id: str | None = Field(default=None, max_length=36)
 
 
@@ -199,7 +195,7 @@ class OverrideRow(SQLModel, table=True):
     reason: str = Field(max_length=200)
     actor: str = Field(max_length=64)
     approved_by: str | None = Field(default=None, max_length=64)
-    at: datetime = Field(sa_column=_utc(index=True))
+    at: datetime = Field(sa_column=utc_column(index=True))
 
 
 class DebtRow(SQLModel, table=True):
@@ -215,8 +211,8 @@ class DebtRow(SQLModel, table=True):
     currency: str = Field(max_length=3)
     reason: str = Field(max_length=200)
     actor: str = Field(max_length=64)
-    at: datetime = Field(sa_column=_utc(index=True))
-    settled_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    at: datetime = Field(sa_column=utc_column(index=True))
+    settled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     settled_by_visit: str | None = Field(default=None, max_length=36)
 
 
@@ -234,9 +230,9 @@ class ReceiptRow(SQLModel, table=True):
     kind: str = Field(max_length=16)  # receipt / reprint / shift_report
     visit_id: str | None = Field(default=None, max_length=36, index=True)
     shift_id: str | None = Field(default=None, max_length=36, index=True)
-    created_at: datetime = Field(sa_column=_utc(index=True))
+    created_at: datetime = Field(sa_column=utc_column(index=True))
     content: str  # JSON: what to print, so a reprint shows the same facts
-    printed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    printed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=200)
 

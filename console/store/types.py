@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any, cast
 
+from sqlalchemy import Column, Table
 from sqlalchemy.types import DateTime, TypeDecorator
 
 
@@ -28,3 +30,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table of a SQLModel table class (for statements built once, on hot paths)."""
+    return cast(Table, model.__table__)
+
+
+def utc_column(nullable: bool = False, index: bool = False) -> Column[datetime]:
+    """A column of aware UTC times."""
+    return Column(UTCDateTime(), nullable=nullable, index=index)

@@ -15,38 +15,18 @@ from datetime import datetime
 from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, insert, select, update
-from sqlmodel import Session
 
-from console.store.audit import append_audit
-from console.store.booth_store import BoothStore
-from console.store.outbox import enqueue
+from console.store import cloud_copies as copies
+from console.store.cloud_copies import PullState
+from console.store.database import Store
 from console.sync import protocol as p
-from console.sync.tables import CloudAccountRow, CloudMemberRow, CloudTariffRow, RemotePaymentRow, SyncStateRow
 
 log = logging.getLogger(__name__)
 
 REMOTE_PAYMENTS = "remote_payments"
-ACTOR = "cloud"
 _ERROR_KEEP = 2000
 
-_STATE = SyncStateRow.__table__  # type: ignore[attr-defined]
-_TARIFF = CloudTariffRow.__table__  # type: ignore[attr-defined]
-_MEMBER = CloudMemberRow.__table__  # type: ignore[attr-defined]
-_ACCOUNT = CloudAccountRow.__table__  # type: ignore[attr-defined]
-_REMOTE = RemotePaymentRow.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class PullState:
-    """Where one pulled document stands on this booth."""
-
-    name: str
-    etag: str | None = None
-    cursor: str | None = None
-    version: str | None = None
-    applied_at: datetime | None = None
-    error: str | None = None
+__all__ = ["Applied", "PullState", "REMOTE_PAYMENTS", "apply_accounts", "apply_members", "apply_remote_payments", "apply_tariff", "read_states"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,43 +40,31 @@ class Applied:
     count: int = 0
 
 
-def read_states(store: BoothStore) -> dict[str, PullState]:
+def read_states(store: Store) -> dict[str, PullState]:
     """Every document's ETag/cursor and the version applied."""
-    with store.transaction() as s:
-        rows = s.execute(select(_STATE)).all()
-    return {r.name: PullState(r.name, r.etag, r.cursor, r.version, r.applied_at, r.error) for r in rows}
-
-
-def _save_state(s: Session, name: str, **values: Any) -> None:
-    done = s.execute(update(_STATE).where(_STATE.c.name == name).values(**values))
-    if not done.rowcount:  # type: ignore[attr-defined]
-        s.execute(insert(_STATE).values(name=name, **values))
-
-
-def _record(s: Session, now: datetime, action: str, kind: str, detail: dict[str, Any]) -> None:
-    append_audit(s, at=now, actor=ACTOR, action=action, subject=kind, detail=detail)
-    enqueue(s, type=action, occurred_at=now, payload={"kind": kind, **detail})
+    with store.read() as s:
+        return copies.pull_states(s)
 
 
 def _refuse(
-    store: BoothStore,
+    store: Store,
     kind: str,
     etag: str | None,
     version: str | None,
     error: str,
     now: datetime,
-    keep: Callable[[Session], None] | None = None,
+    keep_text: str | None = None,
 ) -> Applied:
     """Keep the previous version; remember the refusal (and its ETag, so the same bad
-    document is not fetched again and again) and tell the cloud. `keep` stores the
-    refused document itself in the same transaction."""
+    document is not fetched again and again) and tell the cloud. `keep_text` stores the
+    refused tariff itself in the same transaction."""
     error = error[:_ERROR_KEEP]
     log.warning("refused %s %s from the cloud: %s", kind, version or "(no version)", error)
-    with store.transaction() as s:
-        if keep is not None:
-            keep(s)
-        _save_state(s, kind, etag=etag, error=error)
-        _record(s, now, "config.refused", kind, {"version": version, "error": error[:300]})
+    with store.write() as s:
+        if keep_text is not None and version is not None:
+            copies.store_tariff(s, version, keep_text, "refused", now, error, replace_active=False)
+        copies.save_pull_state(s, kind, etag=etag, error=error)
+        copies.record_config_change(s, now, "config.refused", kind, {"version": version, "error": error[:300]})
     return Applied(kind, "refused", version, error)
 
 
@@ -108,7 +76,7 @@ def _parse(model: type[BaseModel], body: dict[str, Any]) -> tuple[BaseModel | No
         return None, version, p.problems(exc)
 
 
-def apply_tariff(store: BoothStore, body: dict[str, Any], etag: str | None, now: datetime, validate: Callable[[str], None]) -> Applied:
+def apply_tariff(store: Store, body: dict[str, Any], etag: str | None, now: datetime, validate: Callable[[str], None]) -> Applied:
     """Activate a tariff document if `validate` accepts its text; otherwise refuse it
     and keep the active one."""
     doc, version, error = _parse(p.TariffDoc, body)
@@ -120,36 +88,20 @@ def apply_tariff(store: BoothStore, body: dict[str, Any], etag: str | None, now:
         validate(doc.text)
     except Exception as exc:  # the validator's own error type is not ours to know
         message = str(exc) or type(exc).__name__
-
-        def keep(s: Session) -> None:
-            _upsert_tariff(s, doc, "refused", now, message[:_ERROR_KEEP], replace_active=False)
-
-        return _refuse(store, "tariff", etag, doc.version, message, now, keep)
-    with store.transaction() as s:
-        current = s.execute(select(_TARIFF.c.version, _TARIFF.c.text).where(_TARIFF.c.state == "active")).first()
-        if current is not None and current.version == doc.version and current.text == doc.text:
-            _save_state(s, "tariff", etag=etag, version=doc.version, error=None)
+        return _refuse(store, "tariff", etag, doc.version, message, now, keep_text=doc.text)
+    with store.write() as s:
+        current = copies.active_tariff_version(s)
+        if current is not None and current == (doc.version, doc.text):
+            copies.save_pull_state(s, "tariff", etag=etag, version=doc.version, error=None)
             return Applied("tariff", "unchanged", doc.version)
-        _upsert_tariff(s, doc, "active", now, None, replace_active=True)
-        _save_state(s, "tariff", etag=etag, version=doc.version, applied_at=now, error=None)
-        _record(s, now, "config.applied", "tariff", {"version": doc.version, "previous": current.version if current else None})
+        copies.store_tariff(s, doc.version, doc.text, "active", now, None, replace_active=True)
+        copies.save_pull_state(s, "tariff", etag=etag, version=doc.version, applied_at=now, error=None)
+        copies.record_config_change(s, now, "config.applied", "tariff", {"version": doc.version, "previous": current[0] if current else None})
     log.info("tariff %s from the cloud is now active", doc.version)
     return Applied("tariff", "applied", doc.version)
 
 
-def _upsert_tariff(s: Session, doc: p.TariffDoc, state: str, now: datetime, error: str | None, *, replace_active: bool) -> None:
-    if replace_active:
-        s.execute(update(_TARIFF).where(_TARIFF.c.state == "active").values(state="superseded"))
-    values = {"text": doc.text, "state": state, "received_at": now, "error": error}
-    existing = s.execute(select(_TARIFF.c.state).where(_TARIFF.c.version == doc.version)).first()
-    if existing is None:
-        s.execute(insert(_TARIFF).values(version=doc.version, **values))
-    elif existing.state != "active" or replace_active:
-        s.execute(update(_TARIFF).where(_TARIFF.c.version == doc.version).values(**values))
-    # A refused copy of the active version's number never demotes the active one.
-
-
-def apply_members(store: BoothStore, body: dict[str, Any], etag: str | None, now: datetime) -> Applied:
+def apply_members(store: Store, body: dict[str, Any], etag: str | None, now: datetime) -> Applied:
     """Replace the whole member/pass/whitelist list, or refuse it whole."""
     doc, version, error = _parse(p.MembersDoc, body)
     if doc is None:
@@ -166,16 +118,14 @@ def apply_members(store: BoothStore, body: dict[str, Any], etag: str | None, now
         }
         for m in doc.members
     ]
-    with store.transaction() as s:
-        s.execute(delete(_MEMBER))
-        if rows:
-            s.execute(insert(_MEMBER), rows)
-        _save_state(s, "members", etag=etag, version=doc.version, applied_at=now, error=None)
-        _record(s, now, "config.applied", "members", {"version": doc.version, "count": len(rows)})
+    with store.write() as s:
+        copies.replace_members(s, rows)
+        copies.save_pull_state(s, "members", etag=etag, version=doc.version, applied_at=now, error=None)
+        copies.record_config_change(s, now, "config.applied", "members", {"version": doc.version, "count": len(rows)})
     return Applied("members", "applied", doc.version, count=len(rows))
 
 
-def apply_accounts(store: BoothStore, body: dict[str, Any], etag: str | None, now: datetime) -> Applied:
+def apply_accounts(store: Store, body: dict[str, Any], etag: str | None, now: datetime) -> Applied:
     """Replace the whole account list, or refuse it whole."""
     doc, version, error = _parse(p.AccountsDoc, body)
     if doc is None:
@@ -185,36 +135,30 @@ def apply_accounts(store: BoothStore, body: dict[str, Any], etag: str | None, no
     if len(set(ids)) != len(ids):
         return _refuse(store, "accounts", etag, doc.version, "an account id appears twice", now)
     rows = [a.model_dump() for a in doc.accounts]
-    with store.transaction() as s:
-        s.execute(delete(_ACCOUNT))
-        if rows:
-            s.execute(insert(_ACCOUNT), rows)
-        _save_state(s, "accounts", etag=etag, version=doc.version, applied_at=now, error=None)
-        _record(s, now, "config.applied", "accounts", {"version": doc.version, "count": len(rows)})
+    with store.write() as s:
+        copies.replace_accounts(s, rows)
+        copies.save_pull_state(s, "accounts", etag=etag, version=doc.version, applied_at=now, error=None)
+        copies.record_config_change(s, now, "config.applied", "accounts", {"version": doc.version, "count": len(rows)})
     return Applied("accounts", "applied", doc.version, count=len(rows))
 
 
-def apply_remote_payments(store: BoothStore, page: p.RemotePaymentsPage, now: datetime) -> int:
+def apply_remote_payments(store: Store, page: p.RemotePaymentsPage, now: datetime) -> int:
     """Store a page of remote payments and move the cursor, in one transaction.
     A payment already known (same id) is left as it is. Returns how many were new."""
-    with store.transaction() as s:
-        ids = [rp.id for rp in page.payments]
-        known = set(s.execute(select(_REMOTE.c.id).where(_REMOTE.c.id.in_(ids))).scalars()) if ids else set()
-        fresh = [
-            {
-                "id": rp.id,
-                "plate": rp.plate,
-                "amount_minor": rp.amount_minor,
-                "currency": rp.currency,
-                "paid_at": rp.paid_at,
-                "reference": rp.reference,
-                "received_at": now,
-            }
-            for rp in page.payments
-            if rp.id not in known
-        ]
-        if fresh:
-            s.execute(insert(_REMOTE), fresh)
+    payments = [
+        {
+            "id": rp.id,
+            "plate": rp.plate,
+            "amount_minor": rp.amount_minor,
+            "currency": rp.currency,
+            "paid_at": rp.paid_at,
+            "reference": rp.reference,
+            "received_at": now,
+        }
+        for rp in page.payments
+    ]
+    with store.write() as s:
+        fresh = copies.add_remote_payments(s, payments)
         if page.cursor is not None:
-            _save_state(s, REMOTE_PAYMENTS, cursor=page.cursor, applied_at=now)
-    return len(fresh)
+            copies.save_pull_state(s, REMOTE_PAYMENTS, cursor=page.cursor, applied_at=now)
+    return fresh

@@ -15,7 +15,6 @@ What it promises:
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -23,27 +22,45 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Sequence
-
-from sqlalchemy import func, select, update
+from typing import Any, Callable, Protocol, Sequence
 
 from console.domain.clock import Clock
 from console.domain.occupancy import ZoneOccupancy
-from console.store.booth_store import BoothStore
+from console.store import outbox
+from console.store.database import Store
 from console.store.engine import StoreError
-from console.store.outbox import OutboxEvent, mark_sent
-from console.store.tables import OutboxRow
 from console.sync import protocol as p
 from console.sync.backoff import Backoff
-from console.sync.client import Ack, AuthError, CloudClient, CloudConfigError, CloudError, TooLarge
-from console.sync.pull import REMOTE_PAYMENTS, Applied, apply_accounts, apply_members, apply_remote_payments, apply_tariff, read_states
+from console.sync.client import (
+    Ack,
+    AuthError,
+    CloudClient,
+    CloudConfigError,
+    CloudError,
+    TooLarge,
+)
+from console.sync.pull import (
+    REMOTE_PAYMENTS,
+    Applied,
+    apply_accounts,
+    apply_members,
+    apply_remote_payments,
+    apply_tariff,
+    read_states,
+)
 
-if TYPE_CHECKING:  # the site's config type only; sync does not depend on the site at run time
-    from console.site.config import CloudSection
+
+class CloudSettings(Protocol):
+    """Where the cloud is and which CA bundle to trust (the site file's `[cloud]`)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def ca_bundle(self) -> str | None: ...
+
 
 log = logging.getLogger(__name__)
-
-_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 
 StatusListener = Callable[["SyncStatus"], None]
 
@@ -117,8 +134,8 @@ class SyncService:
 
     def __init__(
         self,
-        store: BoothStore,
-        config: CloudSection,
+        store: Store,
+        config: CloudSettings,
         site_id: str,
         clock: Clock,
         validate_tariff: Callable[[str], None],
@@ -419,29 +436,6 @@ class SyncService:
         self._set(occupancy_sent_at=now, last_success_at=now, online=True, state="online")
 
     # -- outbox ------------------------------------------------------------------------------
-    def _page(self, after: str | None, limit: int) -> tuple[list[OutboxEvent], list[str]]:
-        """The next unsent events after `after` (by id). Rows whose payload is not JSON
-        are returned apart: they cannot be sent, only reported."""
-        query = select(_OUTBOX.c.id, _OUTBOX.c.type, _OUTBOX.c.occurred_at, _OUTBOX.c.payload, _OUTBOX.c.attempts).where(
-            _OUTBOX.c.sent_at.is_(None)
-        )
-        if after is not None:
-            query = query.where(_OUTBOX.c.id > after)
-        with self._store.transaction() as s:
-            rows = s.execute(query.order_by(_OUTBOX.c.id).limit(limit)).all()
-        events: list[OutboxEvent] = []
-        broken: list[str] = []
-        for r in rows:
-            try:
-                payload = json.loads(r.payload)
-                if not isinstance(payload, dict):
-                    raise ValueError("payload is not an object")
-            except ValueError:
-                broken.append(r.id)
-                continue
-            events.append(OutboxEvent(r.id, r.type, r.occurred_at, payload, r.attempts))
-        return events, broken
-
     def _push_pass(self, client: CloudClient) -> None:
         """Send every unsent event, one page at a time, oldest first."""
         with self._cv:
@@ -450,12 +444,14 @@ class SyncService:
             after: str | None = None
             while not self._stopped():
                 self._send_occupancy(client)  # a long drain must not delay occupancy
-                events, broken = self._page(after, self._batch_size)
+                with self._store.read() as s:
+                    page = outbox.unsent_page(s, self._batch_size, after)
+                events, broken = page.events, page.broken
                 if broken:
                     self._fail(f"{len(broken)} outbox event(s) have an unreadable payload and cannot be sent (first {broken[0]})")
-                if not events and not broken:
+                last_id = page.last_id
+                if last_id is None:
                     break
-                last_id = max([e.id for e in events] + broken)
                 if events:
                     try:
                         ack = client.post_events(self._booth_id, self._clock.now(), events)
@@ -469,7 +465,7 @@ class SyncService:
                         continue
                     self._settle(events, ack)
                 after = last_id
-                if len(events) + len(broken) < self._batch_size:
+                if len(page) < self._batch_size:
                     break
         finally:
             self._refresh_backlog(force=True)
@@ -477,13 +473,12 @@ class SyncService:
                 self._passes_done += 1
                 self._cv.notify_all()
 
-    def _settle(self, events: list[OutboxEvent], ack: Ack) -> None:
+    def _settle(self, events: list[outbox.OutboxEvent], ack: Ack) -> None:
         sent_ids = [e.id for e in events if e.id in ack.acknowledged]
         rejected_ids = [rid for rid, _ in ack.rejected if rid not in ack.acknowledged]
-        with self._store.transaction() as s:
-            mark_sent(s, sent_ids, self._clock.now())
-            if rejected_ids:
-                s.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(rejected_ids)).values(attempts=_OUTBOX.c.attempts + 1))
+        with self._store.write() as s:
+            outbox.mark_sent(s, sent_ids, self._clock.now())
+            outbox.count_attempt(s, rejected_ids)
         with self._cv:
             status = self._status
         self._set(
@@ -504,19 +499,17 @@ class SyncService:
         if not force and now - self._backlog_checked < self._tuning.backlog_refresh:
             return
         self._backlog_checked = now
-        with self._store.transaction() as s:
-            count, oldest = s.execute(
-                select(func.count(), func.min(_OUTBOX.c.occurred_at)).where(_OUTBOX.c.sent_at.is_(None))
-            ).one()
-        self._set(backlog=int(count), oldest_unsent_at=oldest)
+        with self._store.read() as s:
+            count, oldest = outbox.backlog(s)
+        self._set(backlog=count, oldest_unsent_at=oldest)
 
     def _max_unsent_id(self) -> str | None:
-        with self._store.transaction() as s:
-            return s.execute(select(func.max(_OUTBOX.c.id)).where(_OUTBOX.c.sent_at.is_(None))).scalar()
+        with self._store.read() as s:
+            return outbox.newest_unsent_id(s)
 
     def _unsent_up_to(self, limit: str) -> int:
-        with self._store.transaction() as s:
-            return int(s.execute(select(func.count()).where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.id <= limit)).scalar() or 0)
+        with self._store.read() as s:
+            return outbox.unsent_up_to(s, limit)
 
     # -- pull ---------------------------------------------------------------------------------
     def _load_versions(self) -> None:

@@ -1,13 +1,6 @@
 """The Textual user interface: renders site events, sends commands to the site.
 
-Importing it tunes the process for a booth: the screen repaints at most 20 times a second
-(TEXTUAL_FPS, unless set) and threads hand over the interpreter every 0.2 ms, so that
-repainting never holds a lane's plate-to-gate path for long. Both are set before Textual
-is imported, which reads TEXTUAL_FPS once.
+Importing it changes nothing in the process; the settings a booth needs while the UI
+runs (repaint rate, thread switch interval) are made by `booth run` / `booth demo`
+before Textual is imported (see `console.cli.tune_for_booth`).
 """
-
-import os
-import sys
-
-os.environ.setdefault("TEXTUAL_FPS", "20")
-sys.setswitchinterval(0.0002)

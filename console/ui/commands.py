@@ -1,37 +1,61 @@
-"""Booth actions in the command palette (ctrl+p)."""
+"""The booth's actions in the command palette (ctrl+p), from the action registry: the
+current screen's actions and the console's, only those the signed-in role may take."""
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-_COMMANDS = [
-    ("Exit by plate", "exit_by_plate", "Find a vehicle's visit by plate and take its fee"),
-    ("Pay next waiting exit", "pay_next", "Open the exit desk for the vehicle waiting longest"),
-    ("Move a barrier by hand", "manual_gate", "Open or close a barrier with a reason (audited)"),
-    ("Repair occupancy", "occupancy", "Correct a zone's count or close stale visits (audited)"),
-    ("Last receipts / reprint", "receipts", "The newest receipts and their print state; Enter reprints"),
-    ("Close shift / hand over", "close_shift", "Count the drawer, close the shift, see the Z report"),
-    ("Manager reports", "manager_reports", "Revenue, occupancy, dwell times, overrides (managers)"),
-    ("Lock the console", "lock", "Lock until someone signs in with a PIN"),
-    ("Elevator snapshots and rides", "elevator", "Latest exit portraits, ride log, open a ride (audited)"),
-    ("Charging piles", "charging", "Ports, running sessions, faults and maintenance records"),
-    ("Next theme", "next_theme", "Switch between the dark and the high-contrast daylight theme"),
-    ("Toggle demo auto-pay", "toggle_autopay", "Demo only: pay every exit automatically"),
-]
+from console.domain.staff import Role
+from console.ui.actions import APP, BoothAction, actions_for
+
+
+@runtime_checkable
+class _Console(Protocol):
+    """What the palette asks of the app."""
+
+    demo: bool
+
+    def signed_in_role(self) -> Role | None: ...
 
 
 class BoothCommands(Provider):
     """Palette entries for the booth's own actions."""
 
+    def _offered(self) -> list[tuple[BoothAction, str]]:
+        """(action, where it runs): the screen's own actions, then the console's when the
+        dashboard is showing (they do nothing on other screens)."""
+        app = self.app
+        console = app if isinstance(app, _Console) else None
+        role = console.signed_in_role() if console is not None else None
+        demo = bool(console.demo) if console is not None else False
+        screen = self.screen
+        scopes: list[tuple[str, str]] = [(screen.id or "", "screen")]
+        if screen.id == "dashboard":
+            scopes.append((APP, "app"))
+        offered: list[tuple[BoothAction, str]] = []
+        for scope, target in scopes:
+            for action in actions_for(scope):
+                if action.title and action.allowed(role, demo=demo):
+                    offered.append((action, target))
+        return offered
+
+    def _run(self, action: BoothAction, target: str) -> None:
+        screen = self.screen
+        if target == "screen":
+            self.app.call_later(self.app.run_action, action.action, screen)
+        else:
+            self.app.call_later(self.app.run_action, action.action)
+
     async def discover(self) -> Hits:
-        for name, action, help_text in _COMMANDS:
-            yield DiscoveryHit(name, partial(self.app.run_action, action), help=help_text)
+        for action, target in self._offered():
+            yield DiscoveryHit(action.title, partial(self._run, action, target), help=f"{action.key} · {action.help}")
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, action, help_text in _COMMANDS:
-            score = matcher.match(name)
+        for action, target in self._offered():
+            score = matcher.match(action.title)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), partial(self.app.run_action, action), help=help_text)
+                yield Hit(score, matcher.highlight(action.title), partial(self._run, action, target), help=f"{action.key} · {action.help}")

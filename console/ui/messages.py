@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from console.site.events import DeviceHealthChanged, LaneChanged, LinkStatus, OccupancyChanged, SiteEvent
+from console.site.events import (
+    DeviceHealthChanged,
+    LaneChanged,
+    LinkStatus,
+    OccupancyChanged,
+    SessionChanged,
+    SiteEvent,
+)
 
 
 class SiteUpdate(Message):
@@ -15,7 +22,8 @@ class SiteUpdate(Message):
         self.event = event
 
     def can_replace(self, message: Message) -> bool:
-        """A newer snapshot of the same lane, of the zones, or of a device's health makes
+        """A newer snapshot of the same lane, of the zones, of a device's health or of a
+        charging port makes
         an older one still waiting in the queue redundant: under bursts the screen shows
         the latest state and the UI thread does less work (the lanes' own threads need
         the interpreter more than a repaint does)."""
@@ -30,4 +38,6 @@ class SiteUpdate(Message):
             return True
         if isinstance(new, DeviceHealthChanged) and isinstance(old, DeviceHealthChanged):
             return new.health.device == old.health.device
+        if isinstance(new, SessionChanged) and isinstance(old, SessionChanged):
+            return (new.port.pile_id, new.port.port) == (old.port.pile_id, old.port.port)
         return False

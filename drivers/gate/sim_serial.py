@@ -21,6 +21,7 @@ import threading
 import time
 import tty
 from collections import Counter
+
 from drivers.gate.base import GateEvent, GateEventKind, LaneRole
 from drivers.gate.link import Endpoint, TraceFn
 from drivers.gate.protocol import (

@@ -14,7 +14,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-
 _LOOK_ALIKE = {"O": "0", "0": "O", "I": "1", "1": "I", "B": "8", "8": "B"}
 
 

@@ -25,7 +25,7 @@ from drivers.printer.errors import (
     PrinterTimeout,
 )
 from drivers.printer.printer import ReceiptPrinter
-from drivers.printer.render import RenderOptions, RenderResult, Renderer, render_document
+from drivers.printer.render import Renderer, RenderOptions, RenderResult, render_document
 from drivers.printer.transport import (
     FileTransport,
     MemoryTransport,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any, Callable, Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
-from zoneinfo import ZoneInfo
 
 from console.domain.clock import ScaledClock
 from console.site.charging import ChargingService
 from console.site.charging_config import ChargingSection
-from console.store.booth_store import BoothStore
+from console.store.database import Store
 from drivers.charger.epile_sim import EPileSimulator
 
 SPEED = 60.0  # one real second is a simulated minute
@@ -82,7 +82,7 @@ def pile() -> Iterator[EPileSimulator]:
 
 
 @pytest.fixture
-def charging(store: BoothStore, pile: EPileSimulator) -> Iterator[tuple[ChargingService, Seen]]:
+def charging(store: Store, pile: EPileSimulator) -> Iterator[tuple[ChargingService, Seen]]:
     seen = Seen()
     service = ChargingService(store, section_for(pile.url), ZoneInfo("Europe/Berlin"), "EUR", ScaledClock(SPEED),
                               report=seen.report, publish=seen.publish)

@@ -6,12 +6,31 @@ from datetime import time
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from console.domain.charging import (
-    Basis, ChargingError, CurrentLimits, FaultCode, PortWatch, Preset, PresetKind, PricePlan, RateWindow, Rounding,
-    add_line, assess_current, check_meter, check_postpaid, check_prepaid, cutoff_reason, exact_cost, prepaid_hold,
-    price_interval, round_fee, session_fee,
+    Basis,
+    ChargingError,
+    CurrentLimits,
+    FaultCode,
+    PortWatch,
+    Preset,
+    PresetKind,
+    PricePlan,
+    RateWindow,
+    Rounding,
+    add_line,
+    assess_current,
+    check_meter,
+    check_postpaid,
+    check_prepaid,
+    cutoff_reason,
+    exact_cost,
+    prepaid_hold,
+    price_interval,
+    round_fee,
+    session_fee,
 )
 from console.domain.money import Money
 

@@ -7,9 +7,9 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label
 
-from console.domain.charging import ChargingError
 from console.domain.money import Money
 from console.site.charging import ChargingService
+from console.store.charging import SessionRecord, Settlement
 from console.ui.screens.charging import ChargingScreen
 from drivers.charger.epile_sim import EPileSimulator
 
@@ -20,8 +20,7 @@ async def test_screen_shows_ports_and_closes_a_fault_with_a_note(charging: tuple
     service, seen = charging
     pile.set_leak(2, 1_500)
     seen.wait_for(lambda: service.faults(open_only=True))
-    screen = ChargingScreen(service.ports, service.faults, service.usage_by_hour,
-                            lambda fid, note: service.close_maintenance(fid, note, "attendant"))
+    screen = ChargingScreen(service, attendant="attendant")
 
     class Host(App[None]):
         def on_mount(self) -> None:
@@ -41,10 +40,7 @@ async def test_screen_shows_ports_and_closes_a_fault_with_a_note(charging: tuple
 
 
 def _screen(service: ChargingService) -> ChargingScreen:
-    return ChargingScreen(service.ports, service.faults, service.usage_by_hour,
-                          lambda fid, note: service.close_maintenance(fid, note, "attendant"),
-                          start_session=lambda pile, port, card: service.start_session(pile_id=pile, port=port, card_id=card),
-                          scan_qr=service.scan_qr, stop_session=service.stop_session)
+    return ChargingScreen(service, attendant="attendant")
 
 
 def _host(screen: ChargingScreen) -> App[None]:
@@ -124,7 +120,7 @@ async def test_attendant_starts_a_session_from_a_pasted_qr_code(charging: tuple[
         assert "not started" in _message(screen) and "plugged" in _message(screen)
     running = [p for p in service.ports() if p.session_id]
     assert [(p.port, p.account_id) for p in running] == [(3, "alice")]
-    assert service.records.account("alice").balance == Money(800, "EUR")  # only the first hold
+    assert service.account("alice").balance == Money(800, "EUR")  # only the first hold
     assert [f.code for f in service.faults(open_only=True)] == ["3"]
 
 
@@ -151,7 +147,7 @@ async def test_attendant_stops_the_selected_session(charging: tuple[ChargingServ
         await pilot.press("x")  # stopped already: the port is free now
         await pilot.pause(0.2)
         assert "no running session" in _message(screen)
-    stored = service.records.session(rec.id)
+    stored = service.session(rec.id)
     assert stored.state == "closed" and stored.stop_reason == "stopped by the user"
     seen.wait_for(lambda: not pile.port(2).powered)
 
@@ -159,17 +155,28 @@ async def test_attendant_stops_the_selected_session(charging: tuple[ChargingServ
 async def test_a_failing_command_is_shown_and_nothing_crashes(charging: tuple[ChargingService, Seen]) -> None:
     service, _ = charging
 
-    def broken(*_: object) -> object:
-        raise OSError("database is locked")
+    class Broken:
+        """The real service whose commands fail the way a locked database makes them fail."""
 
-    screen = ChargingScreen(service.ports, service.faults, service.usage_by_hour, lambda fid, note: None,
-                            start_session=broken, scan_qr=broken, stop_session=broken)
+        def __getattr__(self, name: str) -> object:
+            return getattr(service, name)
+
+        def start_session(self, **_: object) -> SessionRecord:
+            raise OSError("database is locked")
+
+        def scan_qr(self, text: str) -> SessionRecord:
+            raise OSError("database is locked")
+
+        def stop_session(self, session_id: str) -> Settlement:
+            raise OSError("database is locked")
+
+    screen = ChargingScreen(Broken())  # type: ignore[arg-type]
     async with _host(screen).run_test() as pilot:
         await pilot.pause(0.3)
         await _start(pilot, "E1 1 C-BOB")
         assert "not started: OSError: database is locked" in _message(screen)
         assert pilot.app.screen is screen
-    plain = ChargingScreen(service.ports, service.faults, service.usage_by_hour, lambda fid, note: None)
+    plain = ChargingScreen(service, sessions=False)
     async with _host(plain).run_test() as pilot:
         await pilot.pause(0.3)
         await pilot.press("s")

@@ -11,7 +11,12 @@ from sqlmodel import select as sqlmodel_select
 
 from console.domain.charging import ChargingError, PayMode, Preset, PresetKind
 from console.domain.money import Money
-from console.site.charging import ChargerFault, ChargingService, SessionChanged, SessionClosed
+from console.site.charging import (
+    ChargerFault,
+    ChargingService,
+    SessionChanged,
+    SessionClosed,
+)
 from console.store.charging_tables import charge_session
 from console.store.tables import OutboxRow
 from drivers.charger.epile_sim import EPileSimulator
@@ -29,7 +34,7 @@ def test_prepaid_energy_preset_is_cut_billed_and_refunded(charging: tuple[Chargi
     _plugged(service, seen, pile, 1)
     rec = service.start_session(pile_id="E1", port=1, card_id="C-ALICE", preset=Preset(PresetKind.ENERGY, 150), mode=PayMode.PREPAID)
     assert rec.hold_minor == 75  # 150 Wh at 5.00/kWh
-    assert service.records.account("alice").balance == Money(925, "EUR")
+    assert service.account("alice").balance == Money(925, "EUR")
     closed = seen.wait_for(lambda: seen.of(SessionClosed))[0]
     assert closed.reason == "preset energy reached"
     assert closed.energy_wh >= 150
@@ -37,14 +42,14 @@ def test_prepaid_energy_preset_is_cut_billed_and_refunded(charging: tuple[Chargi
     last_shown = [e.port.fee for e in seen.of(SessionChanged) if e.port.session_id == rec.id and e.port.fee is not None][-1]
     assert closed.bill == last_shown
     assert closed.bill + closed.refund == Money(75, "EUR")
-    assert service.records.account("alice").balance == Money(1000, "EUR") - closed.bill
-    kinds = [k for k, _, _ in service.records.ledger("alice")]
+    assert service.account("alice").balance == Money(1000, "EUR") - closed.bill
+    kinds = [k for k, _, _ in service.ledger("alice")]
     assert kinds == ["hold", "refund"] or (kinds == ["hold"] and closed.refund.is_zero)
     seen.wait_for(lambda: not pile.port(1).powered)
     # Stopping again settles nothing new.
     again = service.stop_session(rec.id)
     assert again.repeated and again.bill == closed.bill
-    assert service.records.account("alice").balance == Money(1000, "EUR") - closed.bill
+    assert service.account("alice").balance == Money(1000, "EUR") - closed.bill
 
 
 def test_postpaid_session_stopped_by_user_adds_to_what_is_owed(charging: tuple[ChargingService, Seen], pile: EPileSimulator) -> None:
@@ -54,8 +59,8 @@ def test_postpaid_session_stopped_by_user_adds_to_what_is_owed(charging: tuple[C
     seen.wait_for(lambda: any(p.session_id == rec.id and p.elapsed_s > 70 and p.energy_wh > 0 for p in service.ports()))
     settled = service.stop_session(rec.id)
     assert settled.bill.minor > 0 and settled.refund.is_zero
-    assert service.records.account("bob").owed == settled.bill
-    stored = service.records.session(rec.id)
+    assert service.account("bob").owed == settled.bill
+    stored = service.session(rec.id)
     assert stored.state == "closed" and stored.bill_minor == settled.bill.minor
 
 
@@ -65,7 +70,7 @@ def test_short_session_is_free(charging: tuple[ChargingService, Seen], pile: EPi
     rec = service.start_session(pile_id="E1", port=3, card_id="C-BOB")
     seen.wait_for(lambda: any(p.session_id == rec.id and p.energy_wh > 0 for p in service.ports()))
     settled = service.stop_session(rec.id)
-    if service.records.session(rec.id).seconds <= 60:
+    if service.session(rec.id).seconds <= 60:
         assert settled.bill.is_zero
 
 
@@ -80,7 +85,7 @@ def test_current_out_of_range_raises_fault_1_and_cuts_power(charging: tuple[Char
     closed = seen.wait_for(lambda: [e for e in seen.of(SessionClosed) if e.session_id == rec.id])[0]
     assert closed.reason.startswith("fault 1")
     seen.wait_for(lambda: not pile.port(1).powered)
-    with store.transaction() as s:
+    with store.write() as s:
         events = [json.loads(r.payload) for r in s.exec(sqlmodel_select(OutboxRow).where(OutboxRow.type == "charging.fault_raised"))]
     assert events and events[0]["notify"] == "franchise-manager:F-Acme"
     assert service.faults(open_only=True)[0].id == fault.id
@@ -109,7 +114,7 @@ def test_failed_qr_scan_raises_fault_3(charging: tuple[ChargingService, Seen], p
         service.scan_qr("booth-charge:?user=alice&pile=E1&port=2&preset=amount:200&mode=prepaid")
     fault = seen.wait_for(lambda: seen.of(ChargerFault))[0].fault
     assert fault.code == "3" and fault.pile_id == "E1"
-    assert service.records.account("alice").balance == Money(1000, "EUR")  # nothing held
+    assert service.account("alice").balance == Money(1000, "EUR")  # nothing held
     with pytest.raises(ChargingError):
         service.scan_qr("not a charging code")
 
@@ -130,7 +135,7 @@ def test_card_at_two_piles_at_once_is_refused(charging: tuple[ChargingService, S
     service.start_session(pile_id="E1", port=1, card_id="C-BOB")
     with pytest.raises(ChargingError, match="already charging"):
         service.start_session(pile_id="E1", port=2, card_id="C-BOB")
-    with service.records.store.connection() as db:
+    with service.store.write() as db:
         assert db.execute(select(charge_session.c.id)).all().__len__() == 1
 
 
@@ -143,12 +148,12 @@ def test_meter_going_backwards_is_recorded_and_not_billed(charging: tuple[Chargi
     seen.wait_for(lambda: any(p.session_id == rec.id and p.energy_wh > 20 for p in service.ports()))
     before = next(p.energy_wh for p in service.ports() if p.session_id == rec.id)
     pile.set_energy(1, 10)
-    seen.wait_for(lambda: service.records.anomalies("meter"))
+    seen.wait_for(lambda: service.anomalies("meter"))
     settled = service.stop_session(rec.id)
-    stored = service.records.session(rec.id)
+    stored = service.session(rec.id)
     assert stored.energy_wh >= before  # the fall was not subtracted...
     assert stored.energy_wh < 5000  # ...and the old meter value was not billed again
-    assert any("backwards" in a[3] for a in service.records.anomalies("meter"))
+    assert any("backwards" in a[3] for a in service.anomalies("meter"))
     assert settled.bill.minor >= 0
 
 
@@ -158,13 +163,13 @@ def test_blocked_card_is_refused_and_account_stays(charging: tuple[ChargingServi
     service.block_card("C-ALICE", "manager", "reported lost")
     with pytest.raises(ChargingError, match="blocked"):
         service.start_session(pile_id="E1", port=1, card_id="C-ALICE")
-    assert service.records.account("alice").balance == Money(1000, "EUR")
+    assert service.account("alice").balance == Money(1000, "EUR")
 
 
 def test_postpaid_credit_limit_refuses_a_start(charging: tuple[ChargingService, Seen], pile: EPileSimulator) -> None:
     service, seen = charging
     _plugged(service, seen, pile, 1)
-    with service.records.store.connection() as db:
+    with service.store.write() as db:
         from console.store.charging_tables import charge_account
 
         db.execute(charge_account.update().where(charge_account.c.id == "bob").values(owed_minor=300))
@@ -190,9 +195,9 @@ def test_landlord_card_and_usage(charging: tuple[ChargingService, Seen], pile: E
 def test_port_reporting_after_removal_is_recorded_and_ignored(charging: tuple[ChargingService, Seen], pile: EPileSimulator) -> None:
     service, seen = charging
     pile.add_port(9)
-    seen.wait_for(lambda: service.records.anomalies("unknown_port"))
+    seen.wait_for(lambda: service.anomalies("unknown_port"))
     import time
 
     time.sleep(0.3)
-    assert len(service.records.anomalies("unknown_port")) == 1
+    assert len(service.anomalies("unknown_port")) == 1
     assert all(p.port != 9 for p in service.ports())

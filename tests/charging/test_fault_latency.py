@@ -6,15 +6,15 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
-from zoneinfo import ZoneInfo
 
 from console.domain.clock import SystemClock
 from console.site.charging import ChargerFault, ChargingService
 from console.site.charging_config import ChargingSection
-from console.store.booth_store import BoothStore
-from drivers.charger import PortStatus, PortsReported
+from console.store.database import Store
+from drivers.charger import PortsReported, PortStatus
 from drivers.charger.epile_sim import EPileSimulator
 
 from .conftest import Seen
@@ -38,7 +38,7 @@ class TimedSeen(Seen):
 
 
 @pytest.fixture
-def site(store: BoothStore) -> Iterator[tuple[ChargingService, TimedSeen, list[EPileSimulator]]]:
+def site(store: Store) -> Iterator[tuple[ChargingService, TimedSeen, list[EPileSimulator]]]:
     sims = [EPileSimulator(ports=PORTS, address=1).start() for _ in range(PILES)]
     section = ChargingSection.model_validate({
         # No poll_s: the site file's default is what is measured.

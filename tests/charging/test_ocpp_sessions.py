@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
-from zoneinfo import ZoneInfo
 
 from console.domain.charging import ChargingError, PayMode, Preset, PresetKind
 from console.domain.clock import SystemClock
 from console.domain.money import Money
 from console.site.charging import ChargerFault, ChargingService, SessionClosed
 from console.site.charging_config import ChargingSection
-from console.store.booth_store import BoothStore
+from console.store.database import Store
 from drivers.charger.ocpp_sim import SimCharger
 
 from .conftest import Seen
 
 
 @pytest.fixture
-def ev(store: BoothStore) -> Iterator[tuple[ChargingService, Seen, str]]:
+def ev(store: Store) -> Iterator[tuple[ChargingService, Seen, str]]:
     section = ChargingSection.model_validate({
         "ocpp": {"enabled": True, "host": "127.0.0.1", "port": 0},
         "chargers": [{"id": "CP1", "connectors": 2, "region": "south", "franchise": "F-Volt", "plan": "ev", "model": "ev"}],
@@ -66,8 +66,8 @@ async def test_remote_start_metered_cut_at_preset_and_refunded(ev: tuple[Chargin
         await until(lambda: tx in cp.remote_stops and not cp.transactions)
         # The charger's own StopTransaction after the cut bills nothing more.
         await asyncio.sleep(0.1)
-        assert service.records.account("dora").balance == Money(4920, "EUR")
-        assert service.records.anomalies("late_stop")
+        assert service.account("dora").balance == Money(4920, "EUR")
+        assert service.anomalies("late_stop")
 
 
 async def test_card_at_the_charger_duplicate_start_and_fault(ev: tuple[ChargingService, Seen, str]) -> None:
@@ -81,7 +81,7 @@ async def test_card_at_the_charger_duplicate_start_and_fault(ev: tuple[ChargingS
         assert status == "Accepted" and tx > 0
         again, status2 = await cp.start_raw(2, "C-EVE", 100, ts)  # answer lost, charger resends
         assert again == tx and status2 == "Accepted"
-        assert service.records.anomalies("duplicate_transaction")
+        assert service.anomalies("duplicate_transaction")
         cp.transactions[tx] = 2
         await cp.meter(2, tx, 600, 16.0)
         await cp.meter(2, tx, 1100, 16.0)
@@ -89,10 +89,10 @@ async def test_card_at_the_charger_duplicate_start_and_fault(ev: tuple[ChargingS
         closed = await until(lambda: seen.of(SessionClosed))
         assert closed[0].energy_wh == 1500 and closed[0].bill == Money(60, "EUR")
         await cp.stop_transaction(tx, 1600)  # repeated stop: recorded, not billed twice
-        await until(lambda: service.records.anomalies("late_stop"))
-        assert service.records.account("eve").owed == Money(60, "EUR")
+        await until(lambda: service.anomalies("late_stop"))
+        assert service.account("eve").owed == Money(60, "EUR")
         await cp.meter(2, 99999, 5000, 16.0)
-        assert service.records.anomalies("stale_transaction")
+        assert service.anomalies("stale_transaction")
         await cp.status(1, "Faulted", "GroundFailure")
         fault = (await until(lambda: seen.of(ChargerFault)))[0].fault
         assert fault.code == "ocpp:GroundFailure" and fault.franchise == "F-Volt"

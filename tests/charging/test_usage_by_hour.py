@@ -4,13 +4,13 @@ worked out by hand (Europe/Berlin, UTC+1 in January)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-
 from zoneinfo import ZoneInfo
 
 from console.domain.charging import PayMode, energy_by_local_hour
 from console.domain.money import Money
-from console.store.booth_store import BoothStore
-from console.store.charging import ChargingStore, NewSession
+from console.store import charging as records
+from console.store.charging import NewSession
+from console.store.database import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -42,30 +42,29 @@ def test_spread_by_time_across_midnight_and_rounded_to_the_total() -> None:
     assert energy_by_local_hour(local(15, 9, 0), local(15, 10, 0), 0, [], BERLIN) == [0] * 24
 
 
-def _session(records: ChargingStore, pile: str, start: datetime, meter: int | None) -> str:
-    rec = records.open_session(NewSession(pile, 1, "epile", "north", "F-Acme", "bob", None, "card", PayMode.POSTPAID, None,
+def _session(store: Store, pile: str, start: datetime, meter: int | None) -> str:
+    rec = store.apply(records.open_session, NewSession(pile, 1, "epile", "north", "F-Acme", "bob", None, "card", PayMode.POSTPAID, None,
                                           "kwh", Money.zero("EUR"), start.astimezone(BERLIN).hour, meter), start)
     return rec.id
 
 
-def test_store_spreads_closed_sessions_over_their_hours(store: BoothStore) -> None:
-    records = ChargingStore(store)
-    records.seed([dict(id="bob", name="Bob", kind="tenant", currency="EUR", balance_minor=0, credit_limit_minor=10**6)], [], local(1, 0))
+def test_store_spreads_closed_sessions_over_their_hours(store: Store) -> None:
+    store.apply(records.seed, [dict(id="bob", name="Bob", kind="tenant", currency="EUR", balance_minor=0, credit_limit_minor=10**6)], [], local(1, 0))
     # Metered across 11:00, saved samples at 10:50 and 11:10 (the case worked above).
-    a = _session(records, "E1", local(15, 10, 40), 1000)
+    a = _session(store, "E1", local(15, 10, 40), 1000)
     for at, wh in ((local(15, 10, 50), 1300), (local(15, 11, 10), 1500)):
-        records.save_progress(a, meter_wh=wh, energy_wh=wh - 1000, seconds=0, lines={}, fee_minor=0, at=at, current_ma=17_000)
-    records.close_session(a, at=local(15, 11, 20), reason="stopped", bill=Money(300, "EUR"), energy_wh=600, seconds=2400, lines={}, meter_wh=1600)
+        store.apply(records.save_progress, a, meter_wh=wh, energy_wh=wh - 1000, seconds=0, lines={}, fee_minor=0, at=at, current_ma=17_000)
+    store.apply(records.close_session, a, at=local(15, 11, 20), reason="stopped", bill=Money(300, "EUR"), energy_wh=600, seconds=2400, lines={}, meter_wh=1600)
     # Across midnight with only start and end readings.
-    b = _session(records, "E2", local(15, 23, 30), 0)
-    records.close_session(b, at=local(16, 1, 0), reason="stopped", bill=Money(450, "EUR"), energy_wh=900, seconds=5400, lines={}, meter_wh=900)
+    b = _session(store, "E2", local(15, 23, 30), 0)
+    store.apply(records.close_session, b, at=local(16, 1, 0), reason="stopped", bill=Money(450, "EUR"), energy_wh=900, seconds=5400, lines={}, meter_wh=900)
     # Still open: not counted.
-    _session(records, "E3", local(15, 12, 0), 0)
-    hours = records.usage_by_hour(tz=BERLIN)
+    _session(store, "E3", local(15, 12, 0), 0)
+    hours = store.query(records.usage_by_hour, tz=BERLIN)
     expected = [0] * 24
     expected[10], expected[11], expected[23], expected[0] = 400, 200, 300, 600
     assert hours == expected
-    only_e2 = records.usage_by_hour(tz=BERLIN, piles=["E2"])
+    only_e2 = store.query(records.usage_by_hour, tz=BERLIN, piles=["E2"])
     assert only_e2[23] == 300 and only_e2[0] == 600 and sum(only_e2) == 900
-    assert records.usage_by_hour(tz=BERLIN, franchise="nobody") == [0] * 24
-    assert sum(records.usage_by_hour(tz=BERLIN, since=local(15, 12, 0))) == 900
+    assert store.query(records.usage_by_hour, tz=BERLIN, franchise="nobody") == [0] * 24
+    assert sum(store.query(records.usage_by_hour, tz=BERLIN, since=local(15, 12, 0))) == 900

@@ -93,6 +93,7 @@ def fsync_seconds(folder: Path, count: int = 200) -> list[float]:
 
 def entry_writes(folder: Path, count: int) -> tuple[list[float], float]:
     from console.site.build import open_store
+    from console.store import visits
     from console.store.engine import sqlite_url
 
     store = open_store(sqlite_url(folder / "writes.sqlite3"))
@@ -101,7 +102,7 @@ def entry_writes(folder: Path, count: int) -> tuple[list[float], float]:
     wall = time.perf_counter()
     for i in range(count):
         t, c = time.perf_counter(), time.process_time()
-        store.record_entry(plate=f"W{i:07d}", zone="P1", lane="IN1", at=t0 + timedelta(seconds=i), currency="EUR")
+        store.apply(visits.record_entry, plate=f"W{i:07d}", zone="P1", lane="IN1", at=t0 + timedelta(seconds=i), currency="EUR")
         latencies.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
     wall = time.perf_counter() - wall

@@ -93,7 +93,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from console.reports.export import shift_report_csv, shift_report_pdf
     from console.reports.printout import shift_report_document
-    from console.reports.queries import build_manager_report, build_shift_report, last_shift_id, recent_shifts
+    from console.reports.queries import (
+        build_manager_report,
+        build_shift_report,
+        last_shift_id,
+        recent_shifts,
+    )
 
     engine = make_engine(sqlite_url(path))
     from sqlalchemy import text

@@ -33,7 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from console.domain.clock import SystemClock  # noqa: E402
 from console.site.build import open_store  # noqa: E402
-from console.site.elevator import CAMERA_DEVICE, ELEVATOR_DEVICE, ElevatorService, RideRecorded  # noqa: E402
+from console.site.elevator import (  # noqa: E402
+    CAMERA_DEVICE,
+    ELEVATOR_DEVICE,
+    ElevatorService,
+    RideRecorded,
+)
 from console.site.elevator_config import ElevatorSection  # noqa: E402
 from console.site.events import DeviceHealthChanged  # noqa: E402
 from console.store.engine import sqlite_url  # noqa: E402

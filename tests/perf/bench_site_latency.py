@@ -58,7 +58,7 @@ async def measure(events: int, warmup: int, baud: int, folder: Path) -> tuple[li
     app = BoothApp(site, attendant="bench")
     try:
         async with app.run_test(headless=True, size=(130, 36)) as pilot:
-            while app.dashboard.site is None or site.lane("IN1").gate != "closed":
+            while app.dashboard.site is None or site.board.lane("IN1").gate != "closed":
                 await pilot.pause(0.05)
             await asyncio.to_thread(probe.run, warmup)
             loop = asyncio.get_running_loop()

@@ -73,7 +73,7 @@ def generate(db_path: str, events: int) -> None:
         add("visit.closed", exit_at, {"visit_id": visit_id, "plate": plate, "exit_at": exit_at.isoformat(), "lane": lanes_out[i % 2], "fee_minor": fee, "currency": "EUR", "tariff_id": "simple-hourly/1", "reason": "paid"})
         add("payment.recorded", exit_at, {"payment_id": payment_id, "visit_id": visit_id, "method": rng.choice(("cash", "card")), "amount_minor": fee, "currency": "EUR", "attendant": "ann"})
     table = OutboxRow.__table__  # type: ignore[attr-defined]
-    with store.transaction() as s:  # one transaction for the whole backlog
+    with store.write() as s:  # one transaction for the whole backlog
         for chunk in range(0, len(rows), 5000):
             s.execute(table.insert(), rows[chunk : chunk + 5000])
     store.engine.dispose()
@@ -110,7 +110,7 @@ def main() -> int:
         cloud_engine = open_cloud_db(cloud_url)
         token = admin.register_site(cloud_engine, "bench-site", name="Bench")
         server = subprocess.Popen(
-            [sys.executable, "-m", "console.sync.cli", "cloud", "serve", "--db", cloud_url, "--port", "0"],
+            [sys.executable, "-m", "console.commands.cloud", "cloud", "serve", "--db", cloud_url, "--port", "0"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         assert server.stdout is not None

@@ -12,7 +12,11 @@ from pathlib import Path
 from sqlmodel import Session
 
 from console.reports.db import read_connection
-from console.reports.queries import build_manager_report, build_shift_report, recent_shifts
+from console.reports.queries import (
+    build_manager_report,
+    build_shift_report,
+    recent_shifts,
+)
 from console.store.audit import verify_chain
 from console.store.engine import make_engine, sqlite_url
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from console.reports.cli import EXIT_BROKEN, EXIT_INPUT, EXIT_OK, EXIT_STORE, register
+from console.commands.reports import EXIT_BROKEN, EXIT_INPUT, EXIT_OK, EXIT_STORE, register
 from tests.reports.builders import Rows, utc
 from tests.reports.conftest import Day
 from tests.reports.pdftext import pdf_text
@@ -152,7 +152,7 @@ def test_audit_verify_exit_codes_in_a_subprocess(store, db_url: str, site_file: 
 
     def verify() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "console.reports.cli", "audit", "verify", "--site", str(site_file), "--db", db_url],
+            [sys.executable, "-m", "console.commands.reports", "audit", "verify", "--site", str(site_file), "--db", db_url],
             capture_output=True, text=True, cwd=ROOT, timeout=60,
         )
 

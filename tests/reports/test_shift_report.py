@@ -160,8 +160,9 @@ def test_payments_in_another_currency_are_listed_apart(store) -> None:  # type: 
 
 def test_report_does_not_hold_the_write_lock(store, day: Day) -> None:  # type: ignore[no-untyped-def]
     """A report reads a snapshot: the exit desk can write while it runs."""
-    from console.reports.db import read_connection
     from sqlalchemy import text
+
+    from console.reports.db import read_connection
 
     with read_connection(store.engine) as conn:
         conn.execute(text("select count(*) from payment")).scalar_one()

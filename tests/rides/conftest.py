@@ -20,7 +20,7 @@ from console.domain.clock import Clock
 from console.site.elevator import ElevatorService
 from console.site.elevator_config import ElevatorSection
 from console.site.events import DeviceHealthChanged
-from console.store.booth_store import BoothStore
+from console.store.database import Store
 from drivers.camera.scene import Box, compose, lobby_background, placed_box
 from drivers.health import HealthState
 
@@ -106,7 +106,7 @@ class Events:
 
 
 @pytest.fixture
-def run_service(store: BoothStore, clock: Clock) -> Iterator[Callable[..., tuple[ElevatorService, Events]]]:
+def run_service(store: Store, clock: Clock) -> Iterator[Callable[..., tuple[ElevatorService, Events]]]:
     """run_service(**section) -> a started ElevatorService and what it publishes."""
     started: list[ElevatorService] = []
 

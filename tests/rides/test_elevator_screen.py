@@ -17,10 +17,15 @@ from textual.widgets import DataTable, Input, Label
 from console.domain.clock import FixedClock
 from console.domain.money import Money
 from console.domain.rides import RideKind
-from console.store.booth_store import BoothStore
+from console.store.database import Store
 from console.store.rides import NewRide, RideSummary, record_ride
 from console.store.tables import AuditRow
-from console.ui.screens.elevator import ElevatorScreen, RideScreen, SnapshotImage, SnapshotTile
+from console.ui.screens.elevator import (
+    ElevatorScreen,
+    RideScreen,
+    SnapshotImage,
+    SnapshotTile,
+)
 from tests.rides.conftest import astronaut_bgr
 
 # textual-image calls a Pillow method Pillow 12 deprecates; not ours to change.
@@ -45,18 +50,18 @@ async def until(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> N
     await pilot.pause()
 
 
-def _seed(store: BoothStore, clock: FixedClock) -> list[RideSummary]:
+def _seed(store: Store, clock: FixedClock) -> list[RideSummary]:
     ok, buf = cv2.imencode(".jpg", cv2.resize(astronaut_bgr(), (160, 160)), [cv2.IMWRITE_JPEG_QUALITY, 70])
     assert ok
     jpeg = buf.tobytes()
     rides = []
     for i, (card, floor) in enumerate([("04A1B2C3", -2), ("0A0B0C0D", 5), ("04A1B2C3", 3)]):
         at = clock.now() + timedelta(minutes=10 * i)
-        rides.append(record_ride(store, NewRide(
+        rides.append(store.apply(record_ride, NewRide(
             kind=RideKind.RIDE, car=1, floor=floor, doors_open_at=at, fee=Money(80, "EUR"), card=card,
             card_class="resident", account_id="FLAT-1", swiped_at=at, price_rule="flat",
             snapshot=jpeg, snapshot_width=160, snapshot_height=160, snapshot_face=True), at=at))
-    rides.append(record_ride(store, NewRide(
+    rides.append(store.apply(record_ride, NewRide(
         kind=RideKind.UNCLAIMED, car=2, floor=7, doors_open_at=clock.now() + timedelta(minutes=40),
         fee=Money(0, "EUR")), at=clock.now()))
     return rides
@@ -66,7 +71,7 @@ def _rows(screen: ElevatorScreen) -> list[str]:
     return [str(k.value) for k in screen.query_one("#rides", DataTable).rows]
 
 
-async def test_gallery_search_and_open_ride_are_audited(run_service, store: BoothStore, clock: FixedClock) -> None:
+async def test_gallery_search_and_open_ride_are_audited(run_service, store: Store, clock: FixedClock) -> None:
     rides = _seed(store, clock)
     service, _ = run_service(start=False)  # no devices: the screen needs only the store
     screen = ElevatorScreen(service, "ann", gallery_size=6)
@@ -113,7 +118,7 @@ async def test_gallery_search_and_open_ride_are_audited(run_service, store: Boot
     assert rides[0].id in views[0].detail
 
 
-async def test_purged_snapshot_says_so(run_service, store: BoothStore, clock: FixedClock) -> None:
+async def test_purged_snapshot_says_so(run_service, store: Store, clock: FixedClock) -> None:
     rides = _seed(store, clock)
     service, _ = run_service(start=False, snapshot_retention_days=30)
     clock.advance(days=31)

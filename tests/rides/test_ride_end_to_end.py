@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from console.domain.rides import RideKind
 from console.site.elevator import CAMERA_DEVICE, ELEVATOR_DEVICE, RideRecorded
-from console.store.booth_store import BoothStore
+from console.store.database import Store
 from console.store.tables import AuditRow, OutboxRow
 from drivers.health import HealthState
 from tests.rides.conftest import SIM_BUILDING, Events
@@ -45,7 +45,7 @@ def _faces(jpeg: bytes) -> list:
     return list(cascade.detectMultiScale(gray, 1.1, 4, minSize=(30, 30)))
 
 
-def test_ride_is_stored_with_a_portrait_of_the_face(run_service, person_video: Path, store: BoothStore) -> None:
+def test_ride_is_stored_with_a_portrait_of_the_face(run_service, person_video: Path, store: Store) -> None:
     service, events = run_service(url=SIM_BUILDING, camera_url=f"file://{person_video}", cards=CARDS, price_rules=RULES)
     _ready(events)
     service.elevator.simulator.swipe(1, "04A1B2C3", -2)  # type: ignore[union-attr]
@@ -83,7 +83,7 @@ def test_nobody_in_view_keeps_the_frame_and_flags(run_service, empty_video: Path
     assert ride.fee.minor == 80 and ride.price_rule == "flat"
 
 
-def test_doors_at_a_floor_nobody_chose_is_an_unclaimed_stop(run_service, store: BoothStore) -> None:
+def test_doors_at_a_floor_nobody_chose_is_an_unclaimed_stop(run_service, store: Store) -> None:
     service, events = run_service(url=SIM_BUILDING, price_rules=RULES)
     _ready(events, camera=False)
     service.elevator.simulator.call(1, 7)  # type: ignore[union-attr]

@@ -8,9 +8,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
+import console.store.cloud_tables  # noqa: F401
 import console.store.ride_tables  # noqa: F401
 import console.store.tables  # noqa: F401
-import console.sync.tables  # noqa: F401
 from console.store.engine import make_engine, sqlite_url
 from console.store.migrate import head_revision, upgrade
 

@@ -16,7 +16,7 @@ from console.domain.money import Money
 from console.domain.rides import Card, RideKind, RideQuery, month_period
 from console.site.elevator import RideRecorded, SnapshotsPurged
 from console.store.audit import verify_chain
-from console.store.booth_store import BoothStore
+from console.store.database import Store
 from console.store.engine import StoreError
 from console.store.ride_tables import ElevatorRideRow
 from console.store.rides import (
@@ -40,8 +40,8 @@ def _ride(clock: FixedClock, card: str = "AA01", floor: int = 5, fee: int = 80, 
                    card=card, swiped_at=at, snapshot=kw.pop("snapshot", JPEG), **kw)
 
 
-def test_record_writes_ride_audit_and_outbox_together(store: BoothStore, clock: FixedClock) -> None:
-    ride = record_ride(store, _ride(clock, flagged=True, flag_reason="nobody detected"), at=clock.now())
+def test_record_writes_ride_audit_and_outbox_together(store: Store, clock: FixedClock) -> None:
+    ride = store.apply(record_ride, _ride(clock, flagged=True, flag_reason="nobody detected"), at=clock.now())
     assert ride.has_snapshot and ride.snapshot_bytes == len(JPEG) and ride.flagged
     with Session(store.engine) as s:
         (out,) = s.exec(select(OutboxRow)).all()
@@ -53,21 +53,21 @@ def test_record_writes_ride_audit_and_outbox_together(store: BoothStore, clock: 
         assert verify_chain(s).ok
 
 
-def test_a_refused_write_records_nothing(store: BoothStore, clock: FixedClock) -> None:
+def test_a_refused_write_records_nothing(store: Store, clock: FixedClock) -> None:
     with store.engine.begin() as conn:  # BEGIN IMMEDIATE: another writer holds the lock
         with pytest.raises(StoreError, match="busy"):
-            record_ride(store, _ride(clock), at=clock.now())
+            store.apply(record_ride, _ride(clock), at=clock.now())
         conn.rollback()
     with Session(store.engine) as s:
         assert s.exec(select(ElevatorRideRow)).all() == [] and s.exec(select(AuditRow)).all() == []
 
 
-def test_search_by_card_floor_time_and_kind(store: BoothStore, clock: FixedClock) -> None:
-    a = record_ride(store, _ride(clock, "04A1B2C3", 5, minutes=0), at=clock.now())
-    b = record_ride(store, _ride(clock, "04A1FFFF", -2, minutes=30), at=clock.now())
-    c = record_ride(store, _ride(clock, "0B000000", 5, minutes=90), at=clock.now())
-    u = record_ride(store, _ride(clock, None, 7, minutes=95, kind=RideKind.UNCLAIMED, snapshot=None), at=clock.now())  # type: ignore[arg-type]
-    ids = lambda q: [r.id for r in search_rides(store, q)]  # noqa: E731
+def test_search_by_card_floor_time_and_kind(store: Store, clock: FixedClock) -> None:
+    a = store.apply(record_ride, _ride(clock, "04A1B2C3", 5, minutes=0), at=clock.now())
+    b = store.apply(record_ride, _ride(clock, "04A1FFFF", -2, minutes=30), at=clock.now())
+    c = store.apply(record_ride, _ride(clock, "0B000000", 5, minutes=90), at=clock.now())
+    u = store.apply(record_ride, _ride(clock, None, 7, minutes=95, kind=RideKind.UNCLAIMED, snapshot=None), at=clock.now())  # type: ignore[arg-type]
+    ids = lambda q: [r.id for r in store.query(search_rides, q)]  # noqa: E731
     assert ids(RideQuery()) == [u.id, c.id, b.id, a.id]
     assert ids(RideQuery(card="04A1")) == [b.id, a.id]
     assert ids(RideQuery(floor=5)) == [c.id, a.id]
@@ -76,44 +76,44 @@ def test_search_by_card_floor_time_and_kind(store: BoothStore, clock: FixedClock
     assert ids(RideQuery(card="04A1%")) == []  # wildcards are literal
 
 
-def test_statement_per_card_and_period(store: BoothStore, clock: FixedClock) -> None:
-    sync_cards(store, [Card("AA01", "resident", "FLAT-1")], at=clock.now())
+def test_statement_per_card_and_period(store: Store, clock: FixedClock) -> None:
+    store.apply(sync_cards, [Card("AA01", "resident", "FLAT-1")], at=clock.now())
     start, end = month_period(2026, 3, BERLIN)
     for minutes, floor, fee in ((0, 5, 80), (60, 5, 80), (120, -2, 100)):
-        record_ride(store, _ride(clock, "AA01", floor, fee, minutes, account_id="FLAT-1"), at=clock.now())
-    record_ride(store, _ride(clock, "AA01", 5, 80, 60 * 24 * 40, account_id="FLAT-1"), at=clock.now())  # April
-    record_ride(store, _ride(clock, "BB02", 5, 80), at=clock.now())  # another card
-    record_ride(store, _ride(clock, "AA01", 5, 0, 5, kind=RideKind.TIMEOUT, flagged=True), at=clock.now())
-    st = statement(store, "aa01", start, end, "EUR")
+        store.apply(record_ride, _ride(clock, "AA01", floor, fee, minutes, account_id="FLAT-1"), at=clock.now())
+    store.apply(record_ride, _ride(clock, "AA01", 5, 80, 60 * 24 * 40, account_id="FLAT-1"), at=clock.now())  # April
+    store.apply(record_ride, _ride(clock, "BB02", 5, 80), at=clock.now())  # another card
+    store.apply(record_ride, _ride(clock, "AA01", 5, 0, 5, kind=RideKind.TIMEOUT, flagged=True), at=clock.now())
+    st = store.query(statement, "aa01", start, end, "EUR")
     assert (st.card, st.account_id, st.rides, st.total, st.flagged) == ("AA01", "FLAT-1", 3, Money(260, "EUR"), 0)
     assert [(line.floor, line.rides, line.total.minor) for line in st.lines] == [(-2, 1, 100), (5, 2, 160)]
-    empty = statement(store, "CC03", start, end, "EUR")
+    empty = store.query(statement, "CC03", start, end, "EUR")
     assert empty.rides == 0 and empty.total == Money(0, "EUR")
 
 
-def test_cards_follow_the_site_file(store: BoothStore, clock: FixedClock) -> None:
-    assert sync_cards(store, [Card("AA01", "resident", "F1"), Card("BB02", "staff", None)], at=clock.now()) == 2
-    assert sync_cards(store, [Card("AA01", "resident", "F1"), Card("BB02", "staff", None)], at=clock.now()) == 0
-    assert sync_cards(store, [Card("aa01", "visitor", "F1")], at=clock.now()) == 2  # changed + removed
-    assert find_card(store, "AA01") == Card("AA01", "visitor", "F1")
-    assert find_card(store, "BB02") is None
+def test_cards_follow_the_site_file(store: Store, clock: FixedClock) -> None:
+    assert store.apply(sync_cards, [Card("AA01", "resident", "F1"), Card("BB02", "staff", None)], at=clock.now()) == 2
+    assert store.apply(sync_cards, [Card("AA01", "resident", "F1"), Card("BB02", "staff", None)], at=clock.now()) == 0
+    assert store.apply(sync_cards, [Card("aa01", "visitor", "F1")], at=clock.now()) == 2  # changed + removed
+    assert store.query(find_card, "AA01") == Card("AA01", "visitor", "F1")
+    assert store.query(find_card, "BB02") is None
 
 
-def test_purge_deletes_old_snapshots_keeps_rides(store: BoothStore, clock: FixedClock, run_service) -> None:  # type: ignore[no-untyped-def]
-    old = record_ride(store, _ride(clock, minutes=0), at=clock.now())
-    new = record_ride(store, _ride(clock, minutes=60 * 24 * 20), at=clock.now())
+def test_purge_deletes_old_snapshots_keeps_rides(store: Store, clock: FixedClock, run_service) -> None:  # type: ignore[no-untyped-def]
+    old = store.apply(record_ride, _ride(clock, minutes=0), at=clock.now())
+    new = store.apply(record_ride, _ride(clock, minutes=60 * 24 * 20), at=clock.now())
     service, events = run_service(start=False)  # default retention: 30 days
     clock.advance(days=31)
     assert service.purge_now() == 1
     assert service.purge_now() == 0  # nothing left to delete: harmless
-    rides = {r.id: r for r in search_rides(store, RideQuery())}
+    rides = {r.id: r for r in store.query(search_rides, RideQuery())}
     assert not rides[old.id].has_snapshot and rides[old.id].snapshot_purged_at == clock.now()
     assert rides[old.id].snapshot_bytes == len(JPEG)  # the record stays, with its size
     assert rides[new.id].has_snapshot and rides[new.id].snapshot_purged_at is None
     assert [e.count for e in events.of(SnapshotsPurged)] == [1]
     with Session(store.engine) as s:
         assert s.exec(select(AuditRow.action).order_by(col(AuditRow.seq).desc())).first() == "ride.snapshots_purged"
-    assert purge_snapshots(store, older_than=clock.now() + timedelta(days=1), at=clock.now()) == 1
+    assert store.apply(purge_snapshots, older_than=clock.now() + timedelta(days=1), at=clock.now()) == 1
 
 
 def test_swipe_without_doors_times_out_and_is_recorded(run_service, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]

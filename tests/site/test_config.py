@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from console.site.config import ConfigError, default_site, default_site_text, load_site, parse_site
+from console.site.config import (
+    ConfigError,
+    default_site,
+    default_site_text,
+    load_site,
+    parse_site,
+)
 
 GOOD = default_site_text()
 

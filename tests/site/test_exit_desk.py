@@ -10,15 +10,16 @@ from console.domain.staff import Role
 from console.site.errors import SiteError
 from console.site.events import ExitPending
 from console.site.tender import Tender
+from console.store import visits
 from console.store.tables import CashMovementRow, DebtRow, OverrideRow, PaymentRow
 
 
 def _waiting(site, rec, clock, plate: str, hours: float = 2.1):  # type: ignore[no-untyped-def]
-    site.gates["IN1"].arrive(plate)
-    rec.wait_for(lambda: site.store.open_visit_for(plate) is not None)
+    site.lanes.gates["IN1"].arrive(plate)
+    rec.wait_for(lambda: site.store.query(visits.open_visit_for, plate) is not None)
     clock.advance(hours=hours)
     before = len(rec.of(ExitPending))
-    site.gates["OUT1"].arrive(plate)
+    site.lanes.gates["OUT1"].arrive(plate)
     rec.wait_for(lambda: len(rec.of(ExitPending)) > before)
     return rec.of(ExitPending)[-1].ticket
 
@@ -32,13 +33,13 @@ def test_split_cash_and_card(make_site, clock) -> None:  # type: ignore[no-untyp
     site, rec = make_site()
     ticket = _waiting(site, rec, clock, "SPLIT1")  # 3 started hours: 7.50
     with pytest.raises(SiteError, match="approval code"):
-        site.pay(ticket.id, [Tender("cash", "5", "5"), Tender("card", reference="x")], attendant="ann")
+        site.desk.pay(ticket.id, [Tender("cash", "5", "5"), Tender("card", reference="x")], attendant="ann")
     with pytest.raises(SiteError, match="still due"):
-        site.pay(ticket.id, [Tender("cash", "5", "10")], attendant="ann")
+        site.desk.pay(ticket.id, [Tender("cash", "5", "10")], attendant="ann")
     with pytest.raises(SiteError, match="more than the"):
-        site.pay(ticket.id, [Tender("card", "9", reference="A1B2C3")], attendant="ann")
+        site.desk.pay(ticket.id, [Tender("card", "9", reference="A1B2C3")], attendant="ann")
     assert _rows(site, PaymentRow) == []
-    settled = site.pay(ticket.id, [Tender("cash", "5", "10"), Tender("card", reference="a1b2c3")], attendant="ann")
+    settled = site.desk.pay(ticket.id, [Tender("cash", "5", "10"), Tender("card", reference="a1b2c3")], attendant="ann")
     assert settled.change.minor == 500
     assert sorted((p.method, p.amount_minor, p.reference) for p in _rows(site, PaymentRow)) == [("card", 250, "A1B2C3"), ("cash", 500, None)]
 
@@ -47,27 +48,27 @@ def test_unknown_account_is_refused(make_site, clock) -> None:  # type: ignore[n
     site, rec = make_site()
     ticket = _waiting(site, rec, clock, "ACC1")
     with pytest.raises(SiteError, match="no active account"):
-        site.pay(ticket.id, [Tender("account", reference="nobody")], attendant="ann")
+        site.desk.pay(ticket.id, [Tender("account", reference="nobody")], attendant="ann")
 
 
 def test_override_above_the_limit_needs_a_manager_pin(make_site, clock) -> None:  # type: ignore[no-untyped-def]
     site, rec = make_site()
-    site.add_user("Maria", Role.MANAGER, "2580", actor="test")
-    site.add_user("Ben", Role.ATTENDANT, "4826", actor="test")
+    site.staff.add_user("Maria", Role.MANAGER, "2580", actor="test")
+    site.staff.add_user("Ben", Role.ATTENDANT, "4826", actor="test")
     ticket = _waiting(site, rec, clock, "OVR1", hours=5.5)  # 6 started hours: 15.00
     with pytest.raises(SiteError, match="reason"):
-        site.override(ticket.id, "waive", reason=" ", actor="ann")
+        site.desk.override(ticket.id, "waive", reason=" ", actor="ann")
     with pytest.raises(SiteError, match="needs a manager"):
-        site.override(ticket.id, "waive", reason="broken barrier", actor="ann")
+        site.desk.override(ticket.id, "waive", reason="broken barrier", actor="ann")
     with pytest.raises(SiteError, match="wrong PIN"):
-        site.override(ticket.id, "waive", reason="broken barrier", actor="ann", manager="Maria", manager_pin="0000")
+        site.desk.override(ticket.id, "waive", reason="broken barrier", actor="ann", manager="Maria", manager_pin="0000")
     with pytest.raises(SiteError, match="not a manager"):
-        site.override(ticket.id, "waive", reason="broken barrier", actor="ann", manager="Ben", manager_pin="4826")
-    small = site.override(ticket.id, "fee_change", new_amount_text="12.50", reason="left early", actor="ann")  # 2.50 off: no PIN
+        site.desk.override(ticket.id, "waive", reason="broken barrier", actor="ann", manager="Ben", manager_pin="4826")
+    small = site.desk.override(ticket.id, "fee_change", new_amount_text="12.50", reason="left early", actor="ann")  # 2.50 off: no PIN
     assert small.due.minor == 1250
-    waived = site.override(ticket.id, "waive", reason="broken barrier", actor="ann", manager="Maria", manager_pin="2580")
+    waived = site.desk.override(ticket.id, "waive", reason="broken barrier", actor="ann", manager="Maria", manager_pin="2580")
     assert waived.due.is_zero
-    site.pay(ticket.id, [], attendant="ann")  # nothing due: the vehicle leaves
+    site.desk.pay(ticket.id, [], attendant="ann")  # nothing due: the vehicle leaves
     overrides = sorted(_rows(site, OverrideRow), key=lambda o: o.new_minor, reverse=True)
     assert [(o.kind, o.quoted_minor, o.new_minor, o.approved_by) for o in overrides] == [("fee_change", 1500, 1250, None), ("waive", 1250, 0, "Maria")]
 
@@ -76,25 +77,25 @@ def test_unpaid_exit_becomes_a_debt_paid_at_the_next_exit(make_site, clock) -> N
     site, rec = make_site()
     ticket = _waiting(site, rec, clock, "DEBT1")  # 7.50
     with pytest.raises(SiteError, match="reason"):
-        site.unpaid_exit(ticket.id, reason="", actor="ann")
-    site.unpaid_exit(ticket.id, reason="card terminal down", actor="ann")
+        site.desk.unpaid_exit(ticket.id, reason="", actor="ann")
+    site.desk.unpaid_exit(ticket.id, reason="card terminal down", actor="ann")
     debts = _rows(site, DebtRow)
     assert [(d.plate, d.amount_minor, d.reason, d.settled_at) for d in debts] == [("DEBT1", 750, "card terminal down", None)]
     clock.advance(days=1)
     again = _waiting(site, rec, clock, "DEBT1", hours=0.5)  # 2.50 now + 7.50 owed
     assert again.due.minor == 1000
     assert any("Unpaid from" in item.label for item in again.quote.items)
-    site.pay_cash(again.id, "10", attendant="ann")
+    site.desk.pay_cash(again.id, "10", attendant="ann")
     assert _rows(site, DebtRow)[0].settled_at is not None
 
 
 def test_change_left_behind_is_recorded_as_such(make_site, clock) -> None:  # type: ignore[no-untyped-def]
     site, rec = make_site()
     ticket = _waiting(site, rec, clock, "TIP1")  # 7.50
-    settled = site.pay_cash(ticket.id, "8", attendant="ann", change_left=True)
+    settled = site.desk.pay_cash(ticket.id, "8", attendant="ann", change_left=True)
     assert settled.change.is_zero
     moves = [m for m in _rows(site, CashMovementRow) if m.kind == "change_left"]
     assert [(m.amount_minor, m.visit_id) for m in moves] == [(50, ticket.visit.id)]
-    closed = site.close_shift("5x1 2x1 1x1", actor="ann")
+    closed = site.staff.close_shift("5x1 2x1 1x1", actor="ann")
     assert closed.expected_cash is not None and closed.expected_cash.minor == 800
     assert closed.difference is not None and closed.difference.is_zero

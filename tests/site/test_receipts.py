@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from console.site.build import build_site, open_store
 from console.site.config import parse_site
 from console.site.events import ExitPending
+from console.store import visits
 from console.store.engine import sqlite_url
 from console.store.tables import PaymentRow, ReceiptRow
 from drivers.gate.simworld import Traffic
@@ -37,14 +38,14 @@ def printer_sim():  # type: ignore[no-untyped-def]
 
 
 def _paid_exit(site, rec: Recorder, clock, plate: str, tendered: str = "20") -> int:  # type: ignore[no-untyped-def]
-    site.gates["IN1"].arrive(plate)
-    rec.wait_for(lambda: site.store.open_visit_for(plate) is not None)
+    site.lanes.gates["IN1"].arrive(plate)
+    rec.wait_for(lambda: site.store.query(visits.open_visit_for, plate) is not None)
     clock.advance(hours=2, minutes=5)
     before = len(rec.of(ExitPending))
-    site.gates["OUT1"].arrive(plate)
+    site.lanes.gates["OUT1"].arrive(plate)
     rec.wait_for(lambda: len(rec.of(ExitPending)) > before)
     ticket = rec.of(ExitPending)[-1].ticket
-    settled = site.pay_cash(ticket.id, tendered, attendant="ann")
+    settled = site.desk.pay_cash(ticket.id, tendered, attendant="ann")
     assert settled.closed.receipt_number is not None
     return settled.closed.receipt_number
 
@@ -57,10 +58,10 @@ def _receipts(store) -> list[ReceiptRow]:  # type: ignore[no-untyped-def]
 def _site(store, clock, url: str):  # type: ignore[no-untyped-def]
     site = build_site(_config(url), store, clock=clock, traffic=Traffic(seed=3))
     rec = Recorder()
-    site.subscribe(rec)
+    site.bus.subscribe(rec)
     site.start()
-    if site.current_shift() is None:
-        site.open_shift("ann", "0")
+    if site.staff.current_shift() is None:
+        site.staff.open_shift("ann", "0")
     return site, rec
 
 
@@ -119,7 +120,7 @@ def test_numbers_are_gap_free_and_reprints_say_so(store, clock, printer_sim) -> 
     try:
         numbers = [_paid_exit(site, rec, clock, plate) for plate in ("AA1", "BB2", "CC3")]
         assert numbers == [1, 2, 3]
-        copy = site.reprint(1, actor="ann")
+        copy = site.documents.reprint(1, actor="ann")
         assert copy == 4
         assert printer_sim.model.wait_for(lambda data: data.count(b"\x1dV") >= 4, timeout=10)
     finally:
@@ -129,7 +130,7 @@ def test_numbers_are_gap_free_and_reprints_say_so(store, clock, printer_sim) -> 
     from console.site.errors import SiteError
 
     with pytest.raises(SiteError, match="no receipt 99"):
-        site.reprint(99, actor="ann")
+        site.documents.reprint(99, actor="ann")
 
 
 CHILD = r"""
@@ -139,18 +140,19 @@ from console.domain.clock import FixedClock
 from console.site.build import build_site, open_store
 from console.site.config import parse_site
 from console.site.events import ExitPending
+from console.store import visits
 from drivers.gate.simworld import Traffic
 from tests.conftest import T0, Recorder, site_text
 config = parse_site(site_text(200, '\n[printer]\nurl = "' + sys.argv[2] + '"\n'), "t.toml")
 clock = FixedClock(T0)
 site = build_site(config, open_store(sys.argv[1]), clock=clock, traffic=Traffic(seed=1))
-rec = Recorder(); site.subscribe(rec); site.start(); site.open_shift("ann", "0")
-site.gates["IN1"].arrive("KILL1")
-rec.wait_for(lambda: site.store.open_visit_for("KILL1") is not None)
+rec = Recorder(); site.bus.subscribe(rec); site.start(); site.staff.open_shift("ann", "0")
+site.lanes.gates["IN1"].arrive("KILL1")
+rec.wait_for(lambda: site.store.query(visits.open_visit_for, "KILL1") is not None)
 clock.advance(hours=1, minutes=30)
-site.gates["OUT1"].arrive("KILL1")
+site.lanes.gates["OUT1"].arrive("KILL1")
 rec.wait_for(lambda: bool(rec.of(ExitPending)))
-site.pay_cash(rec.of(ExitPending)[0].ticket.id, "10", attendant="ann")
+site.desk.pay_cash(rec.of(ExitPending)[0].ticket.id, "10", attendant="ann")
 print("PAID", flush=True)
 time.sleep(60)
 """

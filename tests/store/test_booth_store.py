@@ -12,15 +12,17 @@ import pytest
 from sqlmodel import Session, select
 
 from console.domain.money import Money
-from console.domain.payments import PaymentError
+from console.domain.payments import NewPayment, PaymentError
 from console.domain.quote import Quote, QuoteItem
 from console.domain.visits import VisitError
 from console.site.build import open_store
+from console.store import visits
 from console.store.audit import verify_chain
-from console.store.booth_store import AlreadyInside, BoothStore, NewPayment
+from console.store.database import Store
 from console.store.engine import StoreError, sqlite_url
 from console.store.outbox import backlog, fetch_unsent, mark_sent
 from console.store.tables import AuditRow, OutboxRow, PaymentRow, VisitRow
+from console.store.visits import AlreadyInside
 from tests.conftest import T0
 
 
@@ -28,56 +30,56 @@ def _quote(minor: int) -> Quote:
     return Quote(Money(minor, "EUR"), "test/1", (QuoteItem("stay", Money(minor, "EUR")),))
 
 
-def _rows(store: BoothStore, table: type) -> list:  # type: ignore[type-arg]
+def _rows(store: Store, table: type) -> list:  # type: ignore[type-arg]
     with Session(store.engine) as s:
         return list(s.exec(select(table)).all())
 
 
-def test_sqlite_durability_settings_are_on(store: BoothStore) -> None:
+def test_sqlite_durability_settings_are_on(store: Store) -> None:
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_entry_writes_visit_audit_and_outbox_together(store: BoothStore) -> None:
-    visit = store.record_entry(plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
+def test_entry_writes_visit_audit_and_outbox_together(store: Store) -> None:
+    visit = store.apply(visits.record_entry, plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
     assert [v.id for v in _rows(store, VisitRow)] == [visit.id]
     assert [a.action for a in _rows(store, AuditRow)] == ["visit.entry"]
     events = _rows(store, OutboxRow)
     assert [e.type for e in events] == ["visit.opened"]
     assert visit.id in events[0].payload
-    assert store.occupancy_counts() == {"P1": 1}
+    assert store.query(visits.occupancy_counts) == {"P1": 1}
 
 
-def test_second_entry_of_a_plate_inside_is_refused_and_writes_nothing(store: BoothStore) -> None:
-    store.record_entry(plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
+def test_second_entry_of_a_plate_inside_is_refused_and_writes_nothing(store: Store) -> None:
+    store.apply(visits.record_entry, plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
     with pytest.raises(AlreadyInside):
-        store.record_entry(plate="AB1234", zone="P1", lane="IN1", at=T0 + timedelta(minutes=5), currency="EUR")
+        store.apply(visits.record_entry, plate="AB1234", zone="P1", lane="IN1", at=T0 + timedelta(minutes=5), currency="EUR")
     assert len(_rows(store, VisitRow)) == 1
     assert len(_rows(store, AuditRow)) == 1
     assert len(_rows(store, OutboxRow)) == 1
 
 
-def test_exit_payment_is_one_transaction_and_idempotent(store: BoothStore) -> None:
-    visit = store.record_entry(plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
+def test_exit_payment_is_one_transaction_and_idempotent(store: Store) -> None:
+    visit = store.apply(visits.record_entry, plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
     pay = [NewPayment("cash", Money(750, "EUR"), Money(1000, "EUR"), Money(250, "EUR"))]
     kwargs = dict(visit_id=visit.id, exit_lane="OUT1", exit_at=T0 + timedelta(hours=3), quote=_quote(750), payments=pay, attendant="ann", idempotency_key="k-1")
-    first = store.close_visit(**kwargs)  # type: ignore[arg-type]
-    again = store.close_visit(**kwargs)  # type: ignore[arg-type]
+    first = store.apply(visits.close_visit, **kwargs)  # type: ignore[arg-type]
+    again = store.apply(visits.close_visit, **kwargs)  # type: ignore[arg-type]
     assert not first.replayed and again.replayed
     assert first.payments[0].id == again.payments[0].id
     assert len(_rows(store, PaymentRow)) == 1
-    assert store.totals() == {"entries": 1, "exits": 1, "revenue_minor": 750}
+    assert store.query(visits.totals) == {"entries": 1, "exits": 1, "revenue_minor": 750}
     assert [e.type for e in _rows(store, OutboxRow)] == ["visit.opened", "visit.closed", "payment.recorded"]
-    assert store.occupancy_counts() == {}
+    assert store.query(visits.occupancy_counts) == {}
 
 
-def test_double_exit_is_refused_with_a_message(store: BoothStore) -> None:
-    visit = store.record_entry(plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
-    store.close_visit(visit_id=visit.id, exit_lane="OUT1", exit_at=T0 + timedelta(hours=1), quote=_quote(0), payments=[], attendant="ann", idempotency_key="k-1")
+def test_double_exit_is_refused_with_a_message(store: Store) -> None:
+    visit = store.apply(visits.record_entry, plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
+    store.apply(visits.close_visit, visit_id=visit.id, exit_lane="OUT1", exit_at=T0 + timedelta(hours=1), quote=_quote(0), payments=[], attendant="ann", idempotency_key="k-1")
     with pytest.raises(VisitError, match="already left"):
-        store.close_visit(visit_id=visit.id, exit_lane="OUT1", exit_at=T0 + timedelta(hours=2), quote=_quote(0), payments=[], attendant="ann", idempotency_key="k-2")
+        store.apply(visits.close_visit, visit_id=visit.id, exit_lane="OUT1", exit_at=T0 + timedelta(hours=2), quote=_quote(0), payments=[], attendant="ann", idempotency_key="k-2")
 
 
 @pytest.mark.parametrize(
@@ -87,19 +89,19 @@ def test_double_exit_is_refused_with_a_message(store: BoothStore) -> None:
         ([NewPayment("cash", Money(-750, "EUR")), NewPayment("cash", Money(1500, "EUR"))], "negative"),
     ],
 )
-def test_payments_that_do_not_settle_the_fee_change_nothing(store: BoothStore, payments: list[NewPayment], message: str) -> None:
-    visit = store.record_entry(plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
+def test_payments_that_do_not_settle_the_fee_change_nothing(store: Store, payments: list[NewPayment], message: str) -> None:
+    visit = store.apply(visits.record_entry, plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
     with pytest.raises(PaymentError, match=message):
-        store.close_visit(visit_id=visit.id, exit_lane="OUT1", exit_at=T0 + timedelta(hours=3), quote=_quote(750), payments=payments, attendant="ann", idempotency_key="k")
+        store.apply(visits.close_visit, visit_id=visit.id, exit_lane="OUT1", exit_at=T0 + timedelta(hours=3), quote=_quote(750), payments=payments, attendant="ann", idempotency_key="k")
     assert _rows(store, PaymentRow) == []
-    assert store.open_visit_for("AB1234") is not None
+    assert store.query(visits.open_visit_for, "AB1234") is not None
     assert len(_rows(store, OutboxRow)) == 1
 
 
-def test_exit_before_entry_is_refused(store: BoothStore) -> None:
-    visit = store.record_entry(plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
+def test_exit_before_entry_is_refused(store: Store) -> None:
+    visit = store.apply(visits.record_entry, plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
     with pytest.raises(VisitError, match="before entry"):
-        store.close_visit(visit_id=visit.id, exit_lane="OUT1", exit_at=T0 - timedelta(minutes=1), quote=_quote(0), payments=[], attendant="ann", idempotency_key="k")
+        store.apply(visits.close_visit, visit_id=visit.id, exit_lane="OUT1", exit_at=T0 - timedelta(minutes=1), quote=_quote(0), payments=[], attendant="ann", idempotency_key="k")
 
 
 def test_locked_database_gives_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
@@ -109,11 +111,11 @@ def test_locked_database_gives_a_clear_error_and_writes_nothing(tmp_path: Path) 
     other.execute("BEGIN EXCLUSIVE")
     try:
         with pytest.raises(StoreError, match="busy"):
-            store.record_entry(plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
+            store.apply(visits.record_entry, plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert store.totals()["entries"] == 0
+    assert store.query(visits.totals)["entries"] == 0
     assert _rows(store, AuditRow) == [] and _rows(store, OutboxRow) == []
     store.engine.dispose()
 
@@ -123,9 +125,9 @@ def test_read_only_database_gives_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "ro.sqlite3"
     open_store(sqlite_url(path)).engine.dispose()
     path.chmod(stat.S_IRUSR)
-    store = BoothStore(open_store(sqlite_url(path), migrate=False).engine)
+    store = Store(open_store(sqlite_url(path), migrate=False).engine)
     with pytest.raises(StoreError, match="read-only"):
-        store.record_entry(plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
+        store.apply(visits.record_entry, plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
 
 
 def test_read_only_database_via_sqlite_uri_gives_a_clear_error(tmp_path: Path) -> None:
@@ -134,10 +136,10 @@ def test_read_only_database_via_sqlite_uri_gives_a_clear_error(tmp_path: Path) -
     open_store(sqlite_url(path)).engine.dispose()
     ro = open_store(f"sqlite:///file:{path}?mode=ro&uri=true", migrate=False)
     with pytest.raises(StoreError, match="read-only"):
-        ro.record_entry(plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
+        ro.apply(visits.record_entry, plate="AB1234", zone="P1", lane="IN1", at=T0, currency="EUR")
     ro.engine.dispose()
     rw = open_store(sqlite_url(path))
-    assert rw.totals()["entries"] == 0
+    assert rw.query(visits.totals)["entries"] == 0
 
 
 def test_missing_database_directory_that_cannot_be_created(tmp_path: Path) -> None:
@@ -154,9 +156,9 @@ def test_damaged_database_file_is_reported(tmp_path: Path) -> None:
         open_store(sqlite_url(path))
 
 
-def test_audit_chain_detects_edit_and_delete(store: BoothStore) -> None:
+def test_audit_chain_detects_edit_and_delete(store: Store) -> None:
     for i in range(5):
-        store.record_entry(plate=f"AB{i}", zone="P1", lane="IN1", at=T0 + timedelta(minutes=i), currency="EUR")
+        store.apply(visits.record_entry, plate=f"AB{i}", zone="P1", lane="IN1", at=T0 + timedelta(minutes=i), currency="EUR")
     with Session(store.engine) as s:
         assert verify_chain(s).ok and verify_chain(s).entries == 5
     with store.engine.begin() as conn:
@@ -171,16 +173,16 @@ def test_audit_chain_detects_edit_and_delete(store: BoothStore) -> None:
     assert not report.ok and report.first_bad_seq == 3 and "missing" in report.problem
 
 
-def test_outbox_fetch_and_mark_sent(store: BoothStore) -> None:
+def test_outbox_fetch_and_mark_sent(store: Store) -> None:
     for i in range(3):
-        store.record_entry(plate=f"AB{i}", zone="P1", lane="IN1", at=T0 + timedelta(minutes=i), currency="EUR")
-    with store.transaction() as s:
+        store.apply(visits.record_entry, plate=f"AB{i}", zone="P1", lane="IN1", at=T0 + timedelta(minutes=i), currency="EUR")
+    with store.write() as s:
         events = fetch_unsent(s, 10)
     assert [e.payload["plate"] for e in events] == ["AB0", "AB1", "AB2"]
     assert events == sorted(events, key=lambda e: e.id)  # ids are time-ordered
-    with store.transaction() as s:
+    with store.write() as s:
         assert mark_sent(s, [events[0].id], T0) == 1
         assert mark_sent(s, [events[0].id], T0) == 0  # a repeated acknowledgement changes nothing
-    with store.transaction() as s:
+    with store.write() as s:
         count, oldest = backlog(s)
     assert count == 2 and oldest == T0 + timedelta(minutes=1)

@@ -21,11 +21,12 @@ WRITER = r"""
 import sys
 from datetime import datetime, timedelta, timezone
 from console.site.build import open_store
+from console.store import visits
 store = open_store(sys.argv[1])
 t0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 i = 0
 while True:
-    visit = store.record_entry(plate=f"K{i:07d}", zone="P1", lane="IN1", at=t0 + timedelta(seconds=i), currency="EUR")
+    visit = store.apply(visits.record_entry, plate=f"K{i:07d}", zone="P1", lane="IN1", at=t0 + timedelta(seconds=i), currency="EUR")
     # Printed only after the commit returned: everything printed must survive.
     print(visit.id, flush=True)
     i += 1

@@ -4,10 +4,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import console.store.tables  # noqa: F401
-import console.sync.tables  # noqa: F401
-import console.store.ride_tables  # noqa: F401
 import console.store.charging_tables  # noqa: F401
+import console.store.cloud_tables  # noqa: F401
+import console.store.ride_tables  # noqa: F401
+import console.store.tables  # noqa: F401
 from console.store.engine import make_engine, sqlite_url
 from console.store.migrate import current_revision, head_revision, upgrade
 

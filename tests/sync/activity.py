@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 
 from console.domain.clock import FixedClock
 from console.domain.money import Money
+from console.domain.payments import NewPayment
 from console.domain.quote import Quote
-from console.store.booth_store import BoothStore, NewPayment
+from console.store import visits as visit_records
+from console.store.database import Store
 from console.store.tables import PaymentRow, VisitRow
-
 
 
 class HourlyFee:
@@ -40,7 +41,7 @@ class DayResult:
     by_method: dict[str, int] = field(default_factory=dict)
 
 
-def simulate_day(store: BoothStore, clock: FixedClock, visits: int, seed: int = 1) -> DayResult:
+def simulate_day(store: Store, clock: FixedClock, visits: int, seed: int = 1) -> DayResult:
     """`visits` cars arrive over 24 h from the clock's time; each stays 5 min to 10 h
     (some stay past the day and are still inside); exits pay cash or card. The clock
     moves with the events."""
@@ -60,13 +61,13 @@ def simulate_day(store: BoothStore, clock: FixedClock, visits: int, seed: int = 
         clock.set(at)
         plate = f"T{car:05d}"
         if kind == "in":
-            visit = store.record_entry(plate=plate, zone="P1", lane="IN1" if car % 2 else "IN2", at=at, currency="EUR")
+            visit = store.apply(visit_records.record_entry, plate=plate, zone="P1", lane="IN1" if car % 2 else "IN2", at=at, currency="EUR")
             open_ids[car] = visit.id
             result.visits += 1
             stay = timedelta(minutes=rng.uniform(5, 600))
             heapq.heappush(queue, (at + stay, car + visits, "out", car))
             continue
-        visit = store.get_visit(open_ids.pop(car))
+        visit = store.query(visit_records.get_visit, open_ids.pop(car))
         assert visit is not None
         quote = TARIFF.quote(visit.entry_at, at)
         payments: list[NewPayment] = []
@@ -76,7 +77,7 @@ def simulate_day(store: BoothStore, clock: FixedClock, visits: int, seed: int = 
                 payments.append(NewPayment("cash", quote.total, tendered, tendered - quote.total))
             else:
                 payments.append(NewPayment("card", quote.total, reference=f"card-{car}"))
-        store.close_visit(
+        store.apply(visit_records.close_visit, 
             visit_id=visit.id,
             exit_lane="OUT1",
             exit_at=at,
@@ -91,13 +92,13 @@ def simulate_day(store: BoothStore, clock: FixedClock, visits: int, seed: int = 
     return result
 
 
-def booth_revenue_by_method(store: BoothStore) -> dict[str, int]:
+def booth_revenue_by_method(store: Store) -> dict[str, int]:
     """Revenue by payment method, by SQL over the booth's own payment table."""
-    with store.transaction() as s:
+    with store.write() as s:
         rows = s.execute(select(PaymentRow.method, func.sum(PaymentRow.amount_minor)).group_by(PaymentRow.method)).all()
     return {method: int(total) for method, total in rows}
 
 
-def booth_visit_count(store: BoothStore) -> int:
-    with store.transaction() as s:
+def booth_visit_count(store: Store) -> int:
+    with store.write() as s:
         return int(s.execute(select(func.count()).select_from(VisitRow)).scalar_one())

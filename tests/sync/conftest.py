@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from console.domain.clock import Clock
 from console.site.config import CloudSection
-from console.store.booth_store import BoothStore
+from console.store.database import Store
 from console.store.engine import make_engine, sqlite_url
 from console.sync.server import admin
 from console.sync.server import db as cloud_tables
@@ -137,7 +137,7 @@ def no_validation(text: str) -> None:
 
 
 @pytest.fixture
-def make_sync(store: BoothStore) -> Iterator[Callable[..., SyncService]]:
+def make_sync(store: Store) -> Iterator[Callable[..., SyncService]]:
     started: list[SyncService] = []
 
     def _make(
@@ -151,7 +151,7 @@ def make_sync(store: BoothStore) -> Iterator[Callable[..., SyncService]]:
         token_provider: Callable[[], str | None] | None = None,
         start: bool = True,
         ca_bundle: str | None = None,
-        target: BoothStore | None = None,
+        target: Store | None = None,
     ) -> SyncService:
         service = SyncService(
             target or store,

@@ -18,11 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from console.commands import cloud as cli
 from console.domain.clock import FixedClock
 from console.site.config import default_site_text
-from console.store.booth_store import BoothStore
+from console.store import visits
+from console.store.database import Store
 from console.store.engine import sqlite_url
-from console.sync import cli
 from console.sync.credentials import SERVICE, keyring_token_provider, load_token
 from tests.sync.conftest import SITE, Cloud, MemoryKeyring
 
@@ -47,7 +48,7 @@ def test_both_spellings_of_serve_parse_the_same() -> None:
 def test_booth_cloud_serves_on_a_free_port_until_terminated(tmp_path: Path) -> None:
     db = sqlite_url(tmp_path / "cloud.sqlite3")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "console.sync.cli", "cloud", "--db", db, "--port", "0"],
+        [sys.executable, "-m", "console.commands.cloud", "cloud", "--db", db, "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -153,12 +154,12 @@ def test_login_refuses_bad_targets(memory_keyring: MemoryKeyring, monkeypatch: p
 
 
 def test_the_token_never_reaches_logs_or_databases(
-    cloud: Cloud, store: BoothStore, memory_keyring: MemoryKeyring, make_sync, caplog: pytest.LogCaptureFixture, db_url: str
+    cloud: Cloud, store: Store, memory_keyring: MemoryKeyring, make_sync, caplog: pytest.LogCaptureFixture, db_url: str
 ) -> None:  # type: ignore[no-untyped-def]
     memory_keyring.set_password(SERVICE, cloud.url, cloud.token)
     caplog.set_level(logging.DEBUG)
     now = datetime(2026, 3, 2, 8, tzinfo=timezone.utc)
-    store.record_entry(plate="SEC1", zone="P1", lane="IN1", at=now, currency="EUR")
+    store.apply(visits.record_entry, plate="SEC1", zone="P1", lane="IN1", at=now, currency="EUR")
     sync = make_sync(cloud.url, None, FixedClock(now), token_provider=keyring_token_provider(cloud.url))
     assert sync.flush(10)
     sync.stop()

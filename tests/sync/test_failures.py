@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from console.domain.clock import FixedClock
-from console.store.booth_store import BoothStore
+from console.store import cloud_copies, visits
+from console.store.database import Store
 from console.store.engine import sqlite_url
-from console.sync.lookup import remote_payments_for
 from console.sync.server import admin
 from console.sync.server import db as cloud_db
 from tests.sync.activity import booth_revenue_by_method, booth_visit_count, simulate_day
@@ -61,7 +61,7 @@ class CloudProcess:
 
 
 @pytest.mark.parametrize("moment", ["before", "after"])
-def test_cloud_killed_in_the_middle_of_a_batch_and_restarted(store: BoothStore, tmp_path: Path, make_sync, moment: str) -> None:  # type: ignore[no-untyped-def]
+def test_cloud_killed_in_the_middle_of_a_batch_and_restarted(store: Store, tmp_path: Path, make_sync, moment: str) -> None:  # type: ignore[no-untyped-def]
     """`before`: killed while the batch is in flight, nothing committed. `after`:
     killed after committing the batch but before answering. Either way the booth
     resends and the cloud's books hold every event exactly once."""
@@ -73,7 +73,7 @@ def test_cloud_killed_in_the_middle_of_a_batch_and_restarted(store: BoothStore, 
     second: CloudProcess | None = None
     try:
         for i in range(120):
-            store.record_entry(plate=f"K{i:04d}", zone="P1", lane="IN1", at=datetime(2026, 3, 2, 8, tzinfo=timezone.utc) + timedelta(seconds=i), currency="EUR")
+            store.apply(visits.record_entry, plate=f"K{i:04d}", zone="P1", lane="IN1", at=datetime(2026, 3, 2, 8, tzinfo=timezone.utc) + timedelta(seconds=i), currency="EUR")
         sync = make_sync(switch.url, token, FixedClock(datetime(2026, 3, 2, 9, tzinfo=timezone.utc)))
         first.wait_for("HOLDING" if moment == "before" else "COMMITTED")
         first.kill()
@@ -96,10 +96,10 @@ def test_cloud_killed_in_the_middle_of_a_batch_and_restarted(store: BoothStore, 
 
 
 @pytest.mark.parametrize("skew", [timedelta(minutes=10), timedelta(minutes=-10)])
-def test_a_booth_clock_ten_minutes_off_breaks_nothing(store: BoothStore, cloud: Cloud, make_sync, skew: timedelta) -> None:  # type: ignore[no-untyped-def]
+def test_a_booth_clock_ten_minutes_off_breaks_nothing(store: Store, cloud: Cloud, make_sync, skew: timedelta) -> None:  # type: ignore[no-untyped-def]
     booth_now = datetime.now(timezone.utc) + skew
     clock = FixedClock(booth_now)
-    visit = store.record_entry(plate="SKEW1", zone="P1", lane="IN1", at=booth_now, currency="EUR")
+    visit = store.apply(visits.record_entry, plate="SKEW1", zone="P1", lane="IN1", at=booth_now, currency="EUR")
     sync = make_sync(cloud.url, cloud.token, clock)
     assert sync.flush(10)
     real_now = datetime.now(timezone.utc)
@@ -114,8 +114,8 @@ def test_a_booth_clock_ten_minutes_off_breaks_nothing(store: BoothStore, cloud: 
     assert link["visit_known"] is True
     paid = httpx.post(f"{cloud.url}/v1/driver/payment-links/{link['id']}/pay", json={"reference": "psp-1"}).json()
     sync.pull_now()
-    wait_until(lambda: len(remote_payments_for(store, "SKEW1")) == 1)
-    found = remote_payments_for(store, "SKEW1")[0]
+    wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "SKEW1")) == 1)
+    found = store.query(cloud_copies.remote_payments_for, "SKEW1")[0]
     assert found.id == paid["remote_payment_id"] and found.amount_minor == 450
     assert visit.plate == "SKEW1"
     status = sync.status()
@@ -123,7 +123,7 @@ def test_a_booth_clock_ten_minutes_off_breaks_nothing(store: BoothStore, cloud: 
     assert status.last_success_at is not None and status.last_success_at == booth_now
 
 
-def _day_offline_then_reconnect(store: BoothStore, cloud: Cloud, make_sync, visits: int) -> None:  # type: ignore[no-untyped-def]
+def _day_offline_then_reconnect(store: Store, cloud: Cloud, make_sync, visits: int) -> None:  # type: ignore[no-untyped-def]
     clock = FixedClock(datetime(2026, 3, 2, 0, 0, tzinfo=timezone.utc))
     switch = Switch(cloud.server.port)
     switch.link_up = False  # the whole day without a network
@@ -150,10 +150,10 @@ def _day_offline_then_reconnect(store: BoothStore, cloud: Cloud, make_sync, visi
         switch.close()
 
 
-def test_a_day_offline_then_reconnect_totals_match(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_a_day_offline_then_reconnect_totals_match(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     _day_offline_then_reconnect(store, cloud, make_sync, visits=300)
 
 
 @pytest.mark.slow
-def test_a_busy_day_offline_then_reconnect_totals_match(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_a_busy_day_offline_then_reconnect_totals_match(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     _day_offline_then_reconnect(store, cloud, make_sync, visits=3000)

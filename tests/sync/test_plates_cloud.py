@@ -12,8 +12,8 @@ from sqlalchemy import select
 from console.site.build import build_site
 from console.site.config import parse_site
 from console.site.events import ExitPending, ExitSettled
+from console.store import cloud_copies, visits
 from console.sync.credentials import save_token
-from console.sync.lookup import members_for, remote_payments_for
 from console.sync.server import admin
 from console.sync.server import db as cloud_tables
 from console.sync.server.app import create_app
@@ -29,15 +29,15 @@ def _mainland_site(store, clock, cloud):  # type: ignore[no-untyped-def]
     text = site_text(200, extra).replace('currency = "EUR"\n', 'currency = "EUR"\nplate_regions = ["cn"]\n', 1)
     site = build_site(parse_site(text, "cn.toml"), store, clock=clock, traffic=Traffic(seed=5), sync_tuning=FAST)
     rec = Recorder()
-    site.subscribe(rec)
+    site.bus.subscribe(rec)
     site.start()
-    site.open_shift("ann", "0")
+    site.staff.open_shift("ann", "0")
     return site, rec
 
 
 def _enter(site, rec, read: str, stored: str) -> None:  # type: ignore[no-untyped-def]
-    site.gates["IN1"].arrive(read)
-    rec.wait_for(lambda: site.store.open_visit_for(stored) is not None)
+    site.lanes.gates["IN1"].arrive(read)
+    rec.wait_for(lambda: site.store.query(visits.open_visit_for, stored) is not None)
 
 
 def _cloud_visits(cloud) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -56,9 +56,9 @@ def test_a_mainland_sites_visits_reach_the_cloud_in_canonical_form(store, clock,
         _enter(site, rec, "粤B·D12345", "粤BD12345")
         _enter(site, rec, "京A·12345", "京A12345")
         clock.advance(hours=2, minutes=5)
-        site.gates["OUT1"].arrive("粤b d12345")
+        site.lanes.gates["OUT1"].arrive("粤b d12345")
         rec.wait_for(lambda: bool(rec.of(ExitPending)))
-        site.pay_cash(rec.of(ExitPending)[0].ticket.id, "10", attendant="ann")
+        site.desk.pay_cash(rec.of(ExitPending)[0].ticket.id, "10", attendant="ann")
         wait_until(lambda: _cloud_visits(cloud) == [("京A12345", "open"), ("粤BD12345", "closed")])
         assert cloud.books()["revenue_minor"] == {"EUR": {"cash": 750}}
     finally:
@@ -70,7 +70,7 @@ def test_members_and_phone_payments_for_chinese_plates_come_back(store, clock, c
     admin.publish_members(cloud.engine, cloud.site_id, "m1", [{"plate": "沪A·D12345", "kind": "pass", "name": "Resident"}])
     site, rec = _mainland_site(store, clock, cloud)
     try:
-        wait_until(lambda: members_for(store, "沪AD12345", clock.now()) != [])
+        wait_until(lambda: store.query(cloud_copies.members_for, "沪AD12345", clock.now()) != [])
         _enter(site, rec, "沪AD12345", "沪AD12345")
         _enter(site, rec, "粤Z·1234港", "粤Z1234港")
         clock.advance(hours=1, minutes=5)  # 2 started hours: 5.00
@@ -78,10 +78,10 @@ def test_members_and_phone_payments_for_chinese_plates_come_back(store, clock, c
         assert link.status_code == 201, link.text
         assert (link.json()["plate"], link.json()["visit_known"]) == ("粤Z1234港", True)
         assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-cn"}).status_code == 200
-        wait_until(lambda: len(remote_payments_for(store, "粤Z1234港")) == 1)
-        site.gates["OUT1"].arrive("粤Z·1234港")
+        wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "粤Z1234港")) == 1)
+        site.lanes.gates["OUT1"].arrive("粤Z·1234港")
         rec.wait_for(lambda: len(rec.of(ExitSettled)) == 1)
-        site.gates["OUT1"].arrive("沪A D12345")  # the pass leaves free
+        site.lanes.gates["OUT1"].arrive("沪A D12345")  # the pass leaves free
         rec.wait_for(lambda: len(rec.of(ExitSettled)) == 2)
         assert rec.of(ExitPending) == []
         assert [e.closed.visit.plate for e in rec.of(ExitSettled)] == ["粤Z1234港", "沪AD12345"]
@@ -108,8 +108,8 @@ def test_a_cloud_told_its_regions_refuses_the_others(cloud_engine) -> None:  # t
 
 
 def test_booth_cloud_names_an_unknown_plate_region(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from console.commands import cloud as cli
     from console.store.engine import sqlite_url
-    from console.sync import cli
 
     for spelling in (["cloud"], ["cloud", "serve"]):
         code = cli.main([*spelling, "--db", sqlite_url(tmp_path / "c.sqlite3"), "--port", "0", "--plate-regions", "cn,tw"])

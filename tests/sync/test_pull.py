@@ -11,13 +11,15 @@ from sqlalchemy import func, select, update
 
 from console.domain.clock import FixedClock
 from console.domain.money import Money
+from console.domain.payments import NewPayment
+from console.store import cloud_copies, visits
 from console.store.audit import verify_chain
-from console.store.booth_store import BoothStore, NewPayment
+from console.store.cloud_copies import REMOTE_PAYMENT_METHOD
+from console.store.cloud_tables import CloudMemberRow
+from console.store.database import Store
 from console.store.tables import AuditRow, OutboxRow
-from console.sync.lookup import REMOTE_PAYMENT_METHOD, account, active_tariff, members_for, remote_payments_for
 from console.sync.server import admin
 from console.sync.server import db as cloud_db
-from console.sync.tables import CloudMemberRow
 from tests.sync.activity import TARIFF
 from tests.sync.conftest import Cloud, ServerClock, wait_until
 
@@ -32,16 +34,16 @@ def strict_validator(text: str) -> None:
         raise ValueError("hourly: must not be negative")
 
 
-def _audit_actions(store: BoothStore) -> list[str]:
-    with store.transaction() as s:
+def _audit_actions(store: Store) -> list[str]:
+    with store.write() as s:
         return list(s.execute(select(AuditRow.action).order_by(AuditRow.seq)).scalars())  # type: ignore[arg-type]
 
 
-def test_a_valid_tariff_is_activated_and_not_fetched_again(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_a_valid_tariff_is_activated_and_not_fetched_again(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     admin.publish_tariff(cloud.engine, cloud.site_id, "2026-03", GOOD)
     sync = make_sync(cloud.url, cloud.token, FixedClock(NOW), validate=strict_validator)
     wait_until(lambda: sync.status().tariff_version == "2026-03")
-    tariff = active_tariff(store)
+    tariff = store.query(cloud_copies.active_tariff)
     assert tariff is not None and tariff.version == "2026-03" and tariff.text == GOOD
     assert "config.applied" in _audit_actions(store)
     # Later pulls are conditional: the cloud answers 304 and nothing is applied again.
@@ -55,7 +57,7 @@ def test_a_valid_tariff_is_activated_and_not_fetched_again(store: BoothStore, cl
     assert {"kind": "tariff", "version": "2026-03", "previous": None} in payloads
 
 
-def test_an_invalid_tariff_is_refused_and_the_previous_stays_active(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_tariff_is_refused_and_the_previous_stays_active(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     admin.publish_tariff(cloud.engine, cloud.site_id, "v1", GOOD)
     sync = make_sync(cloud.url, cloud.token, FixedClock(NOW), validate=strict_validator)
     wait_until(lambda: sync.status().tariff_version == "v1")
@@ -64,16 +66,16 @@ def test_an_invalid_tariff_is_refused_and_the_previous_stays_active(store: Booth
     status = sync.status()
     assert "must not be negative" in (status.config_error or "") and "v2" in (status.last_error or "")
     assert status.tariff_version == "v1"
-    tariff = active_tariff(store)
+    tariff = store.query(cloud_copies.active_tariff)
     assert tariff is not None and tariff.version == "v1"
     assert "config.refused" in _audit_actions(store)
-    with store.transaction() as s:
+    with store.write() as s:
         assert verify_chain(s).ok
     # A corrected tariff clears the error.
     admin.publish_tariff(cloud.engine, cloud.site_id, "v3", GOOD.replace("2.50", "3.00"))
     wait_until(lambda: sync.status().tariff_version == "v3")
     assert sync.status().config_error is None
-    assert active_tariff(store).text.endswith('"3.00"\n')  # type: ignore[union-attr]
+    assert store.query(cloud_copies.active_tariff).text.endswith('"3.00"\n')  # type: ignore[union-attr]
 
 
 def _raw_publish(cloud: Cloud, kind: str, body: dict) -> None:  # type: ignore[type-arg]
@@ -86,7 +88,7 @@ def _raw_publish(cloud: Cloud, kind: str, body: dict) -> None:  # type: ignore[t
         )
 
 
-def test_members_passes_and_whitelist_are_replaced_whole(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_members_passes_and_whitelist_are_replaced_whole(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     admin.publish_members(
         cloud.engine,
         cloud.site_id,
@@ -100,28 +102,28 @@ def test_members_passes_and_whitelist_are_replaced_whole(store: BoothStore, clou
     admin.publish_accounts(cloud.engine, cloud.site_id, "a1", [{"id": "acme", "name": "ACME Ltd", "currency": "EUR", "credit_limit_minor": 50000}])
     sync = make_sync(cloud.url, cloud.token, FixedClock(NOW))
     wait_until(lambda: sync.status().members_version == "m1" and sync.status().accounts_version == "a1")
-    assert [m.kind for m in members_for(store, "BAB123", NOW)] == ["member"]
-    assert members_for(store, "m 1", NOW)[0].kind == "pass"
-    assert members_for(store, "M1", NOW + timedelta(days=40)) == []  # the pass ran out
-    acme = account(store, "acme")
+    assert [m.kind for m in store.query(cloud_copies.members_for, "BAB123", NOW)] == ["member"]
+    assert store.query(cloud_copies.members_for, "m 1", NOW)[0].kind == "pass"
+    assert store.query(cloud_copies.members_for, "M1", NOW + timedelta(days=40)) == []  # the pass ran out
+    acme = store.query(cloud_copies.account, "acme")
     assert acme is not None and acme.credit_limit_minor == 50000 and acme.active
 
     # A list with one bad entry is refused whole: the booth keeps the previous list.
     # (Written straight into the cloud's table: this server refuses it at upload, another cloud might not.)
     _raw_publish(cloud, "members", {"version": "m2", "members": [{"plate": "OK1", "kind": "member"}, {"plate": "OK2", "kind": "vip"}]})
     wait_until(lambda: (sync.status().config_error or "").startswith("members"))
-    with store.transaction() as s:
+    with store.write() as s:
         assert s.execute(select(func.count()).select_from(CloudMemberRow)).scalar_one() == 3
     assert sync.status().members_version == "m1"
 
     admin.publish_members(cloud.engine, cloud.site_id, "m3", [{"plate": "NEW1", "kind": "whitelist"}])
     wait_until(lambda: sync.status().members_version == "m3")
-    assert members_for(store, "BAB123", NOW) == [] and members_for(store, "NEW1", NOW)[0].kind == "whitelist"
+    assert store.query(cloud_copies.members_for, "BAB123", NOW) == [] and store.query(cloud_copies.members_for, "NEW1", NOW)[0].kind == "whitelist"
 
 
-def test_remote_payments_are_pulled_once_and_used_once(store: BoothStore, cloud: Cloud, make_sync, server_clock: ServerClock) -> None:  # type: ignore[no-untyped-def]
+def test_remote_payments_are_pulled_once_and_used_once(store: Store, cloud: Cloud, make_sync, server_clock: ServerClock) -> None:  # type: ignore[no-untyped-def]
     clock = FixedClock(NOW)
-    visit = store.record_entry(plate="PHONE1", zone="P1", lane="IN1", at=NOW, currency="EUR")
+    visit = store.apply(visits.record_entry, plate="PHONE1", zone="P1", lane="IN1", at=NOW, currency="EUR")
     sync = make_sync(cloud.url, cloud.token, clock)
     assert sync.flush(5)  # the cloud knows the car is inside
 
@@ -134,13 +136,13 @@ def test_remote_payments_are_pulled_once_and_used_once(store: BoothStore, cloud:
 
     paid = pay("PHONE1", 500)
     sync.pull_now()
-    wait_until(lambda: len(remote_payments_for(store, "phone-1")) == 1)
-    remote = remote_payments_for(store, "PHONE1")[0]
+    wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "phone-1")) == 1)
+    remote = store.query(cloud_copies.remote_payments_for, "PHONE1")[0]
     assert remote.id == paid["remote_payment_id"] and remote.amount_minor == 500 and remote.reference == "psp-9"
 
     # The exit uses it: a payment row naming it as reference, in the exit's transaction.
     quote = TARIFF.quote(NOW, NOW + timedelta(hours=2))
-    store.close_visit(
+    store.apply(visits.close_visit, 
         visit_id=visit.id,
         exit_lane="OUT1",
         exit_at=NOW + timedelta(hours=2),
@@ -149,15 +151,15 @@ def test_remote_payments_are_pulled_once_and_used_once(store: BoothStore, cloud:
         attendant="ann",
         idempotency_key="exit-phone1",
     )
-    assert remote_payments_for(store, "PHONE1") == []
+    assert store.query(cloud_copies.remote_payments_for, "PHONE1") == []
 
     # Pulls continue from the cursor: a second payment arrives alone, the first is not re-sent.
     pay("OTHER2", 300)
     sync.pull_now()
-    wait_until(lambda: len(remote_payments_for(store, "OTHER2")) == 1)
+    wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "OTHER2")) == 1)
     assert "after=1" in cloud.faults.requests("/remote-payments")[-1].query
-    with store.transaction() as s:
-        from console.sync.tables import RemotePaymentRow
+    with store.write() as s:
+        from console.store.cloud_tables import RemotePaymentRow
 
         assert s.execute(select(func.count()).select_from(RemotePaymentRow)).scalar_one() == 2
     assert sync.flush(5)
@@ -165,17 +167,17 @@ def test_remote_payments_are_pulled_once_and_used_once(store: BoothStore, cloud:
     assert books["revenue_minor"] == {"EUR": {"mobile": 500}}
 
 
-def test_the_config_events_wait_in_the_outbox_like_any_other(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_the_config_events_wait_in_the_outbox_like_any_other(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     admin.publish_accounts(cloud.engine, cloud.site_id, "a1", [])
     sync = make_sync(cloud.url, cloud.token, FixedClock(NOW))
     wait_until(lambda: sync.status().accounts_version == "a1")
     assert sync.flush(5)
-    with store.transaction() as s:
+    with store.write() as s:
         types = list(s.execute(select(OutboxRow.type)).scalars())
     assert types == ["config.applied"]
 
 
-def test_the_booths_tariff_parser_guards_activation(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_the_booths_tariff_parser_guards_activation(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     from pathlib import Path
 
     from console.domain.tariff import parse_tariff
@@ -189,4 +191,4 @@ def test_the_booths_tariff_parser_guards_activation(store: BoothStore, cloud: Cl
     wait_until(lambda: sync.status().tariff_version == "shipped")
     admin.publish_tariff(cloud.engine, cloud.site_id, "broken", shipped + "\n[[[ not toml\n")
     wait_until(lambda: sync.status().config_error is not None)
-    assert active_tariff(store).version == "shipped"  # type: ignore[union-attr]
+    assert store.query(cloud_copies.active_tariff).version == "shipped"  # type: ignore[union-attr]

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from console.domain.clock import FixedClock, SystemClock
 from console.domain.occupancy import ZoneOccupancy
-from console.store.booth_store import BoothStore
+from console.store import visits
+from console.store.database import Store
 from console.store.tables import OutboxRow
 from console.sync.client import CloudClient
 from console.sync.server import db as cloud_db
@@ -23,13 +24,13 @@ from tests.sync.netfaults import Switch
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 
 
-def _entries(store: BoothStore, count: int, start: datetime = NOW, prefix: str = "AB") -> None:
+def _entries(store: Store, count: int, start: datetime = NOW, prefix: str = "AB") -> None:
     for i in range(count):
-        store.record_entry(plate=f"{prefix}{i:04d}", zone="P1", lane="IN1", at=start + timedelta(seconds=i), currency="EUR")
+        store.apply(visits.record_entry, plate=f"{prefix}{i:04d}", zone="P1", lane="IN1", at=start + timedelta(seconds=i), currency="EUR")
 
 
-def _unsent(store: BoothStore) -> int:
-    with store.transaction() as s:
+def _unsent(store: Store) -> int:
+    with store.write() as s:
         return int(s.execute(select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None))).scalar_one())  # type: ignore[union-attr]
 
 
@@ -38,7 +39,7 @@ def _server_events(cloud: Cloud) -> int:
         return int(conn.execute(select(func.count()).select_from(cloud_db.event)).scalar_one())
 
 
-def test_backlog_drains_in_batches_and_is_marked_sent(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_backlog_drains_in_batches_and_is_marked_sent(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     _entries(store, 120)
     sync = make_sync(cloud.url, cloud.token, FixedClock(NOW))
     assert sync.flush(15)
@@ -54,11 +55,11 @@ def test_backlog_drains_in_batches_and_is_marked_sent(store: BoothStore, cloud: 
     assert status.last_success_at == NOW  # booth clock
 
 
-def test_the_same_batch_delivered_twice_counts_once(store: BoothStore, cloud: Cloud) -> None:
+def test_the_same_batch_delivered_twice_counts_once(store: Store, cloud: Cloud) -> None:
     _entries(store, 10)
     from console.store.outbox import fetch_unsent
 
-    with store.transaction() as s:
+    with store.write() as s:
         events = fetch_unsent(s, 100)
     client = CloudClient(cloud.url, cloud.site_id)
     client.set_token(cloud.token)
@@ -75,7 +76,7 @@ def test_the_same_batch_delivered_twice_counts_once(store: BoothStore, cloud: Cl
     assert books["deliveries"]["duplicates"] == 10
 
 
-def test_answers_lost_after_the_server_committed_are_retried_and_counted_once(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_answers_lost_after_the_server_committed_are_retried_and_counted_once(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     switch = Switch(cloud.server.port)
     try:
         switch.drop_next_responses(2)  # the first two batches commit on the server, the booth never hears
@@ -92,7 +93,7 @@ def test_answers_lost_after_the_server_committed_are_retried_and_counted_once(st
         switch.close()
 
 
-def test_a_500_is_retried_with_backoff(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_a_500_is_retried_with_backoff(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     cloud.faults.fail_next(2, 500)
     _entries(store, 5)
     errors: list[SyncStatus] = []
@@ -109,7 +110,7 @@ def test_a_500_is_retried_with_backoff(store: BoothStore, cloud: Cloud, make_syn
     assert cloud.books()["events"] == 5
 
 
-def test_429_retry_after_is_honoured(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_429_retry_after_is_honoured(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     cloud.faults.fail_next(1, 429, headers=(("Retry-After", "1"),))
     _entries(store, 3)
     make_sync(cloud.url, cloud.token, FixedClock(NOW))
@@ -121,13 +122,13 @@ def test_429_retry_after_is_honoured(store: BoothStore, cloud: Cloud, make_sync)
     assert 1.0 <= waited < 1.0 + 0.1 + 1.0  # the floor, plus at most 10 % jitter, plus scheduling
 
 
-def test_a_wake_does_not_cut_a_retry_after_short(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_a_wake_does_not_cut_a_retry_after_short(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     cloud.faults.fail_next(1, 503, headers=(("Retry-After", "1"),))
     _entries(store, 1)
     sync = make_sync(cloud.url, cloud.token, FixedClock(NOW))
     wait_until(lambda: len(cloud.faults.requests("/events", "POST")) == 1)
     for i in range(5):  # commits keep coming during the wait
-        store.record_entry(plate=f"WK{i}", zone="P1", lane="IN1", at=NOW, currency="EUR")
+        store.apply(visits.record_entry, plate=f"WK{i}", zone="P1", lane="IN1", at=NOW, currency="EUR")
         sync.wake()
         time.sleep(0.05)
     wait_until(lambda: _unsent(store) == 0)
@@ -135,7 +136,7 @@ def test_a_wake_does_not_cut_a_retry_after_short(store: BoothStore, cloud: Cloud
     assert posts[1].at - posts[0].at >= 1.0
 
 
-def test_link_down_keeps_events_then_delivers_when_back(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_link_down_keeps_events_then_delivers_when_back(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     switch = Switch(cloud.server.port)
     switch.link_up = False
     try:
@@ -154,9 +155,9 @@ def test_link_down_keeps_events_then_delivers_when_back(store: BoothStore, cloud
         switch.close()
 
 
-def test_server_rejects_broken_events_and_they_stay_in_the_outbox(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_server_rejects_broken_events_and_they_stay_in_the_outbox(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     _entries(store, 3)
-    with store.transaction() as s:  # an event the cloud's books cannot use (no amount)
+    with store.write() as s:  # an event the cloud's books cannot use (no amount)
         s.add(OutboxRow(id="01900000-0000-7000-8000-000000000001", type="payment.recorded", occurred_at=NOW, payload='{"method":"cash"}'))
     sync = make_sync(cloud.url, cloud.token, FixedClock(NOW))
     wait_until(lambda: sync.status().rejected >= 1)
@@ -164,12 +165,12 @@ def test_server_rejects_broken_events_and_they_stay_in_the_outbox(store: BoothSt
     status = sync.status()
     assert "rejected" in (status.last_error or "") and "amount_minor" in (status.last_error or "")
     assert cloud.books()["events"] == 3
-    with store.transaction() as s:
+    with store.write() as s:
         row = s.get(OutboxRow, "01900000-0000-7000-8000-000000000001")
         assert row is not None and row.sent_at is None and row.attempts >= 1
 
 
-def test_a_refused_token_stops_sending_until_a_new_login(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_token_stops_sending_until_a_new_login(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     token = {"value": "not-the-token"}
     _entries(store, 4)
     sync = make_sync(cloud.url, None, FixedClock(NOW), token_provider=lambda: token["value"])
@@ -181,7 +182,7 @@ def test_a_refused_token_stops_sending_until_a_new_login(store: BoothStore, clou
     assert sync.status().state == "online"
 
 
-def test_no_token_means_no_request(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_no_token_means_no_request(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     _entries(store, 2)
     sync = make_sync(cloud.url, None, FixedClock(NOW))
     wait_until(lambda: sync.status().state == "no token")
@@ -190,7 +191,7 @@ def test_no_token_means_no_request(store: BoothStore, cloud: Cloud, make_sync) -
     assert sync.status().backlog == 2
 
 
-def test_occupancy_is_pushed_quickly_and_coalesced(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_occupancy_is_pushed_quickly_and_coalesced(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     sync = make_sync(cloud.url, cloud.token, FixedClock(NOW))
     wait_until(lambda: sync.status().online)
     pushed_at = time.monotonic()
@@ -214,7 +215,7 @@ def test_occupancy_is_pushed_quickly_and_coalesced(store: BoothStore, cloud: Clo
     assert sites[0]["site_id"] == cloud.site_id and sites[0]["remaining"] == 160
 
 
-def test_occupancy_waits_for_the_link_and_sends_only_the_latest(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_occupancy_waits_for_the_link_and_sends_only_the_latest(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     switch = Switch(cloud.server.port)
     switch.link_up = False
     try:
@@ -233,7 +234,7 @@ def test_occupancy_waits_for_the_link_and_sends_only_the_latest(store: BoothStor
         switch.close()
 
 
-def test_status_answers_at_once_while_the_cloud_hangs(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_status_answers_at_once_while_the_cloud_hangs(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     # A server that accepts the connection and never answers: the pump's thread waits, not the caller.
     import socket
 
@@ -272,7 +273,7 @@ def test_status_answers_at_once_while_the_cloud_hangs(store: BoothStore, cloud: 
             conn.close()
 
 
-def test_listeners_hear_status_changes_and_can_unsubscribe(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_listeners_hear_status_changes_and_can_unsubscribe(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     heard: list[SyncStatus] = []
     sync = make_sync(cloud.url, cloud.token, FixedClock(NOW), start=False)
     unsubscribe = sync.subscribe(heard.append)
@@ -289,7 +290,7 @@ def test_listeners_hear_status_changes_and_can_unsubscribe(store: BoothStore, cl
     assert len(heard) == count
 
 
-def test_not_configured_and_stop(store: BoothStore, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_not_configured_and_stop(store: Store, make_sync) -> None:  # type: ignore[no-untyped-def]
     _entries(store, 1)
     sync = make_sync("", None, SystemClock())
     wait_until(lambda: sync.status().backlog == 1)
@@ -299,7 +300,7 @@ def test_not_configured_and_stop(store: BoothStore, make_sync) -> None:  # type:
     assert sync.status().state == "stopped"
 
 
-def test_bad_cloud_settings_are_reported_not_raised(store: BoothStore, make_sync, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_cloud_settings_are_reported_not_raised(store: Store, make_sync, tmp_path) -> None:  # type: ignore[no-untyped-def]
     plain = make_sync("http://cloud.example.com", "t", SystemClock())
     wait_until(lambda: plain.status().state == "error")
     assert "https" in (plain.status().last_error or "")
@@ -311,7 +312,7 @@ def test_bad_cloud_settings_are_reported_not_raised(store: BoothStore, make_sync
 
 
 
-def test_without_a_site_id_the_token_names_the_site(store: BoothStore, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_site_id_the_token_names_the_site(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     _entries(store, 3)
     sync = make_sync(cloud.url, cloud.token, FixedClock(NOW), site_id="")
     assert sync.flush(10)

@@ -6,16 +6,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import httpx
+from sqlmodel import Session, select
 
 from console.site.build import build_site
 from console.site.config import parse_site
 from console.site.events import ExitPending, ExitSettled, LinkStatus
+from console.store import cloud_copies, visits
 from console.store.tables import PaymentRow
 from console.sync.credentials import save_token
-from console.sync.lookup import members_for, remote_payments_for
 from console.sync.server import admin
 from drivers.gate.simworld import Traffic
-from sqlmodel import Session, select
 from tests.conftest import Recorder, site_text
 from tests.sync.conftest import FAST, wait_until
 
@@ -25,15 +25,15 @@ def _site(store, clock, cloud, capacity: int = 200):  # type: ignore[no-untyped-
     extra = f'\n[cloud]\nurl = "{cloud.url}"\nsite_id = "{cloud.site_id}"\n'
     site = build_site(parse_site(site_text(capacity, extra), "t.toml"), store, clock=clock, traffic=Traffic(seed=2), sync_tuning=FAST)
     rec = Recorder()
-    site.subscribe(rec)
+    site.bus.subscribe(rec)
     site.start()
-    site.open_shift("ann", "0")
+    site.staff.open_shift("ann", "0")
     return site, rec
 
 
 def _enter(site, rec, plate: str) -> None:  # type: ignore[no-untyped-def]
-    site.gates["IN1"].arrive(plate)
-    rec.wait_for(lambda: site.store.open_visit_for(plate) is not None)
+    site.lanes.gates["IN1"].arrive(plate)
+    rec.wait_for(lambda: site.store.query(visits.open_visit_for, plate) is not None)
 
 
 def test_visits_and_payments_reach_the_cloud(store, clock, cloud, memory_keyring) -> None:  # type: ignore[no-untyped-def]
@@ -41,9 +41,9 @@ def test_visits_and_payments_reach_the_cloud(store, clock, cloud, memory_keyring
     try:
         _enter(site, rec, "AB1234")
         clock.advance(hours=2, minutes=5)
-        site.gates["OUT1"].arrive("AB1234")
+        site.lanes.gates["OUT1"].arrive("AB1234")
         rec.wait_for(lambda: bool(rec.of(ExitPending)))
-        site.pay_cash(rec.of(ExitPending)[0].ticket.id, "10", attendant="ann")
+        site.desk.pay_cash(rec.of(ExitPending)[0].ticket.id, "10", attendant="ann")
         wait_until(lambda: cloud.books()["visits_closed"] == 1 and cloud.books()["revenue_minor"] == {"EUR": {"cash": 750}})
         rec.wait_for(lambda: any("online" in e.cloud for e in rec.of(LinkStatus)), timeout=10)
     finally:
@@ -58,14 +58,14 @@ def test_a_phone_payment_opens_the_exit_without_the_attendant(store, clock, clou
         link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "PHONE1", "amount_minor": 500, "currency": "EUR"})
         assert link.status_code == 201
         assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-1"}).status_code == 200
-        wait_until(lambda: len(remote_payments_for(store, "PHONE1")) == 1)
-        site.gates["OUT1"].arrive("PHONE1")
+        wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "PHONE1")) == 1)
+        site.lanes.gates["OUT1"].arrive("PHONE1")
         rec.wait_for(lambda: bool(rec.of(ExitSettled)))
         assert rec.of(ExitPending) == []  # nobody at the desk was asked
         with Session(store.engine) as s:
             payments = s.exec(select(PaymentRow)).all()
         assert [(p.method, p.amount_minor) for p in payments] == [("mobile", 500)]
-        assert remote_payments_for(store, "PHONE1") == []  # used once
+        assert store.query(cloud_copies.remote_payments_for, "PHONE1") == []  # used once
     finally:
         site.stop()
 
@@ -74,13 +74,13 @@ def test_members_enter_a_full_zone(store, clock, cloud, memory_keyring) -> None:
     admin.publish_members(cloud.engine, cloud.site_id, "m1", [{"plate": "MEMBER1", "kind": "pass", "name": "Resident"}])
     site, rec = _site(store, clock, cloud, capacity=1)
     try:
-        wait_until(lambda: members_for(store, "MEMBER1", clock.now()) != [])
+        wait_until(lambda: store.query(cloud_copies.members_for, "MEMBER1", clock.now()) != [])
         _enter(site, rec, "FIRST1")
-        site.gates["IN1"].arrive("GUEST1")
-        rec.wait_for(lambda: "FULL" in site.lane("IN1").status)
-        assert site.store.open_visit_for("GUEST1") is None
+        site.lanes.gates["IN1"].arrive("GUEST1")
+        rec.wait_for(lambda: "FULL" in site.board.lane("IN1").status)
+        assert site.store.query(visits.open_visit_for, "GUEST1") is None
         _enter(site, rec, "MEMBER1")
-        assert site.occupancy()[0].occupied == 2
+        assert site.board.occupancy()[0].occupied == 2
     finally:
         site.stop()
 
@@ -98,8 +98,8 @@ def test_a_cloud_tariff_becomes_the_next_version(store, clock, cloud, memory_key
         clock.advance(hours=2)
         _enter(site, rec, "NEW1")  # 11:00 local: version 2
         clock.advance(hours=1)
-        old = site.open_exit("OUT1", "OLD1")
-        new = site.open_exit("OUT1", "NEW1")
+        old = site.exits.open_exit("OUT1", "OLD1")
+        new = site.exits.open_exit("OUT1", "NEW1")
         assert old is not None and old.quote.tariff_id == "test-hourly@1" and old.due.minor == 750
         assert new is not None and new.quote.tariff_id == "test-hourly@2" and new.due.minor == 300
     finally:
@@ -110,16 +110,16 @@ def test_pass_holders_leave_without_stopping_and_shift_close_pushes_first(store,
     admin.publish_members(cloud.engine, cloud.site_id, "m1", [{"plate": "PASS1", "kind": "pass", "name": "Resident"}])
     site, rec = _site(store, clock, cloud)
     try:
-        wait_until(lambda: members_for(store, "PASS1", clock.now()) != [])
+        wait_until(lambda: store.query(cloud_copies.members_for, "PASS1", clock.now()) != [])
         _enter(site, rec, "PASS1")
         clock.advance(hours=5)
-        site.gates["OUT1"].arrive("PASS1")
+        site.lanes.gates["OUT1"].arrive("PASS1")
         rec.wait_for(lambda: bool(rec.of(ExitSettled)))
         assert rec.of(ExitPending) == []
-        visit = store.latest_visit_for("PASS1")
+        visit = store.query(visits.latest_visit_for, "PASS1")
         assert visit is not None and visit.close_reason == "pass Resident" and visit.fee_minor == 0
-        site.close_shift("0.01x0", actor="ann")
-        assert site.unsent_at_close == 0  # everything reached the cloud before the close
+        site.staff.close_shift("0.01x0", actor="ann")
+        assert site.staff.unsent_at_close == 0  # everything reached the cloud before the close
     finally:
         site.stop()
 
@@ -129,13 +129,13 @@ def test_a_driver_waiting_at_the_desk_pays_by_phone(store, clock, cloud, memory_
     try:
         _enter(site, rec, "WAITPH")
         clock.advance(hours=1, minutes=5)
-        site.gates["OUT1"].arrive("WAITPH")
+        site.lanes.gates["OUT1"].arrive("WAITPH")
         rec.wait_for(lambda: bool(rec.of(ExitPending)))  # waiting at the desk, 5.00 due
         link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "WAITPH", "amount_minor": 500, "currency": "EUR"})
         assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-2"}).status_code == 200
         clock.advance(seconds=1)  # time passes: the next pull is news to the site
         rec.wait_for(lambda: bool(rec.of(ExitSettled)), timeout=10)  # the pull brought it; the exit settled
-        assert site.pending_tickets() == []
+        assert site.board.pending_tickets() == []
         with Session(store.engine) as s:
             assert [(p.method, p.amount_minor) for p in s.exec(select(PaymentRow)).all()] == [("mobile", 500)]
     finally:
@@ -143,7 +143,6 @@ def test_a_driver_waiting_at_the_desk_pays_by_phone(store, clock, cloud, memory_
 
 
 def test_paid_by_phone_then_driving_out_within_the_exit_grace(store, clock, cloud, memory_keyring, server_clock) -> None:  # type: ignore[no-untyped-def]
-    from datetime import datetime, timezone
 
     def cloud_time_is_booth_time() -> None:
         server_clock.offset = clock.now() - datetime.now(timezone.utc)  # the driver pays "now"
@@ -156,11 +155,11 @@ def test_paid_by_phone_then_driving_out_within_the_exit_grace(store, clock, clou
         link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "EARLY1", "amount_minor": 250, "currency": "EUR"})
         assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-3"}).status_code == 200
         clock.advance(seconds=1)
-        wait_until(lambda: len(remote_payments_for(store, "EARLY1")) == 1)
-        paid_at = remote_payments_for(store, "EARLY1")[0].paid_at
+        wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "EARLY1")) == 1)
+        paid_at = store.query(cloud_copies.remote_payments_for, "EARLY1")[0].paid_at
         clock.set(paid_at)
         clock.advance(minutes=12)  # the hour has turned (5.00 now) but within 15 min of paying
-        site.gates["OUT1"].arrive("EARLY1")
+        site.lanes.gates["OUT1"].arrive("EARLY1")
         rec.wait_for(lambda: bool(rec.of(ExitSettled)))
         assert rec.of(ExitPending) == []
         settled = rec.of(ExitSettled)[0]
@@ -172,10 +171,10 @@ def test_paid_by_phone_then_driving_out_within_the_exit_grace(store, clock, clou
         link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "LATE1", "amount_minor": 250, "currency": "EUR"})
         assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-4"}).status_code == 200
         clock.advance(seconds=1)
-        wait_until(lambda: len(remote_payments_for(store, "LATE1")) == 1)
-        clock.set(remote_payments_for(store, "LATE1")[0].paid_at)
+        wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "LATE1")) == 1)
+        clock.set(store.query(cloud_copies.remote_payments_for, "LATE1")[0].paid_at)
         clock.advance(minutes=30)  # beyond the grace: the desk collects what is owed now
-        site.gates["OUT1"].arrive("LATE1")
+        site.lanes.gates["OUT1"].arrive("LATE1")
         rec.wait_for(lambda: bool(rec.of(ExitPending)))
     finally:
         site.stop()

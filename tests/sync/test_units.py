@@ -15,14 +15,21 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
+import console.store.cloud_tables  # noqa: F401
 import console.store.tables  # noqa: F401
-import console.sync.tables  # noqa: F401
 from console.domain.clock import FixedClock
-from console.store.booth_store import BoothStore
+from console.store import visits
+from console.store.database import Store
 from console.store.engine import make_engine, sqlite_url
 from console.store.migrate import upgrade
 from console.sync.backoff import Backoff
-from console.sync.client import CloudClient, CloudConfigError, CloudError, check_cloud_url, tls_verify
+from console.sync.client import (
+    CloudClient,
+    CloudConfigError,
+    CloudError,
+    check_cloud_url,
+    tls_verify,
+)
 from console.sync.protocol import plate_key, retry_after_seconds
 from console.sync.server.app import create_app
 from console.sync.server.run import ServerThread
@@ -102,7 +109,7 @@ def tls_files(tmp_path: Path) -> dict[str, str]:
     return {name: str(tmp_path / name) for name in ("ca.pem", "server.pem", "server.key")}
 
 
-def test_tls_is_verified_unless_the_site_names_its_ca_bundle(cloud: Cloud, tls_files: dict[str, str], store: BoothStore, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_tls_is_verified_unless_the_site_names_its_ca_bundle(cloud: Cloud, tls_files: dict[str, str], store: Store, make_sync) -> None:  # type: ignore[no-untyped-def]
     with ServerThread(create_app(cloud.engine), certfile=tls_files["server.pem"], keyfile=tls_files["server.key"]) as https:
         assert https.url.startswith("https://127.0.0.1:")
         # The system trust store does not know this private CA: refused, never ignored.
@@ -113,7 +120,7 @@ def test_tls_is_verified_unless_the_site_names_its_ca_bundle(cloud: Cloud, tls_f
         client.close()
         # Naming the CA bundle in the site file makes it work, with verification on.
         assert not isinstance(tls_verify(tls_files["ca.pem"]), bool)
-        store.record_entry(plate="TLS1", zone="P1", lane="IN1", at=datetime(2026, 3, 2, tzinfo=timezone.utc), currency="EUR")
+        store.apply(visits.record_entry, plate="TLS1", zone="P1", lane="IN1", at=datetime(2026, 3, 2, tzinfo=timezone.utc), currency="EUR")
         refused = make_sync(https.url, cloud.token, FixedClock(datetime(2026, 3, 2, tzinfo=timezone.utc)))
         wait_until(lambda: refused.status().state == "offline")
         assert "CERTIFICATE_VERIFY_FAILED" in (refused.status().last_error or "")

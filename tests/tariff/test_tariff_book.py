@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from conftest import at
 
-from console.domain.tariff import QuoteError, TariffBook, TariffError, parse_tariff, quote
+from console.domain.tariff import (
+    QuoteError,
+    TariffBook,
+    TariffError,
+    parse_tariff,
+    quote,
+)
 
 V1 = """
 [tariff]

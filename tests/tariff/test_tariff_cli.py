@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from console import tariff_cli
+from console.commands import tariff as tariff_cli
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "console.tariff_cli", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "console.commands.tariff", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
 
 

@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 from textual.widgets import Input, Label, ProgressBar
 
 from console.site.build import build_site
-from console.site.core import Site
+from console.site.site import Site
+from console.store import visits
 from console.store.tables import PaymentRow
 from console.ui.app import BoothApp
 from console.ui.screens.exit_desk import ExitDeskScreen
@@ -32,7 +33,7 @@ async def until(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> N
 
 def _site(store, clock) -> Site:  # type: ignore[no-untyped-def]
     site = build_site(small_site(), store, clock=clock, traffic=Traffic(seed=1))
-    site.open_shift("ann", "0")  # the drawer is open: cash can be taken
+    site.staff.open_shift("ann", "0")  # the drawer is open: cash can be taken
     return site
 
 
@@ -45,7 +46,7 @@ async def test_dashboard_follows_lane_events(store, clock) -> None:  # type: ign
     app = BoothApp(site, theme_name="booth-dark", attendant="ann")
     async with app.run_test(size=(130, 36)) as pilot:
         await until(pilot, lambda: "CLOSED" in _lane_text(app, "IN1"))
-        site.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
+        site.lanes.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
         await until(pilot, lambda: "AB1234C" in _lane_text(app, "IN1"))
         gauge = app.dashboard.query_one("#zone-P1", ZoneGauge)
         await until(pilot, lambda: gauge.query_one(ProgressBar).progress == 1)
@@ -62,17 +63,17 @@ async def test_full_zone_is_shown_as_full(store, clock) -> None:  # type: ignore
     site = build_site(parse_site(site_text(1), "t.toml"), store, clock=clock, traffic=Traffic(seed=1))
     app = BoothApp(site, attendant="ann")
     async with app.run_test(size=(130, 36)) as pilot:
-        site.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
+        site.lanes.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
         gauge = app.dashboard.query_one("#zone-P1", ZoneGauge)
         await until(pilot, lambda: gauge.has_class("-full"))
         assert "FULL" in str(gauge.query_one(".zone-count", Label).render())
 
 
 async def _car_waiting_at_exit(pilot, app: BoothApp, site: Site, clock) -> ExitDeskScreen:  # type: ignore[no-untyped-def]
-    site.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
-    await until(pilot, lambda: site.occupancy()[0].occupied == 1)
+    site.lanes.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
+    await until(pilot, lambda: site.board.occupancy()[0].occupied == 1)
     clock.advance(hours=2, minutes=5)
-    site.gates["OUT1"].arrive("AB1234C")  # type: ignore[attr-defined]
+    site.lanes.gates["OUT1"].arrive("AB1234C")  # type: ignore[attr-defined]
     await until(pilot, lambda: isinstance(app.screen, ExitDeskScreen))
     return app.screen  # type: ignore[return-value]
 
@@ -95,7 +96,7 @@ async def test_cash_exit_with_change_from_the_keyboard(store, clock) -> None:  #
         await until(pilot, lambda: app.screen is app.dashboard)
         payments = _payments(store)
         assert [(p.amount_minor, p.tendered_minor, p.change_minor, p.attendant) for p in payments] == [(750, 2000, 1250, "ann")]
-        assert site.occupancy()[0].occupied == 0
+        assert site.board.occupancy()[0].occupied == 0
 
 
 async def test_bad_tenders_are_refused_and_nothing_is_recorded(store, clock) -> None:  # type: ignore[no-untyped-def]
@@ -111,7 +112,7 @@ async def test_bad_tenders_are_refused_and_nothing_is_recorded(store, clock) -> 
             await until(pilot, lambda: words in str(message.render()))
             assert message.has_class("-error")
         assert _payments(store) == []
-        assert site.occupancy()[0].occupied == 1
+        assert site.board.occupancy()[0].occupied == 1
 
 
 async def test_double_enter_records_one_payment(store, clock) -> None:  # type: ignore[no-untyped-def]
@@ -151,7 +152,7 @@ async def test_exit_by_plate_unknown_plate_says_so(store, clock) -> None:  # typ
         await until(pilot, lambda: app.screen.id == "plate-prompt")
         await pilot.press(*"ZZ999", "enter")
         await until(pilot, lambda: any("unknown plate ZZ999" in str(n.message) for n in app._notifications))
-        assert store.totals() == {"entries": 0, "exits": 0, "revenue_minor": 0}
+        assert store.query(visits.totals) == {"entries": 0, "exits": 0, "revenue_minor": 0}
 
 
 async def test_theme_switches_at_run_time(store, clock) -> None:  # type: ignore[no-untyped-def]
@@ -202,7 +203,7 @@ async def test_unknown_plate_at_exit_lost_ticket_to_payment(store, clock) -> Non
     app = BoothApp(site, attendant="ann")
     async with app.run_test(size=(130, 40)) as pilot:
         await until(pilot, lambda: app.dashboard.site is not None)
-        site.gates["OUT1"].arrive("LOST1")  # type: ignore[attr-defined]
+        site.lanes.gates["OUT1"].arrive("LOST1")  # type: ignore[attr-defined]
         await until(pilot, lambda: app.screen.id == "unknown-entry")
         app.screen.query_one("#reason").focus()  # type: ignore[attr-defined]
         await pilot.press(*"ticket lost", "enter")
@@ -227,7 +228,7 @@ async def test_occupancy_repair_from_the_keyboard(store, clock) -> None:  # type
         await pilot.press(*"12", "enter", *"counted on deck", "enter")
         gauge = app.dashboard.query_one("#zone-P1", ZoneGauge)
         await until(pilot, lambda: gauge.query_one(ProgressBar).progress == 12)
-        assert site.occupancy()[0].occupied == 12
+        assert site.board.occupancy()[0].occupied == 12
 
 
 async def test_receipts_list_and_reprint_with_one_key(store, clock) -> None:  # type: ignore[no-untyped-def]
@@ -238,7 +239,7 @@ async def test_receipts_list_and_reprint_with_one_key(store, clock) -> None:  # 
     with NetworkPrinterSimulator() as printer:
         config = parse_site(site_text(200, f'\n[printer]\nurl = "{printer.url}"\n'), "t.toml")
         site = build_site(config, store, clock=clock, traffic=Traffic(seed=1))
-        site.open_shift("ann", "0")
+        site.staff.open_shift("ann", "0")
         app = BoothApp(site, attendant="ann")
         async with app.run_test(size=(130, 40)) as pilot:
             desk = await _car_waiting_at_exit(pilot, app, site, clock)

@@ -37,7 +37,7 @@ async def test_split_card_and_cash(store, clock) -> None:  # type: ignore[no-unt
 
 async def test_waive_needs_a_manager_pin_above_the_limit(store, clock) -> None:  # type: ignore[no-untyped-def]
     site = _site(store, clock)
-    site.add_user("Maria", Role.MANAGER, "2580", actor="test")
+    site.staff.add_user("Maria", Role.MANAGER, "2580", actor="test")
     app = BoothApp(site, attendant="ann")
     async with app.run_test(size=(130, 50)) as pilot:
         clock.advance(hours=4)

@@ -41,13 +41,13 @@ async def test_first_start_creates_the_manager_then_sign_in_and_open_the_drawer(
         await _type_into(pilot, app, "#float", "150")
         await until(pilot, lambda: app.screen is app.dashboard)
         assert app.user is not None and app.user.name == "Maria" and app.user.role is Role.MANAGER
-        shift = site.current_shift()
+        shift = site.staff.current_shift()
         assert shift is not None and shift.attendant == "Maria" and shift.opening_float.minor == 15000
 
 
 async def test_wrong_pins_lock_out_on_screen(store, clock) -> None:  # type: ignore[no-untyped-def]
     site = build_site(small_site(), store, clock=clock, traffic=Traffic(seed=1))
-    site.add_user("Ann", Role.ATTENDANT, "4826", actor="test")
+    site.staff.add_user("Ann", Role.ATTENDANT, "4826", actor="test")
     app = BoothApp(site)
     async with app.run_test(size=(130, 40)) as pilot:
         await until(pilot, lambda: app.screen.id == "sign-in")
@@ -65,7 +65,7 @@ async def test_wrong_pins_lock_out_on_screen(store, clock) -> None:  # type: ign
 
 async def test_attendant_cannot_open_manager_reports(store, clock) -> None:  # type: ignore[no-untyped-def]
     site = build_site(small_site(), store, clock=clock, traffic=Traffic(seed=1))
-    site.open_shift("ann", "0")
+    site.staff.open_shift("ann", "0")
     app = BoothApp(site, attendant="ann", role=Role.ATTENDANT)
     async with app.run_test(size=(130, 40), notifications=True) as pilot:
         await until(pilot, lambda: app.dashboard.site is not None)
@@ -81,7 +81,7 @@ async def test_attendant_cannot_open_manager_reports(store, clock) -> None:  # t
 
 async def test_closing_a_shift_with_an_open_exit_screen_and_bad_counts(store, clock) -> None:  # type: ignore[no-untyped-def]
     site = build_site(small_site(), store, clock=clock, traffic=Traffic(seed=1))
-    site.open_shift("ann", "0")
+    site.staff.open_shift("ann", "0")
     app = BoothApp(site, attendant="ann")
     async with app.run_test(size=(130, 44)) as pilot:
         desk = await _car_waiting_at_exit(pilot, app, site, clock)
@@ -108,9 +108,9 @@ async def test_closing_a_shift_with_an_open_exit_screen_and_bad_counts(store, cl
             await _type_into(pilot, app, "#count", bad)
             await pilot.press("enter", "enter")
             await until(pilot, lambda: words in _error(app))
-        assert site.current_shift() is not None
+        assert site.staff.current_shift() is not None
         app.screen.query_one("#count", Input).value = ""
         await _type_into(pilot, app, "#count", "5x1 2x1 0.50x1")
         await pilot.press("enter", "enter")
         await until(pilot, lambda: app.screen.id == "shift-report", timeout=10)
-        assert site.current_shift() is None
+        assert site.staff.current_shift() is None

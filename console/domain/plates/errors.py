@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import Enum
 
+from console.domain.errors import DomainError
+
 
 class Reason(str, Enum):
     """Machine-readable reasons a plate is refused (stable: the UI translates by them)."""
@@ -82,7 +84,7 @@ def _spelled(params: Mapping[str, str | int]) -> dict[str, str | int]:
     return out
 
 
-class PlateError(ValueError):
+class PlateError(DomainError):
     """A text that is not a plate the rules accept. Nothing should change because of it.
 
     `reason` is the machine-readable code, `params` its parameters (codes, characters,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from console.domain.errors import DomainError
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -17,7 +19,7 @@ class Problem:
         return f"{self.key}: {self.message}" if self.key else self.message
 
 
-class TariffError(ValueError):
+class TariffError(DomainError):
     """A tariff document that cannot be used; `.problems` lists every problem found."""
 
     def __init__(self, problems: Iterable[Problem], source: str = "<tariff>") -> None:
@@ -32,5 +34,5 @@ class TariffError(ValueError):
         return self._text()
 
 
-class QuoteError(ValueError):
+class QuoteError(DomainError):
     """A stay that cannot be priced as asked (exit before entry, unknown class, ...)."""

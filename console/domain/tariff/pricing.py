@@ -35,7 +35,13 @@ from console.domain.tariff.engine import (
     time_charge,
 )
 from console.domain.tariff.errors import QuoteError
-from console.domain.tariff.model import MemberPlan, Offer, Tariff, Validation, VehicleClass
+from console.domain.tariff.model import (
+    MemberPlan,
+    Offer,
+    Tariff,
+    Validation,
+    VehicleClass,
+)
 from console.domain.tariff.parse import duration_text
 from console.domain.tariff.rounding import percent_of, round_to_step
 

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -309,7 +316,8 @@ def publish_document(conn: Connection, site_id: str, kind: str, body: dict[str, 
     """Store a tariff / members / accounts document for a site. Returns its ETag."""
     if kind not in p.DOCUMENT_KINDS:
         raise Refused(404, f"unknown document kind {kind!r}")
-    model = {"tariff": p.TariffDoc, "members": p.MembersDoc, "accounts": p.AccountsDoc}[kind]
+    models: dict[str, type[BaseModel]] = {"tariff": p.TariffDoc, "members": p.MembersDoc, "accounts": p.AccountsDoc}
+    model = models[kind]
     version = body.get("version")
     if not isinstance(version, str) or not version:
         raise Refused(422, "a document needs a version")
@@ -502,9 +510,9 @@ def sites_near(conn: Connection, lat: float, lon: float, radius_m: float, limit:
         d = distance_m(lat, lon, s["lat"], s["lon"])
         if d > radius_m:
             continue
-        o = occ.get(s["site_id"])
-        fresh = o is not None and now - o["received_at"] <= STALE_AFTER
-        remaining = o["remaining"] if fresh and o else None
+        zone_totals = occ.get(s["site_id"])
+        fresh = zone_totals is not None and now - zone_totals["received_at"] <= STALE_AFTER
+        remaining = zone_totals["remaining"] if fresh and zone_totals else None
         rank = 1 if remaining is None else (0 if remaining > 0 else 2)
         found.append(
             (
@@ -516,10 +524,10 @@ def sites_near(conn: Connection, lat: float, lon: float, radius_m: float, limit:
                     "lat": s["lat"],
                     "lon": s["lon"],
                     "distance_m": round(d),
-                    "capacity": o["capacity"] if o else None,
+                    "capacity": zone_totals["capacity"] if zone_totals else None,
                     "remaining": remaining,
                     "full": remaining == 0 if remaining is not None else None,
-                    "updated_at": p.utc_text(o["received_at"]) if o else None,
+                    "updated_at": p.utc_text(zone_totals["received_at"]) if zone_totals else None,
                 },
             )
         )

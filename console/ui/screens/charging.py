@@ -1,36 +1,62 @@
 """Charging piles: ports with live state and running figures, faults with their
 maintenance records, and energy by hour of day.
 
-Data comes through callables (the site's charging service), read in thread workers; the
-screen refreshes twice a second and at once when `fault_arrived` is called for a new fault.
-The attendant starts a session from a card id or a pasted QR text (`s`) and stops the
-selected port's running session (`x`); refusals are shown on the screen.
+The screen is given the site's charging service. It reads everything once when shown,
+then follows the service's events (routed to it by the app): a port's new figures update
+its row at once, a fault or a closed maintenance record reloads the fault list, a closed
+session reloads the chart. Nothing is polled. The attendant starts a session from a card
+id or a pasted QR text (`s`) and stops the selected port's running session (`x`);
+refusals are shown on the screen.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import ClassVar, Protocol, Sequence
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label
 from textual_plotext import PlotextPlot
 
 from console.domain.charging import ChargingError
+from console.site.events import (
+    ChargerFault,
+    MaintenanceClosed,
+    PortView,
+    SessionChanged,
+    SessionClosed,
+    SiteEvent,
+)
+from console.store.charging import FaultRecord, SessionRecord, Settlement
+from console.ui.actions import bindings_for
+
+
+class ChargingCommands(Protocol):
+    """What the screen asks of the charging service (`console.site.charging.ChargingService`)."""
+
+    def ports(self) -> list[PortView]: ...
+
+    def faults(self, open_only: bool = False) -> list[FaultRecord]: ...
+
+    def usage_by_hour(self) -> list[int]: ...
+
+    def close_maintenance(self, fault_id: str, note: str, actor: str) -> None: ...
+
+    def start_session(self, *, pile_id: str, port: int, card_id: str | None = None) -> SessionRecord: ...
+
+    def scan_qr(self, text: str) -> SessionRecord: ...
+
+    def stop_session(self, session_id: str) -> Settlement: ...
 
 
 class ChargingScreen(Screen[None]):
     """Piles and ports, faults, and the usage-by-hour chart."""
 
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="charging.back"),
-        Binding("n", "note", "Close record with note", id="charging.note", tooltip="Close the selected fault's maintenance record"),
-        Binding("s", "start", "Start session", id="charging.start", tooltip="Start charging: pile, port and card, or a pasted QR code"),
-        Binding("x", "stop", "Stop session", id="charging.stop", tooltip="Stop the selected port's running session and settle it"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("charging")
+    SITE_EVENTS: ClassVar[tuple[type[SiteEvent], ...]] = (SessionChanged, SessionClosed, ChargerFault, MaintenanceClosed)
     DEFAULT_CSS = """
     ChargingScreen #ports { height: 2fr; }
     ChargingScreen #lower { height: 1fr; }
@@ -42,24 +68,16 @@ class ChargingScreen(Screen[None]):
     ChargingScreen #start.open { display: block; }
     """
 
-    def __init__(self, ports: Callable[[], Sequence[object]], faults: Callable[[], Sequence[object]],
-                 usage_by_hour: Callable[[], list[int]], close_maintenance: Callable[[str, str], None], *,
-                 start_session: Callable[[str, int, str], object] | None = None,
-                 scan_qr: Callable[[str], object] | None = None,
-                 stop_session: Callable[[str], object] | None = None) -> None:
-        """`start_session(pile, port, card)`, `scan_qr(text)` and `stop_session(session_id)`
-        are the charging service's commands; each may raise ChargingError with a message."""
+    def __init__(self, service: ChargingCommands, *, attendant: str = "attendant", sessions: bool = True) -> None:
+        """`service` is the site's charging service; with `sessions` False the screen only
+        shows and closes records (starting and stopping sessions is not offered)."""
         super().__init__(id="charging")
-        self._start_cmd = start_session
-        self._scan_cmd = scan_qr
-        self._stop_cmd = stop_session
-        self._port_sessions: list[str | None] = []
+        self.service = service
+        self.attendant = attendant
+        self.sessions = sessions
+        self._port_sessions: dict[str, str | None] = {}
         self._port_keys: list[str] = []
         self._port_columns: list[object] = []
-        self._ports = ports
-        self._faults = faults
-        self._usage = usage_by_hour
-        self._close = close_maintenance
         self._fault_ids: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -79,40 +97,58 @@ class ChargingScreen(Screen[None]):
             "pile", "port", "state", "current A", "session", "energy Wh", "time", "fee", "fault"))
         self.query_one("#fault-table", DataTable).add_columns("raised", "pile", "port", "code", "detail", "state")
         self.refresh_data()
-        self.set_interval(0.5, self.refresh_data)
 
-    def fault_arrived(self) -> None:
-        """Called (via call_from_thread) when the service publishes a fault: show it now."""
-        self.refresh_data()
+    def show_site_event(self, event: SiteEvent) -> None:
+        """Follow the charging service: rows from the event itself, lists reloaded."""
+        if isinstance(event, SessionChanged):
+            self._show_port(event.port)
+        elif isinstance(event, SessionClosed):
+            self.refresh_data()
+        elif isinstance(event, (ChargerFault, MaintenanceClosed)):
+            self.refresh_data()
 
     @work(thread=True, exclusive=True, group="charging-refresh", exit_on_error=False)
     def refresh_data(self) -> None:
-        ports, faults, hours = list(self._ports()), list(self._faults()), self._usage()
+        """Read ports (from memory), faults and the hourly energy (from the database)."""
+        ports, faults, hours = self.service.ports(), self.service.faults(), self.service.usage_by_hour()
         self.app.call_from_thread(self._show, ports, faults, hours)
 
-    def _show(self, ports: list, faults: list, hours: list[int]) -> None:  # type: ignore[type-arg]
+    @staticmethod
+    def _key(p: PortView) -> str:
+        return f"{p.pile_id}/{p.port}"
+
+    @staticmethod
+    def _row(p: PortView) -> tuple[str, ...]:
+        state = "offline" if not p.online else ("charging" if p.session_id else ("plugged" if p.plugged else "free"))
+        return (p.pile_id, str(p.port), state, f"{p.current_ma / 1000:.1f}", (p.session_id or "")[-6:],
+                str(p.energy_wh) if p.session_id else "", f"{p.elapsed_s // 60}:{p.elapsed_s % 60:02d}" if p.session_id else "",
+                str(p.fee) if p.fee is not None else "", p.fault)
+
+    def _show_port(self, port: PortView) -> None:
+        """One port's new figures, in place (the attendant's selection stays)."""
+        key = self._key(port)
+        if key not in self._port_sessions:
+            return  # not drawn yet: the first full load shows it
+        self._port_sessions[key] = port.session_id
         table = self.query_one("#ports", DataTable)
-        rows = []
-        for p in ports:
-            state = "offline" if not p.online else ("charging" if p.session_id else ("plugged" if p.plugged else "free"))
-            rows.append((p.pile_id, str(p.port), state, f"{p.current_ma / 1000:.1f}", (p.session_id or "")[-6:],
-                         str(p.energy_wh) if p.session_id else "", f"{p.elapsed_s // 60}:{p.elapsed_s % 60:02d}" if p.session_id else "",
-                         str(p.fee) if p.fee is not None else "", p.fault))
-        keys = [f"{p.pile_id}/{p.port}" for p in ports]
-        self._port_sessions = [p.session_id for p in ports]
+        for column, value in zip(self._port_columns, self._row(port)):
+            table.update_cell(key, column, value)  # type: ignore[arg-type]
+
+    def _show(self, ports: Sequence[PortView], faults: Sequence[FaultRecord], hours: list[int]) -> None:
+        table = self.query_one("#ports", DataTable)
+        keys = [self._key(p) for p in ports]
+        self._port_sessions = {self._key(p): p.session_id for p in ports}
         if keys == self._port_keys:
-            # Same ports: update in place so the attendant's selection stays where it is.
-            for key, row in zip(keys, rows):
-                for column, value in zip(self._port_columns, row):
-                    table.update_cell(key, column, value)  # type: ignore[arg-type]
+            for p in ports:
+                self._show_port(p)
         else:
             selected = table.cursor_row
             table.clear()
-            for key, row in zip(keys, rows):
-                table.add_row(*row, key=key)
+            for p in ports:
+                table.add_row(*self._row(p), key=self._key(p))
             self._port_keys = keys
-            if rows:
-                table.move_cursor(row=min(max(selected, 0), len(rows) - 1), animate=False)
+            if ports:
+                table.move_cursor(row=min(max(selected, 0), len(ports) - 1), animate=False)
         ft = self.query_one("#fault-table", DataTable)
         selected = ft.cursor_row
         ft.clear()
@@ -143,13 +179,13 @@ class ChargingScreen(Screen[None]):
     @work(thread=True, exit_on_error=False)
     def _close_record(self, fault_id: str, note: str) -> None:
         try:
-            self._close(fault_id, note)
+            self.service.close_maintenance(fault_id, note, self.attendant)
             message = "maintenance record closed"
         except ChargingError as exc:
             message = str(exc)
-        self.app.call_from_thread(self._closed, message)
+        self.app.call_from_thread(self._record_closed, message)
 
-    def _closed(self, message: str) -> None:
+    def _record_closed(self, message: str) -> None:
         self.query_one("#message", Label).update(message)
         box = self.query_one("#note", Input)
         box.value = ""
@@ -161,7 +197,7 @@ class ChargingScreen(Screen[None]):
         self.query_one("#message", Label).update(message)
 
     def action_start(self) -> None:
-        if self._start_cmd is None and self._scan_cmd is None:
+        if not self.sessions:
             self._say("starting sessions is not available here")
             return
         box = self.query_one("#start", Input)
@@ -190,9 +226,7 @@ class ChargingScreen(Screen[None]):
     def _start_from(self, text: str) -> str:
         """Run the start the attendant typed; the message to show. Raises ChargingError."""
         if text.startswith("booth-charge:"):
-            if self._scan_cmd is None:
-                raise ChargingError("QR starts are not available here")
-            rec = self._scan_cmd(text)
+            rec = self.service.scan_qr(text)
         else:
             parts = text.split()
             if len(parts) != 3:
@@ -200,11 +234,8 @@ class ChargingScreen(Screen[None]):
             pile, port_text, card = parts
             if not port_text.isdigit():
                 raise ChargingError(f"port {port_text!r} is not a number")
-            if self._start_cmd is None:
-                raise ChargingError("card starts are not available here")
-            rec = self._start_cmd(pile, int(port_text), card)
-        where = f"{getattr(rec, 'pile_id', '')} port {getattr(rec, 'port', '')}".strip()
-        return f"charging started at {where}" if where != "port" else "charging started"
+            rec = self.service.start_session(pile_id=pile, port=int(port_text), card_id=card)
+        return f"charging started at {rec.pile_id} port {rec.port}"
 
     def _started(self, message: str, done: bool) -> None:
         self._say(message)
@@ -216,11 +247,11 @@ class ChargingScreen(Screen[None]):
         self.refresh_data()
 
     def action_stop(self) -> None:
-        if self._stop_cmd is None:
+        if not self.sessions:
             self._say("stopping sessions is not available here")
             return
         row = self.query_one("#ports", DataTable).cursor_row
-        session = self._port_sessions[row] if 0 <= row < len(self._port_sessions) else None
+        session = self._port_sessions.get(self._port_keys[row]) if 0 <= row < len(self._port_keys) else None
         if session is None:
             self._say("the selected port has no running session")
             return
@@ -229,10 +260,8 @@ class ChargingScreen(Screen[None]):
     @work(thread=True, exit_on_error=False)
     def _run_stop(self, session_id: str) -> None:
         try:
-            settled = self._stop_cmd(session_id)  # type: ignore[misc]
-            bill = getattr(settled, "bill", None)
-            refund = getattr(settled, "refund", None)
-            message = f"session stopped: bill {bill}" + (f", refund {refund}" if refund is not None and not refund.is_zero else "")
+            settled = self.service.stop_session(session_id)
+            message = f"session stopped: bill {settled.bill}" + (f", refund {settled.refund}" if not settled.refund.is_zero else "")
         except ChargingError as exc:
             message = f"not stopped: {exc}"
         except Exception as exc:  # noqa: BLE001 - a failing device or store must not close the screen

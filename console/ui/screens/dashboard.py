@@ -14,14 +14,22 @@ from textual.widgets import Footer, Header
 
 from console.domain.occupancy import ZoneOccupancy
 from console.site.config import SiteConfig
-from console.site.events import DeviceHealthChanged, LaneChanged, LaneSnapshot, LinkStatus, LogEntry, OccupancyChanged, SiteEvent
+from console.site.events import (
+    DeviceHealthChanged,
+    LaneChanged,
+    LaneSnapshot,
+    LinkStatus,
+    LogEntry,
+    OccupancyChanged,
+    SiteEvent,
+)
 from console.ui.widgets.event_log import EventLog
 from console.ui.widgets.lane_panel import LanePanel
 from console.ui.widgets.status_bar import StatusBar
 from console.ui.widgets.zone_gauge import ZoneGauge
 
 if TYPE_CHECKING:
-    from console.site.core import Site
+    from console.site.site import Site
 
 
 class DashboardScreen(Screen[None]):
@@ -59,13 +67,19 @@ class DashboardScreen(Screen[None]):
         """Show the started site's current state; events keep it up to date."""
         self.site = site
         status = self.query_one(StatusBar)
-        for health in site.device_health().values():
+        for health in site.board.device_health().values():
             status.devices[health.device] = health
-        for lane in site.lanes():
+        for lane in site.board.lanes():
             self.query_one(f"#lane-{lane.id}", LanePanel).show(lane)
-        for zone in site.occupancy():
+        for zone in site.board.occupancy():
             self.query_one(f"#zone-{zone.zone}", ZoneGauge).show(zone)
         self.tick()
+
+    def set_flags(self, flags: list[str]) -> None:
+        """Modes the attendant must see (AUTO-PAY...), in the status bar."""
+        for bar in self.query(StatusBar).results(StatusBar):
+            bar.flags = flags
+            bar.refresh_text()
 
     def tick(self) -> None:
         if self.site is None:

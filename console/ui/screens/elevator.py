@@ -8,7 +8,6 @@ the terminal has one, otherwise coloured half blocks, which every terminal shows
 
 from __future__ import annotations
 
-
 import io
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -17,11 +16,13 @@ from zoneinfo import ZoneInfo
 from PIL import Image as PILImage
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label
 
+from console.site.events import RideRecorded, SiteEvent, SnapshotsPurged
+from console.ui.actions import bindings_for
 from console.ui.widgets.halfblock import HalfBlockImage
 
 # textual-image asks the terminal about graphics support when first imported; that must
@@ -121,12 +122,8 @@ class SnapshotTile(Vertical):
 class ElevatorScreen(Screen[None]):
     """Latest exit snapshots and the searchable ride log; Enter opens a ride."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Back", id="elevator.close", tooltip="Back to the dashboard"),
-        Binding("slash", "focus_search", "Search", id="elevator.search",
-                tooltip="Search by card, floor, day or time range"),
-        Binding("f5", "reload", "Reload", id="elevator.reload", tooltip="Load the latest rides and snapshots"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("elevator")
+    SITE_EVENTS: ClassVar[tuple[type[SiteEvent], ...]] = (RideRecorded, SnapshotsPurged)
     DEFAULT_CSS = """
     ElevatorScreen { layout: vertical; }
     ElevatorScreen #gallery { height: 14; border: round $primary; padding: 0 1; }
@@ -165,7 +162,7 @@ class ElevatorScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="elevator-gallery", exit_on_error=False)
     def load_gallery(self) -> None:
         items = self.source.gallery(self.gallery_size, actor=self.actor)
-        self.app.call_from_thread(self._show_gallery, items)
+        self.app.call_from_thread(self.call_later, self._show_gallery, items)
 
     async def _show_gallery(self, items: list[tuple[RideSummary, bytes]]) -> None:
         gallery = self.query_one("#gallery", Horizontal)
@@ -216,16 +213,16 @@ class ElevatorScreen(Screen[None]):
         if event.row_key.value is not None:
             self.app.push_screen(RideScreen(self.source, event.row_key.value, self.actor))
 
-    def ride_recorded(self) -> None:
-        """A new record arrived (the app calls this on the service's RideRecorded)."""
-        self.load_rides(self.query_text)
-        self.load_gallery()
+    def show_site_event(self, event: SiteEvent) -> None:
+        """A new record arrived or old snapshots were purged (routed here by the app)."""
+        self.action_reload()
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
 
     def action_reload(self) -> None:
-        self.ride_recorded()
+        self.load_rides(self.query_text)
+        self.load_gallery()
 
     def action_close(self) -> None:
         self.app.pop_screen()
@@ -234,7 +231,7 @@ class ElevatorScreen(Screen[None]):
 class RideScreen(ModalScreen[None]):
     """One ride with its snapshot shown large. Opening it is audited."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="ride.close")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("ride")
     DEFAULT_CSS = """
     RideScreen { align: center middle; }
     RideScreen > Horizontal { width: 90%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
@@ -267,7 +264,7 @@ class RideScreen(ModalScreen[None]):
         except Exception as exc:
             self.app.call_from_thread(self.query_one("#picture-state", Label).update, f"not loaded: {exc}")
             return
-        self.app.call_from_thread(self._show, ride, jpeg)
+        self.app.call_from_thread(self.call_later, self._show, ride, jpeg)
 
     async def _show(self, ride: RideSummary | None, jpeg: bytes | None) -> None:
         self.ride = ride

@@ -6,13 +6,14 @@ closes. Escape leaves the vehicle waiting with the same ticket.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import tzinfo
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
@@ -20,11 +21,14 @@ from textual.widgets import Input, Label, Static
 from console.domain.money import Money
 from console.domain.visits import format_duration
 from console.site.errors import SiteError
+from console.site.events import ExitSettled, ExitTicket, SiteEvent
 from console.site.tender import Tender
-from console.site.events import ExitSettled, ExitTicket
+from console.ui.actions import bindings_for
 
 if TYPE_CHECKING:
-    from console.site.core import Site
+    from console.site.cloud import CloudLink
+    from console.site.desk import ExitDesk
+    from console.ui.screens.override import OverrideRequest
 
 
 class ExitDeskScreen(ModalScreen[ExitSettled | None]):
@@ -32,21 +36,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
     # The ctrl keys take priority over the input fields' own editing keys (ctrl+k, ctrl+w,
     # ctrl+u...): at the exit desk the fields hold only amounts and codes.
-    BINDINGS = [
-        Binding("escape", "leave", "Back (vehicle keeps waiting)", id="exit.back"),
-        Binding("f5", "exact", "Exact amount", id="exit.exact"),
-        Binding("f6", "round_up(5)", "Next 5", id="exit.next5"),
-        Binding("f7", "round_up(10)", "Next 10", id="exit.next10"),
-        Binding("f8", "round_up(50)", "Next 50", id="exit.next50"),
-        Binding("ctrl+k", "part('card')", "Card", id="exit.card", tooltip="Card: amount (empty = the rest), approval code below", priority=True),
-        Binding("ctrl+t", "part('account')", "Account", id="exit.account", tooltip="Account: amount (empty = the rest), account id below", priority=True),
-        Binding("ctrl+g", "change_left", "Change left", id="exit.change_left", tooltip="The driver leaves the change", priority=True),
-        Binding("ctrl+e", "override('fee_change')", "Change fee", id="exit.fee_change", priority=True),
-        Binding("ctrl+w", "override('waive')", "Waive", id="exit.waive", priority=True),
-        Binding("ctrl+v", "override('validation')", "Validation", id="exit.validation", priority=True),
-        Binding("ctrl+u", "unpaid", "Unpaid exit", id="exit.unpaid", tooltip="Leave owing the fee; it comes up at the next exit", priority=True),
-        Binding("ctrl+r", "mobile", "Phone QR", id="exit.mobile", tooltip="Show a payment QR for the driver's phone", priority=True),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("exit-desk")
 
     DEFAULT_CSS = """
     ExitDeskScreen { align: center middle; }
@@ -63,9 +53,13 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     ExitDeskScreen #qr { height: auto; }
     """
 
-    def __init__(self, site: Site, ticket: ExitTicket, attendant: str) -> None:
+    SITE_EVENTS: ClassVar[tuple[type[SiteEvent], ...]] = (ExitSettled,)
+
+    def __init__(self, desk: ExitDesk, ticket: ExitTicket, attendant: str, *, cloud: CloudLink | None = None) -> None:
         super().__init__(id="exit-desk")
-        self.site = site
+        self.desk = desk
+        self.cloud = cloud
+        self.config = desk.config
         self.ticket = ticket
         self.attendant = attendant
         self.settled: ExitSettled | None = None
@@ -75,7 +69,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
     def compose(self) -> ComposeResult:
         t = self.ticket
-        tz = self.site.config.site.tz
+        tz = self.config.site.tz
         with Vertical() as box:
             box.border_title = f"Exit {t.lane_id} · {t.visit.plate}"
             yield Static(self._details(tz), id="details")
@@ -87,7 +81,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             yield Label("", id="message")
             yield Static("", id="qr")
 
-    def _details(self, tz) -> Text:  # type: ignore[no-untyped-def]
+    def _details(self, tz: tzinfo) -> Text:
         t = self.ticket
         entry = t.visit.entry_at.astimezone(tz)
         exit_ = t.exit_at.astimezone(tz)
@@ -139,11 +133,11 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     @work(thread=True, exclusive=True, group="exit-pay", exit_on_error=False)
     def pay(self, tenders: list[Tender]) -> None:
         try:
-            settled = self.site.pay(self.ticket.id, tenders, attendant=self.attendant, change_left=self.change_left)
+            settled = self.desk.pay(self.ticket.id, tenders, attendant=self.attendant, change_left=self.change_left)
         except SiteError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
-        self.app.call_from_thread(self._paid, settled)
+        self.app.call_from_thread(self.show_settled, settled)
 
     def _parts_total(self) -> Money:
         total = Money.zero(self.ticket.due.currency)
@@ -187,18 +181,18 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     def action_override(self, kind: str) -> None:
         if self.settled is not None or self.paying:
             return
-        from console.ui.screens.override import OverrideRequest, OverrideScreen
+        from console.ui.screens.override import OverrideScreen
 
         def done(request: OverrideRequest | None) -> None:
             if request is not None:
                 self.apply_override(request)
 
-        self.app.push_screen(OverrideScreen(kind, self.site.config.operations.override_pin_above), done)
+        self.app.push_screen(OverrideScreen(kind, self.config.operations.override_pin_above), done)
 
     @work(thread=True, exclusive=True, group="exit-override", exit_on_error=False)
-    def apply_override(self, request) -> None:  # type: ignore[no-untyped-def]
+    def apply_override(self, request: OverrideRequest) -> None:
         try:
-            ticket = self.site.override(
+            ticket = self.desk.override(
                 self.ticket.id, request.kind, reason=request.reason, actor=self.attendant,
                 new_amount_text=request.value if request.kind == "fee_change" else "",
                 code=request.value if request.kind == "validation" else "",
@@ -232,32 +226,32 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     @work(thread=True, exclusive=True, group="exit-pay", exit_on_error=False)
     def leave_unpaid(self, reason: str) -> None:
         try:
-            settled = self.site.unpaid_exit(self.ticket.id, reason=reason, actor=self.attendant)
+            settled = self.desk.unpaid_exit(self.ticket.id, reason=reason, actor=self.attendant)
         except SiteError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
-        self.app.call_from_thread(self._paid, settled)
+        self.app.call_from_thread(self.show_settled, settled)
 
     def action_mobile(self) -> None:
         """A QR the driver scans to pay by phone; the exit settles when the payment arrives."""
-        cloud = self.site.config.cloud.url.rstrip("/")
-        if not cloud:
+        cloud = self.config.cloud.url.rstrip("/")
+        if not cloud or self.cloud is None:
             self._say("phone payment needs the operator's cloud, which this site has none of: take cash or card", "error")
             return
-        status = self.site.sync_status()
-        if status is not None and not status.online:
+        status = self.cloud.status()
+        if not status.online:
             self._say(f"the cloud link is {status.state}: phone payment is not possible now; take cash or card", "error")
             return
         from console.ui.widgets.qr import qr_text
 
-        link = f"{cloud}/pay?site={self.site.config.cloud.site_id}&plate={self.ticket.visit.plate}&amount={self.ticket.due.minor}&currency={self.ticket.due.currency}"
+        link = f"{cloud}/pay?site={self.config.cloud.site_id}&plate={self.ticket.visit.plate}&amount={self.ticket.due.minor}&currency={self.ticket.due.currency}"
         self.query_one("#qr", Static).update(qr_text(link))
         self._say("scan to pay by phone; the exit opens when the payment arrives (ctrl+r again checks now)")
         self.check_remote()
 
     @work(thread=True, exclusive=True, group="exit-remote", exit_on_error=False)
     def check_remote(self) -> None:
-        if self.site.settle_remote_payments():
+        if self.desk.settle_remote_payments():
             self.app.call_from_thread(self._say, "paid by phone: gate opening. Enter closes.", "done")
 
     def _failed(self, message: str) -> None:
@@ -265,7 +259,13 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self._say(message, "error")
         self.query_one(Input).focus()
 
-    def _paid(self, settled: ExitSettled) -> None:
+    def show_site_event(self, event: SiteEvent) -> None:
+        """The ticket was settled elsewhere (a phone payment, another attendant)."""
+        if isinstance(event, ExitSettled) and event.ticket.id == self.ticket.id and self.settled is None:
+            self.show_settled(event)
+
+    def show_settled(self, settled: ExitSettled) -> None:
+        """Show the settlement: paid with the change, or left owing."""
         self.paying = False
         self.settled = settled
         self.query_one(Input).disabled = False

@@ -4,14 +4,17 @@ choice; the app sends it to the site, which validates and audits it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
+
+from console.ui.actions import bindings_for
 
 _MODAL_CSS = """
 {name} {{ align: center middle; }}
@@ -32,7 +35,7 @@ class GateRequest:
 class ManualGateScreen(ModalScreen[GateRequest | None]):
     """Pick lane, open/close, a reason from the site's list, and a note."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="gate.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("manual-gate")
     DEFAULT_CSS = _MODAL_CSS.format(name="ManualGateScreen")
 
     def __init__(self, lanes: list[tuple[str, str]], reasons: list[str], lane_id: str | None = None) -> None:
@@ -82,7 +85,7 @@ class OccupancyRequest:
 class OccupancyScreen(ModalScreen[OccupancyRequest | None]):
     """Correct a zone's count and, optionally, close visits that went stale."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="occupancy.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("occupancy")
     DEFAULT_CSS = _MODAL_CSS.format(name="OccupancyScreen")
 
     def __init__(self, zones: list[tuple[str, str]], current: dict[str, int], stale: dict[str, int]) -> None:
@@ -142,7 +145,7 @@ class PlateChoiceScreen(ModalScreen[str | None]):
 
     Dismisses with the chosen plate, NONE_OF_THESE, or None (decide later)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Later", id="choice.later")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("plate-choice")
     DEFAULT_CSS = _MODAL_CSS.format(name="PlateChoiceScreen")
 
     def __init__(self, lane_id: str, read_plate: str, candidates: tuple[str, ...]) -> None:
@@ -184,7 +187,7 @@ class UnknownEntryRequest:
 class UnknownEntryScreen(ModalScreen[UnknownEntryRequest | None]):
     """No visit for the plate: lost-ticket fee, or the entry time the driver states."""
 
-    BINDINGS = [Binding("escape", "cancel", "Later", id="unknown.later")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("unknown-entry")
     DEFAULT_CSS = _MODAL_CSS.format(name="UnknownEntryScreen")
 
     def __init__(self, lane_id: str, plate: str) -> None:

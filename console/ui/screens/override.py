@@ -4,13 +4,16 @@ reason, and a manager's name and PIN when the site's limit asks for one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+
+from console.ui.actions import bindings_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +32,7 @@ class OverrideScreen(ModalScreen[OverrideRequest | None]):
     """Enter moves to the next field; Enter on the PIN, or on an empty manager name (no
     approval asked), confirms."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="override.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("override")
     DEFAULT_CSS = """
     OverrideScreen { align: center middle; }
     OverrideScreen > Vertical { width: 64; height: auto; border: thick $warning; background: $surface; padding: 1 2; }

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
+
+from console.ui.actions import bindings_for
 
 
 class PlatePromptScreen(ModalScreen[tuple[str, str] | None]):
     """Dismisses with (lane id, plate text), or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="plate.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("plate-prompt")
 
     DEFAULT_CSS = """
     PlatePromptScreen { align: center middle; }

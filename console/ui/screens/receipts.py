@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
 from console.site.errors import SiteError
+from console.ui.actions import bindings_for
 
 if TYPE_CHECKING:
-    from console.site.core import Site
+    from console.site.documents import Documents
     from console.store.receipts import Receipt
 
 
 class ReceiptsScreen(ModalScreen[None]):
     """Newest first. A receipt still waiting for the printer says why."""
 
-    BINDINGS = [Binding("escape", "close", "Close", id="receipts.close")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("receipts")
     DEFAULT_CSS = """
     ReceiptsScreen { align: center middle; }
     ReceiptsScreen > Vertical { width: 110; height: 80%; border: thick $primary; background: $surface; padding: 0 1; }
     ReceiptsScreen DataTable { height: 1fr; }
     """
 
-    def __init__(self, site: Site, actor: str) -> None:
+    def __init__(self, documents: Documents, actor: str) -> None:
         super().__init__(id="receipts")
-        self.site = site
+        self.documents = documents
+        self.tz = documents.config.site.tz
         self.actor = actor
         self.receipts: list[Receipt] = []
 
@@ -48,14 +50,14 @@ class ReceiptsScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="receipts-load", exit_on_error=False)
     def load(self) -> None:
-        receipts = self.site.recent_receipts(30)
+        receipts = self.documents.recent_receipts(30)
         self.app.call_from_thread(self._show, receipts)
 
     def _show(self, receipts: list[Receipt]) -> None:
         self.receipts = receipts
         table = self.query_one(DataTable)
         table.clear()
-        tz = self.site.config.site.tz
+        tz = self.tz
         for r in receipts:
             if r.printed_at is not None:
                 state = "printed"
@@ -74,7 +76,7 @@ class ReceiptsScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="receipts-reprint", exit_on_error=False)
     def reprint(self, number: int) -> None:
         try:
-            copy = self.site.reprint(number, actor=self.actor)
+            copy = self.documents.reprint(number, actor=self.actor)
         except SiteError as exc:
             self.app.call_from_thread(self.query_one("#message", Label).update, f"not reprinted: {exc}")
             return

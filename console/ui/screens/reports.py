@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Callable
+from typing import Callable, ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -29,6 +29,7 @@ from console.domain.money import Money, currency_exponent
 from console.domain.visits import format_duration
 from console.reports.model import OVERRIDE_LABELS, ManagerReport, label
 from console.reports.queries import MAX_RANGE_DAYS
+from console.ui.actions import bindings_for
 
 
 class RangeError(ValueError):
@@ -59,12 +60,7 @@ def _units(amount: Money) -> float:
 class ManagerReportsScreen(Screen[None]):
     """Charts over a date range; Esc goes back."""
 
-    BINDINGS = [
-        Binding("escape", "back", "Back", id="reports.back"),
-        Binding("f5", "preset(1)", "Today", id="reports.today", tooltip="Show today"),
-        Binding("f6", "preset(7)", "7 days", id="reports.week", tooltip="The last 7 days, today included"),
-        Binding("f7", "preset(30)", "30 days", id="reports.month", tooltip="The last 30 days, today included"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("manager-reports")
 
     DEFAULT_CSS = """
     ManagerReportsScreen #range { height: auto; padding: 0 1; }

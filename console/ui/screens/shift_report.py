@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -25,6 +25,7 @@ from textual.widgets import Footer, Header, Static
 
 from console.domain.money import Money
 from console.reports.model import ShiftReport
+from console.ui.actions import bindings_for
 
 _STAMP = "%d.%m.%Y %H:%M"
 
@@ -65,8 +66,8 @@ def render_shift_report(report: ShiftReport) -> list[tuple[str, RenderableType]]
     drawer.add_row("Cash payments", str(c.cash_payment_count), _signed(c.cash_payments))
     drawer.add_row(Text("  handed over by drivers", style="dim"), "", Text(str(c.tendered), style="dim"))
     drawer.add_row(Text("  change given back", style="dim"), "", Text(str(-c.change_given), style="dim"))
-    for line in c.movements:
-        drawer.add_row(line.label, str(line.count), _signed(line.amount))
+    for movement in c.movements:
+        drawer.add_row(movement.label, str(movement.count), _signed(movement.amount))
     drawer.add_row(Text("Expected in drawer", style="bold"), "", Text(str(c.expected), style="bold"))
     drawer.add_row("Counted", "", str(c.counted) if c.counted is not None else "not counted")
     if c.difference is not None:
@@ -119,12 +120,7 @@ def render_shift_report(report: ShiftReport) -> list[tuple[str, RenderableType]]
 class ShiftReportScreen(Screen[None]):
     """One shift's report. Esc goes back; R reloads; P prints; E exports CSV and PDF."""
 
-    BINDINGS = [
-        Binding("escape", "back", "Back", id="shift_report.back"),
-        Binding("r", "reload", "Reload", id="shift_report.reload", tooltip="Build the report again from the records"),
-        Binding("p", "print", "Print", id="shift_report.print", tooltip="Print the report on the receipt printer"),
-        Binding("e", "export", "Export", id="shift_report.export", tooltip="Write the report as CSV and PDF"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("shift-report")
 
     DEFAULT_CSS = """
     ShiftReportScreen #report { padding: 0 2; }

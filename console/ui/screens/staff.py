@@ -1,15 +1,45 @@
 """Signing in, the first manager, and the cash drawer's shift: open with a float, close
-with a count (optionally handing over). Each returns what was typed; the app sends it to
-the site in a worker and shows the site's answer here."""
+with a count (optionally handing over). Each form sends what was typed to the staff
+service in a worker, shows a refusal on the form (to be corrected and sent again), and
+dismisses itself with the result once the site accepted it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Callable, ClassVar, TypeVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label
+
+from console.domain.staff import Role, User
+from console.site.errors import SiteError
+from console.ui.actions import bindings_for
+
+if TYPE_CHECKING:
+    from console.site.staff import StaffService
+    from console.store.shifts import Shift
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """Who signed in, and the booth's open shift at that moment."""
+
+    user: User
+    shift: Shift | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedShift:
+    shift: Shift
+    handed_over_to: str | None
+
 
 _CSS = """
 {name} {{ align: center middle; }}
@@ -19,24 +49,46 @@ _CSS = """
 """
 
 
-class _Form:
-    """Shared by the forms: an error line the app fills in after the site refused."""
+class _Form(ModalScreen[T]):
+    """Shared by the forms: a worker that calls the staff service, and an error line."""
+
+    def __init__(self, staff: StaffService, *, id: str) -> None:
+        super().__init__(id=id)
+        self.staff = staff
+        self.busy = False
 
     def show_error(self, text: str) -> None:
-        self.query_one("#error", Label).update(text)  # type: ignore[attr-defined]
+        self.busy = False
+        self.query_one("#error", Label).update(text)
+
+    def send(self, call: Callable[[], T]) -> None:
+        """Run `call` (a staff-service command) in a worker; dismiss with its result, or
+        show its refusal here."""
+        if self.busy:
+            return  # a second Enter while the first is being checked
+        self.busy = True
+        self.query_one("#error", Label).update("")
+        self.run_worker(partial(self._call, call), thread=True, exclusive=True, group="staff-form", exit_on_error=False)
+
+    def _call(self, call: Callable[[], T]) -> None:
+        try:
+            result = call()
+        except SiteError as exc:
+            self.app.call_from_thread(self.show_error, str(exc))
+            return
+        self.app.call_from_thread(self.dismiss, result)
 
 
-class SignInScreen(_Form, Screen[tuple[str, str]]):
+class SignInScreen(_Form[SignedIn]):
     """Covers the console until a user signs in with a PIN (also the idle lock)."""
 
     DEFAULT_CSS = _CSS.format(name="SignInScreen")
-    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="signin.quit")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("sign-in")
 
-    def __init__(self, site_name: str, last_user: str = "") -> None:
-        super().__init__(id="sign-in")
+    def __init__(self, staff: StaffService, site_name: str, last_user: str = "") -> None:
+        super().__init__(staff, id="sign-in")
         self.site_name = site_name
         self.last_user = last_user
-        self.on_submit = None  # set by the app: called with (name, pin)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -61,18 +113,20 @@ class SignInScreen(_Form, Screen[tuple[str, str]]):
         name = self.query_one("#name", Input).value
         value = pin.value
         pin.value = ""  # never left on screen
-        if self.on_submit is not None:
-            self.on_submit(name, value)
+        self.send(partial(self._sign_in, name, value))
+
+    def _sign_in(self, name: str, pin: str) -> SignedIn:
+        user = self.staff.sign_in(name, pin)
+        return SignedIn(user, self.staff.current_shift())
 
 
-class FirstManagerScreen(_Form, ModalScreen[tuple[str, str] | None]):
+class FirstManagerScreen(_Form[User]):
     """A fresh installation: create the first manager."""
 
     DEFAULT_CSS = _CSS.format(name="FirstManagerScreen")
 
-    def __init__(self) -> None:
-        super().__init__(id="first-manager")
-        self.on_submit = None
+    def __init__(self, staff: StaffService) -> None:
+        super().__init__(staff, id="first-manager")
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -103,20 +157,18 @@ class FirstManagerScreen(_Form, ModalScreen[tuple[str, str] | None]):
         if pin != pin2:
             self.show_error("the two PINs differ")
             return
-        if self.on_submit is not None:
-            self.on_submit(self.query_one("#name", Input).value, pin)
+        self.send(partial(self.staff.add_user, self.query_one("#name", Input).value, Role.MANAGER, pin, actor="first start"))
 
 
-class OpenShiftScreen(_Form, ModalScreen[None]):
+class OpenShiftScreen(_Form["Shift"]):
     """Count the float into the drawer and open the shift."""
 
     DEFAULT_CSS = _CSS.format(name="OpenShiftScreen")
 
-    def __init__(self, attendant: str, currency: str) -> None:
-        super().__init__(id="open-shift")
+    def __init__(self, staff: StaffService, attendant: str) -> None:
+        super().__init__(staff, id="open-shift")
         self.attendant = attendant
-        self.currency = currency
-        self.on_submit = None
+        self.currency = staff.currency
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -130,21 +182,19 @@ class OpenShiftScreen(_Form, ModalScreen[None]):
 
     @on(Input.Submitted, "#float")
     def submitted(self, event: Input.Submitted) -> None:
-        if self.on_submit is not None:
-            self.on_submit(event.value)
+        self.send(partial(self.staff.open_shift, self.attendant, event.value))
 
 
-class CloseShiftScreen(_Form, ModalScreen[None]):
+class CloseShiftScreen(_Form[ClosedShift | None]):
     """Count the drawer by denomination and close the shift (or hand over)."""
 
     DEFAULT_CSS = _CSS.format(name="CloseShiftScreen")
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="close.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("close-shift")
 
-    def __init__(self, attendant: str, currency: str) -> None:
-        super().__init__(id="close-shift")
+    def __init__(self, staff: StaffService, attendant: str) -> None:
+        super().__init__(staff, id="close-shift")
         self.attendant = attendant
-        self.currency = currency
-        self.on_submit = None
+        self.currency = staff.currency
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -170,8 +220,12 @@ class CloseShiftScreen(_Form, ModalScreen[None]):
 
     @on(Input.Submitted, "#next")
     def submitted(self) -> None:
-        if self.on_submit is not None:
-            self.on_submit(self.query_one("#count", Input).value, self.query_one("#note", Input).value, self.query_one("#next", Input).value.strip())
+        count, note = self.query_one("#count", Input).value, self.query_one("#note", Input).value
+        self.send(partial(self._close, count, note, self.query_one("#next", Input).value.strip() or None))
+
+    def _close(self, count: str, note: str, hand_over_to: str | None) -> ClosedShift:
+        shift = self.staff.close_shift(count, actor=self.attendant, note=note, hand_over_to=hand_over_to)
+        return ClosedShift(shift, hand_over_to)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -19,8 +20,8 @@ class EventLog(RichLog):
     EventLog { border: round $secondary; background: $surface; }
     """
 
-    def __init__(self, tz: ZoneInfo, **kwargs: object) -> None:
-        super().__init__(max_lines=1000, wrap=False, markup=False, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, tz: ZoneInfo, **kwargs: Any) -> None:
+        super().__init__(max_lines=1000, wrap=False, markup=False, **kwargs)
         self.tz = tz
         self.border_title = "Events"
         self.lines_written = 0

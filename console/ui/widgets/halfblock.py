@@ -3,6 +3,8 @@ any terminal with true colour, needs no graphics protocol."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from PIL import Image as PILImage
 from rich.segment import Segment
 from rich.style import Style
@@ -15,8 +17,8 @@ class HalfBlockImage(Widget):
 
     DEFAULT_CSS = "HalfBlockImage { width: 1fr; height: 1fr; }"
 
-    def __init__(self, image: PILImage.Image | None, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, image: PILImage.Image | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.image = image.convert("RGB") if image is not None else None
         self._cache: tuple[tuple[int, int], list[Strip]] | None = None
 
@@ -29,7 +31,9 @@ class HalfBlockImage(Widget):
         scale = min(width / w, (height * 2) / h)
         size = (max(1, int(w * scale)), max(2, int(h * scale) // 2 * 2))
         pixels = self.image.resize(size).load()
-        strips = []
+        strips: list[Strip] = []
+        if pixels is None:  # an image with no pixel data: nothing to draw
+            return strips
         for row in range(0, size[1], 2):
             segments = []
             for col in range(size[0]):

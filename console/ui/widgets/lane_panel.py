@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.widgets import Static
 
 from console.site.events import LaneSnapshot
-
 
 
 class LanePanel(Static):
@@ -26,8 +26,8 @@ class LanePanel(Static):
     LanePanel.-offline { border: dashed $error; }
     """
 
-    def __init__(self, lane: LaneSnapshot, tz: ZoneInfo, **kwargs: object) -> None:
-        super().__init__(id=f"lane-{lane.id}", **kwargs)  # type: ignore[arg-type]
+    def __init__(self, lane: LaneSnapshot, tz: ZoneInfo, **kwargs: Any) -> None:
+        super().__init__(id=f"lane-{lane.id}", **kwargs)
         self.tz = tz
         self.lane = lane
 

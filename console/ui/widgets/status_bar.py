@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -18,8 +19,8 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, tz: ZoneInfo, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, tz: ZoneInfo, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.tz = tz
         self.devices: dict[str, DeviceHealth] = {}
         self.cloud = "cloud: not configured"

@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from drivers.camera import Frame, PortraitError, PortraitSettings, extract_portrait
-from drivers.camera.portrait import FRONTAL_CASCADE, PROFILE_CASCADE, FaceDetector, preload_detector
+from drivers.camera.portrait import (
+    FRONTAL_CASCADE,
+    PROFILE_CASCADE,
+    FaceDetector,
+    preload_detector,
+)
 
 Box = tuple[int, int, int, int]
 

@@ -7,7 +7,8 @@ import time
 from typing import Callable
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.charger import PlugChanged, PortsReported, PowerDone, open_epile
 from drivers.charger.epile_protocol import (

@@ -8,9 +8,22 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
-from drivers.elevator import FAST_TIMING, ElevatorSimulator, LinkTiming, SerialElevator, open_elevator
+from drivers.elevator import (
+    FAST_TIMING,
+    ElevatorSimulator,
+    LinkTiming,
+    SerialElevator,
+    open_elevator,
+)
 from drivers.elevator import ElevatorEventKind as K
-from drivers.elevator.protocol import FrameDecoder, MsgType, body_car_floor, body_card_swiped, body_hello, encode_frame
+from drivers.elevator.protocol import (
+    FrameDecoder,
+    MsgType,
+    body_car_floor,
+    body_card_swiped,
+    body_hello,
+    encode_frame,
+)
 from drivers.health import HealthState
 
 WaitHealth = Callable[[SerialElevator, HealthState, float], float]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from drivers.gate.protocol import (
-    MAX_PAYLOAD,
     CONSOLE_SENDS,
     CONTROLLER_SENDS,
+    MAX_PAYLOAD,
     Deframer,
     FaultCode,
     Frame,

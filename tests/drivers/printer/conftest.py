@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.drivers.printer.printer_samples import SITE_CJK, make_receipt
-
 from drivers.printer.document import PrintDocument
 from drivers.printer.simulator import NetworkPrinterSimulator, SerialPrinterSimulator
+from tests.drivers.printer.printer_samples import SITE_CJK, make_receipt
 
 
 @pytest.fixture

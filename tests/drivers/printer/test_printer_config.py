@@ -10,9 +10,20 @@ import pytest
 from drivers.health import HealthState
 from drivers.printer import open_printer
 from drivers.printer.document import QR, Columns, Cut, Feed, PrintDocument, Rule, Text
-from drivers.printer.errors import CoverOpen, DocumentError, PaperOut, PrinterConfigError, PrinterOffline
+from drivers.printer.errors import (
+    CoverOpen,
+    DocumentError,
+    PaperOut,
+    PrinterConfigError,
+    PrinterOffline,
+)
 from drivers.printer.simulator import PrinterState
-from drivers.printer.transport import FileTransport, MemoryTransport, SerialTransport, TcpTransport
+from drivers.printer.transport import (
+    FileTransport,
+    MemoryTransport,
+    SerialTransport,
+    TcpTransport,
+)
 from drivers.printer.url import parse_printer_url
 from tests.drivers.printer.printer_samples import make_receipt
 

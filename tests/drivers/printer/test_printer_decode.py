@@ -6,8 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.printer.document import QR, Columns, Cut, Feed, PrintDocument, Rule, Text
-from drivers.printer.escpos_decode import CutMark, JobStart, Tokenizer, decode, render_text, tokens
-from drivers.printer.render import RenderOptions, Renderer
+from drivers.printer.escpos_decode import (
+    CutMark,
+    JobStart,
+    Tokenizer,
+    decode,
+    render_text,
+    tokens,
+)
+from drivers.printer.render import Renderer, RenderOptions
 
 ESC, GS = b"\x1b", b"\x1d"
 

@@ -7,13 +7,19 @@ import threading
 import time
 
 import pytest
-from tests.drivers.printer.printer_samples import E_RECEIPT, SITE_CJK
 
 from drivers.health import DeviceHealth, HealthState
 from drivers.printer import open_printer
 from drivers.printer.document import Cut, PrintDocument, Text
-from drivers.printer.errors import CoverOpen, PaperOut, PrinterFault, PrinterOffline, PrinterTimeout
+from drivers.printer.errors import (
+    CoverOpen,
+    PaperOut,
+    PrinterFault,
+    PrinterOffline,
+    PrinterTimeout,
+)
 from drivers.printer.simulator import NetworkPrinterSimulator, PrinterState
+from tests.drivers.printer.printer_samples import E_RECEIPT, SITE_CJK
 
 
 def test_receipt_prints_with_text_qr_and_cut(network_sim: NetworkPrinterSimulator, receipt: PrintDocument) -> None:

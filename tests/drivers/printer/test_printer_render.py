@@ -16,7 +16,7 @@ from drivers.printer.document import QR, Columns, Cut, Feed, PrintDocument, Rule
 from drivers.printer.errors import DocumentError, PrinterConfigError
 from drivers.printer.escpos_decode import decode
 from drivers.printer.layout import Route, clean_text, wrap
-from drivers.printer.render import RenderOptions, Renderer, render_document
+from drivers.printer.render import Renderer, RenderOptions, render_document
 
 REPO = Path(__file__).resolve().parents[3]
 INIT = b"\x1b@"

@@ -1,7 +1,7 @@
 """`booth quote` and `booth tariff check`: the tariff engine from the command line.
 
 `register(subparsers)` adds both sub-commands to the `booth` parser; running this module
-(`python -m console.tariff_cli quote ...`) gives the same commands on their own.
+(`python -m console.commands.tariff quote ...`) gives the same commands on their own.
 Exit codes: 0 fine, 1 the tariff file has problems, 2 the request cannot be priced
 (unreadable file, bad time, unknown class/member/code).
 """
@@ -31,7 +31,7 @@ from console.domain.tariff.parse import duration_text
 EXIT_OK, EXIT_TARIFF, EXIT_INPUT = 0, 1, 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `quote` and `tariff` (with `check`) to a `booth` argument parser."""
     q = subparsers.add_parser(
         "quote", help="price a stay with a tariff file",

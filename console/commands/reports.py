@@ -2,7 +2,7 @@
 command line.
 
 `register(subparsers)` adds `report` and `audit` to the `booth` parser; running this
-module (`python -m console.reports.cli report shift --last`) gives the same commands on
+module (`python -m console.commands.reports report shift --last`) gives the same commands on
 their own. Nothing here writes to the database: it is opened read-only and not migrated.
 
 Exit codes: 0 fine; 1 the audit chain is broken; 2 bad input (unknown shift, bad date,
@@ -27,7 +27,7 @@ class _Fail(Exception):
         self.code = code
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `report` (shift, shifts, manager) and `audit` (verify) to a `booth` parser."""
     report = subparsers.add_parser("report", help="shift (Z) and manager reports",
                                    description="Print or export reports from the booth's database.")
@@ -201,7 +201,11 @@ def _shift_command(args: argparse.Namespace) -> int:
 
 
 def _shift(args: argparse.Namespace) -> int:
-    from console.reports.export import shift_report_csv, shift_report_json, shift_report_pdf
+    from console.reports.export import (
+        shift_report_csv,
+        shift_report_json,
+        shift_report_pdf,
+    )
     from console.reports.printout import document_text, shift_report_document
     from console.reports.queries import build_shift_report, last_shift_id
 
@@ -265,7 +269,11 @@ def _manager_command(args: argparse.Namespace) -> int:
 
 
 def _manager(args: argparse.Namespace) -> int:
-    from console.reports.export import manager_report_csv, manager_report_json, manager_report_text
+    from console.reports.export import (
+        manager_report_csv,
+        manager_report_json,
+        manager_report_text,
+    )
     from console.reports.queries import build_manager_report
 
     config = _config(args)
@@ -309,7 +317,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The report and audit commands on their own (`python -m console.reports.cli`)."""
+    """The report and audit commands on their own (`python -m console.commands.reports`)."""
     parser = argparse.ArgumentParser(prog="booth", description="Booth reports and audit check.")
     register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(argv)

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from console.store.types import UTCDateTime
-
-
-def _utc(nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(UTCDateTime(), nullable=nullable)
+from console.store.types import utc_column
 
 
 class SyncStateRow(SQLModel, table=True):
@@ -28,7 +24,7 @@ class SyncStateRow(SQLModel, table=True):
     etag: str | None = Field(default=None, max_length=200)
     cursor: str | None = Field(default=None, max_length=128)
     version: str | None = Field(default=None, max_length=64)
-    applied_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    applied_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     error: str | None = Field(default=None)
 
 
@@ -40,7 +36,7 @@ class CloudTariffRow(SQLModel, table=True):
     version: str = Field(primary_key=True, max_length=64)
     text: str
     state: str = Field(max_length=16)  # active / superseded / refused
-    received_at: datetime = Field(sa_column=_utc())
+    received_at: datetime = Field(sa_column=utc_column())
     error: str | None = None
 
 
@@ -55,8 +51,8 @@ class CloudMemberRow(SQLModel, table=True):
     kind: str = Field(max_length=16)
     name: str = Field(default="", max_length=80)
     account_id: str | None = Field(default=None, max_length=64)
-    valid_from: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    valid_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    valid_from: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    valid_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class CloudAccountRow(SQLModel, table=True):
@@ -82,6 +78,6 @@ class RemotePaymentRow(SQLModel, table=True):
     plate: str = Field(max_length=16)
     amount_minor: int
     currency: str = Field(max_length=3)
-    paid_at: datetime = Field(sa_column=_utc())
+    paid_at: datetime = Field(sa_column=utc_column())
     reference: str = Field(default="", max_length=64)
-    received_at: datetime = Field(sa_column=_utc())
+    received_at: datetime = Field(sa_column=utc_column())

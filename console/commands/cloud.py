@@ -158,7 +158,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 
 # -- admin -------------------------------------------------------------------------------------
-def _admin(work: Callable[[Any], int]) -> Callable[[argparse.Namespace], int]:
+def _admin(work: Callable[[Any], Callable[[argparse.Namespace], int]]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from console.store.engine import StoreError
         from console.sync.server.db import open_cloud_db
@@ -168,7 +168,7 @@ def _admin(work: Callable[[Any], int]) -> Callable[[argparse.Namespace], int]:
         except StoreError as exc:
             return _err(f"cannot open the cloud database: {exc}", EXIT_USAGE)
         try:
-            return work(engine)(args)  # type: ignore[no-any-return]
+            return work(engine)(args)
         except ValueError as exc:
             return _err(str(exc), EXIT_USAGE)
         except OSError as exc:
@@ -321,7 +321,7 @@ def register(subparsers: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m console.sync.cli cloud ...`: the same commands without the booth CLI."""
+    """`python -m console.commands.cloud cloud ...`: the same commands without the booth CLI."""
     parser = argparse.ArgumentParser(prog="booth")
     register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(argv)

@@ -1,0 +1,141 @@
+"""What the attendant's board shows right now: each lane, the exits waiting to be paid,
+each device's health and each zone's count.
+
+This is the site's only shared memory. It is a read model: the database decides (visits,
+payments, counts); the board keeps the latest picture so screens can draw without a
+query, and publishes every change on the bus. All methods are thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime
+from typing import Mapping, TypedDict, Unpack
+
+from console.domain.occupancy import ZoneOccupancy
+from console.site.bus import EventBus
+from console.site.config import SiteConfig
+from console.site.events import (
+    DeviceHealthChanged,
+    ExitTicket,
+    LaneChanged,
+    LaneSnapshot,
+    OccupancyChanged,
+)
+from drivers.health import DeviceHealth
+
+
+class LaneUpdate(TypedDict, total=False):
+    """The fields of a lane snapshot that change while the site runs."""
+
+    gate: str
+    vehicle_present: bool
+    last_plate: str | None
+    last_event_at: datetime | None
+    status: str
+    health: str
+    pending: ExitTicket | None
+
+
+class LaneBoard:
+    """Lanes, waiting exits, device health and zone counts, as last known."""
+
+    def __init__(self, config: SiteConfig, bus: EventBus) -> None:
+        self._config = config
+        self._bus = bus
+        self._lock = threading.Lock()
+        self._lanes: dict[str, LaneSnapshot] = {
+            lane.id: LaneSnapshot(lane.id, lane.name or lane.id, lane.direction, lane.zone) for lane in config.lanes
+        }
+        self._tickets: dict[str, ExitTicket] = {}
+        self._health: dict[str, DeviceHealth] = {}
+        self._counts: dict[str, int] = {}
+
+    # -- lanes -------------------------------------------------------------------------------
+    def lanes(self) -> list[LaneSnapshot]:
+        with self._lock:
+            return list(self._lanes.values())
+
+    def lane(self, lane_id: str) -> LaneSnapshot:
+        """The lane's snapshot (KeyError for a lane the site does not have)."""
+        with self._lock:
+            return self._lanes[lane_id]
+
+    def has_lane(self, lane_id: str, direction: str | None = None) -> bool:
+        with self._lock:
+            lane = self._lanes.get(lane_id)
+        return lane is not None and (direction is None or lane.direction == direction)
+
+    def update_lane(self, lane_id: str, **changes: Unpack[LaneUpdate]) -> LaneSnapshot:
+        """Change a lane's snapshot and tell the listeners."""
+        with self._lock:
+            lane = replace(self._lanes[lane_id], **changes)
+            self._lanes[lane_id] = lane
+        self._bus.publish(LaneChanged(lane))
+        return lane
+
+    # -- waiting exits ------------------------------------------------------------------------
+    def pending_tickets(self) -> list[ExitTicket]:
+        """Exits waiting to be settled, in the order they arrived."""
+        with self._lock:
+            return list(self._tickets.values())
+
+    def ticket(self, ticket_id: str) -> ExitTicket | None:
+        with self._lock:
+            return self._tickets.get(ticket_id)
+
+    def ticket_for_visit(self, visit_id: str) -> ExitTicket | None:
+        with self._lock:
+            return next((t for t in self._tickets.values() if t.visit.id == visit_id), None)
+
+    def hold(self, ticket: ExitTicket, status: str | None = None) -> None:
+        """Keep `ticket` waiting at its lane (a new ticket, or a changed fee)."""
+        with self._lock:
+            self._tickets[ticket.id] = ticket
+        if status is None:
+            self.update_lane(ticket.lane_id, pending=ticket)
+        else:
+            self.update_lane(ticket.lane_id, pending=ticket, status=status)
+
+    def release(self, ticket_id: str) -> ExitTicket | None:
+        """The exit no longer waits (settled or gone). Returns the ticket if it was waiting."""
+        with self._lock:
+            ticket = self._tickets.pop(ticket_id, None)
+            lane = self._lanes[ticket.lane_id] if ticket is not None else None
+        if ticket is not None and lane is not None and lane.pending is not None and lane.pending.id == ticket_id:
+            self.update_lane(ticket.lane_id, pending=None)
+        return ticket
+
+    # -- devices ------------------------------------------------------------------------------
+    def device_health(self) -> dict[str, DeviceHealth]:
+        with self._lock:
+            return dict(self._health)
+
+    def set_health(self, health: DeviceHealth) -> None:
+        """A device (lane, printer, camera...) reports its health (any thread)."""
+        with self._lock:
+            self._health[health.device] = health
+        self._bus.publish(DeviceHealthChanged(health))
+
+    # -- zones --------------------------------------------------------------------------------
+    def occupied(self, zone_id: str) -> int:
+        with self._lock:
+            return self._counts.get(zone_id, 0)
+
+    def occupancy(self) -> tuple[ZoneOccupancy, ...]:
+        with self._lock:
+            counts = dict(self._counts)
+        return tuple(ZoneOccupancy(z.id, z.name or z.id, z.capacity, counts.get(z.id, 0)) for z in self._config.zones)
+
+    def set_counts(self, counts: Mapping[str, int]) -> None:
+        """The zones' counts as the database has them now."""
+        with self._lock:
+            self._counts = dict(counts)
+        self._bus.publish(OccupancyChanged(self.occupancy()))
+
+    def count_entry(self, zone_id: str) -> None:
+        """One more vehicle in `zone_id` (its entry just committed)."""
+        with self._lock:
+            self._counts[zone_id] = self._counts.get(zone_id, 0) + 1
+        self._bus.publish(OccupancyChanged(self.occupancy()))

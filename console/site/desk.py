@@ -1,0 +1,181 @@
+"""Taking the fee at the exit desk: split payments, card and account, overrides with a
+manager's PIN, unpaid exits recorded as debts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from console.domain.money import Money
+from console.domain.payments import NewPayment, settle_cash
+from console.domain.quote import Quote, QuoteItem
+from console.domain.staff import Role
+from console.site.errors import SiteError, command
+from console.site.events import ExitSettled, ExitTicket
+from console.site.exits import ExitService
+from console.site.staff import StaffService
+from console.site.tender import Tender
+from console.store import cloud_copies
+from console.store.audit import append_audit
+
+_APPROVAL_CODE = re.compile(r"[A-Z0-9]{4,12}")
+
+
+class ExitDesk:
+    """The money side of a waiting exit."""
+
+    def __init__(self, exits: ExitService, staff: StaffService) -> None:
+        self.exits = exits
+        self.staff = staff
+        self.config = exits.config
+        self.store = exits.store
+        self.board = exits.board
+        self.currency = exits.currency
+
+    def _waiting(self, ticket_id: str, message: str = "this exit is no longer waiting") -> ExitTicket:
+        ticket = self.board.ticket(ticket_id)
+        if ticket is None:
+            raise SiteError(message)
+        return ticket
+
+    def pay_cash(self, ticket_id: str, tendered_text: str, *, attendant: str, change_left: bool = False) -> ExitSettled:
+        """Take cash for a waiting exit. Validates the tender, commits, then opens the gate.
+
+        Raises SiteError (nothing recorded) for a bad amount or an unknown ticket. A second
+        call for a ticket already paid finds the first payment and records nothing.
+        """
+        return self.pay(ticket_id, [Tender("cash", "", tendered_text)], attendant=attendant, change_left=change_left)
+
+    @command("payment NOT recorded, gate stays closed")
+    def pay(self, ticket_id: str, tenders: list[Tender], *, attendant: str, change_left: bool = False) -> ExitSettled:
+        """Take the fee in one or several methods (split payment), then open the gate.
+
+        A tender with no amount takes what is still due. Cash may be tendered above its
+        part (the change is worked out); a card needs the terminal's approval code; an
+        account must exist, be active and allow the amount. With `change_left` the driver
+        leaves the change: it goes into the drawer as such, not into the cash difference.
+        """
+        ticket = self._waiting(ticket_id, "this exit is no longer waiting (already paid or cancelled)")
+        due = ticket.due
+        if due.is_zero:  # waived or validated to nothing: the vehicle simply leaves
+            return self.exits.settle(ticket, [], attendant=attendant, reason="nothing due")
+        if not tenders:
+            raise SiteError("no payment given")
+        payments: list[NewPayment] = []
+        change = Money.zero(self.currency)
+        remaining = due
+        for tender in tenders:
+            method = tender.method
+            if method not in ("cash", "card", "account", "mobile"):
+                raise SiteError(f"unknown payment method {method!r}")
+            amount = Money.parse(tender.amount_text, self.currency) if tender.amount_text.strip() else remaining
+            if amount.is_negative or amount.is_zero:
+                raise SiteError(f"the {method} amount must be more than zero")
+            if amount > remaining:
+                raise SiteError(f"{method} {amount} is more than the {remaining} still due")
+            payments.append(self._payment(tender, amount))
+            if method == "cash":
+                change = change + (payments[-1].change or Money.zero(self.currency))
+            remaining = remaining - amount
+        if not remaining.is_zero:
+            raise SiteError(f"{remaining} is still due: add another payment")
+        if change_left and change.is_zero:
+            raise SiteError("there is no change to leave")
+        return self.exits.settle(
+            ticket, payments, attendant=attendant, reason="paid",
+            change=Money.zero(self.currency) if change_left else change, change_left=change.minor if change_left else 0,
+        )
+
+    def _payment(self, tender: Tender, amount: Money) -> NewPayment:
+        """One part of a payment, checked (SiteError or a domain error when it cannot be taken)."""
+        if tender.method == "cash":
+            tendered = Money.parse(tender.tendered_text, self.currency) if tender.tendered_text.strip() else amount
+            outcome = settle_cash(amount, tendered)
+            return NewPayment("cash", amount, outcome.tendered, outcome.change)
+        if tender.method == "card":
+            code = tender.reference.strip().upper()
+            if not _APPROVAL_CODE.fullmatch(code):
+                raise SiteError("a card payment needs the terminal's approval code (4-12 letters or digits)")
+            return NewPayment("card", amount, reference=code)
+        if tender.method == "account":
+            found = self.store.query(cloud_copies.account, tender.reference.strip())
+            if found is None or not found.active:
+                raise SiteError(f"no active account {tender.reference.strip()!r}")
+            if found.currency != self.currency:
+                raise SiteError(f"account {found.id} is in {found.currency}")
+            if found.credit_limit_minor is not None and amount.minor > found.credit_limit_minor:
+                raise SiteError(f"{amount} is above the account's limit of {Money(found.credit_limit_minor, self.currency)}")
+            return NewPayment("account", amount, reference=found.id)
+        raise SiteError("phone payments come from the cloud by themselves; use another method here")
+
+    @command("fee NOT changed")
+    def override(
+        self, ticket_id: str, kind: str, *, reason: str, actor: str, new_amount_text: str = "", code: str = "",
+        manager: str = "", manager_pin: str = "",
+    ) -> ExitTicket:
+        """Change a waiting exit's fee: `fee_change` (to a new amount), `waive` (to zero) or
+        `validation` (a merchant code the tariff knows). Always with a reason; lowering the
+        fee by more than the site's limit needs a manager's name and PIN. The override is
+        audited now and recorded with the exit when it is settled; the waiting ticket
+        changes only once the audit entry is committed."""
+        ticket = self._waiting(ticket_id)
+        if not reason.strip():
+            raise SiteError("give a reason for changing the fee")
+        old = ticket.quote.total
+        if kind == "fee_change":
+            new_total = Money.parse(new_amount_text, self.currency)
+            if new_total.is_negative:
+                raise SiteError("a fee cannot be negative")
+            quote = Quote(new_total, ticket.quote.tariff_id, ticket.quote.items + (QuoteItem(f"Fee changed by {actor}: {reason.strip()}", new_total - old),), ticket.quote.notes)
+        elif kind == "waive":
+            new_total = Money.zero(self.currency)
+            quote = Quote(new_total, ticket.quote.tariff_id, ticket.quote.items + (QuoteItem(f"Waived by {actor}: {reason.strip()}", -old),), ticket.quote.notes)
+        elif kind == "validation":
+            if not code.strip():
+                raise SiteError("type the validation code")
+            if ticket.overrides:
+                raise SiteError("apply validations before changing the fee by hand")
+            requote = self.exits.pricing.quote(ticket.visit, ticket.exit_at, validations=(code.strip(),))
+            debt_items = ticket.quote.items[len(ticket.quote.items) - len(ticket.debt_ids):] if ticket.debt_ids else ()
+            debts = sum((i.amount for i in debt_items), Money.zero(self.currency))
+            quote = Quote(requote.total + debts, requote.tariff_id, requote.items + debt_items, requote.notes)
+            new_total = quote.total
+        else:
+            raise SiteError("override kind must be fee_change, waive or validation")
+        lowered = old - new_total
+        limit = Money.parse(self.config.operations.override_pin_above, self.currency)
+        approved_by = None
+        if lowered > limit or (kind == "waive" and not old.is_zero and old > limit):
+            if not manager.strip():
+                raise SiteError(f"lowering a fee by more than {limit} needs a manager's name and PIN")
+            approver = self.staff.sign_in(manager, manager_pin)
+            if approver.role is not Role.MANAGER:
+                raise SiteError(f"{approver.name} is not a manager")
+            approved_by = approver.name
+        record: dict[str, object] = {
+            "kind": kind, "quoted_minor": old.minor, "new_minor": new_total.minor, "reason": reason.strip(),
+            "approved_by": approved_by, "code": code.strip() or None,
+        }
+        with self.store.write() as tx:
+            append_audit(tx, at=self.exits.clock.now(), actor=actor, action=f"override.{kind}.requested", subject=ticket.visit.id, detail=record)
+        updated = replace(ticket, quote=quote, overrides=ticket.overrides + (record,))
+        self.board.hold(updated, status=f"{ticket.visit.plate}: {updated.due} due (changed)")
+        self.exits.bus.report(
+            "warning",
+            f"{ticket.lane_id}: fee of {ticket.visit.plate} {kind} {old} -> {new_total} by {actor}"
+            + (f", approved by {approved_by}" if approved_by else "") + f": {reason.strip()}",
+        )
+        return updated
+
+    @command("unpaid exit NOT recorded, gate stays closed")
+    def unpaid_exit(self, ticket_id: str, *, reason: str, actor: str) -> ExitSettled:
+        """Let a vehicle leave without paying (card terminal down, no means): the amount is
+        recorded as the plate's debt and comes up at its next exit."""
+        ticket = self._waiting(ticket_id)
+        if not reason.strip():
+            raise SiteError("give a reason for letting the vehicle leave unpaid")
+        return self.exits.settle(ticket, [], attendant=actor, reason="unpaid exit", new_debt=(ticket.due.minor, reason.strip()))
+
+    def settle_remote_payments(self) -> int:
+        """Let waiting exits whose drivers paid by phone leave (the desk's check key)."""
+        return self.exits.settle_remote_payments()

@@ -1,0 +1,341 @@
+"""Vehicles leaving: finding the visit of a plate read at an exit, quoting it, letting
+free stays, passes and phone payments through, and settling a waiting exit.
+
+`settle` is the one place where an exit is written: the payments, the closed visit, the
+receipt, the audit entry and the outbox events commit in one transaction, and only then
+does the barrier open and the board change.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime
+from typing import Callable, Mapping
+
+from sqlmodel import Session
+
+from console.domain.clock import Clock
+from console.domain.money import Money
+from console.domain.payments import NewPayment, PaymentMethod
+from console.domain.plates import PlateError
+from console.domain.quote import Quote, QuoteItem
+from console.domain.visits import Visit
+from console.site.board import LaneBoard
+from console.site.bus import EventBus
+from console.site.config import SiteConfig
+from console.site.errors import PlateNotFound, SiteError, command, refusals
+from console.site.events import ExitSettled, ExitTicket
+from console.site.pricing import TariffPricing
+from console.site.receipts import receipt_content
+from console.store import cloud_copies, shifts, visits
+from console.store.database import Store
+from console.store.engine import StoreError
+from console.store.ids import new_id
+from console.store.visits import AlreadyInside
+from drivers.gate.base import GateDriver
+
+log = logging.getLogger(__name__)
+
+# Pass and whitelist entries leave free ("member" kinds are billed by the tariff's plans).
+FREE_KINDS = ("pass", "whitelist")
+
+
+class ExitService:
+    """Exit lookups, quotes and settlements for every exit lane of the booth."""
+
+    def __init__(
+        self,
+        config: SiteConfig,
+        store: Store,
+        clock: Clock,
+        board: LaneBoard,
+        gates: Mapping[str, GateDriver],
+        pricing: TariffPricing,
+        bus: EventBus,
+        *,
+        receipts_queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.board = board
+        self.gates = gates
+        self.pricing = pricing
+        self.bus = bus
+        self.currency = config.site.currency
+        self.plates = config.site.plates
+        self._receipts_queued = receipts_queued
+
+    # -- members and phone payments (the cloud's copies, kept locally: work offline) --------------
+    def member(self, plate: str, now: datetime, kinds: tuple[str, ...] | None = None) -> str | None:
+        """The plate's membership, pass or whitelist entry valid now, limited to `kinds`
+        when given; "kind name" for the log, or None."""
+        try:
+            found = [m for m in self.store.query(cloud_copies.members_for, plate, now) if kinds is None or m.kind in kinds]
+        except StoreError:
+            return None
+        return f"{found[0].kind} {found[0].name}".strip() if found else None
+
+    def remote_payment(self, plate: str, due: Money) -> str | None:
+        """The id of an unused phone payment for `plate` that covers `due`, if any."""
+        try:
+            payments = self.store.query(cloud_copies.remote_payments_for, plate)
+        except StoreError:
+            return None
+        for payment in payments:
+            if payment.currency == due.currency and payment.amount_minor >= due.minor:
+                return payment.id
+        return None
+
+    # -- a plate at an exit ------------------------------------------------------------------
+    @command("cannot look up the plate")
+    def open_exit(
+        self, lane_id: str, raw_plate: str, *, now: datetime | None = None, lost_ticket: bool = False
+    ) -> ExitTicket | None:
+        """Find the plate's visit and quote its exit at `lane_id`.
+
+        A stay within the free period, a pass, or a stay paid by phone leaves at once
+        (returns None). Otherwise the lane waits with a ticket the attendant settles.
+        Raises SiteError for an unknown plate (PlateNotFound, with near matches), a
+        vehicle that has already left, or a lane that is not an exit.
+        """
+        now = now or self.clock.now()
+        if not self.board.has_lane(lane_id, "exit"):
+            raise SiteError(f"{lane_id} is not an exit lane")
+        with self.store.read() as tx:
+            plate = self._exit_plate(tx, raw_plate)
+            visit = visits.open_visit_for(tx, plate)
+            last = visits.latest_visit_for(tx, plate) if visit is None else None
+            unknown = visit is None and (last is None or last.exit_at is None)
+            near = self.plates.near_matches(plate, visits.open_plates(tx)) if unknown else []
+            debts = visits.open_debts(tx, plate) if visit is not None else []
+        if visit is None:
+            if last is not None and last.exit_at is not None:
+                local = last.exit_at.astimezone(self.config.site.tz)
+                raise SiteError(f"{plate} already left at {local:%H:%M} on {local:%d.%m.}: double exit")
+            raise PlateNotFound(plate, tuple(m.plate for m in near if not m.exact))
+        existing = self.board.ticket_for_visit(visit.id)
+        if existing is not None:
+            return existing  # reopening the exit keeps the same ticket (and idempotency key)
+        try:
+            quote = self.pricing.quote(visit, now, lost_ticket=lost_ticket)
+        except ValueError as exc:  # QuoteError, or a time the calendar cannot hold
+            raise SiteError(f"cannot price {plate}: {exc}") from None
+        if debts:
+            tz = self.config.site.tz
+            extra = tuple(
+                QuoteItem(f"Unpaid from {at.astimezone(tz):%d.%m.%Y} ({reason})", Money(amount, self.currency)) for _, amount, at, reason in debts
+            )
+            quote = Quote(quote.total + Money(sum(d[1] for d in debts), self.currency), quote.tariff_id, quote.items + extra, quote.notes)
+            self.bus.report("warning", f"{lane_id}: {plate} owes {len(debts)} earlier unpaid exit(s); added to the fee")
+        ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts))
+        if self._leaves_by_itself(ticket, now):
+            return None
+        self.board.hold(ticket, status=f"{plate}: {ticket.due} due")
+        return ticket
+
+    def _exit_plate(self, tx: Session, raw_plate: str) -> str:
+        """The plate read or typed at an exit, normalized by the site's rules.
+
+        A read no plate can have (an O where mainland plates only have 0) may still
+        resemble an open visit's plate: offered to the attendant, never charged. One
+        that equals an open plate exactly was stored under earlier rules and leaves.
+        """
+        try:
+            return self.plates.normalize(raw_plate)
+        except PlateError as exc:
+            near = self.plates.near_matches(raw_plate, visits.open_plates(tx))
+            if near and near[0].exact:
+                return near[0].plate
+            if near:
+                raise PlateNotFound(exc.cleaned, tuple(m.plate for m in near)) from None
+            raise
+
+    def _leaves_by_itself(self, ticket: ExitTicket, now: datetime) -> bool:
+        """Passes and whitelisted plates, stays with nothing due and stays paid by phone
+        leave without the attendant (with the network down too)."""
+        plate, debts = ticket.visit.plate, ticket.debt_ids
+        member = self.member(plate, now, kinds=FREE_KINDS)
+        if member is not None and not debts:
+            quote = ticket.quote
+            waived = replace(ticket, quote=Quote(Money.zero(self.currency), quote.tariff_id, quote.items + (QuoteItem(f"{member}: no charge", -quote.total),), quote.notes))
+            self.settle(waived, [], attendant="lane", reason=member)
+            return True
+        if ticket.due.is_zero:
+            self.settle(ticket, [], attendant="lane", reason="free")
+            return True
+        remote = self.remote_payment(plate, ticket.due)
+        if remote is not None:
+            # The remote payment's id goes on the payment row, in the exit's own
+            # transaction, so it can never be used twice.
+            self.settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
+            return True
+        return not debts and self._leave_within_exit_grace(ticket, now)
+
+    def _leave_within_exit_grace(self, ticket: ExitTicket, now: datetime) -> bool:
+        """A driver who paid by phone before driving to the exit owes nothing more while
+        within the tariff's exit grace after paying: the stay is settled at the fee as of
+        the payment, with that payment. Returns True when the vehicle could leave."""
+        try:
+            payments = self.store.query(cloud_copies.remote_payments_for, ticket.visit.plate)
+        except StoreError:
+            return False
+        for payment in reversed(payments):  # the latest payment first
+            if payment.currency != self.currency or not ticket.visit.entry_at <= payment.paid_at <= now:
+                continue
+            try:
+                after = self.pricing.quote(ticket.visit, now, paid_until=payment.paid_at)
+                then = self.pricing.quote(ticket.visit, payment.paid_at)
+            except ValueError:
+                continue
+            if not after.total.is_zero or payment.amount_minor < then.total.minor:
+                continue
+            tz = self.config.site.tz
+            note = QuoteItem(f"Left within the exit grace of paying by phone at {payment.paid_at.astimezone(tz):%H:%M}", Money.zero(self.currency))
+            settled = replace(ticket, quote=Quote(then.total, then.tariff_id, then.items + (note,), then.notes))
+            self.settle(settled, [NewPayment("mobile", then.total, reference=payment.id)], attendant="cloud", reason="paid remotely")
+            return True
+        return False
+
+    @command("entry NOT recorded")
+    def exit_with_unknown_entry(
+        self,
+        lane_id: str,
+        raw_plate: str,
+        *,
+        actor: str,
+        reason: str,
+        entry_at: datetime | None = None,
+        lost_ticket: bool = False,
+    ) -> ExitTicket | None:
+        """A vehicle at the exit with no visit: record its entry by hand, then quote.
+
+        Either the driver states an entry time (`entry_at`, not in the future) or the
+        lost-ticket fee applies. The manual entry is audited with `reason`.
+        """
+        now = self.clock.now()
+        if not self.board.has_lane(lane_id, "exit"):
+            raise SiteError(f"{lane_id} is not an exit lane")
+        if not reason.strip():
+            raise SiteError("give a reason for the manual entry")
+        if (entry_at is None) == (not lost_ticket):
+            raise SiteError("choose either the lost-ticket fee or an entry time")
+        plate = self.plates.normalize(raw_plate)
+        if entry_at is not None:
+            if entry_at.tzinfo is None:
+                raise SiteError("entry time needs a time zone")
+            if entry_at > now:
+                raise SiteError("the entry time is in the future")
+        note = f"{'lost ticket' if lost_ticket else 'entry time stated at exit'}: {reason.strip()}"
+        try:
+            with self.store.write() as tx:
+                visits.record_entry(
+                    tx, plate=plate, zone=self.board.lane(lane_id).zone, lane=lane_id, at=entry_at or now,
+                    currency=self.currency, actor=actor, note=note,
+                )
+        except AlreadyInside:
+            pass  # a visit turned up meanwhile: price that one
+        self.bus.report("warning", f"{lane_id}: {plate} entry recorded by {actor} ({note})")
+        ticket = self.open_exit(lane_id, plate, now=now, lost_ticket=lost_ticket)
+        if ticket is None:
+            return None
+        # Recorded with the exit as an override, so the shift report counts lost tickets
+        # and entry times typed by hand.
+        record: dict[str, object] = {
+            "kind": "lost_ticket" if lost_ticket else "entry_time",
+            "quoted_minor": ticket.quote.total.minor,
+            "new_minor": ticket.quote.total.minor,
+            "reason": reason.strip(),
+            "approved_by": None,
+        }
+        ticket = replace(ticket, overrides=ticket.overrides + (record,))
+        self.board.hold(ticket)
+        return ticket
+
+    # -- settling ------------------------------------------------------------------------------
+    def settle(
+        self,
+        ticket: ExitTicket,
+        payments: list[NewPayment],
+        *,
+        attendant: str,
+        reason: str,
+        change: Money | None = None,
+        change_left: int = 0,
+        new_debt: tuple[int, str] | None = None,
+    ) -> ExitSettled:
+        """Record the exit (one transaction), then open the barrier and update the board.
+
+        Idempotent by the ticket's id: a second call for a ticket already settled finds
+        the first settlement and records nothing. Raises SiteError (nothing recorded,
+        barrier closed) when the database refuses or cannot be written.
+        """
+        receipt = receipt_content(self.config, ticket, payments, attendant=attendant, change=change) if payments else None
+        booth = self.config.site.booth_id
+        with refusals("payment NOT recorded, gate stays closed"):
+            with self.store.write() as tx:
+                shift = shifts.current_shift(tx, booth)
+                if shift is None and any(p.method == PaymentMethod.CASH.value for p in payments):
+                    raise SiteError("no shift is open at this booth: open one (with the float) before taking cash")
+                closed = visits.close_visit(
+                    tx,
+                    visit_id=ticket.visit.id,
+                    exit_lane=ticket.lane_id,
+                    exit_at=ticket.exit_at,
+                    quote=ticket.quote,
+                    payments=payments,
+                    attendant=attendant,
+                    idempotency_key=ticket.id,
+                    reason=reason,
+                    receipt=receipt,
+                    booth_id=booth,
+                    shift_id=shift.id if shift else None,
+                    settles_debts=ticket.debt_ids if payments else (),
+                    new_debt=new_debt,
+                    overrides=ticket.overrides,
+                    change_left=change_left,
+                    allow_unpaid=new_debt is not None,
+                )
+        if closed.receipt_number is not None:
+            self._receipts_queued()
+        was_waiting = self.board.release(ticket.id) is not None
+        settled = ExitSettled(ticket, closed, change or Money.zero(self.currency))
+        if closed.replayed and not was_waiting:
+            return settled  # already handled by the first call
+        # Effects only after the commit.
+        self.gates[ticket.lane_id].open_barrier()
+        self.board.update_lane(ticket.lane_id, status=f"{ticket.visit.plate} left ({reason})")
+        self.refresh_occupancy()
+        paid = sum((p.amount for p in closed.payments), Money.zero(self.currency))
+        self.bus.report("info", f"{ticket.lane_id}: {ticket.visit.plate} left, fee {ticket.quote.total}, paid {paid}")
+        self.bus.publish(settled)
+        return settled
+
+    def settle_remote_payments(self) -> int:
+        """Let every waiting exit whose driver has meanwhile paid by phone leave (called
+        after each pull from the cloud, and by the desk's check key). Returns how many left."""
+        left = 0
+        for ticket in self.board.pending_tickets():
+            remote = self.remote_payment(ticket.visit.plate, ticket.due)
+            if remote is None:
+                continue
+            try:
+                self.settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
+                left += 1
+            except SiteError as exc:
+                self.bus.report("error", f"{ticket.lane_id}: phone payment for {ticket.visit.plate} not used: {exc}")
+        return left
+
+    def refresh_occupancy(self) -> None:
+        """Read the zones' counts from the database onto the board."""
+        try:
+            counts = self.store.query(visits.occupancy_counts)
+        except StoreError as exc:
+            log.warning("occupancy not refreshed: %s", exc)
+            return
+        self.board.set_counts(counts)
+
+    def visit(self, visit_id: str) -> Visit | None:
+        """A visit by id (for screens and receipts)."""
+        return self.store.query(visits.get_visit, visit_id)

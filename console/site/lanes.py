@@ -1,0 +1,267 @@
+"""The lanes at work: lane controller events in, entry decisions, durable writes, then
+the barrier; and what attendants do by hand at the lanes (barriers moved with a reason
+and the lane camera's frame, occupancy corrections, stale visits).
+
+The order is fixed: decide, commit, and only after the commit open a gate or tell a
+listener. A failed write leaves the gate closed and says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Mapping
+
+from console.domain.clock import Clock
+from console.domain.plates import PlateError
+from console.domain.visits import Visit, VisitError
+from console.site.board import LaneBoard
+from console.site.bus import EventBus
+from console.site.config import SiteConfig
+from console.site.errors import PlateNotFound, SiteError, command
+from console.site.events import ExitPending, PlateNeedsConfirmation, UnknownAtExit
+from console.site.exits import ExitService
+from console.store import gate_actions, visits
+from console.store.database import Store
+from console.store.engine import StoreError
+from console.store.visits import AlreadyInside
+from drivers.camera import Camera
+from drivers.camera.still import frame_jpeg
+from drivers.gate.base import GateDriver, GateEvent, GateEventKind
+from drivers.health import DeviceHealth
+
+log = logging.getLogger(__name__)
+
+
+class LaneService:
+    """Every lane of the booth: its driver's events and the attendant's manual actions."""
+
+    def __init__(
+        self,
+        config: SiteConfig,
+        store: Store,
+        clock: Clock,
+        board: LaneBoard,
+        gates: Mapping[str, GateDriver],
+        exits: ExitService,
+        bus: EventBus,
+        *,
+        cameras: Mapping[str, Camera] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.board = board
+        self.gates = gates
+        self.exits = exits
+        self.bus = bus
+        self.cameras: Mapping[str, Camera] = cameras or {}
+        self.currency = config.site.currency
+        # Entries are decided one at a time so two lanes cannot both take the last space.
+        self._entry_lock = threading.Lock()
+
+    # -- life cycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the lane cameras and every lane's driver."""
+        for camera in self.cameras.values():
+            camera.start(on_health=self.board.set_health)
+        for lane_id, gate in self.gates.items():
+            gate.start(partial(self._on_gate_event, lane_id), partial(self._on_health, lane_id))
+
+    def stop(self) -> None:
+        """Stop cameras and drivers. Idempotent."""
+        for camera in self.cameras.values():
+            camera.stop()
+        for gate in self.gates.values():
+            try:
+                gate.stop()
+            except Exception:
+                log.exception("gate driver did not stop cleanly")
+
+    # -- device events (driver threads) ---------------------------------------------------
+    def _on_health(self, lane_id: str, health: DeviceHealth) -> None:
+        self.board.set_health(health)
+        self.board.update_lane(lane_id, health=health.state.value)
+
+    def _on_gate_event(self, lane_id: str, event: GateEvent) -> None:
+        now = self.clock.now()
+        kind = event.kind
+        try:
+            if kind is GateEventKind.PLATE_READ:
+                lane = self.board.update_lane(lane_id, last_plate=event.plate, last_event_at=now)
+                if lane.direction == "entry":
+                    self._entry(lane_id, event.plate or "", now)
+                else:
+                    self._exit(lane_id, event.plate or "", now)
+            elif kind is GateEventKind.VEHICLE_PRESENT:
+                self.board.update_lane(lane_id, vehicle_present=True, last_event_at=now)
+            elif kind is GateEventKind.VEHICLE_GONE:
+                self._vehicle_gone(lane_id, now)
+            elif kind is GateEventKind.BARRIER_OPENED:
+                self.board.update_lane(lane_id, gate="open", last_event_at=now)
+            elif kind is GateEventKind.BARRIER_CLOSED:
+                self.board.update_lane(lane_id, gate="closed", last_event_at=now)
+            elif kind is GateEventKind.BARRIER_FAULT:
+                self.board.update_lane(lane_id, gate="fault", status=f"barrier fault: {event.detail}", last_event_at=now)
+                self.bus.report("error", f"{lane_id}: barrier fault {event.detail}".strip())
+            elif kind is GateEventKind.COMMAND_FAILED:
+                self.bus.report("warning", f"{lane_id}: {event.detail or 'gate command failed'}")
+        except Exception:
+            log.exception("lane %s: event %s not handled", lane_id, kind)
+            self.bus.report("error", f"{lane_id}: internal error handling {kind.value}; see the log file")
+
+    def _vehicle_gone(self, lane_id: str, now: datetime) -> None:
+        lane = self.board.lane(lane_id)
+        if lane.pending is not None and lane.direction == "exit" and lane.gate != "open":
+            # The car backed out without paying: its visit stays open, the ticket goes.
+            self.board.release(lane.pending.id)
+            self.bus.report("warning", f"{lane_id}: {lane.pending.visit.plate} left the lane without paying")
+            self.board.update_lane(lane_id, vehicle_present=False, status="", last_event_at=now)
+            return
+        self.board.update_lane(lane_id, vehicle_present=False, last_event_at=now)
+
+    def _entry(self, lane_id: str, raw_plate: str, now: datetime) -> None:
+        try:
+            plate = self.config.site.plates.normalize(raw_plate)
+        except PlateError as exc:
+            self.board.update_lane(lane_id, status=f"plate not read ({exc})")
+            self.bus.report("warning", f"{lane_id}: plate not readable: {exc}")
+            return
+        zone_id = self.board.lane(lane_id).zone
+        zone = self.config.zone(zone_id)
+        with self._entry_lock:
+            if self.board.occupied(zone_id) >= zone.capacity:
+                member = self.exits.member(plate, now) if self.config.operations.members_enter_when_full else None
+                if member is None:
+                    self.board.update_lane(lane_id, status=f"FULL: {plate} refused")
+                    self.bus.report("warning", f"{lane_id}: zone {zone_id} full, {plate} refused")
+                    return
+                self.bus.report("info", f"{lane_id}: zone {zone_id} full, {plate} enters as {member}")
+            try:
+                with self.store.write() as tx:
+                    visit = visits.record_entry(tx, plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency)
+            except AlreadyInside as exc:
+                self.board.update_lane(lane_id, status=f"anti-passback: {plate} already inside")
+                self.bus.report("warning", f"{lane_id}: {exc}; gate kept closed")
+                return
+            except StoreError as exc:
+                self.board.update_lane(lane_id, status="entry NOT recorded")
+                self.bus.report("error", f"{lane_id}: entry of {plate} not recorded: {exc}; gate kept closed")
+                return
+            self.board.count_entry(zone_id)
+        self.gates[lane_id].open_barrier()
+        self.board.update_lane(lane_id, status=f"entered {plate}")
+        self.bus.report("info", f"{lane_id}: {plate} entered (visit {visit.id[-6:]})")
+
+    def _exit(self, lane_id: str, raw_plate: str, now: datetime) -> None:
+        try:
+            ticket = self.exits.open_exit(lane_id, raw_plate, now=now)
+        except PlateNotFound as exc:
+            self.board.update_lane(lane_id, status=str(exc))
+            self.bus.report("warning", f"{lane_id}: {exc}")
+            if exc.candidates:
+                self.bus.publish(PlateNeedsConfirmation(lane_id, exc.plate, exc.candidates))
+            else:
+                self.bus.publish(UnknownAtExit(lane_id, exc.plate))
+            return
+        except SiteError as exc:
+            self.board.update_lane(lane_id, status=str(exc))
+            self.bus.report("warning", f"{lane_id}: {exc}")
+            return
+        if ticket is not None:
+            self.bus.publish(ExitPending(ticket))
+
+    # -- by hand --------------------------------------------------------------------------
+    @command("not recorded, barrier not moved")
+    def manual_gate(self, lane_id: str, action: str, *, reason: str, note: str = "", actor: str, snapshot: bytes | None = None) -> str:
+        """Open or close a barrier by hand. The reason must come from the configured list
+        ("other" needs a note). Recorded (and audited) before the barrier moves.
+
+        Opening an exit where a vehicle waits with a fee lets it leave owing that fee.
+        """
+        if lane_id not in self.gates:
+            raise SiteError(f"no lane {lane_id}")
+        if action not in ("open", "close"):
+            raise SiteError("action must be open or close")
+        reasons = self.config.operations.manual_gate_reasons
+        if reason not in reasons:
+            raise SiteError(f"pick a reason from the list: {', '.join(reasons)}")
+        if reason == "other" and not note.strip():
+            raise SiteError('reason "other" needs a note')
+        lane = self.board.lane(lane_id)
+        now = self.clock.now()
+        plate = lane.pending.visit.plate if lane.pending else (lane.last_plate if lane.vehicle_present else None)
+        if snapshot is None and lane_id in self.cameras:
+            snapshot = self._lane_snapshot(lane_id)
+        record = self.store.apply(
+            gate_actions.record_gate_action,
+            lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate, snapshot=snapshot,
+        )
+        ticket = lane.pending
+        if action == "open" and ticket is not None:
+            try:
+                self.store.apply(
+                    visits.close_visit,
+                    visit_id=ticket.visit.id, exit_lane=lane_id, exit_at=ticket.exit_at, quote=ticket.quote, payments=[],
+                    attendant=actor, idempotency_key=ticket.id, reason=f"manual open: {reason}", allow_unpaid=True,
+                )
+            except (VisitError, StoreError) as exc:
+                self.bus.report("error", f"{lane_id}: visit of {ticket.visit.plate} not closed: {exc}")
+            else:
+                self.board.release(ticket.id)
+                self.exits.refresh_occupancy()
+        gate = self.gates[lane_id]
+        if action == "open":
+            gate.open_barrier()
+        else:
+            gate.close_barrier()
+        self.board.update_lane(lane_id, status=f"manual {action}: {reason}")
+        self.bus.report("warning", f"{lane_id}: barrier {action}ed by {actor}: {reason}{' - ' + note if note else ''}")
+        return record
+
+    def _lane_snapshot(self, lane_id: str) -> bytes | None:
+        """The lane camera's latest frame as a small JPEG; None when the camera has none
+        (the barrier still moves: a missing picture must not block safety or emergencies)."""
+        frame = self.cameras[lane_id].latest()
+        if frame is None:
+            self.bus.report("warning", f"{lane_id}: the lane camera has no picture; the manual move is recorded without one")
+            return None
+        try:
+            return frame_jpeg(frame)
+        except ValueError as exc:
+            self.bus.report("warning", f"{lane_id}: lane camera picture not kept: {exc}")
+            return None
+
+    @command("correction NOT recorded")
+    def correct_occupancy(self, zone_id: str, count: int, *, reason: str, actor: str) -> None:
+        """Set a zone's count to what the attendant sees, with a reason (audited)."""
+        if zone_id not in {z.id for z in self.config.zones}:
+            raise SiteError(f"no zone {zone_id}")
+        capacity = self.config.zone(zone_id).capacity
+        if count < 0 or count > capacity * 2:
+            raise SiteError(f"a count of {count} is impossible for {capacity} spaces")
+        if not reason.strip():
+            raise SiteError("give a reason for the correction")
+        with self.store.write() as tx:
+            current = visits.occupancy_counts(tx).get(zone_id, 0)
+            visits.adjust_occupancy(tx, zone=zone_id, delta=count - current, reason=reason.strip(), actor=actor, at=self.clock.now())
+        self.exits.refresh_occupancy()
+        self.bus.report("warning", f"{zone_id}: count set from {current} to {count} by {actor}: {reason.strip()}")
+
+    @command("cannot read the visits")
+    def stale_visits(self, zone_id: str) -> list[Visit]:
+        """Open visits older than the configured limit, oldest first."""
+        limit = self.clock.now() - timedelta(hours=self.config.operations.stale_visit_hours)
+        return self.store.query(visits.stale_visits, zone_id, limit)
+
+    @command("NOT closed")
+    def close_stale(self, visit_ids: list[str], *, reason: str, actor: str) -> int:
+        """Close visits of cars that left unseen, without a fee (audited)."""
+        if not reason.strip():
+            raise SiteError("give a reason for closing these visits")
+        closed = self.store.apply(visits.close_stale, visit_ids=visit_ids, reason=reason.strip(), actor=actor, at=self.clock.now())
+        self.exits.refresh_occupancy()
+        self.bus.report("warning", f"{closed} stale visits closed by {actor}: {reason.strip()}")
+        return closed

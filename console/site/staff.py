@@ -1,0 +1,103 @@
+"""Users signing in with PINs, and the cash drawer's shifts."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from console.domain.cash import parse_count
+from console.domain.clock import Clock
+from console.domain.money import Money
+from console.domain.staff import Role, StaffError, User
+from console.site.board import LaneBoard
+from console.site.bus import EventBus
+from console.site.config import SiteConfig
+from console.site.errors import SiteError, command
+from console.store import shifts, staff
+from console.store.database import Store
+from console.store.shifts import Shift
+
+# Sends what the cloud has not got yet; returns how many events are still unsent, or
+# None when the site has no cloud.
+Flush = Callable[[], int | None]
+
+
+class StaffService:
+    """Sign-in, users, and the booth's shifts: open, close, hand over."""
+
+    def __init__(self, config: SiteConfig, store: Store, clock: Clock, board: LaneBoard, bus: EventBus, *, flush: Flush | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.board = board
+        self.bus = bus
+        self.booth_id = config.site.booth_id
+        self.currency = config.site.currency
+        self._flush = flush
+        self.unsent_at_close: int | None = None
+
+    @command("cannot read the users")
+    def needs_first_manager(self) -> bool:
+        """True on a fresh installation: nobody can sign in yet."""
+        return not self.store.query(staff.has_users)
+
+    @command("user NOT added")
+    def add_user(self, name: str, role: Role, pin: str, *, actor: str) -> User:
+        """Create an attendant or manager (audited)."""
+        return self.store.apply(staff.add_user, name=name, role=role, pin=pin, at=self.clock.now(), actor=actor)
+
+    @command("cannot check the PIN")
+    def sign_in(self, name: str, pin: str) -> User:
+        """Check a user's PIN. Wrong PINs are counted (and lock the user) even though the
+        sign-in fails, so the count is committed before the refusal is raised."""
+        refusal: StaffError | None = None
+        with self.store.write() as tx:
+            try:
+                user = staff.verify_pin(tx, name=name, pin=pin, now=self.clock.now())
+            except StaffError as exc:
+                refusal = exc
+        if refusal is not None:
+            self.bus.report("warning", f"sign-in refused for {name.strip()!r}: {refusal}")
+            raise SiteError(str(refusal))
+        return user
+
+    @command("cannot read the shift")
+    def current_shift(self) -> Shift | None:
+        """The booth's open shift, if any."""
+        return self.store.query(shifts.current_shift, self.booth_id)
+
+    @command("shift NOT opened")
+    def open_shift(self, attendant: str, float_text: str) -> Shift:
+        """Open the drawer with a counted float (audited)."""
+        opening = Money.parse(float_text or "0", self.currency)
+        shift = self.store.apply(shifts.open_shift, booth_id=self.booth_id, attendant=attendant, opening_float=opening, at=self.clock.now())
+        self.bus.report("info", f"shift opened by {attendant} with a float of {opening}")
+        return shift
+
+    @command("shift NOT closed")
+    def close_shift(self, counted_text: str, *, actor: str, note: str = "", hand_over_to: str | None = None) -> Shift:
+        """Close the booth's shift with the drawer count ("50x2 20x5 1x3"). With
+        `hand_over_to`, the next attendant's shift opens with the counted cash as its
+        float in the same transaction, so the drawer never belongs to nobody."""
+        waiting = self.board.pending_tickets()
+        if waiting:
+            lanes = ", ".join(sorted({t.lane_id for t in waiting}))
+            raise SiteError(f"a vehicle is waiting at {lanes}: settle it before closing the shift")
+        self.unsent_at_close = self._flush() if self._flush is not None else None
+        now = self.clock.now()
+        counted = parse_count(counted_text, self.currency)
+        with self.store.write() as tx:
+            current = shifts.current_shift(tx, self.booth_id)
+            if current is None:
+                raise shifts.ShiftError("no shift is open at this booth")
+            closed = shifts.close_shift(tx, shift_id=current.id, counted=counted, closed_by=actor, note=note, at=now)
+            if hand_over_to:
+                shifts.open_shift(tx, booth_id=self.booth_id, attendant=hand_over_to, opening_float=closed.counted_cash or Money.zero(self.currency), at=now)
+        diff = closed.difference
+        if self.unsent_at_close:
+            self.bus.report("warning", f"{self.unsent_at_close} events of this shift are not in the cloud yet; they are kept and sent when the link is back")
+        self.bus.report(
+            "warning" if diff and not diff.is_zero else "info",
+            f"shift of {closed.attendant} closed by {actor}: expected {closed.expected_cash}, counted {closed.counted_cash}, difference {diff}"
+            + (f"; handed over to {hand_over_to}" if hand_over_to else ""),
+        )
+        return closed

@@ -1,0 +1,97 @@
+"""The booth's database: one object that opens transactions.
+
+Every read and every change goes through `Store.read()` or `Store.write()`; the
+repository functions (`console.store.visits`, `shifts`, `receipts`, `rides`,
+`charging`, `cloud_copies`, `outbox`, `audit`...) take the session of the transaction
+their caller opened, so a state change, its audit entry and its outbox event always
+commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from typing import Any, Callable, Concatenate, Iterator, ParamSpec, TypeVar
+
+from sqlalchemy.engine import Engine, Result
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlmodel import Session
+
+from console.store.engine import READ_ONLY, StoreError, explain
+
+__all__ = ["Store", "StoreError", "affected", "database_errors"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn driver failures into StoreError with a message for people. Integrity errors
+    pass through: the repository that knows the constraint says what it means."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except (OperationalError, sqlite3.OperationalError, DBAPIError) as exc:
+        raise StoreError(explain(exc)) from exc
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+class Store:
+    """Transactions on one database (SQLite file or PostgreSQL server)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._reader = engine.execution_options(**{READ_ONLY: True})
+
+    @property
+    def dialect(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that commits at the end of the block or not at all. On SQLite it
+        takes the write lock at its start, so two writers never deadlock."""
+        session = Session(self.engine, expire_on_commit=False)
+        try:
+            with database_errors():
+                yield session
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction: a consistent snapshot that never takes the write lock
+        (it is rolled back at the end; nothing written in it is kept)."""
+        session = Session(self._reader, expire_on_commit=False)
+        try:
+            with database_errors():
+                yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def apply(self, change: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run one repository change in a transaction of its own: `store.apply(f, x)` is
+        `with store.write() as tx: return f(tx, x)`."""
+        with self.write() as tx:
+            return change(tx, *args, **kwargs)
+
+    def query(self, read: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run one repository read in a read-only transaction of its own."""
+        with self.read() as tx:
+            return read(tx, *args, **kwargs)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (at shutdown, and in tests)."""
+        self.engine.dispose()

@@ -1,0 +1,345 @@
+"""Visits, their payments and debts, and the zones' occupancy: the repository of the
+lanes' records. Every function works inside the caller's transaction (`Store.write()`
+or `Store.read()`), and every change writes its audit entry and outbox event with it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import bindparam, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from console.domain.money import Money
+from console.domain.payments import (
+    ClosedVisit,
+    NewPayment,
+    PaymentError,
+    RecordedPayment,
+)
+from console.domain.quote import Quote
+from console.domain.visits import Visit, VisitError, VisitState, check_exit_time
+from console.store.audit import append_audit
+from console.store.ids import new_id
+from console.store.mapping import visit_from_row
+from console.store.outbox import enqueue
+from console.store.receipts import add_receipt
+from console.store.tables import (
+    CashMovementRow,
+    DebtRow,
+    OccupancyAdjustmentRow,
+    OverrideRow,
+    PaymentRow,
+    ReceiptRow,
+    VisitRow,
+)
+from console.store.types import table_of
+
+__all__ = [
+    "AlreadyInside", "adjust_occupancy", "close_stale", "close_visit", "get_visit", "latest_visit_for", "occupancy_counts",
+    "open_debts", "open_plates", "open_visit_for", "record_entry", "stale_visits", "totals",
+]
+
+
+class AlreadyInside(VisitError):
+    """The plate already has an open visit (anti-passback)."""
+
+
+# Hot-path statements, built once.
+_VISITS = table_of(VisitRow)
+_OPEN_VISIT_ENTRY = select(_VISITS.c.entry_at).where(_VISITS.c.plate == bindparam("plate"), _VISITS.c.state == "open")
+_INSERT_VISIT = _VISITS.insert()
+
+
+# -- reads ------------------------------------------------------------------------
+def open_visit_for(db: Session, plate: str) -> Visit | None:
+    """The plate's open visit, if any."""
+    row = db.exec(select(VisitRow).where(VisitRow.plate == plate, VisitRow.state == "open")).first()
+    return visit_from_row(row) if row else None
+
+
+def latest_visit_for(db: Session, plate: str) -> Visit | None:
+    """The plate's most recent visit, open or closed."""
+    row = db.exec(
+        select(VisitRow).where(VisitRow.plate == plate).order_by(col(VisitRow.entry_at).desc()).limit(1)
+    ).first()
+    return visit_from_row(row) if row else None
+
+
+def get_visit(db: Session, visit_id: str) -> Visit | None:
+    row = db.get(VisitRow, visit_id)
+    return visit_from_row(row) if row else None
+
+
+def occupancy_counts(db: Session) -> dict[str, int]:
+    """Vehicles in each zone: open visits plus the attendants' corrections."""
+    rows = db.exec(
+        select(VisitRow.zone, func.count()).where(VisitRow.state == "open").group_by(VisitRow.zone)
+    ).all()
+    counts = {zone: int(n) for zone, n in rows}
+    for zone, delta in db.exec(
+        select(OccupancyAdjustmentRow.zone, func.sum(OccupancyAdjustmentRow.delta)).group_by(OccupancyAdjustmentRow.zone)
+    ).all():
+        counts[zone] = max(0, counts.get(zone, 0) + int(delta or 0))
+    return counts
+
+
+def open_debts(db: Session, plate: str) -> list[tuple[str, int, datetime, str]]:
+    """Unpaid amounts the plate left behind: (id, amount_minor, at, reason), oldest first."""
+    rows = db.exec(select(DebtRow).where(DebtRow.plate == plate, col(DebtRow.settled_at).is_(None)).order_by(col(DebtRow.at))).all()
+    return [(r.id, r.amount_minor, r.at, r.reason) for r in rows]
+
+
+def open_plates(db: Session, zone: str | None = None) -> list[str]:
+    """Plates with an open visit (for matching a doubtful plate read)."""
+    query = select(VisitRow.plate).where(VisitRow.state == "open")
+    if zone is not None:
+        query = query.where(VisitRow.zone == zone)
+    return list(db.exec(query).all())
+
+
+def stale_visits(db: Session, zone: str, entered_before: datetime, limit: int = 200) -> list[Visit]:
+    """Open visits older than `entered_before`, oldest first (candidates to close)."""
+    rows = db.exec(
+        select(VisitRow)
+        .where(VisitRow.state == "open", VisitRow.zone == zone, col(VisitRow.entry_at) < entered_before)
+        .order_by(col(VisitRow.entry_at))
+        .limit(limit)
+    ).all()
+    return [visit_from_row(r) for r in rows]
+
+# -- attendant corrections --------------------------------------------------------
+def adjust_occupancy(db: Session, *, zone: str, delta: int, reason: str, actor: str, at: datetime) -> None:
+    """Record a correction of a zone's count, with its audit entry and outbox event."""
+    if delta == 0:
+        raise VisitError("the count is already that")
+    db.add(OccupancyAdjustmentRow(id=new_id(), zone=zone, delta=delta, reason=reason, actor=actor, at=at))
+    append_audit(db, at=at, actor=actor, action="occupancy.adjust", subject=zone, detail={"delta": delta, "reason": reason})
+    enqueue(db, type="occupancy.adjusted", occurred_at=at, payload={"zone": zone, "delta": delta, "reason": reason, "actor": actor})
+
+
+def close_stale(db: Session, *, visit_ids: Sequence[str], reason: str, actor: str, at: datetime) -> int:
+    """Close visits of cars that left unseen (lane down), without a fee. Returns how many."""
+    closed = 0
+    for visit_id in visit_ids:
+        row = db.get(VisitRow, visit_id)
+        if row is None or row.state != "open":
+            continue
+        row.state, row.exit_at, row.close_reason, row.fee_minor = "closed", max(at, row.entry_at), "stale", 0
+        db.add(row)
+        append_audit(db, at=at, actor=actor, action="visit.close_stale", subject=row.id, detail={"plate": row.plate, "reason": reason})
+        enqueue(db, type="visit.closed", occurred_at=at, payload={"visit_id": row.id, "plate": row.plate, "exit_at": at.isoformat(), "reason": "stale", "note": reason, "fee_minor": 0, "currency": row.currency})
+        closed += 1
+    return closed
+
+
+def totals(db: Session) -> dict[str, int]:
+    """Entries, exits and revenue recorded so far (minor units of the payments)."""
+    entries = db.exec(select(func.count()).select_from(VisitRow)).one()
+    exits = db.exec(select(func.count()).select_from(VisitRow).where(VisitRow.state == "closed")).one()
+    revenue = db.exec(select(func.coalesce(func.sum(PaymentRow.amount_minor), 0))).one()
+    return {"entries": int(entries), "exits": int(exits), "revenue_minor": int(revenue)}
+
+# -- writes -----------------------------------------------------------------------
+def record_entry(db: Session,
+    *,
+    plate: str,
+    zone: str,
+    lane: str,
+    at: datetime,
+    currency: str,
+    vehicle_class: str = "car",
+    actor: str = "lane",
+    note: str | None = None,
+) -> Visit:
+    """Open a visit. Raises AlreadyInside when the plate has an open visit.
+
+    `note` marks an entry recorded by hand (e.g. a time the driver stated at the exit)."""
+    visit_id = new_id()
+    existing = db.execute(_OPEN_VISIT_ENTRY, {"plate": plate}).first()
+    if existing is not None:
+        raise AlreadyInside(f"{plate} is already inside (entered {existing[0]:%Y-%m-%d %H:%M} UTC)")
+    try:
+        db.execute(
+            _INSERT_VISIT,
+            {
+                "id": visit_id, "plate": plate, "zone": zone, "vehicle_class": vehicle_class, "entry_lane": lane,
+                "entry_at": at, "state": "open", "currency": currency, "paid_minor": 0,
+            },
+        )
+    except IntegrityError:
+        # Another booth opened the same plate between our check and insert (the partial
+        # unique index on open visits is the real guard); the caller's transaction is
+        # abandoned with the refusal.
+        raise AlreadyInside(f"{plate} is already inside") from None
+    detail = {"plate": plate, "lane": lane, "zone": zone}
+    if note:
+        detail["note"] = note
+    append_audit(db, at=at, actor=actor, action="visit.entry_manual" if note else "visit.entry", subject=visit_id, detail=detail)
+    enqueue(
+        db,
+        type="visit.opened",
+        occurred_at=at,
+        payload={"visit_id": visit_id, "plate": plate, "zone": zone, "lane": lane, "entry_at": at.isoformat(), "vehicle_class": vehicle_class},
+    )
+    return Visit(
+        id=visit_id, plate=plate, zone=zone, vehicle_class=vehicle_class, entry_lane=lane,
+        entry_at=at, state=VisitState.OPEN, currency=currency,
+    )
+
+
+def close_visit(db: Session,
+    *,
+    visit_id: str,
+    exit_lane: str,
+    exit_at: datetime,
+    quote: Quote,
+    payments: Sequence[NewPayment],
+    attendant: str,
+    idempotency_key: str,
+    reason: str = "paid",
+    allow_unpaid: bool = False,
+    receipt: dict[str, Any] | None = None,
+    booth_id: str = "booth-1",
+    shift_id: str | None = None,
+    settles_debts: Sequence[str] = (),
+    new_debt: tuple[int, str] | None = None,
+    overrides: Sequence[dict[str, Any]] = (),
+    change_left: int = 0,
+) -> ClosedVisit:
+    """Close a visit at exit with the payments that settle its fee.
+
+    Idempotent by `idempotency_key`: repeating the same request returns the first
+    result and records nothing new. Refuses a visit already closed, payments that do
+    not add up to the amount still due, or an exit before the entry. With
+    `allow_unpaid` and no payments the visit closes owing its fee (a manual open).
+    With `receipt` content, a numbered receipt is queued for printing in the same
+    transaction.
+    """
+    earlier = db.exec(select(PaymentRow).where(PaymentRow.idempotency_key == idempotency_key)).all()
+    if earlier:
+        row = db.get(VisitRow, earlier[0].visit_id)
+        assert row is not None
+        number = db.exec(
+            select(ReceiptRow.number).where(ReceiptRow.visit_id == row.id, ReceiptRow.kind == "receipt")
+        ).first()
+        return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in earlier), replayed=True, receipt_number=number)
+    row = db.get(VisitRow, visit_id)
+    if row is None:
+        raise VisitError("no such visit")
+    if row.state != "open":
+        when = f" at {row.exit_at:%Y-%m-%d %H:%M} UTC" if row.exit_at else ""
+        raise VisitError(f"{row.plate} has already left{when}")
+    visit = visit_from_row(row)
+    check_exit_time(visit, exit_at)
+    if quote.total.currency != row.currency:
+        raise PaymentError(f"fee is in {quote.total.currency}, visit in {row.currency}")
+    due = quote.total.minor - row.paid_minor
+    taken = sum(p.amount.minor for p in payments)
+    if any(p.amount.minor < 0 for p in payments):
+        raise PaymentError("a payment amount cannot be negative")
+    if taken != max(0, due) and not (allow_unpaid and taken == 0):
+        raise PaymentError(f"payments add up to {Money(taken, row.currency)}, {Money(max(0, due), row.currency)} is due")
+    recorded: list[PaymentRow] = []
+    for p in payments:
+        prow = PaymentRow(
+            id=new_id(),
+            visit_id=row.id,
+            method=p.method,
+            amount_minor=p.amount.minor,
+            currency=p.amount.currency,
+            tendered_minor=p.tendered.minor if p.tendered else None,
+            change_minor=p.change.minor if p.change else None,
+            reference=p.reference,
+            attendant=attendant,
+            created_at=exit_at,
+            idempotency_key=idempotency_key,
+            shift_id=shift_id,
+        )
+        db.add(prow)
+        recorded.append(prow)
+    row.state = "closed"
+    row.exit_lane = exit_lane
+    row.exit_at = exit_at
+    row.fee_minor = quote.total.minor
+    row.paid_minor += taken
+    row.tariff_id = quote.tariff_id
+    row.close_reason = reason
+    db.add(row)
+    append_audit(
+        db,
+        at=exit_at,
+        actor=attendant,
+        action="visit.exit",
+        subject=row.id,
+        detail={"plate": row.plate, "fee_minor": quote.total.minor, "paid_minor": taken, "reason": reason, "lane": exit_lane},
+    )
+    enqueue(
+        db,
+        type="visit.closed",
+        occurred_at=exit_at,
+        payload={
+            "visit_id": row.id,
+            "plate": row.plate,
+            "exit_at": exit_at.isoformat(),
+            "lane": exit_lane,
+            "fee_minor": quote.total.minor,
+            "currency": row.currency,
+            "tariff_id": quote.tariff_id,
+            "reason": reason,
+        },
+    )
+    for prow in recorded:
+        enqueue(
+            db,
+            type="payment.recorded",
+            occurred_at=exit_at,
+            payload={
+                "payment_id": prow.id,
+                "visit_id": row.id,
+                "method": prow.method,
+                "amount_minor": prow.amount_minor,
+                "currency": prow.currency,
+                "attendant": attendant,
+            },
+        )
+    for debt_id in settles_debts:
+        debt = db.get(DebtRow, debt_id)
+        if debt is not None and debt.settled_at is None:
+            debt.settled_at, debt.settled_by_visit = exit_at, row.id
+            db.add(debt)
+            append_audit(db, at=exit_at, actor=attendant, action="debt.settled", subject=debt.id, detail={"plate": debt.plate, "amount_minor": debt.amount_minor})
+    if new_debt is not None:
+        amount_minor, debt_reason = new_debt
+        debt = DebtRow(id=new_id(), plate=row.plate, visit_id=row.id, shift_id=shift_id, amount_minor=amount_minor, currency=row.currency, reason=debt_reason, actor=attendant, at=exit_at)
+        db.add(debt)
+        append_audit(db, at=exit_at, actor=attendant, action="debt.recorded", subject=debt.id, detail={"plate": row.plate, "amount_minor": amount_minor, "reason": debt_reason})
+        enqueue(db, type="debt.recorded", occurred_at=exit_at, payload={"debt_id": debt.id, "plate": row.plate, "visit_id": row.id, "amount_minor": amount_minor, "currency": row.currency, "reason": debt_reason})
+    for ov in overrides:
+        db.add(OverrideRow(id=new_id(), visit_id=row.id, shift_id=shift_id, kind=ov["kind"], quoted_minor=ov["quoted_minor"], new_minor=ov["new_minor"], currency=row.currency, reason=ov["reason"], actor=attendant, approved_by=ov.get("approved_by"), at=exit_at))
+        append_audit(db, at=exit_at, actor=attendant, action=f"override.{ov['kind']}", subject=row.id, detail=ov)
+        enqueue(db, type="fee.overridden", occurred_at=exit_at, payload={"visit_id": row.id, **ov})
+    if change_left and shift_id is not None:
+        db.add(CashMovementRow(id=new_id(), shift_id=shift_id, kind="change_left", amount_minor=change_left, currency=row.currency, reason="change left by the driver", actor=attendant, at=exit_at, visit_id=row.id))
+        append_audit(db, at=exit_at, actor=attendant, action="cash.change_left", subject=row.id, detail={"amount_minor": change_left})
+    number = None
+    if receipt is not None:
+        number = add_receipt(db, booth_id=booth_id, kind="receipt", content=receipt, at=exit_at, visit_id=row.id, shift_id=shift_id
+        ).number
+    db.flush()
+    return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in recorded), receipt_number=number)
+
+
+def _recorded(p: PaymentRow) -> RecordedPayment:
+    cur = p.currency
+    return RecordedPayment(
+        id=p.id,
+        method=p.method,
+        amount=Money(p.amount_minor, cur),
+        tendered=Money(p.tendered_minor, cur) if p.tendered_minor is not None else None,
+        change=Money(p.change_minor, cur) if p.change_minor is not None else None,
+        reference=p.reference,
+        attendant=p.attendant,
+        created_at=p.created_at,
+    )
