@@ -34,6 +34,13 @@ from console.domain.tax import TaxRate
 
 _DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
+#: Instants a quote accepts: from 1900 up to (not including) 3000. Outside that a time
+#: is a typing mistake, and calendar arithmetic near year 1 or 9999 overflows.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+#: The longest stay priced: ten years (3,653 days). Longer is a mistyped year.
+MAX_STAY_DAYS = 3653
+
 
 @dataclass(frozen=True, slots=True)
 class PreviousVisit:
@@ -82,6 +89,10 @@ def quote(
         # which is wrong across a DST change.
         if exit.astimezone(UTC) < entry.astimezone(UTC):
             raise QuoteError(f"exit {exit.isoformat()} is before entry {entry.isoformat()}")
+        days = (exit - entry).days
+        if days > MAX_STAY_DAYS:
+            raise QuoteError(f"a stay of {days} days is longer than the ten years "
+                             f"({MAX_STAY_DAYS} days) this booth prices; check the dates")
     vc = tariff.classes.get(vehicle_class)
     if vc is None:
         raise QuoteError(f"unknown vehicle class {vehicle_class!r} in tariff {tariff.tariff_id} "
@@ -162,6 +173,13 @@ def _aware(value: datetime, name: str) -> None:
         raise QuoteError(f"{name} must be a datetime")
     if value.tzinfo is None or value.utcoffset() is None:
         raise QuoteError(f"{name} {value.isoformat()} has no time zone offset")
+    try:
+        inside = EARLIEST <= value < LATEST
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise QuoteError(f"{name} {value.isoformat()} is outside the years this booth prices "
+                         f"({EARLIEST.year} to {LATEST.year - 1})")
 
 
 def _validations(tariff: Tariff, vc: VehicleClass, codes: Sequence[str]) -> list[Validation]:
