@@ -325,7 +325,7 @@ def _cap_lines(tariff: Tariff, vc: VehicleClass, acc: _Tally, lines: list[Line])
                 if pc.wall:
                     days = pc.every // 1440
                     span = "day" if days == 1 else f"{days} days"
-                    what = f"per {span} from entry (to the same clock time)"
+                    what = f"per {span} from entry, to the same clock time,"
                 else:
                     what = f"per {duration_text(pc.every)} from entry"
                 if pc.once:
