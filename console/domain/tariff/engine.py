@@ -73,8 +73,10 @@ class Stretch(NamedTuple):
 class Repeat(NamedTuple):
     """Entries `lo:hi` of the same result list again, `copies` times.
 
-    Copy r (1 .. copies) is shifted by r times: `dt` minutes, `dday` local dates, `dp`
-    ladder minutes and `didx` period numbers (one per cap from entry).
+    Copy r (0 .. copies-1) is shifted by `dt + r * step_dt` minutes and `dday + r *
+    step_dday` local dates. Repeats are made only where ladder time is real time, so
+    ladder positions shift by the same minutes; cap periods shift by whole periods
+    (`shift_periods`).
     """
 
     lo: int
@@ -82,8 +84,14 @@ class Repeat(NamedTuple):
     copies: int
     dt: int
     dday: int
-    dp: int
-    didx: tuple[int, ...]
+    step_dt: int = 0
+    step_dday: int = 0
+
+
+def shift_periods(vc: VehicleClass, dt: int, dday: int) -> tuple[int, ...]:
+    """How many periods of each cap from entry a shift of dt minutes / dday dates is."""
+    return tuple(dday // (p.every // DAY) if p.wall else dt // p.every
+                 for p in vc.caps.from_entry)
 
 
 class Compiled:
@@ -92,7 +100,7 @@ class Compiled:
     __slots__ = ("steps", "cycle", "cap", "free", "per_occ", "restart", "partial", "tolerance",
                  "charged", "day_cap", "periods", "stay_cap", "umax", "fix", "lcm", "accel",
                  "klass", "weekday_class", "period_days", "odd_holidays", "any_per_occ",
-                 "walls", "plan_days", "dates", "kind_ids")
+                 "walls", "plan_days", "dates", "kind_ids", "consts")
 
     def __init__(self, tariff: Tariff, vc: VehicleClass) -> None:
         rates = vc.rates
@@ -135,6 +143,14 @@ class Compiled:
         self.accel = not self.charged and self.lcm <= _LCM_LIMIT
         self.dates: dict[int, tuple[int, bool] | bool] = {}  # see _kinds
         self.kind_ids: dict[tuple[int, ...], int] = {}
+        # A window whose rate is one unit price (no ladder, no restarts) takes a short
+        # path in the walk: its (unit, price).
+        simple = tuple((r.steps[0].unit, r.steps[0].price)
+                       if len(r.steps) == 1 and not r.cycle and not r.per_occurrence
+                       and not (self.charged and r.free) else None for r in rates)
+        self.consts = (self.steps, self.cycle, self.cap, self.free, self.per_occ, self.restart,
+                       self.charged, self.any_per_occ, self.walls, self.partial, self.tolerance,
+                       self.day_cap, self.periods, simple)
 
 
 def compiled(tariff: Tariff, vc: VehicleClass) -> Compiled:
@@ -301,22 +317,19 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
     end = stay.end
     limit = stop if stop < end else end
     t = st.t
-    cx, sched = stay.cx, stay.sched
-    steps_of, cycle_of, cap_of, free_of, per_occ = cx.steps, cx.cycle, cx.cap, cx.free, cx.per_occ
-    restart, charged_mode, any_per_occ = cx.restart, cx.charged, cx.any_per_occ
-    walls = cx.walls
+    sched = stay.sched
+    (steps_of, cycle_of, cap_of, free_of, per_occ, restart, charged_mode, any_per_occ, walls,
+     partial, tolerance, day_cap_or_none, periods, simple) = stay.cx.consts
     start = stay.start
-    partial, tolerance = cx.partial, cx.tolerance
     origin = stay.origin
     p = st.p
     dord, i = st.dord, st.didx
     info = sched.day(dord)
     occs = info.occurrences
     os_, oe, w, orem = st.os, st.oe, st.w, st.orem
-    track_day = cx.day_cap is not None
-    day_cap = cx.day_cap or 0
+    track_day = day_cap_or_none is not None
+    day_cap = day_cap_or_none or 0
     day_ord, day_end, day_rem = st.day_ord, st.day_end, st.day_rem
-    periods = cx.periods
     npc = len(periods)
     pidx, pend, prem = st.pidx, st.pend, st.prem
     pmin = min(pend) if npc else UNLIMITED
@@ -336,29 +349,35 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
             if charged_mode and free_of[w]:
                 t += oe - os_  # a free window does not count: the unit in progress pauses
             continue
-        steps = steps_of[w]
-        cyc = cycle_of[w]
-        if per_occ[w]:
-            pos = t - (os_ if os_ > origin else origin)
-        else:
-            pos = p
-        if cyc:
-            ci, cpos = divmod(pos, cyc)
-            cyc_end = t - cpos + cyc
-        else:
-            ci, cpos, cyc_end = 0, pos, UNLIMITED
-        si = 0
-        unit, price, send = steps[0]
-        while send is not None and cpos >= send:
-            si += 1
-            unit, price, send = steps[si]
         b = oe if oe < limit else limit
-        if send is not None:
-            step_end = t - cpos + send
-            if step_end < b:
-                b = step_end
-        if cyc_end < b:
-            b = cyc_end
+        one = simple[w]
+        if one is not None:
+            unit, price = one
+            si = ci = 0
+            cyc_end = UNLIMITED
+        else:
+            steps = steps_of[w]
+            cyc = cycle_of[w]
+            if per_occ[w]:
+                pos = t - (os_ if os_ > origin else origin)
+            else:
+                pos = p
+            if cyc:
+                ci, cpos = divmod(pos, cyc)
+                cyc_end = t - cpos + cyc
+            else:
+                ci, cpos, cyc_end = 0, pos, UNLIMITED
+            si = 0
+            unit, price, send = steps[0]
+            while send is not None and cpos >= send:
+                si += 1
+                unit, price, send = steps[si]
+            if send is not None:
+                step_end = t - cpos + send
+                if step_end < b:
+                    b = step_end
+            if cyc_end < b:
+                b = cyc_end
         if track_day:
             if t >= day_end:
                 d = sched.day(day_ord + 1)
@@ -423,9 +442,13 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
             bind = BIND_OCCURRENCE
             if day_rem < rem:
                 rem, bind = day_rem, BIND_DAY
-            for j in range(npc):
-                if prem[j] < rem:
-                    rem, bind = prem[j], BIND_PERIOD + j
+            if npc == 1:
+                if prem[0] < rem:
+                    rem, bind = prem[0], BIND_PERIOD
+            elif npc:
+                for j in range(npc):
+                    if prem[j] < rem:
+                        rem, bind = prem[j], BIND_PERIOD + j
             if stay_rem < rem:
                 rem, bind = stay_rem, BIND_STAY
             if gross <= rem:
@@ -447,9 +470,13 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
                     day_rem -= charged
                 if stay_rem != UNLIMITED:
                     stay_rem -= charged
-                for j in range(npc):
-                    if prem[j] != UNLIMITED:
-                        prem[j] -= charged
+                if npc == 1:
+                    if prem[0] != UNLIMITED:
+                        prem[0] -= charged
+                elif npc:
+                    for j in range(npc):
+                        if prem[j] != UNLIMITED:
+                            prem[j] -= charged
             append(new(Stretch, (w, si, ci, n, gross, charged, bind, scope, t, os_,
                                  info.day_type, day_ord)))
         p += nxt - t
@@ -524,31 +551,45 @@ def charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
     cx = compiled(tariff, vc)
     sched = tariff.schedule
     stay = _Stay(cx, sched, start, origin, end)
-    st: _Walk | None = _begin(stay)
-    assert st is not None
+    st = _begin(stay)
     umax = cx.umax
     if not cx.accel or end - origin < 3 * DAY + umax:
         _walk(stay, st, end, out)
         return out
-    boundary = start + ((origin - start) // DAY + 1) * DAY
-    _walk(stay, st, boundary, out)
+    b = start + ((origin - start) // DAY + 1) * DAY
+    _walk(stay, st, b, out)
     # The walk from a day boundary to the next is decided by the state there and the
-    # kinds of the dates it reads (see _kinds). Equal (kinds, local time, state) means
-    # an equal day: it is taken from the first such day, shifted. States are numbered
-    # as they appear, so a chain of such days costs a few integer look-ups each.
+    # kinds of the dates it reads (see _kinds): equal (local time, kinds, state) is an
+    # equal day, taken from the first such day, shifted. States are numbered as they
+    # appear. The state at a boundary is a remembered state `base` shifted by (vt, vd).
     memo: dict[tuple[int, int, int], _Day] = {}
     states: dict[tuple[int, ...], int] = {}
-    trail: dict[tuple[int, int, int, int], tuple[int, int, int, tuple[int, ...]]] = {}
+    shifts: dict[tuple[int, int], tuple[int, ...]] = {}
+    bord = sched.ordinal_of(b)
+    base, vt, vd = st, 0, 0
+    _spend(base)
+    sid = states.setdefault(_relative(cx, base, b), 0)
+    # Boundaries of the current run of dates that follow the weekly pattern, and the
+    # cycle found in such a run (a state that came back a schedule period later).
+    trail: list[tuple[int, int, int, _Walk, int, int, int, tuple[int, ...]]] = []
+    tmap: dict[tuple[int, ...], int] = {}
+    cycle: _Cycle | None = None
+    odd = -1  # the first date from here known to break the weekly pattern
     last_ord = sched.ordinal_of(end)
-    odd = -1  # first date known to break the weekly pattern from here, -1: unknown
-    fence = 0
-    state_id = -1  # id of the current state when it is only known by id (st is None)
-    day: _Day | None = None  # ... as the state after `day`, shifted by:
-    sh_t = sh_d = sh_p = 0
-    sh_i: tuple[int, ...] = ()
-    bord = sched.ordinal_of(boundary)
-    while boundary + DAY + umax <= end:
-        b = boundary
+    fence = 0  # a repeat before this index of `out` must not be extended
+    pdays = cx.period_days
+
+    def materialize() -> _Walk:
+        w = base.copy()
+        if vt or vd:
+            key = (vt, vd)
+            didx = shifts.get(key)
+            if didx is None:
+                didx = shifts[key] = shift_periods(vc, vt, vd)
+            _shift(w, vt, vd, vt, didx)
+        return w
+
+    while b + DAY + umax <= end:
         info = sched.day(bord)
         while b >= info.end:
             bord += 1
@@ -557,107 +598,126 @@ def charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
             bord -= 1
             info = sched.day(bord)
         kind = _kinds(cx, sched, bord)
-        if kind is None:  # a clock change is near: walk
-            if st is None:
-                st = _materialize(day, sh_t, sh_d, sh_p, sh_i)
+        if kind is None:  # a clock change is near: walk, and start the pattern afresh
+            w = materialize()
+            _walk(stay, w, b + DAY, out)
+            b += DAY
+            bord += 1
+            _spend(w)
+            base, vt, vd = w, 0, 0
+            sid = states.setdefault(_relative(cx, w, b), len(states))
             trail.clear()
-            _walk(stay, st, b + DAY, out)
-            boundary += DAY
+            tmap.clear()
+            fence = len(out)
             continue
-        kinds_id, periodic = kind
-        if st is not None:
-            _spend(st)
-            rel = _relative(cx, st, b)
-            state_id = states.setdefault(rel, len(states))
-            p, pidx = st.p, tuple(st.pidx)
-        else:
-            assert day is not None
-            p = day.after.p + sh_p
-            pidx = tuple(x + d for x, d in zip(day.after.pidx, sh_i, strict=True))
-        key = (b - info.start, kinds_id, state_id)
-        if periodic:
-            at = (bord % cx.period_days, *key)
-            seen = trail.get(at)
-            if seen is not None:
-                lo, b0, p0, pidx0 = seen
-                period = b - b0
-                if odd < bord:
-                    odd = _next_odd_date(cx, sched, bord, last_ord)
-                # copy r (1..m) starts at b + (r-1)*period; each must read the schedule
-                # only before the odd date and leave the exit untouched
-                days = period // DAY
-                m = 0
-                while (b + (m + 1) * period + umax <= end
-                       and bord + (m + 1) * days + 2 < odd):
-                    m += 1
-                if m:
-                    didx = tuple(x - y for x, y in zip(pidx, pidx0, strict=True))
-                    dp = p - p0
-                    out.append(Repeat(lo, len(out), m, period, days, dp, didx))
-                    if st is not None:
-                        _shift(st, m * period, m * days, m * dp, tuple(m * x for x in didx))
-                    else:
-                        sh_t += m * period
-                        sh_d += m * days
-                        sh_p += m * dp
-                        sh_i = tuple(x + m * d for x, d in zip(sh_i, didx, strict=True))
-                    boundary += m * period
-                    bord += m * days
+        key = (b - info.start, kind[0], sid)
+        if kind[1]:
+            at = (bord % pdays, *key)
+            if odd < bord:
+                odd = _next_odd_date(cx, sched, bord, last_ord)
+            # the days that may be replayed from here: before the exit's reach and
+            # reading no date on or after the odd one
+            room = min((end - umax - b) // DAY, odd - bord - 2)
+            if cycle is not None and room > 0:
+                pos = cycle.pos.get(at)
+                if pos is not None:
+                    b, bord, base, vt, vd, sid = cycle.replay(out, pos, b, bord, room)
                     trail.clear()
+                    tmap.clear()
                     fence = len(out)
                     continue
-            else:
-                trail[at] = (len(out), b, p, pidx)
-                fence = len(out)  # a block starts here: the next repeat must not merge back
-        else:
+            j = tmap.get(at)
+            if j is not None and room > 0:
+                cycle = _Cycle(trail[j:], len(out))
+                b, bord, base, vt, vd, sid = cycle.replay(out, 0, b, bord, room)
+                trail.clear()
+                tmap.clear()
+                fence = len(out)
+                continue
+            tmap[at] = len(trail)
+            trail.append((b, bord, len(out), base, vt, vd, sid, at))
+            fence = len(out)  # a block may start here
+        elif trail:
             trail.clear()
+            tmap.clear()
         hit = memo.get(key)
         if hit is not None:
-            dt, dd, dp = b - hit.b, bord - hit.bord, p - hit.p
-            di = tuple(x - y for x, y in zip(pidx, hit.pidx, strict=True))
-            prev = out[-1] if out else None
-            if (len(out) > fence and type(prev) is Repeat and prev.copies == 1
-                    and prev.hi == hit.lo
-                    and prev.dt == dt and prev.dday == dd and prev.dp == dp and prev.didx == di):
+            dt, dd = b - hit.b, bord - hit.bord
+            prev = out[-1] if len(out) > fence else None
+            if (type(prev) is Repeat and prev.copies == 1 and prev.hi == hit.lo
+                    and prev.dt == dt and prev.dday == dd):
                 out[-1] = prev._replace(hi=hit.hi)  # the day after the last one repeated
             else:
-                out.append(Repeat(hit.lo, hit.hi, 1, dt, dd, dp, di))
-            st, day, state_id = None, hit, hit.after_id
-            sh_t, sh_d, sh_p, sh_i = dt, dd, dp, di
+                out.append(Repeat(hit.lo, hit.hi, 1, dt, dd))
+            base, vt, vd, sid = hit.after, dt, dd, hit.after_id
         else:
-            if st is None:
-                st = _materialize(day, sh_t, sh_d, sh_p, sh_i)
+            w = materialize()
             lo = len(out)
-            _walk(stay, st, b + DAY, out)
-            after = st.copy()
-            _spend(after)
-            after_id = states.setdefault(_relative(cx, after, b + DAY), len(states))
-            memo[key] = _Day(lo, len(out), b, bord, p, pidx, after, after_id)
-        boundary += DAY
+            _walk(stay, w, b + DAY, out)
+            _spend(w)
+            after_id = states.setdefault(_relative(cx, w, b + DAY), len(states))
+            memo[key] = _Day(lo, len(out), b, bord, w, after_id)
+            base, vt, vd, sid = w, 0, 0, after_id
+        b += DAY
         bord += 1
-    if st is None:
-        st = _materialize(day, sh_t, sh_d, sh_p, sh_i)
-    _walk(stay, st, end, out)
+    w = materialize()
+    _walk(stay, w, end, out)
     return out
+
+
+class _Cycle:
+    """Days that repeat: a run of day boundaries whose state came back one schedule
+    period after the first. Any day of it can be replayed from a boundary where the walk
+    stands as it stood on that day."""
+
+    __slots__ = ("b0", "bord0", "days", "los", "snaps", "pos")
+
+    def __init__(self, run: list[tuple[int, int, int, _Walk, int, int, int, tuple[int, ...]]],
+                 hi: int) -> None:
+        self.b0, self.bord0 = run[0][0], run[0][1]
+        self.days = len(run)
+        self.los = [r[2] for r in run] + [hi]
+        self.snaps = [(r[3], r[4], r[5], r[6]) for r in run]  # base, vt, vd, state id
+        self.pos = {r[7]: k for k, r in enumerate(run)}
+
+    def replay(self, out: list[Stretch | Repeat], pos: int, b: int, bord: int,
+               room: int) -> tuple[int, int, _Walk, int, int, int]:
+        """Replay up to `room` days from day `pos` of the cycle, starting at boundary b.
+
+        At most three repeats: the rest of the cycle from `pos`, whole cycles, the start
+        of one more. Returns the new boundary and its state (base, vt, vd, state id).
+        """
+        days, los = self.days, self.los
+        b0, bord0 = self.b0, self.bord0
+        n = room
+        first = min(n, days - pos)
+        out.append(Repeat(los[pos], los[pos + first], 1, b - (b0 + pos * DAY),
+                          bord - (bord0 + pos)))
+        b, bord, n = b + first * DAY, bord + first, n - first
+        whole = n // days
+        if whole:
+            out.append(Repeat(los[0], los[days], whole, b - b0, bord - bord0,
+                              days * DAY, days))
+            b, bord, n = b + whole * days * DAY, bord + whole * days, n - whole * days
+        if n:
+            out.append(Repeat(los[0], los[n], 1, b - b0, bord - bord0))
+            b, bord = b + n * DAY, bord + n
+        at = (pos + room) % days
+        base, vt, vd, sid = self.snaps[at]
+        vt += b - (b0 + at * DAY) - 0
+        vd += bord - (bord0 + at)
+        return b, bord, base, vt, vd, sid
 
 
 class _Day:
     """A day walked once: its stretches out[lo:hi], where it began, and the state after."""
 
-    __slots__ = ("lo", "hi", "b", "bord", "p", "pidx", "after", "after_id")
+    __slots__ = ("lo", "hi", "b", "bord", "after", "after_id")
 
-    def __init__(self, lo: int, hi: int, b: int, bord: int, p: int, pidx: tuple[int, ...],
-                 after: _Walk, after_id: int) -> None:
-        self.lo, self.hi, self.b, self.bord, self.p, self.pidx = lo, hi, b, bord, p, pidx
+    def __init__(self, lo: int, hi: int, b: int, bord: int, after: _Walk,
+                 after_id: int) -> None:
+        self.lo, self.hi, self.b, self.bord = lo, hi, b, bord
         self.after, self.after_id = after, after_id
-
-
-def _materialize(day: _Day | None, dt: int, dd: int, dp: int, di: tuple[int, ...]) -> _Walk:
-    """The state after a repeated day, as a walk can go on from it."""
-    assert day is not None
-    st = day.after.copy()
-    _shift(st, dt, dd, dp, di)
-    return st
 
 
 def _kinds(cx: Compiled, sched: Schedule, bord: int) -> tuple[int, bool] | None:

@@ -23,6 +23,7 @@ from console.domain.tariff.engine import (
     Repeat,
     Stretch,
     charge,
+    shift_periods,
 )
 from console.domain.tariff.model import MemberPlan, Tariff, VehicleClass
 from console.domain.tariff.parse import duration_text
@@ -55,29 +56,35 @@ class _Scopes:
             self.head.append(x)
 
     def extend(self, other: _Scopes, shift: int) -> None:
-        if not other.count:
-            return
-        head = [x + shift for x in other.head]
         count = other.count
-        if self.count and self.last == head[0]:
-            head, count = head[1:], count - 1
         if not count:
             return
-        if not self.count:
-            self.first = other.first + shift
+        first = other.first + shift
+        skip = 0
+        if self.count and self.last == first:  # the same scope goes on across the join
+            skip = 1
+            count -= 1
+            if not count:
+                return
+        elif not self.count:
+            self.first = first
         self.count += count
         self.last = other.last + shift
-        room = 3 - len(self.head)
-        if room > 0:
-            self.head.extend(head[:room])
+        head = self.head
+        if len(head) < 3:
+            for x in other.head[skip:]:
+                if len(head) == 3:
+                    break
+                head.append(x + shift)
 
 
 class _Tally:
     """The additive summary of stretches."""
 
-    __slots__ = ("units", "caps", "plan")
+    __slots__ = ("units", "caps", "plan", "units_shifting")
 
     def __init__(self) -> None:
+        self.units_shifting = False  # band periods among the units (their keys move)
         # (window, 0, step) -> [units, gross, top step]; bands: (window, 1, occ, cycle)
         self.units: dict[tuple[int, ...], list[int]] = {}
         # (bind, window) -> ([reduction], scopes)
@@ -88,9 +95,122 @@ class _Tally:
 def _tally(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
     rates = vc.rates
     banded = tuple(r.banded for r in rates)
-    if not any(banded) and all(type(s) is Stretch for s in out):
-        return _tally_plain(out)
+    if not any(banded):
+        if all(type(s) is Stretch for s in out):
+            return _tally_plain(out)
+        return _tally_weighted(vc, out)
+    return _tally_nested(vc, out)
+
+
+def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
+    """The tally of stretches and repeats when no line key moves with a shift (no
+    bands): every stretch is added once, times the number of times it is used."""
+    n = len(out)
+    # How often each entry is used: 1 in the main sequence, plus its share of every
+    # later repeat whose block covers it. Repeats only point backwards, so a descending
+    # pass with a running sum over block ranges settles it.
+    uses = [1] * n
+    begin = [0] * (n + 1)
+    finish = [0] * (n + 1)
+    run = 0
+    for k in range(n - 1, -1, -1):
+        run += begin[k]
+        m = 1 + run
+        uses[k] = m
+        s = out[k]
+        if isinstance(s, Repeat):
+            v = m * s.copies
+            if s.hi > s.lo:
+                begin[s.hi - 1] += v
+                finish[s.lo] += v
+        run -= finish[k]
+    acc = _Tally()
+    units, caps, plan = acc.units, acc.caps, acc.plan
+    blocks: dict[tuple[int, int], dict[tuple[int, int], _Scopes]] = {}
+    periods: dict[tuple[int, int], tuple[int, ...]] = {}
+
+    def scopes_of(lo: int, hi: int) -> dict[tuple[int, int], _Scopes]:
+        got = blocks.get((lo, hi))
+        if got is None:
+            got = blocks[(lo, hi)] = {}
+            _scopes_into(got, lo, hi)
+        return got
+
+    def _scopes_into(into: dict[tuple[int, int], _Scopes], lo: int, hi: int) -> None:
+        for k in range(lo, hi):
+            s = out[k]
+            if isinstance(s, Repeat):
+                _extend(into, s)
+                continue
+            bind = s[6]
+            if bind:
+                ck = (bind, s[0] if bind == BIND_OCCURRENCE else 0)
+                sc = into.get(ck)
+                if sc is None:
+                    sc = into[ck] = _Scopes()
+                sc.add(s[7])
+
+    def _extend(into: dict[tuple[int, int], _Scopes], rep: Repeat) -> None:
+        block = scopes_of(rep.lo, rep.hi)
+        if not block:
+            return
+        for r in range(rep.copies):
+            dt, dday = rep.dt + r * rep.step_dt, rep.dday + r * rep.step_dday
+            pk = (dt, dday)
+            didx = periods.get(pk)
+            if didx is None:
+                didx = periods[pk] = shift_periods(vc, dt, dday)
+            for ck, sc in block.items():
+                bind = ck[0]
+                shift = (dt if bind == BIND_OCCURRENCE else dday if bind == BIND_DAY
+                         else 0 if bind == BIND_STAY else didx[bind - BIND_PERIOD])
+                mine = into.get(ck)
+                if mine is None:
+                    mine = into[ck] = _Scopes()
+                mine.extend(sc, shift)
+
+    main: dict[tuple[int, int], _Scopes] = {}
+    for k in range(n):
+        s = out[k]
+        if isinstance(s, Repeat):
+            _extend(main, s)
+            continue
+        w, step, _, cnt, gross, charged, bind, scope, _, _, day_type, _ = s
+        m = uses[k]
+        key = (w, 0, step)
+        got = units.get(key)
+        if got is None:
+            units[key] = [cnt * m, gross * m, step]
+        else:
+            got[0] += cnt * m
+            got[1] += gross * m
+        if bind:
+            ck = (bind, w if bind == BIND_OCCURRENCE else 0)
+            entry = caps.get(ck)
+            if entry is None:
+                entry = caps[ck] = ([0], _Scopes())
+            entry[0][0] -= (gross - charged) * m
+            sc = main.get(ck)
+            if sc is None:
+                sc = main[ck] = _Scopes()
+            sc.add(scope)
+        if charged:
+            pk2 = (w, day_type)
+            plan[pk2] = plan.get(pk2, 0) + charged * m
+    for ck, (box, _) in list(caps.items()):
+        caps[ck] = (box, main[ck])
+    return acc
+
+
+def _tally_nested(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
+    """The tally when band periods are among the lines (their keys move with shifts):
+    each repeated block is tallied once and added per copy."""
+    rates = vc.rates
+    banded = tuple(r.banded for r in rates)
+    band_step = tuple(tuple(st.band is not None for st in r.steps) for r in rates)
+    per_occ = tuple(r.per_occurrence for r in rates)
     memo: dict[tuple[int, int], _Tally] = {}
+    periods: dict[tuple[int, int], tuple[int, ...]] = {}
 
     def tally(lo: int, hi: int) -> _Tally:
         acc = _Tally()
@@ -98,41 +218,46 @@ def _tally(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
         bulk: dict[tuple[int, int], int] = {}  # blocks repeated, and how often in all
         for k in range(lo, hi):
             s = out[k]
-            if type(s) is Repeat:
-                bk = (s.lo, s.hi)
+            if isinstance(s, Repeat):
+                r_lo, r_hi, copies, dt0, dd0, step_dt, step_dd = s
+                bk = (r_lo, r_hi)
                 block = memo.get(bk)
                 if block is None:
-                    block = memo[bk] = tally(s.lo, s.hi)
-                bulk[bk] = bulk.get(bk, 0) + s.copies
-                for r in range(1, s.copies + 1):
-                    _shifted(acc, block, vc, r * s.dt, r * s.dday, r * s.dp,
-                             tuple(r * d for d in s.didx))
+                    block = memo[bk] = tally(r_lo, r_hi)
+                bulk[bk] = bulk.get(bk, 0) + copies
+                if block.units_shifting or block.caps:
+                    for r in range(copies):
+                        dt, dday = dt0 + r * step_dt, dd0 + r * step_dd
+                        pk = (dt, dday)
+                        didx = periods.get(pk)
+                        if didx is None:
+                            didx = periods[pk] = shift_periods(vc, dt, dday)
+                        _shifted(acc, block, vc, dt, dday, didx)
                 continue
-            assert type(s) is Stretch
-            w = s.window
-            if banded[w] and rates[w].steps[s.step].band is not None:
-                key: tuple[int, ...] = (w, 1, s.occurrence if rates[w].per_occurrence else 0,
-                                        s.cycle)
+            w, step, cycle, n, gross, charged, bind, scope, _, occurrence, day_type, _ = s
+            if banded[w] and band_step[w][step]:
+                key: tuple[int, ...] = (w, 1, occurrence if per_occ[w] else 0, cycle)
+                acc.units_shifting = True
             else:
-                key = (w, 0, s.step)
+                key = (w, 0, step)
             got = units.get(key)
             if got is None:
-                units[key] = [s.units, s.gross, s.step]
+                units[key] = [n, gross, step]
             else:
-                got[0] += s.units
-                got[1] += s.gross
-                if s.step > got[2]:
-                    got[2] = s.step
-            if s.bind != BIND_NONE:
-                ck = (s.bind, w if s.bind == BIND_OCCURRENCE else 0)
+                got[0] += n
+                got[1] += gross
+                if step > got[2]:
+                    got[2] = step
+            if bind:
+                ck = (bind, w if bind == BIND_OCCURRENCE else 0)
                 entry = caps.get(ck)
                 if entry is None:
                     entry = caps[ck] = ([0], _Scopes())
-                entry[0][0] -= s.gross - s.charged
-                entry[1].add(s.scope)
-            if s.charged:
-                pk = (w, s.day_type)
-                plan[pk] = plan.get(pk, 0) + s.charged
+                entry[0][0] -= gross - charged
+                entry[1].add(scope)
+            if charged:
+                pk2 = (w, day_type)
+                plan[pk2] = plan.get(pk2, 0) + charged
         for bk, times in bulk.items():
             _bulk(acc, memo[bk], times)
         return acc
@@ -167,7 +292,7 @@ def _tally_plain(out: list[Stretch | Repeat]) -> _Tally:
     return acc
 
 
-def _shifted(acc: _Tally, block: _Tally, vc: VehicleClass, dt: int, dday: int, dp: int,
+def _shifted(acc: _Tally, block: _Tally, vc: VehicleClass, dt: int, dday: int,
              didx: tuple[int, ...]) -> None:
     """Add what one shifted copy of `block` adds in time order: band periods and where
     caps bit (the shift-free sums are added per block by `_bulk`)."""
@@ -178,8 +303,9 @@ def _shifted(acc: _Tally, block: _Tally, vc: VehicleClass, dt: int, dday: int, d
         rate = vc.rates[w]
         if rate.per_occurrence:
             key = (w, 1, key[2] + dt, key[3])
-        elif rate.cycle:
-            key = (w, 1, 0, key[3] + dp // rate.cycle)
+        elif rate.cycle:  # ladder time is real time where days repeat
+            key = (w, 1, 0, key[3] + dt // rate.cycle)
+        acc.units_shifting = True
         got = acc.units.get(key)
         if got is None:
             acc.units[key] = [n, gross, top]
