@@ -100,7 +100,7 @@ class Compiled:
     __slots__ = ("steps", "cycle", "cap", "free", "per_occ", "restart", "partial", "tolerance",
                  "charged", "day_cap", "periods", "stay_cap", "umax", "fix", "lcm", "accel",
                  "klass", "weekday_class", "period_days", "odd_holidays", "any_per_occ",
-                 "walls", "plan_days", "dates", "kind_ids", "consts")
+                 "walls", "plan_days", "dates", "kind_ids", "consts", "banded")
 
     def __init__(self, tariff: Tariff, vc: VehicleClass) -> None:
         rates = vc.rates
@@ -111,6 +111,7 @@ class Compiled:
         self.free = tuple(r.free for r in rates)
         self.per_occ = tuple(r.per_occurrence for r in rates)
         self.any_per_occ = any(self.per_occ)
+        self.banded = any(r.banded for r in rates)
         rules = vc.rules
         self.restart = rules.boundary == "restart"
         self.partial, self.tolerance = rules.partial, rules.tolerance
@@ -252,14 +253,16 @@ def _begin(stay: _Stay) -> _Walk:
         hit = len(occs) - 1
     else:
         hit = -1
+        info = sched.day(ordinal)
         while hit < 0:
-            occs = sched.day(ordinal).occurrences
+            occs = info.occurrences
             for i, occ in enumerate(occs):
                 if occ[1] > t:
                     hit = i
                     break
             else:
                 ordinal += 1
+                info = sched.day(ordinal)
     s, e, w = occs[hit]
     st.dord, st.didx, st.os, st.oe, st.w = ordinal, hit, s, e, w
     st.orem = cx.cap[w]
@@ -578,6 +581,7 @@ def charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
     last_ord = sched.ordinal_of(end)
     fence = 0  # a repeat before this index of `out` must not be extended
     pdays = cx.period_days
+    reach = _reach(cx)
 
     def materialize() -> _Walk:
         w = base.copy()
@@ -617,7 +621,7 @@ def charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
                 odd = _next_odd_date(cx, sched, bord, last_ord)
             # the days that may be replayed from here: before the exit's reach and
             # reading no date on or after the odd one
-            room = min((end - umax - b) // DAY, odd - bord - 2)
+            room = min((end - umax - b) // DAY, odd - bord - reach)
             if cycle is not None and room > 0:
                 pos = cycle.pos.get(at)
                 if pos is not None:
@@ -727,10 +731,11 @@ def _kinds(cx: Compiled, sched: Schedule, bord: int) -> tuple[int, bool] | None:
     got = cx.dates.get(bord)
     if got is None:
         first = -1 if cx.plan_days else 0
-        # the occurrences holding its unit starts lie on this date and the next; in
-        # restart modes it also reads the one after (the day after tomorrow); the kind
-        # of yesterday matters only to member plans limited to days
-        last = 2 if cx.restart or cx.any_per_occ else 1
+        # the occurrences holding its unit starts begin on this date or the next and end
+        # by the one after; in restart modes it also reads the occurrence after those
+        # (one date more); the kind of yesterday matters only to member plans limited
+        # to days
+        last = _reach(cx)
         kinds: list[int] = []
         periodic = True
         for o in range(bord + first, bord + last + 1):
@@ -751,6 +756,11 @@ def _kinds(cx: Compiled, sched: Schedule, bord: int) -> tuple[int, bool] | None:
     if got is False or got is True:
         return None
     return got
+
+
+def _reach(cx: Compiled) -> int:
+    """How many dates after a boundary's date a day's walk reads."""
+    return 3 if cx.restart or cx.any_per_occ else 2
 
 
 def _relative(cx: Compiled, st: _Walk, b: int) -> tuple[int, ...]:

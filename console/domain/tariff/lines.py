@@ -23,6 +23,7 @@ from console.domain.tariff.engine import (
     Repeat,
     Stretch,
     charge,
+    compiled,
     shift_periods,
 )
 from console.domain.tariff.model import MemberPlan, Tariff, VehicleClass
@@ -92,11 +93,11 @@ class _Tally:
         self.plan: dict[tuple[int, str], int] = {}  # (window, day type) -> charged
 
 
-def _tally(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
-    rates = vc.rates
-    banded = tuple(r.banded for r in rates)
-    if not any(banded):
-        if all(type(s) is Stretch for s in out):
+def _tally(vc: VehicleClass, out: list[Stretch | Repeat], banded: bool | None = None) -> _Tally:
+    if banded is None:
+        banded = any(r.banded for r in vc.rates)
+    if not banded:
+        if not out or (type(out[-1]) is Stretch and all(type(s) is Stretch for s in out)):
             return _tally_plain(out)
         return _tally_weighted(vc, out)
     return _tally_nested(vc, out)
@@ -348,7 +349,7 @@ def time_lines(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: i
     out = charge(tariff, vc, start, origin, end)
     if not out:
         return 0
-    acc = _tally(vc, out)
+    acc = _tally(vc, out, compiled(tariff, vc).banded)
     total = 0
     texts = tariff.texts
     rates = vc.rates
@@ -428,7 +429,6 @@ def _rate_name(tariff: Tariff, vc: VehicleClass, w: int) -> str:
 
 def _cap_lines(tariff: Tariff, vc: VehicleClass, acc: _Tally, lines: list[Line]) -> int:
     total = 0
-    from_entry = vc.caps.from_entry
     for (bind, w), (amount_box, scopes) in acc.caps.items():
         amount = amount_box[0]
         if bind == BIND_OCCURRENCE:
@@ -443,7 +443,7 @@ def _cap_lines(tariff: Tariff, vc: VehicleClass, acc: _Tally, lines: list[Line])
         elif bind == BIND_STAY:
             label = f"Maximum {_money_text(tariff, vc.caps.per_stay or 0)} per stay"
         else:
-            pc = from_entry[bind - BIND_PERIOD]
+            pc = vc.caps.from_entry[bind - BIND_PERIOD]
             if pc.label:
                 label = f"{pc.label} ({_list(tariff, scopes, 'period')})"
             else:

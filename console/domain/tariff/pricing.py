@@ -40,6 +40,8 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 #: The longest stay priced: ten years (3,653 days). Longer is a mistyped year.
 MAX_STAY_DAYS = 3653
+_EARLIEST_MINUTE = to_epoch_minute(EARLIEST)
+_LATEST_MINUTE = to_epoch_minute(LATEST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,17 +81,18 @@ def quote(
     Raises QuoteError for naive datetimes, an exit before the entry, unknown class,
     member or validation codes, and a lost ticket on a class with no lost-ticket fee.
     """
-    _aware(exit, "exit")
+    end = _minute(exit, "exit")
+    start = 0
     if entry is None:
         if not lost_ticket:
             raise QuoteError("entry time is required (it may be unknown only for a lost ticket)")
     else:
-        _aware(entry, "entry")
-        # Compare in UTC: datetimes sharing one tzinfo compare by wall clock in Python,
-        # which is wrong across a DST change.
-        if exit.astimezone(UTC) < entry.astimezone(UTC):
+        start = _minute(entry, "entry")
+        # Whole minutes first; within one minute compare in UTC (datetimes sharing one
+        # tzinfo compare by wall clock in Python, which is wrong across a DST change).
+        if end < start or (end == start and exit.astimezone(UTC) < entry.astimezone(UTC)):
             raise QuoteError(f"exit {exit.isoformat()} is before entry {entry.isoformat()}")
-        days = (exit - entry).days
+        days = (end - start) // 1440
         if days > MAX_STAY_DAYS:
             raise QuoteError(f"a stay of {days} days is longer than the ten years "
                              f"({MAX_STAY_DAYS} days) this booth prices; check the dates")
@@ -104,9 +107,8 @@ def quote(
             known = ", ".join(tariff.members) or "none"
             raise QuoteError(f"unknown member plan {member!r} in tariff {tariff.tariff_id} "
                              f"(plans: {known})")
-    codes = _validations(tariff, vc, validations)
+    codes = _validations(tariff, vc, validations) if validations else []
     currency = tariff.currency
-    end = to_epoch_minute(exit)
 
     if entry is None:
         if vc.lost_ticket is None:
@@ -117,7 +119,6 @@ def quote(
         return _make_quote(tariff, vc, currency, total, lines,
                            ["Lost ticket: the flat lost-ticket fee applies."])
 
-    start = to_epoch_minute(entry)
     notes: list[str] = []
     paid_before = 0
     prev_exit = 0
@@ -168,18 +169,24 @@ def quote(
     return _make_quote(tariff, vc, currency, total, lines, notes)
 
 
-def _aware(value: datetime, name: str) -> None:
+def _minute(value: datetime, name: str) -> int:
+    """An aware datetime within the years priced, as its epoch minute."""
     if not isinstance(value, datetime):
         raise QuoteError(f"{name} must be a datetime")
     if value.tzinfo is None or value.utcoffset() is None:
         raise QuoteError(f"{name} {value.isoformat()} has no time zone offset")
     try:
-        inside = EARLIEST <= value < LATEST
+        minute = to_epoch_minute(value)
     except OverflowError:
-        inside = False
-    if not inside:
+        minute = _EARLIEST_MINUTE - 1
+    if not _EARLIEST_MINUTE <= minute < _LATEST_MINUTE:
         raise QuoteError(f"{name} {value.isoformat()} is outside the years this booth prices "
                          f"({EARLIEST.year} to {LATEST.year - 1})")
+    return minute
+
+
+def _aware(value: datetime, name: str) -> None:
+    _minute(value, name)
 
 
 def _validations(tariff: Tariff, vc: VehicleClass, codes: Sequence[str]) -> list[Validation]:
