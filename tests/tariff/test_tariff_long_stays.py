@@ -33,12 +33,12 @@ def _summary(tariff: Tariff, out: list[Stretch | Repeat]) -> tuple[object, ...]:
             plan)
 
 
-@_SETTINGS
 # Days of 2026 a few days before the clock changes of the zones the random tariffs use
 # (New York 8 March and 1 November, Berlin 29 March and 25 October).
 _NEAR_CHANGES = st.sampled_from([60, 63, 65, 82, 85, 86, 290, 293, 296, 297, 300, 302, 303])
 
 
+@_SETTINGS
 @given(text=tariff_text(), day=st.one_of(st.integers(0, 360), _NEAR_CHANGES),
        minute=st.integers(0, 1439),
        length=st.integers(3 * 1440, 120 * 1440), free=st.sampled_from([0, 0, 30, 61]))
