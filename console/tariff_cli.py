@@ -31,8 +31,8 @@ from console.domain.tariff import (
     parse_tariff,
 )
 from console.domain.tariff.calendar import localize
-from console.domain.tariff.pricing import EARLIEST, LATEST
 from console.domain.tariff.parse import duration_text
+from console.domain.tariff.pricing import EARLIEST, LATEST
 
 EXIT_OK, EXIT_TARIFF, EXIT_INPUT = 0, 1, 2
 

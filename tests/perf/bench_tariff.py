@@ -25,10 +25,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "tariff"))
 
-from naive_reference import naive_total  # noqa: E402
+from naive_reference import naive_total
 
-from console.domain.tariff import Tariff, parse_tariff, quote  # noqa: E402
-from console.domain.tariff.calendar import Schedule  # noqa: E402
+from console.domain.tariff import Tariff, parse_tariff, quote
+from console.domain.tariff.calendar import Schedule
 
 BENCH_TARIFF = """
 [tariff]

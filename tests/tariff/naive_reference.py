@@ -21,7 +21,14 @@ cross-check tariffs keep their boundaries outside 01:00-04:00.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import (
+    ROUND_DOWN,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+)
 
 from console.domain.tariff.model import Rate, Tariff, VehicleClass
 
@@ -148,9 +155,9 @@ def naive_time_charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
                 charge(unit["price"], unit)  # type: ignore[arg-type]
                 unit = None
             elif new_occ and (restart or (not free_here and vc.rates[w].per_occurrence)):
-                cut = True
+                cut = True  # a new occurrence ends the unit in progress
             elif unit["cycle_end"] is not None and tau == unit["cycle_end"]:
-                cut = True
+                cut = True  # the ladder starts again
             if cut and unit is not None:
                 if _counts(used, length, vc):
                     charge(unit["price"], unit)  # type: ignore[arg-type]

@@ -90,7 +90,7 @@ def tariff_text(draw: st.DrawFn, offers: bool = True) -> str:
         doc += ["[rounding]", f"step = {_money(step)}", f"mode = \"{mode}\""]
     day_from = draw(st.integers(5, 10)) * 60 + draw(st.sampled_from([0, 30]))
     day_to = draw(st.integers(16, 22)) * 60 + draw(st.sampled_from([0, 30]))
-    t = lambda m: f"\"{m // 60:02d}:{m % 60:02d}\""  # noqa: E731
+    t = lambda m: f"\"{m // 60:02d}:{m % 60:02d}\""
     windows: list[tuple[str, str]] = []
     if layout == "daynight":
         windows = [("day", f"from = {t(day_from)}\nto = {t(day_to)}\ndays = [\"all\"]"),

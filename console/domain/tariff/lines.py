@@ -16,7 +16,6 @@ from datetime import date
 from console.domain.money import Money
 from console.domain.tariff.engine import (
     BIND_DAY,
-    BIND_NONE,
     BIND_OCCURRENCE,
     BIND_PERIOD,
     BIND_STAY,

@@ -18,7 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from console.domain.money import CURRENCY_EXPONENTS
-from console.domain.tax import PPM, TaxRate
 from console.domain.tariff.calendar import Schedule, coverage_problems, localize
 from console.domain.tariff.errors import Problem, TariffError
 from console.domain.tariff.model import (
@@ -43,6 +42,7 @@ from console.domain.tariff.model import (
     VehicleClass,
     Window,
 )
+from console.domain.tax import PPM, TaxRate
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DURATION_RE = re.compile(

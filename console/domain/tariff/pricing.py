@@ -25,9 +25,15 @@ from datetime import UTC, datetime, timedelta
 from console.domain.money import Money
 from console.domain.quote import Quote, QuoteItem
 from console.domain.tariff.calendar import Schedule, to_epoch_minute
-from console.domain.tariff.lines import Line, time_lines
 from console.domain.tariff.errors import QuoteError
-from console.domain.tariff.model import MemberPlan, Offer, Tariff, Validation, VehicleClass
+from console.domain.tariff.lines import Line, time_lines
+from console.domain.tariff.model import (
+    MemberPlan,
+    Offer,
+    Tariff,
+    Validation,
+    VehicleClass,
+)
 from console.domain.tariff.parse import duration_text
 from console.domain.tariff.rounding import percent_of, round_to_step
 from console.domain.tax import TaxRate
