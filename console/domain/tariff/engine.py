@@ -339,8 +339,11 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
     stay_rem = st.stay_rem
     append = out.append
     new = tuple.__new__
-    while t < limit:
-        if t >= oe:  # the next occurrence
+    while True:
+        # The next occurrence, once the unit chain is past this one; at the limit only
+        # over occurrences that ended by it (as the next walk would first do), so that
+        # the state refers to nothing before the limit.
+        if t >= oe and (t < limit or oe <= limit):
             i += 1
             while i >= len(occs):
                 dord += 1
@@ -352,6 +355,8 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
             if charged_mode and free_of[w]:
                 t += oe - os_  # a free window does not count: the unit in progress pauses
             continue
+        if t >= limit:
+            break
         b = oe if oe < limit else limit
         one = simple[w]
         if one is not None:
@@ -484,19 +489,6 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
                                  info.day_type, day_ord)))
         p += nxt - t
         t = nxt
-    # Step over the occurrences the unit chain passed that ended by the limit, as the
-    # next walk would first do: then the state refers to nothing before the limit.
-    while t >= oe and oe <= limit:
-        i += 1
-        while i >= len(occs):
-            dord += 1
-            info = sched.day(dord)
-            occs = info.occurrences
-            i = 0
-        os_, oe, w = occs[i]
-        orem = cap_of[w]
-        if charged_mode and free_of[w]:
-            t += oe - os_
     st.t, st.p = t, p
     st.dord, st.didx = dord, i
     st.os, st.oe, st.w, st.orem = os_, oe, w, orem

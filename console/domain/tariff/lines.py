@@ -96,8 +96,6 @@ def _tally(vc: VehicleClass, out: list[Stretch | Repeat], banded: bool | None = 
     if banded is None:
         banded = any(r.banded for r in vc.rates)
     if not banded:
-        if not out or (type(out[-1]) is Stretch and all(type(s) is Stretch for s in out)):
-            return _tally_plain(out)
         return _tally_weighted(vc, out)
     return _tally_nested(vc, out)
 
@@ -110,20 +108,21 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
     # later repeat whose block covers it. Repeats only point backwards, so a descending
     # pass with a running sum over block ranges settles it.
     uses = [1] * n
-    begin = [0] * (n + 1)
-    finish = [0] * (n + 1)
-    run = 0
-    for k in range(n - 1, -1, -1):
-        run += begin[k]
-        m = 1 + run
-        uses[k] = m
-        s = out[k]
-        if isinstance(s, Repeat):
-            v = m * s.copies
-            if s.hi > s.lo:
-                begin[s.hi - 1] += v
-                finish[s.lo] += v
-        run -= finish[k]
+    if any(type(s) is Repeat for s in out):
+        begin = [0] * (n + 1)
+        finish = [0] * (n + 1)
+        run = 0
+        for k in range(n - 1, -1, -1):
+            run += begin[k]
+            m = 1 + run
+            uses[k] = m
+            s = out[k]
+            if isinstance(s, Repeat):
+                v = m * s.copies
+                if s.hi > s.lo:
+                    begin[s.hi - 1] += v
+                    finish[s.lo] += v
+            run -= finish[k]
     acc = _Tally()
     units, caps, plan = acc.units, acc.caps, acc.plan
     blocks: dict[tuple[int, int], dict[tuple[int, int], _Scopes]] = {}
@@ -263,33 +262,6 @@ def _tally_nested(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
         return acc
 
     return tally(0, len(out))
-
-
-def _tally_plain(out: list[Stretch | Repeat]) -> _Tally:
-    """The tally of stretches only, without bands (the common short stay)."""
-    acc = _Tally()
-    units, caps, plan = acc.units, acc.caps, acc.plan
-    for s in out:
-        assert type(s) is Stretch
-        w, step, _, n, gross, charged, bind, scope, _, _, day_type, _ = s
-        key = (w, 0, step)
-        got = units.get(key)
-        if got is None:
-            units[key] = [n, gross, step]
-        else:
-            got[0] += n
-            got[1] += gross
-        if bind:
-            ck = (bind, w if bind == BIND_OCCURRENCE else 0)
-            entry = caps.get(ck)
-            if entry is None:
-                entry = caps[ck] = ([0], _Scopes())
-            entry[0][0] -= gross - charged
-            entry[1].add(scope)
-        if charged:
-            pk = (w, day_type)
-            plan[pk] = plan.get(pk, 0) + charged
-    return acc
 
 
 def _shifted(acc: _Tally, block: _Tally, vc: VehicleClass, dt: int, dday: int,
