@@ -3,7 +3,12 @@
 `register(subparsers)` adds both sub-commands to the `booth` parser; running this module
 (`python -m console.commands.tariff quote ...`) gives the same commands on their own.
 Exit codes: 0 fine, 1 the tariff file has problems, 2 the request cannot be priced
-(unreadable file, bad time, unknown class/member/code).
+(unreadable file, bad or out-of-range time, no version in force at the entry, unknown
+class/member/code). Every refusal is one line on stderr, never a traceback.
+
+`booth quote` prices through `TariffBook.quote`, the entry point the site uses: given
+several versions of one tariff (`--tariff` repeated), the version in force at the entry
+prices the stay, and an entry before every version's `effective_from` is refused.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from console.domain.tariff import (
     PreviousVisit,
     QuoteError,
     Tariff,
+    TariffBook,
     TariffError,
     parse_tariff,
-    quote,
 )
 from console.domain.tariff.calendar import localize
 from console.domain.tariff.parse import duration_text
+from console.domain.tariff.pricing import EARLIEST, LATEST
 
 EXIT_OK, EXIT_TARIFF, EXIT_INPUT = 0, 1, 2
 
@@ -37,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "quote", help="price a stay with a tariff file",
         description="Price one stay with a tariff file and print the itemized fee. "
                     "Times without an offset are in the tariff's time zone.")
-    q.add_argument("--tariff", required=True, metavar="FILE", help="tariff TOML file")
+    q.add_argument("--tariff", required=True, action="append", metavar="FILE",
+                   help="tariff TOML file; repeat it for several versions of one tariff "
+                        "(the version in force at entry prices the stay)")
     q.add_argument("--entry", metavar="ISO8601", help="entry time (omit only with --lost-ticket)")
     q.add_argument("--exit", required=True, metavar="ISO8601", help="exit time")
     q.add_argument("--class", dest="vehicle_class", default="car", metavar="CLASS",
@@ -104,21 +112,27 @@ def _time(text: str | None, tz: ZoneInfo, what: str) -> datetime | None:
     except ValueError:
         raise QuoteError(f"--{what}: {text!r} is not an ISO 8601 time "
                          "(e.g. 2026-03-02T07:40 or 2026-03-02T07:40+01:00)") from None
+    if not EARLIEST.year <= value.year < LATEST.year:
+        raise QuoteError(f"--{what}: {text!r} is outside the years this booth prices "
+                         f"({EARLIEST.year} to {LATEST.year - 1})")
     if value.tzinfo is None:
         value = localize(value, tz)
     return value
 
 
 def _quote_command(args: argparse.Namespace) -> int:
-    try:
-        tariff = _load(args.tariff)
-    except OSError as exc:
-        print(f"{args.tariff}: cannot read: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except TariffError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_TARIFF
-    tz = tariff.timezone
+    book = TariffBook()
+    for path in args.tariff:
+        try:
+            book.add(_load(path))
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_INPUT
+        except TariffError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_TARIFF
+    # Times without an offset are read in the zone of the newest version.
+    tz = list(book)[-1].timezone
     try:
         entry = _time(args.entry, tz, "entry")
         exit_ = _time(args.exit, tz, "exit")
@@ -129,7 +143,7 @@ def _quote_command(args: argparse.Namespace) -> int:
             if not (args.previous_entry and args.previous_exit):
                 raise QuoteError("--previous-entry and --previous-exit go together")
             try:
-                paid = Money.parse(args.previous_paid or "0", tariff.currency)
+                paid = Money.parse(args.previous_paid or "0", list(book)[-1].currency)
             except MoneyError as exc:
                 raise QuoteError(f"--previous-paid: {exc}") from None
             previous = PreviousVisit(
@@ -137,14 +151,17 @@ def _quote_command(args: argparse.Namespace) -> int:
                 exit=_time(args.previous_exit, tz, "previous-exit"),  # type: ignore[arg-type]
                 paid=paid,
             )
-        result = quote(
-            tariff, entry, exit_, vehicle_class=args.vehicle_class, member=args.member,
+        result = book.quote(
+            entry, exit_, vehicle_class=args.vehicle_class, member=args.member,
             validations=tuple(args.validation), zone=args.zone, paid_until=paid_until,
             previous_visit=previous, lost_ticket=args.lost_ticket,
         )
-    except QuoteError as exc:
+    except (QuoteError, OverflowError) as exc:
+        # OverflowError: calendar arithmetic at the edge of what datetime holds
         print(f"cannot quote: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    tariff = book.get(result.tariff_id)
+    assert tariff is not None
     if args.json:
         payload = result.to_json()
         payload.update({
@@ -186,6 +203,10 @@ def render_quote(tariff: Tariff, result: Quote, entry: datetime | None, exit_: d
     lines.append("  " + "-" * (width_label + width_amount + 2))
     total_label = f"Total {result.total.currency}"
     lines.append(f"  {total_label:<{width_label}}  {result.total.decimal_text():>{width_amount}}")
+    for line in result.taxes():
+        lines.append(f"  {line.rate.label} {line.rate.percent_text}: net "
+                     f"{line.net.decimal_text()}, tax {line.tax.decimal_text()}, "
+                     f"gross {line.gross.decimal_text()}")
     for note in result.notes:
         lines.append(f"  Note: {note}")
     return "\n".join(lines)

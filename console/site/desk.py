@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from console.domain.money import Money
 from console.domain.payments import NewPayment, settle_cash
-from console.domain.quote import Quote, QuoteItem
+from console.domain.quote import QuoteItem
 from console.domain.staff import Role
 from console.site.errors import SiteError, command
 from console.site.events import ExitSettled, ExitTicket
@@ -126,10 +126,10 @@ class ExitDesk:
             new_total = Money.parse(new_amount_text, self.currency)
             if new_total.is_negative:
                 raise SiteError("a fee cannot be negative")
-            quote = Quote(new_total, ticket.quote.tariff_id, ticket.quote.items + (QuoteItem(f"Fee changed by {actor}: {reason.strip()}", new_total - old),), ticket.quote.notes)
+            quote = replace(ticket.quote, total=new_total, items=ticket.quote.items + (QuoteItem(f"Fee changed by {actor}: {reason.strip()}", new_total - old),))
         elif kind == "waive":
             new_total = Money.zero(self.currency)
-            quote = Quote(new_total, ticket.quote.tariff_id, ticket.quote.items + (QuoteItem(f"Waived by {actor}: {reason.strip()}", -old),), ticket.quote.notes)
+            quote = replace(ticket.quote, total=new_total, items=ticket.quote.items + (QuoteItem(f"Waived by {actor}: {reason.strip()}", -old),))
         elif kind == "validation":
             if not code.strip():
                 raise SiteError("type the validation code")
@@ -138,7 +138,7 @@ class ExitDesk:
             requote = self.exits.pricing.quote(ticket.visit, ticket.exit_at, validations=(code.strip(),))
             debt_items = ticket.quote.items[len(ticket.quote.items) - len(ticket.debt_ids):] if ticket.debt_ids else ()
             debts = sum((i.amount for i in debt_items), Money.zero(self.currency))
-            quote = Quote(requote.total + debts, requote.tariff_id, requote.items + debt_items, requote.notes)
+            quote = replace(requote, total=requote.total + debts, items=requote.items + debt_items)
             new_total = quote.total
         else:
             raise SiteError("override kind must be fee_change, waive or validation")

@@ -19,7 +19,7 @@ from console.domain.clock import Clock
 from console.domain.money import Money
 from console.domain.payments import NewPayment, PaymentMethod
 from console.domain.plates import PlateError
-from console.domain.quote import Quote, QuoteItem
+from console.domain.quote import QuoteItem
 from console.domain.visits import Visit
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
@@ -127,7 +127,7 @@ class ExitService:
             extra = tuple(
                 QuoteItem(f"Unpaid from {at.astimezone(tz):%d.%m.%Y} ({reason})", Money(amount, self.currency)) for _, amount, at, reason in debts
             )
-            quote = Quote(quote.total + Money(sum(d[1] for d in debts), self.currency), quote.tariff_id, quote.items + extra, quote.notes)
+            quote = replace(quote, total=quote.total + Money(sum(d[1] for d in debts), self.currency), items=quote.items + extra)
             self.bus.report("warning", f"{lane_id}: {plate} owes {len(debts)} earlier unpaid exit(s); added to the fee")
         ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts))
         if self._leaves_by_itself(ticket, now):
@@ -159,7 +159,7 @@ class ExitService:
         member = self.member(plate, now, kinds=FREE_KINDS)
         if member is not None and not debts:
             quote = ticket.quote
-            waived = replace(ticket, quote=Quote(Money.zero(self.currency), quote.tariff_id, quote.items + (QuoteItem(f"{member}: no charge", -quote.total),), quote.notes))
+            waived = replace(ticket, quote=replace(quote, total=Money.zero(self.currency), items=quote.items + (QuoteItem(f"{member}: no charge", -quote.total),)))
             self.settle(waived, [], attendant="lane", reason=member)
             return True
         if ticket.due.is_zero:
@@ -193,7 +193,7 @@ class ExitService:
                 continue
             tz = self.config.site.tz
             note = QuoteItem(f"Left within the exit grace of paying by phone at {payment.paid_at.astimezone(tz):%H:%M}", Money.zero(self.currency))
-            settled = replace(ticket, quote=Quote(then.total, then.tariff_id, then.items + (note,), then.notes))
+            settled = replace(ticket, quote=replace(then, items=then.items + (note,)))
             self.settle(settled, [NewPayment("mobile", then.total, reference=payment.id)], attendant="cloud", reason="paid remotely")
             return True
         return False

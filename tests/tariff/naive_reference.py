@@ -6,9 +6,12 @@ window by wall-clock time, starts, cuts and charges units one at a time, and kee
 in dictionaries. It is slow on purpose and follows docs/tariffs.md word by word, so the
 engine can be checked against it.
 
-Covered: grace, free minutes, windows and calendars, ladders and bands with restarts,
-carry/restart at window boundaries, partial units, all four cap kinds, flat offers and
-rounding of the total. (Members, validations and deductions are checked by hand cases.)
+Covered: grace, free minutes, windows and calendars, ladders and bands with restarts
+(every N minutes or at every occurrence), carry/restart at window boundaries, free
+windows and ladders counting only charged time, partial units, every cap kind (per
+occurrence, calendar day, periods from entry by elapsed time or wall clock, once or
+repeating, stay), flat offers, tax added on top and rounding of the total. (Members,
+validations and deductions are checked by hand cases.)
 
 Limit: windows are found by wall-clock time, so a window boundary placed inside the hour
 that a DST change skips or repeats is read differently from the documented rule; the
@@ -79,22 +82,51 @@ def _counts(used: int, unit: int, vc: VehicleClass) -> bool:
     return False
 
 
+def _wall_index(tariff: Tariff, entry_local: datetime, days: int, k: int, minute: int) -> int:
+    """The wall-clock period number of `minute`, given it is at least `k`: a period
+    begins at the first minute whose local date and time reach the entry's time of day
+    on the entry's date plus a multiple of `days` days."""
+    local = _local(tariff, minute)
+    while True:
+        target = entry_local.date() + timedelta(days=(k + 1) * days)
+        if (local.date(), local.hour * 60 + local.minute) >= (
+                target, entry_local.hour * 60 + entry_local.minute):
+            k += 1
+        else:
+            return k
+
+
 def naive_time_charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: int) -> int:
-    """The time charge for [origin, end), minute by minute."""
+    """The time charge for [origin, end), minute by minute.
+
+    Ladder time is counted minute by minute too: with ladder_time = "charged" a minute
+    in a free window does not count, no unit starts in it and a running unit waits.
+    """
     caps = vc.caps
+    periods = caps.from_entry
+    charged_mode = vc.rules.ladder == "charged" and any(r.free for r in vc.rates)
+    restart = vc.rules.boundary == "restart"
+    entry_local = _local(tariff, start)
+    wall_k = [0] * len(periods)
     spent: dict[object, int] = {}
     total = 0
 
-    def charge(price: int, occ: tuple[date, int], day: date, period: int, window: int) -> None:
+    def charge(price: int, unit: dict[str, object]) -> None:
         nonlocal total
         limits: list[tuple[object, int]] = []
+        window = unit["window"]
+        assert isinstance(window, int)
         cap = vc.rates[window].max_per_occurrence
         if cap is not None:
-            limits.append((("occ", occ), cap))
+            limits.append((("occ", unit["occ"]), cap))
         if caps.per_calendar_day is not None:
-            limits.append((("day", day), caps.per_calendar_day))
-        if caps.per_24h is not None:
-            limits.append((("24h", period), caps.per_24h))
+            limits.append((("day", unit["day"]), caps.per_calendar_day))
+        marks = unit["periods"]
+        assert isinstance(marks, list)
+        for j, pc in enumerate(periods):
+            if pc.once and marks[j] > 0:
+                continue
+            limits.append((("period", j, marks[j]), pc.amount))
         if caps.per_stay is not None:
             limits.append((("stay",), caps.per_stay))
         amount = price
@@ -104,34 +136,57 @@ def naive_time_charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
             spent[key] = spent.get(key, 0) + amount
         total += amount
 
-    unit_start: int | None = None
-    unit = price = window = 0
-    unit_occ: tuple[date, int] = (date.min, 0)
-    unit_day = date.min
-    unit_period = 0
-    unit_cycle_end: int | None = None
+    unit: dict[str, object] | None = None
+    tau = 0  # ladder minutes since the origin
+    last_occ: object = None
+    occ_began = origin  # first minute of the current occurrence within the stay
     for m in range(origin, end):
         w, occ = window_at(tariff, m)
-        if unit_start is not None:
-            cut_by_window = vc.rules.boundary == "restart" and occ != unit_occ
-            cut_by_cycle = unit_cycle_end is not None and m == unit_cycle_end
-            if m == unit_start + unit:
-                charge(price, unit_occ, unit_day, unit_period, window)
-                unit_start = None
-            elif cut_by_window or cut_by_cycle:
-                if _counts(m - unit_start, unit, vc):
-                    charge(price, unit_occ, unit_day, unit_period, window)
-                unit_start = None
-        if unit_start is None:
+        free_here = charged_mode and vc.rates[w].free
+        new_occ = occ != last_occ and last_occ is not None
+        if new_occ:
+            occ_began = m
+        if unit is not None:
+            used = tau - unit["tau"]  # type: ignore[operator]
+            length = unit["unit"]
+            assert isinstance(used, int) and isinstance(length, int)
+            cut = False
+            if used == length:
+                charge(unit["price"], unit)  # type: ignore[arg-type]
+                unit = None
+            elif new_occ and (restart or (not free_here and vc.rates[w].per_occurrence)):
+                cut = True  # a new occurrence ends the unit in progress
+            elif unit["cycle_end"] is not None and tau == unit["cycle_end"]:
+                cut = True  # the ladder starts again
+            if cut and unit is not None:
+                if _counts(used, length, vc):
+                    charge(unit["price"], unit)  # type: ignore[arg-type]
+                unit = None
+        last_occ = occ
+        if free_here:
+            continue
+        if unit is None:
             rate = vc.rates[w]
-            position = m - origin
-            unit, price = _step(rate, position)
-            unit_start, window, unit_occ = m, w, occ
-            unit_day = _local(tariff, m).date()
-            unit_period = (m - start) // 1440
-            unit_cycle_end = (m - position % rate.cycle + rate.cycle) if rate.cycle else None
-    if unit_start is not None and _counts(end - unit_start, unit, vc):
-        charge(price, unit_occ, unit_day, unit_period, window)
+            position = m - occ_began if rate.per_occurrence else tau
+            length, price = _step(rate, position)
+            cycle_end = (tau - position % rate.cycle + rate.cycle) if rate.cycle else None
+            marks: list[int] = []
+            for j, pc in enumerate(periods):
+                if pc.wall:
+                    wall_k[j] = _wall_index(tariff, entry_local, pc.every // 1440, wall_k[j], m)
+                    marks.append(wall_k[j])
+                else:
+                    marks.append((m - start) // pc.every)
+            unit = {"tau": tau, "unit": length, "price": price, "window": w, "occ": occ,
+                    "day": _local(tariff, m).date(), "periods": marks,
+                    "cycle_end": cycle_end}
+        tau += 1
+    if unit is not None:
+        used = tau - unit["tau"]  # type: ignore[operator]
+        length = unit["unit"]
+        assert isinstance(used, int) and isinstance(length, int)
+        if _counts(used, length, vc):
+            charge(unit["price"], unit)  # type: ignore[arg-type]
     return total
 
 
@@ -177,5 +232,9 @@ def naive_total(tariff: Tariff, entry: datetime, exit: datetime, vehicle_class: 
     for offer in vc.offers:
         if offer.price < total and _offer_ok(tariff, offer, start, end):
             total = offer.price
+    if tariff.tax is not None and not tariff.tax.included:
+        rate = tariff.tax.rates[vc.tax or tariff.tax.default]
+        tax = (Decimal(total) * rate.ppm / 1_000_000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        total += int(tax)
     step = tariff.rounding.step
     return int((Decimal(total) / step).quantize(Decimal(1), rounding=_MODES[tariff.rounding.mode]) * step)

@@ -14,10 +14,14 @@ def _money(minor: int) -> str:
 
 
 @st.composite
-def rate_text(draw: st.DrawFn, allow_cycle: bool = True) -> tuple[str, int]:
+def rate_text(draw: st.DrawFn, allow_cycle: bool = True,
+              allow_free: bool = False) -> tuple[str, int]:
     """The body of a rate table and the largest unit price in it (minor units)."""
-    form = draw(st.sampled_from(["unit", "unit", "steps", "bands"]))
+    forms = ["unit", "unit", "steps", "bands"] + (["free"] if allow_free else [])
+    form = draw(st.sampled_from(forms))
     lines: list[str] = []
+    if form == "free":
+        return "free = true", 0
     if form == "unit":
         unit = draw(st.sampled_from([15, 20, 30, 60, 90, 120]))
         price = draw(st.integers(0, 400))
@@ -34,8 +38,9 @@ def rate_text(draw: st.DrawFn, allow_cycle: bool = True) -> tuple[str, int]:
             count = f", count = {draw(st.integers(1, 3))}" if i < n - 1 else ""
             parts.append(f"{{ unit = {unit}, price = {_money(price)}{count} }}")
         lines.append("steps = [" + ", ".join(parts) + "]")
-        if allow_cycle and draw(st.booleans()):
-            lines.append(f"restart_every = \"{draw(st.sampled_from([12, 24]))}h\"")
+        restart = draw(st.sampled_from(["", "", "12h", "24h", "occurrence"])) if allow_cycle else ""
+        if restart:
+            lines.append(f"restart_every = \"{restart}\"")
         top = max(prices)
     else:
         n = draw(st.integers(2, 4))
@@ -51,6 +56,8 @@ def rate_text(draw: st.DrawFn, allow_cycle: bool = True) -> tuple[str, int]:
             amount += rise
             parts.append(f"{{ up_to = {limit}, price = {_money(amount)} }}")
         lines.append("bands = [" + ", ".join(parts) + "]")
+        if allow_cycle and draw(st.integers(0, 3)) == 0:
+            lines.append("restart_every = \"occurrence\"")
         if draw(st.booleans()):
             price = draw(st.integers(0, 2000))
             top = max(top, price)
@@ -73,6 +80,7 @@ def tariff_text(draw: st.DrawFn, offers: bool = True) -> str:
     boundary = draw(st.sampled_from(["carry", "restart"]))
     partial = draw(st.sampled_from(["started", "started", "half", "completed"]))
     tolerance = draw(st.sampled_from([0, 0, 5])) if partial == "started" else 0
+    ladder = draw(st.sampled_from(["all", "all", "charged"]))
     doc += ["[rules]", f"grace = {grace}", f"free_first = {free}",
             f"unit_boundary = \"{boundary}\"", f"partial_unit = \"{partial}\"",
             f"partial_tolerance = {tolerance}"]
@@ -82,7 +90,9 @@ def tariff_text(draw: st.DrawFn, offers: bool = True) -> str:
         doc += ["[rounding]", f"step = {_money(step)}", f"mode = \"{mode}\""]
     day_from = draw(st.integers(5, 10)) * 60 + draw(st.sampled_from([0, 30]))
     day_to = draw(st.integers(16, 22)) * 60 + draw(st.sampled_from([0, 30]))
-    t = lambda m: f"\"{m // 60:02d}:{m % 60:02d}\""  # noqa: E731
+    def t(m: int) -> str:
+        return f"\"{m // 60:02d}:{m % 60:02d}\""
+
     windows: list[tuple[str, str]] = []
     if layout == "daynight":
         windows = [("day", f"from = {t(day_from)}\nto = {t(day_to)}\ndays = [\"all\"]"),
@@ -115,15 +125,31 @@ def tariff_text(draw: st.DrawFn, offers: bool = True) -> str:
     names = [n for n, _ in windows] or ["all"]
     rate_bodies = []
     for name in names:
-        body, top = draw(rate_text())
+        body, top = draw(rate_text(allow_free=len(names) > 1))
         tops.append(top)
         rate_bodies.append((name, body))
     top = max(tops)
+    if draw(st.integers(0, 4)) == 0:
+        included = draw(st.booleans())
+        doc += ["[tax]", f"included = {str(included).lower()}",
+                f"rates.vat.percent = \"{draw(st.sampled_from(['19', '8.875', '7', '0']))}\""]
     doc.append("[classes.car]")
+    if ladder == "charged" and any(b == "free = true" for _, b in rate_bodies):
+        doc.append("rules.ladder_time = \"charged\"")
     caps = []
     for cap in ("per_calendar_day", "per_24h", "per_stay"):
         if draw(st.integers(0, 2)) == 0:
             caps.append(f"caps.{cap} = {_money(top + draw(st.integers(0, 3000)))}")
+    periods = []
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
+        every = draw(st.sampled_from(["90min", "12h", "1d", "2d", "7d"]))
+        wall = every in ("1d", "2d", "7d") and draw(st.booleans())
+        once = draw(st.integers(0, 3)) == 0
+        periods.append(f"{{ every = \"{every}\", max = {_money(top + draw(st.integers(0, 3000)))}"
+                       + (", clock = \"wall\"" if wall else "")
+                       + (", once = true" if once else "") + " }")
+    if periods:
+        caps.append("caps.periods = [" + ", ".join(periods) + "]")
     doc += caps
     for name, body in rate_bodies:
         doc += [f"[classes.car.rates.{name}]" if windows else "[classes.car.rate]", body]

@@ -115,3 +115,58 @@ def test_register_into_another_parser(capsys: pytest.CaptureFixture[str]) -> Non
     assert json.loads(capsys.readouterr().out)["total_minor"] == 1000
     args = parser.parse_args(["tariff", "check", str(REPO / "tariffs" / "airport.toml")])
     assert args.func(args) == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--entry", "0001-01-01T10:00", "--exit", "2026-03-02T10:00"], "outside the years"),
+    (["--entry", "2026-03-02T10:00", "--exit", "9999-12-31T23:59"], "outside the years"),
+    (["--entry", "2026-03-02T10:00", "--exit", "9999-12-31T23:59+14:00"], "outside the years"),
+    (["--entry", "2026-03-02T10:00", "--exit", "2038-03-02T10:00"], "longer than the ten years"),
+    (["--entry", "2025-06-01T10:00", "--exit", "2026-03-02T10:00"],
+     "no version of tariff 'default' is in force at 2025-06-01T10:00:00+02:00"),
+    (["--entry", "2026-03-02T10:00", "--exit", "2026-03-02T11:00", "--paid-until",
+      "9999-01-01T00:00"], "outside the years"),
+])
+def test_quote_refuses_out_of_range_dates_in_one_line(args: list[str], message: str) -> None:
+    done = run("quote", "--tariff", "tariffs/default.toml", *args)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_quote_uses_the_version_in_force_at_entry(tmp_path: Path) -> None:
+    v1 = (REPO / "tariffs" / "default.toml").read_text()
+    v2 = (v1.replace("version = 1", "version = 2")
+          .replace("effective_from = 2026-01-01T00:00:00", "effective_from = 2026-04-01T00:00:00")
+          .replace('unit = "1h"\nprice = "2.50"', 'unit = "1h"\nprice = "3.00"', 1))
+    (tmp_path / "v2.toml").write_text(v2)
+    both = ["--tariff", "tariffs/default.toml", "--tariff", str(tmp_path / "v2.toml")]
+    done = run("quote", *both, "--entry", "2026-03-31T22:00", "--exit", "2026-04-01T12:00",
+               "--json")
+    data = json.loads(done.stdout)
+    assert data["tariff_id"] == "default@1"  # entered before version 2 took effect
+    done = run("quote", *both, "--entry", "2026-04-02T10:00", "--exit", "2026-04-02T12:00",
+               "--json")
+    data = json.loads(done.stdout)
+    assert (data["tariff_id"], data["total_minor"]) == ("default@2", 600)
+    done = run("quote", "--tariff", str(tmp_path / "v2.toml"), "--entry", "2026-03-02T10:00",
+               "--exit", "2026-03-02T12:00")
+    assert done.returncode == 2 and "no version of tariff 'default' is in force" in done.stderr
+
+
+def test_quote_shows_tax_and_counted_lines(tmp_path: Path) -> None:
+    text = (REPO / "tariffs" / "hospital.toml").read_text().replace(
+        "[rules]", '[tax]\nrates.vat = { label = "VAT", percent = "20" }\n\n[rules]', 1)
+    (tmp_path / "h.toml").write_text(text)
+    done = run("quote", "--tariff", str(tmp_path / "h.toml"), "--entry", "2026-04-07T09:00",
+               "--exit", "2026-05-07T09:00")
+    assert done.returncode == 0, done.stderr
+    assert "Parking (0 h-720 h): 30 x up to 24 h @ 12.00" in done.stdout
+    assert "VAT 20 %: net 300.00, tax 60.00, gross 360.00" in done.stdout
+    done = run("quote", "--tariff", str(tmp_path / "h.toml"), "--entry", "2026-04-07T09:00",
+               "--exit", "2026-05-07T09:00", "--json")
+    data = json.loads(done.stdout)
+    assert data["items"] == [{"label": "Parking (0 h-720 h): 30 x up to 24 h @ 12.00",
+                              "amount_minor": 36000, "quantity": 30}]
+    assert data["taxes"][0]["tax_minor"] == 6000

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
 
 from console.domain.quote import Quote
 from console.domain.tariff.errors import Problem, QuoteError, TariffError
 from console.domain.tariff.model import Tariff
-from console.domain.tariff.pricing import quote
+from console.domain.tariff.pricing import PreviousVisit, quote
 
 
 class TariffBook:
@@ -56,6 +55,8 @@ class TariffBook:
 
     def version_at(self, instant: datetime) -> Tariff:
         """The version in force at `instant` (aware): the latest one that had taken effect."""
+        if not isinstance(instant, datetime):
+            raise QuoteError("the instant must be a datetime")
         if instant.tzinfo is None or instant.utcoffset() is None:
             raise QuoteError(f"instant {instant.isoformat()} has no time zone offset")
         best: Tariff | None = None
@@ -69,23 +70,37 @@ class TariffBook:
                              f"{instant.isoformat()}")
         return best
 
-    def quote(self, entry: datetime | None, exit: datetime, **options: Any) -> Quote:
+    def quote(
+        self,
+        entry: datetime | None,
+        exit: datetime,
+        *,
+        vehicle_class: str = "car",
+        member: str | None = None,
+        validations: Sequence[str] = (),
+        zone: str | None = None,
+        paid_until: datetime | None = None,
+        previous_visit: PreviousVisit | None = None,
+        lost_ticket: bool = False,
+    ) -> Quote:
         """Price a stay with the version in force at its entry.
 
         For a visit that continues a previous one (`previous_visit` within the re-entry
         time of the version in force at the previous entry) that first entry counts; for
-        a lost ticket with an unknown entry, the version in force at the exit. `options`
-        are those of `console.domain.tariff.quote`.
+        a lost ticket with an unknown entry, the version in force at the exit. The other
+        arguments are those of `console.domain.tariff.quote`. This is the one pricing
+        entry point: the site and `booth quote` both call it.
         """
         tariff = self.version_at(entry if entry is not None else exit)
-        previous = options.get("previous_visit")
-        if previous is not None and entry is not None:
-            older = self.version_at(previous.entry)
-            vc = older.classes.get(options.get("vehicle_class", "car"))
-            gap = entry.timestamp() - previous.exit.timestamp()
+        if previous_visit is not None and entry is not None:
+            older = self.version_at(previous_visit.entry)
+            vc = older.classes.get(vehicle_class)
+            gap = entry.timestamp() - previous_visit.exit.timestamp()
             if vc is not None and vc.rules.reentry and 0 <= gap <= vc.rules.reentry * 60 + 59:
                 tariff = older
-        return quote(tariff, entry, exit, **options)
+        return quote(tariff, entry, exit, vehicle_class=vehicle_class, member=member,
+                     validations=validations, zone=zone, paid_until=paid_until,
+                     previous_visit=previous_visit, lost_ticket=lost_ticket)
 
     def __iter__(self) -> Iterator[Tariff]:
         return iter(sorted(self._versions.values(), key=_start))

@@ -75,6 +75,7 @@ class Schedule:
         self.holidays_as = holidays_as
         self._days: dict[int, DayInfo] = {}
         self._midnights: dict[int, int] = {}
+        self._changes: dict[int, tuple[int, ...]] = {}
         self._by_type: dict[str, tuple[int, ...]] = {
             t: tuple(i for i, w in enumerate(windows) if t in w.days)
             for t in DAY_TYPES
@@ -125,6 +126,43 @@ class Schedule:
         while minute >= info.end:
             info = self.day(info.ordinal + 1)
         return info.ordinal
+
+    def clock_change_dates(self, year: int) -> tuple[int, ...]:
+        """Ordinals of the local dates of `year` on which the UTC offset changes.
+
+        Found by probing the offset weekly and bisecting each change to the minute, so a
+        year costs about a hundred offset look-ups once; the result is kept.
+        """
+        got = self._changes.get(year)
+        if got is not None:
+            return got
+        lo = to_epoch_minute(datetime(year, 1, 1, tzinfo=UTC)) - 1440
+        hi = to_epoch_minute(datetime(year + 1, 1, 1, tzinfo=UTC)) + 1440
+        found: set[int] = set()
+        week = 7 * 1440
+        m, offset = lo, self._offset(lo)
+        while m < hi:
+            nxt = min(m + week, hi)
+            later = self._offset(nxt)
+            if later != offset:
+                a, b = m, nxt  # offset(a) == offset, offset(b) != offset
+                while b - a > 1:
+                    mid = (a + b) // 2
+                    if self._offset(mid) == offset:
+                        a = mid
+                    else:
+                        b = mid
+                for minute in (a, b):  # the dates on both sides of the change
+                    d = from_epoch_minute(minute, self.tz).date()
+                    if d.year == year:
+                        found.add(d.toordinal())
+                # two changes within one probe week are found by probing again from b
+                m, offset = b, self._offset(b)
+                continue
+            m, offset = nxt, later
+        result = tuple(sorted(found))
+        self._changes[year] = result
+        return result
 
     # -- days -------------------------------------------------------------------------
 

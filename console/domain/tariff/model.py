@@ -12,6 +12,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from console.domain.tax import TaxRate
+
 if TYPE_CHECKING:
     from console.domain.tariff.calendar import Schedule
 
@@ -25,6 +27,10 @@ BOUNDARY_MODES = ("carry", "restart")
 #: When a unit cut short (by the exit, a ladder restart or, in restart mode, a window
 #: boundary) is charged.
 PARTIAL_MODES = ("started", "half", "completed")
+#: Which time ladders, bands and units count: all of it, or only time in charged windows.
+LADDER_TIMES = ("all", "charged")
+#: How a cap measured from entry counts its periods: elapsed minutes, or the wall clock.
+PERIOD_CLOCKS = ("elapsed", "wall")
 ROUNDING_MODES = ("half-up", "half-even", "half-down", "up", "down")
 
 UNLIMITED = 1 << 62  # larger than any amount; "no cap"
@@ -78,15 +84,45 @@ class Rate:
     cycle: int | None  # the ladder starts again every `cycle` minutes of the ladder position
     max_per_occurrence: int | None
     banded: bool = False
+    #: No charge in this window (`free = true`); with ladder_time = "charged" its time
+    #: does not count at all.
+    free: bool = False
+    #: The ladder starts again at every occurrence of this window (restart_every =
+    #: "occurrence"): positions count from the occurrence's start.
+    per_occurrence: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodCap:
+    """At most `amount` per period counted from entry.
+
+    Periods are [entry + k*every, entry + (k+1)*every) in elapsed minutes, or with
+    `wall` they end at the entry's wall-clock time `every // 1440` days later. With
+    `once` only the first period is capped (the Japanese "1回限り").
+    """
+
+    every: int
+    amount: int
+    wall: bool = False
+    once: bool = False
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Caps:
-    """Maximum charges over calendar days, 24-hour periods from entry and the whole stay."""
+    """Maximum charges over calendar days, periods from entry and the whole stay."""
 
     per_calendar_day: int | None = None
     per_24h: int | None = None
     per_stay: int | None = None
+    periods: tuple[PeriodCap, ...] = ()
+
+    @property
+    def from_entry(self) -> tuple[PeriodCap, ...]:
+        """Every cap measured from entry, `per_24h` first, in the order they bind."""
+        if self.per_24h is None:
+            return self.periods
+        return (PeriodCap(1440, self.per_24h), *self.periods)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +136,7 @@ class Rules:
     boundary: str = "carry"
     partial: str = "started"
     tolerance: int = 0
+    ladder: str = "all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +165,7 @@ class VehicleClass:
     caps: Caps
     offers: tuple[Offer, ...]
     lost_ticket: int | None
+    tax: str | None = None  # id of the tariff's tax rate this class is taxed at
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +206,15 @@ class Rounding:
     mode: str = "half-up"
 
 
+@dataclass(frozen=True, slots=True)
+class TaxRule:
+    """The tariff's tax rates and whether its prices include them."""
+
+    rates: dict[str, TaxRate]
+    included: bool
+    default: str  # the rate a class without its own `tax` key is taxed at
+
+
 @dataclass(frozen=True, eq=False)
 class Tariff:
     """One immutable version of a tariff.
@@ -191,9 +238,12 @@ class Tariff:
     rounding: Rounding
     fingerprint: str
     source: str = "<tariff>"
+    tax: TaxRule | None = None
     schedule: Schedule = field(default=None, repr=False)  # type: ignore[assignment]
     #: Memo of texts derived from this version (item labels); never affects a result.
     texts: dict[object, str] = field(default_factory=dict, repr=False)
+    #: Memo of per-class forms the engine derives from this version; never affects a result.
+    derived: dict[object, object] = field(default_factory=dict, repr=False)
 
     @property
     def tariff_id(self) -> str:

@@ -23,21 +23,26 @@ from console.domain.tariff.errors import Problem, TariffError
 from console.domain.tariff.model import (
     BOUNDARY_MODES,
     DAY_TYPES,
+    LADDER_TIMES,
     PARTIAL_MODES,
+    PERIOD_CLOCKS,
     ROUNDING_MODES,
     WEEKDAYS,
     Caps,
     MemberPlan,
     Offer,
+    PeriodCap,
     Rate,
     Rounding,
     Rules,
     Step,
     Tariff,
+    TaxRule,
     Validation,
     VehicleClass,
     Window,
 )
+from console.domain.tax import PPM, TaxRate
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DURATION_RE = re.compile(
@@ -54,14 +59,17 @@ _DAY_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 _TOP_KEYS = {"tariff", "calendar", "rules", "rounding", "windows", "classes", "members",
-             "validations"}
+             "validations", "tax"}
 _TARIFF_KEYS = {"id", "version", "name", "currency", "timezone", "effective_from",
                 "description"}
 _RULE_KEYS = {"grace", "free_first", "exit_grace", "reentry_within", "unit_boundary",
-              "partial_unit", "partial_tolerance"}
-_CLASS_KEYS = {"label", "inherits", "lost_ticket", "rules", "caps", "rate", "rates", "offers"}
+              "partial_unit", "partial_tolerance", "ladder_time"}
+_CLASS_KEYS = {"label", "inherits", "lost_ticket", "rules", "caps", "rate", "rates", "offers",
+               "tax"}
+_CAP_KEYS = {"per_calendar_day", "per_24h", "per_stay", "periods"}
+_PERIOD_KEYS = {"every", "max", "clock", "once", "label"}
 _RATE_KEYS = {"label", "unit", "price", "steps", "bands", "then", "restart_every",
-              "max_per_occurrence"}
+              "max_per_occurrence", "free"}
 _OFFER_KEYS = {"id", "label", "price", "days", "enter_from", "enter_until", "leave_by",
                "max_duration", "min_duration"}
 _MEMBER_KEYS = {"label", "kind", "percent_off", "windows", "days", "zones", "classes"}
@@ -337,7 +345,12 @@ def _read(ctx: _Ctx, data: dict[str, Any], source: str) -> Tariff | None:
             ctx.problems.append(p)
     window_names = [w.name for w in windows]
 
+    tax = _tax(ctx, data.get("tax"))
     classes = _classes(ctx, data.get("classes"), window_names, base_rules, windows_ok)
+    for cname, vc in classes.items():
+        if vc.tax is not None and (tax is None or vc.tax not in tax.rates):
+            known = ", ".join(tax.rates) if tax is not None else "none: add a [tax] table"
+            ctx.add(f"classes.{cname}.tax", f"no tax rate named {vc.tax!r} (rates: {known})")
     members = _members(ctx, data.get("members"), set(window_names), set(classes),
                        holiday_type_ok)
     validations = _validations(ctx, data.get("validations"), set(classes))
@@ -348,7 +361,7 @@ def _read(ctx: _Ctx, data: dict[str, Any], source: str) -> Tariff | None:
         key=key, version=version, name=name, currency=currency, timezone=tz,
         effective_from=effective_from, holidays=frozenset(holidays), holidays_as=holidays_as,
         windows=windows, classes=classes, members=members, validations=validations,
-        rounding=rounding, fingerprint=_fingerprint(data), source=source,
+        rounding=rounding, fingerprint=_fingerprint(data), source=source, tax=tax,
     )
     object.__setattr__(tariff, "schedule",
                        Schedule(tz, windows, frozenset(holidays), holidays_as))
@@ -390,6 +403,10 @@ def _rules(ctx: _Ctx, value: Any, key: str, base: Rules) -> Rules:
     if partial not in PARTIAL_MODES:
         ctx.add(_join(key, "partial_unit"), f"must be one of {', '.join(PARTIAL_MODES)}")
         partial = base.partial
+    ladder = raw.get("ladder_time", base.ladder)
+    if ladder not in LADDER_TIMES:
+        ctx.add(_join(key, "ladder_time"), f"must be one of {', '.join(LADDER_TIMES)}")
+        ladder = base.ladder
     return Rules(
         grace=dur("grace", base.grace),
         free=dur("free_first", base.free),
@@ -398,6 +415,7 @@ def _rules(ctx: _Ctx, value: Any, key: str, base: Rules) -> Rules:
         boundary=boundary,
         partial=partial,
         tolerance=dur("partial_tolerance", base.tolerance),
+        ladder=ladder,
     )
 
 
@@ -547,14 +565,18 @@ def _vehicle_class(ctx: _Ctx, name: str, key: str, spec: dict[str, Any], windows
                         f"{', '.join(windows)})")
 
     cap_names = ("per_calendar_day", "per_24h", "per_stay")
-    caps_raw = ctx.table(spec.get("caps"), f"{key}.caps", set(cap_names))
-    caps = Caps(*(ctx.money(caps_raw.get(c), f"{key}.caps.{c}") for c in cap_names))
+    caps_raw = ctx.table(spec.get("caps"), f"{key}.caps", _CAP_KEYS)
+    periods = _periods(ctx, caps_raw.get("periods"), f"{key}.caps.periods")
+    day_cap, per_24h, per_stay = (ctx.money(caps_raw.get(c), f"{key}.caps.{c}")
+                                  for c in cap_names)
+    caps = Caps(per_calendar_day=day_cap, per_24h=per_24h, per_stay=per_stay, periods=periods)
     good_rates = [r for r in rates if r is not None]
     if good_rates:
         biggest = max(good_rates, key=lambda r: max(s.price for s in r.steps))
         top = max(s.price for s in biggest.steps)
-        for cap_name in cap_names:
-            cap = getattr(caps, cap_name)
+        named: list[tuple[str, int | None]] = [(c, getattr(caps, c)) for c in cap_names]
+        named += [(f"periods[{i}].max", pc.amount) for i, pc in enumerate(periods)]
+        for cap_name, cap in named:
             if cap is not None and cap < top:
                 ctx.add(f"{key}.caps.{cap_name}",
                         f"{_fmt(ctx, cap)} is less than one unit of rate {biggest.window!r} "
@@ -574,10 +596,106 @@ def _vehicle_class(ctx: _Ctx, name: str, key: str, spec: dict[str, Any], windows
                     ctx.add(f"{key}.offers[{i}].id", f"offer id {offer.id!r} is used twice")
                 seen.add(offer.id)
                 offers.append(offer)
+    tax = ctx.string(spec.get("tax"), f"{key}.tax")
+    if rules.ladder == "charged" and not any(r.free for r in good_rates):
+        ctx.add(f"{key}.rules.ladder_time", "\"charged\" counts only time outside free "
+                "windows, but no window of this class is free (give one rate free = true)")
     if len(good_rates) != len(rates) or len(rates) != len(windows):
         return None
     return VehicleClass(name=name, label=label, rules=rules, rates=tuple(good_rates),
-                        caps=caps, offers=tuple(offers), lost_ticket=lost)
+                        caps=caps, offers=tuple(offers), lost_ticket=lost, tax=tax)
+
+
+def _periods(ctx: _Ctx, value: Any, key: str) -> tuple[PeriodCap, ...]:
+    """caps.periods: maxima per period counted from entry (12 h, 7 d, a wall-clock day)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value:
+        ctx.add(key, "must be a list such as [{ every = \"12h\", max = \"12.00\" }]")
+        return ()
+    out: list[PeriodCap] = []
+    for i, item in enumerate(value):
+        ikey = f"{key}[{i}]"
+        spec = ctx.table(item, ikey, _PERIOD_KEYS)
+        every = ctx.duration(spec.get("every"), f"{ikey}.every", positive=True, required=True)
+        amount = ctx.money(spec.get("max"), f"{ikey}.max", required=True)
+        clock = spec.get("clock", "elapsed")
+        if clock not in PERIOD_CLOCKS:
+            ctx.add(f"{ikey}.clock", f"must be one of {', '.join(PERIOD_CLOCKS)}")
+            clock = "elapsed"
+        once = spec.get("once", False)
+        if not isinstance(once, bool):
+            ctx.add(f"{ikey}.once", "must be true or false")
+            once = False
+        label = ctx.string(spec.get("label"), f"{ikey}.label") or ""
+        if every is not None and clock == "wall" and every % 1440:
+            ctx.add(f"{ikey}.every", "a wall-clock period is a whole number of days (\"1d\")")
+            continue
+        if every is not None and amount is not None:
+            out.append(PeriodCap(every, amount, clock == "wall", once, label))
+    return tuple(out)
+
+
+def _tax(ctx: _Ctx, value: Any) -> TaxRule | None:
+    """[tax]: the tariff's tax rates and whether its prices include them."""
+    if value is None:
+        return None
+    raw = ctx.table(value, "tax", {"included", "rates", "default"})
+    included = raw.get("included", True)
+    if not isinstance(included, bool):
+        ctx.add("tax.included", "must be true (prices include the tax) or false (tax is "
+                "added on top)")
+        included = True
+    table = ctx.table(raw.get("rates"), "tax.rates")
+    if not table:
+        ctx.add("tax.rates", "name at least one rate: [tax.rates.vat] with percent = \"19\"")
+        return None
+    rates: dict[str, TaxRate] = {}
+    for rid, spec in table.items():
+        rkey = f"tax.rates.{rid}"
+        if not _ID_RE.match(rid):
+            ctx.add(rkey, "a rate id uses letters, digits, '.', '_' or '-'")
+            continue
+        spec = ctx.table(spec, rkey, {"label", "percent"})
+        ppm = _ppm(ctx, spec.get("percent"), f"{rkey}.percent")
+        label = ctx.string(spec.get("label"), f"{rkey}.label") or rid.upper()
+        if ppm is not None:
+            rates[rid] = TaxRate(rid, label, ppm)
+    default = raw.get("default")
+    if default is None:
+        if len(table) > 1:
+            ctx.add("tax.default", "name the rate classes are taxed at unless they say "
+                    "otherwise (several rates are declared)")
+        default = next(iter(table), "")
+    elif not isinstance(default, str) or default not in table:
+        ctx.add("tax.default", f"no tax rate named {default!r}")
+    if not rates:
+        return None
+    return TaxRule(rates=rates, included=included, default=str(default))
+
+
+def _ppm(ctx: _Ctx, value: Any, key: str) -> int | None:
+    """A percentage ("19", "8.875", 7) as parts per million, exactly."""
+    if value is None:
+        ctx.add(key, "is required (a percentage such as \"19\" or \"8.875\")")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        ctx.add(key, "must be a percentage such as \"19\"")
+        return None
+    text = repr(value) if isinstance(value, float) else str(value).strip().rstrip("%").strip()
+    try:
+        pct = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        ctx.add(key, f"{value!r} is not a percentage")
+        return None
+    if not pct.is_finite() or not 0 <= pct < 100:
+        ctx.add(key, "must be at least 0 and below 100")
+        return None
+    scaled = pct * (PPM // 100)
+    if scaled != scaled.to_integral_value():
+        ctx.add(key, f"{text} has more than 4 decimals")
+        return None
+    return int(scaled)
 
 
 def _fmt(ctx: _Ctx, minor: int) -> str:
@@ -594,11 +712,25 @@ def _rate(ctx: _Ctx, value: Any, key: str, window: str) -> Rate | None:
             ctx.add(key, "is empty: give unit and price, steps, or bands")
         return None
     label = ctx.string(spec.get("label"), f"{key}.label") or ""
-    forms = [f for f in ("price", "steps", "bands") if f in spec]
+    forms = [f for f in ("price", "steps", "bands", "free") if f in spec]
     if len(forms) != 1:
-        ctx.add(key, "give exactly one of: unit and price, steps = [...], bands = [...]")
+        ctx.add(key, "give exactly one of: unit and price, steps = [...], bands = [...], "
+                "free = true")
         return None
-    cycle = ctx.duration(spec.get("restart_every"), f"{key}.restart_every", positive=True)
+    if forms[0] == "free":
+        if spec["free"] is not True:
+            ctx.add(f"{key}.free", "must be true (or leave it out and give a price)")
+            return None
+        for extra in ("unit", "then", "restart_every", "max_per_occurrence"):
+            if extra in spec:
+                ctx.add(f"{key}.{extra}", "a free window has no units, restarts or cap")
+        # One-minute units at no charge: the next charged unit starts where the free
+        # window ends.
+        return Rate(window=window, label=label, steps=(Step(1, 0, None, ""),), cycle=None,
+                    max_per_occurrence=None, free=True)
+    per_occurrence = spec.get("restart_every") == "occurrence"
+    cycle = None if per_occurrence else ctx.duration(spec.get("restart_every"),
+                                                     f"{key}.restart_every", positive=True)
     cap = ctx.money(spec.get("max_per_occurrence"), f"{key}.max_per_occurrence")
     banded = False
     steps: list[Step] = []
@@ -695,7 +827,7 @@ def _rate(ctx: _Ctx, value: Any, key: str, window: str) -> Rate | None:
                 f"{_fmt(ctx, cap)} is less than one unit of this rate ({_fmt(ctx, top)}): "
                 "the cap would always apply; raise the cap or lower the price")
     return Rate(window=window, label=label, steps=tuple(steps), cycle=cycle,
-                max_per_occurrence=cap, banded=banded)
+                max_per_occurrence=cap, banded=banded, per_occurrence=per_occurrence)
 
 
 def _offer(ctx: _Ctx, value: Any, key: str) -> Offer | None:

@@ -20,21 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from console.domain.money import Money
 from console.domain.quote import Quote, QuoteItem
 from console.domain.tariff.calendar import Schedule, to_epoch_minute
-from console.domain.tariff.engine import (
-    BIND_24H,
-    BIND_DAY,
-    BIND_NONE,
-    BIND_OCCURRENCE,
-    BIND_STAY,
-    Stretch,
-    time_charge,
-)
 from console.domain.tariff.errors import QuoteError
+from console.domain.tariff.lines import Line, time_lines
 from console.domain.tariff.model import (
     MemberPlan,
     Offer,
@@ -44,8 +36,18 @@ from console.domain.tariff.model import (
 )
 from console.domain.tariff.parse import duration_text
 from console.domain.tariff.rounding import percent_of, round_to_step
+from console.domain.tax import TaxRate
 
 _DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+#: Instants a quote accepts: from 1900 up to (not including) 3000. Outside that a time
+#: is a typing mistake, and calendar arithmetic near year 1 or 9999 overflows.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+#: The longest stay priced: ten years (3,653 days). Longer is a mistyped year.
+MAX_STAY_DAYS = 3653
+_EARLIEST_MINUTE = to_epoch_minute(EARLIEST)
+_LATEST_MINUTE = to_epoch_minute(LATEST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +87,21 @@ def quote(
     Raises QuoteError for naive datetimes, an exit before the entry, unknown class,
     member or validation codes, and a lost ticket on a class with no lost-ticket fee.
     """
-    _aware(exit, "exit")
+    end = _minute(exit, "exit")
+    start = 0
     if entry is None:
         if not lost_ticket:
             raise QuoteError("entry time is required (it may be unknown only for a lost ticket)")
     else:
-        _aware(entry, "entry")
-        # Compare in UTC: datetimes sharing one tzinfo compare by wall clock in Python,
-        # which is wrong across a DST change.
-        if exit.astimezone(UTC) < entry.astimezone(UTC):
+        start = _minute(entry, "entry")
+        # Whole minutes first; within one minute compare in UTC (datetimes sharing one
+        # tzinfo compare by wall clock in Python, which is wrong across a DST change).
+        if end < start or (end == start and exit.astimezone(UTC) < entry.astimezone(UTC)):
             raise QuoteError(f"exit {exit.isoformat()} is before entry {entry.isoformat()}")
+        days = (end - start) // 1440
+        if days > MAX_STAY_DAYS:
+            raise QuoteError(f"a stay of {days} days is longer than the ten years "
+                             f"({MAX_STAY_DAYS} days) this booth prices; check the dates")
     vc = tariff.classes.get(vehicle_class)
     if vc is None:
         raise QuoteError(f"unknown vehicle class {vehicle_class!r} in tariff {tariff.tariff_id} "
@@ -106,20 +113,18 @@ def quote(
             known = ", ".join(tariff.members) or "none"
             raise QuoteError(f"unknown member plan {member!r} in tariff {tariff.tariff_id} "
                              f"(plans: {known})")
-    codes = _validations(tariff, vc, validations)
+    codes = _validations(tariff, vc, validations) if validations else []
     currency = tariff.currency
-    end = to_epoch_minute(exit)
 
     if entry is None:
         if vc.lost_ticket is None:
             raise QuoteError(f"class {vc.name!r} of tariff {tariff.tariff_id} has no "
                              "lost-ticket fee")
-        lines: list[tuple[str, int]] = [("Lost ticket, entry time unknown", vc.lost_ticket)]
-        total = _round(tariff, lines, vc.lost_ticket)
-        return _make_quote(tariff, currency, total, lines,
+        lines: list[Line] = [("Lost ticket, entry time unknown", vc.lost_ticket, 1)]
+        total = _round(tariff, lines, _tax_on_top(tariff, vc, lines, vc.lost_ticket))
+        return _make_quote(tariff, vc, currency, total, lines,
                            ["Lost ticket: the flat lost-ticket fee applies."])
 
-    start = to_epoch_minute(entry)
     notes: list[str] = []
     paid_before = 0
     prev_exit = 0
@@ -157,24 +162,37 @@ def quote(
         _, paid_total = _price(tariff, vc, start, paid_at, plan, zone, codes, lost_ticket, [])
         deduct = min(paid_total, total)
         lines.append((f"Paid at pay station for the stay until {_hm(tariff.schedule, paid_at)}",
-                      -deduct))
+                      -deduct, 1))
         total -= deduct
         if total and end <= paid_at + vc.rules.exit_grace:
             lines.append((f"Exit grace: left within {duration_text(vc.rules.exit_grace)} "
-                          "of paying", -total))
+                          "of paying", -total, 1))
             total = 0
     elif paid_before:
         deduct = min(paid_before, total)
-        lines.append((f"Paid at the earlier exit ({_hm(tariff.schedule, prev_exit)})", -deduct))
+        lines.append((f"Paid at the earlier exit ({_hm(tariff.schedule, prev_exit)})", -deduct, 1))
         total -= deduct
-    return _make_quote(tariff, currency, total, lines, notes)
+    return _make_quote(tariff, vc, currency, total, lines, notes)
 
 
-def _aware(value: datetime, name: str) -> None:
+def _minute(value: datetime, name: str) -> int:
+    """An aware datetime within the years priced, as its epoch minute."""
     if not isinstance(value, datetime):
         raise QuoteError(f"{name} must be a datetime")
     if value.tzinfo is None or value.utcoffset() is None:
         raise QuoteError(f"{name} {value.isoformat()} has no time zone offset")
+    try:
+        minute = to_epoch_minute(value)
+    except OverflowError:
+        minute = _EARLIEST_MINUTE - 1
+    if not _EARLIEST_MINUTE <= minute < _LATEST_MINUTE:
+        raise QuoteError(f"{name} {value.isoformat()} is outside the years this booth prices "
+                         f"({EARLIEST.year} to {LATEST.year - 1})")
+    return minute
+
+
+def _aware(value: datetime, name: str) -> None:
+    _minute(value, name)
 
 
 def _validations(tariff: Tariff, vc: VehicleClass, codes: Sequence[str]) -> list[Validation]:
@@ -197,52 +215,86 @@ def _validations(tariff: Tariff, vc: VehicleClass, codes: Sequence[str]) -> list
     return out
 
 
-def _make_quote(tariff: Tariff, currency: str, total: int, lines: list[tuple[str, int]],
-                notes: list[str]) -> Quote:
-    return Quote(
-        total=Money(total, currency),
-        tariff_id=tariff.tariff_id,
-        items=tuple(QuoteItem(label, Money(amount, currency)) for label, amount in lines),
-        notes=tuple(notes),
-    )
+def _tax_rate(tariff: Tariff, vc: VehicleClass) -> TaxRate | None:
+    rule = tariff.tax
+    if rule is None:
+        return None
+    return rule.rates[vc.tax or rule.default]
 
 
-def _round(tariff: Tariff, lines: list[tuple[str, int]], amount: int) -> int:
+def _make_quote(tariff: Tariff, vc: VehicleClass, currency: str, total: int,
+                lines: list[Line], notes: list[str]) -> Quote:
+    # Money and QuoteItem are immutable values; the same lines recur from quote to
+    # quote, so they are made once per tariff version (building frozen dataclasses is
+    # a large part of a short stay's cost).
+    made = tariff.derived.get("values")
+    if not isinstance(made, dict):
+        made = tariff.derived["values"] = {}
+    items = []
+    for line in lines:
+        item = made.get(line)
+        if not isinstance(item, QuoteItem):
+            if len(made) > 50_000:
+                made.clear()
+            item = QuoteItem(line[0], Money(line[1], currency), line[2])
+            made[line] = item
+        items.append(item)
+    key = ("total", total)
+    money = made.get(key)
+    if not isinstance(money, Money):
+        money = made[key] = Money(total, currency)
+    return Quote(money, tariff.tariff_id, tuple(items), tuple(notes), _tax_rate(tariff, vc))
+
+
+def _tax_on_top(tariff: Tariff, vc: VehicleClass, lines: list[Line], amount: int) -> int:
+    """Where prices exclude tax, add it (net x rate, rounded half up) as a line."""
+    rule = tariff.tax
+    if rule is None or rule.included or not amount:
+        return amount
+    rate = rule.rates[vc.tax or rule.default]
+    tax = rate.tax_on_net(amount)
+    if tax:
+        lines.append((f"{rate.label} {rate.percent_text} on {_money_text(tariff, amount)}",
+                      tax, 1))
+    return amount + tax
+
+
+def _round(tariff: Tariff, lines: list[Line], amount: int) -> int:
     r = tariff.rounding
     rounded = round_to_step(amount, r.step, r.mode)
     if rounded != amount:
-        lines.append((f"Rounding to {_money_text(tariff, r.step)} ({r.mode})", rounded - amount))
+        lines.append((f"Rounding to {_money_text(tariff, r.step)} ({r.mode})", rounded - amount, 1))
     return rounded
 
 
 def _price(tariff: Tariff, vc: VehicleClass, start: int, end: int, plan: MemberPlan | None,
            zone: str | None, codes: list[Validation], lost_ticket: bool,
-           notes: list[str]) -> tuple[list[tuple[str, int]], int]:
+           notes: list[str]) -> tuple[list[Line], int]:
     """Steps 1-8 for the stay [start, end): the lines and the rounded total."""
     rules = vc.rules
-    lines: list[tuple[str, int]] = []
+    lines: list[Line] = []
     stay = end - start
     if stay <= rules.grace and rules.grace:
         lines.append((f"Grace period: stay of {duration_text(stay)} "
-                      f"(free up to {duration_text(rules.grace)})", 0))
+                      f"(free up to {duration_text(rules.grace)})", 0, 1))
         total = 0
     else:
         covered = _plan_filter(tariff, vc, plan, zone, notes)
         origin = start + rules.free
         if rules.free and stay > rules.free:
-            lines.append((f"First {duration_text(rules.free)} free", 0))
+            lines.append((f"First {duration_text(rules.free)} free", 0, 1))
         elif rules.free:
             lines.append((f"Stay of {duration_text(stay)} within the first "
-                          f"{duration_text(rules.free)} free", 0))
-        total = _time_lines(tariff, vc, start, origin, end, covered, lines)
+                          f"{duration_text(rules.free)} free", 0, 1))
+        total = time_lines(tariff, vc, start, origin, end, covered, lines)
         extra = 0
         for v in codes:
             if v.kind != "minutes":
                 continue
             extra += v.value
-            scratch: list[tuple[str, int]] = []
-            after = _time_lines(tariff, vc, start, origin + extra, end, covered, scratch)
-            lines.append((f"{v.label} ({v.code}): {duration_text(v.value)} free", after - total))
+            scratch: list[Line] = []
+            after = time_lines(tariff, vc, start, origin + extra, end, covered, scratch)
+            lines.append((f"{v.label} ({v.code}): {duration_text(v.value)} free", after - total, 1))
             total = after
         best: Offer | None = None
         for offer in vc.offers:
@@ -251,7 +303,7 @@ def _price(tariff: Tariff, vc: VehicleClass, start: int, end: int, plan: MemberP
                 best = offer
         if best is not None:
             lines.append((f"{best.label}: flat {_money_text(tariff, best.price)} instead",
-                          best.price - total))
+                          best.price - total, 1))
             total = best.price
         for kind in ("percent", "amount", "free"):
             for v in codes:
@@ -266,14 +318,15 @@ def _price(tariff: Tariff, vc: VehicleClass, start: int, end: int, plan: MemberP
                 else:
                     cut = total
                     text = "free"
-                lines.append((f"{v.label} ({v.code}): {text}", -cut))
+                lines.append((f"{v.label} ({v.code}): {text}", -cut, 1))
                 total -= cut
     if lost_ticket and vc.lost_ticket is not None and total < vc.lost_ticket:
         lines.append((f"Lost ticket: minimum charge {_money_text(tariff, vc.lost_ticket)}",
-                      vc.lost_ticket - total))
+                      vc.lost_ticket - total, 1))
         total = vc.lost_ticket
     elif lost_ticket and vc.lost_ticket is None:
         raise QuoteError(f"class {vc.name!r} of tariff {tariff.tariff_id} has no lost-ticket fee")
+    total = _tax_on_top(tariff, vc, lines, total)
     total = _round(tariff, lines, total)
     return lines, total
 
@@ -292,135 +345,6 @@ def _plan_filter(tariff: Tariff, vc: VehicleClass, plan: MemberPlan | None, zone
                      f"not in {where}; no benefit.")
         return None
     return plan
-
-
-def _time_lines(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: int,
-                covered: MemberPlan | None, lines: list[tuple[str, int]]) -> int:
-    """Append the time-charge lines (units, caps, member benefit); return their sum."""
-    stretches = time_charge(tariff, vc, start, origin, end)
-    if not stretches:
-        return 0
-    # Units of a step add up to one line per step; price bands add up to one line per
-    # band cycle (naming the band reached), since a band is one price for a duration.
-    gross: dict[tuple[int, int, int], list[int]] = {}
-    for s in stretches:
-        rate = vc.rates[s.window]
-        if rate.banded and rate.steps[s.step].band is not None:
-            k = (s.window, 1, s.cycle)
-        else:
-            k = (s.window, 0, s.step)
-        acc = gross.get(k)
-        if acc is None:
-            gross[k] = [s.units, s.gross, s.step]
-        else:
-            acc[0] += s.units
-            acc[1] += s.gross
-            if s.step > acc[2]:
-                acc[2] = s.step
-    total = 0
-    texts = tariff.texts
-    for (w, banded, key), (count, amount, top_step) in gross.items():
-        rate = vc.rates[w]
-        if banded:
-            name = _rate_name(tariff, vc, w)
-            if key and rate.cycle:
-                name += f" ({_hours(key * rate.cycle)}-{_hours((key + 1) * rate.cycle)})"
-            label = f"{name}: {rate.steps[top_step].label}"
-        else:
-            tk = (vc.name, w, key)
-            parts = texts.get(tk)
-            if parts is None:
-                step = rate.steps[key]
-                name = _rate_name(tariff, vc, w)
-                lead = f"{name} - {step.label}" if step.label else name
-                parts = texts[tk] = (f"{lead}: \x00 x {duration_text(step.unit)} @ "
-                                     f"{_money_text(tariff, step.price)}")
-            label = parts.replace("\x00", str(count))
-        lines.append((label, amount))
-        total += amount
-    total += _cap_lines(tariff, vc, stretches, lines)
-    if covered is not None:
-        total -= _plan_line(tariff, vc, covered, stretches, lines)
-    return total
-
-
-def _rate_name(tariff: Tariff, vc: VehicleClass, w: int) -> str:
-    rate = vc.rates[w]
-    if rate.label:
-        return rate.label
-    if len(tariff.windows) > 1:
-        return f"{tariff.windows[w].label} {tariff.windows[w].span_text}"
-    return "Parking"
-
-
-def _cap_lines(tariff: Tariff, vc: VehicleClass, stretches: list[Stretch],
-               lines: list[tuple[str, int]]) -> int:
-    # Reductions add up per cap (per window for occurrence caps), naming where they bit.
-    amounts: dict[tuple[int, int], int] = {}
-    where: dict[tuple[int, int], list[int]] = {}
-    for s in stretches:
-        if s.bind == BIND_NONE:
-            continue
-        k = (s.bind, s.window if s.bind == BIND_OCCURRENCE else 0)
-        amounts[k] = amounts.get(k, 0) - (s.gross - s.charged)
-        scopes = where.setdefault(k, [])
-        if not scopes or scopes[-1] != s.scope:  # stretches come in time order
-            scopes.append(s.scope)
-    total = 0
-    sched = tariff.schedule
-    for (bind, w), amount in amounts.items():
-        scopes = where[(bind, w)]
-        if bind == BIND_OCCURRENCE:
-            rate = vc.rates[w]
-            win = tariff.windows[w]
-            label = (f"{rate.label or win.label} {win.span_text}: maximum "
-                     f"{_money_text(tariff, rate.max_per_occurrence or 0)} each")
-            label += f" ({_list(sched, scopes, 'occ')})"
-        elif bind == BIND_DAY:
-            label = (f"Daily maximum {_money_text(tariff, vc.caps.per_calendar_day or 0)} "
-                     f"({_list(sched, scopes, 'day')})")
-        elif bind == BIND_24H:
-            label = (f"Maximum {_money_text(tariff, vc.caps.per_24h or 0)} per 24 h from entry "
-                     f"({_list(sched, scopes, '24h')})")
-        else:
-            assert bind == BIND_STAY
-            label = f"Maximum {_money_text(tariff, vc.caps.per_stay or 0)} per stay"
-        lines.append((label, amount))
-        total += amount
-    return total
-
-
-def _list(sched: Schedule, scopes: list[int], kind: str) -> str:
-    if kind == "day":
-        names = [_date_text(date.fromordinal(o)) for o in scopes]
-    elif kind == "occ":
-        names = [_date_text(sched.local(m).date()) for m in scopes]
-    else:
-        names = [f"period {k + 1}" for k in scopes]
-    if len(names) > 3:
-        return f"{names[0]} to {names[-1]}, {len(names)} times"
-    return ", ".join(names)
-
-
-def _plan_line(tariff: Tariff, vc: VehicleClass, plan: MemberPlan, stretches: list[Stretch],
-               lines: list[tuple[str, int]]) -> int:
-    windows = tariff.windows
-    base = 0
-    for s in stretches:
-        if plan.windows is not None and windows[s.window].name not in plan.windows:
-            continue
-        if plan.days is not None and s.day_type not in plan.days:
-            continue
-        base += s.charged
-    if base == 0:
-        return 0
-    cut = base if plan.percent_off == 100 else percent_of(base, plan.percent_off)
-    where = ""
-    if plan.windows is not None:
-        where = " in " + ", ".join(w.label for w in windows if w.name in plan.windows)
-    what = "free" if plan.percent_off == 100 else f"{plan.percent_off}% off"
-    lines.append((f"{plan.label}: {what}{where}", -cut))
-    return cut
 
 
 def _offer_applies(sched: Schedule, offer: Offer, start: int, end: int) -> bool:
@@ -449,16 +373,8 @@ def _offer_applies(sched: Schedule, offer: Offer, start: int, end: int) -> bool:
     return True
 
 
-def _hours(minutes: int) -> str:
-    return f"{minutes // 60} h" if minutes % 60 == 0 else duration_text(minutes)
-
-
 def _money_text(tariff: Tariff, minor: int) -> str:
     return Money(minor, tariff.currency).decimal_text()
-
-
-def _date_text(d: date) -> str:
-    return f"{_DAY_ABBR[d.weekday()]} {d.isoformat()}"
 
 
 def _hm(sched: Schedule, minute: int) -> str:
