@@ -15,7 +15,7 @@ def configure_logging(folder: Path, *, to_stderr: bool = False, level: int = log
         root.removeHandler(handler)
     path = folder / "booth.log"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
     except OSError:
         handler = logging.NullHandler()

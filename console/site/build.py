@@ -143,6 +143,11 @@ def build_site(
         site.charging = ChargingService(store, charging, config.site.tz, config.site.currency, clock, report=site.report, publish=site.publish)
         site.services.append(site.charging)
     attach_sync(site, config, sync_tuning)
+    if config.backup.folder:
+        from console.ops.backup import BackupService
+
+        url = store.engine.url.render_as_string(hide_password=False)
+        site.services.append(BackupService(config, url, report=site.report, health=site.device_health_changed))
     adopt_cloud_tariff(site)  # a tariff pulled earlier stays in force across restarts
     return site
 

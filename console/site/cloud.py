@@ -19,7 +19,7 @@ from console.site.events import (
     SiteEvent,
 )
 from console.sync import lookup
-from console.sync.credentials import keyring_token_provider
+from console.sync.credentials import keyring_token_provider, site_secret_store
 from console.sync.service import SyncService, SyncStatus, SyncTuning
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def attach_sync(site: Site, config: SiteConfig, tuning: SyncTuning | None = None
         config.cloud.site_id,
         site.clock,
         _validate_tariff,
-        keyring_token_provider(config.cloud.url),
+        keyring_token_provider(config.cloud.url, site_secret_store(config.cloud)),
         booth_id=config.site.booth_id,
         tuning=tuning,
     )
