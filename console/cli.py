@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from console.locations import data_dir, default_site_file
 
@@ -223,8 +224,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _run_console(args, demo=True)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments get one line and exit code 2, not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CONFIG, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="booth", description="Parking booth console.")
+    parser = _Parser(prog="booth", description="Parking booth console.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="open the console against the configured site")
@@ -272,12 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     stmt.set_defaults(func=cmd_rides_statement)
 
     from console import tariff_cli
+    from console.ops import cli as ops_cli
     from console.reports import cli as reports_cli
     from console.sync import cli as sync_cli
 
     tariff_cli.register(sub)
     reports_cli.register(sub)
     sync_cli.register(sub)
+    ops_cli.register(sub)
     return parser
 
 
