@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from console.locations import data_dir, default_site_file
+from console.locations import data_dir, default_site_file, log_dir
 
 EXIT_CONFIG = 2
 EXIT_STORE = 3
@@ -146,7 +146,7 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     from console.logs import configure_logging
 
     folder = data_dir()
-    configure_logging(folder, to_stderr=bool(getattr(args, "headless", False)))
+    configure_logging(log_dir(), to_stderr=bool(getattr(args, "headless", False)))
 
     from console.domain.clock import ScaledClock, SystemClock
     from console.site.config import ConfigError, default_site
