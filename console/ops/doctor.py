@@ -244,7 +244,7 @@ def check_cloud(c: Checkup) -> list[Finding]:
     from console.sync.credentials import CredentialError, load_token, site_secret_store
 
     cloud = c.config.cloud
-    store = site_secret_store(cloud)
+    store = site_secret_store(cloud, c.data)
     try:
         token = load_token(cloud.url, store)
     except CredentialError as exc:

@@ -43,9 +43,9 @@ def secret_store(kind: str = "keyring", *, key_file: str = "", credential_file: 
     raise CredentialError(f"unknown secret store {kind!r} (keyring, encrypted-file, systemd-credential)")
 
 
-def site_secret_store(cloud: CloudSection) -> SecretStore:
-    """The secret store of a site's `[cloud]` section."""
-    return secret_store(cloud.secrets, key_file=cloud.key_file, credential_file=cloud.credential_file)
+def site_secret_store(cloud: CloudSection, data: Path | None = None) -> SecretStore:
+    """The secret store of a site's `[cloud]` section (`data`: the data folder, default the booth's)."""
+    return secret_store(cloud.secrets, key_file=cloud.key_file, credential_file=cloud.credential_file, data=data)
 
 
 def _user(cloud_url: str) -> str:
