@@ -24,7 +24,14 @@ from sqlalchemy.engine import URL, make_url
 from console.domain.clock import Clock, SystemClock
 from console.locations import data_dir
 from console.site.config import SiteConfig
-from console.store.backup import BackupError, BackupFile, list_backups, prune, sqlite_file, take_backup
+from console.store.backup import (
+    BackupError,
+    BackupFile,
+    list_backups,
+    prune,
+    sqlite_file,
+    take_backup,
+)
 from drivers.health import DeviceHealth, HealthState
 
 log = logging.getLogger(__name__)

@@ -97,7 +97,12 @@ def check_database(c: Checkup) -> list[Finding]:
         return []
     from console.store.backup import sqlite_file
     from console.store.engine import StoreError, make_engine
-    from console.store.migrate import SchemaTooNew, check_known, current_revision, head_revision
+    from console.store.migrate import (
+        SchemaTooNew,
+        check_known,
+        current_revision,
+        head_revision,
+    )
 
     url = c.database_url = _database_url(c)
     file = sqlite_file(url)
@@ -146,11 +151,19 @@ def _device_finding(name: str, url: str, c: Checkup, probe: Callable[[], str] | 
 
 def _lane_target(url: str) -> str:
     """The line a lane URL opens (device path or pyserial URL), via the drivers' parsers."""
-    from drivers.gate.urls import MODBUS_SCHEMES, parse_modbus_url, parse_serial_lane_url
+    from drivers.gate.urls import (
+        MODBUS_SCHEMES,
+        parse_modbus_url,
+        parse_serial_lane_url,
+    )
 
     if urlsplit(url).scheme in MODBUS_SCHEMES:
         return parse_modbus_url(url).port.url
     return parse_serial_lane_url(url).port.url
+
+
+def _probe_of(target: str, timeout: float) -> Callable[[], str]:
+    return lambda: probe_url(target, timeout)
 
 
 def check_lanes(c: Checkup) -> list[Finding]:
@@ -167,7 +180,7 @@ def check_lanes(c: Checkup) -> list[Finding]:
             except ValueError as exc:
                 findings.append(Finding(f"lane {lane.id}", Level.FAIL, str(exc), "fix the lane's gate URL"))
                 continue
-            findings.append(_device_finding(f"lane {lane.id}", lane.gate, c, lambda t=target: probe_url(t, c.timeout)))
+            findings.append(_device_finding(f"lane {lane.id}", lane.gate, c, _probe_of(target, c.timeout)))
         if lane.camera:
             findings.append(_device_finding(f"camera {lane.id}", lane.camera, c))
     return findings
@@ -183,7 +196,7 @@ def check_printer(c: Checkup) -> list[Finding]:
     if url.startswith("sim://"):
         return [Finding("printer", Level.INFO, f"{url}: simulated")]
     from console.site.build import printer_url
-    from drivers.health import HealthState
+    from drivers.health import DeviceHealth, HealthState
     from drivers.printer import PrinterConfigError, open_printer
 
     try:
@@ -191,15 +204,19 @@ def check_printer(c: Checkup) -> list[Finding]:
                                width=c.config.printer.width, timeout=c.timeout, status_timeout=c.timeout)
     except PrinterConfigError as exc:
         return [Finding("printer", Level.FAIL, str(exc), "fix [printer] url")]
+    result: list[DeviceHealth] = []
+
+    def ask() -> str:
+        result.append(printer.status())
+        return ""
+
     try:
-        result: list[object] = []
-        within(c.timeout * 2 + 1, lambda: (result.append(printer.status()), "")[1])
+        within(c.timeout * 2 + 1, ask)
     finally:
         printer.close()
     if not result:
         return [Finding("printer", Level.FAIL, f"{url}: no answer", "check power, cable and the URL")]
-    health = result[0]
-    state, detail = health.state, health.detail  # type: ignore[attr-defined]
+    state, detail = result[0].state, result[0].detail
     if state is HealthState.OK:
         return [Finding("printer", Level.OK, f"{url}: {detail or 'ready'}")]
     if state is HealthState.DEGRADED:

@@ -79,7 +79,12 @@ def check_known(revision: str | None) -> None:
 
 
 def _backup_before_upgrade(engine: Engine, before: str, head: str | None) -> None:
-    from console.store.backup import BackupError, local_backup_dir, sqlite_file, take_backup
+    from console.store.backup import (
+        BackupError,
+        local_backup_dir,
+        sqlite_file,
+        take_backup,
+    )
 
     database = sqlite_file(str(engine.url))
     if database is None:

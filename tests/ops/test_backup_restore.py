@@ -19,7 +19,13 @@ from console.ops.backup import BackupService, backup_status, run_backup
 from console.site.build import open_store
 from console.site.config import parse_site
 from console.store import migrate
-from console.store.backup import RestoreRefused, list_backups, restore, take_backup, verify_copy
+from console.store.backup import (
+    RestoreRefused,
+    list_backups,
+    restore,
+    take_backup,
+    verify_copy,
+)
 from console.store.engine import make_engine, sqlite_url
 from console.store.migrate import SchemaTooNew, head_revision, is_known_revision
 from drivers.health import DeviceHealth, HealthState

@@ -10,7 +10,16 @@ import sys
 import tty
 from pathlib import Path
 
-from console.ops.doctor import CHECKS, Checkup, Level, check_database, check_lanes, check_permissions, check_printer, run_checks
+from console.ops.doctor import (
+    CHECKS,
+    Checkup,
+    Level,
+    check_database,
+    check_lanes,
+    check_permissions,
+    check_printer,
+    run_checks,
+)
 from console.site.build import open_store
 from console.site.config import parse_site
 from console.store.engine import sqlite_url

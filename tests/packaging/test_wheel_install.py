@@ -5,7 +5,7 @@ up here. It is installed, not editable, into a new virtual environment in which 
 resolves every dependency from the configured index; then `booth` runs from an empty folder
 with an empty HOME, far from this checkout.
 
-Speed (measured on the 2-core test machine, see docs/packaging.md): the build takes ~5 s,
+Speed (measured on the 2-core test machine; the choice is in the README's Decisions): the build takes ~5 s,
 the install ~12 s because the venv is made without its own pip (the running pip installs
 into it with `--python`) and without byte-compiling (`--no-compile`); the commands ~15 s.
 """

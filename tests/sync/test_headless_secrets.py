@@ -16,7 +16,12 @@ import pytest
 from console.ops.doctor import Checkup, Level, check_cloud
 from console.site.config import load_site
 from console.sync.credentials import keyring_token_provider, site_secret_store
-from console.sync.secrets import CREDENTIAL_NAME, CredentialError, EncryptedFileStore, SystemdCredentialStore
+from console.sync.secrets import (
+    CREDENTIAL_NAME,
+    CredentialError,
+    EncryptedFileStore,
+    SystemdCredentialStore,
+)
 from tests.conftest import site_text
 from tests.sync.conftest import Cloud
 
