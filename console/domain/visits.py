@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-
-PLATE_PATTERN = re.compile(r"^[A-Z0-9]{1,12}$")
 
 
 class VisitError(ValueError):
@@ -17,20 +14,6 @@ class VisitError(ValueError):
 class VisitState(str, Enum):
     OPEN = "open"
     CLOSED = "closed"
-
-
-def normalize_plate(text: str) -> str:
-    """Upper-case and drop separators ("b-ab 123" -> "BAB123"); reject anything else.
-
-    Plates are compared in this form everywhere, so "B AB 123" typed by the attendant
-    finds "B-AB123" read by the camera.
-    """
-    cleaned = re.sub(r"[\s\-_.·]", "", text).upper()
-    if not cleaned:
-        raise VisitError("no plate given")
-    if not PLATE_PATTERN.match(cleaned):
-        raise VisitError(f"{text!r} is not a plate (letters and digits, at most 12)")
-    return cleaned
 
 
 @dataclass(frozen=True, slots=True)

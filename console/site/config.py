@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from console.domain.money import CURRENCY_EXPONENTS
+from console.domain.plates import PROVINCES, REGIONS, PlateRules, plate_rules
 from console.domain.tariff import Tariff, TariffError, parse_tariff
 from console.locations import tariffs_dir
 from console.site.backup_config import BackupSection
@@ -39,6 +40,11 @@ class SiteSection(_Strict):
     booth_id: str = Field(default="booth-1", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
     timezone: str = "UTC"
     currency: str = "EUR"
+    # The plate regions the site reads (docs/plates.md); the default keeps the
+    # letters-and-digits rule of sites outside China.
+    plate_regions: tuple[str, ...] = ("latin",)
+    # The site's own province: offered first when a mainland plate is typed.
+    plate_province: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -56,9 +62,37 @@ class SiteSection(_Strict):
             raise ValueError(f"unknown currency {value!r} (use an ISO 4217 code like EUR)")
         return value
 
+    @field_validator("plate_regions")
+    @classmethod
+    def _known_regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError(f"name at least one plate region (allowed: {', '.join(REGIONS)})")
+        for region in value:
+            if region not in REGIONS:
+                raise ValueError(f"unknown plate region {region!r} (allowed: {', '.join(REGIONS)})")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("plate_province")
+    @classmethod
+    def _known_province(cls, value: str | None) -> str | None:
+        if value is not None and value not in PROVINCES:
+            raise ValueError(f"unknown province {value!r} (a province abbreviation, one of {PROVINCES})")
+        return value
+
+    @model_validator(mode="after")
+    def _province_needs_mainland(self) -> SiteSection:
+        if self.plate_province is not None and "cn" not in self.plate_regions:
+            raise ValueError(f'plate_province: {self.plate_province} is a mainland province, but "cn" is not among plate_regions')
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def plates(self) -> PlateRules:
+        """The site's plate rules: every part of the site normalizes plates with them."""
+        return plate_rules(self.plate_regions, self.plate_province)
 
 
 class DatabaseSection(_Strict):

@@ -16,10 +16,10 @@ from console.domain.clock import Clock
 from console.domain.money import Money
 from console.domain.occupancy import ZoneOccupancy
 from console.domain.payments import NewPayment, PaymentError, PaymentMethod
-from console.domain.plates import match_plate
+from console.domain.plates import PlateError
 from console.domain.quote import Quote, QuoteItem
 from console.domain.tariff import QuoteError
-from console.domain.visits import VisitError, normalize_plate
+from console.domain.visits import VisitError
 from console.site.config import SiteConfig
 from console.site.documents import DocumentsMixin
 from console.site.errors import PlateNotFound, SiteError
@@ -75,6 +75,7 @@ class Site(LaneOperationsMixin, ExitDeskMixin, DocumentsMixin, StaffShiftsMixin)
         self.gates = gates
         self.pricing = pricing
         self.currency = config.site.currency
+        self.plates = config.site.plates
         self._listeners: list[Listener] = []
         self._state_lock = threading.Lock()
         # Entries are decided one at a time so two lanes cannot both take the last space.
@@ -265,8 +266,8 @@ class Site(LaneOperationsMixin, ExitDeskMixin, DocumentsMixin, StaffShiftsMixin)
 
     def _handle_entry(self, lane_id: str, raw_plate: str, now: datetime) -> None:
         try:
-            plate = normalize_plate(raw_plate)
-        except VisitError as exc:
+            plate = self.plates.normalize(raw_plate)
+        except PlateError as exc:
             self._update_lane(lane_id, status=f"plate not read ({exc})")
             self._log("warning", f"{lane_id}: plate not readable: {exc}")
             return
@@ -354,6 +355,26 @@ class Site(LaneOperationsMixin, ExitDeskMixin, DocumentsMixin, StaffShiftsMixin)
             return
         self._publish(ExitPending(ticket))
 
+    def _exit_plate(self, raw_plate: str) -> str:
+        """The plate read or typed at an exit, normalized by the site's rules.
+
+        A read no plate can have (an O where mainland plates only have 0) may still
+        resemble an open visit's plate: offered to the attendant, never charged. One
+        that equals an open plate exactly was stored under earlier rules and leaves.
+        """
+        try:
+            return self.plates.normalize(raw_plate)
+        except PlateError as exc:
+            try:
+                near = self.plates.near_matches(raw_plate, self.store.open_plates())
+            except StoreError:
+                near = []
+            if near and near[0].exact:
+                return near[0].plate
+            if near:
+                raise PlateNotFound(exc.cleaned, tuple(m.plate for m in near)) from None
+            raise SiteError(str(exc)) from None
+
     # -- commands (UI workers, headless runner) -------------------------------------------
     def open_exit(
         self, lane_id: str, raw_plate: str, *, now: datetime | None = None, lost_ticket: bool = False
@@ -367,10 +388,7 @@ class Site(LaneOperationsMixin, ExitDeskMixin, DocumentsMixin, StaffShiftsMixin)
         now = now or self.clock.now()
         if lane_id not in self._lanes or self.lane(lane_id).direction != "exit":
             raise SiteError(f"{lane_id} is not an exit lane")
-        try:
-            plate = normalize_plate(raw_plate)
-        except VisitError as exc:
-            raise SiteError(str(exc)) from None
+        plate = self._exit_plate(raw_plate)
         try:
             visit = self.store.open_visit_for(plate)
             if visit is None:
@@ -382,7 +400,7 @@ class Site(LaneOperationsMixin, ExitDeskMixin, DocumentsMixin, StaffShiftsMixin)
                 local = last.exit_at.astimezone(self.config.site.tz)
                 raise SiteError(f"{plate} already left at {local:%H:%M} on {local:%d.%m.}: double exit")
             try:
-                near = match_plate(plate, self.store.open_plates())
+                near = self.plates.near_matches(plate, self.store.open_plates())
             except StoreError as exc:
                 raise SiteError(f"cannot look up {plate}: {exc}") from None
             raise PlateNotFound(plate, tuple(m.plate for m in near if not m.exact))

@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from console.domain.payments import PaymentError
-from console.domain.visits import Visit, VisitError, normalize_plate
+from console.domain.plates import PlateError, PlateRules
+from console.domain.visits import Visit, VisitError
 from console.site.errors import SiteError
 from console.site.events import (
     ExitTicket,
@@ -19,6 +20,8 @@ from drivers.camera.still import frame_jpeg
 
 class LaneOperationsMixin:
     """Audited manual operations on lanes and zones. Mixed into `Site`."""
+
+    plates: PlateRules  # the site's plate rules (Site.__init__)
 
     def exit_with_unknown_entry(
         self,
@@ -43,8 +46,8 @@ class LaneOperationsMixin:
         if (entry_at is None) == (not lost_ticket):
             raise SiteError("choose either the lost-ticket fee or an entry time")
         try:
-            plate = normalize_plate(raw_plate)
-        except VisitError as exc:
+            plate = self.plates.normalize(raw_plate)
+        except PlateError as exc:
             raise SiteError(str(exc)) from None
         if entry_at is not None:
             if entry_at.tzinfo is None:

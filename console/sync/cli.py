@@ -1,7 +1,7 @@
 """`booth cloud ...`: run the reference cloud, log a booth in, administer the cloud.
 
     booth cloud --db URL --port N            run the reference cloud (same as `serve`)
-    booth cloud serve --db URL --port N
+    booth cloud serve --db URL --port N [--plate-regions cn,hk,mo]
     booth cloud login --site-file PATH       store the site token in the site's secret store
     booth cloud login --url https://...      (the token is read from stdin or prompted)
     booth cloud logout --url ...
@@ -55,8 +55,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
     if bool(cert) != bool(key):
         return _err("give both --tls-cert and --tls-key, or neither", EXIT_USAGE)
+    regions_text = getattr(args, "plate_regions", None)
+    regions = [r.strip() for r in regions_text.split(",") if r.strip()] if regions_text is not None else None
+    if regions is not None:
+        from console.domain.plates import PlateRules
+
+        try:
+            PlateRules(regions)
+        except ValueError as exc:
+            return _err(f"--plate-regions: {exc}", EXIT_USAGE)
     try:
-        serve(db, host, port, certfile=cert, keyfile=key, announce=lambda line: print(line, flush=True))
+        serve(db, host, port, certfile=cert, keyfile=key, announce=lambda line: print(line, flush=True), plate_regions=regions)
     except StoreError as exc:
         return _err(f"cannot open the cloud database: {exc}", EXIT_USAGE)
     except OSError as exc:
@@ -261,6 +270,9 @@ def _serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument("--port", type=int, default=default, help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--tls-cert", default=default, help="PEM certificate: serve HTTPS (with --tls-key)")
     parser.add_argument("--tls-key", default=default, help="PEM private key of --tls-cert")
+    parser.add_argument(
+        "--plate-regions", default=default, help="plates drivers may give, e.g. cn,hk,mo (default: a plate of any region; docs/plates.md)"
+    )
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:

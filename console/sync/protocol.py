@@ -8,7 +8,6 @@ malformed document is refused as a whole, with every problem named.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -16,14 +15,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from console.domain.plates import PlateRules
+
 API = "/v1"
 MAX_BATCH_EVENTS = 1000
 MAX_BODY_BYTES = 4 * 1024 * 1024
 DOCUMENT_KINDS = ("tariff", "members", "accounts")
 MEMBER_KINDS = ("member", "pass", "whitelist")
 SITE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-_PLATE_CLEAN = re.compile(r"[\s\-_.·]")
-_PLATE_OK = re.compile(r"^[A-Z0-9]{1,12}$")
+# Plates on the wire: canonical text of a plate of any region (docs/plates.md). A booth
+# only sends plates its own rules accepted; the cloud serves sites of every region.
+WIRE_PLATES = PlateRules.every_region()
 
 
 def events_path(site_id: str) -> str:
@@ -47,12 +49,9 @@ def books_path(site_id: str) -> str:
 
 
 def plate_key(text: str) -> str:
-    """The form plates are compared in (same rule as the booth's lanes): upper case,
-    separators dropped. Raises ValueError for anything that is not a plate."""
-    cleaned = _PLATE_CLEAN.sub("", text).upper()
-    if not _PLATE_OK.match(cleaned):
-        raise ValueError(f"{text!r} is not a plate (letters and digits, at most 12)")
-    return cleaned
+    """The canonical form plates are compared in (the booth's lanes store the same), for
+    a plate of any region. Raises PlateError (a ValueError) for anything else."""
+    return WIRE_PLATES.normalize(text)
 
 
 def utc_text(at: datetime) -> str:

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from drivers.health import DeviceHealth, HealthListener, HealthState, HealthTracker
+from drivers.device import Device
+from drivers.health import HealthListener, HealthState
+from drivers.reconnect import RECONNECTS, Backoff
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +40,6 @@ class Frame:
     @property
     def height(self) -> int:
         return int(self.image.shape[0])
-
-
-def _guarded(listener: HealthListener | None, name: str) -> HealthListener | None:
-    """Wrap a health listener so its exceptions are logged instead of ending the worker."""
-    if listener is None:
-        return None
-
-    def call(health: DeviceHealth) -> None:
-        try:
-            listener(health)
-        except Exception:
-            log.exception("%s: health listener failed", name)
-
-    return call
 
 
 class CameraUnavailable(Exception):
@@ -99,7 +87,7 @@ class CaptureTiming:
     stall: float = 3.0  # an open stream with no good frame for this long is reopened
 
 
-class Camera(ABC):
+class Camera(Device, ABC):
     """An exit camera. Implementations: OpenCV capture (USB index, RTSP URL, video file)
     and a synthetic scene for the demo. Chosen by URL through `drivers.camera.open_camera`.
 
@@ -116,8 +104,7 @@ class Camera(ABC):
     ) -> None:
         if buffer_size < 1:
             raise ValueError("buffer_size must be at least 1")
-        self.name = name
-        self.health = HealthTracker(name)
+        super().__init__(name)
         self.timing = timing or CaptureTiming()
         self._expect_size = expect_size  # (width, height) the stream must have, if set
         self._buffer: deque[Frame] = deque(maxlen=buffer_size)
@@ -131,7 +118,7 @@ class Camera(ABC):
     # -- what the site calls ---------------------------------------------------------------
     def start(self, on_health: HealthListener | None = None) -> None:
         """Start the capture worker. Returns at once; health says when frames flow."""
-        self.health.set_listener(_guarded(on_health, self.name))
+        self._listen_health(on_health)
         if self._thread is not None:
             return
         self._stop.clear()
@@ -148,9 +135,6 @@ class Camera(ABC):
         if thread is not None:
             thread.join(timeout=timeout)
         self.health.set(HealthState.OFFLINE, "stopped")
-
-    def health_snapshot(self) -> DeviceHealth:
-        return self.health.snapshot()
 
     def latest(self) -> Frame | None:
         """The newest buffered frame, if any."""
@@ -230,7 +214,7 @@ class Camera(ABC):
 
     def _run(self) -> None:
         self.health.set(HealthState.CONNECTING, f"opening {self._describe()}")
-        failures = 0
+        backoff = Backoff(self.timing.retry_first, self.timing.retry_max)
         opened_before = False
         while not self._stop.is_set():
             try:
@@ -238,9 +222,7 @@ class Camera(ABC):
             except CameraUnavailable as exc:
                 self._set_offline(f"cannot open {self._describe()}: {exc}")
                 self.health.count("open_failures")
-                wait = min(self.timing.retry_max, self.timing.retry_first * (2 ** min(failures, 8)))
-                failures += 1
-                self._stop.wait(wait)
+                self._stop.wait(backoff.next())
                 continue
             except Exception as exc:  # a backend bug must not kill the worker
                 log.exception("%s: opening failed", self.name)
@@ -249,7 +231,7 @@ class Camera(ABC):
                 self._stop.wait(self.timing.retry_max)
                 continue
             if opened_before:
-                self.health.count("reconnects")
+                self.health.count(RECONNECTS)
             opened_before = True
             try:
                 delivered = self._capture()
@@ -262,7 +244,7 @@ class Camera(ABC):
             finally:
                 self._close()
             if delivered:
-                failures = 0
+                backoff.reset()
 
     def _capture(self) -> bool:
         """Read frames until the source fails or the camera stops. True if any frame came."""

@@ -1,20 +1,21 @@
 """E-bike pile on a serial line / RS-485 bus (docs/epile-protocol.md).
 
-One thread per pile, not the caller's: it opens the port with `serial.serial_for_url`
-(so `loop://`, `socket://` converters and `spy://` work), reopens it with back-off when the
-device vanishes, polls every port each `poll_interval`, and sends queued power commands
-between polls. Events go to the listener from that thread; the listener must be quick.
+The pile's port is a serial line (`drivers.serialline`): opened by URL with
+`serial.serial_for_url` (so `loop://`, `socket://` converters and `spy://` work, and line
+options such as `?baud=19200` follow the one serial URL grammar), reopened with the one
+back-off policy when the device vanishes. The line's reader thread, not the caller's, runs
+the console's side of the bus: it polls every port each `poll_interval` and sends queued
+power commands between polls, one request at a time, each answered within
+`reply_timeout` or given up. Events go to the listener from that thread; the listener
+must be quick.
 """
 
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
-
-import serial
 
 from drivers.charger.epile_protocol import (
     Cmd,
@@ -28,7 +29,9 @@ from drivers.charger.epile_protocol import (
     encode,
     encode_power,
 )
-from drivers.health import HealthListener, HealthState, HealthTracker
+from drivers.device import EventDevice
+from drivers.health import HealthState
+from drivers.serialline import LineParams, LineURL, SerialLine, SerialURLError
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +65,21 @@ EPileEvent = PortsReported | PlugChanged | PowerDone
 EPileListener = Callable[[EPileEvent], None]
 
 
-class EPileDriver:
-    """The console's side of one pile."""
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """The request on the bus now, waiting for its answer."""
+
+    expect: Cmd
+    deadline: float
+    power: tuple[int, bool] | None  # (port, on) for a power command; None for a poll
+
+
+class EPileDriver(EventDevice[EPileEvent]):
+    """The console's side of one pile.
+
+    A URL the serial line grammar refuses does not raise: the pile stays OFFLINE with the
+    reason, as a pile whose port cannot be opened does.
+    """
 
     def __init__(
         self,
@@ -77,110 +93,129 @@ class EPileDriver:
         reconnect_max: float = 2.0,
         offline_after: int = 3,
     ) -> None:
-        self.name = name
+        super().__init__(name, health_name=f"pile {name}")
         self.url = url
         self.address = address
-        self.baudrate = baudrate
         self.poll_interval = poll_interval
         self.reply_timeout = reply_timeout
-        self.reconnect_max = reconnect_max
         self.offline_after = offline_after
-        self.health = HealthTracker(f"pile {name}")
-        self._listener: EPileListener | None = None
-        self._commands: queue.Queue[tuple[int, bool] | None] = queue.Queue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._commands: queue.Queue[tuple[int, bool]] = queue.Queue()
         self._plugged: dict[int, bool] = {}
         self._decoder = Decoder()
+        self._request: _Request | None = None
+        self._next_poll = 0.0
+        self._misses = 0
+        self.line: SerialLine | None = None
+        self.url_error = ""
+        try:
+            settings = LineURL(url, kind="pile", error=SerialURLError).settings(baudrate=baudrate)
+        except SerialURLError as exc:
+            self.url_error = str(exc)
+        else:
+            params = LineParams(settings, read_timeout=0.02, reconnect_delay_max=reconnect_max)
+            self.line = SerialLine(f"epile-{name}", params, self, self.health)
+        self.baudrate = baudrate if self.line is None else self.line.params.settings.baudrate
 
     # -- public ---------------------------------------------------------------------
-    def start(self, listener: EPileListener, health: HealthListener | None = None) -> None:
-        """Start talking to the pile; events and health changes go to the listeners."""
-        self._listener = listener
-        self.health.set_listener(health)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"epile-{self.name}", daemon=True)
-        self._thread.start()
+    def _start(self) -> None:
+        if self.line is None:
+            self.health.set(HealthState.OFFLINE, self.url_error)
+            return
+        self.line.start()
 
     def stop(self) -> None:
         """Stop the thread and close the port. Idempotent."""
-        self._stop.set()
-        self._commands.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout=3)
-            self._thread = None
+        if self.line is not None:
+            self.line.stop(timeout=3)
 
     def set_power(self, port: int, on: bool) -> None:
         """Queue a power command; a PowerDone event follows. Never blocks."""
         self._commands.put((port, on))
 
-    # -- thread ---------------------------------------------------------------------
-    def _emit(self, event: EPileEvent) -> None:
-        listener = self._listener
-        if listener is not None:
-            listener(event)
+    # -- the line (its reader thread) -------------------------------------------------
+    def open_failed(self, reason: str) -> None:
+        self.health.set(HealthState.OFFLINE, reason)
 
-    def _run(self) -> None:
-        backoff = 0.05
-        while not self._stop.is_set():
-            try:
-                port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.02, write_timeout=1.0)
-            except (serial.SerialException, OSError, ValueError) as exc:
-                self.health.set(HealthState.OFFLINE, f"cannot open {self.url}: {exc}")
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, self.reconnect_max)
-                continue
-            self.health.count("opens")
-            self._decoder.reset()
-            try:
-                reason = self._session(port)
-            finally:
-                try:
-                    port.close()
-                except Exception:  # noqa: BLE001 - a vanished device fails in many ways
-                    pass
-            if reason:
-                self.health.set(HealthState.OFFLINE, reason)
-                self._fail_pending(reason)
-            self._stop.wait(backoff)
-            backoff = min(backoff * 2, self.reconnect_max)
+    def connection_made(self, note: str) -> None:
+        self._decoder.reset()
+        self._request = None
+        self._misses = 0
+        self._next_poll = time.monotonic()
 
-    def _session(self, port: serial.SerialBase) -> str:
-        """Poll and command until the link fails; return why (empty when stopping)."""
-        misses = 0
-        next_poll = time.monotonic()
-        while not self._stop.is_set():
-            wait = max(0.0, next_poll - time.monotonic())
-            try:
-                cmd = self._commands.get(timeout=wait) if wait > 0 else self._commands.get_nowait()
-            except queue.Empty:
-                cmd = None
-            if self._stop.is_set():
-                return ""
-            try:
-                if cmd is not None:
-                    self._power(port, *cmd)
-                    continue
-                next_poll = time.monotonic() + self.poll_interval
-                reply = self._exchange(port, Frame(self.address, Cmd.POLL), Cmd.STATUS)
-            except (serial.SerialException, OSError) as exc:
-                return f"link lost: {exc}"
-            if reply is None:
-                misses += 1
-                self.health.count("timeouts")
-                if misses >= self.offline_after:
-                    self.health.set(HealthState.OFFLINE, f"no answer from pile {self.address} on {self.url}")
-                continue
-            misses = 0
-            try:
-                ports = tuple(decode_status(reply.payload))
-            except ProtocolError as exc:
-                self.health.count("rejected")
-                self.health.set(HealthState.DEGRADED, f"bad STATUS: {exc}")
-                continue
-            self.health.set(HealthState.OK, self.url)
-            self._report(ports)
-        return ""
+    def data_received(self, data: bytes, now: float) -> None:
+        request = self._request
+        if request is None:
+            return  # nothing asked: the next request discards it
+        for frame in self._decoder.feed(data):
+            if frame.address != self.address:
+                continue  # another pile on the bus
+            if frame.cmd == Cmd.NAK:
+                self.health.count("naks")
+                self._answer(request, None)
+                return
+            if frame.cmd == request.expect:
+                self._answer(request, frame)
+                return
+
+    def tick(self, now: float) -> None:
+        request = self._request
+        if request is not None:
+            if now < request.deadline:
+                return
+            self._answer(request, None)
+        self._send_next(now)
+
+    def connection_lost(self, reason: str) -> None:
+        if reason == "stopped":
+            return
+        self.health.set(HealthState.OFFLINE, reason)
+        request, self._request = self._request, None
+        if request is not None and request.power is not None:
+            self._emit(PowerDone(self.name, *request.power, False, reason))
+        self._fail_pending(reason)
+
+    # -- requests and answers -----------------------------------------------------------
+    def _send_next(self, now: float) -> None:
+        assert self.line is not None
+        try:
+            power: tuple[int, bool] | None = self._commands.get_nowait()
+        except queue.Empty:
+            power = None
+        if power is not None:
+            request, expect = Frame(self.address, Cmd.POWER, encode_power(*power)), Cmd.POWER_ACK
+        elif now >= self._next_poll:
+            self._next_poll = now + self.poll_interval
+            request, expect = Frame(self.address, Cmd.POLL), Cmd.STATUS
+        else:
+            return
+        self.line.discard_input()  # an old answer must not pass for this one's
+        self._decoder.reset()
+        self.line.write(encode(request))
+        self._request = _Request(expect, now + self.reply_timeout, power)
+
+    def _answer(self, request: _Request, reply: Frame | None) -> None:
+        """`reply` is the answer to `request`, or None when none came (or a NAK)."""
+        self._request = None
+        if request.power is not None:
+            self._power_done(*request.power, reply)
+            return
+        if reply is None:
+            self._misses += 1
+            self.health.count("timeouts")
+            if self._misses >= self.offline_after:
+                self.health.set(HealthState.OFFLINE, f"no answer from pile {self.address} on {self.url}")
+            return
+        self._misses = 0
+        assert self.line is not None
+        self.line.answered()
+        try:
+            ports = tuple(decode_status(reply.payload))
+        except ProtocolError as exc:
+            self.health.count("rejected")
+            self.health.set(HealthState.DEGRADED, f"bad STATUS: {exc}")
+            return
+        self.health.set(HealthState.OK, self.url)
+        self._report(ports)
 
     def _report(self, ports: tuple[PortStatus, ...]) -> None:
         for p in ports:
@@ -191,8 +226,7 @@ class EPileDriver:
                     self._emit(PlugChanged(self.name, p.port, p.plugged))
         self._emit(PortsReported(self.name, ports, time.monotonic()))
 
-    def _power(self, port: serial.SerialBase, number: int, on: bool) -> None:
-        reply = self._exchange(port, Frame(self.address, Cmd.POWER, encode_power(number, on)), Cmd.POWER_ACK)
+    def _power_done(self, number: int, on: bool, reply: Frame | None) -> None:
         if reply is None:
             self._emit(PowerDone(self.name, number, on, False, "no answer from the pile"))
             return
@@ -206,31 +240,10 @@ class EPileDriver:
         else:
             self._emit(PowerDone(self.name, number, on, False, result.name.lower().replace("_", " ")))
 
-    def _exchange(self, port: serial.SerialBase, request: Frame, expect: Cmd) -> Frame | None:
-        """Send a request and wait for the pile's answer (or None after the timeout)."""
-        port.reset_input_buffer()
-        self._decoder.reset()
-        port.write(encode(request))
-        deadline = time.monotonic() + self.reply_timeout
-        while time.monotonic() < deadline:
-            data = port.read(port.in_waiting or 1)
-            if not data:
-                continue
-            for frame in self._decoder.feed(data):
-                if frame.address != self.address:
-                    continue  # another pile on the bus
-                if frame.cmd == Cmd.NAK:
-                    self.health.count("naks")
-                    return None
-                if frame.cmd == expect:
-                    return frame
-        return None
-
     def _fail_pending(self, reason: str) -> None:
         while True:
             try:
-                cmd = self._commands.get_nowait()
+                number, on = self._commands.get_nowait()
             except queue.Empty:
                 return
-            if cmd is not None:
-                self._emit(PowerDone(self.name, cmd[0], cmd[1], False, reason))
+            self._emit(PowerDone(self.name, number, on, False, reason))

@@ -9,16 +9,12 @@ the controller sent them; the listener must return quickly (post a message, queu
 
 from __future__ import annotations
 
-import logging
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from drivers.health import DeviceHealth, HealthListener, HealthTracker
-
-log = logging.getLogger(__name__)
+from drivers.device import EventDevice
 
 
 class ElevatorEventKind(str, Enum):
@@ -49,48 +45,8 @@ class ElevatorEvent:
 ElevatorListener = Callable[[ElevatorEvent], None]
 
 
-def guarded(listener: HealthListener | None, name: str) -> HealthListener | None:
-    """Wrap a health listener so its exceptions are logged instead of ending a driver thread."""
-    if listener is None:
-        return None
-
-    def call(health: DeviceHealth) -> None:
-        try:
-            listener(health)
-        except Exception:
-            log.exception("%s: health listener failed", name)
-
-    return call
-
-
-class ElevatorDriver(ABC):
+class ElevatorDriver(EventDevice[ElevatorEvent]):
     """An elevator controller link. Implementations: the serial framed protocol (any
     pyserial URL) and, for the demo, the same driver attached to a building simulator.
-    Chosen by URL through `drivers.elevator.open_elevator`."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.health = HealthTracker(name)
-        self._listener: ElevatorListener | None = None
-
-    def start(self, on_event: ElevatorListener, on_health: HealthListener | None = None) -> None:
-        """Begin delivering events (from a driver thread) and health changes. Returns at once."""
-        self._listener = on_event
-        self.health.set_listener(guarded(on_health, self.name))
-        self._start()
-
-    def _emit(self, event: ElevatorEvent) -> None:
-        listener = self._listener
-        if listener is not None:
-            listener(event)
-
-    def health_snapshot(self) -> DeviceHealth:
-        return self.health.snapshot()
-
-    @abstractmethod
-    def _start(self) -> None:
-        """Open the link and start the driver's own threads."""
-
-    @abstractmethod
-    def stop(self) -> None:
-        """Stop threads and release the device. Idempotent."""
+    Chosen by URL through `drivers.elevator.open_elevator`. `start(on_event, on_health)`
+    returns at once; events come from a driver thread (see `drivers.device.EventDevice`)."""

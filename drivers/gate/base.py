@@ -8,12 +8,12 @@ Commands never block the caller: their outcome comes back as events.
 from __future__ import annotations
 
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
 
-from drivers.health import DeviceHealth, HealthListener, HealthTracker
+from drivers.device import EventDevice
 
 
 class LaneRole(str, Enum):
@@ -46,36 +46,12 @@ class GateEvent:
 GateListener = Callable[[GateEvent], None]
 
 
-class GateDriver(ABC):
+class GateDriver(EventDevice[GateEvent]):
     """A lane controller. Implementations: in-process simulator, serial framed protocol,
-    Modbus relay board. Chosen by URL through `drivers.gate.open_gate`."""
+    Modbus relay board. Chosen by URL through `drivers.gate.open_gate`.
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.health = HealthTracker(name)
-        self._listener: GateListener | None = None
-
-    def start(self, on_event: GateListener, on_health: HealthListener | None = None) -> None:
-        """Begin delivering events (from a driver thread) and health changes."""
-        self._listener = on_event
-        self.health.set_listener(on_health)
-        self._start()
-
-    def _emit(self, event: GateEvent) -> None:
-        listener = self._listener
-        if listener is not None:
-            listener(event)
-
-    def health_snapshot(self) -> DeviceHealth:
-        return self.health.snapshot()
-
-    @abstractmethod
-    def _start(self) -> None:
-        """Open the link and start the driver's own threads."""
-
-    @abstractmethod
-    def stop(self) -> None:
-        """Stop threads and release the device. Idempotent."""
+    `start(on_event, on_health)` begins delivering events (from a driver thread) and
+    health changes; `stop()` ends them (see `drivers.device.EventDevice`)."""
 
     @abstractmethod
     def open_barrier(self) -> None:

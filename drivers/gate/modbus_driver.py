@@ -15,22 +15,23 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Callable
 
-import serial.rs485
 from pymodbus.client import ModbusSerialClient
 from pymodbus.framer import FramerType
 
+from drivers.gate.barrier import Position
 from drivers.gate.base import GateEvent, GateEventKind
 from drivers.gate.serial_driver import SerialGate
-from drivers.gate.threaded import ThreadedGate
 from drivers.gate.urls import ModbusLaneConfig, parse_modbus_url, parse_serial_lane_url
+from drivers.gate.wire import COMMANDS, Command, Link, WireGate
 from drivers.health import DeviceHealth, HealthState
+from drivers.reconnect import Backoff, keep_connected
+from drivers.serialline.port import enable_rs485
+from drivers.serialline.reader import RS485_UNSUPPORTED
 
 # pymodbus logs through the standard logging module; without a handler of our own its
 # warnings would go to stderr through logging's last resort and smear a terminal UI.
@@ -39,21 +40,10 @@ logging.getLogger("pymodbus").addHandler(logging.NullHandler())
 ERROR_WINDOW = 10.0
 
 
-class _Command(Enum):
-    OPEN = "open"
-    CLOSE = "close"
-
-
 @dataclass(slots=True)
 class _Pulse:
     coil: int
     until: float
-
-
-@dataclass(slots=True)
-class _Expectation:
-    position: str
-    deadline: float
 
 
 class _BoardError(Exception):
@@ -64,30 +54,24 @@ class _BoardError(Exception):
         self.link = link
 
 
-class ModbusRelayGate(ThreadedGate):
-    """A lane driven through a Modbus RTU relay board."""
+class ModbusRelayGate(WireGate):
+    """A lane driven through a Modbus RTU relay board.
+
+    `open_barrier()` pulses the open contact; BARRIER_OPENED follows when the open limit
+    switch is wired (otherwise nothing confirms the position). `close_barrier()` pulses
+    the close contact, if one is wired, and fails with COMMAND_FAILED otherwise.
+    """
 
     def __init__(self, name: str, config: ModbusLaneConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(name)
+        super().__init__(name, link_url=config.port.url, barrier_timeout=config.barrier_timeout, clock=clock)
         self.config = config
-        self._clock = clock
-        self._commands: queue.Queue[_Command | None] = queue.Queue()
-        self._state = threading.Lock()
-        self._up = False
-        self._ever_up = False
-        self._link_detail = "starting"
-        self._port_note = ""
-        self._fault: str | None = None
         self._board_errors: deque[float] = deque()
         self._last_board_error = ""
         self._plates_health: DeviceHealth | None = None
         self._pulse: _Pulse | None = None
-        self._expect: _Expectation | None = None
         self._loop: bool | None = None
-        self._position: str | None = None
         self._fault_input: bool | None = None
         self._opened_for_vehicle = False
-        self._client: ModbusSerialClient | None = None
         self.plates: SerialGate | None = None
         if config.plates:
             self.plates = SerialGate(f"{name}-plates", parse_serial_lane_url(config.plates), clock=clock)
@@ -108,61 +92,22 @@ class ModbusRelayGate(ThreadedGate):
         if self.plates is not None:
             self.plates.start(self._on_plate_event, self._on_plate_health)
 
-    def _wake_workers(self) -> None:
-        self._commands.put(None)
-
     def _after_stop(self) -> None:
         if self.plates is not None:
             self.plates.stop()
-        with self._state:
-            self._up, self._link_detail = False, "stopped"
-
-    def open_barrier(self) -> None:
-        """Pulse the open contact; BARRIER_OPENED follows when the open limit switch is
-        wired (otherwise nothing confirms the position)."""
-        self._commands.put(_Command.OPEN)
-
-    def close_barrier(self) -> None:
-        """Pulse the close contact, if one is wired; COMMAND_FAILED otherwise."""
-        self._commands.put(_Command.CLOSE)
-
-    @property
-    def link_up(self) -> bool:
-        with self._state:
-            return self._up
 
     # -- poll thread -------------------------------------------------------------------
     def _poll_loop(self) -> None:
-        backoff = 0.05
-        connected_before = False
-        while not self._stopping.is_set():
-            client, error = self._connect()
-            if client is None:
-                self._set_down(error)
-                self._idle_offline(backoff)
-                backoff = min(backoff * 2, self.config.reconnect_max)
-                continue
-            if connected_before:
-                self.health.count("reconnects")
-            connected_before = True
-            self._client = client
-            reason = self._serve(client)
-            self._client = None
-            try:
-                client.close()
-            except Exception:  # noqa: BLE001 - closing a vanished port can fail in many ways
-                pass
-            with self._state:
-                was_up = self._up
-                self._expect = None
-                self._pulse = None
-            self._set_down(reason)
-            if was_up:
-                backoff = 0.05
-            self._idle_offline(backoff)
-            backoff = min(backoff * 2, self.config.reconnect_max)
+        keep_connected(
+            stopping=self._stopping,
+            connect=self._connect,
+            serve=self._serve_and_close,
+            backoff=Backoff(0.05, self.config.reconnect_max),
+            health=self.health,
+            wait=self._idle_offline,
+        )
 
-    def _connect(self) -> tuple[ModbusSerialClient | None, str]:
+    def _connect(self) -> ModbusSerialClient | None:
         port = self.config.port
         try:
             client = ModbusSerialClient(
@@ -177,21 +122,30 @@ class ModbusRelayGate(ThreadedGate):
             )
             ok = client.connect()
         except Exception as exc:  # noqa: BLE001 - pymodbus and pyserial raise many kinds
-            return None, f"cannot open {port.url}: {exc}"
+            self._set_down(f"cannot open {port.url}: {exc}")
+            return None
         if not ok:
-            return None, f"cannot open {port.url}"
-        note = ""
-        if port.rs485:
-            if not port.is_local:
-                note = "rs485 option ignored: the converter handles the line"
-            else:
-                try:
-                    client.socket.rs485_mode = serial.rs485.RS485Settings()  # type: ignore[union-attr]
-                except (ValueError, OSError, AttributeError) as exc:
-                    note = f"RS-485 mode not available on this port ({exc}); used as plain serial"
-                    self.health.count("rs485_unsupported")
+            self._set_down(f"cannot open {port.url}")
+            return None
+        note = enable_rs485(client.socket, port)
+        if note:
+            self.health.count(RS485_UNSUPPORTED)
         self._port_note = note
-        return client, ""
+        return client
+
+    def _serve_and_close(self, client: ModbusSerialClient) -> bool:
+        """Serve the board until it stops answering; True if it answered."""
+        reason = self._serve(client)
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001 - closing a vanished port can fail in many ways
+            pass
+        with self._state:
+            was_up = self._link is Link.UP
+            self.barrier.withdraw()
+            self._pulse = None
+        self._set_down(reason)
+        return was_up
 
     def _idle_offline(self, seconds: float) -> None:
         """Wait before the next attempt, failing commands at once: an OPEN held back
@@ -264,19 +218,19 @@ class ModbusRelayGate(ThreadedGate):
                 self._do(client, cmd)
         return "stopped"
 
-    def _do(self, client: ModbusSerialClient, cmd: _Command) -> None:
+    def _do(self, client: ModbusSerialClient, cmd: Command) -> None:
         if not self.link_up:
             self._fail(cmd, "relay board offline")
             return
         cfg = self.config
-        if cmd is _Command.CLOSE:
+        if cmd is Command.CLOSE:
             if cfg.close_coil is None:
                 self._fail(cmd, "no close contact wired; the barrier closes by itself")
                 return
             if self._loop:
                 self._fail(cmd, "vehicle on loop")
                 return
-        coil = cfg.open_coil if cmd is _Command.OPEN else cfg.close_coil
+        coil = cfg.open_coil if cmd is Command.OPEN else cfg.close_coil
         assert coil is not None
         pulse = self._pulse
         try:
@@ -288,17 +242,14 @@ class ModbusRelayGate(ThreadedGate):
             return
         now = self._clock()
         self._pulse = _Pulse(coil, now + cfg.pulse)
-        self.health.count("commands")
-        if cmd is _Command.OPEN and self._loop:
+        self.health.count(COMMANDS)
+        if cmd is Command.OPEN and self._loop:
             self._opened_for_vehicle = True
-        limit = cfg.open_limit if cmd is _Command.OPEN else cfg.closed_limit
+        limit = cfg.open_limit if cmd is Command.OPEN else cfg.closed_limit
         if limit is not None:
+            position: Position = "open" if cmd is Command.OPEN else "closed"
             with self._state:
-                self._expect = _Expectation("open" if cmd is _Command.OPEN else "closed", now + cfg.barrier_timeout)
-
-    def _fail(self, cmd: _Command, why: str) -> None:
-        self.health.count("commands_failed")
-        self._post(GateEvent(GateEventKind.COMMAND_FAILED, detail=f"{cmd.value}: {why}"))
+                self.barrier.expect(position, now)
 
     # -- Modbus requests ---------------------------------------------------------------
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -340,63 +291,43 @@ class ModbusRelayGate(ThreadedGate):
         open_limit = self._bit(bits, cfg.open_limit)
         closed_limit = self._bit(bits, cfg.closed_limit)
         fault = self._bit(bits, cfg.fault_input)
-        if open_limit and self._position != "open":
+        position = self.barrier.position
+        if open_limit and position != "open":
             self._reached("open")
-        elif closed_limit and self._position != "closed":
+        elif closed_limit and position != "closed":
             self._reached("closed")
-        elif open_limit is False and closed_limit is not True and self._position == "open":
-            self._position = None  # left the open limit: moving
-        elif closed_limit is False and open_limit is not True and self._position == "closed":
-            self._position = None
+        elif open_limit is False and closed_limit is not True and position == "open":
+            self.barrier.moving()  # left the open limit
+        elif closed_limit is False and open_limit is not True and position == "closed":
+            self.barrier.moving()
         if loop and self._loop is not True:
             self._loop = True
-            self._opened_for_vehicle = self._position == "open"
-            self._post(GateEvent(GateEventKind.VEHICLE_PRESENT))
+            self._opened_for_vehicle = self.barrier.position == "open"
+            self._emit(GateEvent(GateEventKind.VEHICLE_PRESENT))
         elif not loop and self._loop is True:
             self._loop = False
             # One loop cannot see the vehicle cross: if the barrier was opened for it,
             # it went through; otherwise it turned away.
             if self._opened_for_vehicle:
-                self._post(GateEvent(GateEventKind.VEHICLE_PASSED))
+                self._emit(GateEvent(GateEventKind.VEHICLE_PASSED))
             self._opened_for_vehicle = False
-            self._post(GateEvent(GateEventKind.VEHICLE_GONE))
+            self._emit(GateEvent(GateEventKind.VEHICLE_GONE))
         elif self._loop is None:
             self._loop = bool(loop)
         if fault and not self._fault_input:
             self._barrier_fault("barrier controller fault input active")
         self._fault_input = fault
 
-    def _reached(self, position: str) -> None:
-        with self._state:
-            self._position = position
-            if self._expect is not None and self._expect.position == position:
-                self._expect = None
-            self._fault = None
+    def _reached(self, position: Position) -> None:
         if position == "open" and self._loop:
             self._opened_for_vehicle = True
-        self._post(GateEvent(GateEventKind.BARRIER_OPENED if position == "open" else GateEventKind.BARRIER_CLOSED))
-        self._refresh_health()
-
-    def _barrier_fault(self, detail: str) -> None:
-        with self._state:
-            self._fault = detail
-        self.health.count("barrier_faults")
-        self._post(GateEvent(GateEventKind.BARRIER_FAULT, detail=detail))
-        self._refresh_health()
-
-    def _watch_barrier(self, now: float) -> None:
-        with self._state:
-            exp = self._expect
-            if exp is None or now < exp.deadline:
-                return
-            self._expect = None
-        self._barrier_fault(f"barrier did not confirm {exp.position} within {self.config.barrier_timeout:g} s")
+        super()._reached(position)
 
     # -- plate reader line -----------------------------------------------------------
     def _on_plate_event(self, event: GateEvent) -> None:
         # Only plates: the loop and barrier of this lane are the board's business.
         if event.kind is GateEventKind.PLATE_READ:
-            self._post(event)
+            self._emit(event)
 
     def _on_plate_health(self, health: DeviceHealth) -> None:
         with self._state:
@@ -404,42 +335,18 @@ class ModbusRelayGate(ThreadedGate):
         self._refresh_health()
 
     # -- health ----------------------------------------------------------------------
-    def _mark_up(self) -> None:
-        if not self._up:
-            with self._state:
-                self._up = True
-                self._ever_up = True
-                self._link_detail = self.config.port.url
-            self._refresh_health()
-
-    def _set_down(self, detail: str) -> None:
-        with self._state:
-            self._up, self._link_detail = False, detail
-        self._refresh_health()
-
     def _board_error(self, detail: str) -> None:
         with self._state:
             self._board_errors.append(self._clock())
             self._last_board_error = detail
         self._refresh_health()
 
-    def _refresh_health(self) -> None:
-        now = self._clock()
-        with self._state:
-            while self._board_errors and self._board_errors[0] < now - ERROR_WINDOW:
-                self._board_errors.popleft()
-            plates = self._plates_health
-            if not self._up:
-                state = HealthState.OFFLINE if self._link_detail != "starting" else HealthState.CONNECTING
-                detail = self._link_detail
-            elif self._fault is not None:
-                state, detail = HealthState.FAULT, self._fault
-            elif self._board_errors:
-                state, detail = HealthState.DEGRADED, self._last_board_error
-            elif plates is not None and plates.state not in (HealthState.OK, HealthState.DEGRADED):
-                state, detail = HealthState.DEGRADED, f"plate reader {plates.state.value}: {plates.detail}"
-            else:
-                state, detail = HealthState.OK, self._link_detail
-                if self._port_note:
-                    detail = f"{detail}; {self._port_note}"
-        self.health.set(state, detail)
+    def _degraded(self, now: float) -> str | None:
+        while self._board_errors and self._board_errors[0] < now - ERROR_WINDOW:
+            self._board_errors.popleft()
+        if self._board_errors:
+            return self._last_board_error
+        plates = self._plates_health
+        if plates is not None and plates.state not in (HealthState.OK, HealthState.DEGRADED):
+            return f"plate reader {plates.state.value}: {plates.detail}"
+        return None

@@ -13,51 +13,29 @@ Modbus RTU relay boards::
     modbus-rtu+socket://10.0.0.8:4001?unit=3&open_coil=2&loop_input=4
     modbus-rtu+rfc2217://10.0.0.8:4002?...
 
-Options this module knows are taken out of the query; what remains of a socket:// or
-rfc2217:// query goes to pyserial unchanged (e.g. `logging=debug`). Unknown options on
-a local port are an error, so a typo in the site file is caught at start-up.
+The lane options below are taken out of the query first; the port and its line options
+follow the one serial line grammar of `drivers.serialline.url`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
-import serial
+from drivers.serialline import LineSettings, LineURL, SerialURLError
+
+KIND = "lane device"
 
 
-class GateURLError(ValueError):
+class GateURLError(SerialURLError):
     """A lane device URL this build cannot open."""
-
-
-# pyserial URL schemes handed to serial_for_url as they are.
-_PYSERIAL_SCHEMES = ("socket", "rfc2217", "loop", "spy", "alt", "hwgrep", "cp2110")
-_PARITIES = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-@dataclass(frozen=True, slots=True)
-class PortSettings:
-    """Where the bytes go and how the UART is set."""
-
-    url: str  # for serial.serial_for_url: a device path or a pyserial URL
-    baudrate: int = 9600
-    bytesize: int = 8
-    parity: str = serial.PARITY_NONE
-    stopbits: float = 1
-    rs485: bool = False  # kernel RS-485 direction control (local ports only)
-
-    @property
-    def is_local(self) -> bool:
-        return "://" not in self.url
 
 
 @dataclass(frozen=True, slots=True)
 class SerialLaneConfig:
     """A lane controller speaking the framed lane protocol. Times in seconds."""
 
-    port: PortSettings
+    port: LineSettings
     ack_timeout: float = 0.25
     retries: int = 3
     heartbeat: float = 1.0  # send a HEARTBEAT when idle this long
@@ -75,7 +53,7 @@ class ModbusLaneConfig:
     boards). `None` means "not wired".
     """
 
-    port: PortSettings
+    port: LineSettings
     unit: int = 1
     open_coil: int = 0
     close_coil: int | None = None
@@ -93,122 +71,12 @@ class ModbusLaneConfig:
     plates: str | None = None  # URL of a plate reader line speaking the lane protocol
 
 
-class _Query:
-    """The query options of one URL, consumed one by one."""
-
-    def __init__(self, url: str, query: str) -> None:
-        self.url = url
-        self.items: dict[str, str] = {}
-        for key, value in parse_qsl(query, keep_blank_values=True):
-            self.items[key] = value
-
-    def take(self, key: str) -> str | None:
-        return self.items.pop(key, None)
-
-    def number(self, key: str, default: float, *, minimum: float = 0.0, exclusive: bool = True) -> float:
-        raw = self.take(key)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise GateURLError(f"{self.url}: {key} must be a number, not {raw!r}") from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise GateURLError(f"{self.url}: {key} must be a finite number")
-        if value < minimum or (exclusive and value == minimum):
-            bound = "greater than" if exclusive else "at least"
-            raise GateURLError(f"{self.url}: {key} must be {bound} {minimum:g}")
-        return value
-
-    def integer(self, key: str, default: int, *, low: int, high: int) -> int:
-        raw = self.take(key)
-        if raw is None:
-            return default
-        return self._int(key, raw, low, high)
-
-    def optional_int(self, key: str, default: int | None, *, low: int, high: int) -> int | None:
-        raw = self.take(key)
-        if raw is None:
-            return default
-        if raw.lower() in ("", "none", "-"):
-            return None
-        return self._int(key, raw, low, high)
-
-    def _int(self, key: str, raw: str, low: int, high: int) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise GateURLError(f"{self.url}: {key} must be a whole number, not {raw!r}") from None
-        if not low <= value <= high:
-            raise GateURLError(f"{self.url}: {key} must be within {low}..{high}")
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        raw = self.take(key)
-        if raw is None:
-            return default
-        if raw.lower() in _TRUE or raw == "":
-            return True
-        if raw.lower() in _FALSE:
-            return False
-        raise GateURLError(f"{self.url}: {key} must be 1 or 0, not {raw!r}")
-
-    def reject_unknown(self) -> None:
-        if self.items:
-            names = ", ".join(sorted(self.items))
-            raise GateURLError(f"{self.url}: unknown option(s) {names}")
-
-    def rest(self) -> str:
-        """Options left over, re-encoded for pyserial."""
-        return urlencode(list(self.items.items()), safe="/:")
-
-
-def _port(url: str, target: str, query: _Query, *, passthrough: bool) -> PortSettings:
-    baud = query.integer("baud", 9600, low=50, high=4_000_000)
-    bytesize = query.integer("bytesize", 8, low=5, high=8)
-    parity_raw = (query.take("parity") or "N").upper()
-    if parity_raw not in _PARITIES:
-        raise GateURLError(f"{url}: parity must be N, E or O")
-    stop_raw = query.take("stopbits") or "1"
-    if stop_raw not in ("1", "1.5", "2"):
-        raise GateURLError(f"{url}: stopbits must be 1, 1.5 or 2")
-    rs485 = query.flag("rs485", False)
-    if passthrough:
-        rest = query.rest()
-        query.items.clear()
-        if rest:
-            target = f"{target}?{rest}"
-    return PortSettings(
-        url=target,
-        baudrate=baud,
-        bytesize=bytesize,
-        parity=_PARITIES[parity_raw],
-        stopbits=float(stop_raw) if stop_raw == "1.5" else int(stop_raw),
-        rs485=rs485,
-    )
-
-
-def _split_target(url: str, scheme: str, netloc: str, path: str) -> tuple[str, bool]:
-    """(what serial_for_url opens, whether leftover options belong to pyserial)."""
-    if scheme in ("", "serial", "file"):
-        device = (netloc + path) if scheme else path
-        if not device:
-            raise GateURLError(f"{url}: no serial device path")
-        return device, False
-    if scheme in _PYSERIAL_SCHEMES:
-        if scheme in ("socket", "rfc2217") and not netloc:
-            raise GateURLError(f"{url}: needs host:port")
-        return f"{scheme}://{netloc}{path}", True
-    raise GateURLError(f"{url}: unsupported lane device URL scheme {scheme!r}")
-
-
 def parse_serial_lane_url(url: str) -> SerialLaneConfig:
     """Settings for a lane controller speaking the framed lane protocol."""
-    parts = urlsplit(url.strip())
-    target, passthrough = _split_target(url, parts.scheme, parts.netloc, parts.path)
-    q = _Query(url, parts.query)
+    line = LineURL(url, kind=KIND, error=GateURLError)
+    q = line.options
     cfg = SerialLaneConfig(
-        port=PortSettings(target),  # replaced below, once the lane options are taken
+        port=LineSettings(line.target),  # replaced below, once the lane options are taken
         ack_timeout=q.number("ack_timeout", 0.25),
         retries=q.integer("retries", 3, low=0, high=10),
         heartbeat=q.number("heartbeat", 1.0),
@@ -217,8 +85,7 @@ def parse_serial_lane_url(url: str) -> SerialLaneConfig:
         inter_byte_timeout=q.number("inter_byte_timeout", 0.5),
         reconnect_max=q.number("reconnect_max", 1.0),
     )
-    port = _port(url, target, q, passthrough=passthrough)
-    q.reject_unknown()
+    port = line.settings()
     if cfg.heartbeat_timeout <= cfg.heartbeat:
         raise GateURLError(f"{url}: heartbeat_timeout must be longer than heartbeat")
     return replace(cfg, port=port)
@@ -229,16 +96,14 @@ MODBUS_SCHEMES = ("modbus-rtu", "modbus-rtu+serial", "modbus-rtu+socket", "modbu
 
 def parse_modbus_url(url: str) -> ModbusLaneConfig:
     """Settings for a Modbus RTU relay board lane."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme
+    scheme = urlsplit(url.strip()).scheme
     if scheme not in MODBUS_SCHEMES:
         raise GateURLError(f"{url}: not a Modbus RTU URL (use {', '.join(MODBUS_SCHEMES)})")
-    transport = scheme.partition("+")[2] or "serial"
-    target, passthrough = _split_target(url, transport, parts.netloc, parts.path)
-    q = _Query(url, parts.query)
+    line = LineURL(url, kind=KIND, error=GateURLError, scheme=scheme.partition("+")[2] or "serial")
+    q = line.options
     lo, hi = 0, 65535
     cfg = ModbusLaneConfig(
-        port=PortSettings(target),  # replaced below, once the Modbus options are taken
+        port=LineSettings(line.target),  # replaced below, once the Modbus options are taken
         unit=q.integer("unit", 1, low=1, high=247),
         open_coil=q.integer("open_coil", 0, low=lo, high=hi),
         close_coil=q.optional_int("close_coil", None, low=lo, high=hi),
@@ -255,8 +120,7 @@ def parse_modbus_url(url: str) -> ModbusLaneConfig:
         reconnect_max=q.number("reconnect_max", 1.0),
         plates=q.take("plates") or None,
     )
-    port = _port(url, target, q, passthrough=passthrough)
-    q.reject_unknown()
+    port = line.settings()
     if cfg.open_coil == cfg.close_coil:
         raise GateURLError(f"{url}: open_coil and close_coil must differ")
     inputs = [i for i in (cfg.loop_input, cfg.open_limit, cfg.closed_limit, cfg.fault_input) if i is not None]

@@ -63,7 +63,7 @@ def open_printer(url: str, *, name: str = "printer", profile: str | None = None,
     if scheme == "tcp":
         transport = TcpTransport(target, settings.url.port or 9100)
     elif scheme == "serial":
-        transport = SerialTransport(target, **args)
+        transport = SerialTransport(args["line"])
     elif scheme == "usb":
         transport = UsbTransport(args["vendor"], args["product"], in_ep=args["in_ep"], out_ep=args["out_ep"])
     elif scheme == "file":

@@ -137,7 +137,7 @@ class Cut:
 
 
 Block = Union[Text, Columns, Rule, QR, Feed, Cut]
-BLOCK_TYPES: dict[str, type] = {cls.__name__.lower(): cls for cls in (Text, Columns, Rule, QR, Feed, Cut)}
+BLOCK_TYPES: dict[str, type[Block]] = {cls.__name__.lower(): cls for cls in (Text, Columns, Rule, QR, Feed, Cut)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +161,7 @@ class PrintDocument:
         out: list[dict[str, Any]] = []
         for block in self.blocks:
             item: dict[str, Any] = {"type": type(block).__name__.lower()}
-            for name in block.__slots__:  # type: ignore[union-attr]
+            for name in block.__slots__:
                 item[name] = getattr(block, name)
             out.append(item)
         return {"title": self.title, "blocks": out}
@@ -180,11 +180,12 @@ class PrintDocument:
             kind = fields.pop("type", None)
             block_cls = BLOCK_TYPES.get(kind) if isinstance(kind, str) else None
             _check(block_cls is not None, f"block {index} has unknown type {kind!r}")
-            allowed = set(block_cls.__slots__)  # type: ignore[union-attr]
+            assert block_cls is not None
+            allowed = set(block_cls.__slots__)
             unknown = sorted(set(fields) - allowed)
             _check(not unknown, f"block {index} ({kind}) has unknown fields: {', '.join(map(str, unknown))}")
             try:
-                blocks.append(block_cls(**fields))  # type: ignore[misc]
+                blocks.append(block_cls(**fields))
             except TypeError as exc:  # a required field is missing
                 raise DocumentError(f"block {index} ({kind}): {exc}") from None
         title = data.get("title", "")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivers.printer import _escpos
 from drivers.printer.errors import PrinterConfigError, PrinterOffline, PrinterTimeout
+from drivers.serialline import LineSettings, open_port
 
 if TYPE_CHECKING:
     from drivers.printer.simulator import PrinterModel
@@ -171,16 +172,28 @@ class _TcpLink(Link):
 
 
 class SerialTransport(Transport):
-    """A printer on a serial port (or a USB-serial adapter)."""
+    """A printer on a serial port (or a USB-serial adapter), opened the way every serial
+    device is (`drivers.serialline.port`): exclusively, since two programs printing at
+    once would interleave receipts."""
 
-    def __init__(self, device: str, *, baudrate: int = 9600, bytesize: int = 8, parity: str = "N",
-                 stopbits: float = 1, flow: str = "none") -> None:
-        self.device = device
-        self.baudrate = baudrate
-        self.bytesize = bytesize
-        self.parity = parity
-        self.stopbits = stopbits
-        self.flow = flow
+    def __init__(self, settings: LineSettings) -> None:
+        self.settings = settings
+
+    @property
+    def device(self) -> str:
+        return self.settings.url
+
+    @property
+    def baudrate(self) -> int:
+        return self.settings.baudrate
+
+    @property
+    def parity(self) -> str:
+        return self.settings.parity
+
+    @property
+    def flow(self) -> str:
+        return self.settings.flow
 
     def describe(self) -> str:
         return f"{self.device} at {self.baudrate} baud"
@@ -189,22 +202,10 @@ class SerialTransport(Transport):
         import serial
 
         try:
-            port = serial.serial_for_url(self.device, do_not_open=True)
-            port.baudrate = self.baudrate
-            port.bytesize = self.bytesize
-            port.parity = self.parity
-            port.stopbits = self.stopbits
-            port.rtscts = self.flow == "rtscts"
-            port.dsrdtr = self.flow == "dsrdtr"
-            port.xonxoff = self.flow == "xonxoff"
-            port.timeout = timeout
-            port.write_timeout = timeout
-            if hasattr(port, "exclusive") and os.name == "posix":
-                port.exclusive = True  # two programs printing at once would interleave receipts
-            port.open()
+            port, _note = open_port(self.settings, read_timeout=timeout, write_timeout=timeout)
         except ValueError as exc:
             raise PrinterConfigError(f"serial settings for {self.device}: {exc}") from None
-        except serial.SerialException as exc:
+        except (serial.SerialException, OSError) as exc:
             raise PrinterOffline(f"cannot open {self.device}: {exc}") from None
         return _SerialLink(port, self.describe(), timeout)
 

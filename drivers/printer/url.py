@@ -18,7 +18,8 @@ Options, as query parameters (they override the same keyword arguments of `open_
     status_timeout=2    seconds to wait for a DLE EOT status reply
     status=dle-eot      ask the printer's status around each job; "none" for printers that
                         do not answer (file:// never asks)
-    serial only: baud=9600 bytesize=8 parity=N stopbits=1 flow=none|rtscts|dsrdtr|xonxoff
+    serial only: the line options of every serial device (drivers.serialline.url):
+                 baud=9600 bytesize=8 parity=N stopbits=1 flow=none|rtscts|dsrdtr|xonxoff rs485=0
     usb only:    in_ep=0x82 out_ep=0x01
     dummy only:  state=ok|paper_near_end|paper_out|cover_open|cutter_jam|offline|stalled
 """
@@ -33,16 +34,16 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from drivers.printer.errors import PrinterConfigError
 from drivers.printer.layout import CJK_MODES
+from drivers.serialline import LINE_OPTIONS, LineURL
 
 COMMON_KEYS = frozenset({"profile", "width", "cjk", "font", "timeout", "status_timeout", "status"})
 SCHEME_KEYS: dict[str, frozenset[str]] = {
     "tcp": frozenset(),
-    "serial": frozenset({"baud", "bytesize", "parity", "stopbits", "flow"}),
+    "serial": LINE_OPTIONS,
     "usb": frozenset({"in_ep", "out_ep"}),
     "file": frozenset(),
     "dummy": frozenset({"state"}),
 }
-FLOW_CONTROLS = ("none", "rtscts", "dsrdtr", "xonxoff")
 STATUS_MODES = ("dle-eot", "none")
 
 
@@ -64,6 +65,10 @@ def _number(url: str, key: str, value: str, kind: type, low: float, high: float)
     if isinstance(number, float) and not math.isfinite(number) or not low <= number <= high:
         raise PrinterConfigError(f"{url}: {key} must be from {low:g} to {high:g}, not {value}")
     return number
+
+
+def _serial_line(url: str) -> LineURL:
+    return LineURL(url, kind="printer", error=PrinterConfigError)
 
 
 def parse_printer_url(url: str) -> PrinterURL:
@@ -96,11 +101,12 @@ def parse_printer_url(url: str) -> PrinterURL:
         target = parts.netloc or parts.path.lstrip("/")
     elif scheme == "dummy":
         target = ""
-    else:  # serial and file name a path; serial://COM3 keeps it in the netloc
+    elif scheme == "serial":  # the serial line grammar; serial://COM3 keeps the name in the netloc
+        target = _serial_line(url).target
+    else:  # file names a path
         target = unquote(parts.netloc + parts.path) if parts.netloc not in ("localhost",) else unquote(parts.path)
         if not target:
-            raise PrinterConfigError(f"{url}: no {'device' if scheme == 'serial' else 'file'} path "
-                                     f"(e.g. {scheme}:///{'dev/ttyUSB0' if scheme == 'serial' else 'tmp/receipts.bin'})")
+            raise PrinterConfigError(f"{url}: no file path (e.g. file:///tmp/receipts.bin)")
     return PrinterURL(scheme, target, port, options)
 
 
@@ -155,20 +161,10 @@ def settings_from(raw_url: str, *, profile: str | None, width: int | None, cjk: 
 
     args: dict[str, Any] = {}
     if url.scheme == "serial":
-        args["baudrate"] = _number(raw_url, "baud", opts.get("baud", "9600"), int, 50, 4_000_000)
-        args["bytesize"] = _number(raw_url, "bytesize", opts.get("bytesize", "8"), int, 5, 8)
-        parity = opts.get("parity", "N").upper()[:1]
-        if parity not in ("N", "E", "O", "M", "S"):
-            raise PrinterConfigError(f"{raw_url}: parity must be N, E, O, M or S")
-        args["parity"] = parity
-        stopbits = _number(raw_url, "stopbits", opts.get("stopbits", "1"), float, 1, 2)
-        if stopbits not in (1, 1.5, 2):
-            raise PrinterConfigError(f"{raw_url}: stopbits must be 1, 1.5 or 2")
-        args["stopbits"] = int(stopbits) if stopbits in (1, 2) else stopbits
-        flow = opts.get("flow", "none").lower()
-        if flow not in FLOW_CONTROLS:
-            raise PrinterConfigError(f"{raw_url}: flow must be one of {', '.join(FLOW_CONTROLS)}")
-        args["flow"] = flow
+        line = _serial_line(raw_url)
+        for key in COMMON_KEYS:
+            line.options.take(key)
+        args["line"] = line.settings()
     elif url.scheme == "usb":
         ids = url.target.split(":")
         try:

@@ -9,7 +9,7 @@ import logging
 import math
 from datetime import datetime, timezone
 from functools import wraps
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from console.domain.plates import PlateRules
 from console.sync import protocol as p
 from console.sync.server import books
 from console.sync.server.books import Refused
@@ -60,9 +61,18 @@ def _endpoint(fn: Handler) -> Handler:
     return wrapper
 
 
-def create_app(engine: Engine, *, now: Callable[[], datetime] = _utcnow, max_body: int = p.MAX_BODY_BYTES) -> Starlette:
+def create_app(
+    engine: Engine,
+    *,
+    now: Callable[[], datetime] = _utcnow,
+    max_body: int = p.MAX_BODY_BYTES,
+    plate_regions: Sequence[str] | None = None,
+) -> Starlette:
     """The cloud as an ASGI application over `engine` (tables must exist: open_cloud_db).
-    `now` is the server's clock (its receive times never come from a booth)."""
+    `now` is the server's clock (its receive times never come from a booth).
+    `plate_regions` limits the plates drivers may give (payment links) to those regions;
+    None accepts a plate of any region. Raises ValueError for an unknown region."""
+    plates = PlateRules(plate_regions) if plate_regions is not None else p.WIRE_PLATES
 
     def tx(work: Callable[[Any], Any]) -> Awaitable[Any]:
         def run() -> Any:
@@ -178,7 +188,7 @@ def create_app(engine: Engine, *, now: Callable[[], datetime] = _utcnow, max_bod
     async def create_link(request: Request) -> Response:
         data = await json_body(request)
         try:
-            link = books.LinkIn.model_validate(data)
+            link = books.LinkIn.model_validate(data, context={"plates": plates})
         except ValidationError as exc:
             raise Refused(422, f"malformed payment link request: {p.problems(exc)}") from None
         at = now()

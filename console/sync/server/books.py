@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -387,8 +387,11 @@ class LinkIn(BaseModel):
 
     @field_validator("plate")
     @classmethod
-    def _plate(cls, value: str) -> str:
-        return p.plate_key(value)
+    def _plate(cls, value: str, info: ValidationInfo) -> str:
+        # The server's plate rules come in the validation context (create_app's
+        # plate_regions); without them, a plate of any region.
+        rules = (info.context or {}).get("plates", p.WIRE_PLATES)
+        return str(rules.normalize(value))
 
 
 def _link_json(row: Any) -> dict[str, Any]:

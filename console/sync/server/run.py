@@ -7,7 +7,7 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import uvicorn
 from sqlalchemy.engine import make_url
@@ -103,17 +103,19 @@ def serve(
     certfile: str | None = None,
     keyfile: str | None = None,
     announce: Callable[[str], None] = print,
+    plate_regions: Sequence[str] | None = None,
 ) -> None:
     """Run the cloud in the foreground until interrupted (Ctrl-C / SIGTERM). With a
-    certificate and key it speaks HTTPS."""
+    certificate and key it speaks HTTPS. `plate_regions`: see create_app."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = open_cloud_db(db_url)
+    app = create_app(engine, plate_regions=plate_regions)
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     scheme = "https" if certfile else "http"
     shown = f"[{host}]" if ":" in host else host
     announce(f"booth cloud listening on {scheme}://{shown}:{actual} (database {describe_db(db_url)})")
-    server = uvicorn.Server(_config(create_app(engine), "info", certfile, keyfile))
+    server = uvicorn.Server(_config(app, "info", certfile, keyfile))
     try:
         server.run(sockets=[sock])
     finally:
