@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from console.locations import data_dir, default_site_file
+from console.locations import data_dir, default_site_file, log_dir
 
 if TYPE_CHECKING:
     from console.site.config import SiteConfig
@@ -160,7 +160,7 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     from console.logs import configure_logging
 
     folder = data_dir()
-    configure_logging(folder, to_stderr=bool(getattr(args, "headless", False)))
+    configure_logging(log_dir(), to_stderr=bool(getattr(args, "headless", False)))
 
     from console.domain.clock import Clock, ScaledClock, SystemClock
     from console.site.config import ConfigError, default_site
@@ -240,8 +240,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _run_console(args, demo=True)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments get one line and exit code 2, not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CONFIG, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="booth", description="Parking booth console.")
+    parser = _Parser(prog="booth", description="Parking booth console.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="open the console against the configured site")
@@ -289,12 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
     stmt.set_defaults(func=cmd_rides_statement)
 
     from console.commands import cloud as sync_cli
+    from console.commands import ops as ops_cli
     from console.commands import reports as reports_cli
     from console.commands import tariff as tariff_cli
 
     tariff_cli.register(sub)
     reports_cli.register(sub)
     sync_cli.register(sub)
+    ops_cli.register(sub)
     return parser
 
 

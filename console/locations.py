@@ -46,6 +46,12 @@ def data_dir() -> Path:
     return Path(override) if override else Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+def log_dir() -> Path:
+    """Where booth.log goes: BOOTH_LOG_DIR (the service's LogsDirectory), else the data folder."""
+    override = os.environ.get("BOOTH_LOG_DIR")
+    return Path(override) if override else data_dir()
+
+
 def config_dir() -> Path:
     """Where `booth init` writes the site file by default."""
     override = os.environ.get("BOOTH_CONFIG_DIR")

@@ -2,7 +2,7 @@
 
     booth cloud --db URL --port N            run the reference cloud (same as `serve`)
     booth cloud serve --db URL --port N [--plate-regions cn,hk,mo]
-    booth cloud login --site-file PATH       store the site token in the OS keyring
+    booth cloud login --site-file PATH       store the site token in the site's secret store
     booth cloud login --url https://...      (the token is read from stdin or prompted)
     booth cloud logout --url ...
     booth cloud admin add-site --db URL SITE [--name N --lat LAT --lon LON --currency EUR]
@@ -76,25 +76,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # -- login / logout ----------------------------------------------------------------------------
-def _cloud_target(args: argparse.Namespace) -> tuple[str, str | None]:
-    """(cloud URL, CA bundle) from --url or the site file. Raises ValueError with a message."""
+def _cloud_target(args: argparse.Namespace) -> tuple[str, str | None, Any]:
+    """(cloud URL, CA bundle, secret store) from --url or the site file. Raises ValueError
+    with a message. With --url alone the store is --secrets (default: the OS keyring)."""
     from console.locations import default_site_file
     from console.site.config import ConfigError, load_site
     from console.sync.client import CloudConfigError, check_cloud_url
+    from console.sync.credentials import CredentialError, secret_store, site_secret_store
 
     ca_bundle = None
     url = args.url
-    if not url:
+    store = None
+    if not url or args.site_file:
         path = Path(args.site_file) if args.site_file else default_site_file()
         try:
             config = load_site(path)
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
-        url, ca_bundle = config.cloud.url, config.cloud.ca_bundle
+        url, ca_bundle = url or config.cloud.url, config.cloud.ca_bundle
+        store = site_secret_store(config.cloud)
         if not url:
             raise ValueError(f"{path}: [cloud] url is empty; set it or give --url")
+    if args.secrets or store is None:
+        try:
+            store = secret_store(args.secrets or "keyring", key_file=args.key_file or "", credential_file=args.credential_file or "")
+        except CredentialError as exc:
+            raise ValueError(str(exc)) from None
     try:
-        return check_cloud_url(url), ca_bundle
+        return check_cloud_url(url), ca_bundle, store
     except CloudConfigError as exc:
         raise ValueError(str(exc)) from None
 
@@ -107,12 +116,12 @@ def _read_token(stream: Any = None) -> str:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    """Store the site token in the OS keyring, after the cloud accepted it if reachable."""
+    """Store the site token in the site's secret store, after the cloud accepted it if reachable."""
     from console.sync.client import AuthError, CloudClient, CloudConfigError, CloudError
     from console.sync.credentials import CredentialError, save_token
 
     try:
-        url, ca_bundle = _cloud_target(args)
+        url, ca_bundle, store = _cloud_target(args)
     except ValueError as exc:
         return _err(str(exc), EXIT_USAGE)
     token = _read_token().strip()
@@ -135,25 +144,25 @@ def cmd_login(args: argparse.Namespace) -> int:
         finally:
             client.close()
     try:
-        save_token(url, token)
+        save_token(url, token, store)
     except CredentialError as exc:
-        return _err(f"{exc}. Install a keyring backend (e.g. the desktop's secret service).")
-    print(f"token for {url} stored in the OS keyring{checked}")
+        return _err(f"{exc}; nothing stored")
+    print(f"token for {url} stored in {store.describe()}{checked}")
     return EXIT_OK
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    """Remove the site token from the OS keyring."""
+    """Remove the site token from the site's secret store."""
     from console.sync.credentials import CredentialError, delete_token
 
     try:
-        url, _ = _cloud_target(args)
-        removed = delete_token(url)
+        url, _, store = _cloud_target(args)
+        removed = delete_token(url, store)
     except ValueError as exc:
         return _err(str(exc), EXIT_USAGE)
     except CredentialError as exc:
         return _err(str(exc))
-    print(f"token for {url} removed" if removed else f"no token stored for {url}")
+    print(f"token for {url} removed from {store.describe()}" if removed else f"no token stored for {url}")
     return EXIT_OK
 
 
@@ -269,6 +278,10 @@ def _serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 def _target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site-file", help="site file whose [cloud] url to use (default: the configured site file)")
     parser.add_argument("--url", help="the cloud's URL (instead of a site file)")
+    parser.add_argument("--secrets", choices=["keyring", "encrypted-file", "systemd-credential"],
+                        help="where the token is kept (default: the site file's [cloud] secrets; with --url alone: keyring)")
+    parser.add_argument("--key-file", help="encrypted-file: the key file (default: secret.key in the config folder)")
+    parser.add_argument("--credential-file", help="systemd-credential: the credential file (default /etc/credstore.encrypted/booth-cloud-token)")
 
 
 def register(subparsers: Any) -> None:
@@ -286,12 +299,12 @@ def register(subparsers: Any) -> None:
     _serve_options(serve, suppress=True)
     serve.set_defaults(func=cmd_serve)
 
-    login = sub.add_parser("login", help="store this site's cloud token in the OS keyring (read from stdin or prompted)")
+    login = sub.add_parser("login", help="store this site's cloud token in its secret store (read from stdin or prompted, never an argument)")
     _target_options(login)
     login.add_argument("--no-check", action="store_true", help="store without asking the cloud whether it knows the token")
     login.set_defaults(func=cmd_login)
 
-    logout = sub.add_parser("logout", help="remove the cloud token from the OS keyring")
+    logout = sub.add_parser("logout", help="remove the cloud token from the secret store")
     _target_options(logout)
     logout.set_defaults(func=cmd_logout)
 

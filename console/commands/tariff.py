@@ -44,8 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Price one stay with a tariff file and print the itemized fee. "
                     "Times without an offset are in the tariff's time zone.")
     q.add_argument("--tariff", required=True, action="append", metavar="FILE",
-                   help="tariff TOML file; repeat it for several versions of one tariff "
-                        "(the version in force at entry prices the stay)")
+                   help="tariff TOML file, or the name of a shipped one (default.toml, mall.toml, ...); repeat it for "
+                        "several versions of one tariff (the version in force at entry prices the stay)")
     q.add_argument("--entry", metavar="ISO8601", help="entry time (omit only with --lost-ticket)")
     q.add_argument("--exit", required=True, metavar="ISO8601", help="exit time")
     q.add_argument("--class", dest="vehicle_class", default="car", metavar="CLASS",
@@ -78,7 +78,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _load(path: str) -> Tariff:
-    text = Path(path).read_text(encoding="utf-8")
+    """Read a tariff file; a bare name that is not a file here may be a shipped tariff
+    (`booth quote --tariff default.toml` works from any folder after an install)."""
+    from console.site.config import find_tariff_file
+
+    found = path if Path(path).exists() else find_tariff_file(path, None)
+    text = Path(found or path).read_text(encoding="utf-8")
     return parse_tariff(text, source=path)
 
 

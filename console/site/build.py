@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from console.domain.clock import Clock, SystemClock
 from console.locations import data_dir
+from console.site.backup import BackupService
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.charging import ChargingService
@@ -117,6 +118,7 @@ def build_site(
             config=config, clock=clock, store=store, bus=bus, board=board, pricing=pricing, lanes=lanes, exits=exits,
             desk=ExitDesk(exits, staff), staff=staff, documents=documents, print_queue=print_queue, cloud=cloud,
             elevator=_elevator(config, store, clock, bus), charging=_charging(config, store, clock, bus),
+            backup=_backup(config, store, board, bus),
             after_stop=[sim_lane.stop for sim_lane in simulators],  # simulated controllers stop after their drivers
         )
     except BaseException:
@@ -191,6 +193,13 @@ def _charging(config: SiteConfig, store: Store, clock: Clock, bus: EventBus) -> 
     if not (charging.epiles or charging.chargers or charging.ocpp.enabled):
         return None
     return ChargingService(store, charging, config.site.tz, config.site.currency, clock, report=bus.report, publish=bus.publish)
+
+
+def _backup(config: SiteConfig, store: Store, board: LaneBoard, bus: EventBus) -> BackupService | None:
+    if not config.backup.folder:
+        return None
+    url = store.engine.url.render_as_string(hide_password=False)
+    return BackupService(config, url, report=bus.report, health=board.set_health)
 
 
 def printer_url(url: str, folder: Path) -> str:

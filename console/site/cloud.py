@@ -23,7 +23,7 @@ from console.site.pricing import TariffPricing
 from console.store import cloud_copies
 from console.store.database import Store
 from console.store.engine import StoreError
-from console.sync.credentials import keyring_token_provider
+from console.sync.credentials import keyring_token_provider, site_secret_store
 from console.sync.service import SyncService, SyncStatus, SyncTuning
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class CloudLink:
             config.cloud.site_id,
             exits.clock,
             _validate_tariff,
-            keyring_token_provider(config.cloud.url),
+            keyring_token_provider(config.cloud.url, site_secret_store(config.cloud)),
             booth_id=config.site.booth_id,
             tuning=tuning,
         )

@@ -22,6 +22,7 @@ from console.domain.money import CURRENCY_EXPONENTS
 from console.domain.plates import PROVINCES, REGIONS, PlateRules, plate_rules
 from console.domain.tariff import Tariff, TariffError, parse_tariff
 from console.locations import tariffs_dir
+from console.site.backup_config import BackupSection
 from console.site.charging_config import ChargingSection
 from console.site.elevator_config import ElevatorSection
 
@@ -137,6 +138,15 @@ class CloudSection(_Strict):
     # The cloud's id of this site; empty: the cloud says which site the token belongs to.
     site_id: str = ""
     ca_bundle: str | None = None
+    # Where the site token is kept (never in this file): "keyring" (the OS keyring of a
+    # desktop session), "encrypted-file" (encrypted in the data folder with a key file
+    # only the booth's user can read) or "systemd-credential" (an encrypted credential
+    # the booth service is given at start). See packaging/INSTALL.md.
+    secrets: Literal["keyring", "encrypted-file", "systemd-credential"] = "keyring"
+    # encrypted-file: the key file ("" = secret.key in the config folder).
+    key_file: str = ""
+    # systemd-credential: the encrypted credential `booth cloud login` writes.
+    credential_file: str = "/etc/credstore.encrypted/booth-cloud-token"
 
 
 class UISection(_Strict):
@@ -200,6 +210,7 @@ class SiteConfig(_Strict):
     operations: OperationsSection = OperationsSection()
     elevator: ElevatorSection = ElevatorSection()
     charging: ChargingSection = ChargingSection()
+    backup: BackupSection = BackupSection()
 
     @model_validator(mode="after")
     def _consistent(self) -> SiteConfig:

@@ -12,6 +12,7 @@ stops them in reverse. Commands go to the service that owns them:
 | `documents` | receipts, reprints, printed reports |
 | `cloud` | the link to the operator's cloud (None without one) |
 | `elevator`, `charging` | the elevator exit camera and the charging piles (None when absent) |
+| `backup` | the scheduled database backup (None without a backup folder) |
 
 `board` is the read model every screen draws from; `bus` delivers the typed events.
 """
@@ -24,6 +25,7 @@ from typing import Callable, Protocol
 
 from console.domain.clock import Clock
 from console.domain.plates import PlateRules
+from console.site.backup import BackupService
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.charging import ChargingService
@@ -69,6 +71,7 @@ class Site:
     cloud: CloudLink | None = None
     elevator: ElevatorService | None = None
     charging: ChargingService | None = None
+    backup: BackupService | None = None
     # Simulated controllers and other things that stop after the drivers that use them.
     after_stop: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = field(default=False, init=False)
@@ -85,7 +88,7 @@ class Site:
     def _services(self) -> list[Service]:
         """Background services in start order (the lanes start last, once everything
         they may call is running)."""
-        found: list[Service | None] = [self.print_queue, self.cloud, self.elevator, self.charging]
+        found: list[Service | None] = [self.print_queue, self.cloud, self.elevator, self.charging, self.backup]
         return [s for s in found if s is not None]
 
     def start(self) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,32 @@ def explain(exc: BaseException) -> str:
     return f"database error: {getattr(exc, 'orig', exc)}"
 
 
+def lock_file(database: Path) -> Path:
+    """The file every connection to an SQLite database holds a shared lock on, so that
+    `booth restore` can tell the database is in use (it takes the lock exclusively)."""
+    return database.with_name(database.name + ".lock")
+
+
+def _take_shared_lock(database: Path, wait_ms: int) -> int | None:
+    """A shared lock on the database's lock file (None when the folder is read-only).
+    Waits up to `wait_ms` while a restore holds it exclusively."""
+    try:
+        fd = os.open(lock_file(database), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+    deadline = time.monotonic() + wait_ms / 1000
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                # Reported like any other lock: "the database is busy".
+                raise sqlite3.OperationalError("database is locked (a restore is running)") from None
+            time.sleep(0.05)
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
     """Create an engine for `url` with the durability settings the booth relies on.
 
@@ -57,14 +86,26 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
         directory = Path(database).expanduser().parent
         if not directory.exists():
             try:
-                directory.mkdir(parents=True, exist_ok=True)
+                # Takings and attendants' PIN hashes: only the booth's user reads them.
+                directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             except OSError as exc:
                 raise StoreError(f"cannot create database directory {directory}: {exc.strerror}") from exc
+        path = Path(database).expanduser()
+        if not path.exists() and not database.startswith("file:"):
+            try:  # SQLite gives its -wal and -shm files the database file's mode
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except OSError:
+                pass  # SQLite reports what is wrong when it opens the file
 
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000})
+    file = Path(database).expanduser() if database and database != ":memory:" and not database.startswith("file:") else None
 
     @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    def _pragmas(dbapi_connection: sqlite3.Connection, record: Any) -> None:
+        if file is not None:
+            fd = _take_shared_lock(file, busy_timeout_ms)
+            if fd is not None:
+                record.info["booth_lock"] = fd
         # Let SQLAlchemy's begin event, not the sqlite3 module, start transactions.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -75,6 +116,14 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
+
+    def _release(_dbapi_connection: Any, record: Any) -> None:
+        fd = record.info.pop("booth_lock", None)
+        if fd is not None:
+            os.close(fd)
+
+    event.listen(engine, "close", _release)
+    event.listen(engine, "close_detached", _release)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:

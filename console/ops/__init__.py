@@ -1,0 +1,1 @@
+"""Running a booth PC: backups, restore and the `booth doctor` checks."""
