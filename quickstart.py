@@ -55,12 +55,12 @@ def missing_system_packages(root: Path = Path("/")) -> list[str]:
 
 def _apt(args: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    return subprocess.run(["apt-get", *args], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.run(["apt-get", *args], env=env, check=False, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def _apt_knows(packages: list[str]) -> bool:
     """Whether the package lists name every package (a fresh image has empty lists)."""
-    result = subprocess.run(["apt-cache", "show", *packages], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result = subprocess.run(["apt-cache", "show", *packages], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return result.returncode == 0
 
 

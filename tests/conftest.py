@@ -17,7 +17,12 @@ from typing import Callable, Iterator
 
 import pytest
 
-from tests.support.postgres import PostgresServer, PostgresUnavailable, running_in_ci, start_postgres
+from tests.support.postgres import (
+    PostgresServer,
+    PostgresUnavailable,
+    running_in_ci,
+    start_postgres,
+)
 
 # The console's data folder and logs go to a temporary place in every test run.
 os.environ.setdefault("BOOTH_DATA_DIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"booth-test-{os.getpid()}"))

@@ -337,7 +337,7 @@ def parse_site(text: str, source: str, base_dir: Path | None = None) -> SiteConf
     try:
         config = SiteConfig.model_validate(data)
     except ValidationError as exc:
-        lines = []
+        lines: list[str] = []
         for err in exc.errors():
             message = err["msg"].removeprefix("Value error, ")
             key = _location(tuple(err["loc"]))

@@ -37,6 +37,7 @@ class EngineSettings:
     busy_timeout_ms: int = 5000
     pool_size: int = 5
     max_overflow: int = 10
+    pool_timeout_s: float = 30.0  # waiting for a free pooled connection
     connect_timeout_s: int = 10
     statement_timeout_ms: int = 60_000
     lock_timeout_ms: int | None = None
@@ -140,12 +141,15 @@ def _postgresql_engine(url: URL, settings: EngineSettings) -> Engine:
         pool_pre_ping=True,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_s,
         connect_args=connect_args,
     )
 
 
 def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     database = url.database or ""
+    if database.startswith("file:"):  # an SQLite URI filename (uri=true): its path follows
+        database = database.removeprefix("file:").split("?", 1)[0]
     if database and database != ":memory:":
         directory = Path(database).expanduser().parent
         if not directory.exists():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -58,37 +57,46 @@ def test_every_migration_runs_down_and_up_again(any_db_url: str) -> None:
         engine.dispose()
 
 
-# A booth starting: migrate, then report what it saw. Each process waits for a common start
-# time so that they really race for the fresh database.
+# A booth starting: import everything, say so, wait for the word, migrate, report what it
+# saw. The word goes to all of them at once, so that they really race for the fresh database.
 _BOOTH = textwrap.dedent(
     """
-    import sys, time
+    import sys
     from console.store.engine import make_engine
     from console.store.migrate import upgrade
-    url, start_at = sys.argv[1], float(sys.argv[2])
-    engine = make_engine(url, busy_timeout_ms=30_000)
-    while time.time() < start_at:
-        time.sleep(0.001)
+    engine = make_engine(sys.argv[1], busy_timeout_ms=30_000)
+    print("ready", flush=True)
+    sys.stdin.readline()
     before, after = upgrade(engine)
-    print(f"{before} {after}")
+    print(f"{before} {after}", flush=True)
     """
 )
 
 
 def _start_together(url: str, booths: int) -> list[tuple[str, str]]:
-    start_at = time.time() + 3.0  # every interpreter has imported SQLAlchemy by then
     procs = [
-        subprocess.Popen([sys.executable, "-c", _BOOTH, url, str(start_at)], cwd=REPO,
+        subprocess.Popen([sys.executable, "-c", _BOOTH, url], cwd=REPO, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(booths)
     ]
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        before, after = out.split()
-        results.append((before, after))
-    return results
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", proc.stderr
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+            before, after = out.split()
+            results.append((before, after))
+        return results
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 def _check_raced(results: list[tuple[str, str]]) -> None:

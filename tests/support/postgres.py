@@ -199,7 +199,7 @@ def _server_folder(run_as: str | None) -> Path:
 def _run_as(user: str | None, argv: list[str], *, timeout: float, check: bool = True) -> subprocess.CompletedProcess[str]:
     if user is not None:
         argv = ["runuser", "-u", user, "--", *argv] if shutil.which("runuser") else ["su", user, "-c", shlex.join(argv)]
-    result = subprocess.run(argv, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    result = subprocess.run(argv, check=False, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     if check and result.returncode != 0:
         raise PostgresUnavailable(f"{shlex.join(argv)} failed ({result.returncode}):\n{result.stdout[-2000:]}")
     return result
