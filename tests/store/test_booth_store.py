@@ -33,6 +33,7 @@ def _rows(store: BoothStore, table: type) -> list:  # type: ignore[type-arg]
         return list(s.exec(select(table)).all())
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_durability_settings_are_on(store: BoothStore) -> None:
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
