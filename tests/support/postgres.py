@@ -6,8 +6,8 @@ server's own time zone set away from UTC so that no test passes by the accident 
 server. As root it runs the server as the `postgres` user (initdb refuses root). Each test
 gets a database of its own from `PostgresServer.create_database()`; `stop()` ends it all.
 
-Binaries: $BOOTH_PG_BIN, else the newest /usr/lib/postgresql/N/bin (Debian), else `pg_ctl`
-on PATH.
+Binaries: $BOOTH_PG_BIN (only that folder), else the newest /usr/lib/postgresql/N/bin
+(Debian), else `pg_ctl` on PATH.
 """
 
 from __future__ import annotations
@@ -125,7 +125,10 @@ class PostgresServer:
 def find_bindir() -> Path | None:
     """The folder with initdb and pg_ctl, or None."""
     given = os.environ.get("BOOTH_PG_BIN")
-    candidates = [Path(given)] if given else []
+    if given:  # the one the user named, or none
+        folder = Path(given)
+        return folder if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file() else None
+    candidates: list[Path] = []
 
     def major(path: str) -> int:
         version = Path(path).parent.name
