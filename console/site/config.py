@@ -141,19 +141,8 @@ class DatabaseSection(_Strict):
         """The engine settings these keys describe; the booth id names its connections."""
         from console.store.engine import EngineSettings
 
-        return EngineSettings(
-            busy_timeout_ms=self.busy_timeout_ms,
-            pool_size=self.pool_size,
-            max_overflow=self.max_overflow,
-            connect_timeout_s=self.connect_timeout_s,
-            statement_timeout_ms=self.statement_timeout_ms,
-            lock_timeout_ms=self.lock_timeout_ms,
-            sslmode=self.sslmode,
-            sslrootcert=self.sslrootcert,
-            sslcert=self.sslcert,
-            sslkey=self.sslkey,
-            application_name=f"booth {booth_id}",
-        )
+        # Every key but the URL has a field of the same name in EngineSettings.
+        return EngineSettings(**self.model_dump(exclude={"url"}), application_name=f"booth {booth_id}")
 
 
 class TariffSection(_Strict):
