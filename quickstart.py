@@ -7,6 +7,10 @@
 
 Set-up creates `.venv` beside this file and installs the project with its test
 dependencies from pyproject.toml; it is skipped when nothing changed since the last run.
+Before the tests (`test`, `setup`) it also installs the system packages the suite uses
+(PostgreSQL, Chromium and its driver, a Chinese font) with apt-get when it runs as root on
+Debian; elsewhere it names what is missing, and the tests that need it are skipped.
+Set BOOTH_NO_SYSTEM_PACKAGES=1 to leave the system alone.
 Extra arguments go to the command: `python3 quickstart.py test -m slow`,
 `python3 quickstart.py demo --headless --seconds 5`.
 
@@ -17,8 +21,10 @@ again after updating the checkout to upgrade. `booth` is then PREFIX/bin/booth.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -29,6 +35,85 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".booth-installed"
+
+
+# Debian packages the test suite uses, each with a file it installs: looking for the file
+# is how set-up knows, in a few microseconds, that nothing needs installing. The font is
+# WenQuanYi Micro Hei (1.6 MB to download, 5 MB installed) rather than Noto CJK (57 MB, 91 MB):
+# it covers Simplified Chinese, which is what the receipts and reports print.
+SYSTEM_PACKAGES: dict[str, tuple[str, ...]] = {
+    "postgresql": ("/usr/lib/postgresql/*/bin/initdb",),
+    "chromium": ("/usr/bin/chromium",),
+    "chromium-driver": ("/usr/bin/chromedriver",),
+    "fonts-wqy-microhei": ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",),
+}
+
+
+def missing_system_packages(root: Path = Path("/")) -> list[str]:
+    """The packages of SYSTEM_PACKAGES whose files are not under `root`."""
+    missing = []
+    for package, patterns in SYSTEM_PACKAGES.items():
+        if not any(glob.glob(str(root / pattern.lstrip("/"))) for pattern in patterns):
+            missing.append(package)
+    return missing
+
+
+def _apt(args: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(["apt-get", *args], env=env, check=False, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _apt_knows(packages: list[str]) -> bool:
+    """Whether the package lists name every package (a fresh image has empty lists)."""
+    result = subprocess.run(["apt-cache", "show", *packages], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return result.returncode == 0
+
+
+def install_system_packages(packages: list[str], *, simulate: bool = False) -> bool:
+    """Install `packages` with apt-get (root only); True when they are installed.
+
+    `apt-get update` runs only when the package lists do not know a package or an install
+    from them failed. `simulate` asks apt-get what it would do (`-s`) and changes nothing.
+    Never raises: a machine that cannot install gets a message saying what is missing.
+    """
+    if not packages:
+        return True
+    listed = " ".join(packages)
+    if os.name != "posix" or shutil.which("apt-get") is None:
+        print(f"system packages missing: {listed} (no apt-get here: install them with the system's "
+              "package manager); the tests that need them will be skipped", flush=True)
+        return False
+    if os.geteuid() != 0:
+        print(f"system packages missing: {listed} (not root: run `sudo apt-get install {listed}`); "
+              "the tests that need them will be skipped", flush=True)
+        return False
+    install = ["install", "-y", "-q", "--no-install-recommends", *(["-s"] if simulate else []), *packages]
+    print(f"installing system packages: {listed}{' (simulated)' if simulate else ''} …", flush=True)
+    updated = False
+    if not _apt_knows(packages) and not simulate:
+        print("updating the package lists (apt-get update) …", flush=True)
+        _apt(["update", "-q"])
+        updated = True
+    result = _apt(install)
+    if result.returncode != 0 and not updated and not simulate:
+        # Stale lists point at files the mirror no longer has: refresh them once and retry.
+        print("updating the package lists (apt-get update) …", flush=True)
+        _apt(["update", "-q"])
+        result = _apt(install)
+    if result.returncode != 0:
+        tail = "\n".join(result.stdout.strip().splitlines()[-15:])
+        print(f"could not install {listed} (apt-get exit {result.returncode}):\n{tail}\n"
+              "going on; the tests that need them will be skipped", flush=True)
+        return False
+    print(f"system packages installed: {listed}" if not simulate else result.stdout, flush=True)
+    return True
+
+
+def ensure_system_packages() -> None:
+    """Install what the test suite needs from the system and is missing (see the docstring above)."""
+    if os.environ.get("BOOTH_NO_SYSTEM_PACKAGES", "") not in ("", "0"):
+        return
+    install_system_packages(missing_system_packages())
 
 
 def _fingerprint() -> str:
@@ -75,6 +160,8 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
+    if command in ("test", "setup"):
+        ensure_system_packages()
     setup()
     if command == "setup":
         return 0

@@ -59,7 +59,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     try:
         config = _load_config(args)
         url = args.db or database_url(config)
-        before, after = upgrade(make_engine(url))
+        before, after = upgrade(make_engine(url, config.engine_settings))
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, str(exc))
     except StoreError as exc:
@@ -193,7 +193,7 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
 
         target = url or database_url(config)
         try:
-            store = open_store(target, busy_timeout_ms=config.database.busy_timeout_ms)
+            store = open_store(target, settings=config.engine_settings)
             return build_site(config, store, clock=clock, speed=speed, fast_lanes=headless)
         except StoreError as exc:
             raise StoreError(f"cannot open the database {target}: {exc}") from None

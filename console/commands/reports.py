@@ -116,7 +116,7 @@ def _engine(args: argparse.Namespace, config: Any) -> Any:
         if not Path(database).expanduser().is_file():
             raise _Fail(EXIT_STORE, f"no database at {database}")
     try:
-        engine = make_engine(url)
+        engine = make_engine(url, config.engine_settings)
     except StoreError as exc:
         raise _Fail(EXIT_STORE, str(exc)) from None
     _check_schema(engine, url)

@@ -23,7 +23,7 @@ from console.site.print_queue import PrintQueue
 from console.site.site import Site
 from console.site.staff import StaffService
 from console.store.database import Store
-from console.store.engine import StoreError, make_engine, sqlite_url
+from console.store.engine import EngineSettings, StoreError, make_engine, sqlite_url
 from console.store.migrate import upgrade
 from console.sync.service import SyncTuning
 from drivers.camera import Camera, open_camera
@@ -42,12 +42,16 @@ def database_url(config: SiteConfig, folder: Path | None = None) -> str:
     return sqlite_url((folder or data_dir()) / "booth.sqlite3")
 
 
-def open_store(url: str, *, busy_timeout_ms: int = 5000, migrate: bool = True) -> Store:
+def open_store(
+    url: str, *, busy_timeout_ms: int | None = None, settings: EngineSettings | None = None, migrate: bool = True
+) -> Store:
     """Open the database and bring its schema up to date.
 
-    Raises StoreError with a message for people (read-only file, locked, damaged).
+    `settings` are the site's connection settings (`SiteConfig.engine_settings`);
+    `busy_timeout_ms` overrides theirs. Raises StoreError with a message for people
+    (read-only file, locked, damaged, driver missing).
     """
-    engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
+    engine = make_engine(url, settings, busy_timeout_ms=busy_timeout_ms)
     try:
         if migrate:
             upgrade(engine)

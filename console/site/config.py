@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -25,6 +25,9 @@ from console.locations import tariffs_dir
 from console.site.backup_config import BackupSection
 from console.site.charging_config import ChargingSection
 from console.site.elevator_config import ElevatorSection
+
+if TYPE_CHECKING:
+    from console.store.engine import EngineSettings
 
 
 class ConfigError(ValueError):
@@ -95,9 +98,86 @@ class SiteSection(_Strict):
         return plate_rules(self.plate_regions, self.plate_province)
 
 
+_TLS_FILES = ("sslrootcert", "sslcert", "sslkey")
+
+
 class DatabaseSection(_Strict):
+    """Where the booth keeps its records, and how it connects to a shared PostgreSQL server.
+
+    Empty url: the booth's own SQLite file. The pool, timeout and TLS keys apply to
+    PostgreSQL only (see packaging/INSTALL.md); a password never goes in this file.
+    """
+
     url: str = ""
+    # How long a writer waits for the database's lock before the booth reports it busy.
     busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
+    pool_size: int = Field(default=5, ge=1, le=100)
+    max_overflow: int = Field(default=10, ge=0, le=100)
+    connect_timeout_s: int = Field(default=10, ge=1, le=300)
+    # 0: no limit. A lock wait on PostgreSQL lasts busy_timeout_ms unless lock_timeout_ms is set.
+    statement_timeout_ms: int = Field(default=60_000, ge=0, le=3_600_000)
+    lock_timeout_ms: int | None = Field(default=None, ge=0, le=600_000)
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
+    sslrootcert: str | None = None  # the CA that signed the server's certificate
+    sslcert: str | None = None  # this booth's client certificate ...
+    sslkey: str | None = None  # ... and its private key (readable only by the booth's user)
+
+    @field_validator("url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        if not value:
+            return value
+        # Imported here: SQLAlchemy is a slow import, and an SQLite site never needs it here.
+        from console.store.engine import StoreError, parse_database_url
+
+        try:
+            parsed = parse_database_url(value)
+        except StoreError as exc:
+            raise ValueError(str(exc)) from None
+        if parsed.password:
+            raise ValueError(
+                "a password does not belong in the site file: use a client certificate "
+                "(sslcert, sslkey) or the PostgreSQL password file ~/.pgpass"
+            )
+        return value
+
+    @field_validator(*_TLS_FILES)
+    @classmethod
+    def _existing_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            raise ValueError(f"{value!r}: give an absolute path")
+        if not path.is_file():
+            raise ValueError(f"no file at {path}")
+        return str(path)
+
+    @model_validator(mode="after")
+    def _tls_consistent(self) -> DatabaseSection:
+        tls_given = [key for key in ("sslmode", *_TLS_FILES) if getattr(self, key) is not None]
+        if tls_given and not self._postgresql:
+            raise ValueError(f"{', '.join(tls_given)}: TLS settings need a PostgreSQL url")
+        if (self.sslcert is None) != (self.sslkey is None):
+            raise ValueError("sslcert and sslkey go together: give both or neither")
+        if self.sslmode in ("verify-ca", "verify-full") and self.sslrootcert is None:
+            raise ValueError(f"sslmode {self.sslmode!r} needs sslrootcert (the CA that signed the server's certificate)")
+        return self
+
+    @property
+    def _postgresql(self) -> bool:
+        if not self.url:
+            return False
+        from console.store.engine import is_postgresql
+
+        return is_postgresql(self.url)
+
+    def engine_settings(self, booth_id: str) -> EngineSettings:
+        """The engine settings these keys describe; the booth id names its connections."""
+        from console.store.engine import EngineSettings
+
+        # Every key but the URL has a field of the same name in EngineSettings.
+        return EngineSettings(**self.model_dump(exclude={"url"}), application_name=f"booth {booth_id}")
 
 
 class TariffSection(_Strict):
@@ -229,6 +309,11 @@ class SiteConfig(_Strict):
         return self
 
     _tariff: Tariff | None = PrivateAttr(default=None)
+
+    @property
+    def engine_settings(self) -> EngineSettings:
+        """How this booth connects to its database ([database], named by the booth id)."""
+        return self.database.engine_settings(self.site.booth_id)
 
     def zone(self, zone_id: str) -> ZoneSection:
         return next(z for z in self.zones if z.id == zone_id)

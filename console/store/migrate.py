@@ -4,6 +4,10 @@ An upgrade of a database that already holds data is preceded by a verified backu
 files: into `backups/` beside the database), so a new version that goes wrong can be rolled
 back with `booth restore`. A database at a revision this build does not know was written
 by a newer booth: it is refused, never "downgraded" by accident.
+
+Several booths may start at once against one shared database, so an upgrade is serialized
+by the database itself: on PostgreSQL a transaction-scoped advisory lock taken before the
+current revision is read; on SQLite the write lock BEGIN IMMEDIATE takes (see engine.py).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from console.locations import migrations_dir
@@ -36,6 +41,10 @@ def booth_version() -> str:
         return metadata.version("booth")
     except metadata.PackageNotFoundError:
         return "(not installed)"
+
+# The advisory lock every booth takes to migrate ("booth" in ASCII). Advisory locks are
+# scoped to one database, so sites sharing a server do not wait for each other.
+MIGRATION_LOCK_KEY = 0x626F6F7468
 
 
 def _config() -> Config:
@@ -98,23 +107,42 @@ def _backup_before_upgrade(engine: Engine, before: str, head: str | None) -> Non
     log.info("database backed up to %s before the upgrade from %s to %s", backup.path, before, head)
 
 
+def _serialize(conn: Connection) -> None:
+    """Wait, inside `conn`'s transaction, until no other booth is migrating this database."""
+    if conn.dialect.name != "postgresql":
+        return  # SQLite: the transaction began with BEGIN IMMEDIATE and holds the write lock
+    # A migration may wait for another booth's and may rewrite big tables: neither the
+    # site's lock timeout nor its statement timeout applies to it (SET LOCAL ends with it).
+    conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
+    conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
 def upgrade(engine: Engine, *, backup: bool = True) -> tuple[str | None, str | None]:
     """Bring the schema to the newest revision. Returns (before, after).
 
-    A database with data is backed up first (`backup`); one from a newer booth is
-    refused with SchemaTooNew."""
+    A database with data is backed up first (`backup`); one from a newer booth is refused
+    with SchemaTooNew. Safe to call from several processes at once: one migrates, the
+    others wait for it and then find the schema at head.
+    """
     try:
-        before = current_revision(engine)
         head = head_revision()
+        before = current_revision(engine)
         check_known(before)
         if before == head:
-            return before, head
+            return head, head
         if backup and before is not None:
             _backup_before_upgrade(engine, before, head)
-        cfg = _config()
         with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-        return before, current_revision(engine)
+            _serialize(conn)
+            # Read again under the lock: another booth may have migrated meanwhile.
+            before = MigrationContext.configure(conn).get_current_revision()
+            check_known(before)
+            if before != head:
+                cfg = _config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+            after = MigrationContext.configure(conn).get_current_revision()
+        return before, after
     except DBAPIError as exc:
         raise StoreError(f"cannot migrate the database: {explain(exc)}") from exc

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from console.commands.reports import EXIT_BROKEN, EXIT_INPUT, EXIT_OK, EXIT_STORE, register
+from console.store.database import Store
 from tests.reports.builders import Rows, utc
 from tests.reports.conftest import Day
 from tests.reports.pdftext import pdf_text
@@ -125,14 +126,19 @@ def _audit_rows(store) -> None:  # type: ignore[no-untyped-def]
         rows.audit("visit.entry", at=utc(2026, 3, 2, 8, minute), subject=f"v{minute}", detail={"plate": f"A-{minute}"})
 
 
+def _tamper(store: Store, sql: str) -> None:
+    """Change the audit table behind the console's back, on either database."""
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+
+
 def test_audit_verify_intact_then_tampered(store, db_url: str, site_file: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     _audit_rows(store)
     common = ["--site", str(site_file), "--db", db_url]
     assert run("audit", "verify", *common) == EXIT_OK
     assert "intact: 5 entries" in capsys.readouterr().out
 
-    with sqlite3.connect(db_path(db_url)) as conn:
-        conn.execute("""update audit_entry set detail = '{"plate":"B-9"}' where seq = 3""")
+    _tamper(store, """update audit_entry set detail = '{"plate":"B-9"}' where seq = 3""")
     assert run("audit", "verify", *common) == EXIT_BROKEN
     out = capsys.readouterr().out
     assert "BROKEN at entry 3: entry 3 was altered after it was written" in out
@@ -141,8 +147,7 @@ def test_audit_verify_intact_then_tampered(store, db_url: str, site_file: Path, 
 
 def test_audit_verify_names_a_deleted_entry(store, db_url: str, site_file: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     _audit_rows(store)
-    with sqlite3.connect(db_path(db_url)) as conn:
-        conn.execute("delete from audit_entry where seq = 4")
+    _tamper(store, "delete from audit_entry where seq = 4")
     assert run("audit", "verify", "--site", str(site_file), "--db", db_url) == EXIT_BROKEN
     assert "entry 4 is missing" in capsys.readouterr().out
 
@@ -158,8 +163,7 @@ def test_audit_verify_exit_codes_in_a_subprocess(store, db_url: str, site_file: 
 
     ok = verify()
     assert ok.returncode == 0, ok.stderr
-    with sqlite3.connect(db_path(db_url)) as conn:
-        conn.execute("update audit_entry set actor = 'mallory' where seq = 1")
+    _tamper(store, "update audit_entry set actor = 'mallory' where seq = 1")
     broken = verify()
     assert broken.returncode == 1
     assert "entry 1 was altered" in broken.stdout

@@ -128,6 +128,7 @@ def test_reopening_an_exit_keeps_its_ticket(make_site, clock) -> None:  # type: 
     assert first is not None and second is not None and first.id == second.id
 
 
+@pytest.mark.sqlite_only
 def test_database_failure_at_entry_keeps_the_gate_closed(make_site, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 

@@ -35,6 +35,7 @@ def _rows(store: Store, table: type) -> list:  # type: ignore[type-arg]
         return list(s.exec(select(table)).all())
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_durability_settings_are_on(store: Store) -> None:
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

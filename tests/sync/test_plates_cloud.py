@@ -74,6 +74,7 @@ def test_members_and_phone_payments_for_chinese_plates_come_back(store, clock, c
         _enter(site, rec, "沪AD12345", "沪AD12345")
         _enter(site, rec, "粤Z·1234港", "粤Z1234港")
         clock.advance(hours=1, minutes=5)  # 2 started hours: 5.00
+        wait_until(lambda: ("粤Z1234港", "open") in _cloud_visits(cloud))  # the entry reached the cloud
         link = _link(cloud.url, cloud.site_id, "粤z 1234 港")
         assert link.status_code == 201, link.text
         assert (link.json()["plate"], link.json()["visit_known"]) == ("粤Z1234港", True)
