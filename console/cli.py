@@ -171,6 +171,9 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         config = _load_config(args) if not demo or args.site else default_site()
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, str(exc))
+    from console.i18n import set_language
+
+    set_language(config.ui.language)
     headless = demo and bool(getattr(args, "headless", False))
     if demo:
         db_path = Path(args.db) if args.db else folder / "demo.sqlite3"

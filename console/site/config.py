@@ -21,6 +21,7 @@ from pydantic import (
 from console.domain.money import CURRENCY_EXPONENTS
 from console.domain.plates import PROVINCES, REGIONS, PlateRules, plate_rules
 from console.domain.tariff import Tariff, TariffError, parse_tariff
+from console.i18n import LanguageError, normalize_language
 from console.locations import tariffs_dir
 from console.site.backup_config import BackupSection
 from console.site.charging_config import ChargingSection
@@ -231,6 +232,16 @@ class CloudSection(_Strict):
 
 class UISection(_Strict):
     theme: str = "booth-dark"
+    # The interface's language: "en" or "zh-CN" (switchable from the command palette).
+    language: str = "en"
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        try:
+            return normalize_language(value)
+        except LanguageError:
+            raise ValueError(f"unknown language {value!r} (allowed: en, zh-CN)") from None
     # The screen locks after this many idle minutes (0: never); signing in again unlocks it.
     idle_lock_minutes: float = Field(default=10, ge=0, le=24 * 60)
 

@@ -16,6 +16,7 @@ from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from console.domain.staff import Role, User
+from console.i18n import _
 from console.locations import themes_dir
 from console.site.config import SiteConfig
 from console.site.events import (
@@ -247,7 +248,7 @@ class BoothApp(App[None]):
     def _site_on_dashboard(self) -> Site | None:
         """The site, when the dashboard is showing and the site has started."""
         if self.site is None:
-            self.notify("the site is still starting", severity="warning")
+            self.notify(_("the site is still starting"), severity="warning")
             return None
         return self.site if self.screen is self.dashboard else None
 
@@ -317,7 +318,7 @@ class BoothApp(App[None]):
     def action_toggle_autopay(self) -> None:
         if self.auto is None:
             if self.demo:
-                self.notify("the site is still starting", severity="warning")
+                self.notify(_("the site is still starting"), severity="warning")
                 return
             self.notify("auto-pay exists only in the demo", severity="warning")
             return

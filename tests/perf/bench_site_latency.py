@@ -21,7 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from console.cli import tune_for_booth  # noqa: E402
 from console.logs import configure_logging  # noqa: E402
+
+tune_for_booth()  # as `booth run` does, before Textual is imported
 from console.site.build import build_site, open_store  # noqa: E402
 from console.site.config import parse_site  # noqa: E402
 from console.store.engine import sqlite_url  # noqa: E402

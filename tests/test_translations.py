@@ -1,0 +1,81 @@
+"""Every message the code marks for translation has a Chinese translation, the compiled
+catalogs are those of the .po files, and translations keep their placeholders."""
+
+from __future__ import annotations
+
+import re
+import string
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po
+
+from console.i18n import LANGUAGES, SOURCE_LANGUAGE, _, best_language, language, normalize_language
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCALE = ROOT / "console" / "locale"
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+
+
+def _code_messages() -> set[str]:
+    found: set[str] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT / "console"), keywords=KEYWORDS, comment_tags=()):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def _catalog(code: str):  # type: ignore[no-untyped-def]
+    with open(LOCALE / code / "LC_MESSAGES" / "booth.po", "rb") as handle:
+        return read_po(handle)
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None}
+
+
+def test_every_marked_message_is_translated() -> None:
+    wanted = _code_messages()
+    assert wanted, "no message is marked for translation"
+    for code in LANGUAGES:
+        if code == SOURCE_LANGUAGE:
+            continue
+        catalog = _catalog(code)
+        missing = sorted(m for m in wanted if not (catalog.get(m) and catalog.get(m).string and not catalog.get(m).fuzzy))
+        assert missing == [], f"{code}: {len(missing)} messages without a translation (scripts/i18n.py update), e.g. {missing[:5]}"
+
+
+def test_translations_keep_their_placeholders() -> None:
+    for code in LANGUAGES:
+        if code == SOURCE_LANGUAGE:
+            continue
+        for message in _catalog(code):
+            if not message.id or not message.string:
+                continue
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            for translated in strings:
+                assert _fields(translated) == _fields(ids[0]), f"{code}: {ids[0]!r} -> {translated!r} changes the placeholders"
+
+
+def test_the_shipped_mo_files_are_compiled_from_the_po_files() -> None:
+    for code in LANGUAGES:
+        if code == SOURCE_LANGUAGE:
+            continue
+        compiled = BytesIO()
+        write_mo(compiled, _catalog(code))
+        with open(LOCALE / code / "LC_MESSAGES" / "booth.mo", "rb") as handle:
+            shipped = {m.id: m.string for m in read_mo(handle) if m.id}
+        fresh = {m.id: m.string for m in read_mo(BytesIO(compiled.getvalue())) if m.id}
+        assert shipped == fresh, f"{code}: booth.mo is older than booth.po: run scripts/i18n.py compile"
+
+
+def test_languages_by_name_and_by_browser() -> None:
+    assert normalize_language("zh-CN") == normalize_language("zh_Hans") == normalize_language("ZH") == "zh_CN"
+    assert normalize_language("en-GB") == "en"
+    assert best_language("fr-FR,zh-CN;q=0.8,en;q=0.5") == "zh_CN"
+    assert best_language("de, fr") == "en" and best_language(None) == "en"
+    with language("zh_CN"):
+        assert re.search(r"[\u4e00-\u9fff]", _("the site is still starting"))
+    assert _("the site is still starting") == "the site is still starting"
