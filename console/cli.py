@@ -12,6 +12,7 @@ from console.locations import data_dir, default_site_file, log_dir
 
 if TYPE_CHECKING:
     from console.site.config import SiteConfig
+    from console.site.site import Site
 
 EXIT_CONFIG = 2
 EXIT_STORE = 3
@@ -163,9 +164,8 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     configure_logging(log_dir(), to_stderr=bool(getattr(args, "headless", False)))
 
     from console.domain.clock import Clock, ScaledClock, SystemClock
+    from console.locations import sqlite_url
     from console.site.config import ConfigError, default_site
-    from console.site.site import Site
-    from console.store.engine import sqlite_url
 
     try:
         config = _load_config(args) if not demo or args.site else default_site()

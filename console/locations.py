@@ -23,6 +23,12 @@ def _resource(name: str) -> Path:
     return _REPO_ROOT / name
 
 
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of an SQLite file (here, so that naming the database file does
+    not import the database stack before the screen is drawn)."""
+    return f"sqlite:///{path}"
+
+
 def themes_dir() -> Path:
     """Folder of the shipped theme files."""
     return _resource("themes")

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import create_engine
 
+from console.locations import sqlite_url
 from console.store.errors import StoreError
 
 __all__ = ["POSTGRES_MISSING", "READ_ONLY", "EngineSettings", "StoreError", "explain", "is_postgresql", "make_engine", "parse_database_url", "sqlite_url"]
@@ -58,11 +59,6 @@ class EngineSettings:
     def effective_lock_timeout_ms(self) -> int:
         """PostgreSQL's lock_timeout: the one given, else the SQLite busy timeout."""
         return self.busy_timeout_ms if self.lock_timeout_ms is None else self.lock_timeout_ms
-
-
-def sqlite_url(path: Path) -> str:
-    """The SQLAlchemy URL of an SQLite file."""
-    return f"sqlite:///{path}"
 
 
 def explain(exc: BaseException) -> str:
