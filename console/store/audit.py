@@ -43,13 +43,14 @@ def append_audit(
 ) -> str:
     """Add an entry inside the caller's transaction (which holds the write lock, so the
     chain cannot fork between two writers). Returns the entry's hash."""
-    last = db.execute(_LAST_ENTRY).first()
+    conn = db.connection()  # Core statements on the session's connection: the hot path
+    last = conn.execute(_LAST_ENTRY).first()
     prev_hash = last[1] if last else GENESIS
     seq = last[0] + 1 if last else 1
     detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     at_utc = at.astimezone(timezone.utc)
     digest = _digest(prev_hash, seq, at_utc, actor, action, subject, detail_text)
-    db.execute(
+    conn.execute(
         _INSERT,
         {"seq": seq, "at": at_utc, "actor": actor, "action": action, "subject": subject, "detail": detail_text, "prev_hash": prev_hash, "hash": digest},
     )

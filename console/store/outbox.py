@@ -26,7 +26,7 @@ _UNSENT = _OUTBOX.c.sent_at.is_(None)
 def enqueue(db: Session, *, type: str, occurred_at: datetime, payload: dict[str, Any]) -> str:
     """Add an event inside the caller's transaction. Returns its id."""
     event_id = new_id()
-    db.execute(
+    db.connection().execute(  # Core on the session's connection: the hot path
         _INSERT,
         {
             "id": event_id,

@@ -157,11 +157,12 @@ def record_entry(db: Session,
 
     `note` marks an entry recorded by hand (e.g. a time the driver stated at the exit)."""
     visit_id = new_id()
-    existing = db.execute(_OPEN_VISIT_ENTRY, {"plate": plate}).first()
+    conn = db.connection()  # Core on the session's connection: the hot path
+    existing = conn.execute(_OPEN_VISIT_ENTRY, {"plate": plate}).first()
     if existing is not None:
         raise AlreadyInside(f"{plate} is already inside (entered {existing[0]:%Y-%m-%d %H:%M} UTC)")
     try:
-        db.execute(
+        conn.execute(
             _INSERT_VISIT,
             {
                 "id": visit_id, "plate": plate, "zone": zone, "vehicle_class": vehicle_class, "entry_lane": lane,
