@@ -9,6 +9,7 @@ from itertools import count
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from console.store.audit import append_audit
 from console.store.tables import (
@@ -121,5 +122,5 @@ class Rows:
         })
 
     def audit(self, action: str, *, at: datetime, actor: str = "anna", subject: str = "", detail: dict[str, Any] | None = None) -> None:
-        with self.engine.begin() as conn:
-            append_audit(conn, at=at, actor=actor, action=action, subject=subject, detail=detail)
+        with Session(self.engine) as session, session.begin():
+            append_audit(session, at=at, actor=actor, action=action, subject=subject, detail=detail)
