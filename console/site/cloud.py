@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from console.i18n import _
 from console.domain.tariff import TariffError, parse_tariff
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
@@ -117,7 +118,7 @@ class CloudLink:
             self.sync.wake()  # something was committed: send it now, not at the next poll
 
     def _on_status(self, status: SyncStatus) -> None:
-        self.bus.publish(LinkStatus(cloud=f"cloud {status.summary()}", backlog=status.backlog))
+        self.bus.publish(LinkStatus(cloud=_("cloud {summary}").format(summary=status.summary()), backlog=status.backlog))
         if status.online and self.exits.board.pending_tickets():
             # A driver waiting at the desk may have just paid by phone.
             self.exits.settle_remote_payments()

@@ -16,7 +16,7 @@ from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from console.domain.staff import Role, User
-from console.i18n import _
+from console.i18n import LANGUAGES, _, current_language, set_language
 from console.locations import themes_dir
 from console.site.config import SiteConfig
 from console.site.events import (
@@ -26,7 +26,7 @@ from console.site.events import (
     SiteEvent,
     UnknownAtExit,
 )
-from console.ui.actions import APP, bindings_for
+from console.ui.actions import APP, bindings_for, retranslate_bindings
 from console.ui.commands import BoothCommands
 from console.ui.flows.exits import ExitFlow
 from console.ui.flows.lanes import LaneFlow
@@ -55,6 +55,13 @@ class SiteEventView(Protocol):
     SITE_EVENTS: ClassVar[tuple[type[SiteEvent], ...]]
 
     def show_site_event(self, event: SiteEvent) -> None: ...
+
+
+@runtime_checkable
+class Retranslatable(Protocol):
+    """A screen that redraws its words after the language was switched."""
+
+    def retranslate(self) -> None: ...
 
 
 class BoothApp(App[None]):
@@ -100,6 +107,7 @@ class BoothApp(App[None]):
         self.wanted_theme = theme_name
         self.auto_pay_wanted = demo if auto_pay is None else auto_pay
         self.auto: AutoAttendant | None = None
+        self.session_language = current_language()
         self.dashboard = DashboardScreen(config)
         self.exits = ExitFlow(self)
         self.lanes = LaneFlow(self)
@@ -108,7 +116,11 @@ class BoothApp(App[None]):
         # Starting (worker thread) and stopping (unmount) must not interleave.
         self._life_lock = threading.Lock()
         self._shutting_down = False
-        self.title = f"{config.site.name} · {config.site.booth_id}" + (" · DEMO" if demo else "")
+        self._set_title()
+
+    def _set_title(self) -> None:
+        config = self.config
+        self.title = f"{config.site.name} · {config.site.booth_id}" + (" · " + _("DEMO") if self.demo else "")
 
     # -- life cycle -----------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -118,7 +130,7 @@ class BoothApp(App[None]):
             self.theme = self.wanted_theme
         else:
             self.theme = FALLBACK_THEME if FALLBACK_THEME in self.available_themes else "textual-dark"
-            self.notify(f"theme {self.wanted_theme!r} not found; using {self.theme}", severity="warning")
+            self.notify(_("theme {wanted!r} not found; using {theme}").format(wanted=self.wanted_theme, theme=self.theme), severity="warning")
         self.push_screen(self.dashboard)
         # Build the site after the first paint: its imports (database, camera, cloud client)
         # would otherwise compete with drawing the dashboard for the interpreter.
@@ -134,7 +146,7 @@ class BoothApp(App[None]):
                 site = self._site_factory()
             except Exception as exc:  # StoreError and friends: say it, then stop cleanly
                 log.exception("site did not start")
-                self.call_from_thread(self.exit, None, EXIT_STORE, f"booth: cannot start the site: {exc}")
+                self.call_from_thread(self.exit, None, EXIT_STORE, _("booth: cannot start the site: {error}").format(error=exc))
                 return
         with self._life_lock:
             if self._shutting_down:
@@ -181,7 +193,8 @@ class BoothApp(App[None]):
             return
         error = event.worker.error
         log.error("worker %r failed", event.worker.name, exc_info=error)
-        self.notify(f"internal error in {event.worker.name or 'a task'}: {error}; see the log file", severity="error", timeout=10)
+        name = event.worker.name or _("a task")
+        self.notify(_("internal error in {task}: {error}; see the log file").format(task=name, error=error), severity="error", timeout=10)
 
     def notify_anywhere(self, message: str, *, severity: SeverityLevel = "information", timeout: float = 4) -> None:
         """`notify` from any thread (workers included)."""
@@ -238,11 +251,12 @@ class BoothApp(App[None]):
 
     def _charger_fault(self, event: ChargerFault) -> None:
         fault = event.fault
-        where = f"{fault.pile_id}" + (f" port {fault.port}" if fault.port is not None else "")
-        self.notify(f"charging fault {fault.code} at {where}: {fault.detail}", severity="error", timeout=8)
+        where = fault.pile_id if fault.port is None else _("{pile} port {port}").format(pile=fault.pile_id, port=fault.port)
+        self.notify(_("charging fault {code} at {where}: {detail}").format(code=fault.code, where=where, detail=fault.detail),
+                    severity="error", timeout=8)
 
     def _update_flags(self) -> None:
-        self.dashboard.set_flags(["AUTO-PAY"] if self.hands_off else [])
+        self.dashboard.set_flags([_("AUTO-PAY")] if self.hands_off else [])
 
     # -- actions (the registry in console.ui.actions names them) --------------------------------
     def _site_on_dashboard(self) -> Site | None:
@@ -289,7 +303,7 @@ class BoothApp(App[None]):
         if site is None:
             return
         if site.elevator is None:
-            self.notify("this site has no elevator configured ([elevator] url in the site file)", severity="warning")
+            self.notify(_("this site has no elevator configured ([elevator] url in the site file)"), severity="warning")
             return
         # Imported before the app started when the site has an elevator (see console.cli).
         from console.ui.screens.elevator import ElevatorScreen
@@ -301,7 +315,7 @@ class BoothApp(App[None]):
         if site is None:
             return
         if site.charging is None:
-            self.notify("this site has no charging piles configured ([charging] in the site file)", severity="warning")
+            self.notify(_("this site has no charging piles configured ([charging] in the site file)"), severity="warning")
             return
         from console.ui.screens.charging import ChargingScreen
 
@@ -313,15 +327,42 @@ class BoothApp(App[None]):
             return
         index = ours.index(self.theme) + 1 if self.theme in ours else 0
         self.theme = ours[index % len(ours)]
-        self.notify(f"theme: {self.theme}", timeout=2)
+        self.notify(_("theme: {theme}").format(theme=self.theme), timeout=2)
 
     def action_toggle_autopay(self) -> None:
         if self.auto is None:
             if self.demo:
                 self.notify(_("the site is still starting"), severity="warning")
                 return
-            self.notify("auto-pay exists only in the demo", severity="warning")
+            self.notify(_("auto-pay exists only in the demo"), severity="warning")
             return
         self.auto.enabled = not self.auto.enabled
         self._update_flags()
-        self.notify("demo auto-pay " + ("on" if self.auto.enabled else "off: exits come to the desk"), timeout=3)
+        self.notify(_("demo auto-pay on") if self.auto.enabled else _("demo auto-pay off: exits come to the desk"), timeout=3)
+
+    # -- the interface language -------------------------------------------------------------------
+    def action_switch_language(self) -> None:
+        """The next shipped language, for this session (the site file keeps its own)."""
+        codes = list(LANGUAGES)
+        current = current_language()
+        following = codes[(codes.index(current) + 1) % len(codes)] if current in codes else codes[0]
+        self.switch_language(following)
+
+    def switch_language(self, code: str) -> None:
+        """Speak `code` from now on and redraw every screen on the stack in it; the site's
+        event log records the switch."""
+        code = set_language(code)
+        self.session_language = code
+        self._set_title()
+        self._update_flags()
+        for screen in self.screen_stack:
+            for node in (screen, *screen.walk_children()):
+                retranslate_bindings(node)
+            if isinstance(screen, Retranslatable):
+                screen.retranslate()
+            screen.refresh_bindings()
+        retranslate_bindings(self)
+        self.refresh_bindings()
+        if self.site is not None:
+            self.site.bus.report("info", _("interface language: {language}").format(language=LANGUAGES[code]))
+        self.notify(_("interface language: {language}").format(language=LANGUAGES[code]), timeout=3)

@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from console.domain.staff import Role
+from console.i18n import _
 from console.ui.actions import APP, BoothAction, actions_for
 
 
@@ -51,11 +52,13 @@ class BoothCommands(Provider):
 
     async def discover(self) -> Hits:
         for action, target in self._offered():
-            yield DiscoveryHit(action.title, partial(self._run, action, target), help=f"{action.key} · {action.help}")
+            yield DiscoveryHit(_(action.title), partial(self._run, action, target), help=f"{action.key} · {_(action.help)}")
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for action, target in self._offered():
-            score = matcher.match(action.title)
+            # Found by its English title too: an attendant may know the console in either.
+            title = _(action.title)
+            score = max(matcher.match(title), matcher.match(action.title))
             if score > 0:
-                yield Hit(score, matcher.highlight(action.title), partial(self._run, action, target), help=f"{action.key} · {action.help}")
+                yield Hit(score, matcher.highlight(title), partial(self._run, action, target), help=f"{action.key} · {_(action.help)}")

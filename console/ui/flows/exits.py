@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from console.i18n import _
 from console.domain.timeparse import TimeInputError, parse_local_time
 from console.site.errors import PlateNotFound, SiteError
 from console.site.events import (
@@ -35,7 +36,7 @@ class ExitFlow(Flow):
         if self.app.screen is self.app.dashboard and self.app.user is not None:
             self.open_desk(event.ticket)
         else:
-            self.app.notify(f"{event.ticket.visit.plate} waiting at {event.ticket.lane_id}: {event.ticket.due}", timeout=4)
+            self.app.notify(_("{plate} waiting at {lane}: {due}").format(plate=event.ticket.visit.plate, lane=event.ticket.lane_id, due=event.ticket.due), timeout=4)
 
     def plate_doubtful(self, event: PlateNeedsConfirmation) -> None:
         if self.app.hands_off:
@@ -43,7 +44,7 @@ class ExitFlow(Flow):
         if self.app.screen is self.app.dashboard:
             self.choose_plate(event.lane_id, event.read_plate, event.candidates)
         else:
-            self.app.notify(f"{event.lane_id}: plate {event.read_plate} needs checking (F2)", severity="warning")
+            self.app.notify(_("{lane}: plate {plate} needs checking (F2)").format(lane=event.lane_id, plate=event.read_plate), severity="warning")
 
     def no_visit(self, event: UnknownAtExit) -> None:
         if self.app.hands_off:
@@ -51,7 +52,7 @@ class ExitFlow(Flow):
         if self.app.screen is self.app.dashboard:
             self.ask_unknown_entry(event.lane_id, event.plate)
         else:
-            self.app.notify(f"{event.lane_id}: no visit for {event.plate} (F2)", severity="warning")
+            self.app.notify(_("{lane}: no visit for {plate} (F2)").format(lane=event.lane_id, plate=event.plate), severity="warning")
 
     # -- the desk ------------------------------------------------------------------------------
     def open_desk(self, ticket: ExitTicket) -> None:
@@ -60,7 +61,7 @@ class ExitFlow(Flow):
 
         def closed(result: ExitSettled | None) -> None:
             if result is not None:
-                self.app.notify(f"{ticket.visit.plate} paid, change {result.change}", timeout=3)
+                self.app.notify(_("{plate} paid, change {change}").format(plate=ticket.visit.plate, change=result.change), timeout=3)
 
         self.app.push_screen(ExitDeskScreen(site.desk, ticket, self.attendant, cloud=site.cloud), closed)
 
@@ -68,7 +69,7 @@ class ExitFlow(Flow):
         """The desk for the vehicle waiting longest."""
         tickets = sorted(self.site.board.pending_tickets(), key=lambda t: t.exit_at)
         if not tickets:
-            self.app.notify("no vehicle is waiting at an exit")
+            self.app.notify(_("no vehicle is waiting at an exit"))
             return
         self.open_desk(tickets[0])
 
@@ -76,14 +77,14 @@ class ExitFlow(Flow):
     def exit_by_plate(self) -> None:
         lanes = [(f"{lane.id} · {lane.name or lane.id}", lane.id) for lane in self.app.config.lanes if lane.direction == "exit"]
         if not lanes:
-            self.app.notify("this site has no exit lane", severity="error")
+            self.app.notify(_("this site has no exit lane"), severity="error")
             return
 
         def chosen(result: tuple[str, str] | None) -> None:
             if result is not None:
                 self.look_up(*result)
 
-        self.app.push_screen(PlatePromptScreen(lanes), chosen)
+        self.app.push_screen(PlatePromptScreen(lanes, self.app.config.site.plates), chosen)
 
     def look_up(self, lane_id: str, plate: str) -> None:
         """Find the plate's visit at `lane_id` (worker), then the desk or the next question."""
@@ -103,7 +104,7 @@ class ExitFlow(Flow):
             self.notify(str(exc), severity="error", timeout=6)
             return
         if ticket is None:
-            self.notify(f"{plate}: within the free period, gate opening")
+            self.notify(_("{plate}: within the free period, gate opening").format(plate=plate))
             return
         self.later(self.open_desk, ticket)
 
@@ -139,7 +140,7 @@ class ExitFlow(Flow):
                 entry_at=entry_at, lost_ticket=request.lost_ticket,
             )
         except (SiteError, TimeInputError) as exc:
-            self.notify(f"nothing recorded: {exc}", severity="error", timeout=8)
+            self.notify(_("nothing recorded: {error}").format(error=exc), severity="error", timeout=8)
             return
         if ticket is not None:
             self.later(self.open_desk, ticket)

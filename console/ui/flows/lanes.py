@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from console.i18n import N_, _, ngettext
 from console.site.errors import SiteError
 from console.ui.flows.base import Flow
 from console.ui.screens.lane_operations import (
@@ -14,11 +15,14 @@ from console.ui.screens.lane_operations import (
 )
 
 
+DIRECTIONS = {"entry": N_("entry"), "exit": N_("exit")}
+
+
 class LaneFlow(Flow):
     """Barriers moved by hand and occupancy repaired, each audited by the site."""
 
     def manual_gate(self) -> None:
-        lanes = [(f"{lane.id} · {lane.name or lane.id} ({lane.direction})", lane.id) for lane in self.app.config.lanes]
+        lanes = [(f"{lane.id} · {lane.name or lane.id} ({_(DIRECTIONS[lane.direction])})", lane.id) for lane in self.app.config.lanes]
 
         def chosen(result: GateRequest | None) -> None:
             if result is not None:
@@ -31,9 +35,10 @@ class LaneFlow(Flow):
         try:
             self.site.lanes.manual_gate(request.lane_id, request.action, reason=request.reason, note=request.note, actor=self.attendant)
         except SiteError as exc:
-            self.notify(f"barrier not moved: {exc}", severity="error", timeout=8)
+            self.notify(_("barrier not moved: {error}").format(error=exc), severity="error", timeout=8)
             return
-        self.notify(f"{request.lane_id}: barrier {request.action} ({request.reason}) recorded", timeout=4)
+        done = _("barrier opened") if request.action == "open" else _("barrier closed")
+        self.notify(_("{lane}: {done} ({reason}) recorded").format(lane=request.lane_id, done=done, reason=request.reason), timeout=4)
 
     def occupancy(self) -> None:
         """The zones' counts and stale visits (worker), then the repair form."""
@@ -45,7 +50,7 @@ class LaneFlow(Flow):
             current = {z.zone: z.occupied for z in site.board.occupancy()}
             stale = {z.id: len(site.lanes.stale_visits(z.id)) for z in self.app.config.zones}
         except SiteError as exc:
-            self.notify(f"cannot read the zones: {exc}", severity="error")
+            self.notify(_("cannot read the zones: {error}").format(error=exc), severity="error")
             return
         zones = [(z.name or z.id, z.id) for z in self.app.config.zones]
 
@@ -60,18 +65,18 @@ class LaneFlow(Flow):
         try:
             count = int(request.count_text) if request.count_text else None
         except ValueError:
-            self.notify(f"{request.count_text!r} is not a whole number; nothing changed", severity="error")
+            self.notify(_("{text!r} is not a whole number; nothing changed").format(text=request.count_text), severity="error")
             return
         if count is None and not request.close_stale:
-            self.notify("nothing to do: give a count or choose to close stale visits", severity="warning")
+            self.notify(_("nothing to do: give a count or choose to close stale visits"), severity="warning")
             return
         try:
             if request.close_stale:
                 stale = site.lanes.stale_visits(request.zone_id)
                 closed = site.lanes.close_stale([v.id for v in stale], reason=request.reason, actor=self.attendant)
-                self.notify(f"{closed} stale visits closed", timeout=4)
+                self.notify(ngettext("{count} stale visit closed", "{count} stale visits closed", closed).format(count=closed), timeout=4)
             if count is not None:
                 site.lanes.correct_occupancy(request.zone_id, count, reason=request.reason, actor=self.attendant)
-                self.notify(f"{request.zone_id}: count set to {count}", timeout=4)
+                self.notify(_("{zone}: count set to {count}").format(zone=request.zone_id, count=count), timeout=4)
         except SiteError as exc:
-            self.notify(f"not changed: {exc}", severity="error", timeout=8)
+            self.notify(_("not changed: {error}").format(error=exc), severity="error", timeout=8)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from console.i18n import N_, _
 from console.domain.staff import User, may
 from console.locations import data_dir
 from console.site.errors import SiteError
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from console.store.shifts import Shift
 
 
+ROLES = {"attendant": N_("attendant"), "manager": N_("manager")}
+
+
 class StaffFlow(Flow):
     """Who is at the keyboard, and whose drawer it is."""
 
@@ -34,7 +38,7 @@ class StaffFlow(Flow):
         try:
             first = self.site.staff.needs_first_manager()
         except SiteError as exc:
-            self.notify(f"cannot read the users: {exc}", severity="error", timeout=10)
+            self.notify(_("cannot read the users: {error}").format(error=exc), severity="error", timeout=10)
             first = False
         self.later(self.first_manager if first else self.sign_in)
 
@@ -66,16 +70,16 @@ class StaffFlow(Flow):
             return
         user, shift = result.user, result.shift
         self.app.signed_in(user)
-        self.app.notify(f"signed in: {user.name} ({user.role.value})", timeout=3)
+        self.app.notify(_("signed in: {name} ({role})").format(name=user.name, role=_(ROLES.get(user.role.value, user.role.value))), timeout=3)
         if shift is None:
             self.open_shift()
         elif shift.attendant != user.name:
-            self.app.notify(f"the drawer belongs to the shift of {shift.attendant}: close it or hand over (F10)", severity="warning", timeout=8)
+            self.app.notify(_("the drawer belongs to the shift of {name}: close it or hand over (F10)").format(name=shift.attendant), severity="warning", timeout=8)
 
     def open_shift(self) -> None:
         def opened(shift: Shift | None) -> None:
             if shift is not None:
-                self.app.notify(f"shift open, float {shift.opening_float}", timeout=3)
+                self.app.notify(_("shift open, float {amount}").format(amount=shift.opening_float), timeout=3)
 
         self.app.push_screen(OpenShiftScreen(self.site.staff, self.attendant), opened)
 
@@ -111,7 +115,7 @@ class StaffFlow(Flow):
     def manager_reports(self) -> None:
         user = self.app.user
         if user is None or not may(user.role, "report.manager"):
-            self.app.notify("manager reports are for managers: a manager signs in (ctrl+l) to open them", severity="error", timeout=6)
+            self.app.notify(_("manager reports are for managers: a manager signs in (ctrl+l) to open them"), severity="error", timeout=6)
             return
         from console.reports.queries import build_manager_report
         from console.ui.screens.reports import ManagerReportsScreen

@@ -21,6 +21,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label
 from textual_plotext import PlotextPlot
 
+from console.i18n import N_, _
+from console.i18n import _
 from console.domain.charging import ChargingError
 from console.site.events import (
     ChargerFault,
@@ -50,6 +52,9 @@ class ChargingCommands(Protocol):
     def scan_qr(self, text: str) -> SessionRecord: ...
 
     def stop_session(self, session_id: str) -> Settlement: ...
+
+
+FAULT_STATES = {"open": N_("open"), "closed": N_("closed")}
 
 
 class ChargingScreen(Screen[None]):
@@ -83,19 +88,19 @@ class ChargingScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield DataTable(id="ports", cursor_type="row", zebra_stripes=True)
-            yield Input(placeholder="pile port card (e.g. E1 2 C-1234) or paste a QR code; Enter starts", id="start")
+            yield Input(placeholder=_("pile port card (e.g. E1 2 C-1234) or paste a QR code; Enter starts"), id="start")
             with Horizontal(id="lower"):
                 with Vertical(id="faults"):
                     yield DataTable(id="fault-table", cursor_type="row")
-                    yield Input(placeholder="what was done (Enter closes the maintenance record)", id="note")
+                    yield Input(placeholder=_("what was done (Enter closes the maintenance record)"), id="note")
                     yield Label("", id="message")
                 yield PlotextPlot(id="hours")
         yield Footer()
 
     def on_mount(self) -> None:
         self._port_columns = list(self.query_one("#ports", DataTable).add_columns(
-            "pile", "port", "state", "current A", "session", "energy Wh", "time", "fee", "fault"))
-        self.query_one("#fault-table", DataTable).add_columns("raised", "pile", "port", "code", "detail", "state")
+            _("pile"), _("port"), _("state"), _("current A"), _("session"), _("energy Wh"), _("time"), _("fee"), _("fault")))
+        self.query_one("#fault-table", DataTable).add_columns(_("raised"), _("pile"), _("port"), _("code"), _("detail"), _("state"))
         self.refresh_data()
 
     def show_site_event(self, event: SiteEvent) -> None:
@@ -119,7 +124,7 @@ class ChargingScreen(Screen[None]):
 
     @staticmethod
     def _row(p: PortView) -> tuple[str, ...]:
-        state = "offline" if not p.online else ("charging" if p.session_id else ("plugged" if p.plugged else "free"))
+        state = _("offline") if not p.online else (_("charging") if p.session_id else (_("plugged") if p.plugged else _("free")))
         return (p.pile_id, str(p.port), state, f"{p.current_ma / 1000:.1f}", (p.session_id or "")[-6:],
                 str(p.energy_wh) if p.session_id else "", f"{p.elapsed_s // 60}:{p.elapsed_s % 60:02d}" if p.session_id else "",
                 str(p.fee) if p.fee is not None else "", p.fault)
@@ -154,13 +159,13 @@ class ChargingScreen(Screen[None]):
         ft.clear()
         self._fault_ids = [f.id for f in faults]
         for f in faults:
-            ft.add_row(f.raised_at.strftime("%H:%M:%S"), f.pile_id, str(f.port or ""), f.code, f.detail, f.state if not f.note else f"closed: {f.note}")
+            ft.add_row(f.raised_at.strftime("%H:%M:%S"), f.pile_id, str(f.port or ""), f.code, f.detail, _(FAULT_STATES.get(f.state, f.state)) if not f.note else _("closed: {note}").format(note=f.note))
         if faults:
             ft.move_cursor(row=min(max(selected, 0), len(faults) - 1), animate=False)
         plot = self.query_one(PlotextPlot)
         plot.plt.clear_data()
         plot.plt.bar(list(range(24)), [h / 1000 for h in hours])
-        plot.plt.title("energy by hour of day (kWh)")
+        plot.plt.title(_("energy by hour of day (kWh)"))
         plot.refresh()
 
     def action_note(self) -> None:
@@ -172,7 +177,7 @@ class ChargingScreen(Screen[None]):
     def _submit_note(self, event: Input.Submitted) -> None:
         row = self.query_one("#fault-table", DataTable).cursor_row
         if not 0 <= row < len(self._fault_ids):
-            self.query_one("#message", Label).update("select a fault first")
+            self.query_one("#message", Label).update(_("select a fault first"))
             return
         self._close_record(self._fault_ids[row], event.value)
 
@@ -180,7 +185,7 @@ class ChargingScreen(Screen[None]):
     def _close_record(self, fault_id: str, note: str) -> None:
         try:
             self.service.close_maintenance(fault_id, note, self.attendant)
-            message = "maintenance record closed"
+            message = _("maintenance record closed")
         except ChargingError as exc:
             message = str(exc)
         self.app.call_from_thread(self._record_closed, message)
@@ -198,7 +203,7 @@ class ChargingScreen(Screen[None]):
 
     def action_start(self) -> None:
         if not self.sessions:
-            self._say("starting sessions is not available here")
+            self._say(_("starting sessions is not available here"))
             return
         box = self.query_one("#start", Input)
         box.add_class("open")
@@ -208,7 +213,7 @@ class ChargingScreen(Screen[None]):
     def _submit_start(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         if not text:
-            self._say("type pile, port and card (e.g. E1 2 C-1234) or paste a QR code")
+            self._say(_("type pile, port and card (e.g. E1 2 C-1234) or paste a QR code"))
             return
         self._run_start(text)
 
@@ -218,9 +223,9 @@ class ChargingScreen(Screen[None]):
             message = self._start_from(text)
             done = True
         except ChargingError as exc:
-            message, done = f"not started: {exc}", False
+            message, done = _("not started: {error}").format(error=exc), False
         except Exception as exc:  # noqa: BLE001 - a failing device or store must not close the screen
-            message, done = f"not started: {type(exc).__name__}: {exc}", False
+            message, done = _("not started: {error}").format(error=f"{type(exc).__name__}: {exc}"), False
         self.app.call_from_thread(self._started, message, done)
 
     def _start_from(self, text: str) -> str:
@@ -230,12 +235,12 @@ class ChargingScreen(Screen[None]):
         else:
             parts = text.split()
             if len(parts) != 3:
-                raise ChargingError("type pile, port and card separated by spaces (e.g. E1 2 C-1234), or paste a QR code")
+                raise ChargingError(_("type pile, port and card separated by spaces (e.g. E1 2 C-1234), or paste a QR code"))
             pile, port_text, card = parts
             if not port_text.isdigit():
-                raise ChargingError(f"port {port_text!r} is not a number")
+                raise ChargingError(_("port {port!r} is not a number").format(port=port_text))
             rec = self.service.start_session(pile_id=pile, port=int(port_text), card_id=card)
-        return f"charging started at {rec.pile_id} port {rec.port}"
+        return _("charging started at {pile} port {port}").format(pile=rec.pile_id, port=rec.port)
 
     def _started(self, message: str, done: bool) -> None:
         self._say(message)
@@ -248,12 +253,12 @@ class ChargingScreen(Screen[None]):
 
     def action_stop(self) -> None:
         if not self.sessions:
-            self._say("stopping sessions is not available here")
+            self._say(_("stopping sessions is not available here"))
             return
         row = self.query_one("#ports", DataTable).cursor_row
         session = self._port_sessions.get(self._port_keys[row]) if 0 <= row < len(self._port_keys) else None
         if session is None:
-            self._say("the selected port has no running session")
+            self._say(_("the selected port has no running session"))
             return
         self._run_stop(session)
 
@@ -261,11 +266,11 @@ class ChargingScreen(Screen[None]):
     def _run_stop(self, session_id: str) -> None:
         try:
             settled = self.service.stop_session(session_id)
-            message = f"session stopped: bill {settled.bill}" + (f", refund {settled.refund}" if not settled.refund.is_zero else "")
+            message = _("session stopped: bill {bill}").format(bill=settled.bill) + (_(", refund {refund}").format(refund=settled.refund) if not settled.refund.is_zero else "")
         except ChargingError as exc:
-            message = f"not stopped: {exc}"
+            message = _("not stopped: {error}").format(error=exc)
         except Exception as exc:  # noqa: BLE001 - a failing device or store must not close the screen
-            message = f"not stopped: {type(exc).__name__}: {exc}"
+            message = _("not stopped: {error}").format(error=f"{type(exc).__name__}: {exc}")
         self.app.call_from_thread(self._stopped, message)
 
     def _stopped(self, message: str) -> None:

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from console.domain.occupancy import ZoneOccupancy
+from console.i18n import _
 from console.site.config import SiteConfig
 from console.site.events import (
     DeviceHealthChanged,
@@ -51,9 +52,9 @@ class DashboardScreen(Screen[None]):
         yield Header()
         with Grid(id="lanes"):
             for lane in self.config.lanes:
-                yield LanePanel(LaneSnapshot(lane.id, lane.name or lane.id, lane.direction, lane.zone, status="starting…"), self.tz)
+                yield LanePanel(LaneSnapshot(lane.id, lane.name or lane.id, lane.direction, lane.zone, status=_("starting…")), self.tz)
         with Vertical(id="zones") as zones:
-            zones.border_title = "Occupancy"
+            zones.border_title = _("Occupancy")
             for zone in self.config.zones:
                 yield ZoneGauge(ZoneOccupancy(zone.id, zone.name or zone.id, zone.capacity, 0))
         yield EventLog(self.tz, id="events")
@@ -79,6 +80,18 @@ class DashboardScreen(Screen[None]):
         """Modes the attendant must see (AUTO-PAY...), in the status bar."""
         for bar in self.query(StatusBar).results(StatusBar):
             bar.flags = flags
+            bar.refresh_text()
+
+    def retranslate(self) -> None:
+        """Redraw every word in the current language, keeping the live state and the log."""
+        self.query_one("#zones", Vertical).border_title = _("Occupancy")
+        for panel in self.query(LanePanel).results(LanePanel):
+            panel.show(panel.lane)
+        for gauge in self.query(ZoneGauge).results(ZoneGauge):
+            gauge.show(gauge.zone)
+        for log in self.query(EventLog).results(EventLog):
+            log.border_title = _("Events")
+        for bar in self.query(StatusBar).results(StatusBar):
             bar.refresh_text()
 
     def tick(self) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from PIL import Image as PILImage
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -21,6 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label
 
+from console.i18n import _, ngettext
 from console.site.events import RideRecorded, SiteEvent, SnapshotsPurged
 from console.ui.actions import bindings_for
 from console.ui.widgets.halfblock import HalfBlockImage
@@ -77,20 +79,20 @@ def _when(at: datetime | None, tz: ZoneInfo, fmt: str = "%d.%m. %H:%M:%S") -> st
 
 def _status(ride: RideSummary) -> str:
     if ride.kind is RideKind.UNCLAIMED:
-        return "unclaimed stop"
+        return _("unclaimed stop")
     if ride.kind is RideKind.TIMEOUT:
-        return f"timed out: {ride.flag_reason or ''}"
+        return _("timed out: {reason}").format(reason=ride.flag_reason or "")
     if ride.flagged:
-        return f"CHECK: {ride.flag_reason or ''}"
-    return "ok"
+        return _("CHECK: {reason}").format(reason=ride.flag_reason or "")
+    return _("ok")
 
 
 def _snapshot_state(ride: RideSummary) -> str:
     if ride.has_snapshot:
-        return "face" if ride.snapshot_face else "frame"
+        return _("face") if ride.snapshot_face else _("frame")
     if ride.snapshot_purged_at is not None:
-        return "purged"
-    return "none"
+        return _("purged")
+    return _("none")
 
 
 class SnapshotTile(Vertical):
@@ -112,7 +114,7 @@ class SnapshotTile(Vertical):
     def compose(self) -> ComposeResult:
         picture = _picture(self._jpeg)
         if picture is None:
-            yield Label("(damaged picture)", classes="tile-image")
+            yield Label(_("(damaged picture)"), classes="tile-image")
         else:
             yield SnapshotImage(picture, classes="tile-image")
         r = self.ride
@@ -143,9 +145,9 @@ class ElevatorScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="gallery") as gallery:
-            gallery.border_title = "Latest exit snapshots"
-            yield Label("loading...", id="gallery-empty")
-        yield Input(placeholder='card (04A1), floor (-2 or B2), day (2026-03-02), time (08:00-09:30), "flagged"',
+            gallery.border_title = _("Latest exit snapshots")
+            yield Label(_("loading..."), id="gallery-empty")
+        yield Input(placeholder=_('card (04A1), floor (-2 or B2), day (2026-03-02), time (08:00-09:30), "flagged"'),
                     id="search")
         yield Label("", id="message")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="rides")
@@ -153,7 +155,7 @@ class ElevatorScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#rides", DataTable)
-        table.add_columns("time", "car", "card", "class", "from", "floor", "fee", "snapshot", "status")
+        table.add_columns(_("time"), _("car"), _("card"), _("class"), _("from"), _("floor"), _("fee"), _("snapshot"), _("status"))
         table.focus()
         self.load_gallery()
         self.load_rides("")
@@ -180,7 +182,7 @@ class ElevatorScreen(Screen[None]):
             self.app.call_from_thread(self._say, str(exc))
             return
         except Exception as exc:  # the database may be busy or gone: say so, keep the screen
-            self.app.call_from_thread(self._say, f"rides not loaded: {exc}")
+            self.app.call_from_thread(self._say, _("rides not loaded: {error}").format(error=exc))
             return
         self.app.call_from_thread(self._show_rides, rides, text)
 
@@ -199,8 +201,11 @@ class ElevatorScreen(Screen[None]):
                 floor_label(r.from_floor) if r.from_floor is not None else "-", floor_label(r.floor),
                 str(r.fee) if r.kind is RideKind.RIDE else "-", _snapshot_state(r), _status(r)[:60], key=r.id,
             )
-        found = f"{len(rides)} record(s)" + (f" for “{text}”" if text else "")
-        self._say(found if rides else f"no rides found{' for “' + text + '”' if text else ''}")
+        if rides:
+            found = ngettext("{count} record", "{count} records", len(rides)).format(count=len(rides))
+            self._say(found + (_(" for “{text}”").format(text=text) if text else ""))
+        else:
+            self._say(_("no rides found for “{text}”").format(text=text) if text else _("no rides found"))
 
     # -- actions ------------------------------------------------------------------------------
     @on(Input.Submitted, "#search")
@@ -249,7 +254,7 @@ class RideScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal() as box:
-            box.border_title = "Ride · Esc closes"
+            box.border_title = _("Ride · Esc closes")
             with Vertical(id="picture"):
                 yield Label("loading snapshot...", id="picture-state")
             yield Label("", id="details")
@@ -270,38 +275,38 @@ class RideScreen(ModalScreen[None]):
         self.ride = ride
         state = self.query_one("#picture-state", Label)
         if ride is None:
-            state.update("no such ride")
+            state.update(_("no such ride"))
             return
         picture = _picture(jpeg) if jpeg else None
         if picture is not None:
             await state.remove()
             await self.query_one("#picture", Vertical).mount(SnapshotImage(picture, classes="big-image"))
         elif jpeg:
-            state.update("the stored picture is damaged")
+            state.update(_("the stored picture is damaged"))
         elif ride.snapshot_purged_at is not None:
-            state.update(f"snapshot deleted on {_when(ride.snapshot_purged_at, self.source.tz, '%d.%m.%Y')} "
-                         "(retention period)")
+            state.update(_("snapshot deleted on {day} (retention period)").format(day=_when(ride.snapshot_purged_at, self.source.tz, "%d.%m.%Y")))
         else:
-            state.update("no snapshot for this record")
+            state.update(_("no snapshot for this record"))
         tz = self.source.tz
-        lines = [
-            f"kind      {ride.kind.value}",
-            f"card      {ride.card or '-'}",
-            f"class     {ride.card_class or '-'}",
-            f"account   {ride.account_id or '-'}",
-            f"car       {ride.car}",
-            f"from      {floor_label(ride.from_floor) if ride.from_floor is not None else '-'}",
-            f"floor     {floor_label(ride.floor)}",
-            f"swiped    {_when(ride.swiped_at, tz)}",
-            f"arrived   {_when(ride.arrived_at, tz)}",
-            f"doors     {_when(ride.doors_open_at, tz)}",
-            f"fee       {ride.fee if ride.kind is RideKind.RIDE else '-'} ({ride.price_rule or '-'})",
-            f"snapshot  {_snapshot_state(ride)}, {ride.snapshot_bytes} bytes",
-            f"          {ride.snapshot_note or ''}",
-            "",
-            f"status    {_status(ride)}",
+        rows = [
+            (_("kind"), ride.kind.value),
+            (_("card"), ride.card or "-"),
+            (_("class"), ride.card_class or "-"),
+            (_("account"), ride.account_id or "-"),
+            (_("car"), str(ride.car)),
+            (_("from"), floor_label(ride.from_floor) if ride.from_floor is not None else "-"),
+            (_("floor"), floor_label(ride.floor)),
+            (_("swiped"), _when(ride.swiped_at, tz)),
+            (_("arrived"), _when(ride.arrived_at, tz)),
+            (_("doors"), _when(ride.doors_open_at, tz)),
+            (_("fee"), f"{ride.fee if ride.kind is RideKind.RIDE else '-'} ({ride.price_rule or '-'})"),
+            (_("snapshot"), _("{state}, {size} bytes").format(state=_snapshot_state(ride), size=ride.snapshot_bytes)),
+            ("", ride.snapshot_note or ""),
+            ("", ""),
+            (_("status"), _status(ride)),
         ]
-        self.query_one("#details", Label).update("\n".join(lines))
+        width = max(cell_len(name) for name, _value in rows) + 2  # Chinese labels take two cells a character
+        self.query_one("#details", Label).update("\n".join(name + " " * (width - cell_len(name)) + value for name, value in rows))
 
     def action_close(self) -> None:
         self.dismiss(None)

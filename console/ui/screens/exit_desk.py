@@ -10,6 +10,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,6 +19,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from console.i18n import N_, _
 from console.domain.money import Money
 from console.domain.visits import format_duration
 from console.site.errors import SiteError
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
     from console.site.cloud import CloudLink
     from console.site.desk import ExitDesk
     from console.ui.screens.override import OverrideRequest
+
+
+# Payment methods as the parts line names them.
+METHODS = {"cash": N_("cash"), "card": N_("card"), "account": N_("account")}
 
 
 class ExitDeskScreen(ModalScreen[ExitSettled | None]):
@@ -71,12 +77,12 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         t = self.ticket
         tz = self.config.site.tz
         with Vertical() as box:
-            box.border_title = f"Exit {t.lane_id} · {t.visit.plate}"
+            box.border_title = _("Exit {lane} · {plate}").format(lane=t.lane_id, plate=t.visit.plate)
             yield Static(self._details(tz), id="details")
             yield Static(self._fee_table(), id="fee")
-            yield Label(f"To pay: {t.due}", id="due")
-            yield Input(placeholder=f"cash tendered ({t.due.currency}), Enter to pay", id="tendered")
-            yield Input(placeholder="card approval code / account id / reason", id="reference")
+            yield Label(_("To pay: {due}").format(due=t.due), id="due")
+            yield Input(placeholder=_("cash tendered ({currency}), Enter to pay").format(currency=t.due.currency), id="tendered")
+            yield Input(placeholder=_("card approval code / account id / reason"), id="reference")
             yield Label("", id="parts")
             yield Label("", id="message")
             yield Static("", id="qr")
@@ -86,12 +92,19 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         entry = t.visit.entry_at.astimezone(tz)
         exit_ = t.exit_at.astimezone(tz)
         text = Text()
-        text.append("Plate     ", style="dim").append(t.visit.plate, style="bold").append("\n")
-        text.append("Entry     ", style="dim").append(f"{entry:%d.%m.%Y %H:%M}  ({t.visit.entry_lane})\n")
-        text.append("Exit      ", style="dim").append(f"{exit_:%d.%m.%Y %H:%M}  ({t.lane_id})\n")
-        text.append("Duration  ", style="dim").append(format_duration(exit_ - entry))
+        # Labels padded to one display width (a Chinese character takes two cells).
+        labels = [_("Plate"), _("Entry"), _("Exit"), _("Duration"), _("Paid before")]
+        width = max(cell_len(label) for label in labels) + 2
+
+        def label(text: str) -> str:
+            return text + " " * (width - cell_len(text))
+
+        text.append(label(labels[0]), style="dim").append(t.visit.plate, style="bold").append("\n")
+        text.append(label(labels[1]), style="dim").append(f"{entry:%d.%m.%Y %H:%M}  ({t.visit.entry_lane})\n")
+        text.append(label(labels[2]), style="dim").append(f"{exit_:%d.%m.%Y %H:%M}  ({t.lane_id})\n")
+        text.append(label(labels[3]), style="dim").append(format_duration(exit_ - entry))
         if t.visit.paid_minor:
-            text.append("\nPaid before ", style="dim").append(str(Money(t.visit.paid_minor, t.due.currency)))
+            text.append("\n" + label(labels[4]), style="dim").append(str(Money(t.visit.paid_minor, t.due.currency)))
         return text
 
     def _fee_table(self) -> Table:
@@ -100,8 +113,8 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         table.add_column("amount", justify="right")
         for item in self.ticket.quote.items:
             table.add_row(item.label, item.amount.format())
-        table.add_row(Text("Total", style="bold"), Text(self.ticket.quote.total.format(), style="bold"))
-        table.add_row(Text(f"tariff {self.ticket.quote.tariff_id}", style="dim"), "")
+        table.add_row(Text(_("Total"), style="bold"), Text(self.ticket.quote.total.format(), style="bold"))
+        table.add_row(Text(_("tariff {tariff}").format(tariff=self.ticket.quote.tariff_id), style="dim"), "")
         return table
 
     def on_mount(self) -> None:
@@ -127,7 +140,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
     def _commit(self, tenders: list[Tender]) -> None:
         self.paying = True
-        self._say("recording payment…")
+        self._say(_("recording payment…"))
         self.pay(tenders)
 
     @work(thread=True, exclusive=True, group="exit-pay", exit_on_error=False)
@@ -170,13 +183,15 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             self._commit(list(self.parts))
             return
         self.query_one("#parts", Label).update(
-            "Parts: " + ", ".join(f"{p.method} {p.amount_text or 'rest'}" for p in self.parts) + f" · {self.ticket.due - covered} left (Enter: cash)"
+            _("Parts: {parts} · {left} left (Enter: cash)").format(
+                parts=", ".join(f"{_(METHODS.get(p.method, p.method))} {p.amount_text or _('rest')}" for p in self.parts),
+                left=self.ticket.due - covered)
         )
         self.query_one("#tendered", Input).focus()
 
     def action_change_left(self) -> None:
         self.change_left = not self.change_left
-        self._say("the driver leaves the change: it goes into the drawer" if self.change_left else "change is handed back")
+        self._say(_("the driver leaves the change: it goes into the drawer") if self.change_left else _("change is handed back"))
 
     def action_override(self, kind: str) -> None:
         if self.settled is not None or self.paying:
@@ -199,7 +214,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
                 manager=request.manager, manager_pin=request.manager_pin,
             )
         except SiteError as exc:
-            self.app.call_from_thread(self._failed, f"fee not changed: {exc}")
+            self.app.call_from_thread(self._failed, _("fee not changed: {error}").format(error=exc))
             return
         self.app.call_from_thread(self._show_ticket, ticket)
 
@@ -208,8 +223,8 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.parts.clear()
         self.query_one("#parts", Label).update("")
         self.query_one("#fee", Static).update(self._fee_table())
-        self.query_one("#due", Label).update(f"To pay: {ticket.due}" + ("  (Enter lets the vehicle leave)" if ticket.due.is_zero else ""))
-        self._say("fee changed", "done")
+        self.query_one("#due", Label).update(_("To pay: {due}").format(due=ticket.due) + ("  " + _("(Enter lets the vehicle leave)") if ticket.due.is_zero else ""))
+        self._say(_("fee changed"), "done")
         self.query_one("#tendered", Input).focus()
 
     def action_unpaid(self) -> None:
@@ -217,7 +232,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             return
         reason = self.query_one("#reference", Input).value.strip()
         if not reason:
-            self._say("type the reason in the lower field, then ctrl+u again", "error")
+            self._say(_("type the reason in the lower field, then ctrl+u again"), "error")
             self.query_one("#reference", Input).focus()
             return
         self.paying = True
@@ -236,23 +251,23 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         """A QR the driver scans to pay by phone; the exit settles when the payment arrives."""
         cloud = self.config.cloud.url.rstrip("/")
         if not cloud or self.cloud is None:
-            self._say("phone payment needs the operator's cloud, which this site has none of: take cash or card", "error")
+            self._say(_("phone payment needs the operator's cloud, which this site has none of: take cash or card"), "error")
             return
         status = self.cloud.status()
         if not status.online:
-            self._say(f"the cloud link is {status.state}: phone payment is not possible now; take cash or card", "error")
+            self._say(_("the cloud link is {state}: phone payment is not possible now; take cash or card").format(state=status.state), "error")
             return
         from console.ui.widgets.qr import qr_text
 
         link = f"{cloud}/pay?site={self.config.cloud.site_id}&plate={self.ticket.visit.plate}&amount={self.ticket.due.minor}&currency={self.ticket.due.currency}"
         self.query_one("#qr", Static).update(qr_text(link))
-        self._say("scan to pay by phone; the exit opens when the payment arrives (ctrl+r again checks now)")
+        self._say(_("scan to pay by phone; the exit opens when the payment arrives (ctrl+r again checks now)"))
         self.check_remote()
 
     @work(thread=True, exclusive=True, group="exit-remote", exit_on_error=False)
     def check_remote(self) -> None:
         if self.desk.settle_remote_payments():
-            self.app.call_from_thread(self._say, "paid by phone: gate opening. Enter closes.", "done")
+            self.app.call_from_thread(self._say, _("paid by phone: gate opening. Enter closes."), "done")
 
     def _failed(self, message: str) -> None:
         self.paying = False
@@ -270,10 +285,10 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.settled = settled
         self.query_one(Input).disabled = False
         if settled.closed.visit.close_reason == "unpaid exit":
-            self._say(f"Left unpaid: {self.ticket.due} recorded as owed. Gate opening. Enter closes.", "done")
+            self._say(_("Left unpaid: {due} recorded as owed. Gate opening. Enter closes.").format(due=self.ticket.due), "done")
         else:
-            self._say(f"PAID. Change: {settled.change}. Gate opening. Enter closes.", "done")
-            self.query_one("#due", Label).update(f"Paid {self.ticket.due}  ·  change {settled.change}")
+            self._say(_("PAID. Change: {change}. Gate opening. Enter closes.").format(change=settled.change), "done")
+            self.query_one("#due", Label).update(_("Paid {due}  ·  change {change}").format(due=self.ticket.due, change=settled.change))
         self.query_one("#tendered", Input).focus()
 
     def action_leave(self) -> None:

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
+from console.i18n import _
 from console.ui.actions import bindings_for
 
 _MODAL_CSS = """
@@ -46,15 +47,15 @@ class ManualGateScreen(ModalScreen[GateRequest | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "Move a barrier by hand (audited)"
-            yield Label("Lane")
+            box.border_title = _("Move a barrier by hand (audited)")
+            yield Label(_("Lane"))
             yield Select(self.lanes, value=self.lane_id, allow_blank=False, id="lane")
-            yield Label("Action")
-            yield Select([("Open", "open"), ("Close", "close")], value="open", allow_blank=False, id="action")
-            yield Label("Reason")
+            yield Label(_("Action"))
+            yield Select([(_("Open"), "open"), (_("Close"), "close")], value="open", allow_blank=False, id="action")
+            yield Label(_("Reason"))
             yield Select([(r, r) for r in self.reasons], value=self.reasons[0], allow_blank=False, id="reason")
-            yield Label("Note (required for “other”), Enter to confirm")
-            yield Input(placeholder="what happened", id="note")
+            yield Label(_("Note (required for “other”), Enter to confirm"))
+            yield Input(placeholder=_("what happened"), id="note")
 
     def on_mount(self) -> None:
         self.query_one("#reason", Select).focus()
@@ -97,19 +98,19 @@ class OccupancyScreen(ModalScreen[OccupancyRequest | None]):
     def compose(self) -> ComposeResult:
         first = self.zones[0][1]
         with Vertical() as box:
-            box.border_title = "Repair occupancy (audited)"
-            yield Label("Zone")
+            box.border_title = _("Repair occupancy (audited)")
+            yield Label(_("Zone"))
             yield Select(self.zones, value=first, allow_blank=False, id="zone")
             yield Label(self._facts(first), classes="hint", id="facts")
-            yield Label("Stale visits: close them (y/n)")
-            yield Select([("No, keep them", "n"), ("Yes, close them without a fee", "y")], value="n", allow_blank=False, id="stale")
-            yield Label("Vehicles really in the zone (leave empty to only close stale visits)")
-            yield Input(placeholder="count", id="count")
-            yield Label("Reason, Enter to confirm")
-            yield Input(placeholder="e.g. counted on the deck; lane 2 was down", id="reason")
+            yield Label(_("Stale visits: close them (y/n)"))
+            yield Select([(_("No, keep them"), "n"), (_("Yes, close them without a fee"), "y")], value="n", allow_blank=False, id="stale")
+            yield Label(_("Vehicles really in the zone (leave empty to only close stale visits)"))
+            yield Input(placeholder=_("count"), id="count")
+            yield Label(_("Reason, Enter to confirm"))
+            yield Input(placeholder=_("e.g. counted on the deck; lane 2 was down"), id="reason")
 
     def _facts(self, zone_id: str) -> str:
-        return f"counted now: {self.current.get(zone_id, 0)} · open visits older than the limit: {self.stale.get(zone_id, 0)}"
+        return _("counted now: {count} · open visits older than the limit: {stale}").format(count=self.current.get(zone_id, 0), stale=self.stale.get(zone_id, 0))
 
     @on(Select.Changed, "#zone")
     def zone_changed(self, event: Select.Changed) -> None:
@@ -156,11 +157,11 @@ class PlateChoiceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"{self.lane_id}: plate read {self.read_plate}"
-            yield Label("No visit has that plate. Compare with the vehicle and pick the right one:")
+            box.border_title = _("{lane}: plate read {plate}").format(lane=self.lane_id, plate=self.read_plate)
+            yield Label(_("No visit has that plate. Compare with the vehicle and pick the right one:"))
             yield OptionList(
                 *[Option(f"{plate}", id=plate) for plate in self.candidates],
-                Option("None of these (unknown entry)", id=NONE_OF_THESE),
+                Option(_("None of these (unknown entry)"), id=NONE_OF_THESE),
                 id="choices",
             )
 
@@ -197,16 +198,16 @@ class UnknownEntryScreen(ModalScreen[UnknownEntryRequest | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"{self.lane_id}: no visit for {self.plate}"
-            yield Label("Charge")
+            box.border_title = _("{lane}: no visit for {plate}").format(lane=self.lane_id, plate=self.plate)
+            yield Label(_("Charge"))
             yield Select(
-                [("Lost-ticket fee", "lost"), ("From an entry time the driver states", "time")],
+                [(_("Lost-ticket fee"), "lost"), (_("From an entry time the driver states"), "time")],
                 value="lost", allow_blank=False, id="mode",
             )
-            yield Label('Entry time (for the second choice): "14:30", "21.11. 14:30"')
-            yield Input(placeholder="entry time", id="entry")
-            yield Label("Reason, Enter to confirm")
-            yield Input(placeholder="e.g. ticket lost; parking receipt shown", id="reason")
+            yield Label(_('Entry time (for the second choice): "14:30", "21.11. 14:30"'))
+            yield Input(placeholder=_("entry time"), id="entry")
+            yield Label(_("Reason, Enter to confirm"))
+            yield Input(placeholder=_("e.g. ticket lost; parking receipt shown"), id="reason")
 
     def on_mount(self) -> None:
         self.query_one("#mode", Select).focus()

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from console.i18n import N_, _
 from console.ui.actions import bindings_for
 
 
@@ -25,7 +26,7 @@ class OverrideRequest:
     manager_pin: str
 
 
-_TITLES = {"fee_change": "Change the fee", "waive": "Waive the fee", "validation": "Apply a validation"}
+_TITLES = {"fee_change": N_("Change the fee"), "waive": N_("Waive the fee"), "validation": N_("Apply a validation")}
 
 
 class OverrideScreen(ModalScreen[OverrideRequest | None]):
@@ -46,18 +47,18 @@ class OverrideScreen(ModalScreen[OverrideRequest | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"{_TITLES[self.kind]} (audited)"
+            box.border_title = _("{action} (audited)").format(action=_(_TITLES[self.kind]))
             if self.kind == "fee_change":
-                yield Label("New fee")
+                yield Label(_("New fee"))
                 yield Input(id="value")
             elif self.kind == "validation":
-                yield Label("Validation code")
+                yield Label(_("Validation code"))
                 yield Input(id="value")
-            yield Label("Reason")
+            yield Label(_("Reason"))
             yield Input(id="reason")
-            yield Label(f"Manager name and PIN (needed when the fee drops by more than {self.limit_text})", classes="hint")
-            yield Input(placeholder="manager name", id="manager")
-            yield Input(placeholder="PIN", password=True, id="pin")
+            yield Label(_("Manager name and PIN (needed when the fee drops by more than {limit})").format(limit=self.limit_text), classes="hint")
+            yield Input(placeholder=_("manager name"), id="manager")
+            yield Input(placeholder=_("PIN"), password=True, id="pin")
 
     def on_mount(self) -> None:
         self.query_one("#value" if self.kind != "waive" else "#reason", Input).focus()

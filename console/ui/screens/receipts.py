@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
+from console.i18n import _, ngettext
 from console.site.errors import SiteError
 from console.ui.actions import bindings_for
 
@@ -38,13 +39,13 @@ class ReceiptsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "Last receipts · Enter reprints"
+            box.border_title = _("Last receipts · Enter reprints")
             yield DataTable(cursor_type="row", zebra_stripes=True, id="table")
             yield Label("", id="message")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("No.", "kind", "plate", "total", "time", "printer")
+        table.add_columns(_("No."), _("kind"), _("plate"), _("total"), _("time"), _("printer"))
         table.focus()
         self.load()
 
@@ -60,11 +61,12 @@ class ReceiptsScreen(ModalScreen[None]):
         tz = self.tz
         for r in receipts:
             if r.printed_at is not None:
-                state = "printed"
+                state = _("printed")
             elif r.attempts < 0:
-                state = f"cannot print: {r.last_error}"
+                state = _("cannot print: {error}").format(error=r.last_error)
             else:
-                state = f"waiting ({r.attempts} tries){': ' + r.last_error if r.last_error else ''}"
+                state = ngettext("waiting ({count} try)", "waiting ({count} tries)", r.attempts).format(count=r.attempts)
+                state += f": {r.last_error}" if r.last_error else ""
             table.add_row(str(r.number), r.kind, r.content.get("plate", ""), r.content.get("total", ""),
                           f"{r.created_at.astimezone(tz):%d.%m. %H:%M}", state[:60], key=str(r.number))
 
@@ -78,9 +80,9 @@ class ReceiptsScreen(ModalScreen[None]):
         try:
             copy = self.documents.reprint(number, actor=self.actor)
         except SiteError as exc:
-            self.app.call_from_thread(self.query_one("#message", Label).update, f"not reprinted: {exc}")
+            self.app.call_from_thread(self.query_one("#message", Label).update, _("not reprinted: {error}").format(error=exc))
             return
-        self.app.call_from_thread(self.query_one("#message", Label).update, f"receipt {number} queued again as {copy}")
+        self.app.call_from_thread(self.query_one("#message", Label).update, _("receipt {number} queued again as {copy}").format(number=number, copy=copy))
         self.load()
 
     def action_close(self) -> None:

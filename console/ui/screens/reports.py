@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from console.i18n import _
 from console.domain.money import Money, currency_exponent
 from console.domain.visits import format_duration
 from console.reports.model import OVERRIDE_LABELS, ManagerReport, label
@@ -39,16 +40,16 @@ class RangeError(ValueError):
 def parse_range(start_text: str, end_text: str) -> tuple[date, date]:
     """Two typed days (YYYY-MM-DD) as a range; RangeError says what is wrong."""
     days: list[date] = []
-    for text, name in ((start_text, "From"), (end_text, "To")):
+    for text, name in ((start_text, _("From")), (end_text, _("To"))):
         try:
             days.append(date.fromisoformat(text.strip()))
         except ValueError:
-            raise RangeError(f"{name}: {text.strip() or '(empty)'} is not a day; use YYYY-MM-DD") from None
+            raise RangeError(_("{field}: {text} is not a day; use YYYY-MM-DD").format(field=name, text=text.strip() or _("(empty)"))) from None
     start, end = days
     if end < start:
-        raise RangeError("To is before From")
+        raise RangeError(_("To is before From"))
     if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise RangeError(f"At most {MAX_RANGE_DAYS} days at a time")
+        raise RangeError(_("At most {days} days at a time").format(days=MAX_RANGE_DAYS))
     return start, end
 
 
@@ -96,27 +97,27 @@ class ManagerReportsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="range"):
-            yield Label("From")
+            yield Label(_("From"))
             yield Input(value=(self.today - timedelta(days=self.initial_days - 1)).isoformat(), placeholder="YYYY-MM-DD",
                         id="start", max_length=10)
-            yield Label("To")
+            yield Label(_("To"))
             yield Input(value=self.today.isoformat(), placeholder="YYYY-MM-DD", id="end", max_length=10)
             yield Label("", id="range-error")
         yield Static("", id="summary")
         with TabbedContent(id="charts", initial="tab-hour"):
-            with TabPane("Revenue by hour", id="tab-hour"):
+            with TabPane(_("Revenue by hour"), id="tab-hour"):
                 yield PlotextPlot(id="revenue-hour")
-            with TabPane("Revenue by day", id="tab-day"):
+            with TabPane(_("Revenue by day"), id="tab-day"):
                 yield PlotextPlot(id="revenue-day")
-            with TabPane("Occupancy", id="tab-occupancy"):
+            with TabPane(_("Occupancy"), id="tab-occupancy"):
                 yield PlotextPlot(id="occupancy")
-            with TabPane("Stays", id="tab-dwell"):
+            with TabPane(_("Stays"), id="tab-dwell"):
                 yield PlotextPlot(id="dwell")
-            with TabPane("Overrides", id="tab-overrides"):
+            with TabPane(_("Overrides"), id="tab-overrides"):
                 with Vertical():
                     yield PlotextPlot(id="overrides")
                     yield Static("", id="override-table")
-            with TabPane("Charging", id="tab-charging"):
+            with TabPane(_("Charging"), id="tab-charging"):
                 with Vertical():
                     yield PlotextPlot(id="charging")
                     yield Static("", id="charging-table")
@@ -141,7 +142,7 @@ class ManagerReportsScreen(Screen[None]):
             return
         error.update("")
         self._request += 1
-        self.query_one("#summary", Static).update(Text(f"Building {start} – {end}…", style="dim"))
+        self.query_one("#summary", Static).update(Text(_("Building {start} – {end}…").format(start=start, end=end), style="dim"))
         self.load(self._request, start, end)
 
     def action_preset(self, days: int) -> None:
@@ -165,7 +166,7 @@ class ManagerReportsScreen(Screen[None]):
     @on(Failed)
     def failed(self, message: Failed) -> None:
         if message.request == self._request:
-            self.query_one("#summary", Static).update(Text(f"The report could not be built: {message.error}", style="bold red"))
+            self.query_one("#summary", Static).update(Text(_("The report could not be built: {error}").format(error=message.error), style="bold red"))
 
     @on(Loaded)
     def show(self, message: Loaded) -> None:
@@ -173,11 +174,11 @@ class ManagerReportsScreen(Screen[None]):
             return  # an older range finished after a newer one was asked for
         self.report = m = message.report
         average = format_duration(m.dwell_average) if m.dwell_average is not None else "-"
-        methods = " · ".join(f"{x.label} {x.amount}" for x in m.methods) or "no payments"
+        methods = " · ".join(f"{x.label} {x.amount}" for x in m.methods) or _("no payments")
         summary = Text()
         summary.append(f"{m.start:%d.%m.%Y} – {m.end:%d.%m.%Y}  ", style="bold")
-        summary.append(f"Revenue {m.revenue_total} ({m.payment_count} payments: {methods})\n")
-        summary.append(f"{m.entries} entries · {m.exits} exits · average stay {average} · times in {m.tz_name}")
+        summary.append(_("Revenue {total} ({count} payments: {methods})").format(total=m.revenue_total, count=m.payment_count, methods=methods) + "\n")
+        summary.append(_("{entries} entries · {exits} exits · average stay {average} · times in {zone}").format(entries=m.entries, exits=m.exits, average=average, zone=m.tz_name))
         self.query_one("#summary", Static).update(summary)
         self._draw(m)
 
@@ -188,7 +189,7 @@ class ManagerReportsScreen(Screen[None]):
         plt.clear_data()
         plt.clear_figure()
         plt.bar([f"{h.hour:02d}" for h in m.revenue_by_hour], [_units(h.amount) for h in m.revenue_by_hour])
-        plt.title(f"Revenue by hour of day ({currency}, local time)")
+        plt.title(_("Revenue by hour of day ({currency}, local time)").format(currency=currency))
         hour.refresh()
 
         day = self.query_one("#revenue-day", PlotextPlot)
@@ -197,7 +198,7 @@ class ManagerReportsScreen(Screen[None]):
         plt.clear_figure()
         labels = [f"{d.day:%d.%m}" for d in m.days]
         plt.bar(labels, [_units(d.revenue) for d in m.days])
-        plt.title(f"Revenue by day ({currency})")
+        plt.title(_("Revenue by day ({currency})").format(currency=currency))
         day.refresh()
 
         occupancy = self.query_one("#occupancy", PlotextPlot)
@@ -205,10 +206,10 @@ class ManagerReportsScreen(Screen[None]):
         plt.clear_data()
         plt.clear_figure()
         hours = [o.hour for o in m.occupancy_by_hour]
-        plt.plot(hours, [o.average for o in m.occupancy_by_hour], label="average")
-        plt.plot(hours, [o.peak for o in m.occupancy_by_hour], label="highest")
+        plt.plot(hours, [o.average for o in m.occupancy_by_hour], label=_("average"))
+        plt.plot(hours, [o.peak for o in m.occupancy_by_hour], label=_("highest"))
         plt.xticks(list(range(0, 24, 2)))
-        plt.title("Vehicles inside at each full hour")
+        plt.title(_("Vehicles inside at each full hour"))
         occupancy.refresh()
 
         dwell = self.query_one("#dwell", PlotextPlot)
@@ -216,7 +217,7 @@ class ManagerReportsScreen(Screen[None]):
         plt.clear_data()
         plt.clear_figure()
         plt.bar([b.label for b in m.dwell], [b.count for b in m.dwell])
-        plt.title(f"Stays of vehicles that left ({m.dwell_count})")
+        plt.title(_("Stays of vehicles that left ({count})").format(count=m.dwell_count))
         dwell.refresh()
 
         overrides = self.query_one("#overrides", PlotextPlot)
@@ -226,15 +227,15 @@ class ManagerReportsScreen(Screen[None]):
         people = m.overrides_by_attendant
         if people:
             plt.bar([a.actor for a in people], [a.count for a in people])
-            plt.title("Overrides by attendant")
+            plt.title(_("Overrides by attendant"))
         else:
-            plt.title("No overrides in this period")
+            plt.title(_("No overrides in this period"))
         overrides.refresh()
         table = Table(expand=True, show_edge=False, pad_edge=False)
-        table.add_column("Attendant")
-        table.add_column("Overrides", justify="right")
-        table.add_column("Taken off fees", justify="right")
-        table.add_column("Kinds")
+        table.add_column(_("Attendant"))
+        table.add_column(_("Overrides"), justify="right")
+        table.add_column(_("Taken off fees"), justify="right")
+        table.add_column(_("Kinds"))
         for a in people:
             kinds = ", ".join(f"{label(OVERRIDE_LABELS, k)} {n}" for k, n in a.by_kind)
             table.add_row(a.actor, str(a.count), str(a.forgone), kinds)
@@ -247,15 +248,15 @@ class ManagerReportsScreen(Screen[None]):
         usage = m.charging
         if usage.sessions:
             plt.bar([f"{h:02d}" for h in range(24)], [wh / 1000 for wh in usage.energy_by_hour])
-            plt.title(f"Charging energy by hour of day (kWh, local time; {usage.sessions} sessions)")
+            plt.title(_("Charging energy by hour of day (kWh, local time; {count} sessions)").format(count=usage.sessions))
         else:
-            plt.title("No charging sessions in this period")
+            plt.title(_("No charging sessions in this period"))
         charging.refresh()
         by_franchise = Table(expand=True, show_edge=False, pad_edge=False)
-        by_franchise.add_column("Franchise")
-        by_franchise.add_column("Sessions", justify="right")
-        by_franchise.add_column("Energy (kWh)", justify="right")
-        by_franchise.add_column("Fees", justify="right")
+        by_franchise.add_column(_("Franchise"))
+        by_franchise.add_column(_("Sessions"), justify="right")
+        by_franchise.add_column(_("Energy (kWh)"), justify="right")
+        by_franchise.add_column(_("Fees"), justify="right")
         for f in usage.franchises:
             by_franchise.add_row(f.franchise, str(f.sessions), f"{f.energy_wh / 1000:.1f}", str(f.fees))
         self.query_one("#charging-table", Static).update(by_franchise if usage.franchises else "")

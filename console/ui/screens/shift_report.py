@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from console.i18n import _
 from console.domain.money import Money
 from console.reports.model import ShiftReport
 from console.ui.actions import bindings_for
@@ -48,72 +49,72 @@ def render_shift_report(report: ShiftReport) -> list[tuple[str, RenderableType]]
     head = Text()
     head.append(f"{r.site_name}  " if r.site_name else "", style="bold")
     head.append(r.title, style="bold reverse" if not r.is_final else "bold")
-    head.append(f"\nBooth {r.booth_id} · attendant {r.attendant} · {r.local(r.opened_at):{_STAMP}} – ")
-    head.append(f"{r.local(r.window_end):{_STAMP}}" + ("" if r.is_final else " (now)"))
+    head.append("\n" + _("Booth {booth} · attendant {name}").format(booth=r.booth_id, name=r.attendant) + f" · {r.local(r.opened_at):{_STAMP}} – ")
+    head.append(f"{r.local(r.window_end):{_STAMP}}" + ("" if r.is_final else " " + _("(now)")))
     if r.closed_by:
-        head.append(f" · closed by {r.closed_by}")
-    head.append(f"\nShift {r.shift_id} · times in {r.tz_name}", style="dim")
+        head.append(" · " + _("closed by {name}").format(name=r.closed_by))
+    head.append("\n" + _("Shift {shift} · times in {zone}").format(shift=r.shift_id, zone=r.tz_name), style="dim")
 
-    pay = _table("Payments", "Method", "Count", "Amount", right=(1, 2))
+    pay = _table(_("Payments"), _("Method"), _("Count"), _("Amount"), right=(1, 2))
     for line in r.payments:
         pay.add_row(line.label, str(line.count), str(line.amount))
     for line in r.other_currency_payments:
         pay.add_row(f"{line.label} ({line.amount.currency})", str(line.count), str(line.amount))
-    pay.add_row(Text("Total", style="bold"), Text(str(r.payment_count), style="bold"), Text(str(r.payments_total), style="bold"))
+    pay.add_row(Text(_("Total"), style="bold"), Text(str(r.payment_count), style="bold"), Text(str(r.payments_total), style="bold"))
 
-    drawer = _table("Cash drawer", "", "Count", "Amount", right=(1, 2))
-    drawer.add_row("Opening float", "", str(c.opening_float))
-    drawer.add_row("Cash payments", str(c.cash_payment_count), _signed(c.cash_payments))
-    drawer.add_row(Text("  handed over by drivers", style="dim"), "", Text(str(c.tendered), style="dim"))
-    drawer.add_row(Text("  change given back", style="dim"), "", Text(str(-c.change_given), style="dim"))
+    drawer = _table(_("Cash drawer"), "", _("Count"), _("Amount"), right=(1, 2))
+    drawer.add_row(_("Opening float"), "", str(c.opening_float))
+    drawer.add_row(_("Cash payments"), str(c.cash_payment_count), _signed(c.cash_payments))
+    drawer.add_row(Text("  " + _("handed over by drivers"), style="dim"), "", Text(str(c.tendered), style="dim"))
+    drawer.add_row(Text("  " + _("change given back"), style="dim"), "", Text(str(-c.change_given), style="dim"))
     for movement in c.movements:
         drawer.add_row(movement.label, str(movement.count), _signed(movement.amount))
-    drawer.add_row(Text("Expected in drawer", style="bold"), "", Text(str(c.expected), style="bold"))
-    drawer.add_row("Counted", "", str(c.counted) if c.counted is not None else "not counted")
+    drawer.add_row(Text(_("Expected in drawer"), style="bold"), "", Text(str(c.expected), style="bold"))
+    drawer.add_row(_("Counted"), "", str(c.counted) if c.counted is not None else _("not counted"))
     if c.difference is not None:
         style = "bold" if c.difference.is_zero else "bold red"
-        drawer.add_row(Text("Difference", style=style), "", Text(_signed(c.difference), style=style))
+        drawer.add_row(Text(_("Difference"), style=style), "", Text(_signed(c.difference), style=style))
     verdict = Text(c.verdict, style="bold" if c.difference is None or c.difference.is_zero else "bold red")
     notes = [Text(f"• {note}", style="italic") for note in c.notes]
     cash = Group(drawer, verdict, *notes)
 
-    visits = _table("Vehicles in the shift's time", "", "Count", right=(1,))
-    visits.add_row("Entries", str(r.visits.entries))
-    visits.add_row("Exits", str(r.visits.exits))
+    visits = _table(_("Vehicles in the shift's time"), "", _("Count"), right=(1,))
+    visits.add_row(_("Entries"), str(r.visits.entries))
+    visits.add_row(_("Exits"), str(r.visits.exits))
     for reason, count in r.visits.exits_by_reason:
         visits.add_row(Text(f"  {reason}", style="dim"), str(count))
 
-    overrides = _table(f"Overrides and waivers ({len(r.overrides)}) · lost tickets {len(r.lost_tickets)}",
-                       "Time", "Kind", "Plate", "Quoted", "New", "Reason", "By", right=(3, 4))
+    overrides = _table(_("Overrides and waivers ({count}) · lost tickets {lost}").format(count=len(r.overrides), lost=len(r.lost_tickets)),
+                       _("Time"), _("Kind"), _("Plate"), _("Quoted"), _("New"), _("Reason"), _("By"), right=(3, 4))
     for o in r.overrides:
         who = o.actor + (f" / {o.approved_by}" if o.approved_by else "")
         overrides.add_row(f"{r.local(o.at):%H:%M}", o.label, o.plate, str(o.quoted), str(o.new), o.reason, who)
 
-    gates = _table(f"Gate opened without payment ({len(r.gate_opens)})", "Time", "Lane", "Reason", "Note", "Plate", "By")
+    gates = _table(_("Gate opened without payment ({count})").format(count=len(r.gate_opens)), _("Time"), _("Lane"), _("Reason"), _("Note"), _("Plate"), _("By"))
     for g in r.gate_opens:
         gates.add_row(f"{r.local(g.at):%H:%M}", g.lane, g.reason, g.note, g.plate or "", g.actor)
 
-    receipts = _table("Receipts", "Kind", "Count", "Printed", "Numbers", right=(1, 2))
+    receipts = _table(_("Receipts"), _("Kind"), _("Count"), _("Printed"), _("Numbers"), right=(1, 2))
     for x in r.receipts:
         numbers = f"{x.first_number}–{x.last_number}" if x.first_number is not None else ""
         receipts.add_row(x.label, str(x.count), str(x.printed), numbers)
 
-    debts = _table(f"Unpaid exits ({len(r.debts)}) · owed {r.debts_total}", "Time", "Plate", "Amount", "Reason", "By",
-                   "Settled", right=(2,))
+    debts = _table(_("Unpaid exits ({count}) · owed {total}").format(count=len(r.debts), total=r.debts_total), _("Time"), _("Plate"), _("Amount"),
+                   _("Reason"), _("By"), _("Settled"), right=(2,))
     for d in r.debts:
-        debts.add_row(f"{r.local(d.at):%H:%M}", d.plate, str(d.amount), d.reason, d.actor, "yes" if d.settled_at else "")
+        debts.add_row(f"{r.local(d.at):%H:%M}", d.plate, str(d.amount), d.reason, d.actor, _("yes") if d.settled_at else "")
 
     sections: list[tuple[str, RenderableType]] = [
         ("head", head), ("payments", pay), ("cash", cash), ("visits", visits), ("overrides", overrides),
         ("gates", gates), ("receipts", receipts), ("debts", debts),
     ]
     if r.adjustments:
-        adjust = _table(f"Occupancy corrections ({len(r.adjustments)})", "Time", "Zone", "Change", "Reason", "By", right=(2,))
+        adjust = _table(_("Occupancy corrections ({count})").format(count=len(r.adjustments)), _("Time"), _("Zone"), _("Change"), _("Reason"), _("By"), right=(2,))
         for a in r.adjustments:
             adjust.add_row(f"{r.local(a.at):%H:%M}", a.zone, f"{a.delta:+d}", a.reason, a.actor)
         sections.append(("adjustments", adjust))
     if r.note:
-        sections.append(("note", Text(f"Note: {r.note}")))
+        sections.append(("note", Text(_("Note: {note}").format(note=r.note))))
     return sections
 
 
@@ -160,7 +161,7 @@ class ShiftReportScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Building the report…", id="message")
+        yield Static(_("Building the report…"), id="message")
         yield VerticalScroll(id="report")
         yield Footer()
 
@@ -188,12 +189,12 @@ class ShiftReportScreen(Screen[None]):
         await body.remove_children()
         await body.mount_all([Static(renderable, id=f"section-{name}") for name, renderable in render_shift_report(message.report)])
         r = message.report
-        self._say(f"{r.title} · built {r.local(r.generated_at):%H:%M:%S}")
+        self._say(_("{title} · built {time}").format(title=r.title, time=f"{r.local(r.generated_at):%H:%M:%S}"))
         body.focus()
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
-        self._say(f"The report could not be built: {message.error}", error=True)
+        self._say(_("The report could not be built: {error}").format(error=message.error), error=True)
 
     @on(Done)
     def done(self, message: Done) -> None:
@@ -204,14 +205,14 @@ class ShiftReportScreen(Screen[None]):
         self.dismiss(None)
 
     def action_reload(self) -> None:
-        self._say("Building the report…")
+        self._say(_("Building the report…"))
         self.load()
 
     def action_print(self) -> None:
         if self.report is None or self.on_print is None:
-            self._say("Printing is not available here." if self.on_print is None else "Wait for the report first.", error=True)
+            self._say(_("Printing is not available here.") if self.on_print is None else _("Wait for the report first."), error=True)
             return
-        self._say("Printing…")
+        self._say(_("Printing…"))
         self._print(self.report)
 
     @work(thread=True, exclusive=True, group="shift-report-print", exit_on_error=False)
@@ -220,15 +221,15 @@ class ShiftReportScreen(Screen[None]):
         try:
             self.on_print(report)
         except Exception as exc:  # printer offline, paper out: say so, the report stays
-            self.post_message(self.Done(f"Not printed: {exc}", False))
+            self.post_message(self.Done(_("Not printed: {error}").format(error=exc), False))
             return
-        self.post_message(self.Done("Sent to the printer.", True))
+        self.post_message(self.Done(_("Sent to the printer."), True))
 
     def action_export(self) -> None:
         if self.report is None or self.export_dir is None:
-            self._say("Exporting is not available here." if self.export_dir is None else "Wait for the report first.", error=True)
+            self._say(_("Exporting is not available here.") if self.export_dir is None else _("Wait for the report first."), error=True)
             return
-        self._say("Exporting…")
+        self._say(_("Exporting…"))
         self._export(self.report, self.export_dir)
 
     @work(thread=True, exclusive=True, group="shift-report-export", exit_on_error=False)
@@ -242,7 +243,7 @@ class ShiftReportScreen(Screen[None]):
             pdf = shift_report_pdf(report)
             stem.with_suffix(".pdf").write_bytes(pdf.data)
         except (OSError, RuntimeError) as exc:
-            self.post_message(self.Done(f"Not exported: {exc}", False))
+            self.post_message(self.Done(_("Not exported: {error}").format(error=exc), False))
             return
-        note = f" ({len(pdf.replaced)} characters without a font shown as ?)" if pdf.replaced else ""
-        self.post_message(self.Done(f"Written {stem}.csv and .pdf{note}", True))
+        note = " " + _("({count} characters without a font shown as ?)").format(count=len(pdf.replaced)) if pdf.replaced else ""
+        self.post_message(self.Done(_("Written {stem}.csv and .pdf").format(stem=stem) + note, True))

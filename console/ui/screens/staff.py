@@ -16,6 +16,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label
 
+from console.i18n import _
 from console.domain.staff import Role, User
 from console.site.errors import SiteError
 from console.ui.actions import bindings_for
@@ -92,10 +93,10 @@ class SignInScreen(_Form[SignedIn]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"{self.site_name}: sign in"
-            yield Label("Name")
+            box.border_title = _("{site}: sign in").format(site=self.site_name)
+            yield Label(_("Name"))
             yield Input(value=self.last_user, id="name")
-            yield Label("PIN, Enter to sign in")
+            yield Label(_("PIN, Enter to sign in"))
             yield Input(password=True, id="pin")
             yield Label("", id="error")
         yield Footer()
@@ -130,13 +131,13 @@ class FirstManagerScreen(_Form[User]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "First start: create the manager"
-            yield Label("Nobody can sign in yet. The manager creates attendants later (booth user add).", classes="hint")
-            yield Label("Name")
+            box.border_title = _("First start: create the manager")
+            yield Label(_("Nobody can sign in yet. The manager creates attendants later (booth user add)."), classes="hint")
+            yield Label(_("Name"))
             yield Input(id="name")
-            yield Label("PIN (4-8 digits)")
+            yield Label(_("PIN (4-8 digits)"))
             yield Input(password=True, id="pin")
-            yield Label("PIN again, Enter to create")
+            yield Label(_("PIN again, Enter to create"))
             yield Input(password=True, id="pin2")
             yield Label("", id="error")
 
@@ -155,7 +156,7 @@ class FirstManagerScreen(_Form[User]):
     def submitted(self) -> None:
         pin, pin2 = self.query_one("#pin", Input).value, self.query_one("#pin2", Input).value
         if pin != pin2:
-            self.show_error("the two PINs differ")
+            self.show_error(_("the two PINs differ"))
             return
         self.send(partial(self.staff.add_user, self.query_one("#name", Input).value, Role.MANAGER, pin, actor="first start"))
 
@@ -172,9 +173,9 @@ class OpenShiftScreen(_Form["Shift"]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"Open the drawer: {self.attendant}"
-            yield Label(f"Float counted into the drawer ({self.currency}), Enter to open the shift")
-            yield Input(placeholder="e.g. 150.00", id="float")
+            box.border_title = _("Open the drawer: {name}").format(name=self.attendant)
+            yield Label(_("Float counted into the drawer ({currency}), Enter to open the shift").format(currency=self.currency))
+            yield Input(placeholder=_("e.g. 150.00"), id="float")
             yield Label("", id="error")
 
     def on_mount(self) -> None:
@@ -198,12 +199,12 @@ class CloseShiftScreen(_Form[ClosedShift | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"Close the shift of {self.attendant}"
-            yield Label(f"Drawer count: value x pieces ({self.currency}), e.g. 50x2 20x5 2x10 0.50x4")
+            box.border_title = _("Close the shift of {name}").format(name=self.attendant)
+            yield Label(_("Drawer count: value x pieces ({currency}), e.g. 50x2 20x5 2x10 0.50x4").format(currency=self.currency))
             yield Input(id="count")
-            yield Label("Note (explain a difference)")
+            yield Label(_("Note (explain a difference)"))
             yield Input(id="note")
-            yield Label("Hand over to (name of the next attendant; empty: close only), Enter to close")
+            yield Label(_("Hand over to (name of the next attendant; empty: close only), Enter to close"))
             yield Input(id="next")
             yield Label("", id="error")
 

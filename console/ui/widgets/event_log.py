@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual.widgets import RichLog
 
+from console.i18n import _
 from console.site.events import LogEntry
 
 _STYLE = {"info": "", "warning": "yellow", "error": "bold red"}
@@ -23,7 +24,7 @@ class EventLog(RichLog):
     def __init__(self, tz: ZoneInfo, **kwargs: Any) -> None:
         super().__init__(max_lines=1000, wrap=False, markup=False, **kwargs)
         self.tz = tz
-        self.border_title = "Events"
+        self.border_title = _("Events")
         self.lines_written = 0
 
     def add(self, entry: LogEntry) -> None:

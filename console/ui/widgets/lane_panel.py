@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual.widgets import Static
 
+from console.i18n import N_, _
 from console.site.events import LaneSnapshot
+
+
+# Barrier states as the lanes report them, in capitals as the panel shows them.
+GATE_STATES = {"open": N_("OPEN"), "closed": N_("CLOSED"), "opening": N_("OPENING"), "closing": N_("CLOSING"),
+               "fault": N_("FAULT"), "unknown": N_("UNKNOWN")}
+HEALTH = {"connecting": N_("connecting"), "degraded": N_("degraded"), "fault": N_("fault"), "offline": N_("offline")}
 
 
 class LanePanel(Static):
@@ -37,26 +44,26 @@ class LanePanel(Static):
     def show(self, lane: LaneSnapshot) -> None:
         """Redraw with a new snapshot."""
         self.lane = lane
-        arrow = "▼ ENTRY" if lane.direction == "entry" else "▲ EXIT"
+        arrow = "▼ " + _("ENTRY") if lane.direction == "entry" else "▲ " + _("EXIT")
         self.border_title = f"{lane.id} · {lane.name}"
         self.border_subtitle = f"{arrow} → {lane.zone}"
         text = Text()
-        gate = lane.gate.upper()
-        text.append("Gate  ")
+        gate = _(GATE_STATES[lane.gate]) if lane.gate in GATE_STATES else lane.gate.upper()
+        text.append(_("Gate") + "  ")
         text.append(gate, style="bold green" if lane.gate == "open" else ("bold red" if lane.gate == "fault" else "bold"))
-        text.append("   Loop  ")
-        text.append("VEHICLE" if lane.vehicle_present else "free", style="bold yellow" if lane.vehicle_present else "dim")
-        text.append("\nPlate ")
+        text.append("   " + _("Loop") + "  ")
+        text.append(_("VEHICLE") if lane.vehicle_present else _("free"), style="bold yellow" if lane.vehicle_present else "dim")
+        text.append("\n" + _("Plate") + " ")
         text.append(lane.last_plate or "—", style="bold")
         if lane.last_event_at is not None:
             text.append(f"   {lane.last_event_at.astimezone(self.tz):%H:%M:%S}", style="dim")
         text.append("\n")
         if lane.pending is not None:
-            text.append(f"WAITING: {lane.pending.visit.plate} owes {lane.pending.due}", style="bold reverse")
+            text.append(_("WAITING: {plate} owes {due}").format(plate=lane.pending.visit.plate, due=lane.pending.due), style="bold reverse")
         else:
             text.append(lane.status or "", style="italic")
         if lane.health not in ("ok",):
-            text.append(f"\ndevice: {lane.health}", style="red")
+            text.append("\n" + _("device: {health}").format(health=_(HEALTH[lane.health]) if lane.health in HEALTH else lane.health), style="red")
         self.update(text)
         self.set_class(lane.pending is not None, "-pending")
         self.set_class(lane.gate == "fault", "-fault")

@@ -9,7 +9,11 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual.widgets import Static
 
+from console.i18n import N_, _
 from drivers.health import DeviceHealth
+
+
+HEALTH = {"connecting": N_("connecting"), "ok": N_("ok"), "degraded": N_("degraded"), "fault": N_("fault"), "offline": N_("offline")}
 
 
 class StatusBar(Static):
@@ -23,8 +27,8 @@ class StatusBar(Static):
         super().__init__(**kwargs)
         self.tz = tz
         self.devices: dict[str, DeviceHealth] = {}
-        self.cloud = "cloud: not configured"
-        self.database = "db ok"
+        self.cloud = ""  # the cloud link's own line; empty: not configured
+        self.database = ""  # empty: the database answers
         self.flags: list[str] = []
         self.now: datetime | None = None
 
@@ -37,11 +41,11 @@ class StatusBar(Static):
         if self.now is not None:
             text.append(f"{self.now.astimezone(self.tz):%a %d.%m. %H:%M:%S}  ", style="bold")
         ok = sum(1 for h in self.devices.values() if h.state.value == "ok")
-        text.append(f"devices {ok}/{len(self.devices)} ok", style="green" if ok == len(self.devices) else "bold red")
+        text.append(_("devices {ok}/{total} ok").format(ok=ok, total=len(self.devices)), style="green" if ok == len(self.devices) else "bold red")
         for health in self.devices.values():
             if health.state.value != "ok":
-                text.append(f"  {health.device}: {health.state.value}", style="red")
-        text.append(f"  · {self.database} · {self.cloud}")
+                text.append(f"  {health.device}: {_(HEALTH.get(health.state.value, health.state.value))}", style="red")
+        text.append(f"  · {self.database or _('db ok')} · {self.cloud or _('cloud: not configured')}")
         for flag in self.flags:
             text.append(f"  [{flag}]", style="bold yellow")
         self.update(text)

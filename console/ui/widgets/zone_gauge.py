@@ -7,6 +7,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
 from console.domain.occupancy import ZoneOccupancy
+from console.i18n import _
 
 
 class ZoneGauge(Horizontal):
@@ -39,7 +40,7 @@ class ZoneGauge(Horizontal):
         self.query_one(ProgressBar).update(total=max(1, zone.capacity), progress=min(zone.occupied, zone.capacity))
         label = self.query_one(".zone-count", Label)
         if zone.full:
-            label.update(f" FULL  {zone.occupied}/{zone.capacity}")
+            label.update(" " + _("FULL") + f"  {zone.occupied}/{zone.capacity}")
         else:
-            label.update(f"{zone.occupied}/{zone.capacity}  {zone.remaining} free")
+            label.update(_("{occupied}/{capacity}  {remaining} free").format(occupied=zone.occupied, capacity=zone.capacity, remaining=zone.remaining))
         self.set_class(zone.full, "-full")
