@@ -26,7 +26,7 @@ from console.site.bus import EventBus
 from console.site.config import SiteConfig
 from console.site.errors import PlateNotFound, SiteError, command, refusals
 from console.site.events import ExitSettled, ExitTicket
-from console.site.pricing import TariffPricing
+from console.site.pricing import Membership, TariffPricing
 from console.site.receipts import receipt_content
 from console.store import cloud_copies, shifts, visits
 from console.store.database import Store
@@ -36,9 +36,6 @@ from console.store.visits import AlreadyInside
 from drivers.gate.base import GateDriver
 
 log = logging.getLogger(__name__)
-
-# Pass and whitelist entries leave free ("member" kinds are billed by the tariff's plans).
-FREE_KINDS = ("pass", "whitelist")
 
 
 class ExitService:
@@ -110,6 +107,9 @@ class ExitService:
             unknown = visit is None and (last is None or last.exit_at is None)
             near = self.plates.near_matches(plate, visits.open_plates(tx)) if unknown else []
             debts = visits.open_debts(tx, plate) if visit is not None else []
+            previous = visits.previous_visit_for(tx, plate, visit.entry_at) if visit is not None else None
+            found = cloud_copies.members_for(tx, plate, now) if visit is not None else []
+            memberships = [Membership(m.kind, m.name, m.plan) for m in found]
         if visit is None:
             if last is not None and last.exit_at is not None:
                 local = last.exit_at.astimezone(self.config.site.tz)
@@ -119,7 +119,8 @@ class ExitService:
         if existing is not None:
             return existing  # reopening the exit keeps the same ticket (and idempotency key)
         try:
-            quote = self.pricing.quote(visit, now, lost_ticket=lost_ticket)
+            facts = self.pricing.facts(visit, memberships, previous, lost_ticket=lost_ticket)
+            quote = self.pricing.quote(visit, now, facts=facts)
         except ValueError as exc:  # QuoteError, or a time the calendar cannot hold
             raise SiteError(f"cannot price {plate}: {exc}") from None
         if debts:
@@ -129,7 +130,7 @@ class ExitService:
             )
             quote = replace(quote, total=quote.total + Money(sum(d[1] for d in debts), self.currency), items=quote.items + extra)
             self.bus.report("warning", f"{lane_id}: {plate} owes {len(debts)} earlier unpaid exit(s); added to the fee")
-        ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts))
+        ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts), facts=facts)
         if self._leaves_by_itself(ticket, now):
             return None
         self.board.hold(ticket, status=f"{plate}: {ticket.due} due")
@@ -153,17 +154,18 @@ class ExitService:
             raise
 
     def _leaves_by_itself(self, ticket: ExitTicket, now: datetime) -> bool:
-        """Passes and whitelisted plates, stays with nothing due and stays paid by phone
-        leave without the attendant (with the network down too)."""
+        """Plan-less passes and whitelisted plates, stays with nothing due (a member plan
+        that covers the whole stay among them) and stays paid by phone leave without the
+        attendant (with the network down too)."""
         plate, debts = ticket.visit.plate, ticket.debt_ids
-        member = self.member(plate, now, kinds=FREE_KINDS)
+        member = ticket.facts.free_pass
         if member is not None and not debts:
             quote = ticket.quote
             waived = replace(ticket, quote=replace(quote, total=Money.zero(self.currency), items=quote.items + (QuoteItem(f"{member}: no charge", -quote.total),)))
             self.settle(waived, [], attendant="lane", reason=member)
             return True
         if ticket.due.is_zero:
-            self.settle(ticket, [], attendant="lane", reason="free")
+            self.settle(ticket, [], attendant="lane", reason=ticket.facts.plan_label if ticket.facts.plan else "free")
             return True
         remote = self.remote_payment(plate, ticket.due)
         if remote is not None:
@@ -185,8 +187,8 @@ class ExitService:
             if payment.currency != self.currency or not ticket.visit.entry_at <= payment.paid_at <= now:
                 continue
             try:
-                after = self.pricing.quote(ticket.visit, now, paid_until=payment.paid_at)
-                then = self.pricing.quote(ticket.visit, payment.paid_at)
+                after = self.pricing.quote(ticket.visit, now, facts=ticket.facts, paid_until=payment.paid_at)
+                then = self.pricing.quote(ticket.visit, payment.paid_at, facts=ticket.facts)
             except ValueError:
                 continue
             if not after.total.is_zero or payment.amount_minor < then.total.minor:

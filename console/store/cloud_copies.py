@@ -57,6 +57,7 @@ class Member:
     account_id: str | None
     valid_from: datetime | None
     valid_until: datetime | None
+    plan: str | None = None  # the tariff plan it is billed by
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ def members_for(db: Session, plate: str, at: datetime) -> list[Member]:
         or_(_MEMBER.c.valid_until.is_(None), _MEMBER.c.valid_until > at),
     )
     rows = db.execute(query.order_by(_MEMBER.c.id)).all()
-    return [Member(r.plate, r.kind, r.name, r.account_id, r.valid_from, r.valid_until) for r in rows]
+    return [Member(r.plate, r.kind, r.name, r.account_id, r.valid_from, r.valid_until, r.plan) for r in rows]
 
 
 def account(db: Session, account_id: str) -> Account | None:

@@ -122,6 +122,7 @@ class MemberDoc(_Doc):
     account_id: str | None = Field(default=None, max_length=64)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    plan: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("plate")
     @classmethod
