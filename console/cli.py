@@ -211,7 +211,7 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
             store = open_store(target, settings=config.engine_settings)
             return build_site(config, store, clock=clock, speed=speed, fast_lanes=headless)
         except StoreError as exc:
-            raise StoreError(f"cannot open the database {target}: {exc}") from None
+            raise StoreError(_("cannot open the database {target}: {exc}").format(target=target, exc=exc)) from None
 
     if headless:
         from console.site.headless import run_headless
@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 set_language(args.lang)
             except LanguageError as exc:
-                return _fail(EXIT_CONFIG, f"--lang: {exc}")
+                return _fail(EXIT_CONFIG, _("--lang: {exc}").format(exc=exc))
         if not getattr(args, "func", None):
             parser.print_help()
             return 0

@@ -20,6 +20,7 @@ from drivers.printer.document import (
 )
 from drivers.printer.layout import column_lines, natural_columns, pad_columns, wrap
 
+
 def _measure(text: str) -> int:
     return sum(natural_columns(ch) for ch in text)
 
