@@ -77,7 +77,8 @@ def render_table(findings: list[Any]) -> str:
     problem. The state words stay as they are (ok, warn, FAIL): scripts grep for them."""
     names = [_(f.check) for f in findings]
     width = max([_columns(n) for n in names] + [_columns(_("CHECK"))], default=5)
-    lines = [f"{_pad(_('STATE'), 5)} {_pad(_('CHECK'), width)}  {_('DETAIL')}"]
+    state, check, detail = _("STATE"), _("CHECK"), _("DETAIL")
+    lines = [f"{_pad(state, 5)} {_pad(check, width)}  {detail}"]
     for f, name in zip(findings, names):
         lines.append(f"{f.level.value:<5} {_pad(name, width)}  {f.detail}")
         if f.fix:

@@ -33,7 +33,7 @@ from console.domain.tariff import (
 from console.domain.tariff.calendar import localize
 from console.domain.tariff.parse import duration_text
 from console.domain.tariff.pricing import EARLIEST, LATEST
-from console.i18n import _
+from console.i18n import _, ngettext
 
 EXIT_OK, EXIT_TARIFF, EXIT_INPUT = 0, 1, 2
 
@@ -100,7 +100,7 @@ def _check_command(args: argparse.Namespace) -> int:
         except TariffError as exc:
             print(str(exc), file=sys.stderr)
             n = len(exc.problems)
-            print(_("{path}: {n} problem{value}").format(path=path, n=n, value='s' if n != 1 else ''), file=sys.stderr)
+            print(ngettext("{path}: {n} problem", "{path}: {n} problems", n).format(path=path, n=n), file=sys.stderr)
             code = EXIT_TARIFF
             continue
         since = tariff.effective_from.isoformat() if tariff.effective_from else "always"
