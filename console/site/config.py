@@ -418,3 +418,26 @@ def default_site_text() -> str:
 def default_site() -> SiteConfig:
     """The embedded simulated site (2 entry lanes, 2 exit lanes, one zone of 200)."""
     return parse_site(default_site_text(), "<embedded default site>")
+
+
+# Sample sites shipped for a language other than English (console/site/sample_sites/).
+SAMPLE_SITES: dict[str, str] = {"zh_CN": "sample_sites/zh_CN.toml"}
+
+
+def sample_site_text(locale: str) -> str:
+    """The commented sample site for `locale` ("zh-CN": a Chinese garage); English is the
+    default sample. Raises ConfigError for a locale with no sample."""
+    try:
+        code = normalize_language(locale)
+    except LanguageError:
+        raise ConfigError(f"--locale: unknown locale {locale!r} (allowed: en, zh-CN)") from None
+    name = SAMPLE_SITES.get(code)
+    if name is None:
+        return default_site_text()
+    return resources.files("console.site").joinpath(name).read_text(encoding="utf-8")
+
+
+def sample_site(locale: str) -> SiteConfig:
+    """The simulated sample site of `locale`: for "zh-CN" a Guangzhou garage in CNY with
+    mainland plates, the Chinese interface and Chinese receipts."""
+    return parse_site(sample_site_text(locale), f"<embedded {normalize_language(locale)} sample site>")
