@@ -143,6 +143,7 @@ class SyncService:
         *,
         booth_id: str = "booth-1",
         tuning: SyncTuning | None = None,
+        tariff_versions: Callable[[], list[tuple[str, str]]] | None = None,
     ) -> None:
         self._store = store
         self._config = config
@@ -152,6 +153,8 @@ class SyncService:
         self._validate = validate_tariff
         self._token_provider = token_provider
         self._booth_id = booth_id
+        self._tariff_versions = tariff_versions
+        self._tariffs_sent: tuple[str, ...] | None = None
         self._tuning = tuning or SyncTuning()
         self._backoff = Backoff(self._tuning.backoff_base, self._tuning.backoff_cap, rng=self._tuning.rng)
         self._batch_size = max(1, min(self._tuning.batch_size, p.MAX_BATCH_EVENTS))
@@ -400,6 +403,7 @@ class SyncService:
             self._site_id = self._whoami(client)
         client.site_id = self._site_id
         self._send_occupancy(client)
+        self._send_tariff_versions(client)
         self._push_pass(client)
         self._pull(client)
         self._backoff.reset()
@@ -420,6 +424,19 @@ class SyncService:
             if self._occupancy is not None:
                 waits.append(self._occupancy_next - now)
         return max(0.0, min(waits))
+
+    # -- tariff versions -------------------------------------------------------------------
+    def _send_tariff_versions(self, client: CloudClient) -> None:
+        """Send the booth's tariff versions when the set changed since the last send
+        (the cloud quotes drivers with them)."""
+        if self._tariff_versions is None:
+            return
+        versions = self._tariff_versions()
+        ids = tuple(sorted(tid for tid, _text in versions))
+        if not versions or ids == self._tariffs_sent:
+            return
+        client.put_tariff_versions(versions)
+        self._tariffs_sent = ids
 
     # -- occupancy -------------------------------------------------------------------------
     def _send_occupancy(self, client: CloudClient) -> None:
