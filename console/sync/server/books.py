@@ -427,6 +427,7 @@ def _link_json(row: Any) -> dict[str, Any]:
         "expires_at": p.utc_text(row["expires_at"]),
         "paid_at": p.utc_text(row["paid_at"]) if row["paid_at"] else None,
         "remote_payment_id": row["remote_payment_id"],
+        "reference": row.get("reference"),  # the provider's payment id, once paid
         "tariff_id": row.get("tariff_id"),
         "provider": row.get("provider"),
     }

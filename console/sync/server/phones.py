@@ -54,6 +54,7 @@ async def start_order(tx: Tx, provider: PaymentProvider, link: books.LinkIn, now
         order_id=created["id"], amount_minor=created["amount_minor"], currency=created["currency"],
         description=f"{created['site_id']} {created['plate']}",
         notify_url=f"{base}/v1/payments/notify/{provider.name}", return_url=f"{base}/pay/order/{created['id']}",
+        expires_at=datetime.fromisoformat(created["expires_at"]),
     )
     checkout = provider.create_order(order)
     return {**created, "checkout_url": checkout}
@@ -231,8 +232,11 @@ async def sim_confirm(ctx: PageContext, request: Request) -> Response:
     thread and sends the driver back to the cloud's order page."""
     provider = _sim(ctx)
     found = provider.order(request.path_params["order_id"])
-    if found is None or provider.confirm(found.order_id) is None:
+    if found is None:
         raise Refused(404, _("No such order."))
+    if found.expires_at is not None and ctx.now() >= found.expires_at and found.order_id not in provider.paid:
+        raise Refused(410, _("This payment has expired; start again from your stay."))
+    provider.confirm(found.order_id)
     return RedirectResponse(found.return_url, status_code=303)
 
 

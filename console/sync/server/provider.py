@@ -59,6 +59,7 @@ class Order:
     description: str
     notify_url: str
     return_url: str
+    expires_at: datetime | None = None
 
 
 class PaymentProvider(Protocol):
