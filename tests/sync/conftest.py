@@ -23,6 +23,7 @@ from console.sync.server import admin
 from console.sync.server import db as cloud_tables
 from console.sync.server.app import create_app
 from console.sync.server.db import open_cloud_db
+from console.sync.server.ratelimit import RateLimiter
 from console.sync.server.run import ServerThread
 from console.sync.service import SyncService, SyncTuning
 from tests.sync.netfaults import Faults
@@ -114,7 +115,9 @@ def cloud_engine(tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def cloud(cloud_engine: Engine, server_clock: ServerClock) -> Iterator[Cloud]:
     token = admin.register_site(cloud_engine, SITE, name="Riverside Garage", lat=52.52, lon=13.405)
-    app = create_app(cloud_engine, now=server_clock)
+    # Tests poll the driver endpoints faster than a phone would; the limit itself is
+    # tested on its own (test_phone_payments).
+    app = create_app(cloud_engine, now=server_clock, limiter=RateLimiter(rate=1000, burst=1000))
     faults = Faults(app)
     server = ServerThread(faults).start()
     yield Cloud(cloud_engine, faults, server, token, provider=app.state.provider)

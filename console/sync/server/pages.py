@@ -46,10 +46,7 @@ def page(title: str, body: str, *, refresh: int | None = None) -> str:
     lang = "zh-CN" if current_language() == "zh_CN" else "en"
     meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
     return (
-        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"{meta}<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-        f'<header><h1><a href="/">{escape(_("Parking"))}</a> · {escape(title)}</h1></header><main>{body}</main></body></html>'
+        ('<!doctype html><html lang="' + str(lang) + '"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">' + str(meta) + '<title>' + escape(title) + '</title><style>' + str(CSS) + '</style></head><body><header><h1><a href="/">' + escape(_('Parking')) + '</a> · ' + escape(title) + '</h1></header><main>' + str(body) + '</main></body></html>')
     )
 
 
@@ -66,35 +63,26 @@ def error_page(status: int, message: str) -> str:
 def lots_page(query: str, lat: float | None, lon: float | None, sites: Sequence[dict[str, Any]] | None, note: str = "") -> str:
     """Lots near a position (ordered by the cloud's recommendation), with a search form."""
     form = (
-        '<div class="card"><form method="get" action="/">'
-        f'<label for="q">{escape(_("Where? (a lot name, or latitude, longitude)"))}</label>'
-        f'<input id="q" name="q" value="{escape(query)}" autocomplete="off">'
-        f'<button type="submit" id="search">{escape(_("Find parking"))}</button></form>'
-        f'<button type="button" class="secondary" id="locate">{escape(_("Use my location"))}</button>'
-        f'<p class="muted" id="locstatus" data-wait="{escape(_("Finding your position..."))}" '
-        f'data-fail="{escape(_("Your position is not available; type a place instead."))}"></p></div>'
-        f"<script>{LOCATE_SCRIPT}</script>"
+        ('<div class="card"><form method="get" action="/"><label for="q">' + escape(_('Where? (a lot name, or latitude, longitude)')) + '</label><input id="q" name="q" value="' + escape(query) + '" autocomplete="off"><button type="submit" id="search">' + escape(_('Find parking')) + '</button></form><button type="button" class="secondary" id="locate">' + escape(_('Use my location')) + '</button><p class="muted" id="locstatus" data-wait="' + escape(_('Finding your position...')) + '" data-fail="' + escape(_('Your position is not available; type a place instead.')) + '"></p></div><script>' + str(LOCATE_SCRIPT) + '</script>')
     )
     parts = [form]
     if note:
         parts.append(f'<div class="card warn"><p>{escape(note)}</p></div>')
     if sites is not None:
         if not sites:
-            parts.append(f'<div class="card"><p>{escape(_("No parking lot within 5 km."))}</p></div>')
+            parts.append(('<div class="card"><p>' + escape(_('No parking lot within 5 km.')) + '</p></div>'))
         for s in sites:
             if s["remaining"] is None:
-                spaces = f'<span class="muted">{escape(_("free spaces unknown"))}</span>'
+                spaces = ('<span class="muted">' + escape(_('free spaces unknown')) + '</span>')
             elif s["remaining"] == 0:
-                spaces = f'<span class="full">{escape(_("FULL"))}</span>'
+                spaces = ('<span class="full">' + escape(_('FULL')) + '</span>')
             else:
-                spaces = f'<span class="free">{escape(_("{n} free").format(n=s["remaining"]))}</span>'
+                spaces = ('<span class="free">' + escape(_('{n} free').format(n=s['remaining'])) + '</span>')
             distance = s["distance_m"]
             far = _("{km:.1f} km").format(km=distance / 1000) if distance >= 1000 else _("{m} m").format(m=distance)
             link = "/pay?" + urlencode({"site": s["site_id"]})
             parts.append(
-                f'<div class="card lot" data-site="{escape(s["site_id"])}"><h2>{escape(s["name"] or s["site_id"])}</h2>'
-                f"<p>{spaces} · {escape(far)}</p>"
-                f'<a href="{escape(link)}">{escape(_("I am parked here: my fee"))}</a></div>'
+                ('<div class="card lot" data-site="' + escape(s['site_id']) + '"><h2>' + escape(s['name'] or s['site_id']) + '</h2><p>' + str(spaces) + ' · ' + escape(far) + '</p><a href="' + escape(link) + '">' + escape(_('I am parked here: my fee')) + '</a></div>')
             )
     return page(_("Lots near me"), "".join(parts))
 
@@ -103,18 +91,14 @@ def plate_form(site_id: str, site_name: str, plate: str = "", note: str = "") ->
     """The form asking for the plate of a stay at a lot."""
     warn = f'<div class="card warn"><p>{escape(note)}</p></div>' if note else ""
     body = (
-        f'{warn}<div class="card"><h2>{escape(site_name)}</h2><form method="get" action="/pay">'
-        f'<input type="hidden" name="site" value="{escape(site_id)}">'
-        f'<label for="plate">{escape(_("Your plate"))}</label>'
-        f'<input id="plate" name="plate" value="{escape(plate)}" autocomplete="off" autocapitalize="characters">'
-        f'<button type="submit" id="lookup">{escape(_("Show my fee"))}</button></form></div>'
+        (str(warn) + '<div class="card"><h2>' + escape(site_name) + '</h2><form method="get" action="/pay"><input type="hidden" name="site" value="' + escape(site_id) + '"><label for="plate">' + escape(_('Your plate')) + '</label><input id="plate" name="plate" value="' + escape(plate) + '" autocomplete="off" autocapitalize="characters"><button type="submit" id="lookup">' + escape(_('Show my fee')) + '</button></form></div>')
     )
     return page(_("My stay"), body)
 
 
 def _items(quote: Quote) -> str:
     rows = "".join(f'<tr><td>{escape(i.label)}</td><td class="n">{escape(i.amount.format())}</td></tr>' for i in quote.items)
-    return f'<table class="items">{rows}<tr><td><b>{escape(_("Total"))}</b></td><td class="n"><b>{escape(quote.total.format())}</b></td></tr></table>'
+    return ('<table class="items">' + str(rows) + '<tr><td><b>' + escape(_('Total')) + '</b></td><td class="n"><b>' + escape(quote.total.format()) + '</b></td></tr></table>')
 
 
 def stay_page(site_id: str, site_name: str, plate: str, entry_at: datetime, now: datetime, quote: Quote, tz: ZoneInfo,
@@ -122,31 +106,21 @@ def stay_page(site_id: str, site_name: str, plate: str, entry_at: datetime, now:
     """A stay: entry, duration, the fee quoted now, itemized; the pay button, or what a
     payment already made still covers."""
     facts = (
-        f'<div class="card"><h2>{escape(site_name)}</h2><table>'
-        f'<tr><td>{escape(_("Plate"))}</td><td class="n" id="plate">{escape(plate)}</td></tr>'
-        f'<tr><td>{escape(_("Entered"))}</td><td class="n" id="entry">{escape(local(entry_at, tz))}</td></tr>'
-        f'<tr><td>{escape(_("Parked for"))}</td><td class="n">{escape(format_duration(now - entry_at))}</td></tr></table></div>'
+        ('<div class="card"><h2>' + escape(site_name) + '</h2><table><tr><td>' + escape(_('Plate')) + '</td><td class="n" id="plate">' + escape(plate) + '</td></tr><tr><td>' + escape(_('Entered')) + '</td><td class="n" id="entry">' + escape(local(entry_at, tz)) + '</td></tr><tr><td>' + escape(_('Parked for')) + '</td><td class="n">' + escape(format_duration(now - entry_at)) + '</td></tr></table></div>')
     )
     if paid is not None and grace_until is not None and extra is None:
         left = max(timedelta(0), grace_until - now)
         status = (
-            f'<div class="card ok" id="paid"><p class="big">{escape(_("Paid"))} {escape(Money(paid["amount_minor"], paid["currency"]).format())}</p>'
-            f'<p>{escape(_("Drive to the exit before {time}: the barrier opens by itself.").format(time=grace_until.astimezone(tz).strftime("%H:%M")))}</p>'
-            f'<p class="muted">{escape(_("{minutes} min left").format(minutes=int(left.total_seconds() // 60)))}</p></div>'
+            ('<div class="card ok" id="paid"><p class="big">' + escape(_('Paid')) + ' ' + escape(Money(paid['amount_minor'], paid['currency']).format()) + '</p><p>' + escape(_('Drive to the exit before {time}: the barrier opens by itself.').format(time=grace_until.astimezone(tz).strftime('%H:%M'))) + '</p><p class="muted">' + escape(_('{minutes} min left').format(minutes=int(left.total_seconds() // 60))) + '</p></div>')
         )
         return page(_("My stay"), facts + status, refresh=30)
     note = ""
     if paid is not None and extra is not None:
         note = (
-            f'<div class="card warn" id="extra"><p>{escape(_("The exit grace after your payment has run out; the extra fee is due."))}</p>'
-            f'<p class="big">{escape(extra.total.format())}</p></div>'
+            ('<div class="card warn" id="extra"><p>' + escape(_('The exit grace after your payment has run out; the extra fee is due.')) + '</p><p class="big">' + escape(extra.total.format()) + '</p></div>')
         )
     fee = (
-        f'<div class="card"><p class="muted">{escape(_("Fee if you leave now"))}</p><p class="big" id="fee">{escape(quote.total.format())}</p>'
-        f'{_items(quote)}<p class="muted">{escape(_("Tariff"))} <span id="tariff">{escape(quote.tariff_id)}</span></p>'
-        f'<form method="post" action="/pay"><input type="hidden" name="site" value="{escape(site_id)}">'
-        f'<input type="hidden" name="plate" value="{escape(plate)}">'
-        f'<button type="submit" id="pay">{escape(_("Pay {amount}").format(amount=quote.total.format()))}</button></form></div>'
+        ('<div class="card"><p class="muted">' + escape(_('Fee if you leave now')) + '</p><p class="big" id="fee">' + escape(quote.total.format()) + '</p>' + _items(quote) + '<p class="muted">' + escape(_('Tariff')) + ' <span id="tariff">' + escape(quote.tariff_id) + '</span></p><form method="post" action="/pay"><input type="hidden" name="site" value="' + escape(site_id) + '"><input type="hidden" name="plate" value="' + escape(plate) + '"><button type="submit" id="pay">' + escape(_('Pay {amount}').format(amount=quote.total.format())) + '</button></form></div>')
     )
     return page(_("My stay"), facts + note + fee)
 
@@ -154,8 +128,7 @@ def stay_page(site_id: str, site_name: str, plate: str, entry_at: datetime, now:
 def free_stay_page(site_name: str, plate: str, entry_at: datetime, tz: ZoneInfo) -> str:
     """A stay with nothing to pay yet."""
     body = (
-        f'<div class="card ok"><h2>{escape(site_name)}</h2><p>{escape(plate)} · {escape(local(entry_at, tz))}</p>'
-        f'<p class="big">{escape(_("Nothing to pay yet"))}</p></div>'
+        ('<div class="card ok"><h2>' + escape(site_name) + '</h2><p>' + escape(plate) + ' · ' + escape(local(entry_at, tz)) + '</p><p class="big">' + escape(_('Nothing to pay yet')) + '</p></div>')
     )
     return page(_("My stay"), body)
 
@@ -165,14 +138,11 @@ def order_status_page(link: dict[str, Any], back: str) -> str:
     amount = Money(link["amount_minor"], link["currency"]).format()
     if link["status"] == "paid":
         body = (
-            f'<div class="card ok" id="paid"><p class="big">{escape(_("Paid"))} {escape(amount)}</p>'
-            f'<p>{escape(_("The barrier opens by itself when the exit camera reads your plate."))}</p>'
-            f'<a class="button" href="{escape(back)}">{escape(_("My stay"))}</a></div>'
+            ('<div class="card ok" id="paid"><p class="big">' + escape(_('Paid')) + ' ' + escape(amount) + '</p><p>' + escape(_('The barrier opens by itself when the exit camera reads your plate.')) + '</p><a class="button" href="' + escape(back) + '">' + escape(_('My stay')) + '</a></div>')
         )
         return page(_("Payment"), body)
     body = (
-        f'<div class="card" id="waiting"><p>{escape(_("Waiting for the payment provider to confirm {amount}...").format(amount=amount))}</p>'
-        f'<p class="muted">{escape(_("This page refreshes by itself."))}</p></div>'
+        ('<div class="card" id="waiting"><p>' + escape(_('Waiting for the payment provider to confirm {amount}...').format(amount=amount)) + '</p><p class="muted">' + escape(_('This page refreshes by itself.')) + '</p></div>')
     )
     return page(_("Payment"), body, refresh=1)
 
@@ -180,10 +150,7 @@ def order_status_page(link: dict[str, Any], back: str) -> str:
 def checkout_page(order_id: str, amount: Money, description: str) -> str:
     """The simulated provider's own checkout page."""
     body = (
-        f'<div class="card"><p class="muted">{escape(_("Simulated payment provider"))}</p><p>{escape(description)}</p>'
-        f'<p class="big" id="amount">{escape(amount.format())}</p>'
-        f'<form method="post" action="/sim-provider/checkout/{escape(order_id)}/pay">'
-        f'<button type="submit" id="confirm">{escape(_("Confirm payment"))}</button></form></div>'
+        ('<div class="card"><p class="muted">' + escape(_('Simulated payment provider')) + '</p><p>' + escape(description) + '</p><p class="big" id="amount">' + escape(amount.format()) + '</p><form method="post" action="/sim-provider/checkout/' + escape(order_id) + '/pay"><button type="submit" id="confirm">' + escape(_('Confirm payment')) + '</button></form></div>')
     )
     return page(_("Payment"), body)
 
@@ -192,19 +159,13 @@ def receipt_page(site_name: str, plate: str, entry_at: datetime, exit_at: dateti
                  quote: Quote | None, payments: Sequence[dict[str, Any]], tz: ZoneInfo) -> str:
     """The e-receipt of a closed visit (the printed receipt's QR opens it)."""
     items = _items(quote) if quote is not None and quote.total == fee else (
-        f'<table><tr><td><b>{escape(_("Total"))}</b></td><td class="n"><b>{escape(fee.format())}</b></td></tr></table>'
+        ('<table><tr><td><b>' + escape(_('Total')) + '</b></td><td class="n"><b>' + escape(fee.format()) + '</b></td></tr></table>')
     )
     paid = "".join(
-        f'<tr><td>{escape(_(METHODS[p["method"]]) if p["method"] in METHODS else p["method"])}</td><td class="n">{escape(Money(p["amount_minor"], p["currency"]).format())}</td></tr>'
+        ('<tr><td>' + escape(_(METHODS[p['method']]) if p['method'] in METHODS else p['method']) + '</td><td class="n">' + escape(Money(p['amount_minor'], p['currency']).format()) + '</td></tr>')
         for p in payments
     )
     body = (
-        f'<div class="card" id="receipt"><h2>{escape(site_name)}</h2><table>'
-        f'<tr><td>{escape(_("Plate"))}</td><td class="n">{escape(plate)}</td></tr>'
-        f'<tr><td>{escape(_("Entered"))}</td><td class="n">{escape(local(entry_at, tz))}</td></tr>'
-        f'<tr><td>{escape(_("Left"))}</td><td class="n">{escape(local(exit_at, tz))}</td></tr>'
-        f'<tr><td>{escape(_("Parked for"))}</td><td class="n">{escape(format_duration(exit_at - entry_at))}</td></tr></table></div>'
-        f'<div class="card">{items}<p class="muted">{escape(_("Tariff"))} {escape(tariff_id or "-")}</p>'
-        f'<table>{paid}</table></div>'
+        ('<div class="card" id="receipt"><h2>' + escape(site_name) + '</h2><table><tr><td>' + escape(_('Plate')) + '</td><td class="n">' + escape(plate) + '</td></tr><tr><td>' + escape(_('Entered')) + '</td><td class="n">' + escape(local(entry_at, tz)) + '</td></tr><tr><td>' + escape(_('Left')) + '</td><td class="n">' + escape(local(exit_at, tz)) + '</td></tr><tr><td>' + escape(_('Parked for')) + '</td><td class="n">' + escape(format_duration(exit_at - entry_at)) + '</td></tr></table></div><div class="card">' + str(items) + '<p class="muted">' + escape(_('Tariff')) + ' ' + escape(tariff_id or '-') + '</p><table>' + str(paid) + '</table></div>')
     )
     return page(_("Receipt"), body)
