@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -159,9 +159,13 @@ async def stay(ctx: PageContext, request: Request) -> Response:
 async def pay(ctx: PageContext, request: Request) -> Response:
     """POST /pay (site, plate): create the order server-side with the cloud's quote and
     send the driver to the provider's checkout page."""
-    form = await request.form()
-    site_id = str(form.get("site", ""))[:64]
-    plate = _plate(ctx, str(form.get("plate", "")))
+    # A two-field urlencoded form: read with the standard library (no multipart parser).
+    raw = await request.body()
+    if len(raw) > 4096:
+        raise Refused(413, _("The lot or the plate is not valid."))
+    form = parse_qs(raw.decode("utf-8", "replace"))
+    site_id = (form.get("site") or [""])[0][:64]
+    plate = _plate(ctx, (form.get("plate") or [""])[0])
     try:
         link = books.LinkIn.model_validate({"site_id": site_id, "plate": plate}, context={"plates": ctx.plates})
     except ValueError:
