@@ -25,7 +25,7 @@ from console.sync.server.run import ServerThread
 from drivers.gate.simworld import Traffic
 from tests.conftest import Recorder, site_text
 from tests.sync.conftest import FAST, SITE, Cloud, wait_until
-from tests.sync.phone import confirm, order, park, wait_paid
+from tests.sync.phone import HOURLY_ID, HOURLY_TEXT, confirm, order, park, pay_by_phone, send_tariff, wait_paid
 
 
 def _notify(cloud: Cloud, body: bytes, headers: dict[str, str]) -> httpx.Response:
@@ -154,3 +154,36 @@ def test_a_plate_lookup_shows_that_stay_only(cloud: Cloud) -> None:
     paid = httpx.get(f"{cloud.url}/pay", params={"site": SITE, "plate": "MINE1"}, headers={"accept-language": "en"})
     assert 'id="paid"' in paid.text and "barrier opens by itself" in paid.text
     assert json.loads(httpx.get(f"{cloud.url}/v1/health").text)["status"] == "ok"
+
+
+def test_when_the_cloud_quotes_otherwise_the_booths_quote_wins_and_the_difference_is_reported(store, clock, cloud, memory_keyring, server_clock) -> None:  # type: ignore[no-untyped-def]
+    # The cloud holds a different text under the booth's tariff id (2.00 an hour instead of 2.50).
+    cheaper = HOURLY_TEXT.replace('price = "2.50"', 'price = "2.00"')
+    send_tariff(cloud.url, SITE, cloud.token, [(HOURLY_ID, cheaper)])
+    save_token(cloud.url, cloud.token)
+    server_clock.follow = clock.now
+    extra = f'\n[cloud]\nurl = "{cloud.url}"\nsite_id = "{cloud.site_id}"\n'
+    site = build_site(parse_site(site_text(200, extra), "t.toml"), store, clock=clock, traffic=Traffic(seed=6), sync_tuning=FAST)
+    rec = Recorder()
+    site.bus.subscribe(rec)
+    site.start()
+    try:
+        site.lanes.gates["IN1"].arrive("DIFF1")
+        rec.wait_for(lambda: store.query(visits.open_visit_for, "DIFF1") is not None)
+        clock.advance(hours=1, minutes=5)
+        paid = pay_by_phone(cloud.url, SITE, "DIFF1")
+        assert paid["amount_minor"] == 400  # the cloud's quote
+        wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "DIFF1")) == 1)
+        site.lanes.gates["OUT1"].arrive("DIFF1")
+        rec.wait_for(lambda: bool(rec.of(ExitPending)))  # the booth's 5.00 applies: the desk takes the rest
+        assert rec.of(ExitPending)[0].ticket.due.minor == 500 and rec.of(ExitSettled) == []
+
+        def reported_to_cloud() -> list[str]:
+            with cloud.engine.connect() as conn:
+                return list(conn.execute(select(cloud_db.event.c.payload).where(cloud_db.event.c.type == "quote.differs")).scalars())
+
+        wait_until(lambda: bool(reported_to_cloud()))
+        reported = json.loads(reported_to_cloud()[0])
+        assert (reported["paid_minor"], reported["due_minor"], reported["difference_minor"]) == (400, 500, 100)
+    finally:
+        site.stop()
