@@ -12,6 +12,7 @@ from console.domain.tariff import TariffError, parse_tariff
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
 from console.site.events import (
+    ExitPending,
     ExitSettled,
     LinkStatus,
     LogEntry,
@@ -130,7 +131,11 @@ class CloudLink:
         if isinstance(event, OccupancyChanged):
             self.sync.push_occupancy(event.zones)
             self.sync.wake()
+        elif isinstance(event, ExitPending):
+            self.sync.set_exit_waiting(True)  # the driver may be paying by phone right now
         elif isinstance(event, (ExitSettled, LogEntry)):
+            if isinstance(event, ExitSettled):
+                self.sync.set_exit_waiting(bool(self.exits.board.pending_tickets()))
             self.sync.wake()  # something was committed: send it now, not at the next poll
 
     def _on_status(self, status: SyncStatus) -> None:
