@@ -320,6 +320,7 @@ class SiteConfig(_Strict):
         return self
 
     _tariff: Tariff | None = PrivateAttr(default=None)
+    _tariff_text: str = PrivateAttr(default="")
 
     @property
     def engine_settings(self) -> EngineSettings:
@@ -334,6 +335,12 @@ class SiteConfig(_Strict):
         """The validated tariff named in [tariff] (loaded with the site file)."""
         assert self._tariff is not None, "the site file was parsed without its tariff"
         return self._tariff
+
+    @property
+    def active_tariff_text(self) -> str:
+        """The source text of the tariff named in [tariff] (sent to the cloud, which
+        quotes drivers with the very same text)."""
+        return self._tariff_text
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -362,7 +369,8 @@ def _load_tariff(config: SiteConfig, source: str, base_dir: Path | None) -> Tari
     if path is None:
         raise ConfigError(f"{source}: tariff.file: no tariff file {config.tariff.file!r} next to the site file or among the shipped tariffs")
     try:
-        tariff = parse_tariff(path.read_text(encoding="utf-8"), str(path))
+        config._tariff_text = path.read_text(encoding="utf-8")
+        tariff = parse_tariff(config._tariff_text, str(path))
     except TariffError as exc:
         raise ConfigError(f"{source}: tariff.file: {path} is not a valid tariff; the site was not started\n{exc}") from None
     except (OSError, UnicodeDecodeError) as exc:

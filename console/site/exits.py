@@ -63,6 +63,7 @@ class ExitService:
         self.currency = config.site.currency
         self.plates = config.site.plates
         self._receipts_queued = receipts_queued
+        self._differences_reported: set[tuple[str, str]] = set()  # (visit, remote payment)
 
     # -- members and phone payments (the cloud's copies, kept locally: work offline) --------------
     def member(self, plate: str, now: datetime, kinds: tuple[str, ...] | None = None) -> str | None:
@@ -173,7 +174,42 @@ class ExitService:
             # transaction, so it can never be used twice.
             self.settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
             return True
-        return not debts and self._leave_within_exit_grace(ticket, now)
+        if not debts and self._leave_within_exit_grace(ticket, now):
+            return True
+        self.report_quote_difference(ticket, now)
+        return False
+
+    def report_quote_difference(self, ticket: ExitTicket, now: datetime) -> None:
+        """A phone payment that does not cover the booth's fee: the booth's quote wins at
+        the gate (the vehicle waits for the desk); the difference is reported once per
+        visit and payment, audited and sent to the cloud."""
+        try:
+            payments = self.store.query(cloud_copies.remote_payments_for, ticket.visit.plate)
+        except StoreError:
+            return
+        for payment in payments:
+            key = (ticket.visit.id, payment.id)
+            if payment.currency != ticket.due.currency or payment.amount_minor >= ticket.due.minor or key in self._differences_reported:
+                continue
+            try:
+                # What the booth would have asked when the driver paid: a payment that
+                # matched it and only ran out of exit grace is no difference.
+                then = self.pricing.quote(ticket.visit, max(payment.paid_at, ticket.visit.entry_at))
+            except ValueError:
+                continue
+            if then.total.minor == payment.amount_minor:
+                continue
+            self._differences_reported.add(key)
+            paid = Money(payment.amount_minor, payment.currency)
+            self.bus.report("warning", f"{ticket.lane_id}: {ticket.visit.plate} paid {paid} by phone, the booth quoted {then.total} then: the booth's fee applies")
+            try:
+                with self.store.write() as tx:
+                    cloud_copies.record_quote_difference(
+                        tx, now, plate=ticket.visit.plate, visit_id=ticket.visit.id, payment_id=payment.id, paid_minor=payment.amount_minor,
+                        due_minor=then.total.minor, currency=ticket.due.currency, tariff_id=ticket.quote.tariff_id,
+                    )
+            except StoreError as exc:
+                log.warning("quote difference not recorded: %s", exc)
 
     def _leave_within_exit_grace(self, ticket: ExitTicket, now: datetime) -> bool:
         """A driver who paid by phone before driving to the exit owes nothing more while

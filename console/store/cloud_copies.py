@@ -164,6 +164,17 @@ def record_config_change(db: Session, now: datetime, action: str, kind: str, det
     enqueue(db, type=action, occurred_at=now, payload={"kind": kind, **detail})
 
 
+def record_quote_difference(db: Session, now: datetime, *, plate: str, visit_id: str, payment_id: str, paid_minor: int, due_minor: int, currency: str,
+                            tariff_id: str) -> None:
+    """A phone payment (the cloud's quote) that does not cover the booth's quote: the
+    booth's quote applies at the gate; the difference is audited and sent to the cloud
+    (`quote.differs`)."""
+    detail = {"plate": plate, "visit_id": visit_id, "payment_id": payment_id, "paid_minor": paid_minor, "due_minor": due_minor,
+              "difference_minor": due_minor - paid_minor, "currency": currency, "tariff_id": tariff_id}
+    append_audit(db, at=now, actor=ACTOR, action="quote.differs", subject=visit_id, detail=detail)
+    enqueue(db, type="quote.differs", occurred_at=now, payload=detail)
+
+
 def active_tariff_version(db: Session) -> tuple[str, str] | None:
     """(version, text) of the active cloud tariff."""
     row = db.execute(select(_TARIFF.c.version, _TARIFF.c.text).where(_TARIFF.c.state == "active")).first()
