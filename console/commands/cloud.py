@@ -158,7 +158,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
     from console.sync.credentials import CredentialError, delete_token
 
     try:
-        url, _, store = _cloud_target(args)
+        url, _site_id, store = _cloud_target(args)
         removed = delete_token(url, store)
     except ValueError as exc:
         return _err(str(exc), EXIT_USAGE)

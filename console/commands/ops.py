@@ -144,7 +144,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from console.store.migrate import is_known_revision
 
     try:
-        _, url = _site(args)
+        _site_file, url = _site(args)
     except ValueError as exc:
         return _err(str(exc), EXIT_USAGE)
     database = sqlite_file(url)

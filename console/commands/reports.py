@@ -209,7 +209,7 @@ def _shift(args: argparse.Namespace) -> int:
         shift_report_pdf,
     )
     from console.reports.printout import document_text, shift_report_document
-    from console.reports.queries import build_shift_report, last_shift_id
+    from console.reports.queries import booth_scope, build_shift_report, last_shift_id
 
     config = _config(args)
     engine = _engine(args, config)
@@ -219,7 +219,9 @@ def _shift(args: argparse.Namespace) -> int:
         open_id = last_shift_id(engine, booth, closed_only=False)
         hint = "; " + _("the open shift is {shift} (use --shift {shift} for its interim report)").format(shift=open_id) if open_id else ""
         raise _Fail(EXIT_INPUT, _("booth {booth} has no closed shift{hint}").format(booth=booth, hint=hint))
-    report = build_shift_report(engine, shift_id, config.site.tz, site_name=config.site.name)
+    # The booth's own lanes are known only for the booth this site file describes.
+    lanes = booth_scope(engine, (lane.id for lane in config.lanes)) if booth == config.site.booth_id else None
+    report = build_shift_report(engine, shift_id, config.site.tz, site_name=config.site.name, lanes=lanes)
     if args.format == "json":
         _write(args, json.dumps(shift_report_json(report), ensure_ascii=False, indent=2) + "\n")
     elif args.format == "csv":

@@ -11,20 +11,20 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlmodel import Session
 
 from console.domain.clock import Clock
 from console.domain.money import Money
-from console.domain.payments import NewPayment, PaymentMethod
+from console.domain.payments import ClosedVisit, NewPayment, PaymentMethod
 from console.domain.plates import PlateError
 from console.domain.quote import QuoteItem
 from console.domain.visits import Visit
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
-from console.site.errors import PlateNotFound, SiteError, command, refusals
+from console.site.errors import PlateNotFound, SettledElsewhere, SiteError, command, refusals
 from console.site.events import ExitSettled, ExitTicket
 from console.site.pricing import Membership, TariffPricing
 from console.site.receipts import receipt_content
@@ -311,30 +311,16 @@ class ExitService:
         """
         receipt = receipt_content(self.config, ticket, payments, attendant=attendant, change=change) if payments else None
         booth = self.config.site.booth_id
-        with refusals("payment NOT recorded, gate stays closed"):
-            with self.store.write() as tx:
-                shift = shifts.current_shift(tx, booth)
-                if shift is None and any(p.method == PaymentMethod.CASH.value for p in payments):
-                    raise SiteError("no shift is open at this booth: open one (with the float) before taking cash")
-                closed = visits.close_visit(
-                    tx,
-                    visit_id=ticket.visit.id,
-                    exit_lane=ticket.lane_id,
-                    exit_at=ticket.exit_at,
-                    quote=ticket.quote,
-                    payments=payments,
-                    attendant=attendant,
-                    idempotency_key=ticket.id,
-                    reason=reason,
-                    receipt=receipt,
-                    booth_id=booth,
-                    shift_id=shift.id if shift else None,
-                    settles_debts=ticket.debt_ids if payments else (),
-                    new_debt=new_debt,
-                    overrides=ticket.overrides,
-                    change_left=change_left,
-                    allow_unpaid=new_debt is not None,
-                )
+        try:
+            closed = self._close(ticket, payments, booth=booth, attendant=attendant, reason=reason, receipt=receipt,
+                                 change_left=change_left, new_debt=new_debt)
+        except SettledElsewhere as exc:
+            # Settled at another booth meanwhile: this one charges nothing, its ticket goes.
+            self.board.release(ticket.id)
+            self.board.update_lane(ticket.lane_id, status=str(exc))
+            self.refresh_occupancy()
+            self.bus.report("warning", f"{ticket.lane_id}: {exc}")
+            raise
         if closed.receipt_number is not None:
             self._receipts_queued()
         was_waiting = self.board.release(ticket.id) is not None
@@ -349,6 +335,49 @@ class ExitService:
         self.bus.report("info", f"{ticket.lane_id}: {ticket.visit.plate} left, fee {ticket.quote.total}, paid {paid}")
         self.bus.publish(settled)
         return settled
+
+    def _close(
+        self,
+        ticket: ExitTicket,
+        payments: list[NewPayment],
+        *,
+        booth: str,
+        attendant: str,
+        reason: str,
+        receipt: dict[str, Any] | None,
+        change_left: int,
+        new_debt: tuple[int, str] | None,
+    ) -> ClosedVisit:
+        """The settlement's one transaction; SettledElsewhere when another booth (or an
+        earlier settlement) closed the stay first."""
+        with refusals("payment NOT recorded, gate stays closed"):
+            try:
+                with self.store.write() as tx:
+                    shift = shifts.current_shift(tx, booth)
+                    if shift is None and any(p.method == PaymentMethod.CASH.value for p in payments):
+                        raise SiteError("no shift is open at this booth: open one (with the float) before taking cash")
+                    return visits.close_visit(
+                        tx,
+                        visit_id=ticket.visit.id,
+                        exit_lane=ticket.lane_id,
+                        exit_at=ticket.exit_at,
+                        quote=ticket.quote,
+                        payments=payments,
+                        attendant=attendant,
+                        idempotency_key=ticket.id,
+                        reason=reason,
+                        receipt=receipt,
+                        booth_id=booth,
+                        shift_id=shift.id if shift else None,
+                        settles_debts=ticket.debt_ids if payments else (),
+                        new_debt=new_debt,
+                        overrides=ticket.overrides,
+                        change_left=change_left,
+                        allow_unpaid=new_debt is not None,
+                    )
+            except visits.AlreadySettled as exc:
+                raise SettledElsewhere(str(exc)) from None
+        raise AssertionError("refusals() never swallows an error")  # for the type checker
 
     def settle_remote_payments(self) -> int:
         """Let every waiting exit whose driver has meanwhile paid by phone leave (called

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -23,8 +22,8 @@ from console.sync.server import admin
 from console.sync.server import db as cloud_db
 from tests.sync.activity import booth_revenue_by_method, booth_visit_count, simulate_day
 from tests.sync.conftest import SITE, Cloud, wait_until
-from tests.sync.phone import hourly_versions, order, pay_by_phone
 from tests.sync.netfaults import Switch
+from tests.sync.phone import hourly_versions, order, pay_by_phone
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-import httpx
 from sqlalchemy import func, select, update
 
 from console.domain.clock import FixedClock

@@ -93,7 +93,7 @@ def create_app(
         return run_in_threadpool(run)
 
     async def authenticate(request: Request) -> dict[str, Any]:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        scheme, _space, token = request.headers.get("authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Refused(401, "a site token is required (Authorization: Bearer <token>)")
