@@ -21,8 +21,8 @@ from console.domain.payments import (
 )
 from console.domain.quote import Quote
 from console.domain.visits import Visit, VisitError, VisitState, check_exit_time
-from console.store.audit import append_audit
 from console.i18n import _
+from console.store.audit import append_audit
 from console.store.ids import new_id
 from console.store.locks import lock_site_writes
 from console.store.mapping import visit_from_row
