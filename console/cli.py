@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from console.i18n import N_, _
 from console.locations import data_dir, default_site_file, log_dir
 
 if TYPE_CHECKING:
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
 
 EXIT_CONFIG = 2
 EXIT_STORE = 3
+
+
+# Roles by their stored value, for messages.
+ROLE_NAMES = {"attendant": N_("attendant"), "manager": N_("manager")}
 
 
 def _fail(code: int, message: str) -> int:
@@ -35,18 +40,20 @@ def _load_config(args: argparse.Namespace) -> SiteConfig:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """Write the commented sample site file."""
-    from console.site.config import default_site_text
+    """Write the commented sample site file (the Chinese one with `--locale zh-CN`)."""
+    from console.site.config import ConfigError, sample_site_text
 
     path = Path(args.path) if args.path else default_site_file()
     if path.exists() and not args.force:
-        return _fail(EXIT_CONFIG, f"{path} exists; use --force to overwrite it")
+        return _fail(EXIT_CONFIG, _("{path} exists; use --force to overwrite it").format(path=path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(default_site_text(), encoding="utf-8")
+        path.write_text(sample_site_text(args.locale or "en"), encoding="utf-8")
+    except ConfigError as exc:
+        return _fail(EXIT_CONFIG, str(exc))
     except OSError as exc:
-        return _fail(EXIT_CONFIG, f"cannot write {path}: {exc.strerror}")
-    print(f"wrote {path}; edit it, then run `booth run --site {path}`")
+        return _fail(EXIT_CONFIG, _("cannot write {path}: {reason}").format(path=path, reason=exc.strerror))
+    print(_("wrote {path}; edit it, then run `booth run --site {path}`").format(path=path))
     return 0
 
 
@@ -65,7 +72,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return _fail(EXIT_CONFIG, str(exc))
     except StoreError as exc:
         return _fail(EXIT_STORE, str(exc))
-    print(f"database at revision {after} (was {before or 'empty'})")
+    print(_("database at revision {after} (was {before})").format(after=after, before=before or _("empty")))
     return 0
 
 
@@ -89,19 +96,19 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     if args.pin_stdin:
         pin = sys.stdin.readline().strip()
     else:
-        pin = getpass.getpass(f"PIN for {args.name}: ")
-        if getpass.getpass("PIN again: ") != pin:
-            return _fail(EXIT_CONFIG, "the two PINs differ; nobody was added")
+        pin = getpass.getpass(_("PIN for {name}: ").format(name=args.name))
+        if getpass.getpass(_("PIN again: ")) != pin:
+            return _fail(EXIT_CONFIG, _("the two PINs differ; nobody was added"))
     from datetime import datetime, timezone
 
     try:
         with store.write() as s:
             user = staff.add_user(s, name=args.name, role=Role(args.role), pin=pin, at=datetime.now(timezone.utc), actor="booth user add")
     except StaffError as exc:
-        return _fail(EXIT_CONFIG, f"not added: {exc}")
+        return _fail(EXIT_CONFIG, _("not added: {reason}").format(reason=exc))
     except StoreError as exc:
         return _fail(EXIT_STORE, str(exc))
-    print(f"added {user.name} ({user.role.value})")
+    print(_("added {name} ({role})").format(name=user.name, role=_(ROLE_NAMES.get(user.role.value, user.role.value))))
     return 0
 
 
@@ -122,7 +129,7 @@ def cmd_rides_statement(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, str(exc))
     except ValueError:
-        return _fail(EXIT_CONFIG, f"--month {args.month!r}: write the month as YYYY-MM")
+        return _fail(EXIT_CONFIG, _("--month {month!r}: write the month as YYYY-MM").format(month=args.month))
     try:
         store = open_store(args.db or database_url(config))
         start, end = month_period(year, month, config.site.tz)
@@ -138,11 +145,16 @@ def cmd_rides_statement(args: argparse.Namespace) -> int:
             "floors": [{"floor": line.floor, "rides": line.rides, "total_minor": line.total.minor} for line in result.lines],
         }))
         return 0
-    print(f"Elevator statement {args.month} for card {result.card} (account {result.account_id or '-'})")
+    from console import formats
+
+    print(_("Elevator statement {month} for card {card} (account {account})").format(
+        month=args.month, card=result.card, account=result.account_id or "-"))
     for line in result.lines:
-        label = floor_label(line.floor) if line.floor is not None else "all floors"
-        print(f"  floor {label:>5}: {line.rides:4d} rides  {line.total.format():>12}")
-    print(f"  total       : {result.rides:4d} rides  {result.total.format():>12}" + (f"   ({result.flagged} flagged for review)" if result.flagged else ""))
+        label = floor_label(line.floor) if line.floor is not None else _("all floors")
+        print("  " + _("floor {floor:>5}: {rides:4d} rides  {amount:>12}").format(
+            floor=label, rides=line.rides, amount=formats.money(line.total)))
+    flagged = "   " + _("({count} flagged for review)").format(count=result.flagged) if result.flagged else ""
+    print("  " + _("total       : {rides:4d} rides  {amount:>12}").format(rides=result.rides, amount=formats.money(result.total)) + flagged)
     return 0
 
 
@@ -165,10 +177,10 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
 
     from console.domain.clock import Clock, ScaledClock, SystemClock
     from console.locations import sqlite_url
-    from console.site.config import ConfigError, default_site
+    from console.site.config import ConfigError, sample_site
 
     try:
-        config = _load_config(args) if not demo or args.site else default_site()
+        config = _load_config(args) if not demo or args.site else sample_site(getattr(args, "locale", None) or "en")
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, str(exc))
     from console.i18n import set_language
@@ -199,7 +211,7 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
             store = open_store(target, settings=config.engine_settings)
             return build_site(config, store, clock=clock, speed=speed, fast_lanes=headless)
         except StoreError as exc:
-            raise StoreError(f"cannot open the database {target}: {exc}") from None
+            raise StoreError(_("cannot open the database {target}: {exc}").format(target=target, exc=exc)) from None
 
     if headless:
         from console.site.headless import run_headless
@@ -209,7 +221,7 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
             site = make_site()
         except StoreError as exc:
             return _fail(EXIT_STORE, str(exc))
-        print(f"{config.site.name}: simulated site running headless for {args.seconds:g} s", flush=True)
+        print(_("{site}: simulated site running headless for {seconds:g} s").format(site=config.site.name, seconds=args.seconds), flush=True)
         summary = run_headless(site, args.seconds)
         print(json.dumps(summary.to_json()), flush=True)
         return 0
@@ -247,55 +259,58 @@ class _Parser(argparse.ArgumentParser):
     """Bad arguments get one line and exit code 2, not a usage block."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_CONFIG, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+        self.exit(EXIT_CONFIG, _("{prog}: {message} (see `{prog} --help`)").format(prog=self.prog, message=message) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="booth", description="Parking booth console.")
+    parser = _Parser(prog="booth", description=_("Parking booth console."))
+    parser.add_argument("--lang", metavar="LANG", help=_("language of the messages: en or zh-CN (default: the site file's [ui] language, then $LANG)"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="open the console against the configured site")
-    run.add_argument("--site", help="site file (default: $BOOTH_SITE or the user config folder)")
-    run.add_argument("--db", help="database URL (overrides the site file)")
+    run = sub.add_parser("run", help=_("open the console against the configured site"))
+    run.add_argument("--site", help=_("site file (default: $BOOTH_SITE or the user config folder)"))
+    run.add_argument("--db", help=_("database URL (overrides the site file)"))
     run.set_defaults(func=cmd_run)
 
-    demo = sub.add_parser("demo", help="open the console against the simulated site")
-    demo.add_argument("--headless", action="store_true", help="no screen: run, then print a JSON summary")
-    demo.add_argument("--seconds", type=float, default=10.0, help="how long to run headless (default 10)")
-    demo.add_argument("--speed", type=float, help="demo clock speed-up (default: the site file's, 30; x100 when headless)")
-    demo.add_argument("--site", help="use this site file instead of the embedded demo site")
-    demo.add_argument("--db", help="demo database file (default: demo.sqlite3 in the data folder)")
-    demo.add_argument("--keep", action="store_true", help="keep the demo database of the last run")
+    demo = sub.add_parser("demo", help=_("open the console against the simulated site"))
+    demo.add_argument("--headless", action="store_true", help=_("no screen: run, then print a JSON summary"))
+    demo.add_argument("--seconds", type=float, default=10.0, help=_("how long to run headless (default 10)"))
+    demo.add_argument("--speed", type=float, help=_("demo clock speed-up (default: the site file's, 30; x100 when headless)"))
+    demo.add_argument("--site", help=_("use this site file instead of the embedded demo site"))
+    demo.add_argument("--locale", help=_("run the embedded sample site of this locale: zh-CN is a Chinese garage"))
+    demo.add_argument("--db", help=_("demo database file (default: demo.sqlite3 in the data folder)"))
+    demo.add_argument("--keep", action="store_true", help=_("keep the demo database of the last run"))
     demo.set_defaults(func=cmd_demo)
 
-    migrate = sub.add_parser("migrate", help="apply database migrations")
-    migrate.add_argument("--site", help="site file")
-    migrate.add_argument("--db", help="database URL (overrides the site file)")
+    migrate = sub.add_parser("migrate", help=_("apply database migrations"))
+    migrate.add_argument("--site", help=_("site file"))
+    migrate.add_argument("--db", help=_("database URL (overrides the site file)"))
     migrate.set_defaults(func=cmd_migrate)
 
-    init = sub.add_parser("init", help="write a commented sample site file")
-    init.add_argument("path", nargs="?", help="where to write it (default: the user config folder)")
-    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init = sub.add_parser("init", help=_("write a commented sample site file"))
+    init.add_argument("path", nargs="?", help=_("where to write it (default: the user config folder)"))
+    init.add_argument("--force", action="store_true", help=_("overwrite an existing file"))
+    init.add_argument("--locale", help=_("write the sample site of this locale (zh-CN: a Chinese garage)"))
     init.set_defaults(func=cmd_init)
 
-    user = sub.add_parser("user", help="attendants and managers")
+    user = sub.add_parser("user", help=_("attendants and managers"))
     user_sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
-    add = user_sub.add_parser("add", help="add an attendant or manager (asks for the PIN)")
+    add = user_sub.add_parser("add", help=_("add an attendant or manager (asks for the PIN)"))
     add.add_argument("name")
     add.add_argument("--role", choices=["attendant", "manager"], default="attendant")
-    add.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input (scripts)")
-    add.add_argument("--site", help="site file")
-    add.add_argument("--db", help="database URL (overrides the site file)")
+    add.add_argument("--pin-stdin", action="store_true", help=_("read the PIN from standard input (scripts)"))
+    add.add_argument("--site", help=_("site file"))
+    add.add_argument("--db", help=_("database URL (overrides the site file)"))
     add.set_defaults(func=cmd_user_add)
 
-    rides = sub.add_parser("rides", help="elevator rides")
+    rides = sub.add_parser("rides", help=_("elevator rides"))
     rides_sub = rides.add_subparsers(dest="rides_command", metavar="ACTION", required=True)
-    stmt = rides_sub.add_parser("statement", help="what a card owes for a month")
+    stmt = rides_sub.add_parser("statement", help=_("what a card owes for a month"))
     stmt.add_argument("card")
-    stmt.add_argument("--month", required=True, help="YYYY-MM, in the site's time zone")
+    stmt.add_argument("--month", required=True, help=_("YYYY-MM, in the site's time zone"))
     stmt.add_argument("--json", action="store_true")
-    stmt.add_argument("--site", help="site file")
-    stmt.add_argument("--db", help="database URL (overrides the site file)")
+    stmt.add_argument("--site", help=_("site file"))
+    stmt.add_argument("--db", help=_("database URL (overrides the site file)"))
     stmt.set_defaults(func=cmd_rides_statement)
 
     from console.commands import cloud as sync_cli
@@ -310,17 +325,81 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _option(argv: list[str], name: str) -> str | None:
+    """The value of `--name VALUE` or `--name=VALUE` anywhere in argv (before parsing)."""
+    for index, arg in enumerate(argv):
+        if arg == name and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _site_language(path: Path) -> str | None:
+    """The `[ui] language` of a site file, or None (a bad file is reported when it is loaded)."""
+    import tomllib
+
+    try:
+        ui = tomllib.loads(path.read_text(encoding="utf-8")).get("ui", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    value = ui.get("language") if isinstance(ui, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def choose_language(argv: list[str], environ: dict[str, str] | None = None) -> str:
+    """The language of the command's messages: `--lang`, else the `--locale` of a sample
+    site, else the site file's `[ui] language`, else the locale environment (LC_ALL,
+    LC_MESSAGES, LANG, as "zh_CN.UTF-8"), else English. Unknown values fall through."""
+    import os
+
+    from console.i18n import LanguageError, best_language, normalize_language
+
+    env = os.environ if environ is None else environ
+    for tag in (_option(argv, "--lang"), _option(argv, "--locale")):
+        if tag:
+            try:
+                return normalize_language(tag)
+            except LanguageError:
+                pass
+    site = _option(argv, "--site")
+    path = Path(site) if site else default_site_file()
+    from_site = _site_language(path) if path.is_file() else None
+    if from_site:
+        try:
+            return normalize_language(from_site)
+        except LanguageError:
+            pass
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(key, "")
+        if value:
+            return best_language(value.split(".", 1)[0].split("@", 1)[0])
+    return "en"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `booth` command."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+    from console.i18n import LanguageError, current_language, set_language
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    before = current_language()
+    set_language(choose_language(words))
     try:
+        parser = build_parser()
+        args = parser.parse_args(words)
+        if args.lang:
+            try:
+                set_language(args.lang)
+            except LanguageError as exc:
+                return _fail(EXIT_CONFIG, _("--lang: {exc}").format(exc=exc))
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    finally:
+        set_language(before)  # in-process callers (tests) get their language back
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from console.i18n import _
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -51,10 +53,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = getattr(args, "port", None)
     port = DEFAULT_PORT if port is None else port
     if not 0 <= port <= 65535:
-        return _err(f"--port {port}: not a TCP port", EXIT_USAGE)
+        return _err(_("--port {port}: not a TCP port").format(port=port), EXIT_USAGE)
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
     if bool(cert) != bool(key):
-        return _err("give both --tls-cert and --tls-key, or neither", EXIT_USAGE)
+        return _err(_("give both --tls-cert and --tls-key, or neither"), EXIT_USAGE)
     regions_text = getattr(args, "plate_regions", None)
     regions = [r.strip() for r in regions_text.split(",") if r.strip()] if regions_text is not None else None
     if regions is not None:
@@ -63,15 +65,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         try:
             PlateRules(regions)
         except ValueError as exc:
-            return _err(f"--plate-regions: {exc}", EXIT_USAGE)
+            return _err(_("--plate-regions: {exc}").format(exc=exc), EXIT_USAGE)
     try:
         serve(db, host, port, certfile=cert, keyfile=key, announce=lambda line: print(line, flush=True), plate_regions=regions)
     except StoreError as exc:
-        return _err(f"cannot open the cloud database: {exc}", EXIT_USAGE)
+        return _err(_("cannot open the cloud database: {exc}").format(exc=exc), EXIT_USAGE)
     except OSError as exc:
-        return _err(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_FAILED)
+        return _err(_("cannot listen on {host}:{port}: {value}").format(host=host, port=port, value=exc.strerror or exc), EXIT_FAILED)
     except Exception as exc:  # e.g. a PostgreSQL URL without its driver installed
-        return _err(f"the cloud cannot start: {exc}", EXIT_FAILED)
+        return _err(_("the cloud cannot start: {exc}").format(exc=exc), EXIT_FAILED)
     return EXIT_OK
 
 
@@ -96,7 +98,7 @@ def _cloud_target(args: argparse.Namespace) -> tuple[str, str | None, Any]:
         url, ca_bundle = url or config.cloud.url, config.cloud.ca_bundle
         store = site_secret_store(config.cloud)
         if not url:
-            raise ValueError(f"{path}: [cloud] url is empty; set it or give --url")
+            raise ValueError(_("{path}: [cloud] url is empty; set it or give --url").format(path=path))
     if args.secrets or store is None:
         try:
             store = secret_store(args.secrets or "keyring", key_file=args.key_file or "", credential_file=args.credential_file or "")
@@ -111,7 +113,7 @@ def _cloud_target(args: argparse.Namespace) -> tuple[str, str | None, Any]:
 def _read_token(stream: Any = None) -> str:
     stream = stream or sys.stdin
     if stream.isatty():
-        return getpass.getpass("Site token (input hidden): ")
+        return getpass.getpass(_("Site token (input hidden): "))
     return stream.readline()
 
 
@@ -126,7 +128,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         return _err(str(exc), EXIT_USAGE)
     token = _read_token().strip()
     if not token:
-        return _err("no token given; nothing stored", EXIT_USAGE)
+        return _err(_("no token given; nothing stored"), EXIT_USAGE)
     checked = ""
     if not args.no_check:
         try:
@@ -136,18 +138,18 @@ def cmd_login(args: argparse.Namespace) -> int:
         try:
             client.set_token(token)
             site = client.whoami()
-            checked = f"; the cloud knows it as site {site.get('site_id')!r}"
+            checked = "; " + _("the cloud knows it as site {site!r}").format(site=site.get("site_id"))
         except AuthError:
-            return _err(f"{url} does not accept this token; nothing stored")
+            return _err(_("{url} does not accept this token; nothing stored").format(url=url))
         except CloudError as exc:
-            checked = f"; it could not be checked now ({exc})"
+            checked = "; " + _("it could not be checked now ({reason})").format(reason=exc)
         finally:
             client.close()
     try:
         save_token(url, token, store)
     except CredentialError as exc:
-        return _err(f"{exc}; nothing stored")
-    print(f"token for {url} stored in {store.describe()}{checked}")
+        return _err(_("{exc}; nothing stored").format(exc=exc))
+    print(_("token for {url} stored in {describe}{checked}").format(url=url, describe=store.describe(), checked=checked))
     return EXIT_OK
 
 
@@ -156,13 +158,13 @@ def cmd_logout(args: argparse.Namespace) -> int:
     from console.sync.credentials import CredentialError, delete_token
 
     try:
-        url, _, store = _cloud_target(args)
+        url, _site_id, store = _cloud_target(args)
         removed = delete_token(url, store)
     except ValueError as exc:
         return _err(str(exc), EXIT_USAGE)
     except CredentialError as exc:
         return _err(str(exc))
-    print(f"token for {url} removed from {store.describe()}" if removed else f"no token stored for {url}")
+    print(_("token for {url} removed from {describe}").format(url=url, describe=store.describe()) if removed else _("no token stored for {url}").format(url=url))
     return EXIT_OK
 
 
@@ -175,13 +177,13 @@ def _admin(work: Callable[[Any], Callable[[argparse.Namespace], int]]) -> Callab
         try:
             engine = open_cloud_db(args.db or _default_db())
         except StoreError as exc:
-            return _err(f"cannot open the cloud database: {exc}", EXIT_USAGE)
+            return _err(_("cannot open the cloud database: {exc}").format(exc=exc), EXIT_USAGE)
         try:
             return work(engine)(args)
         except ValueError as exc:
             return _err(str(exc), EXIT_USAGE)
         except OSError as exc:
-            return _err(f"cannot read {exc.filename}: {exc.strerror}", EXIT_USAGE)
+            return _err(_("cannot read {filename}: {strerror}").format(filename=exc.filename, strerror=exc.strerror), EXIT_USAGE)
         finally:
             engine.dispose()
 
@@ -193,7 +195,7 @@ def _add_site(engine: Any) -> Callable[[argparse.Namespace], int]:
         from console.sync.server.admin import register_site
 
         token = register_site(engine, args.site_id, name=args.name or args.site_id, lat=args.lat, lon=args.lon, currency=args.currency)
-        print(f"site {args.site_id} registered. Its token (shown once; give it to `booth cloud login`):", file=sys.stderr)
+        print(_("site {site_id} registered. Its token (shown once; give it to `booth cloud login`):").format(site_id=args.site_id), file=sys.stderr)
         print(token)
         return EXIT_OK
 
@@ -219,8 +221,8 @@ def _tariff(engine: Any) -> Callable[[argparse.Namespace], int]:
                 validate(text)
             etag = publish_tariff(engine, args.site_id, version, text)
         except Exception as exc:  # the tariff parser's own error type, or a refused document
-            return _err(f"not published: {exc}", EXIT_USAGE)
-        print(f"tariff {version} published for {args.site_id} (ETag {etag})")
+            return _err(_("not published: {exc}").format(exc=exc), EXIT_USAGE)
+        print(_("tariff {version} published for {site_id} (ETag {etag})").format(version=version, site_id=args.site_id, etag=etag))
         return EXIT_OK
 
     return run
@@ -235,16 +237,16 @@ def _list_doc(kind: str, key: str) -> Callable[[Any], Callable[[argparse.Namespa
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
-                return _err(f"{path}: not JSON: {exc}", EXIT_USAGE)
+                return _err(_("{path}: not JSON: {exc}").format(path=path, exc=exc), EXIT_USAGE)
             if isinstance(data, list):
                 data = {key: data}
             if not isinstance(data, dict):
-                return _err(f"{path}: expected a list of {key} or an object with `{key}`", EXIT_USAGE)
+                return _err(_("{path}: expected a list of {key} or an object with `{key}`").format(path=path, key=key), EXIT_USAGE)
             data.setdefault("version", args.version or path.stem)
             if args.version:
                 data["version"] = args.version
             etag = publish(engine, args.site_id, kind, data)
-            print(f"{kind} {data['version']} published for {args.site_id} ({len(data.get(key, []))} entries, ETag {etag})")
+            print(_("{kind} {data} published for {site_id} ({get_count} entries, ETag {etag})").format(kind=kind, data=data['version'], site_id=args.site_id, get_count=len(data.get(key, [])), etag=etag))
             return EXIT_OK
 
         return run
@@ -265,72 +267,72 @@ def _books(engine: Any) -> Callable[[argparse.Namespace], int]:
 # -- parser ------------------------------------------------------------------------------------
 def _serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default: Any = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--db", default=default, help="database URL (default: cloud.sqlite3 in the data folder; postgresql+psycopg://... works)")
-    parser.add_argument("--host", default=default, help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=default, help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
-    parser.add_argument("--tls-cert", default=default, help="PEM certificate: serve HTTPS (with --tls-key)")
-    parser.add_argument("--tls-key", default=default, help="PEM private key of --tls-cert")
+    parser.add_argument("--db", default=default, help=_("database URL (default: cloud.sqlite3 in the data folder; postgresql+psycopg://... works)"))
+    parser.add_argument("--host", default=default, help=_("address to listen on (default 127.0.0.1)"))
+    parser.add_argument("--port", type=int, default=default, help=_("TCP port (default {DEFAULT_PORT}; 0 picks a free one)").format(DEFAULT_PORT=DEFAULT_PORT))
+    parser.add_argument("--tls-cert", default=default, help=_("PEM certificate: serve HTTPS (with --tls-key)"))
+    parser.add_argument("--tls-key", default=default, help=_("PEM private key of --tls-cert"))
     parser.add_argument(
-        "--plate-regions", default=default, help="plates drivers may give, e.g. cn,hk,mo (default: a plate of any region; docs/plates.md)"
+        "--plate-regions", default=default, help=_("plates drivers may give, e.g. cn,hk,mo (default: a plate of any region; docs/plates.md)")
     )
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--site-file", help="site file whose [cloud] url to use (default: the configured site file)")
-    parser.add_argument("--url", help="the cloud's URL (instead of a site file)")
+    parser.add_argument("--site-file", help=_("site file whose [cloud] url to use (default: the configured site file)"))
+    parser.add_argument("--url", help=_("the cloud's URL (instead of a site file)"))
     parser.add_argument("--secrets", choices=["keyring", "encrypted-file", "systemd-credential"],
-                        help="where the token is kept (default: the site file's [cloud] secrets; with --url alone: keyring)")
-    parser.add_argument("--key-file", help="encrypted-file: the key file (default: secret.key in the config folder)")
-    parser.add_argument("--credential-file", help="systemd-credential: the credential file (default /etc/credstore.encrypted/booth-cloud-token)")
+                        help=_("where the token is kept (default: the site file's [cloud] secrets; with --url alone: keyring)"))
+    parser.add_argument("--key-file", help=_("encrypted-file: the key file (default: secret.key in the config folder)"))
+    parser.add_argument("--credential-file", help=_("systemd-credential: the credential file (default /etc/credstore.encrypted/booth-cloud-token)"))
 
 
 def register(subparsers: Any) -> None:
     """Add the `cloud` command to the `booth` command's sub-parsers."""
     cloud = subparsers.add_parser(
         "cloud",
-        help="run the reference cloud, log this booth in to its cloud, administer a cloud",
-        description="Without a sub-command: run the reference cloud (like `booth cloud serve`).",
+        help=_("run the reference cloud, log this booth in to its cloud, administer a cloud"),
+        description=_("Without a sub-command: run the reference cloud (like `booth cloud serve`)."),
     )
     _serve_options(cloud, suppress=False)
     cloud.set_defaults(func=cmd_serve)
     sub = cloud.add_subparsers(dest="cloud_command", metavar="SUBCOMMAND")
 
-    serve = sub.add_parser("serve", help="run the reference cloud server")
+    serve = sub.add_parser("serve", help=_("run the reference cloud server"))
     _serve_options(serve, suppress=True)
     serve.set_defaults(func=cmd_serve)
 
-    login = sub.add_parser("login", help="store this site's cloud token in its secret store (read from stdin or prompted, never an argument)")
+    login = sub.add_parser("login", help=_("store this site's cloud token in its secret store (read from stdin or prompted, never an argument)"))
     _target_options(login)
-    login.add_argument("--no-check", action="store_true", help="store without asking the cloud whether it knows the token")
+    login.add_argument("--no-check", action="store_true", help=_("store without asking the cloud whether it knows the token"))
     login.set_defaults(func=cmd_login)
 
-    logout = sub.add_parser("logout", help="remove the cloud token from the secret store")
+    logout = sub.add_parser("logout", help=_("remove the cloud token from the secret store"))
     _target_options(logout)
     logout.set_defaults(func=cmd_logout)
 
-    admin = sub.add_parser("admin", help="administer a reference cloud's database")
+    admin = sub.add_parser("admin", help=_("administer a reference cloud's database"))
     admin_sub = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
 
     def action(name: str, help_text: str, work: Callable[[Any], Callable[[argparse.Namespace], int]], file_help: str | None = None) -> argparse.ArgumentParser:
         ap = admin_sub.add_parser(name, help=help_text)
-        ap.add_argument("--db", help="the cloud's database URL (default: cloud.sqlite3 in the data folder)")
+        ap.add_argument("--db", help=_("the cloud's database URL (default: cloud.sqlite3 in the data folder)"))
         ap.add_argument("site_id", metavar="SITE")
         if file_help:
             ap.add_argument("file", metavar="FILE", help=file_help)
-            ap.add_argument("--version", help="version label (default: the file name without extension)")
+            ap.add_argument("--version", help=_("version label (default: the file name without extension)"))
         ap.set_defaults(func=_admin(work))
         return ap
 
-    add = action("add-site", "register a site (or give it a new token); prints the token", _add_site)
-    add.add_argument("--name", help="the site's name for drivers")
-    add.add_argument("--lat", type=float, help="latitude (for drivers' nearby search)")
-    add.add_argument("--lon", type=float, help="longitude")
-    add.add_argument("--currency", default="EUR", help="ISO 4217 code the site bills in (default EUR)")
-    tariff = action("tariff", "publish a tariff file for a site", _tariff, "tariff TOML file")
-    tariff.add_argument("--no-validate", action="store_true", help="publish even if the tariff parser refuses it (to test booths)")
-    action("members", "publish a member / pass / whitelist list (JSON)", _list_doc("members", "members"), "JSON list of members")
-    action("accounts", "publish the account list (JSON)", _list_doc("accounts", "accounts"), "JSON list of accounts")
-    action("books", "print a site's totals as the cloud keeps them", _books)
+    add = action("add-site", _("register a site (or give it a new token); prints the token"), _add_site)
+    add.add_argument("--name", help=_("the site's name for drivers"))
+    add.add_argument("--lat", type=float, help=_("latitude (for drivers' nearby search)"))
+    add.add_argument("--lon", type=float, help=_("longitude"))
+    add.add_argument("--currency", default="EUR", help=_("ISO 4217 code the site bills in (default EUR)"))
+    tariff = action("tariff", _("publish a tariff file for a site"), _tariff, _("tariff TOML file"))
+    tariff.add_argument("--no-validate", action="store_true", help=_("publish even if the tariff parser refuses it (to test booths)"))
+    action("members", _("publish a member / pass / whitelist list (JSON)"), _list_doc("members", "members"), _("JSON list of members"))
+    action("accounts", _("publish the account list (JSON)"), _list_doc("accounts", "accounts"), _("JSON list of accounts"))
+    action("books", _("print a site's totals as the cloud keeps them"), _books)
 
 
 def main(argv: list[str] | None = None) -> int:

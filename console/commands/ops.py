@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
+
+from console.i18n import _
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -51,7 +54,7 @@ class _Progress:
 
     def __call__(self, name: str) -> None:
         if self.live:
-            self.stream.write(f"\r\x1b[Kchecking {name} …")
+            self.stream.write("\r\x1b[K" + _("checking {name} …").format(name=_(name)))
             self.stream.flush()
 
     def done(self) -> None:
@@ -60,14 +63,26 @@ class _Progress:
             self.stream.flush()
 
 
+def _columns(text: str) -> int:
+    """Terminal columns of `text` (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _columns(text))
+
+
 def render_table(findings: list[Any]) -> str:
-    """The findings as one aligned table, the fix under each problem."""
-    width = max((len(f.check) for f in findings), default=5)
-    lines = [f"{'STATE':<5} {'CHECK':<{width}}  DETAIL"]
-    for f in findings:
-        lines.append(f"{f.level.value:<5} {f.check:<{width}}  {f.detail}")
+    """The findings as one aligned table in the current language, the fix under each
+    problem. The state words stay as they are (ok, warn, FAIL): scripts grep for them."""
+    names = [_(f.check) for f in findings]
+    width = max([_columns(n) for n in names] + [_columns(_("CHECK"))], default=5)
+    state, check, detail = _("STATE"), _("CHECK"), _("DETAIL")
+    lines = [f"{_pad(state, 5)} {_pad(check, width)}  {detail}"]
+    for f, name in zip(findings, names):
+        lines.append(f"{f.level.value:<5} {_pad(name, width)}  {f.detail}")
         if f.fix:
-            lines.append(f"{'':<5} {'':<{width}}  fix: {f.fix}")
+            lines.append(f"{'':<5} {'':<{width}}  " + _("fix: {fix}").format(fix=f.fix))
     return "\n".join(lines)
 
 
@@ -76,7 +91,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from console.ops.doctor import Checkup, Level, blocking, run_checks
 
     if args.timeout <= 0 or args.timeout > 60:
-        return _err(f"booth doctor: --timeout {args.timeout:g}: give seconds between 0 and 60", EXIT_USAGE)
+        return _err(_("booth doctor: --timeout {timeout:g}: give seconds between 0 and 60").format(timeout=args.timeout), EXIT_USAGE)
     checkup = Checkup(site_file=Path(args.site) if args.site else None, database_url=args.db or "", timeout=args.timeout)
     progress = _Progress(sys.stderr)
     try:
@@ -89,8 +104,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(render_table(findings))
         fails = sum(1 for f in findings if f.level is Level.FAIL)
         warns = sum(1 for f in findings if f.level is Level.WARN)
-        verdict = "the console cannot run like this" if fails else "the console can run"
-        print(f"\n{fails} failed, {warns} warnings: {verdict}")
+        verdict = _("the console cannot run like this") if fails else _("the console can run")
+        print()
+        print(_("{fails} failed, {warns} warnings: {verdict}").format(fails=fails, warns=warns, verdict=verdict))
     return EXIT_FAILED if blocking(findings) else EXIT_OK
 
 
@@ -111,14 +127,14 @@ def cmd_backup(args: argparse.Namespace) -> int:
         return EXIT_FAILED if (not status.configured or not status.reachable or status.overdue(now)) else EXIT_OK
     folder = Path(args.to).expanduser() if args.to else backup_folder(config)
     if folder is None:
-        return _err("booth backup: no backup folder: set [backup] folder in the site file or give --to FOLDER", EXIT_USAGE)
+        return _err(_("booth backup: no backup folder: set [backup] folder in the site file or give --to FOLDER"), EXIT_USAGE)
     if sqlite_file(url) is not None and not sqlite_file(url).exists():  # type: ignore[union-attr]
-        return _err(f"booth backup: there is no database at {sqlite_file(url)} yet", EXIT_USAGE)
+        return _err(_("booth backup: there is no database at {value} yet").format(value=sqlite_file(url)), EXIT_USAGE)
     try:
         path = run_backup(config, url, now, folder=folder)
     except BackupError as exc:
-        return _err(f"backup failed: {exc}", EXIT_FAILED)
-    print(f"backup written and verified: {path}")
+        return _err(_("backup failed: {exc}").format(exc=exc), EXIT_FAILED)
+    print(_("backup written and verified: {path}").format(path=path))
     return EXIT_OK
 
 
@@ -128,45 +144,45 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from console.store.migrate import is_known_revision
 
     try:
-        _, url = _site(args)
+        _site_file, url = _site(args)
     except ValueError as exc:
         return _err(str(exc), EXIT_USAGE)
     database = sqlite_file(url)
     if database is None:
-        return _err("booth restore: the database is not an SQLite file; restore PostgreSQL with pg_restore (packaging/INSTALL.md)", EXIT_USAGE)
+        return _err(_("booth restore: the database is not an SQLite file; restore PostgreSQL with pg_restore (packaging/INSTALL.md)"), EXIT_USAGE)
     copy = Path(args.file).expanduser()
     if not copy.is_file():
-        return _err(f"booth restore: {copy}: no such file", EXIT_USAGE)
+        return _err(_("booth restore: {copy}: no such file").format(copy=copy), EXIT_USAGE)
     try:
         result = restore(copy, database, datetime.now(timezone.utc), known_revision=is_known_revision)
     except RestoreRefused as exc:
-        return _err(f"restore refused: {exc}", EXIT_FAILED)
-    kept = ", ".join(str(p) for p in result.replaced) or "nothing (there was no database)"
-    print(f"restored {copy} ({result.verification.audit_entries} audit entries, schema {result.verification.revision or 'empty'}) into {database}")
-    print(f"the database it replaced was moved to: {kept}")
+        return _err(_("restore refused: {exc}").format(exc=exc), EXIT_FAILED)
+    kept = ", ".join(str(p) for p in result.replaced) or _("nothing (there was no database)")
+    print(_("restored {copy} ({audit_entries} audit entries, schema {value}) into {database}").format(copy=copy, audit_entries=result.verification.audit_entries, value=result.verification.revision or 'empty', database=database))
+    print(_("the database it replaced was moved to: {kept}").format(kept=kept))
     return EXIT_OK
 
 
 def _site_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--site", help="site file (default: $BOOTH_SITE or the user config folder)")
-    parser.add_argument("--db", help="database URL (overrides the site file)")
+    parser.add_argument("--site", help=_("site file (default: $BOOTH_SITE or the user config folder)"))
+    parser.add_argument("--db", help=_("database URL (overrides the site file)"))
 
 
 def register(subparsers: Any) -> None:
     """Add `doctor`, `backup` and `restore` to the `booth` command's sub-parsers."""
-    doctor = subparsers.add_parser("doctor", help="check this booth PC: what is wrong and how to fix it")
+    doctor = subparsers.add_parser("doctor", help=_("check this booth PC: what is wrong and how to fix it"))
     _site_options(doctor)
-    doctor.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for each device (default 2)")
-    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doctor.add_argument("--timeout", type=float, default=2.0, help=_("seconds to wait for each device (default 2)"))
+    doctor.add_argument("--json", action="store_true", help=_("print the findings as JSON"))
     doctor.set_defaults(func=cmd_doctor)
 
-    backup = subparsers.add_parser("backup", help="copy the database now, verified ([backup] folder, or --to)")
+    backup = subparsers.add_parser("backup", help=_("copy the database now, verified ([backup] folder, or --to)"))
     _site_options(backup)
-    backup.add_argument("--to", metavar="FOLDER", help="backup folder (default: [backup] folder of the site file)")
-    backup.add_argument("--status", action="store_true", help="only say how old the last good backup is (exit 1 when overdue)")
+    backup.add_argument("--to", metavar="FOLDER", help=_("backup folder (default: [backup] folder of the site file)"))
+    backup.add_argument("--status", action="store_true", help=_("only say how old the last good backup is (exit 1 when overdue)"))
     backup.set_defaults(func=cmd_backup)
 
-    restore = subparsers.add_parser("restore", help="replace the database with a verified backup (stop the console first)")
-    restore.add_argument("file", metavar="FILE", help="a backup file written by `booth backup`")
+    restore = subparsers.add_parser("restore", help=_("replace the database with a verified backup (stop the console first)"))
+    restore.add_argument("file", metavar="FILE", help=_("a backup file written by `booth backup`"))
     _site_options(restore)
     restore.set_defaults(func=cmd_restore)

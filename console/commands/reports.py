@@ -18,6 +18,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from console.i18n import _
+
 EXIT_OK, EXIT_BROKEN, EXIT_INPUT, EXIT_STORE = 0, 1, 2, 3
 
 
@@ -29,54 +31,54 @@ class _Fail(Exception):
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `report` (shift, shifts, manager) and `audit` (verify) to a `booth` parser."""
-    report = subparsers.add_parser("report", help="shift (Z) and manager reports",
-                                   description="Print or export reports from the booth's database.")
+    report = subparsers.add_parser("report", help=_("shift (Z) and manager reports"),
+                                   description=_("Print or export reports from the booth's database."))
     rsub = report.add_subparsers(dest="report_command", metavar="REPORT")
     rsub.required = True
 
     shift = rsub.add_parser(
-        "shift", help="the shift (Z) report of one shift",
-        description="The Z report of a closed shift (or the interim X report of an open one).")
+        "shift", help=_("the shift (Z) report of one shift"),
+        description=_("The Z report of a closed shift (or the interim X report of an open one)."))
     which = shift.add_mutually_exclusive_group()
-    which.add_argument("--last", action="store_true", help="the booth's last closed shift (the default)")
-    which.add_argument("--shift", metavar="ID", help="this shift (open or closed)")
-    shift.add_argument("--format", choices=("text", "json", "csv", "pdf"), default="text", help="output format (default text)")
-    shift.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
-    shift.add_argument("--booth", metavar="ID", help="booth whose last shift is meant (default: the site file's)")
-    shift.add_argument("--font", metavar="TTF", help="TrueType font for the PDF (default: DejaVu Sans, found)")
+    which.add_argument("--last", action="store_true", help=_("the booth's last closed shift (the default)"))
+    which.add_argument("--shift", metavar="ID", help=_("this shift (open or closed)"))
+    shift.add_argument("--format", choices=("text", "json", "csv", "pdf"), default="text", help=_("output format (default text)"))
+    shift.add_argument("--out", metavar="FILE", help=_("write to FILE instead of standard output"))
+    shift.add_argument("--booth", metavar="ID", help=_("booth whose last shift is meant (default: the site file's)"))
+    shift.add_argument("--font", metavar="TTF", help=_("TrueType font for the PDF (default: DejaVu Sans, found)"))
     _common(shift)
     shift.set_defaults(func=_shift_command)
 
-    shifts = rsub.add_parser("shifts", help="list recent shifts", description="List the newest shifts with their ids.")
-    shifts.add_argument("--booth", metavar="ID", help="only this booth (default: all)")
-    shifts.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    shifts = rsub.add_parser("shifts", help=_("list recent shifts"), description=_("List the newest shifts with their ids."))
+    shifts.add_argument("--booth", metavar="ID", help=_("only this booth (default: all)"))
+    shifts.add_argument("--limit", type=int, default=20, help=_("how many (default 20)"))
     _common(shifts)
     shifts.set_defaults(func=_shifts_command)
 
     manager = rsub.add_parser(
-        "manager", help="revenue, occupancy, stays and overrides over days",
-        description="The manager's figures for local days FROM to TO (both included).")
-    manager.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (default: 30 days ago)")
-    manager.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (default: today)")
-    manager.add_argument("--format", choices=("text", "json", "csv"), default="text", help="output format (default text)")
-    manager.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+        "manager", help=_("revenue, occupancy, stays and overrides over days"),
+        description=_("The manager's figures for local days FROM to TO (both included)."))
+    manager.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help=_("first day (default: 30 days ago)"))
+    manager.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help=_("last day (default: today)"))
+    manager.add_argument("--format", choices=("text", "json", "csv"), default="text", help=_("output format (default text)"))
+    manager.add_argument("--out", metavar="FILE", help=_("write to FILE instead of standard output"))
     _common(manager)
     manager.set_defaults(func=_manager_command)
 
-    audit = subparsers.add_parser("audit", help="check the audit trail", description="Check the audit trail.")
+    audit = subparsers.add_parser("audit", help=_("check the audit trail"), description=_("Check the audit trail."))
     asub = audit.add_subparsers(dest="audit_command", metavar="COMMAND")
     asub.required = True
     verify = asub.add_parser(
-        "verify", help="check every link of the audit chain",
-        description="Walk the hash-chained audit trail and name the first missing, edited or re-linked "
-                    "entry. Exits 0 if the chain is whole, 1 if it is broken.")
+        "verify", help=_("check every link of the audit chain"),
+        description=_("Walk the hash-chained audit trail and name the first missing, edited or re-linked "
+                    "entry. Exits 0 if the chain is whole, 1 if it is broken."))
     _common(verify)
     verify.set_defaults(func=_verify_command)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--site", metavar="FILE", help="site file (default: $BOOTH_SITE or the user config folder)")
-    parser.add_argument("--db", metavar="URL", help="database URL or SQLite file (overrides the site file)")
+    parser.add_argument("--site", metavar="FILE", help=_("site file (default: $BOOTH_SITE or the user config folder)"))
+    parser.add_argument("--db", metavar="URL", help=_("database URL or SQLite file (overrides the site file)"))
 
 
 # -- opening things -------------------------------------------------------------------------
@@ -108,13 +110,13 @@ def _engine(args: argparse.Namespace, config: Any) -> Any:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise _Fail(EXIT_INPUT, f"{raw!r} is not a database URL") from None
+        raise _Fail(EXIT_INPUT, _("{raw!r} is not a database URL").format(raw=raw)) from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database in ("", ":memory:"):
-            raise _Fail(EXIT_INPUT, "an in-memory database has nothing to report; give a database file")
+            raise _Fail(EXIT_INPUT, _("an in-memory database has nothing to report; give a database file"))
         if not Path(database).expanduser().is_file():
-            raise _Fail(EXIT_STORE, f"no database at {database}")
+            raise _Fail(EXIT_STORE, _("no database at {database}").format(database=database))
     try:
         engine = make_engine(url, config.engine_settings)
     except StoreError as exc:
@@ -133,9 +135,9 @@ def _check_schema(engine: Any, url: str) -> None:
         with read_connection(engine) as conn:
             revision = MigrationContext.configure(conn).get_current_revision()
     except DBAPIError as exc:
-        raise _Fail(EXIT_STORE, f"cannot read {url}: {_reason(exc)}") from None
+        raise _Fail(EXIT_STORE, _("cannot read {url}: {value}").format(url=url, value=_reason(exc))) from None
     if revision is None:
-        raise _Fail(EXIT_STORE, f"{url} is not a booth database (no schema); run `booth migrate` first")
+        raise _Fail(EXIT_STORE, _("{url} is not a booth database (no schema); run `booth migrate` first").format(url=url))
 
 
 def _reason(exc: BaseException) -> str:
@@ -143,14 +145,14 @@ def _reason(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", exc))
     lowered = text.lower()
     if "locked" in lowered or "busy" in lowered:
-        return "the database is busy (locked by another program); try again"
+        return _("the database is busy (locked by another program); try again")
     if "malformed" in lowered or "not a database" in lowered:
-        return "the database file is damaged or is not a database"
+        return _("the database file is damaged or is not a database")
     if "unable to open" in lowered:
-        return "the database file cannot be opened"
+        return _("the database file cannot be opened")
     if "no such table" in lowered or "no such column" in lowered:
-        return f"the database schema is older than this console ({text}); run `booth migrate`"
-    return f"database error: {text}"
+        return _("the database schema is older than this console ({reason}); run `booth migrate`").format(reason=text)
+    return _("database error: {reason}").format(reason=text)
 
 
 def _write(args: argparse.Namespace, payload: str | bytes) -> None:
@@ -162,12 +164,12 @@ def _write(args: argparse.Namespace, payload: str | bytes) -> None:
             else:
                 path.write_text(payload, encoding="utf-8", newline="")
         except OSError as exc:
-            raise _Fail(EXIT_INPUT, f"cannot write {args.out}: {exc.strerror or exc}") from None
-        print(f"wrote {args.out}", file=sys.stderr)
+            raise _Fail(EXIT_INPUT, _("cannot write {out}: {value}").format(out=args.out, value=exc.strerror or exc)) from None
+        print(_("wrote {out}").format(out=args.out), file=sys.stderr)
         return
     if isinstance(payload, bytes):
         if sys.stdout.isatty():
-            raise _Fail(EXIT_INPUT, "a PDF is binary: give --out FILE (or redirect the output)")
+            raise _Fail(EXIT_INPUT, _("a PDF is binary: give --out FILE (or redirect the output)"))
         sys.stdout.flush()
         sys.stdout.buffer.write(payload)
         sys.stdout.buffer.flush()
@@ -183,13 +185,13 @@ def _run(func: Any, args: argparse.Namespace) -> int:
     try:
         return int(func(args))
     except _Fail as fail:
-        print(f"booth: {fail}", file=sys.stderr)
+        print(_("booth: {fail}").format(fail=fail), file=sys.stderr)
         return fail.code
     except ReportError as exc:
-        print(f"booth: {exc}", file=sys.stderr)
+        print(_("booth: {exc}").format(exc=exc), file=sys.stderr)
         return EXIT_INPUT
     except DBAPIError as exc:
-        print(f"booth: {_reason(exc)}", file=sys.stderr)
+        print(_("booth: {value}").format(value=_reason(exc)), file=sys.stderr)
         return EXIT_STORE
 
 
@@ -207,7 +209,7 @@ def _shift(args: argparse.Namespace) -> int:
         shift_report_pdf,
     )
     from console.reports.printout import document_text, shift_report_document
-    from console.reports.queries import build_shift_report, last_shift_id
+    from console.reports.queries import booth_scope, build_shift_report, last_shift_id
 
     config = _config(args)
     engine = _engine(args, config)
@@ -215,9 +217,11 @@ def _shift(args: argparse.Namespace) -> int:
     shift_id = args.shift or last_shift_id(engine, booth)
     if shift_id is None:
         open_id = last_shift_id(engine, booth, closed_only=False)
-        hint = f"; the open shift is {open_id} (use --shift {open_id} for its interim report)" if open_id else ""
-        raise _Fail(EXIT_INPUT, f"booth {booth} has no closed shift{hint}")
-    report = build_shift_report(engine, shift_id, config.site.tz, site_name=config.site.name)
+        hint = "; " + _("the open shift is {shift} (use --shift {shift} for its interim report)").format(shift=open_id) if open_id else ""
+        raise _Fail(EXIT_INPUT, _("booth {booth} has no closed shift{hint}").format(booth=booth, hint=hint))
+    # The booth's own lanes are known only for the booth this site file describes.
+    lanes = booth_scope(engine, (lane.id for lane in config.lanes)) if booth == config.site.booth_id else None
+    report = build_shift_report(engine, shift_id, config.site.tz, site_name=config.site.name, lanes=lanes)
     if args.format == "json":
         _write(args, json.dumps(shift_report_json(report), ensure_ascii=False, indent=2) + "\n")
     elif args.format == "csv":
@@ -226,10 +230,13 @@ def _shift(args: argparse.Namespace) -> int:
         try:
             pdf = shift_report_pdf(report, font=args.font)
         except (OSError, RuntimeError) as exc:
-            raise _Fail(EXIT_INPUT, f"cannot make the PDF: {exc}") from None
+            raise _Fail(EXIT_INPUT, _("cannot make the PDF: {exc}").format(exc=exc)) from None
         if pdf.replaced:
             shown = "".join(sorted(pdf.replaced))[:40]
-            print(f"note: no font for {shown!r}; printed as '?' (pass --font with a font that has them)", file=sys.stderr)
+            print(_("note: no font for {shown!r}; printed as '?' (pass --font with a font that has them)").format(shown=shown), file=sys.stderr)
+            if any(ord(ch) > 0x2E7F for ch in pdf.replaced):
+                print(_("note: no Chinese font is installed: install fonts-wqy-microhei (`python3 quickstart.py setup` does) "
+                        "or pass --font with a CJK font"), file=sys.stderr)
         _write(args, pdf.data)
     else:
         _write(args, document_text(shift_report_document(report)))
@@ -248,9 +255,9 @@ def _shifts(args: argparse.Namespace) -> int:
     tz = config.site.tz
     rows = recent_shifts(engine, args.booth, limit=args.limit)
     if not rows:
-        print("no shifts yet")
+        print(_("no shifts yet"))
     for s in rows:
-        closed = s.closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if s.closed_at else "open"
+        closed = s.closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if s.closed_at else _("open")
         print(f"{s.id}  {s.booth_id:<10} {s.attendant:<16} {s.opened_at.astimezone(tz):%Y-%m-%d %H:%M} - {closed}")
     return EXIT_OK
 
@@ -261,7 +268,7 @@ def _parse_day(text: str | None, default: date, what: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise _Fail(EXIT_INPUT, f"--{what}: {text!r} is not a date (use YYYY-MM-DD)") from None
+        raise _Fail(EXIT_INPUT, _("--{what}: {text!r} is not a date (use YYYY-MM-DD)").format(what=what, text=text)) from None
 
 
 def _manager_command(args: argparse.Namespace) -> int:
@@ -307,18 +314,17 @@ def _verify(args: argparse.Namespace) -> int:
         with Session(bind=conn) as session:
             result = verify_chain(session)
     if result.ok:
-        print(f"audit chain intact: {result.entries} entries, every link verified")
+        print(_("audit chain intact: {entries} entries, every link verified").format(entries=result.entries))
         return EXIT_OK
     print(
-        f"audit chain BROKEN at entry {result.first_bad_seq}: {result.problem}. "
-        f"The {result.entries} entries before it are intact; entries from {result.first_bad_seq} on cannot be trusted.",
+        _("audit chain BROKEN at entry {first_bad_seq}: {problem}. The {entries} entries before it are intact; entries from {first_bad_seq} on cannot be trusted.").format(first_bad_seq=result.first_bad_seq, problem=result.problem, entries=result.entries),
     )
     return EXIT_BROKEN
 
 
 def main(argv: list[str] | None = None) -> int:
     """The report and audit commands on their own (`python -m console.commands.reports`)."""
-    parser = argparse.ArgumentParser(prog="booth", description="Booth reports and audit check.")
+    parser = argparse.ArgumentParser(prog="booth", description=_("Booth reports and audit check."))
     register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(argv)
     try:

@@ -33,6 +33,7 @@ from console.domain.tariff import (
 from console.domain.tariff.calendar import localize
 from console.domain.tariff.parse import duration_text
 from console.domain.tariff.pricing import EARLIEST, LATEST
+from console.i18n import _, ngettext
 
 EXIT_OK, EXIT_TARIFF, EXIT_INPUT = 0, 1, 2
 
@@ -40,39 +41,39 @@ EXIT_OK, EXIT_TARIFF, EXIT_INPUT = 0, 1, 2
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `quote` and `tariff` (with `check`) to a `booth` argument parser."""
     q = subparsers.add_parser(
-        "quote", help="price a stay with a tariff file",
-        description="Price one stay with a tariff file and print the itemized fee. "
-                    "Times without an offset are in the tariff's time zone.")
+        "quote", help=_("price a stay with a tariff file"),
+        description=_("Price one stay with a tariff file and print the itemized fee. "
+                    "Times without an offset are in the tariff's time zone."))
     q.add_argument("--tariff", required=True, action="append", metavar="FILE",
-                   help="tariff TOML file, or the name of a shipped one (default.toml, mall.toml, ...); repeat it for "
-                        "several versions of one tariff (the version in force at entry prices the stay)")
-    q.add_argument("--entry", metavar="ISO8601", help="entry time (omit only with --lost-ticket)")
-    q.add_argument("--exit", required=True, metavar="ISO8601", help="exit time")
+                   help=_("tariff TOML file, or the name of a shipped one (default.toml, mall.toml, ...); repeat it for "
+                        "several versions of one tariff (the version in force at entry prices the stay)"))
+    q.add_argument("--entry", metavar="ISO8601", help=_("entry time (omit only with --lost-ticket)"))
+    q.add_argument("--exit", required=True, metavar="ISO8601", help=_("exit time"))
     q.add_argument("--class", dest="vehicle_class", default="car", metavar="CLASS",
-                   help="vehicle class declared in the tariff (default: car)")
+                   help=_("vehicle class declared in the tariff (default: car)"))
     q.add_argument("--member", metavar="PLAN",
-                   help="id of a member plan, pass or whitelist declared in the tariff "
-                        "([members.<id>]); the site resolves a plate or card to it")
+                   help=_("id of a member plan, pass or whitelist declared in the tariff "
+                        "([members.<id>]); the site resolves a plate or card to it"))
     q.add_argument("--validation", action="extend", nargs="+", default=[], metavar="CODE",
-                   help="merchant validation code(s) declared in the tariff, in the order "
-                        "they were presented (repeatable)")
-    q.add_argument("--zone", metavar="ZONE", help="zone of the stay (for plans limited to zones)")
+                   help=_("merchant validation code(s) declared in the tariff, in the order "
+                        "they were presented (repeatable)"))
+    q.add_argument("--zone", metavar="ZONE", help=_("zone of the stay (for plans limited to zones)"))
     q.add_argument("--paid-until", metavar="ISO8601",
-                   help="when the stay was paid at a pay station (exit grace applies after it)")
-    q.add_argument("--lost-ticket", action="store_true", help="the ticket was lost")
+                   help=_("when the stay was paid at a pay station (exit grace applies after it)"))
+    q.add_argument("--lost-ticket", action="store_true", help=_("the ticket was lost"))
     q.add_argument("--previous-entry", metavar="ISO8601",
-                   help="entry of the vehicle's previous visit (re-entry continuation)")
-    q.add_argument("--previous-exit", metavar="ISO8601", help="exit of the previous visit")
-    q.add_argument("--previous-paid", metavar="AMOUNT", help="what the previous visit paid")
-    q.add_argument("--json", action="store_true", help="print one JSON object")
+                   help=_("entry of the vehicle's previous visit (re-entry continuation)"))
+    q.add_argument("--previous-exit", metavar="ISO8601", help=_("exit of the previous visit"))
+    q.add_argument("--previous-paid", metavar="AMOUNT", help=_("what the previous visit paid"))
+    q.add_argument("--json", action="store_true", help=_("print one JSON object"))
     q.set_defaults(func=_quote_command)
 
-    t = subparsers.add_parser("tariff", help="work with tariff files")
+    t = subparsers.add_parser("tariff", help=_("work with tariff files"))
     tsub = t.add_subparsers(dest="tariff_command", metavar="COMMAND")
     tsub.required = True
-    c = tsub.add_parser("check", help="validate tariff files and list every problem",
-                        description="Validate tariff files; print every problem with its key. "
-                                    "Exits 1 if any file has a problem.")
+    c = tsub.add_parser("check", help=_("validate tariff files and list every problem"),
+                        description=_("Validate tariff files; print every problem with its key. "
+                                    "Exits 1 if any file has a problem."))
     c.add_argument("files", nargs="+", metavar="FILE")
     c.set_defaults(func=_check_command)
 
@@ -93,19 +94,17 @@ def _check_command(args: argparse.Namespace) -> int:
         try:
             tariff = _load(path)
         except OSError as exc:
-            print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            print(_("{path}: cannot read: {value}").format(path=path, value=exc.strerror or exc), file=sys.stderr)
             code = EXIT_TARIFF
             continue
         except TariffError as exc:
             print(str(exc), file=sys.stderr)
             n = len(exc.problems)
-            print(f"{path}: {n} problem{'s' if n != 1 else ''}", file=sys.stderr)
+            print(ngettext("{path}: {n} problem", "{path}: {n} problems", n).format(path=path, n=n), file=sys.stderr)
             code = EXIT_TARIFF
             continue
         since = tariff.effective_from.isoformat() if tariff.effective_from else "always"
-        print(f"{path}: OK {tariff.tariff_id} \"{tariff.name}\", {tariff.currency}, "
-              f"{tariff.timezone.key}, effective from {since}; classes: "
-              f"{', '.join(tariff.classes)}; windows: {', '.join(w.name for w in tariff.windows)}")
+        print(_('{path}: OK {tariff_id} "{name}", {currency}, {key}, effective from {since}; classes: {join}; windows: {join2}').format(path=path, tariff_id=tariff.tariff_id, name=tariff.name, currency=tariff.currency, key=tariff.timezone.key, since=since, join=', '.join(tariff.classes), join2=', '.join(w.name for w in tariff.windows)))
     return code
 
 
@@ -115,11 +114,9 @@ def _time(text: str | None, tz: ZoneInfo, what: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise QuoteError(f"--{what}: {text!r} is not an ISO 8601 time "
-                         "(e.g. 2026-03-02T07:40 or 2026-03-02T07:40+01:00)") from None
+        raise QuoteError(_("--{what}: {text!r} is not an ISO 8601 time (e.g. 2026-03-02T07:40 or 2026-03-02T07:40+01:00)").format(what=what, text=text)) from None
     if not EARLIEST.year <= value.year < LATEST.year:
-        raise QuoteError(f"--{what}: {text!r} is outside the years this booth prices "
-                         f"({EARLIEST.year} to {LATEST.year - 1})")
+        raise QuoteError(_("--{what}: {text!r} is outside the years this booth prices ({year} to {value})").format(what=what, text=text, year=EARLIEST.year, value=LATEST.year - 1))
     if value.tzinfo is None:
         value = localize(value, tz)
     return value
@@ -131,7 +128,7 @@ def _quote_command(args: argparse.Namespace) -> int:
         try:
             book.add(_load(path))
         except OSError as exc:
-            print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            print(_("{path}: cannot read: {value}").format(path=path, value=exc.strerror or exc), file=sys.stderr)
             return EXIT_INPUT
         except TariffError as exc:
             print(str(exc), file=sys.stderr)
@@ -146,11 +143,11 @@ def _quote_command(args: argparse.Namespace) -> int:
         previous = None
         if args.previous_entry or args.previous_exit or args.previous_paid:
             if not (args.previous_entry and args.previous_exit):
-                raise QuoteError("--previous-entry and --previous-exit go together")
+                raise QuoteError(_("--previous-entry and --previous-exit go together"))
             try:
                 paid = Money.parse(args.previous_paid or "0", list(book)[-1].currency)
             except MoneyError as exc:
-                raise QuoteError(f"--previous-paid: {exc}") from None
+                raise QuoteError(_("--previous-paid: {exc}").format(exc=exc)) from None
             previous = PreviousVisit(
                 entry=_time(args.previous_entry, tz, "previous-entry"),  # type: ignore[arg-type]
                 exit=_time(args.previous_exit, tz, "previous-exit"),  # type: ignore[arg-type]
@@ -163,7 +160,7 @@ def _quote_command(args: argparse.Namespace) -> int:
         )
     except (QuoteError, OverflowError) as exc:
         # OverflowError: calendar arithmetic at the edge of what datetime holds
-        print(f"cannot quote: {exc}", file=sys.stderr)
+        print(_("cannot quote: {exc}").format(exc=exc), file=sys.stderr)
         return EXIT_INPUT
     tariff = book.get(result.tariff_id)
     assert tariff is not None
@@ -187,18 +184,18 @@ def render_quote(tariff: Tariff, result: Quote, entry: datetime | None, exit_: d
                  vehicle_class: str) -> str:
     """The itemized fee as lines for people (screen or receipt)."""
     tz = tariff.timezone
-    lines = [f"{tariff.name} [{result.tariff_id}] {tariff.currency}, times in {tz.key}"]
+    lines = [_("{name} [{tariff}] {currency}, times in {zone}").format(name=tariff.name, tariff=result.tariff_id, currency=tariff.currency, zone=tz.key)]
     ex = exit_.astimezone(tz)
     if entry is not None:
         en = entry.astimezone(tz)
-        lines.append(f"Entry  {en:%a %Y-%m-%d %H:%M}")
+        lines.append(_("Entry  {when}").format(when=f"{en:%a %Y-%m-%d %H:%M}"))
         stay = int((exit_.timestamp() - entry.timestamp()) // 60)
-        lines.append(f"Exit   {ex:%a %Y-%m-%d %H:%M}   stay {duration_text(stay)}")
+        lines.append(_("Exit   {when}   stay {stay}").format(when=f"{ex:%a %Y-%m-%d %H:%M}", stay=duration_text(stay)))
     else:
-        lines.append("Entry  unknown (lost ticket)")
-        lines.append(f"Exit   {ex:%a %Y-%m-%d %H:%M}")
+        lines.append(_("Entry  unknown (lost ticket)"))
+        lines.append(_("Exit   {when}").format(when=f"{ex:%a %Y-%m-%d %H:%M}"))
     vc = tariff.classes[vehicle_class]
-    lines.append(f"Class  {vc.label}")
+    lines.append(_("Class  {vehicle_class}").format(vehicle_class=vc.label))
     lines.append("")
     amounts = [i.amount.decimal_text() for i in result.items]
     width_amount = max([len(a) for a in amounts] + [len(result.total.decimal_text()), 6])
@@ -206,20 +203,19 @@ def render_quote(tariff: Tariff, result: Quote, entry: datetime | None, exit_: d
     for item, text in zip(result.items, amounts, strict=True):
         lines.append(f"  {item.label:<{width_label}}  {text:>{width_amount}}")
     lines.append("  " + "-" * (width_label + width_amount + 2))
-    total_label = f"Total {result.total.currency}"
+    total_label = _("Total {currency}").format(currency=result.total.currency)
     lines.append(f"  {total_label:<{width_label}}  {result.total.decimal_text():>{width_amount}}")
     for line in result.taxes():
-        lines.append(f"  {line.rate.label} {line.rate.percent_text}: net "
-                     f"{line.net.decimal_text()}, tax {line.tax.decimal_text()}, "
-                     f"gross {line.gross.decimal_text()}")
+        lines.append(f"  {line.rate.label} {line.rate.percent_text}: " + _("net {net}, tax {tax}, gross {gross}").format(
+            net=line.net.decimal_text(), tax=line.tax.decimal_text(), gross=line.gross.decimal_text()))
     for note in result.notes:
-        lines.append(f"  Note: {note}")
+        lines.append("  " + _("Note: {note}").format(note=note))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run `quote` / `tariff check` on their own (the `booth` CLI registers the same)."""
-    parser = argparse.ArgumentParser(prog="booth", description="Booth tariff tools")
+    parser = argparse.ArgumentParser(prog="booth", description=_("Booth tariff tools"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     register(sub)

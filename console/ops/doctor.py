@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
+from console.i18n import N_, _
 from console.locations import data_dir, default_site_file
 from console.site.config import ConfigError, SiteConfig, default_site, load_site
 from drivers.probe import probe_tcp, probe_url, within
@@ -71,15 +72,15 @@ def check_site_file(c: Checkup) -> list[Finding]:
     path = c.site_file or default_site_file()
     if c.site_file is None and not path.exists():
         c.config = default_site()
-        return [Finding("site file", Level.WARN, f"no site file at {path}; the embedded demo site would run",
-                        f"booth init {path}, then edit it (or set BOOTH_SITE)")]
+        return [Finding(N_("site file"), Level.WARN, _("no site file at {path}; the embedded demo site would run").format(path=path),
+                        _("booth init {path}, then edit it (or set BOOTH_SITE)").format(path=path))]
     try:
         c.config = load_site(path)
     except ConfigError as exc:
         lines = str(exc).splitlines()
         more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
-        return [Finding("site file", Level.FAIL, lines[0] + more, f"fix {path}; `booth run --site {path}` lists every problem")]
-    return [Finding("site file", Level.OK, f"{path}: {c.config.site.name}, booth {c.config.site.booth_id}")]
+        return [Finding(N_("site file"), Level.FAIL, lines[0] + more, _("fix {path}; `booth run --site {path}` lists every problem").format(path=path))]
+    return [Finding(N_("site file"), Level.OK, _("{path}: {name}, booth {booth_id}").format(path=path, name=c.config.site.name, booth_id=c.config.site.booth_id))]
 
 
 def _database_url(c: Checkup) -> str:
@@ -107,11 +108,11 @@ def check_database(c: Checkup) -> list[Finding]:
     url = c.database_url = _database_url(c)
     file = sqlite_file(url)
     if file is not None and not file.exists():
-        return [Finding("database", Level.INFO, f"{file} does not exist yet; the console creates it on start")]
+        return [Finding(N_("database"), Level.INFO, _("{file} does not exist yet; the console creates it on start").format(file=file))]
     try:
         engine = make_engine(url, busy_timeout_ms=int(c.timeout * 1000))
     except StoreError as exc:
-        return [Finding("database", Level.FAIL, str(exc), "check the folder and [database] url")]
+        return [Finding(N_("database"), Level.FAIL, str(exc), _("check the folder and [database] url"))]
     try:
         revision = current_revision(engine)
         check_known(revision)
@@ -120,33 +121,33 @@ def check_database(c: Checkup) -> list[Finding]:
             with engine.connect() as conn:
                 quick = conn.exec_driver_sql("PRAGMA quick_check").scalar()
             if quick != "ok":
-                findings.append(Finding("database", Level.FAIL, f"{file} is damaged: {quick}", "booth restore FILE (a verified backup)"))
+                findings.append(Finding(N_("database"), Level.FAIL, _("{file} is damaged: {quick}").format(file=file, quick=quick), _("booth restore FILE (a verified backup)")))
         head = head_revision()
         if revision == head:
-            findings.append(Finding("migrations", Level.OK, f"schema at {head}, the newest this build knows"))
+            findings.append(Finding(N_("migrations"), Level.OK, _("schema at {head}, the newest this build knows").format(head=head)))
         else:
-            findings.append(Finding("migrations", Level.WARN, f"schema at {revision or 'empty'}, this build has {head}",
-                                    "`booth migrate` (the console also does it on start, after a backup)"))
+            findings.append(Finding(N_("migrations"), Level.WARN, _("schema at {value}, this build has {head}").format(value=revision or 'empty', head=head),
+                                    _("`booth migrate` (the console also does it on start, after a backup)")))
         return findings
     except SchemaTooNew as exc:
-        return [Finding("migrations", Level.FAIL, str(exc).split(". Nothing")[0], "install the newer booth, or `booth restore` a backup")]
+        return [Finding(N_("migrations"), Level.FAIL, str(exc).split(". Nothing")[0], _("install the newer booth, or `booth restore` a backup"))]
     except Exception as exc:  # noqa: BLE001 - whatever stops the database is the finding
         from console.store.engine import explain
 
-        return [Finding("database", Level.FAIL, f"cannot open {url.split('@')[-1]}: {explain(exc)}", "see booth.log; `booth restore` a backup if it is damaged")]
+        return [Finding(N_("database"), Level.FAIL, _("cannot open {split}: {value}").format(split=url.split('@')[-1], value=explain(exc)), _("see booth.log; `booth restore` a backup if it is damaged"))]
     finally:
         engine.dispose()
 
 
 def _device_finding(name: str, url: str, c: Checkup, probe: Callable[[], str] | None = None) -> Finding:
     if url.startswith("sim://"):
-        return Finding(name, Level.INFO, f"{url}: simulated")
+        return Finding(name, Level.INFO, _("{url}: simulated").format(url=url))
     problem = within(c.timeout + 1, probe or (lambda: probe_url(url, c.timeout)))
     if not problem:
-        return Finding(name, Level.OK, f"{url}: answers")
+        return Finding(name, Level.OK, _("{url}: answers").format(url=url))
     if "in use" in problem:
         return Finding(name, Level.INFO, problem)
-    return Finding(name, Level.FAIL, problem, "check the cable, power and the URL in the site file")
+    return Finding(name, Level.FAIL, problem, _("check the cable, power and the URL in the site file"))
 
 
 def _lane_target(url: str) -> str:
@@ -173,12 +174,12 @@ def check_lanes(c: Checkup) -> list[Finding]:
     findings = []
     for lane in c.config.lanes:
         if lane.gate.startswith("sim://"):
-            findings.append(Finding(f"lane {lane.id}", Level.INFO, f"{lane.gate}: simulated"))
+            findings.append(Finding(f"lane {lane.id}", Level.INFO, _("{gate}: simulated").format(gate=lane.gate)))
         else:
             try:
                 target = _lane_target(lane.gate)
             except ValueError as exc:
-                findings.append(Finding(f"lane {lane.id}", Level.FAIL, str(exc), "fix the lane's gate URL"))
+                findings.append(Finding(f"lane {lane.id}", Level.FAIL, str(exc), _("fix the lane's gate URL")))
                 continue
             findings.append(_device_finding(f"lane {lane.id}", lane.gate, c, _probe_of(target, c.timeout)))
         if lane.camera:
@@ -192,9 +193,9 @@ def check_printer(c: Checkup) -> list[Finding]:
         return []
     url = c.config.printer.url
     if not url:
-        return [Finding("printer", Level.INFO, "no printer configured (receipts are not printed)")]
+        return [Finding(N_("printer"), Level.INFO, _("no printer configured (receipts are not printed)"))]
     if url.startswith("sim://"):
-        return [Finding("printer", Level.INFO, f"{url}: simulated")]
+        return [Finding(N_("printer"), Level.INFO, _("{url}: simulated").format(url=url))]
     from console.site.build import printer_url
     from drivers.health import DeviceHealth, HealthState
     from drivers.printer import PrinterConfigError, open_printer
@@ -203,7 +204,7 @@ def check_printer(c: Checkup) -> list[Finding]:
         printer = open_printer(printer_url(url, c.data), name="printer", profile=c.config.printer.profile,
                                width=c.config.printer.width, timeout=c.timeout, status_timeout=c.timeout)
     except PrinterConfigError as exc:
-        return [Finding("printer", Level.FAIL, str(exc), "fix [printer] url")]
+        return [Finding(N_("printer"), Level.FAIL, str(exc), _("fix [printer] url"))]
     result: list[DeviceHealth] = []
 
     def ask() -> str:
@@ -215,13 +216,13 @@ def check_printer(c: Checkup) -> list[Finding]:
     finally:
         printer.close()
     if not result:
-        return [Finding("printer", Level.FAIL, f"{url}: no answer", "check power, cable and the URL")]
+        return [Finding(N_("printer"), Level.FAIL, _("{url}: no answer").format(url=url), _("check power, cable and the URL"))]
     state, detail = result[0].state, result[0].detail
     if state is HealthState.OK:
-        return [Finding("printer", Level.OK, f"{url}: {detail or 'ready'}")]
+        return [Finding(N_("printer"), Level.OK, f"{url}: {detail or 'ready'}")]
     if state is HealthState.DEGRADED:
-        return [Finding("printer", Level.WARN, f"{url}: {detail}", "load a new paper roll soon")]
-    return [Finding("printer", Level.FAIL, f"{url}: {detail or state.value}", "paper, cover, power and cable; receipts wait in the print queue")]
+        return [Finding(N_("printer"), Level.WARN, f"{url}: {detail}", _("load a new paper roll soon"))]
+    return [Finding(N_("printer"), Level.FAIL, f"{url}: {detail or state.value}", _("paper, cover, power and cable; receipts wait in the print queue"))]
 
 
 def check_elevator_and_charging(c: Checkup) -> list[Finding]:
@@ -231,11 +232,11 @@ def check_elevator_and_charging(c: Checkup) -> list[Finding]:
     findings = []
     elevator = c.config.elevator
     if elevator.url:
-        findings.append(_device_finding("elevator", elevator.url, c))
+        findings.append(_device_finding(N_("elevator"), elevator.url, c))
         if elevator.camera_url:
-            findings.append(_device_finding("elevator camera", elevator.camera_url, c))
+            findings.append(_device_finding(N_("elevator camera"), elevator.camera_url, c))
     if c.config.camera.url:
-        findings.append(_device_finding("camera", c.config.camera.url, c))
+        findings.append(_device_finding(N_("camera"), c.config.camera.url, c))
     for pile in c.config.charging.epiles:
         findings.append(_device_finding(f"pile {pile.id}", pile.url, c))
     ocpp = c.config.charging.ocpp
@@ -247,17 +248,17 @@ def check_elevator_and_charging(c: Checkup) -> list[Finding]:
 def _ocpp_port(host: str, port: int) -> Finding:
     try:
         with socket.create_server((host, port)):
-            return Finding("OCPP server", Level.OK, f"{host}:{port} is free for the chargers")
+            return Finding(N_("OCPP server"), Level.OK, _("{host}:{port} is free for the chargers").format(host=host, port=port))
     except OSError:
         if not probe_tcp(host, port, 1.0):
-            return Finding("OCPP server", Level.INFO, f"{host}:{port} is taken (by the running console, if it is up)")
-        return Finding("OCPP server", Level.FAIL, f"cannot listen on {host}:{port}", "choose a free [charging.ocpp] port")
+            return Finding(N_("OCPP server"), Level.INFO, _("{host}:{port} is taken (by the running console, if it is up)").format(host=host, port=port))
+        return Finding(N_("OCPP server"), Level.FAIL, _("cannot listen on {host}:{port}").format(host=host, port=port), _("choose a free [charging.ocpp] port"))
 
 
 def check_cloud(c: Checkup) -> list[Finding]:
     """A token in the secret store, accepted by the cloud; this PC's clock against the cloud's."""
     if c.config is None or not c.config.cloud.url:
-        return [Finding("cloud", Level.INFO, "no cloud configured; the booth works on its own")]
+        return [Finding(N_("cloud"), Level.INFO, _("no cloud configured; the booth works on its own"))]
     from console.sync.credentials import CredentialError, load_token, site_secret_store
 
     cloud = c.config.cloud
@@ -265,12 +266,12 @@ def check_cloud(c: Checkup) -> list[Finding]:
     try:
         token = load_token(cloud.url, store)
     except CredentialError as exc:
-        return [Finding("secrets", Level.WARN, str(exc), "see packaging/INSTALL.md, step 3")]
+        return [Finding(N_("secrets"), Level.WARN, str(exc), _("see packaging/INSTALL.md, step 3"))]
     except ValueError as exc:  # a cloud URL the client refuses
-        return [Finding("cloud", Level.FAIL, str(exc), "fix [cloud] url")]
+        return [Finding(N_("cloud"), Level.FAIL, str(exc), _("fix [cloud] url"))]
     if not token:
-        return [Finding("secrets", Level.WARN, f"no token for {cloud.url} in {store.describe()}", "booth cloud login (reads the token from stdin)")]
-    findings = [Finding("secrets", Level.OK, f"token for {cloud.url} in {store.describe()}")]
+        return [Finding(N_("secrets"), Level.WARN, _("no token for {url} in {describe}").format(url=cloud.url, describe=store.describe()), _("booth cloud login (reads the token from stdin)"))]
+    findings = [Finding(N_("secrets"), Level.OK, _("token for {url} in {describe}").format(url=cloud.url, describe=store.describe()))]
     return findings + _cloud_link(cloud.url, cloud.ca_bundle, token, c)
 
 
@@ -286,15 +287,15 @@ def _cloud_link(url: str, ca_bundle: str | None, token: str, c: Checkup) -> list
             response = client.get(f"{protocol.API}/whoami", headers={"Authorization": f"Bearer {token}"})
             received = c.now()
     except httpx.HTTPError as exc:
-        return [Finding("cloud link", Level.WARN, f"{url} cannot be reached: {type(exc).__name__}",
-                        "network, firewall, [cloud] ca_bundle; the booth keeps working offline")]
+        return [Finding(N_("cloud link"), Level.WARN, _("{url} cannot be reached: {name}").format(url=url, name=type(exc).__name__),
+                        _("network, firewall, [cloud] ca_bundle; the booth keeps working offline"))]
     findings = []
     if response.status_code in (401, 403):
-        findings.append(Finding("cloud link", Level.WARN, f"{url} refuses the token (HTTP {response.status_code})", "booth cloud login with a new token"))
+        findings.append(Finding(N_("cloud link"), Level.WARN, _("{url} refuses the token (HTTP {status_code})").format(url=url, status_code=response.status_code), _("booth cloud login with a new token")))
     elif response.status_code != 200:
-        findings.append(Finding("cloud link", Level.WARN, f"{url} answered HTTP {response.status_code}"))
+        findings.append(Finding(N_("cloud link"), Level.WARN, _("{url} answered HTTP {status_code}").format(url=url, status_code=response.status_code)))
     else:
-        findings.append(Finding("cloud link", Level.OK, f"{url} accepts the token (site {response.json().get('site_id')!r})"))
+        findings.append(Finding(N_("cloud link"), Level.OK, _("{url} accepts the token (site {get!r})").format(url=url, get=response.json().get('site_id'))))
     date = response.headers.get("date")
     if date:
         server = email.utils.parsedate_to_datetime(date)
@@ -302,8 +303,8 @@ def _cloud_link(url: str, ca_bundle: str | None, token: str, c: Checkup) -> list
         offset = (midpoint - server).total_seconds()
         # The Date header has whole seconds: an offset under 2 s is no offset.
         level = Level.FAIL if abs(offset) > FAIL_OFFSET_S else Level.WARN if abs(offset) > WARN_OFFSET_S else Level.OK
-        fix = "" if level is Level.OK else "enable time sync (timedatectl set-ntp true); fees depend on the clock"
-        findings.append(Finding("clock", level, f"{offset:+.0f} s from the cloud's clock", fix))
+        fix = "" if level is Level.OK else _("enable time sync (timedatectl set-ntp true); fees depend on the clock")
+        findings.append(Finding(N_("clock"), level, _("{offset:+.0f} s from the cloud's clock").format(offset=offset), fix))
     return findings
 
 
@@ -313,12 +314,12 @@ def check_disk(c: Checkup) -> list[Finding]:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     usage = shutil.disk_usage(folder)
-    free = f"{usage.free / 1024**3:.1f} GiB free of {usage.total / 1024**3:.0f} GiB at {folder}"
+    free = _("{free:.1f} GiB free of {total:.0f} GiB at {folder}").format(free=usage.free / 1024**3, total=usage.total / 1024**3, folder=folder)
     if usage.free < FAIL_FREE_BYTES:
-        return [Finding("disk", Level.FAIL, free, "free space now: the database cannot record payments on a full disk")]
+        return [Finding(N_("disk"), Level.FAIL, free, _("free space now: the database cannot record payments on a full disk"))]
     if usage.free < WARN_FREE_BYTES:
-        return [Finding("disk", Level.WARN, free, "free some space (old snapshots, logs, backups)")]
-    return [Finding("disk", Level.OK, free)]
+        return [Finding(N_("disk"), Level.WARN, free, _("free some space (old snapshots, logs, backups)"))]
+    return [Finding(N_("disk"), Level.OK, free)]
 
 
 def _system_zone() -> str:
@@ -338,18 +339,18 @@ def check_time(c: Checkup) -> list[Finding]:
     if c.config is not None:
         site, system = c.config.site.timezone, _system_zone()
         if site == system:
-            findings.append(Finding("time zone", Level.OK, f"{site} (site and PC agree)"))
+            findings.append(Finding(N_("time zone"), Level.OK, _("{site} (site and PC agree)").format(site=site)))
         else:
-            findings.append(Finding("time zone", Level.INFO, f"site {site}, PC {system}: the console shows the site's time",
-                                    f"optional: timedatectl set-timezone {site}"))
+            findings.append(Finding(N_("time zone"), Level.INFO, _("site {site}, PC {system}: the console shows the site's time").format(site=site, system=system),
+                                    _("optional: timedatectl set-timezone {site}").format(site=site)))
     timedatectl = shutil.which("timedatectl")
     if timedatectl:
         try:
             done = subprocess.run([timedatectl, "show", "--property=NTPSynchronized", "--value"], capture_output=True, text=True, timeout=3)
             if done.returncode == 0 and done.stdout.strip() == "no":
-                findings.append(Finding("time sync", Level.WARN, "the clock is not synchronised (NTP)", "timedatectl set-ntp true"))
+                findings.append(Finding(N_("time sync"), Level.WARN, _("the clock is not synchronised (NTP)"), _("timedatectl set-ntp true")))
             elif done.returncode == 0 and done.stdout.strip() == "yes":
-                findings.append(Finding("time sync", Level.OK, "synchronised (NTP)"))
+                findings.append(Finding(N_("time sync"), Level.OK, _("synchronised (NTP)")))
         except (OSError, subprocess.TimeoutExpired):
             pass
     return findings
@@ -365,13 +366,13 @@ def check_backups(c: Checkup) -> list[Finding]:
     status = backup_status(c.config, url, c.data)
     now = c.now()
     if not status.configured:
-        return [Finding("backups", Level.WARN, status.describe(now), "set [backup] folder (a second disk), then `booth backup`")]
+        return [Finding(N_("backups"), Level.WARN, status.describe(now), _("set [backup] folder (a second disk), then `booth backup`"))]
     if not status.reachable or status.overdue(now):
         from console.store.backup import sqlite_file
 
-        fix = "plug the backup disk in; `booth backup`" if sqlite_file(url) else "check the pg_dump timer (packaging/INSTALL.md)"
-        return [Finding("backups", Level.WARN, status.describe(now), fix)]
-    return [Finding("backups", Level.OK, status.describe(now))]
+        fix = _("plug the backup disk in; `booth backup`") if sqlite_file(url) else _("check the pg_dump timer (packaging/INSTALL.md)")
+        return [Finding(N_("backups"), Level.WARN, status.describe(now), fix)]
+    return [Finding(N_("backups"), Level.OK, status.describe(now))]
 
 
 def check_permissions(c: Checkup) -> list[Finding]:
@@ -379,37 +380,37 @@ def check_permissions(c: Checkup) -> list[Finding]:
     findings = []
     folder = c.data
     if not folder.exists():
-        return [Finding("data folder", Level.INFO, f"{folder} does not exist yet; the console creates it (0700)")]
+        return [Finding(N_("data folder"), Level.INFO, _("{folder} does not exist yet; the console creates it (0700)").format(folder=folder))]
     mode = stat.S_IMODE(folder.stat().st_mode)
     if not os.access(folder, os.W_OK):
-        findings.append(Finding("data folder", Level.FAIL, f"{folder} is not writable by this user", f"chown the folder to the booth's user: chown -R booth {folder}"))
+        findings.append(Finding(N_("data folder"), Level.FAIL, _("{folder} is not writable by this user").format(folder=folder), _("chown the folder to the booth's user: chown -R booth {folder}").format(folder=folder)))
     elif mode & 0o077:
-        findings.append(Finding("data folder", Level.WARN, f"{folder} is {mode:04o}: other users can look inside", f"chmod 700 {folder}"))
+        findings.append(Finding(N_("data folder"), Level.WARN, _("{folder} is {mode:04o}: other users can look inside").format(folder=folder, mode=mode), _("chmod 700 {folder}").format(folder=folder)))
     else:
-        findings.append(Finding("data folder", Level.OK, f"{folder} ({mode:04o})"))
+        findings.append(Finding(N_("data folder"), Level.OK, f"{folder} ({mode:04o})"))
     from console.store.backup import sqlite_file
 
     database = sqlite_file(c.database_url) if c.database_url else None
     if database is not None and database.exists():
         mode = stat.S_IMODE(database.stat().st_mode)
         if mode & 0o077:
-            findings.append(Finding("database file", Level.WARN, f"{database} is {mode:04o}: others can read takings and PIN hashes", f"chmod 600 {database}*"))
+            findings.append(Finding(N_("database file"), Level.WARN, _("{database} is {mode:04o}: others can read takings and PIN hashes").format(database=database, mode=mode), _("chmod 600 {database}*").format(database=database)))
         else:
-            findings.append(Finding("database file", Level.OK, f"{database} ({mode:04o})"))
+            findings.append(Finding(N_("database file"), Level.OK, f"{database} ({mode:04o})"))
     return findings
 
 
 CHECKS: tuple[tuple[str, Check], ...] = (
-    ("site file", check_site_file),
-    ("database", check_database),
-    ("lanes", check_lanes),
-    ("printer", check_printer),
-    ("elevator and charging", check_elevator_and_charging),
-    ("cloud", check_cloud),
-    ("disk", check_disk),
-    ("time", check_time),
-    ("backups", check_backups),
-    ("permissions", check_permissions),
+    (N_("site file"), check_site_file),
+    (N_("database"), check_database),
+    (N_("lanes"), check_lanes),
+    (N_("printer"), check_printer),
+    (N_("elevator and charging"), check_elevator_and_charging),
+    (N_("cloud"), check_cloud),
+    (N_("disk"), check_disk),
+    (N_("time"), check_time),
+    (N_("backups"), check_backups),
+    (N_("permissions"), check_permissions),
 )
 
 
@@ -422,7 +423,7 @@ def run_checks(checkup: Checkup, progress: Callable[[str], None] = lambda name: 
         try:
             findings.extend(check(checkup))
         except Exception as exc:  # noqa: BLE001 - report, go on with the next check
-            findings.append(Finding(name, Level.FAIL, f"the check itself failed: {type(exc).__name__}: {exc}"))
+            findings.append(Finding(name, Level.FAIL, _("the check itself failed: {name}: {exc}").format(name=type(exc).__name__, exc=exc)))
     return findings
 
 

@@ -20,7 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from console import formats
 from console.domain.money import Money
+from console.i18n import _, current_language
 from console.reports.model import ManagerReport, ShiftReport
 
 # -- JSON ---------------------------------------------------------------------------------
@@ -299,17 +301,23 @@ class PdfFonts:
     fallbacks: tuple[str, ...] = ()
 
 
-def find_pdf_fonts(font: str | None = None) -> PdfFonts:
+def find_pdf_fonts(font: str | None = None, *, cjk_body: bool = False) -> PdfFonts:
     """Pick fonts: `font` if given, else DejaVu Sans, else the bundled DejaVu Sans Mono;
-    a system CJK font, when one exists, is added as a fallback."""
+    a system CJK font, when one exists, is added as a fallback. With `cjk_body` (a report
+    in Chinese) the CJK font (WenQuanYi Micro Hei from `quickstart.py setup`, or Noto
+    Sans CJK) is the body font itself; without one the Latin font stays and the missing
+    characters are listed in `PdfExport.replaced`."""
     from drivers.printer.fonts import CJK_FONT_PATTERNS
 
+    cjk = _first(CJK_FONT_PATTERNS)
+    if font is None and cjk_body and cjk is not None:
+        latin = _first(_SANS) or _bundled_mono()
+        return PdfFonts(cjk, cjk, tuple(p for p in (latin,) if p))
     regular = font or _first(_SANS) or _bundled_mono()
     if regular is None:
         raise RuntimeError("no TrueType font found for the PDF (install fonts-dejavu, or pass font=)")
     bold_name = _BOLD_NAMES.get(Path(regular).name)
     bold = str(Path(regular).with_name(bold_name)) if bold_name and Path(regular).with_name(bold_name).is_file() else regular
-    cjk = _first(CJK_FONT_PATTERNS)
     fallbacks = tuple(p for p in (cjk,) if p and p != regular)
     return PdfFonts(regular, bold, fallbacks)
 
@@ -363,13 +371,14 @@ def shift_report_pdf(report: ShiftReport, *, font: str | None = None) -> PdfExpo
 
     r = report
     c = r.cash
-    fonts = find_pdf_fonts(font)
+    fonts = find_pdf_fonts(font, cjk_body=current_language() == "zh_CN")
     clean = _Sanitizer(fonts)
 
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_creation_date(r.generated_at)
     pdf.set_title(clean(f"{r.site_name} {r.title}".strip()))
-    pdf.set_subject(clean(f"shift {r.shift_id}"))
+    pdf.set_subject(clean(_("Shift {shift}").format(shift=r.shift_id)))
+    pdf.set_lang("zh-CN" if current_language() == "zh_CN" else "en")
     pdf.set_creator("booth console")
     pdf.set_auto_page_break(auto=True, margin=15)
     collection: dict[str, Any] = {"collection_font_number": 0}
@@ -386,8 +395,14 @@ def shift_report_pdf(report: ShiftReport, *, font: str | None = None) -> PdfExpo
     pdf.add_page()
     heading_face = FontFace(emphasis="BOLD")
 
-    def when(moment: datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
-        return r.local(moment).strftime(fmt) if moment is not None else "-"
+    def when(moment: datetime | None) -> str:
+        return formats.date_time(r.local(moment)) if moment is not None else "-"
+
+    def at(moment: datetime) -> str:
+        return formats.clock(r.local(moment))
+
+    def m(amount: Money) -> str:
+        return formats.money(amount)
 
     def title(text: str) -> None:
         pdf.ln(3)
@@ -398,7 +413,7 @@ def shift_report_pdf(report: ShiftReport, *, font: str | None = None) -> PdfExpo
     def table(header: tuple[str, ...] | None, rows: Sequence[tuple[str, ...]], widths: tuple[int, ...],
               align: tuple[str, ...] | None = None) -> None:
         if not rows:
-            pdf.cell(0, 6, "none", new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(0, 6, clean(_("none")), new_x="LMARGIN", new_y="NEXT")
             return
         with pdf.table(col_widths=widths, text_align=align or ("LEFT",) * len(widths), headings_style=heading_face,
                        first_row_as_headings=header is not None, line_height=4.5, padding=(0.6, 1.2)) as t:
@@ -412,87 +427,87 @@ def shift_report_pdf(report: ShiftReport, *, font: str | None = None) -> PdfExpo
                     row.cell(clean(value))
 
     pdf.set_font("body", "B", 16)
-    pdf.multi_cell(0, 9, clean(r.site_name or "Parking"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 9, clean(r.site_name or _("Parking")), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", "B", 13)
     pdf.cell(0, 8, clean(r.title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", "", 9)
     facts = [
-        ("Booth", r.booth_id), ("Attendant", r.attendant), ("Opened", when(r.opened_at)),
-        ("Closed" if r.is_final else "Up to", when(r.window_end)), ("Closed by", r.closed_by or "-"),
-        ("Shift", r.shift_id), ("Time zone", r.tz_name), ("Generated", when(r.generated_at)),
+        (_("Booth"), r.booth_id), (_("Attendant"), r.attendant), (_("Opened"), when(r.opened_at)),
+        (_("Closed") if r.is_final else _("Up to"), when(r.window_end)), (_("Closed by"), r.closed_by or "-"),
+        (_("Shift"), r.shift_id), (_("Time zone"), r.tz_name), (_("Generated"), when(r.generated_at)),
     ]
     table(None, [(k, v) for k, v in facts], (40, 140))
 
-    title("Payments by method")
-    rows = [(p.label, str(p.count), str(p.amount)) for p in r.payments + r.other_currency_payments]
-    rows.append(("Total", str(r.payment_count), str(r.payments_total)))
-    table(("Method", "Count", "Amount"), rows, (90, 30, 60), ("LEFT", "RIGHT", "RIGHT"))
+    title(_("Payments by method"))
+    rows = [(p.label, str(p.count), m(p.amount)) for p in r.payments + r.other_currency_payments]
+    rows.append((_("Total"), str(r.payment_count), m(r.payments_total)))
+    table((_("Method"), _("Count"), _("Amount")), rows, (90, 30, 60), ("LEFT", "RIGHT", "RIGHT"))
 
-    title("Cash drawer")
+    title(_("Cash drawer"))
     cash_rows = [
-        ("Opening float", "", str(c.opening_float)),
-        ("Cash payments", str(c.cash_payment_count), str(c.cash_payments)),
-        ("   handed over by drivers", "", str(c.tendered)),
-        ("   change given back", "", str(-c.change_given)),
+        (_("Opening float"), "", m(c.opening_float)),
+        (_("Cash payments"), str(c.cash_payment_count), m(c.cash_payments)),
+        ("   " + _("handed over by drivers"), "", m(c.tendered)),
+        ("   " + _("change given back"), "", m(-c.change_given)),
     ]
-    cash_rows += [(m.label, str(m.count), str(m.amount)) for m in c.movements]
+    cash_rows += [(x.label, str(x.count), m(x.amount)) for x in c.movements]
     cash_rows += [
-        ("Expected in drawer", "", str(c.expected)),
-        ("Counted", "", str(c.counted) if c.counted is not None else "not counted"),
-        ("Difference (counted - expected)", "", str(c.difference) if c.difference is not None else "-"),
+        (_("Expected in drawer"), "", m(c.expected)),
+        (_("Counted"), "", m(c.counted) if c.counted is not None else _("not counted")),
+        (_("Difference (counted - expected)"), "", m(c.difference) if c.difference is not None else "-"),
     ]
-    table(("", "Count", "Amount"), cash_rows, (110, 20, 50), ("LEFT", "RIGHT", "RIGHT"))
+    table(("", _("Count"), _("Amount")), cash_rows, (110, 20, 50), ("LEFT", "RIGHT", "RIGHT"))
     pdf.multi_cell(0, 5, clean(c.verdict), new_x="LMARGIN", new_y="NEXT")
     for note in c.notes:
         pdf.multi_cell(0, 5, clean(f"* {note}"), new_x="LMARGIN", new_y="NEXT")
     if c.denominations:
-        title("Count by denomination")
-        table(("Denomination", "Count", "Subtotal"),
-              [(str(d.value), str(d.count), str(d.subtotal)) for d in c.denominations], (90, 30, 60),
+        title(_("Count by denomination"))
+        table((_("Denomination"), _("Count"), _("Subtotal")),
+              [(m(d.value), str(d.count), m(d.subtotal)) for d in c.denominations], (90, 30, 60),
               ("LEFT", "RIGHT", "RIGHT"))
 
-    title("Vehicles")
-    vehicle_rows = [("Entries", str(r.visits.entries)), ("Exits", str(r.visits.exits))]
-    vehicle_rows += [(f"   exits: {reason}", str(n)) for reason, n in r.visits.exits_by_reason]
-    table(("", "Count"), vehicle_rows, (150, 30), ("LEFT", "RIGHT"))
+    title(_("Vehicles"))
+    vehicle_rows = [(_("Entries"), str(r.visits.entries)), (_("Exits"), str(r.visits.exits))]
+    vehicle_rows += [("   " + _("exits: {reason}").format(reason=reason), str(n)) for reason, n in r.visits.exits_by_reason]
+    table(("", _("Count")), vehicle_rows, (150, 30), ("LEFT", "RIGHT"))
 
-    title(f"Overrides and waivers ({len(r.overrides)}), lost tickets: {len(r.lost_tickets)}")
-    table(("Time", "Kind", "Plate", "Quoted", "New", "Reason", "By / approved"),
-          [(when(o.at, "%H:%M"), o.label, o.plate, str(o.quoted), str(o.new), o.reason,
+    title(_("Overrides and waivers ({count}), lost tickets: {lost}").format(count=len(r.overrides), lost=len(r.lost_tickets)))
+    table((_("Time"), _("Kind"), _("Plate"), _("Quoted"), _("New"), _("Reason"), _("By / approved")),
+          [(at(o.at), o.label, o.plate, m(o.quoted), m(o.new), o.reason,
             o.actor + (f" / {o.approved_by}" if o.approved_by else "")) for o in r.overrides],
           (14, 24, 24, 22, 22, 44, 30), ("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "LEFT", "LEFT"))
 
-    title(f"Gate opened without payment ({len(r.gate_opens)})")
-    table(("Time", "Lane", "Reason", "Note", "Plate", "By"),
-          [(when(g.at, "%H:%M"), g.lane, g.reason, g.note, g.plate or "", g.actor) for g in r.gate_opens],
+    title(_("Gate opened without payment ({count})").format(count=len(r.gate_opens)))
+    table((_("Time"), _("Lane"), _("Reason"), _("Note"), _("Plate"), _("By")),
+          [(at(g.at), g.lane, g.reason, g.note, g.plate or "", g.actor) for g in r.gate_opens],
           (14, 20, 40, 56, 24, 26))
     if r.gate_closes:
-        pdf.cell(0, 6, f"Barriers closed by hand: {r.gate_closes}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, clean(_("Barriers closed by hand: {count}").format(count=r.gate_closes)), new_x="LMARGIN", new_y="NEXT")
 
-    title("Receipts")
-    table(("Kind", "Count", "Printed", "Numbers"),
+    title(_("Receipts"))
+    table((_("Kind"), _("Count"), _("Printed"), _("Numbers")),
           [(x.label, str(x.count), str(x.printed),
             f"{x.first_number}-{x.last_number}" if x.first_number is not None else "") for x in r.receipts],
           (60, 30, 30, 60), ("LEFT", "RIGHT", "RIGHT", "LEFT"))
 
-    title(f"Unpaid exits ({len(r.debts)}), owed {r.debts_total}")
-    table(("Time", "Plate", "Amount", "Reason", "By", "Settled"),
-          [(when(d.at, "%H:%M"), d.plate, str(d.amount), d.reason, d.actor, when(d.settled_at) if d.settled_at else "")
+    title(_("Unpaid exits ({count}), owed {amount}").format(count=len(r.debts), amount=m(r.debts_total)))
+    table((_("Time"), _("Plate"), _("Amount"), _("Reason"), _("By"), _("Settled")),
+          [(at(d.at), d.plate, m(d.amount), d.reason, d.actor, when(d.settled_at) if d.settled_at else "")
            for d in r.debts],
           (14, 26, 24, 60, 26, 30), ("LEFT", "LEFT", "RIGHT", "LEFT", "LEFT", "LEFT"))
 
     if r.adjustments:
-        title(f"Occupancy corrections ({len(r.adjustments)})")
-        table(("Time", "Zone", "Change", "Reason", "By"),
-              [(when(a.at, "%H:%M"), a.zone, f"{a.delta:+d}", a.reason, a.actor) for a in r.adjustments],
+        title(_("Occupancy corrections ({count})").format(count=len(r.adjustments)))
+        table((_("Time"), _("Zone"), _("Change"), _("Reason"), _("By")),
+              [(at(a.at), a.zone, f"{a.delta:+d}", a.reason, a.actor) for a in r.adjustments],
               (14, 26, 20, 90, 30))
     if r.note:
-        title("Note")
+        title(_("Note"))
         pdf.multi_cell(0, 5, clean(r.note), new_x="LMARGIN", new_y="NEXT")
 
     pdf.ln(12)
-    pdf.cell(90, 6, "Attendant: ______________________")
-    pdf.cell(90, 6, "Manager: ______________________", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(90, 6, clean(_("Attendant") + ": ______________________"))
+    pdf.cell(90, 6, clean(_("Manager") + ": ______________________"), new_x="LMARGIN", new_y="NEXT")
     data = bytes(pdf.output())
     return PdfExport(data, frozenset(clean.replaced), fonts)
 
@@ -502,29 +517,30 @@ def shift_report_pdf(report: ShiftReport, *, font: str | None = None) -> PdfExpo
 
 
 def manager_report_text(report: ManagerReport) -> str:
-    """The manager's figures as plain text tables for a terminal."""
-    from console.domain.visits import format_duration
-
+    """The manager's figures as plain text tables for a terminal, in the current language."""
     m = report
+    money = formats.money
     lines = [
-        f"Period {m.start.isoformat()} to {m.end.isoformat()} ({m.tz_name})",
-        f"Revenue {m.revenue_total} from {m.payment_count} payments; {m.entries} entries, {m.exits} exits",
+        _("Period {start} to {end} ({zone})").format(start=m.start.isoformat(), end=m.end.isoformat(), zone=m.tz_name),
+        _("Revenue {amount} from {payments} payments; {entries} entries, {exits} exits").format(
+            amount=money(m.revenue_total), payments=m.payment_count, entries=m.entries, exits=m.exits),
         "",
-        "By method",
+        _("By method"),
     ]
-    lines += [f"  {x.label:<10} {x.count:>8} {str(x.amount):>14}" for x in m.methods]
-    lines += ["", "By day        revenue  payments  entries    exits"]
-    lines += [f"  {d.day.isoformat()} {str(d.revenue):>12} {d.payments:>9} {d.entries:>8} {d.exits:>8}" for d in m.days]
-    lines += ["", "By hour of day   revenue  payments   inside avg  peak"]
+    lines += [f"  {x.label:<10} {x.count:>8} {money(x.amount):>14}" for x in m.methods]
+    lines += ["", _("By day        revenue  payments  entries    exits")]
+    lines += [f"  {d.day.isoformat()} {money(d.revenue):>12} {d.payments:>9} {d.entries:>8} {d.exits:>8}" for d in m.days]
+    lines += ["", _("By hour of day   revenue  payments   inside avg  peak")]
     for h, o in zip(m.revenue_by_hour, m.occupancy_by_hour):
-        lines.append(f"  {h.hour:02d}:00 {str(h.amount):>16} {h.payments:>9} {o.average:>12.1f} {o.peak:>5}")
-    average = format_duration(m.dwell_average) if m.dwell_average is not None else "-"
-    lines += ["", f"Stays (visits that left; average {average})"]
+        lines.append(f"  {h.hour:02d}:00 {money(h.amount):>16} {h.payments:>9} {o.average:>12.1f} {o.peak:>5}")
+    average = formats.duration(m.dwell_average) if m.dwell_average is not None else "-"
+    lines += ["", _("Stays (visits that left; average {average})").format(average=average)]
     lines += [f"  {b.label:<10} {b.count:>8}" for b in m.dwell]
-    lines += ["", "Overrides by attendant"]
+    lines += ["", _("Overrides by attendant")]
     if not m.overrides_by_attendant:
-        lines.append("  none")
+        lines.append("  " + _("none"))
     for a in m.overrides_by_attendant:
         kinds = ", ".join(f"{k} {n}" for k, n in a.by_kind)
-        lines.append(f"  {a.actor:<16} {a.count:>5}  {str(a.forgone):>12} off  ({kinds})")
+        lines.append("  " + _("{actor:<16} {count:>5}  {amount:>12} off  ({kinds})").format(
+            actor=a.actor, count=a.count, amount=money(a.forgone), kinds=kinds))
     return "\n".join(lines) + "\n"

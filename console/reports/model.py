@@ -12,32 +12,38 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from console import formats
 from console.domain.money import Money
+from console.i18n import N_, _
 
 # Labels people read for the codes stored in the database.
-METHOD_LABELS: dict[str, str] = {"cash": "Cash", "card": "Card", "mobile": "Mobile", "account": "Account"}
+METHOD_LABELS: dict[str, str] = {"cash": N_("Cash"), "card": N_("Card"), "mobile": N_("Mobile"), "account": N_("Account")}
 MOVEMENT_LABELS: dict[str, str] = {
-    "float": "Opening float",
-    "paid_out": "Paid-outs",
-    "refund": "Refunds",
-    "change_left": "Change left by drivers",
-    "drop": "Drops to the safe",
-    "handover": "Handovers",
+    "float": N_("Opening float"),
+    "paid_out": N_("Paid-outs"),
+    "refund": N_("Refunds"),
+    "change_left": N_("Change left by drivers"),
+    "drop": N_("Drops to the safe"),
+    "handover": N_("Handovers"),
 }
 OVERRIDE_LABELS: dict[str, str] = {
-    "fee_change": "Fee changed",
-    "waive": "Waived",
-    "validation": "Validation",
-    "lost_ticket": "Lost ticket",
-    "entry_time": "Entry time set",
-    "unpaid_exit": "Unpaid exit",
+    "fee_change": N_("Fee changed"),
+    "waive": N_("Waived"),
+    "validation": N_("Validation"),
+    "lost_ticket": N_("Lost ticket"),
+    "entry_time": N_("Entry time set"),
+    "unpaid_exit": N_("Unpaid exit"),
 }
-RECEIPT_LABELS: dict[str, str] = {"receipt": "Receipts", "reprint": "Reprints", "shift_report": "Shift reports"}
+RECEIPT_LABELS: dict[str, str] = {"receipt": N_("Receipts"), "reprint": N_("Reprints"), "shift_report": N_("Shift reports")}
 
 
 def label(table: dict[str, str], code: str) -> str:
-    """The readable name of a stored code; unknown codes are shown as they are."""
-    return table.get(code, code.replace("_", " ").capitalize() if code else "(none)")
+    """The readable name of a stored code in the current language; unknown codes are shown
+    as they are."""
+    known = table.get(code)
+    if known is not None:
+        return _(known)
+    return code.replace("_", " ").capitalize() if code else _("(none)")
 
 
 class ReportError(ValueError):
@@ -128,12 +134,15 @@ class CashSummary:
         """One sentence for people: balanced, over or short."""
         diff = self.difference
         if diff is None:
-            return "Drawer not counted yet."
+            return _("Drawer not counted yet.")
+        counted = formats.money(self.counted) if self.counted is not None else ""
         if diff.is_zero:
-            return f"Balanced: counted {self.counted} as expected."
-        word = "Over" if diff.minor > 0 else "Short"
-        amount = diff if diff.minor > 0 else -diff
-        return f"{word} by {amount}: counted {self.counted}, expected {self.expected}."
+            return _("Balanced: counted {counted} as expected.").format(counted=counted)
+        amount = formats.money(diff if diff.minor > 0 else -diff)
+        expected = formats.money(self.expected)
+        if diff.minor > 0:
+            return _("Over by {amount}: counted {counted}, expected {expected}.").format(amount=amount, counted=counted, expected=expected)
+        return _("Short by {amount}: counted {counted}, expected {expected}.").format(amount=amount, counted=counted, expected=expected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +307,7 @@ class ShiftReport:
 
     @property
     def title(self) -> str:
-        return "Z report" if self.is_final else "X report (shift still open)"
+        return _("Z report") if self.is_final else _("X report (shift still open)")
 
     def local(self, moment: datetime) -> datetime:
         """A stored UTC time in the site's zone."""

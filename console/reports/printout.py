@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from console import formats
 from console.domain.money import Money
+from console.i18n import _
 from console.reports.model import ShiftReport
 from drivers.printer.document import (
     Block,
@@ -18,19 +20,25 @@ from drivers.printer.document import (
 )
 from drivers.printer.layout import column_lines, natural_columns, pad_columns, wrap
 
-_STAMP = "%d.%m.%Y %H:%M"
-
 
 def _measure(text: str) -> int:
     return sum(natural_columns(ch) for ch in text)
 
 
-def _when(report: ShiftReport, moment: datetime | None, fmt: str = _STAMP) -> str:
-    return report.local(moment).strftime(fmt) if moment is not None else "-"
+def _when(report: ShiftReport, moment: datetime | None) -> str:
+    return formats.date_time(report.local(moment)) if moment is not None else "-"
+
+
+def _at(report: ShiftReport, moment: datetime) -> str:
+    return formats.clock(report.local(moment))
+
+
+def _m(amount: Money) -> str:
+    return formats.money(amount)
 
 
 def _signed(amount: Money) -> str:
-    return f"+{amount}" if amount.minor > 0 else str(amount)
+    return formats.signed_money(amount)
 
 
 def _heading(text: str) -> list[Block]:
@@ -38,7 +46,7 @@ def _heading(text: str) -> list[Block]:
 
 
 def shift_report_document(report: ShiftReport) -> PrintDocument:
-    """The Z (or X) report as the receipt printer prints it, ending with signature lines
+    """The Z (or X) report as the receipt printer prints it, in the current language, ending with signature lines
     and a cut. Long lists (overrides, gate opens) are printed in full: the paper is the
     record the manager signs."""
     r = report
@@ -49,100 +57,101 @@ def shift_report_document(report: ShiftReport) -> PrintDocument:
     blocks += [
         Text(r.title.upper(), align="center", bold=True),
         Feed(1),
-        Columns("Booth", r.booth_id),
-        Columns("Attendant", r.attendant),
-        Columns("Opened", _when(r, r.opened_at)),
-        Columns("Closed" if r.is_final else "Up to", _when(r, r.closed_at if r.is_final else r.window_end)),
+        Columns(_("Booth"), r.booth_id),
+        Columns(_("Attendant"), r.attendant),
+        Columns(_("Opened"), _when(r, r.opened_at)),
+        Columns(_("Closed") if r.is_final else _("Up to"), _when(r, r.closed_at if r.is_final else r.window_end)),
     ]
     if r.closed_by:
-        blocks.append(Columns("Closed by", r.closed_by))
-    blocks.append(Text(f"Shift {r.shift_id}"))
+        blocks.append(Columns(_("Closed by"), r.closed_by))
+    blocks.append(Text(_("Shift {shift}").format(shift=r.shift_id)))
 
-    blocks += _heading("Payments")
+    blocks += _heading(_("Payments"))
     for line in r.payments:
-        blocks.append(Columns(f"{line.label} ({line.count})", str(line.amount), fill="."))
-    blocks.append(Columns(f"Total ({r.payment_count})", str(r.payments_total), bold=True))
+        blocks.append(Columns(f"{line.label} ({line.count})", _m(line.amount), fill="."))
+    blocks.append(Columns(_("Total ({count})").format(count=r.payment_count), _m(r.payments_total), bold=True))
     for line in r.other_currency_payments:
-        blocks.append(Columns(f"{line.label} in {line.amount.currency} ({line.count})", str(line.amount), fill="."))
+        blocks.append(Columns(_("{method} in {currency} ({count})").format(method=line.label, currency=line.amount.currency, count=line.count), _m(line.amount), fill="."))
 
-    blocks += _heading("Cash drawer")
+    blocks += _heading(_("Cash drawer"))
     blocks += [
-        Columns("Opening float", str(cash.opening_float), fill="."),
-        Columns(f"Cash payments ({cash.cash_payment_count})", _signed(cash.cash_payments), fill="."),
-        Columns("  handed over by drivers", str(cash.tendered)),
-        Columns("  change given back", str(-cash.change_given)),
+        Columns(_("Opening float"), _m(cash.opening_float), fill="."),
+        Columns(_("Cash payments ({count})").format(count=cash.cash_payment_count), _signed(cash.cash_payments), fill="."),
+        Columns("  " + _("handed over by drivers"), _m(cash.tendered)),
+        Columns("  " + _("change given back"), _m(-cash.change_given)),
     ]
     for movement in cash.movements:
         blocks.append(Columns(f"{movement.label} ({movement.count})", _signed(movement.amount), fill="."))
-    blocks.append(Columns("Expected in drawer", str(cash.expected), bold=True))
-    blocks.append(Columns("Counted", str(cash.counted) if cash.counted is not None else "not counted"))
+    blocks.append(Columns(_("Expected in drawer"), _m(cash.expected), bold=True))
+    blocks.append(Columns(_("Counted"), _m(cash.counted) if cash.counted is not None else _("not counted")))
     if cash.difference is not None:
-        blocks.append(Columns("Difference", _signed(cash.difference), bold=True))
+        blocks.append(Columns(_("Difference"), _signed(cash.difference), bold=True))
     blocks.append(Text(cash.verdict))
     for note in cash.notes:
         blocks.append(Text(f"* {note}"))
     if cash.denominations:
-        blocks.append(Text("Count:"))
+        blocks.append(Text(_("Count:")))
         for d in cash.denominations:
-            blocks.append(Columns(f"  {d.count} x {d.value}", str(d.subtotal)))
+            blocks.append(Columns(f"  {d.count} x {_m(d.value)}", _m(d.subtotal)))
 
-    blocks += _heading("Vehicles")
-    blocks.append(Columns("Entries", str(r.visits.entries), fill="."))
-    blocks.append(Columns("Exits", str(r.visits.exits), fill="."))
+    blocks += _heading(_("Vehicles"))
+    blocks.append(Columns(_("Entries"), str(r.visits.entries), fill="."))
+    blocks.append(Columns(_("Exits"), str(r.visits.exits), fill="."))
     for reason, count in r.visits.exits_by_reason:
         blocks.append(Columns(f"  {reason}", str(count)))
 
-    blocks += _heading(f"Overrides and waivers ({len(r.overrides)})")
+    blocks += _heading(_("Overrides and waivers ({count})").format(count=len(r.overrides)))
     for o in r.overrides:
-        blocks.append(Columns(f"{_when(r, o.at, '%H:%M')} {o.label} {o.plate}", f"{o.quoted} > {o.new}"))
-        who = f"by {o.actor}" + (f", approved by {o.approved_by}" if o.approved_by else "")
+        blocks.append(Columns(f"{_at(r, o.at)} {o.label} {o.plate}", f"{_m(o.quoted)} > {_m(o.new)}"))
+        who = (_("by {actor}, approved by {manager}").format(actor=o.actor, manager=o.approved_by) if o.approved_by
+               else _("by {actor}").format(actor=o.actor))
         blocks.append(Text(f"  {o.reason} ({who})"))
     for total in r.override_totals:
         blocks.append(Columns(f"{total.label} x{total.count}", _signed(-total.forgone), bold=True))
-    blocks.append(Columns("Lost tickets", str(len(r.lost_tickets)), fill="."))
+    blocks.append(Columns(_("Lost tickets"), str(len(r.lost_tickets)), fill="."))
 
-    blocks += _heading(f"Gate opened without payment ({len(r.gate_opens)})")
+    blocks += _heading(_("Gate opened without payment ({count})").format(count=len(r.gate_opens)))
     for g in r.gate_opens:
-        what = f"{_when(r, g.at, '%H:%M')} {g.lane} {g.reason}"
+        what = f"{_at(r, g.at)} {g.lane} {g.reason}"
         blocks.append(Text(what + (f" {g.plate}" if g.plate else "")))
-        detail = f"  by {g.actor}" + (f": {g.note}" if g.note else "")
+        detail = "  " + _("by {actor}").format(actor=g.actor) + (f": {g.note}" if g.note else "")
         blocks.append(Text(detail))
     if r.gate_closes:
-        blocks.append(Columns("Closed by hand", str(r.gate_closes), fill="."))
+        blocks.append(Columns(_("Closed by hand"), str(r.gate_closes), fill="."))
 
-    blocks += _heading("Receipts")
+    blocks += _heading(_("Receipts"))
     if not r.receipts:
-        blocks.append(Text("none"))
+        blocks.append(Text(_("none")))
     for rc in r.receipts:
-        numbers = f"no. {rc.first_number}-{rc.last_number}" if rc.first_number is not None else ""
+        numbers = _("no. {first}-{last}").format(first=rc.first_number, last=rc.last_number) if rc.first_number is not None else ""
         blocks.append(Columns(f"{rc.label} {numbers}".strip(), str(rc.count), fill="."))
         if rc.not_printed:
-            blocks.append(Columns("  not printed", str(rc.not_printed)))
+            blocks.append(Columns("  " + _("not printed"), str(rc.not_printed)))
 
-    blocks += _heading(f"Unpaid exits ({len(r.debts)})")
+    blocks += _heading(_("Unpaid exits ({count})").format(count=len(r.debts)))
     for debt in r.debts:
-        blocks.append(Columns(f"{_when(r, debt.at, '%H:%M')} {debt.plate}", str(debt.amount)))
-        blocks.append(Text(f"  {debt.reason} (by {debt.actor})" + (" - settled" if debt.settled_at else "")))
+        blocks.append(Columns(f"{_at(r, debt.at)} {debt.plate}", _m(debt.amount)))
+        blocks.append(Text(f"  {debt.reason} (" + _("by {actor}").format(actor=debt.actor) + ")" + (" - " + _("settled") if debt.settled_at else "")))
     if r.debts:
-        blocks.append(Columns("Owed", str(r.debts_total), bold=True))
+        blocks.append(Columns(_("Owed"), _m(r.debts_total), bold=True))
 
     if r.adjustments:
-        blocks += _heading(f"Occupancy corrections ({len(r.adjustments)})")
+        blocks += _heading(_("Occupancy corrections ({count})").format(count=len(r.adjustments)))
         for a in r.adjustments:
-            blocks.append(Columns(f"{_when(r, a.at, '%H:%M')} {a.zone}", f"{a.delta:+d}"))
-            blocks.append(Text(f"  {a.reason} (by {a.actor})"))
+            blocks.append(Columns(f"{_at(r, a.at)} {a.zone}", f"{a.delta:+d}"))
+            blocks.append(Text(f"  {a.reason} (" + _("by {actor}").format(actor=a.actor) + ")"))
 
     if r.note:
-        blocks += _heading("Note")
+        blocks += _heading(_("Note"))
         blocks.append(Text(r.note))
 
     blocks += [
         Rule(),
-        Text(f"Printed {_when(r, r.generated_at)} ({r.tz_name})"),
+        Text(_("Printed {when} ({zone})").format(when=_when(r, r.generated_at), zone=r.tz_name)),
         Feed(2),
-        Text("Attendant  ______________________"),
+        Text(_("Attendant") + "  ______________________"),
         Feed(2),
-        Text("Manager    ______________________"),
+        Text(_("Manager") + "    ______________________"),
         Feed(1),
         Cut(),
     ]

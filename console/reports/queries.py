@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, and_, case, cast, func, literal, select
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, literal_column, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -74,6 +74,7 @@ __all__ = [
     "DWELL_BINS",
     "MAX_RANGE_DAYS",
     "build_manager_report",
+    "booth_scope",
     "build_shift_report",
     "last_shift_id",
     "local_day_bounds",
@@ -357,13 +358,16 @@ def build_shift_report(
     *,
     site_name: str = "",
     now: datetime | None = None,
+    lanes: Iterable[str] | None = None,
 ) -> ShiftReport:
     """The Z report of a closed shift, or the X report of an open one up to `now`.
 
     Payments, overrides, debts, receipts and cash movements belong to the shift by their
     shift_id; visits, gate actions, occupancy corrections and audit entries by time,
-    [opened_at, closed_at), across the whole site (those rows do not record a booth).
-    Raises ReportError if there is no such shift.
+    [opened_at, closed_at). With `lanes` (the booth's own lanes, on a site where several
+    booths share the database) visits, gate actions and audit entries are only those of
+    this booth: entered or left by its lanes, or audited with its booth or lane; without,
+    they are the whole site's. Raises ReportError if there is no such shift.
     """
     zone = _zone(tz)
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
@@ -377,20 +381,29 @@ def build_shift_report(
         payments, other_payments = _payments(conn, shift)
         cash = _cash_summary(conn, shift)
 
-        entries = conn.execute(
-            select(func.count()).select_from(_VISIT).where(_VISIT.c.entry_at >= start, _VISIT.c.entry_at < end)
-        ).scalar_one()
+        booth_lanes = tuple(lanes) if lanes is not None else None
+        entry_where = [_VISIT.c.entry_at >= start, _VISIT.c.entry_at < end]
+        exit_where = [_VISIT.c.exit_at >= start, _VISIT.c.exit_at < end]
+        if booth_lanes is not None:
+            entry_where.append(_VISIT.c.entry_lane.in_(booth_lanes))
+            exit_where.append(_VISIT.c.exit_lane.in_(booth_lanes))
+        entries = conn.execute(select(func.count()).select_from(_VISIT).where(*entry_where)).scalar_one()
+        # One labelled expression, grouped and ordered by its name: written out twice, each
+        # copy gets its own bound '' and PostgreSQL no longer sees the same expression.
+        reason_column = func.coalesce(_VISIT.c.close_reason, literal_column("''")).label("reason")
         exit_rows = conn.execute(
-            select(func.coalesce(_VISIT.c.close_reason, ""), func.count())
-            .where(_VISIT.c.exit_at >= start, _VISIT.c.exit_at < end)
-            .group_by(func.coalesce(_VISIT.c.close_reason, ""))
-            .order_by(func.count().desc(), func.coalesce(_VISIT.c.close_reason, ""))
+            select(reason_column, func.count())
+            .where(*exit_where)
+            .group_by(reason_column)
+            .order_by(func.count().desc(), reason_column)
         ).all()
         visits = VisitCounts(_int(entries), sum(_int(n) for _, n in exit_rows), tuple((r or "(none)", _int(n)) for r, n in exit_rows))
 
         overrides, override_totals = _overrides(conn, shift.id)
 
         in_window = and_(_GATE.c.at >= start, _GATE.c.at < end)
+        if booth_lanes is not None:
+            in_window = and_(in_window, _GATE.c.lane.in_(booth_lanes))
         gate_opens = tuple(
             GateOpenLine(at, lane, reason, note, plate, actor)
             for at, lane, reason, note, plate, actor in conn.execute(
@@ -431,15 +444,18 @@ def build_shift_report(
             )
         )
 
-        audit_actions = tuple(
-            (action, _int(n))
-            for action, n in conn.execute(
-                select(_AUDIT.c.action, func.count())
-                .where(_AUDIT.c.at >= start, _AUDIT.c.at < end)
-                .group_by(_AUDIT.c.action)
-                .order_by(_AUDIT.c.action)
+        if booth_lanes is None:
+            audit_actions = tuple(
+                (action, _int(n))
+                for action, n in conn.execute(
+                    select(_AUDIT.c.action, func.count())
+                    .where(_AUDIT.c.at >= start, _AUDIT.c.at < end)
+                    .group_by(_AUDIT.c.action)
+                    .order_by(_AUDIT.c.action)
+                )
             )
-        )
+        else:
+            audit_actions = _booth_audit_actions(conn, start, end, shift.id, shift.booth_id, booth_lanes)
 
     return ShiftReport(
         shift_id=shift.id,
@@ -471,6 +487,45 @@ def build_shift_report(
 
 
 # -- manager report ---------------------------------------------------------------------
+
+
+def booth_scope(engine: Engine, lanes: Iterable[str]) -> tuple[str, ...] | None:
+    """The `lanes` a shift report is limited to: the booth's own on PostgreSQL (a database
+    several booths share), none on SQLite (one booth: the whole site is its own)."""
+    return tuple(lanes) if engine.dialect.name == "postgresql" else None
+
+
+def _booth_audit_actions(conn: Connection, start: datetime, end: datetime, shift_id: str, booth_id: str,
+                         lanes: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    """Audit actions in [start, end) that belong to one booth: about its shift (opening,
+    cash movements, closing), about a visit that entered or left by its lanes (overrides,
+    debts), or naming the booth or one of its lanes in their detail. (The detail is JSON
+    text, read here: SQLite and PostgreSQL spell JSON access differently.)"""
+    own_lanes = set(lanes)
+    own_subjects = {shift_id}
+    own_subjects.update(
+        conn.execute(
+            select(_VISIT.c.id).where(
+                ((_VISIT.c.entry_at >= start) & (_VISIT.c.entry_at < end) & _VISIT.c.entry_lane.in_(own_lanes))
+                | ((_VISIT.c.exit_at >= start) & (_VISIT.c.exit_at < end) & _VISIT.c.exit_lane.in_(own_lanes))
+            )
+        ).scalars()
+    )
+    counts: dict[str, int] = {}
+    rows = conn.execute(select(_AUDIT.c.action, _AUDIT.c.subject, _AUDIT.c.detail).where(_AUDIT.c.at >= start, _AUDIT.c.at < end))
+    for action, subject, detail in rows:
+        if subject in own_subjects:
+            counts[action] = counts.get(action, 0) + 1
+            continue
+        try:
+            data = json.loads(detail or "{}")
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        if data.get("booth") == booth_id or data.get("booth_id") == booth_id or data.get("lane") in own_lanes:
+            counts[action] = counts.get(action, 0) + 1
+    return tuple(sorted(counts.items()))
 
 
 def _latest_currency(conn: Connection) -> str | None:

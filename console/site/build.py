@@ -139,7 +139,10 @@ def _open_gates(
 ) -> tuple[dict[str, GateDriver], list[LaneSimulator]]:
     """A driver for every lane (and the simulators of simulated lanes on real wires)."""
     sim = config.simulation
-    traffic = traffic or Traffic(dwell=Dwell(sim.dwell_min_minutes * 60 / speed, sim.dwell_max_minutes * 60 / speed))
+    # Simulated cars carry the site's own kind of plate: mainland ones where the site reads them.
+    plates = "cn" if "cn" in config.site.plate_regions else "latin"
+    traffic = traffic or Traffic(dwell=Dwell(sim.dwell_min_minutes * 60 / speed, sim.dwell_max_minutes * 60 / speed),
+                                 plates=plates, province=config.site.plate_province)
     rate = sim.arrivals_per_hour / 3600 * speed
     gates: dict[str, GateDriver] = {}
     simulators: list[LaneSimulator] = []

@@ -13,6 +13,7 @@ from console.domain.tariff import TariffError, parse_tariff
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
 from console.site.events import (
+    ExitPending,
     ExitSettled,
     LinkStatus,
     LogEntry,
@@ -72,6 +73,9 @@ class CloudLink:
         self.pricing = pricing
         self.bus = bus
         self.currency = config.site.currency
+        # Every tariff version the site prices with, by id, with its text: sent to the
+        # cloud so that it quotes drivers exactly as this booth does.
+        self._tariff_texts: dict[str, str] = {config.active_tariff.tariff_id: config.active_tariff_text} if config.active_tariff_text else {}
         self.sync = SyncService(
             store,
             config.cloud,
@@ -81,6 +85,7 @@ class CloudLink:
             keyring_token_provider(config.cloud.url, site_secret_store(config.cloud)),
             booth_id=config.site.booth_id,
             tuning=tuning,
+            tariff_versions=self.tariff_versions,
         )
         self._seen_tariff: str | None = None
         # Listening from the start: the first occupancy, published before the sync
@@ -108,13 +113,30 @@ class CloudLink:
 
     def adopt_tariff(self) -> str | None:
         """Put the cloud's active tariff into the book (at start and after each pull)."""
-        return adopt_cloud_tariff(self.store, self.pricing, self.currency, self.bus)
+        adopted = adopt_cloud_tariff(self.store, self.pricing, self.currency, self.bus)
+        if adopted is not None:
+            try:
+                cloud = self.store.query(cloud_copies.active_tariff)
+            except StoreError:
+                cloud = None
+            if cloud is not None:
+                self._tariff_texts[adopted] = cloud.text
+                self.sync.wake()
+        return adopted
+
+    def tariff_versions(self) -> list[tuple[str, str]]:
+        """(tariff id, text) of every version the site prices with (sync thread)."""
+        return list(dict(self._tariff_texts).items())
 
     def _on_site_event(self, event: SiteEvent) -> None:
         if isinstance(event, OccupancyChanged):
             self.sync.push_occupancy(event.zones)
             self.sync.wake()
+        elif isinstance(event, ExitPending):
+            self.sync.set_exit_waiting(True)  # the driver may be paying by phone right now
         elif isinstance(event, (ExitSettled, LogEntry)):
+            if isinstance(event, ExitSettled):
+                self.sync.set_exit_waiting(bool(self.exits.board.pending_tickets()))
             self.sync.wake()  # something was committed: send it now, not at the next poll
 
     def _on_status(self, status: SyncStatus) -> None:

@@ -320,6 +320,7 @@ class SiteConfig(_Strict):
         return self
 
     _tariff: Tariff | None = PrivateAttr(default=None)
+    _tariff_text: str = PrivateAttr(default="")
 
     @property
     def engine_settings(self) -> EngineSettings:
@@ -334,6 +335,12 @@ class SiteConfig(_Strict):
         """The validated tariff named in [tariff] (loaded with the site file)."""
         assert self._tariff is not None, "the site file was parsed without its tariff"
         return self._tariff
+
+    @property
+    def active_tariff_text(self) -> str:
+        """The source text of the tariff named in [tariff] (sent to the cloud, which
+        quotes drivers with the very same text)."""
+        return self._tariff_text
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -362,7 +369,8 @@ def _load_tariff(config: SiteConfig, source: str, base_dir: Path | None) -> Tari
     if path is None:
         raise ConfigError(f"{source}: tariff.file: no tariff file {config.tariff.file!r} next to the site file or among the shipped tariffs")
     try:
-        tariff = parse_tariff(path.read_text(encoding="utf-8"), str(path))
+        config._tariff_text = path.read_text(encoding="utf-8")
+        tariff = parse_tariff(config._tariff_text, str(path))
     except TariffError as exc:
         raise ConfigError(f"{source}: tariff.file: {path} is not a valid tariff; the site was not started\n{exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -418,3 +426,26 @@ def default_site_text() -> str:
 def default_site() -> SiteConfig:
     """The embedded simulated site (2 entry lanes, 2 exit lanes, one zone of 200)."""
     return parse_site(default_site_text(), "<embedded default site>")
+
+
+# Sample sites shipped for a language other than English (console/site/sample_sites/).
+SAMPLE_SITES: dict[str, str] = {"zh_CN": "sample_sites/zh_CN.toml"}
+
+
+def sample_site_text(locale: str) -> str:
+    """The commented sample site for `locale` ("zh-CN": a Chinese garage); English is the
+    default sample. Raises ConfigError for a locale with no sample."""
+    try:
+        code = normalize_language(locale)
+    except LanguageError:
+        raise ConfigError(f"--locale: unknown locale {locale!r} (allowed: en, zh-CN)") from None
+    name = SAMPLE_SITES.get(code)
+    if name is None:
+        return default_site_text()
+    return resources.files("console.site").joinpath(name).read_text(encoding="utf-8")
+
+
+def sample_site(locale: str) -> SiteConfig:
+    """The simulated sample site of `locale`: for "zh-CN" a Guangzhou garage in CNY with
+    mainland plates, the Chinese interface and Chinese receipts."""
+    return parse_site(sample_site_text(locale), f"<embedded {normalize_language(locale)} sample site>")

@@ -135,7 +135,7 @@ class ExitDesk:
                 raise SiteError("type the validation code")
             if ticket.overrides:
                 raise SiteError("apply validations before changing the fee by hand")
-            requote = self.exits.pricing.quote(ticket.visit, ticket.exit_at, validations=(code.strip(),))
+            requote = self.exits.pricing.quote(ticket.visit, ticket.exit_at, facts=ticket.facts, validations=(code.strip(),))
             debt_items = ticket.quote.items[len(ticket.quote.items) - len(ticket.debt_ids):] if ticket.debt_ids else ()
             debts = sum((i.amount for i in debt_items), Money.zero(self.currency))
             quote = replace(requote, total=requote.total + debts, items=requote.items + debt_items)

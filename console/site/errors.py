@@ -34,6 +34,11 @@ class PlateNotFound(SiteError):
             super().__init__(f"unknown plate {plate}: no visit found")
 
 
+class SettledElsewhere(SiteError):
+    """The stay was settled meanwhile at another booth (or by an earlier press): nothing
+    was charged here; the message names who settled it, where and when."""
+
+
 @contextmanager
 def refusals(not_recorded: str = "NOT recorded") -> Iterator[None]:
     """The site's error boundary. Inside it:

@@ -18,6 +18,7 @@ from console.domain.occupancy import ZoneOccupancy
 from console.domain.payments import ClosedVisit
 from console.domain.quote import Quote
 from console.domain.visits import Visit
+from console.site.pricing import StayFacts
 from drivers.health import DeviceHealth
 
 if TYPE_CHECKING:  # records of the store; the UI must start without the database stack
@@ -37,6 +38,7 @@ class ExitTicket:
     quote: Quote
     debt_ids: tuple[str, ...] = ()  # earlier unpaid exits of this plate, included in the quote
     overrides: tuple[dict[str, object], ...] = ()  # fee changes made at the desk, recorded on settling
+    facts: StayFacts = StayFacts()  # what the fee depends on beyond the visit (plan, re-entry, lost ticket)
 
     @property
     def due(self) -> Money:

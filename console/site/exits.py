@@ -11,22 +11,22 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlmodel import Session
 
 from console.domain.clock import Clock
 from console.domain.money import Money
-from console.domain.payments import NewPayment, PaymentMethod
+from console.domain.payments import ClosedVisit, NewPayment, PaymentMethod
 from console.domain.plates import PlateError
 from console.domain.quote import QuoteItem
 from console.domain.visits import Visit
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
-from console.site.errors import PlateNotFound, SiteError, command, refusals
+from console.site.errors import PlateNotFound, SettledElsewhere, SiteError, command, refusals
 from console.site.events import ExitSettled, ExitTicket
-from console.site.pricing import TariffPricing
+from console.site.pricing import Membership, TariffPricing
 from console.site.receipts import receipt_content
 from console.store import cloud_copies, shifts, visits
 from console.store.database import Store
@@ -36,9 +36,6 @@ from console.store.visits import AlreadyInside
 from drivers.gate.base import GateDriver
 
 log = logging.getLogger(__name__)
-
-# Pass and whitelist entries leave free ("member" kinds are billed by the tariff's plans).
-FREE_KINDS = ("pass", "whitelist")
 
 
 class ExitService:
@@ -66,6 +63,7 @@ class ExitService:
         self.currency = config.site.currency
         self.plates = config.site.plates
         self._receipts_queued = receipts_queued
+        self._differences_reported: set[tuple[str, str]] = set()  # (visit, remote payment)
 
     # -- members and phone payments (the cloud's copies, kept locally: work offline) --------------
     def member(self, plate: str, now: datetime, kinds: tuple[str, ...] | None = None) -> str | None:
@@ -110,6 +108,9 @@ class ExitService:
             unknown = visit is None and (last is None or last.exit_at is None)
             near = self.plates.near_matches(plate, visits.open_plates(tx)) if unknown else []
             debts = visits.open_debts(tx, plate) if visit is not None else []
+            previous = visits.previous_visit_for(tx, plate, visit.entry_at) if visit is not None else None
+            found = cloud_copies.members_for(tx, plate, now) if visit is not None else []
+            memberships = [Membership(m.kind, m.name, m.plan) for m in found]
         if visit is None:
             if last is not None and last.exit_at is not None:
                 local = last.exit_at.astimezone(self.config.site.tz)
@@ -119,7 +120,8 @@ class ExitService:
         if existing is not None:
             return existing  # reopening the exit keeps the same ticket (and idempotency key)
         try:
-            quote = self.pricing.quote(visit, now, lost_ticket=lost_ticket)
+            facts = self.pricing.facts(visit, memberships, previous, lost_ticket=lost_ticket)
+            quote = self.pricing.quote(visit, now, facts=facts)
         except ValueError as exc:  # QuoteError, or a time the calendar cannot hold
             raise SiteError(f"cannot price {plate}: {exc}") from None
         if debts:
@@ -129,7 +131,7 @@ class ExitService:
             )
             quote = replace(quote, total=quote.total + Money(sum(d[1] for d in debts), self.currency), items=quote.items + extra)
             self.bus.report("warning", f"{lane_id}: {plate} owes {len(debts)} earlier unpaid exit(s); added to the fee")
-        ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts))
+        ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts), facts=facts)
         if self._leaves_by_itself(ticket, now):
             return None
         self.board.hold(ticket, status=f"{plate}: {ticket.due} due")
@@ -153,17 +155,18 @@ class ExitService:
             raise
 
     def _leaves_by_itself(self, ticket: ExitTicket, now: datetime) -> bool:
-        """Passes and whitelisted plates, stays with nothing due and stays paid by phone
-        leave without the attendant (with the network down too)."""
+        """Plan-less passes and whitelisted plates, stays with nothing due (a member plan
+        that covers the whole stay among them) and stays paid by phone leave without the
+        attendant (with the network down too)."""
         plate, debts = ticket.visit.plate, ticket.debt_ids
-        member = self.member(plate, now, kinds=FREE_KINDS)
+        member = ticket.facts.free_pass
         if member is not None and not debts:
             quote = ticket.quote
             waived = replace(ticket, quote=replace(quote, total=Money.zero(self.currency), items=quote.items + (QuoteItem(f"{member}: no charge", -quote.total),)))
             self.settle(waived, [], attendant="lane", reason=member)
             return True
         if ticket.due.is_zero:
-            self.settle(ticket, [], attendant="lane", reason="free")
+            self.settle(ticket, [], attendant="lane", reason=ticket.facts.plan_label if ticket.facts.plan else "free")
             return True
         remote = self.remote_payment(plate, ticket.due)
         if remote is not None:
@@ -171,7 +174,42 @@ class ExitService:
             # transaction, so it can never be used twice.
             self.settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
             return True
-        return not debts and self._leave_within_exit_grace(ticket, now)
+        if not debts and self._leave_within_exit_grace(ticket, now):
+            return True
+        self.report_quote_difference(ticket, now)
+        return False
+
+    def report_quote_difference(self, ticket: ExitTicket, now: datetime) -> None:
+        """A phone payment that does not cover the booth's fee: the booth's quote wins at
+        the gate (the vehicle waits for the desk); the difference is reported once per
+        visit and payment, audited and sent to the cloud."""
+        try:
+            payments = self.store.query(cloud_copies.remote_payments_for, ticket.visit.plate)
+        except StoreError:
+            return
+        for payment in payments:
+            key = (ticket.visit.id, payment.id)
+            if payment.currency != ticket.due.currency or payment.amount_minor >= ticket.due.minor or key in self._differences_reported:
+                continue
+            try:
+                # What the booth would have asked when the driver paid: a payment that
+                # matched it and only ran out of exit grace is no difference.
+                then = self.pricing.quote(ticket.visit, max(payment.paid_at, ticket.visit.entry_at))
+            except ValueError:
+                continue
+            if then.total.minor == payment.amount_minor:
+                continue
+            self._differences_reported.add(key)
+            paid = Money(payment.amount_minor, payment.currency)
+            self.bus.report("warning", f"{ticket.lane_id}: {ticket.visit.plate} paid {paid} by phone, the booth quoted {then.total} then: the booth's fee applies")
+            try:
+                with self.store.write() as tx:
+                    cloud_copies.record_quote_difference(
+                        tx, now, plate=ticket.visit.plate, visit_id=ticket.visit.id, payment_id=payment.id, paid_minor=payment.amount_minor,
+                        due_minor=then.total.minor, currency=ticket.due.currency, tariff_id=ticket.quote.tariff_id,
+                    )
+            except StoreError as exc:
+                log.warning("quote difference not recorded: %s", exc)
 
     def _leave_within_exit_grace(self, ticket: ExitTicket, now: datetime) -> bool:
         """A driver who paid by phone before driving to the exit owes nothing more while
@@ -185,8 +223,8 @@ class ExitService:
             if payment.currency != self.currency or not ticket.visit.entry_at <= payment.paid_at <= now:
                 continue
             try:
-                after = self.pricing.quote(ticket.visit, now, paid_until=payment.paid_at)
-                then = self.pricing.quote(ticket.visit, payment.paid_at)
+                after = self.pricing.quote(ticket.visit, now, facts=ticket.facts, paid_until=payment.paid_at)
+                then = self.pricing.quote(ticket.visit, payment.paid_at, facts=ticket.facts)
             except ValueError:
                 continue
             if not after.total.is_zero or payment.amount_minor < then.total.minor:
@@ -273,30 +311,16 @@ class ExitService:
         """
         receipt = receipt_content(self.config, ticket, payments, attendant=attendant, change=change) if payments else None
         booth = self.config.site.booth_id
-        with refusals("payment NOT recorded, gate stays closed"):
-            with self.store.write() as tx:
-                shift = shifts.current_shift(tx, booth)
-                if shift is None and any(p.method == PaymentMethod.CASH.value for p in payments):
-                    raise SiteError("no shift is open at this booth: open one (with the float) before taking cash")
-                closed = visits.close_visit(
-                    tx,
-                    visit_id=ticket.visit.id,
-                    exit_lane=ticket.lane_id,
-                    exit_at=ticket.exit_at,
-                    quote=ticket.quote,
-                    payments=payments,
-                    attendant=attendant,
-                    idempotency_key=ticket.id,
-                    reason=reason,
-                    receipt=receipt,
-                    booth_id=booth,
-                    shift_id=shift.id if shift else None,
-                    settles_debts=ticket.debt_ids if payments else (),
-                    new_debt=new_debt,
-                    overrides=ticket.overrides,
-                    change_left=change_left,
-                    allow_unpaid=new_debt is not None,
-                )
+        try:
+            closed = self._close(ticket, payments, booth=booth, attendant=attendant, reason=reason, receipt=receipt,
+                                 change_left=change_left, new_debt=new_debt)
+        except SettledElsewhere as exc:
+            # Settled at another booth meanwhile: this one charges nothing, its ticket goes.
+            self.board.release(ticket.id)
+            self.board.update_lane(ticket.lane_id, status=str(exc))
+            self.refresh_occupancy()
+            self.bus.report("warning", f"{ticket.lane_id}: {exc}")
+            raise
         if closed.receipt_number is not None:
             self._receipts_queued()
         was_waiting = self.board.release(ticket.id) is not None
@@ -311,6 +335,49 @@ class ExitService:
         self.bus.report("info", f"{ticket.lane_id}: {ticket.visit.plate} left, fee {ticket.quote.total}, paid {paid}")
         self.bus.publish(settled)
         return settled
+
+    def _close(
+        self,
+        ticket: ExitTicket,
+        payments: list[NewPayment],
+        *,
+        booth: str,
+        attendant: str,
+        reason: str,
+        receipt: dict[str, Any] | None,
+        change_left: int,
+        new_debt: tuple[int, str] | None,
+    ) -> ClosedVisit:
+        """The settlement's one transaction; SettledElsewhere when another booth (or an
+        earlier settlement) closed the stay first."""
+        with refusals("payment NOT recorded, gate stays closed"):
+            try:
+                with self.store.write() as tx:
+                    shift = shifts.current_shift(tx, booth)
+                    if shift is None and any(p.method == PaymentMethod.CASH.value for p in payments):
+                        raise SiteError("no shift is open at this booth: open one (with the float) before taking cash")
+                    return visits.close_visit(
+                        tx,
+                        visit_id=ticket.visit.id,
+                        exit_lane=ticket.lane_id,
+                        exit_at=ticket.exit_at,
+                        quote=ticket.quote,
+                        payments=payments,
+                        attendant=attendant,
+                        idempotency_key=ticket.id,
+                        reason=reason,
+                        receipt=receipt,
+                        booth_id=booth,
+                        shift_id=shift.id if shift else None,
+                        settles_debts=ticket.debt_ids if payments else (),
+                        new_debt=new_debt,
+                        overrides=ticket.overrides,
+                        change_left=change_left,
+                        allow_unpaid=new_debt is not None,
+                    )
+            except visits.AlreadySettled as exc:
+                raise SettledElsewhere(str(exc)) from None
+        raise AssertionError("refusals() never swallows an error")  # for the type checker
 
     def settle_remote_payments(self) -> int:
         """Let every waiting exit whose driver has meanwhile paid by phone leave (called

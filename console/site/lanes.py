@@ -35,6 +35,10 @@ from drivers.health import DeviceHealth
 log = logging.getLogger(__name__)
 
 
+class _ZoneFull(Exception):
+    """The entry's zone has no free space (inside the entry's transaction: nothing is written)."""
+
+
 class LaneService:
     """Every lane of the booth: its driver's events and the attendant's manual actions."""
 
@@ -132,16 +136,22 @@ class LaneService:
         zone_id = self.board.lane(lane_id).zone
         zone = self.config.zone(zone_id)
         with self._entry_lock:
-            if self.board.occupied(zone_id) >= zone.capacity:
-                member = self.exits.member(plate, now) if self.config.operations.members_enter_when_full else None
-                if member is None:
-                    self.board.update_lane(lane_id, status=f"FULL: {plate} refused")
-                    self.bus.report("warning", f"{lane_id}: zone {zone_id} full, {plate} refused")
-                    return
-                self.bus.report("info", f"{lane_id}: zone {zone_id} full, {plate} enters as {member}")
             try:
                 with self.store.write() as tx:
+                    # The count is the database's, taken inside this transaction under the
+                    # site's write lock: every booth's entries and exits are in it, and no
+                    # other booth can take the last space before this entry commits.
+                    if visits.occupancy_for_entry(tx, zone_id) >= zone.capacity:
+                        member = self.exits.member(plate, now) if self.config.operations.members_enter_when_full else None
+                        if member is None:
+                            raise _ZoneFull(plate)
+                        self.bus.report("info", f"{lane_id}: zone {zone_id} full, {plate} enters as {member}")
                     visit = visits.record_entry(tx, plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency)
+                    counts = visits.occupancy_counts(tx)
+            except _ZoneFull:
+                self.board.update_lane(lane_id, status=f"FULL: {plate} refused")
+                self.bus.report("warning", f"{lane_id}: zone {zone_id} full, {plate} refused")
+                return
             except AlreadyInside as exc:
                 self.board.update_lane(lane_id, status=f"anti-passback: {plate} already inside")
                 self.bus.report("warning", f"{lane_id}: {exc}; gate kept closed")
@@ -150,7 +160,7 @@ class LaneService:
                 self.board.update_lane(lane_id, status="entry NOT recorded")
                 self.bus.report("error", f"{lane_id}: entry of {plate} not recorded: {exc}; gate kept closed")
                 return
-            self.board.count_entry(zone_id)
+            self.board.set_counts(counts)
         self.gates[lane_id].open_barrier()
         self.board.update_lane(lane_id, status=f"entered {plate}")
         self.bus.report("info", f"{lane_id}: {plate} entered (visit {visit.id[-6:]})")

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from console.store.locks import lock_site_writes
 from console.store.tables import AuditRow
 from console.store.types import table_of
 
@@ -41,8 +42,13 @@ def append_audit(
     subject: str = "",
     detail: dict[str, Any] | None = None,
 ) -> str:
-    """Add an entry inside the caller's transaction (which holds the write lock, so the
-    chain cannot fork between two writers). Returns the entry's hash."""
+    """Add an entry inside the caller's transaction. Returns the entry's hash.
+
+    The chain cannot fork between two writers: on SQLite the transaction holds the
+    database's write lock; on PostgreSQL the site's write lock is taken here, before the
+    chain's head is read, and held until the caller commits (so every booth's entries
+    join one chain per site)."""
+    lock_site_writes(db)
     conn = db.connection()  # Core statements on the session's connection: the hot path
     last = conn.execute(_LAST_ENTRY).first()
     prev_hash = last[1] if last else GENESIS

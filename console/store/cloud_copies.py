@@ -57,6 +57,7 @@ class Member:
     account_id: str | None
     valid_from: datetime | None
     valid_until: datetime | None
+    plan: str | None = None  # the tariff plan it is billed by
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ def members_for(db: Session, plate: str, at: datetime) -> list[Member]:
         or_(_MEMBER.c.valid_until.is_(None), _MEMBER.c.valid_until > at),
     )
     rows = db.execute(query.order_by(_MEMBER.c.id)).all()
-    return [Member(r.plate, r.kind, r.name, r.account_id, r.valid_from, r.valid_until) for r in rows]
+    return [Member(r.plate, r.kind, r.name, r.account_id, r.valid_from, r.valid_until, r.plan) for r in rows]
 
 
 def account(db: Session, account_id: str) -> Account | None:
@@ -161,6 +162,17 @@ def record_config_change(db: Session, now: datetime, action: str, kind: str, det
     """Audit a configuration change from the cloud and tell the cloud what the site uses."""
     append_audit(db, at=now, actor=ACTOR, action=action, subject=kind, detail=detail)
     enqueue(db, type=action, occurred_at=now, payload={"kind": kind, **detail})
+
+
+def record_quote_difference(db: Session, now: datetime, *, plate: str, visit_id: str, payment_id: str, paid_minor: int, due_minor: int, currency: str,
+                            tariff_id: str) -> None:
+    """A phone payment (the cloud's quote) that does not cover the booth's quote: the
+    booth's quote applies at the gate; the difference is audited and sent to the cloud
+    (`quote.differs`)."""
+    detail = {"plate": plate, "visit_id": visit_id, "payment_id": payment_id, "paid_minor": paid_minor, "due_minor": due_minor,
+              "difference_minor": due_minor - paid_minor, "currency": currency, "tariff_id": tariff_id}
+    append_audit(db, at=now, actor=ACTOR, action="quote.differs", subject=visit_id, detail=detail)
+    enqueue(db, type="quote.differs", occurred_at=now, payload=detail)
 
 
 def active_tariff_version(db: Session) -> tuple[str, str] | None:

@@ -53,6 +53,9 @@ class CloudMemberRow(SQLModel, table=True):
     account_id: str | None = Field(default=None, max_length=64)
     valid_from: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     valid_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # The id of the tariff's [members.<id>] plan the stay is billed by (None: see
+    # console/site/pricing.py for how a plan-less entry is priced).
+    plan: str | None = Field(default=None, max_length=64)
 
 
 class CloudAccountRow(SQLModel, table=True):

@@ -4,6 +4,7 @@ or `Store.read()`), and every change writes its audit entry and outbox event wit
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Sequence
 
@@ -20,12 +21,15 @@ from console.domain.payments import (
 )
 from console.domain.quote import Quote
 from console.domain.visits import Visit, VisitError, VisitState, check_exit_time
+from console.i18n import _
 from console.store.audit import append_audit
 from console.store.ids import new_id
+from console.store.locks import lock_site_writes
 from console.store.mapping import visit_from_row
 from console.store.outbox import enqueue
 from console.store.receipts import add_receipt
 from console.store.tables import (
+    AuditRow,
     CashMovementRow,
     DebtRow,
     OccupancyAdjustmentRow,
@@ -37,13 +41,34 @@ from console.store.tables import (
 from console.store.types import table_of
 
 __all__ = [
-    "AlreadyInside", "adjust_occupancy", "close_stale", "close_visit", "get_visit", "latest_visit_for", "occupancy_counts",
-    "open_debts", "open_plates", "open_visit_for", "record_entry", "stale_visits", "totals",
+    "AlreadyInside", "AlreadySettled", "adjust_occupancy", "close_stale", "close_visit", "get_visit", "latest_visit_for", "occupancy_counts",
+    "open_debts", "open_plates", "open_visit_for", "occupancy_for_entry", "record_entry", "stale_visits", "totals",
+    "zone_occupancy",
 ]
 
 
 class AlreadyInside(VisitError):
     """The plate already has an open visit (anti-passback)."""
+
+
+class AlreadySettled(VisitError):
+    """The stay was settled meanwhile (at another booth, or by an earlier press)."""
+
+
+# The partial unique index that makes anti-passback hold across booths.
+_OPEN_PLATE_INDEX = "uq_visit_open_plate"
+
+
+def _is_open_plate_violation(exc: IntegrityError) -> bool:
+    """Whether `exc` is the open-visit uniqueness violation (and not, say, a clash of
+    some other key, which is a fault to report, not a car already inside)."""
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None)
+    if constraint is not None:  # PostgreSQL names the index
+        return bool(constraint == _OPEN_PLATE_INDEX)
+    # SQLite names the columns of the violated unique index.
+    return "unique constraint failed: visit.plate" in str(orig).lower()
 
 
 # Hot-path statements, built once.
@@ -67,6 +92,17 @@ def latest_visit_for(db: Session, plate: str) -> Visit | None:
     return visit_from_row(row) if row else None
 
 
+def previous_visit_for(db: Session, plate: str, before: datetime) -> Visit | None:
+    """The plate's last visit that had left by `before` (a re-entry may continue it)."""
+    row = db.exec(
+        select(VisitRow)
+        .where(VisitRow.plate == plate, col(VisitRow.exit_at).is_not(None), col(VisitRow.exit_at) <= before)
+        .order_by(col(VisitRow.exit_at).desc())
+        .limit(1)
+    ).first()
+    return visit_from_row(row) if row else None
+
+
 def get_visit(db: Session, visit_id: str) -> Visit | None:
     row = db.get(VisitRow, visit_id)
     return visit_from_row(row) if row else None
@@ -83,6 +119,23 @@ def occupancy_counts(db: Session) -> dict[str, int]:
     ).all():
         counts[zone] = max(0, counts.get(zone, 0) + int(delta or 0))
     return counts
+
+
+def zone_occupancy(db: Session, zone: str) -> int:
+    """Vehicles in one zone: its open visits plus the attendants' corrections."""
+    inside = db.exec(select(func.count()).select_from(VisitRow).where(VisitRow.zone == zone, VisitRow.state == "open")).one()
+    delta = db.exec(
+        select(func.coalesce(func.sum(OccupancyAdjustmentRow.delta), 0)).where(OccupancyAdjustmentRow.zone == zone)
+    ).one()
+    return max(0, int(inside) + int(delta or 0))
+
+
+def occupancy_for_entry(db: Session, zone: str) -> int:
+    """The zone's count as an entry must judge it: taken under the site's write lock
+    (inside the entry's transaction), so no other booth's entry can take the last space
+    between this count and the visit being recorded."""
+    lock_site_writes(db)
+    return zone_occupancy(db, zone)
 
 
 def open_debts(db: Session, plate: str) -> list[tuple[str, int, datetime, str]]:
@@ -123,7 +176,7 @@ def close_stale(db: Session, *, visit_ids: Sequence[str], reason: str, actor: st
     """Close visits of cars that left unseen (lane down), without a fee. Returns how many."""
     closed = 0
     for visit_id in visit_ids:
-        row = db.get(VisitRow, visit_id)
+        row = _lock_visit(db, visit_id)
         if row is None or row.state != "open":
             continue
         row.state, row.exit_at, row.close_reason, row.fee_minor = "closed", max(at, row.entry_at), "stale", 0
@@ -157,6 +210,7 @@ def record_entry(db: Session,
 
     `note` marks an entry recorded by hand (e.g. a time the driver stated at the exit)."""
     visit_id = new_id()
+    lock_site_writes(db)  # another booth's entry of the same plate waits for ours
     conn = db.connection()  # Core on the session's connection: the hot path
     existing = conn.execute(_OPEN_VISIT_ENTRY, {"plate": plate}).first()
     if existing is not None:
@@ -169,11 +223,13 @@ def record_entry(db: Session,
                 "entry_at": at, "state": "open", "currency": currency, "paid_minor": 0,
             },
         )
-    except IntegrityError:
-        # Another booth opened the same plate between our check and insert (the partial
-        # unique index on open visits is the real guard); the caller's transaction is
-        # abandoned with the refusal.
-        raise AlreadyInside(f"{plate} is already inside") from None
+    except IntegrityError as exc:
+        # The partial unique index on open visits is the last guard: only its violation
+        # means the plate is inside; any other clash is a fault and is reported as one.
+        # Either way the caller's transaction is abandoned.
+        if _is_open_plate_violation(exc):
+            raise AlreadyInside(f"{plate} is already inside") from None
+        raise
     detail = {"plate": plate, "lane": lane, "zone": zone}
     if note:
         detail["note"] = note
@@ -218,6 +274,10 @@ def close_visit(db: Session,
     With `receipt` content, a numbered receipt is queued for printing in the same
     transaction.
     """
+    # The visit's row is locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite's
+    # write transaction already excludes every other writer): a second booth settling
+    # the same stay waits here for the first to commit, then reads it closed.
+    locked = _lock_visit(db, visit_id)
     earlier = db.exec(select(PaymentRow).where(PaymentRow.idempotency_key == idempotency_key)).all()
     if earlier:
         row = db.get(VisitRow, earlier[0].visit_id)
@@ -226,12 +286,11 @@ def close_visit(db: Session,
             select(ReceiptRow.number).where(ReceiptRow.visit_id == row.id, ReceiptRow.kind == "receipt")
         ).first()
         return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in earlier), replayed=True, receipt_number=number)
-    row = db.get(VisitRow, visit_id)
+    row = locked
     if row is None:
         raise VisitError("no such visit")
     if row.state != "open":
-        when = f" at {row.exit_at:%Y-%m-%d %H:%M} UTC" if row.exit_at else ""
-        raise VisitError(f"{row.plate} has already left{when}")
+        raise AlreadySettled(settled_by(db, row))
     visit = visit_from_row(row)
     check_exit_time(visit, exit_at)
     if quote.total.currency != row.currency:
@@ -274,7 +333,7 @@ def close_visit(db: Session,
         actor=attendant,
         action="visit.exit",
         subject=row.id,
-        detail={"plate": row.plate, "fee_minor": quote.total.minor, "paid_minor": taken, "reason": reason, "lane": exit_lane},
+        detail={"plate": row.plate, "fee_minor": quote.total.minor, "paid_minor": taken, "reason": reason, "lane": exit_lane, "booth": booth_id},
     )
     enqueue(
         db,
@@ -330,6 +389,39 @@ def close_visit(db: Session,
         ).number
     db.flush()
     return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in recorded), receipt_number=number)
+
+
+def _lock_visit(db: Session, visit_id: str) -> VisitRow | None:
+    """The visit's row, locked for the rest of the transaction and read afresh (a copy
+    already in the session may predate another booth's commit)."""
+    query = select(VisitRow).where(VisitRow.id == visit_id).with_for_update().execution_options(populate_existing=True)
+    return db.exec(query).first()
+
+
+_SETTLING_ACTIONS = ("visit.exit", "visit.close_stale")
+
+
+def settled_by(db: Session, row: VisitRow) -> str:
+    """Who closed a visit, at which booth and lane, and when: the refusal a second booth
+    shows when the stay it was about to settle has just been settled elsewhere."""
+    audit = table_of(AuditRow)
+    entry = db.execute(
+        select(audit.c.actor, audit.c.at, audit.c.detail)
+        .where(audit.c.subject == row.id, audit.c.action.in_(_SETTLING_ACTIONS))
+        .order_by(audit.c.seq.desc())
+        .limit(1)
+    ).first()
+    moment = row.exit_at
+    actor, booth, lane = "", "", row.exit_lane or ""
+    if entry is not None:
+        actor, moment = entry[0], entry[1]
+        detail = json.loads(entry[2] or "{}")
+        booth, lane = str(detail.get("booth") or ""), str(detail.get("lane") or lane)
+    when = f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment is not None else _("earlier")
+    where = booth or _("another booth")
+    return _("{plate} has already left: settled at {booth} (lane {lane}) by {actor} at {when}; nothing was charged").format(
+        plate=row.plate, booth=where, lane=lane or "-", actor=actor or "-", when=when,
+    )
 
 
 def _recorded(p: PaymentRow) -> RecordedPayment:

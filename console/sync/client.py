@@ -213,6 +213,12 @@ class CloudClient:
         """Replace the site's occupancy snapshot on the cloud."""
         self._request("PUT", p.occupancy_path(self.site_id), body=body)
 
+    def put_tariff_versions(self, versions: list[tuple[str, str]]) -> None:
+        """Tell the cloud every tariff version this booth prices with (id, text), so it
+        quotes drivers as the booth does."""
+        body = {"versions": [{"tariff_id": tid, "text": text} for tid, text in versions]}
+        self._request("PUT", p.tariff_versions_path(self.site_id), body=body)
+
     def get_document(self, kind: str, etag: str | None) -> Fetched:
         """Fetch a configuration document if it changed since `etag`."""
         headers = {"If-None-Match": etag} if etag else {}

@@ -108,6 +108,23 @@ class OccupancyIn(_Doc):
     _aware_time = field_validator("observed_at")(_aware)
 
 
+class TariffVersionIn(_Doc):
+    """One tariff version a booth prices with: its id (`key@version`) and its text."""
+
+    tariff_id: str = Field(min_length=1, max_length=96)
+    text: str = Field(max_length=1_000_000)
+
+
+class TariffVersionsIn(_Doc):
+    """Every tariff version a booth prices with, so the cloud quotes as the booth does."""
+
+    versions: list[TariffVersionIn] = Field(max_length=100)
+
+
+def tariff_versions_path(site_id: str) -> str:
+    return f"{API}/sites/{site_id}/tariff-versions"
+
+
 # -- cloud -> booth ------------------------------------------------------------------------
 class TariffDoc(_Doc):
     version: str = Field(min_length=1, max_length=64)
@@ -122,6 +139,7 @@ class MemberDoc(_Doc):
     account_id: str | None = Field(default=None, max_length=64)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    plan: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("plate")
     @classmethod

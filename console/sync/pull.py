@@ -115,6 +115,7 @@ def apply_members(store: Store, body: dict[str, Any], etag: str | None, now: dat
             "account_id": m.account_id,
             "valid_from": m.valid_from,
             "valid_until": m.valid_until,
+            "plan": m.plan,
         }
         for m in doc.members
     ]

@@ -113,6 +113,9 @@ class SyncTuning:
     poll_interval: float = 30.0  # look at the outbox even if nobody called wake()
     config_interval: float = 60.0  # tariff, members, accounts
     remote_payment_interval: float = 10.0
+    # While a vehicle waits at an exit, phone payments are pulled this often: this sets
+    # how soon a payment made at the barrier opens it (docs/phones.md).
+    remote_payment_waiting_interval: float = 2.0
     occupancy_interval: float = 1.0  # at most one occupancy push per interval
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
@@ -143,6 +146,7 @@ class SyncService:
         *,
         booth_id: str = "booth-1",
         tuning: SyncTuning | None = None,
+        tariff_versions: Callable[[], list[tuple[str, str]]] | None = None,
     ) -> None:
         self._store = store
         self._config = config
@@ -152,6 +156,9 @@ class SyncService:
         self._validate = validate_tariff
         self._token_provider = token_provider
         self._booth_id = booth_id
+        self._tariff_versions = tariff_versions
+        self._tariffs_sent: tuple[str, ...] | None = None
+        self._exit_waiting = False
         self._tuning = tuning or SyncTuning()
         self._backoff = Backoff(self._tuning.backoff_base, self._tuning.backoff_cap, rng=self._tuning.rng)
         self._batch_size = max(1, min(self._tuning.batch_size, p.MAX_BATCH_EVENTS))
@@ -232,6 +239,16 @@ class SyncService:
             self._forced = True
             self._woken = True
             self._cv.notify_all()
+
+    def set_exit_waiting(self, waiting: bool) -> None:
+        """A vehicle is (or no longer is) waiting at an exit: pull phone payments at the
+        shorter interval meanwhile, starting now."""
+        with self._cv:
+            if waiting and not self._exit_waiting:
+                self._next_remote_pull = 0.0
+                self._woken = True
+                self._cv.notify_all()
+            self._exit_waiting = waiting
 
     def pull_now(self) -> None:
         """Pull configuration and remote payments at the next chance (for example when
@@ -400,6 +417,7 @@ class SyncService:
             self._site_id = self._whoami(client)
         client.site_id = self._site_id
         self._send_occupancy(client)
+        self._send_tariff_versions(client)
         self._push_pass(client)
         self._pull(client)
         self._backoff.reset()
@@ -420,6 +438,19 @@ class SyncService:
             if self._occupancy is not None:
                 waits.append(self._occupancy_next - now)
         return max(0.0, min(waits))
+
+    # -- tariff versions -------------------------------------------------------------------
+    def _send_tariff_versions(self, client: CloudClient) -> None:
+        """Send the booth's tariff versions when the set changed since the last send
+        (the cloud quotes drivers with them)."""
+        if self._tariff_versions is None:
+            return
+        versions = self._tariff_versions()
+        ids = tuple(sorted(tid for tid, _text in versions))
+        if not versions or ids == self._tariffs_sent:
+            return
+        client.put_tariff_versions(versions)
+        self._tariffs_sent = ids
 
     # -- occupancy -------------------------------------------------------------------------
     def _send_occupancy(self, client: CloudClient) -> None:
@@ -547,7 +578,10 @@ class SyncService:
                     break
                 cursor = page.cursor
             with self._cv:
-                self._next_remote_pull = time.monotonic() + self._tuning.remote_payment_interval
+                interval = self._tuning.remote_payment_interval
+                if self._exit_waiting:
+                    interval = min(interval, self._tuning.remote_payment_waiting_interval)
+                self._next_remote_pull = time.monotonic() + interval
         self._set(last_pull_at=self._clock.now())
 
     def _apply(self, kind: str, body: dict[str, Any], etag: str | None) -> Applied:

@@ -15,6 +15,12 @@ import time
 from dataclasses import dataclass
 
 _LOOK_ALIKE = {"O": "0", "0": "O", "I": "1", "1": "I", "B": "8", "8": "B"}
+# Mainland plates (GA 36): the serial letters never include I or O.
+_CN_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_CN_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+# A mainland reader's look-alikes: 0/D, 8/B, 2/Z.
+_CN_LOOK_ALIKE = {"0": "D", "D": "0", "8": "B", "B": "8", "2": "Z", "Z": "2"}
+PLATE_STYLES: tuple[str, ...] = ("latin", "cn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +34,14 @@ class Dwell:
 class Traffic:
     """The cars of one simulated site."""
 
-    def __init__(self, seed: int | None = None, dwell: Dwell | None = None) -> None:
+    def __init__(self, seed: int | None = None, dwell: Dwell | None = None, *, plates: str = "latin",
+                 province: str | None = None) -> None:
+        """`plates` is the kind of plate the cars carry: "latin" (AB1234C) or "cn" (mainland
+        China, 粤B12345 and new-energy 粤BD12345); most "cn" cars come from `province`."""
+        if plates not in PLATE_STYLES:
+            raise ValueError(f"plates must be one of {', '.join(PLATE_STYLES)}, not {plates!r}")
+        self._style = plates
+        self._province = province
         self._rng = random.Random(seed)
         self._dwell = dwell or Dwell()
         self._lock = threading.Lock()
@@ -37,10 +50,11 @@ class Traffic:
         self._issued: set[str] = set()
 
     def new_plate(self) -> str:
-        """A plate that is not already on the site: two letters, four digits, a letter."""
+        """A plate that is not already on the site: two letters, four digits, a letter
+        (latin), or a mainland plate as its reader sends it ("粤B12345", "粤BD12345")."""
         with self._lock:
             while True:
-                plate = (
+                plate = self._cn_plate() if self._style == "cn" else (
                     "".join(self._rng.choices(string.ascii_uppercase, k=2))
                     + f"{self._rng.randrange(10000):04d}"
                     + self._rng.choice(string.ascii_uppercase)
@@ -48,6 +62,15 @@ class Traffic:
                 if plate not in self._issued:
                     self._issued.add(plate)
                     return plate
+
+    def _cn_plate(self) -> str:
+        rng = self._rng
+        home = self._province if self._province and rng.random() < 0.8 else rng.choice(_CN_PROVINCES)
+        head = home + rng.choice(_CN_LETTERS)
+        if rng.random() < 0.2:  # new energy: D (electric) or F (hybrid), then five digits
+            return head + rng.choice("DF") + f"{rng.randrange(100000):05d}"
+        tail = [rng.choice("0123456789") if rng.random() < 0.8 else rng.choice(_CN_LETTERS) for _ in range(5)]
+        return head + "".join(tail)
 
     def random_interval(self, rate_per_second: float) -> float:
         """Seconds until the next arrival of a Poisson process with this rate."""
@@ -61,12 +84,14 @@ class Traffic:
     def misread(self, plate: str) -> str:
         """The plate as a reader might get it wrong: one of O/0, I/1, B/8 swapped for
         its look-alike (the plate unchanged when it has none of them)."""
-        spots = [i for i, ch in enumerate(plate) if ch in _LOOK_ALIKE]
+        table = _CN_LOOK_ALIKE if self._style == "cn" else _LOOK_ALIKE
+        first = 2 if self._style == "cn" else 0  # a mainland reader keeps the province and letter
+        spots = [i for i, ch in enumerate(plate) if ch in table and i >= first]
         if not spots:
             return plate
         with self._lock:
             i = self._rng.choice(spots)
-        return plate[:i] + _LOOK_ALIKE[plate[i]] + plate[i + 1 :]
+        return plate[:i] + table[plate[i]] + plate[i + 1 :]
 
     def parked(self, plate: str, now: float | None = None) -> None:
         """A car passed an entry barrier; it will want to leave after its dwell."""

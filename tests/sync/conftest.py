@@ -23,6 +23,7 @@ from console.sync.server import admin
 from console.sync.server import db as cloud_tables
 from console.sync.server.app import create_app
 from console.sync.server.db import open_cloud_db
+from console.sync.server.ratelimit import RateLimiter
 from console.sync.server.run import ServerThread
 from console.sync.service import SyncService, SyncTuning
 from tests.sync.netfaults import Faults
@@ -71,6 +72,7 @@ class Cloud:
     server: ServerThread
     token: str
     site_id: str = SITE
+    provider: Any = None  # the cloud's SimulatedProvider
 
     @property
     def url(self) -> str:
@@ -85,9 +87,10 @@ class ServerClock:
 
     def __init__(self) -> None:
         self.offset = timedelta(0)
+        self.follow: Callable[[], datetime] | None = None  # e.g. a booth's test clock
 
     def __call__(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return (self.follow() if self.follow is not None else datetime.now(timezone.utc)) + self.offset
 
 
 @pytest.fixture
@@ -112,9 +115,12 @@ def cloud_engine(tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def cloud(cloud_engine: Engine, server_clock: ServerClock) -> Iterator[Cloud]:
     token = admin.register_site(cloud_engine, SITE, name="Riverside Garage", lat=52.52, lon=13.405)
-    faults = Faults(create_app(cloud_engine, now=server_clock))
+    # Tests poll the driver endpoints faster than a phone would; the limit itself is
+    # tested on its own (test_phone_payments).
+    app = create_app(cloud_engine, now=server_clock, limiter=RateLimiter(rate=1000, burst=1000))
+    faults = Faults(app)
     server = ServerThread(faults).start()
-    yield Cloud(cloud_engine, faults, server, token)
+    yield Cloud(cloud_engine, faults, server, token, provider=app.state.provider)
     server.stop()
 
 
@@ -152,6 +158,7 @@ def make_sync(store: Store) -> Iterator[Callable[..., SyncService]]:
         start: bool = True,
         ca_bundle: str | None = None,
         target: Store | None = None,
+        tariff_versions: Callable[[], list[tuple[str, str]]] | None = None,
     ) -> SyncService:
         service = SyncService(
             target or store,
@@ -162,6 +169,7 @@ def make_sync(store: Store) -> Iterator[Callable[..., SyncService]]:
             token_provider or (lambda: token),
             booth_id="booth-1",
             tuning=tuning,
+            tariff_versions=tariff_versions,
         )
         if start:
             service.start()

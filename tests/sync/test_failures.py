@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -24,6 +23,7 @@ from console.sync.server import db as cloud_db
 from tests.sync.activity import booth_revenue_by_method, booth_visit_count, simulate_day
 from tests.sync.conftest import SITE, Cloud, wait_until
 from tests.sync.netfaults import Switch
+from tests.sync.phone import hourly_versions, order, pay_by_phone
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -96,11 +96,11 @@ def test_cloud_killed_in_the_middle_of_a_batch_and_restarted(store: Store, tmp_p
 
 
 @pytest.mark.parametrize("skew", [timedelta(minutes=10), timedelta(minutes=-10)])
-def test_a_booth_clock_ten_minutes_off_breaks_nothing(store: Store, cloud: Cloud, make_sync, skew: timedelta) -> None:  # type: ignore[no-untyped-def]
+def test_a_booth_clock_ten_minutes_off_breaks_nothing(store: Store, cloud: Cloud, make_sync, skew: timedelta, server_clock) -> None:  # type: ignore[no-untyped-def]
     booth_now = datetime.now(timezone.utc) + skew
     clock = FixedClock(booth_now)
     visit = store.apply(visits.record_entry, plate="SKEW1", zone="P1", lane="IN1", at=booth_now, currency="EUR")
-    sync = make_sync(cloud.url, cloud.token, clock)
+    sync = make_sync(cloud.url, cloud.token, clock, tariff_versions=hourly_versions)
     assert sync.flush(10)
     real_now = datetime.now(timezone.utc)
     with cloud.engine.connect() as conn:
@@ -110,13 +110,14 @@ def test_a_booth_clock_ten_minutes_off_breaks_nothing(store: Store, cloud: Cloud
 
     # A driver pays on the phone "now" (server time). A booth that asked for payments
     # "since its own clock" would miss it when 10 minutes ahead; the cursor does not.
-    link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": SITE, "plate": "SKEW1", "amount_minor": 450, "currency": "EUR"}).json()
-    assert link["visit_known"] is True
-    paid = httpx.post(f"{cloud.url}/v1/driver/payment-links/{link['id']}/pay", json={"reference": "psp-1"}).json()
+    server_clock.offset = timedelta(hours=1, minutes=15)  # the driver pays an hour later, by the cloud's clock
+    link = order(cloud.url, SITE, "SKEW1")
+    assert link.status_code == 201  # the cloud knows the car is inside: it quoted the stay
+    paid = pay_by_phone(cloud.url, SITE, "SKEW1")
     sync.pull_now()
     wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "SKEW1")) == 1)
     found = store.query(cloud_copies.remote_payments_for, "SKEW1")[0]
-    assert found.id == paid["remote_payment_id"] and found.amount_minor == 450
+    assert found.id == paid["remote_payment_id"] and found.amount_minor == paid["amount_minor"]
     assert visit.plate == "SKEW1"
     status = sync.status()
     assert status.online and status.last_error is None

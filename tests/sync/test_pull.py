@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-import httpx
 from sqlalchemy import func, select, update
 
 from console.domain.clock import FixedClock
@@ -22,6 +21,7 @@ from console.sync.server import admin
 from console.sync.server import db as cloud_db
 from tests.sync.activity import TARIFF
 from tests.sync.conftest import Cloud, ServerClock, wait_until
+from tests.sync.phone import hourly_versions, park, pay_by_phone
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 GOOD = 'name = "Day rate"\nhourly = "2.50"\n'
@@ -124,21 +124,20 @@ def test_members_passes_and_whitelist_are_replaced_whole(store: Store, cloud: Cl
 def test_remote_payments_are_pulled_once_and_used_once(store: Store, cloud: Cloud, make_sync, server_clock: ServerClock) -> None:  # type: ignore[no-untyped-def]
     clock = FixedClock(NOW)
     visit = store.apply(visits.record_entry, plate="PHONE1", zone="P1", lane="IN1", at=NOW, currency="EUR")
-    sync = make_sync(cloud.url, cloud.token, clock)
+    sync = make_sync(cloud.url, cloud.token, clock, tariff_versions=hourly_versions)
     assert sync.flush(5)  # the cloud knows the car is inside
+    server_clock.follow = lambda: NOW + timedelta(hours=1, minutes=5)  # the driver pays then: 5.00
 
-    def pay(plate: str, amount: int) -> dict:  # type: ignore[type-arg]
-        link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": plate, "amount_minor": amount, "currency": "EUR"})
-        assert link.status_code == 201
-        paid = httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-9"})
-        assert paid.status_code == 200 and paid.json()["status"] == "paid"
-        return paid.json()  # type: ignore[no-any-return]
+    def pay(plate: str) -> dict:  # type: ignore[type-arg]
+        paid = pay_by_phone(cloud.url, cloud.site_id, plate)
+        assert paid["status"] == "paid"
+        return paid
 
-    paid = pay("PHONE1", 500)
+    paid = pay("PHONE1")
     sync.pull_now()
     wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "phone-1")) == 1)
     remote = store.query(cloud_copies.remote_payments_for, "PHONE1")[0]
-    assert remote.id == paid["remote_payment_id"] and remote.amount_minor == 500 and remote.reference == "psp-9"
+    assert remote.id == paid["remote_payment_id"] and remote.amount_minor == 500 and remote.reference == paid["reference"]
 
     # The exit uses it: a payment row naming it as reference, in the exit's transaction.
     quote = TARIFF.quote(NOW, NOW + timedelta(hours=2))
@@ -154,7 +153,8 @@ def test_remote_payments_are_pulled_once_and_used_once(store: Store, cloud: Clou
     assert store.query(cloud_copies.remote_payments_for, "PHONE1") == []
 
     # Pulls continue from the cursor: a second payment arrives alone, the first is not re-sent.
-    pay("OTHER2", 300)
+    park(cloud.url, cloud.site_id, cloud.token, "OTHER2", NOW)
+    pay("OTHER2")
     sync.pull_now()
     wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "OTHER2")) == 1)
     assert "after=1" in cloud.faults.requests("/remote-payments")[-1].query

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from console.sync.server import admin
-from tests.sync.conftest import SITE, Cloud, ServerClock
+from console.sync.server import admin, books
+from tests.sync.conftest import SITE, Cloud, ServerClock, wait_until
+from tests.sync.phone import confirm, park, pay_by_phone, wait_paid
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 
@@ -110,30 +111,43 @@ def test_a_payment_link_lifecycle(cloud: Cloud, server_clock: ServerClock) -> No
     base = f"{cloud.url}/v1/driver/payment-links"
     bad = httpx.post(base, json={"site_id": SITE, "plate": "AB 12", "amount_minor": -5, "currency": "EUR"})
     assert bad.status_code == 422
+    # The amount is the cloud's to quote: a client that names one is refused.
     assert httpx.post(base, json={"site_id": SITE, "plate": "AB12", "amount_minor": 5, "currency": "USD"}).status_code == 422
-    assert httpx.post(base, json={"site_id": "nowhere", "plate": "AB12", "amount_minor": 5, "currency": "EUR"}).status_code == 404
-    created = httpx.post(base, json={"site_id": SITE, "plate": "ab-12", "amount_minor": 350, "currency": "EUR"})
+    assert httpx.post(base, json={"site_id": "nowhere", "plate": "AB12"}).status_code == 404
+    park(cloud.url, SITE, cloud.token, "AB12")
+    created = httpx.post(base, json={"site_id": SITE, "plate": "ab-12"})
     assert created.status_code == 201
     link = created.json()
-    assert link["plate"] == "AB12" and link["status"] == "open" and link["visit_known"] is False
+    assert link["plate"] == "AB12" and link["status"] == "open" and "visit_known" not in link
+    assert link["amount_minor"] == 500 and link["tariff_id"] == "test-hourly@1"  # 1 h 05: 2 started hours
     assert httpx.get(f"{base}/{link['id']}").json()["status"] == "open"
-    first = httpx.post(f"{cloud.url}{link['pay_url']}", json={"reference": "psp-1"}).json()
-    again = httpx.post(f"{cloud.url}{link['pay_url']}", json={"reference": "psp-1"}).json()
+    confirm(cloud.url, link)
+    first = wait_paid(cloud.url, link["id"])
+    confirm(cloud.url, link)  # the provider notifies again: nothing new is created
+    wait_until(lambda: sum(1 for n in _notifications(cloud) if n["outcome"] == "repeated") == 1)
+    again = httpx.get(f"{base}/{link['id']}").json()
     assert first["status"] == "paid" and first["remote_payment_id"] == again["remote_payment_id"]
     page = httpx.get(f"{cloud.url}/v1/sites/{SITE}/remote-payments", headers={"Authorization": f"Bearer {cloud.token}"}).json()
     assert [p["id"] for p in page["payments"]] == [first["remote_payment_id"]] and page["more"] is False
-    # An unpaid link runs out (by the server's clock).
-    late = httpx.post(base, json={"site_id": SITE, "plate": "LATE1", "amount_minor": 100, "currency": "EUR"}).json()
+    # An unpaid order runs out (by the server's clock): the provider's checkout refuses it.
+    park(cloud.url, SITE, cloud.token, "LATE1")
+    late = httpx.post(base, json={"site_id": SITE, "plate": "LATE1"}).json()
     server_clock.offset = timedelta(minutes=31)
-    assert httpx.post(f"{cloud.url}{late['pay_url']}").status_code == 410
-    assert httpx.post(f"{base}/{uuid.uuid4()}/pay").status_code == 404
+    assert httpx.post(f"{cloud.url}{late['checkout_url']}/pay").status_code == 410
+    # No endpoint marks an order paid on the client's word.
+    assert httpx.post(f"{base}/{link['id']}/pay", json={"reference": "psp-1"}).status_code in (404, 405)
+    assert httpx.post(f"{base}/{uuid.uuid4()}/pay").status_code in (404, 405)
+
+
+def _notifications(cloud: Cloud) -> list[dict[str, object]]:
+    with cloud.engine.connect() as conn:
+        return books.notifications(conn)
 
 
 def test_remote_payment_pages_follow_the_cursor(cloud: Cloud) -> None:
-    base = f"{cloud.url}/v1/driver/payment-links"
     for i in range(5):
-        link = httpx.post(base, json={"site_id": SITE, "plate": f"P{i}", "amount_minor": 100 + i, "currency": "EUR"}).json()
-        httpx.post(f"{cloud.url}{link['pay_url']}")
+        park(cloud.url, SITE, cloud.token, f"P{i}", tariff=i == 0)
+        pay_by_phone(cloud.url, SITE, f"P{i}")
     headers = {"Authorization": f"Bearer {cloud.token}"}
     url = f"{cloud.url}/v1/sites/{SITE}/remote-payments"
     first = httpx.get(url, params={"limit": 3}, headers=headers).json()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import httpx
 from sqlmodel import Session, select
 
 from console.site.build import build_site
@@ -18,6 +17,7 @@ from console.sync.server import admin
 from drivers.gate.simworld import Traffic
 from tests.conftest import Recorder, site_text
 from tests.sync.conftest import FAST, wait_until
+from tests.sync.phone import pay_by_phone
 
 
 def _site(store, clock, cloud, capacity: int = 200):  # type: ignore[no-untyped-def]
@@ -50,14 +50,13 @@ def test_visits_and_payments_reach_the_cloud(store, clock, cloud, memory_keyring
         site.stop()
 
 
-def test_a_phone_payment_opens_the_exit_without_the_attendant(store, clock, cloud, memory_keyring) -> None:  # type: ignore[no-untyped-def]
+def test_a_phone_payment_opens_the_exit_without_the_attendant(store, clock, cloud, memory_keyring, server_clock) -> None:  # type: ignore[no-untyped-def]
     site, rec = _site(store, clock, cloud)
+    server_clock.follow = clock.now  # the cloud quotes at the booth's time
     try:
         _enter(site, rec, "PHONE1")
         clock.advance(hours=1, minutes=5)  # 2 started hours: 5.00
-        link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "PHONE1", "amount_minor": 500, "currency": "EUR"})
-        assert link.status_code == 201
-        assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-1"}).status_code == 200
+        pay_by_phone(cloud.url, cloud.site_id, "PHONE1")
         wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "PHONE1")) == 1)
         site.lanes.gates["OUT1"].arrive("PHONE1")
         rec.wait_for(lambda: bool(rec.of(ExitSettled)))
@@ -124,15 +123,15 @@ def test_pass_holders_leave_without_stopping_and_shift_close_pushes_first(store,
         site.stop()
 
 
-def test_a_driver_waiting_at_the_desk_pays_by_phone(store, clock, cloud, memory_keyring) -> None:  # type: ignore[no-untyped-def]
+def test_a_driver_waiting_at_the_desk_pays_by_phone(store, clock, cloud, memory_keyring, server_clock) -> None:  # type: ignore[no-untyped-def]
     site, rec = _site(store, clock, cloud)
+    server_clock.follow = clock.now  # the cloud quotes at the booth's time
     try:
         _enter(site, rec, "WAITPH")
         clock.advance(hours=1, minutes=5)
         site.lanes.gates["OUT1"].arrive("WAITPH")
         rec.wait_for(lambda: bool(rec.of(ExitPending)))  # waiting at the desk, 5.00 due
-        link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "WAITPH", "amount_minor": 500, "currency": "EUR"})
-        assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-2"}).status_code == 200
+        pay_by_phone(cloud.url, cloud.site_id, "WAITPH")
         clock.advance(seconds=1)  # time passes: the next pull is news to the site
         rec.wait_for(lambda: bool(rec.of(ExitSettled)), timeout=10)  # the pull brought it; the exit settled
         assert site.board.pending_tickets() == []
@@ -152,8 +151,7 @@ def test_paid_by_phone_then_driving_out_within_the_exit_grace(store, clock, clou
         _enter(site, rec, "EARLY1")
         clock.advance(minutes=50)  # paid at 50 min: 1 started hour, 2.50
         cloud_time_is_booth_time()
-        link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "EARLY1", "amount_minor": 250, "currency": "EUR"})
-        assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-3"}).status_code == 200
+        pay_by_phone(cloud.url, cloud.site_id, "EARLY1")
         clock.advance(seconds=1)
         wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "EARLY1")) == 1)
         paid_at = store.query(cloud_copies.remote_payments_for, "EARLY1")[0].paid_at
@@ -168,8 +166,7 @@ def test_paid_by_phone_then_driving_out_within_the_exit_grace(store, clock, clou
         _enter(site, rec, "LATE1")
         clock.advance(minutes=50)
         cloud_time_is_booth_time()
-        link = httpx.post(f"{cloud.url}/v1/driver/payment-links", json={"site_id": cloud.site_id, "plate": "LATE1", "amount_minor": 250, "currency": "EUR"})
-        assert httpx.post(f"{cloud.url}{link.json()['pay_url']}", json={"reference": "psp-4"}).status_code == 200
+        pay_by_phone(cloud.url, cloud.site_id, "LATE1")
         clock.advance(seconds=1)
         wait_until(lambda: len(store.query(cloud_copies.remote_payments_for, "LATE1")) == 1)
         clock.set(store.query(cloud_copies.remote_payments_for, "LATE1")[0].paid_at)

@@ -17,13 +17,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from console.domain.plates import PlateRules
+from console.i18n import _, best_language, language
 from console.sync import protocol as p
-from console.sync.server import books
+from console.sync.server import books, phones
 from console.sync.server.books import Refused
+from console.sync.server.provider import NotificationRefused, PaymentProvider, SimulatedProvider
+from console.sync.server.ratelimit import RateLimiter
 
 log = logging.getLogger("booth.cloud")
 
@@ -34,8 +37,10 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _error(status: int, message: str) -> JSONResponse:
+def _error(status: int, message: str, retry_after: int | None = None) -> JSONResponse:
     headers = {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="booth-cloud"'
     if status == 503:
@@ -49,7 +54,7 @@ def _endpoint(fn: Handler) -> Handler:
         try:
             return await fn(request)
         except Refused as exc:
-            return _error(exc.status, str(exc))
+            return _error(exc.status, str(exc), exc.retry_after)
         except SQLAlchemyError as exc:
             # Busy or unreachable database: the client should come back shortly.
             log.warning("database error on %s %s: %s", request.method, request.url.path, exc)
@@ -67,12 +72,18 @@ def create_app(
     now: Callable[[], datetime] = _utcnow,
     max_body: int = p.MAX_BODY_BYTES,
     plate_regions: Sequence[str] | None = None,
+    provider: PaymentProvider | None = None,
+    limiter: RateLimiter | None = None,
 ) -> Starlette:
     """The cloud as an ASGI application over `engine` (tables must exist: open_cloud_db).
     `now` is the server's clock (its receive times never come from a booth).
     `plate_regions` limits the plates drivers may give (payment links) to those regions;
-    None accepts a plate of any region. Raises ValueError for an unknown region."""
+    None accepts a plate of any region. Raises ValueError for an unknown region.
+    `provider` takes the drivers' payments (a SimulatedProvider unless told);
+    `limiter` limits each client of the public pages and driver endpoints."""
     plates = PlateRules(plate_regions) if plate_regions is not None else p.WIRE_PLATES
+    provider = provider or SimulatedProvider(now=now)
+    limiter = limiter or RateLimiter()
 
     def tx(work: Callable[[Any], Any]) -> Awaitable[Any]:
         def run() -> Any:
@@ -82,7 +93,7 @@ def create_app(
         return run_in_threadpool(run)
 
     async def authenticate(request: Request) -> dict[str, Any]:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        scheme, _space, token = request.headers.get("authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Refused(401, "a site token is required (Authorization: Bearer <token>)")
@@ -176,6 +187,7 @@ def create_app(
     # -- driver endpoints -----------------------------------------------------------------------
     @_endpoint
     async def sites_near(request: Request) -> Response:
+        await limited(request)
         lat = _float_param(request, "lat", -90, 90)
         lon = _float_param(request, "lon", -180, 180)
         radius_km = _float_param(request, "radius_km", 0.01, 100, default=5.0)
@@ -184,31 +196,108 @@ def create_app(
         found = await tx(lambda conn: books.sites_near(conn, lat, lon, radius_km * 1000, limit, at))
         return JSONResponse({"sites": found})
 
+    async def limited(request: Request) -> None:
+        """A public request takes a token from its client's bucket (429 without one)."""
+        client = _client(request)
+        wait = limiter.take(client)
+        if wait > 0:
+            at = now()
+            await tx(lambda conn: books.audit(conn, at, "rate_limited", client, f"{request.method} {request.url.path}"))
+            raise Refused(429, _("Too many requests; try again in {seconds} s.").format(seconds=math.ceil(wait)), retry_after=math.ceil(wait))
+
     @_endpoint
     async def create_link(request: Request) -> Response:
+        await limited(request)
         data = await json_body(request)
+        if isinstance(data, dict) and "amount_minor" in data:
+            raise Refused(422, "amount_minor: the cloud quotes the fee itself; send site_id and plate")
         try:
             link = books.LinkIn.model_validate(data, context={"plates": plates})
         except ValidationError as exc:
             raise Refused(422, f"malformed payment link request: {p.problems(exc)}") from None
-        at = now()
-        created = await tx(lambda conn: books.create_link(conn, link, at))
+        created = await phones.start_order(tx, provider, link, now(), str(request.base_url))
         return JSONResponse(created, status_code=201, headers={"Location": f"{p.API}/driver/payment-links/{created['id']}"})
 
     @_endpoint
     async def get_link(request: Request) -> Response:
+        await limited(request)
         link_id = request.path_params["link_id"]
         return JSONResponse(await tx(lambda conn: books.get_link(conn, link_id)))
 
     @_endpoint
-    async def pay_link(request: Request) -> Response:
-        link_id = request.path_params["link_id"]
-        data = await json_body(request) if int(request.headers.get("content-length") or 0) else {}
-        reference = data.get("reference", "") if isinstance(data, dict) else ""
-        if not isinstance(reference, str):
-            raise Refused(422, "reference must be text")
+    async def notify(request: Request) -> Response:
+        """A payment provider's asynchronous notification (never a driver's word)."""
+        name = request.path_params["provider"]
+        body = await request.body()
+        client = _client(request)
         at = now()
-        return JSONResponse(await tx(lambda conn: books.pay_link(conn, link_id, reference, at)))
+        if name != provider.name:
+            await tx(lambda conn: books.refuse_notification(conn, name[:32], "unknown provider", body, client, at))
+            raise Refused(404, "no such payment provider")
+        try:
+            note = provider.verify(request.headers, body, at)
+        except NotificationRefused as exc:
+            reason = str(exc)
+            nonce = request.headers.get("x-sim-nonce")
+            await tx(lambda conn: books.refuse_notification(conn, provider.name, reason, body, client, at, nonce[:64] if nonce else None))
+            log.warning("payment notification refused: %s", reason)
+            raise Refused(401 if "signature" in reason or "unsigned" in reason else 400, f"notification refused: {reason}") from None
+        outcome, reason = await tx(lambda conn: books.accept_notification(conn, provider.name, note, body, client, at))
+        if outcome == "refused":
+            log.warning("payment notification for %s refused: %s", note.order_id, reason)
+            raise Refused(409, f"notification refused: {reason}")
+        return JSONResponse({"outcome": outcome})
+
+    @_endpoint
+    async def put_tariff_versions(request: Request) -> Response:
+        site = await authenticate(request)
+        data = await json_body(request)
+        try:
+            doc = p.TariffVersionsIn.model_validate(data)
+        except ValidationError as exc:
+            raise Refused(422, f"malformed tariff versions: {p.problems(exc)}") from None
+        at = now()
+        fresh = await tx(lambda conn: books.store_tariff_versions(conn, site["site_id"], [(v.tariff_id, v.text) for v in doc.versions], at))
+        return JSONResponse({"stored": fresh, "received_at": p.utc_text(at)})
+
+    async def html(request: Request, render: Any) -> Response:
+        """Run a page in the browser's language; refusals become a page, not JSON."""
+        with language(best_language(request.headers.get("accept-language"))):
+            try:
+                await limited(request)
+                return await render()
+            except Refused as exc:
+                headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
+                return HTMLResponse(phones.error_text(exc), status_code=exc.status, headers=headers)
+            except SQLAlchemyError as exc:
+                log.warning("database error on %s %s: %s", request.method, request.url.path, exc)
+                return HTMLResponse(phones.error_text(Refused(503, _("The service is busy; try again in a moment."))), status_code=503)
+            except Exception:
+                log.exception("%s %s failed", request.method, request.url.path)
+                return HTMLResponse(phones.error_text(Refused(500, _("Something went wrong on our side."))), status_code=500)
+
+    ctx = phones.PageContext(tx=tx, now=now, plates=plates, provider=provider)
+
+    async def page_lots(request: Request) -> Response:
+        return await html(request, lambda: phones.lots(ctx, request))
+
+    async def page_stay(request: Request) -> Response:
+        return await html(request, lambda: phones.stay(ctx, request))
+
+    async def page_pay(request: Request) -> Response:
+        return await html(request, lambda: phones.pay(ctx, request))
+
+    async def page_order(request: Request) -> Response:
+        return await html(request, lambda: phones.order(ctx, request))
+
+    async def page_receipt(request: Request) -> Response:
+        return await html(request, lambda: phones.receipt(ctx, request))
+
+    async def sim_checkout(request: Request) -> Response:
+        return await html(request, lambda: phones.sim_checkout(ctx, request))
+
+    async def sim_confirm(request: Request) -> Response:
+        return await html(request, lambda: phones.sim_confirm(ctx, request))
 
     routes = [
         Route(f"{p.API}/health", health, methods=["GET"]),
@@ -221,9 +310,25 @@ def create_app(
         Route(f"{p.API}/driver/sites", sites_near, methods=["GET"]),
         Route(f"{p.API}/driver/payment-links", create_link, methods=["POST"]),
         Route(f"{p.API}/driver/payment-links/{{link_id}}", get_link, methods=["GET"]),
-        Route(f"{p.API}/driver/payment-links/{{link_id}}/pay", pay_link, methods=["POST"]),
+        Route(f"{p.API}/sites/{{site_id}}/tariff-versions", put_tariff_versions, methods=["PUT"]),
+        Route(f"{p.API}/payments/notify/{{provider}}", notify, methods=["POST"]),
+        Route("/", page_lots, methods=["GET"]),
+        Route("/pay", page_stay, methods=["GET"]),
+        Route("/pay", page_pay, methods=["POST"]),
+        Route("/pay/order/{link_id}", page_order, methods=["GET"]),
+        Route("/e-receipt/{visit_id}", page_receipt, methods=["GET"]),
+        Route("/sim-provider/checkout/{order_id}", sim_checkout, methods=["GET"]),
+        Route("/sim-provider/checkout/{order_id}/pay", sim_confirm, methods=["POST"]),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.state.provider = provider
+    app.state.limiter = limiter
+    return app
+
+
+def _client(request: Request) -> str:
+    """The client's address (the rate limit's key)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _optional_time(value: Any) -> datetime | None:

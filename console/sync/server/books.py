@@ -27,8 +27,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.schema import Table
 
 from console.domain.money import CURRENCY_EXPONENTS
+from console.domain.quote import Quote
+from console.domain.tariff import TariffBook
 from console.sync import protocol as p
-from console.sync.server import db
+from console.sync.server import db, quotes
+from console.sync.server.provider import Notification
 
 # Occupancy older than this (server clock) is not shown as availability.
 STALE_AFTER = timedelta(minutes=10)
@@ -38,9 +41,10 @@ LINK_LIFETIME = timedelta(minutes=30)
 class Refused(ValueError):
     """A request the server refuses; `status` is the HTTP status to answer with."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 def token_hash(token: str) -> str:
@@ -57,6 +61,12 @@ def _insert(conn: Connection, table: Table) -> Any:
 
 
 # -- sites and tokens -------------------------------------------------------------------------
+def store_tariff_versions(conn: Connection, site_id: str, versions: list[tuple[str, str]], now: datetime) -> int:
+    """Keep the tariff versions a booth prices with (see quotes.store_versions)."""
+    site_row(conn, site_id)
+    return quotes.store_versions(conn, site_id, versions, now)
+
+
 def site_for_token(conn: Connection, token: str) -> dict[str, Any] | None:
     row = conn.execute(select(db.site).where(db.site.c.token_hash == token_hash(token))).mappings().first()
     return dict(row) if row else None
@@ -73,6 +83,7 @@ class _Opened(_Payload):
     zone: str = Field(default="", max_length=32)
     lane: str = Field(default="", max_length=32)
     entry_at: datetime
+    vehicle_class: str | None = Field(default=None, max_length=32)
 
 
 class _Closed(_Payload):
@@ -180,12 +191,13 @@ def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, _Payload
         stmt = stmt.on_conflict_do_update(
             index_elements=["site_id", "visit_id"],
             # An exit that arrived first keeps its state; the entry only fills entry facts.
-            set_={k: stmt.excluded[k] for k in ("plate", "zone", "entry_lane", "entry_at")},
+            set_={k: stmt.excluded[k] for k in ("plate", "zone", "entry_lane", "entry_at", "vehicle_class")},
         )
         conn.execute(
             stmt,
             [
-                {"site_id": site_id, "visit_id": o.visit_id, "plate": o.plate, "zone": o.zone, "entry_lane": o.lane, "entry_at": o.entry_at, "state": "open"}
+                {"site_id": site_id, "visit_id": o.visit_id, "plate": o.plate, "zone": o.zone, "entry_lane": o.lane, "entry_at": o.entry_at,
+                 "vehicle_class": o.vehicle_class, "state": "open"}
                 for o in opened
             ],
         )
@@ -387,11 +399,12 @@ def remote_payments_page(conn: Connection, site_id: str, after: str | None, limi
 
 
 class LinkIn(BaseModel):
+    """A driver's request for a payment order: which site and plate. The amount is not
+    the driver's to give: the cloud quotes it."""
+
     model_config = ConfigDict(extra="forbid")
     site_id: str = Field(pattern=p.SITE_ID_PATTERN)
     plate: str
-    amount_minor: int = Field(gt=0, le=100_000_000)
-    currency: str
 
     @field_validator("plate")
     @classmethod
@@ -414,35 +427,63 @@ def _link_json(row: Any) -> dict[str, Any]:
         "expires_at": p.utc_text(row["expires_at"]),
         "paid_at": p.utc_text(row["paid_at"]) if row["paid_at"] else None,
         "remote_payment_id": row["remote_payment_id"],
-        "pay_url": f"{p.API}/driver/payment-links/{row['link_id']}/pay",
+        "reference": row.get("reference"),  # the provider's payment id, once paid
+        "tariff_id": row.get("tariff_id"),
+        "provider": row.get("provider"),
     }
 
 
-def create_link(conn: Connection, link: LinkIn, now: datetime) -> dict[str, Any]:
-    """A payment link for a plate at a site, open for LINK_LIFETIME."""
-    site_row = conn.execute(select(db.site.c.currency).where(db.site.c.site_id == link.site_id)).first()
-    if site_row is None:
-        raise Refused(404, f"no site {link.site_id!r}")
-    if link.currency != site_row.currency:
-        raise Refused(422, f"currency: the site bills in {site_row.currency}")
+def site_row(conn: Connection, site_id: str) -> dict[str, Any]:
+    """A registered site (name, currency, position). Raises Refused 404."""
+    row = conn.execute(select(db.site).where(db.site.c.site_id == site_id)).mappings().first()
+    if row is None:
+        raise Refused(404, f"no site {site_id!r}")
+    return dict(row)
+
+
+def quote_plate(conn: Connection, site_id: str, plate: str, now: datetime) -> tuple[quotes.Stay, Quote, TariffBook]:
+    """The plate's open stay at the site and its fee leaving now, quoted with the site's
+    own tariff versions. Raises Refused: 404 when the cloud knows no such stay (the
+    answer is the same whatever else is parked), 409 when it cannot price it."""
+    site_row(conn, site_id)
+    stay = quotes.open_stay(conn, site_id, plate)
+    if stay is None:
+        raise Refused(404, "no stay of this plate is known at this site")
+    try:
+        book = quotes.site_book(conn, site_id)
+        return stay, quotes.quote_stay(book, stay, now), book
+    except ValueError as exc:  # NoTariff, QuoteError
+        raise Refused(409, f"the fee cannot be quoted here: {exc}") from None
+
+
+def create_link(conn: Connection, link: LinkIn, now: datetime, provider: str = "sim") -> dict[str, Any]:
+    """A payment order for the plate's open stay, for the amount the cloud quotes now,
+    open for LINK_LIFETIME. Raises Refused (404 unknown site or stay, 409 nothing to pay
+    or no tariff, 422 a currency the site does not bill in)."""
+    site = site_row(conn, link.site_id)
+    stay, quote, _book = quote_plate(conn, link.site_id, link.plate, now)
+    if quote.total.currency != site["currency"]:
+        raise Refused(409, f"the site's tariff bills in {quote.total.currency}, the site in {site['currency']}")
+    if quote.total.minor <= 0:
+        raise Refused(409, "nothing to pay: the stay is free so far")
     values = {
         "link_id": str(uuid.uuid4()),
         "site_id": link.site_id,
         "plate": link.plate,
-        "amount_minor": link.amount_minor,
-        "currency": link.currency,
+        "amount_minor": quote.total.minor,
+        "currency": quote.total.currency,
         "created_at": now,
         "expires_at": now + LINK_LIFETIME,
         "status": "open",
         "paid_at": None,
         "reference": None,
         "remote_payment_id": None,
+        "visit_id": stay.visit_id,
+        "tariff_id": quote.tariff_id,
+        "provider": provider,
     }
     conn.execute(insert(db.payment_link).values(**values))
-    known = conn.execute(
-        select(func.count()).select_from(db.visit).where(db.visit.c.site_id == link.site_id, db.visit.c.plate == link.plate, db.visit.c.state == "open")
-    ).scalar_one()
-    return {**_link_json(values), "visit_known": bool(known)}
+    return _link_json(values)
 
 
 def get_link(conn: Connection, link_id: str) -> dict[str, Any]:
@@ -452,38 +493,98 @@ def get_link(conn: Connection, link_id: str) -> dict[str, Any]:
     return _link_json(row)
 
 
-def pay_link(conn: Connection, link_id: str, reference: str, now: datetime) -> dict[str, Any]:
-    """Mark a link paid and create the remote payment the site's booths will pull.
-    Paying a paid link again answers the same and creates nothing."""
+def paid_link_for(conn: Connection, visit_id: str) -> dict[str, Any] | None:
+    """The latest paid order of a visit, or None."""
+    row = conn.execute(
+        select(db.payment_link)
+        .where(db.payment_link.c.visit_id == visit_id, db.payment_link.c.status == "paid")
+        .order_by(db.payment_link.c.paid_at.desc())
+        .limit(1)
+    ).mappings().first()
+    return _link_json(row) if row else None
+
+
+def _record_notification(conn: Connection, provider: str, now: datetime, outcome: str, reason: str, link_id: str | None, nonce: str | None, client: str, body: bytes) -> None:
+    conn.execute(
+        insert(db.notification).values(
+            provider=provider, received_at=now, outcome=outcome, reason=reason[:200], link_id=link_id, nonce=nonce,
+            client=client[:64], body=body[:2000].decode("utf-8", "replace"),
+        )
+    )
+
+
+def refuse_notification(conn: Connection, provider: str, reason: str, body: bytes, client: str, now: datetime, nonce: str | None = None) -> None:
+    """Audit a notification refused before it could be read (signature, freshness)."""
+    _record_notification(conn, provider, now, "refused", reason, None, nonce, client, body)
+
+
+def accept_notification(conn: Connection, provider: str, note: Notification, body: bytes, client: str, now: datetime) -> tuple[str, str]:
+    """Apply a notification whose signature and freshness the provider verified:
+    (outcome, reason). "accepted" creates the remote payment the booths pull, with the
+    order, in this transaction; "repeated" (the order is already paid) changes nothing;
+    "refused" (a nonce seen before, an unknown order, another amount or currency, not a
+    success) changes nothing. Every outcome is recorded."""
     if conn.dialect.name == "postgresql":
         # Cursor order must be commit order: one remote payment is created at a time.
         conn.exec_driver_sql("LOCK TABLE cloud_remote_payment IN SHARE ROW EXCLUSIVE MODE")
-    row = conn.execute(select(db.payment_link).where(db.payment_link.c.link_id == link_id)).mappings().first()
-    if row is None:
-        raise Refused(404, "no such payment link")
+
+    def done(outcome: str, reason: str, link_id: str | None) -> tuple[str, str]:
+        _record_notification(conn, provider, now, outcome, reason, link_id, note.nonce, client, body)
+        return outcome, reason
+
+    seen = conn.execute(
+        select(func.count()).select_from(db.notification).where(
+            db.notification.c.provider == provider, db.notification.c.nonce == note.nonce, db.notification.c.outcome != "refused"
+        )
+    ).scalar_one()
+    if seen:
+        return done("refused", "replayed: this nonce was used before", note.order_id[:64])
+    row = conn.execute(select(db.payment_link).where(db.payment_link.c.link_id == note.order_id)).mappings().first()
+    if row is None or row["provider"] != provider:
+        return done("refused", "unknown order", None)
+    if note.status != "succeeded":
+        return done("refused", f"status {note.status[:32]!r} is not a payment", row["link_id"])
+    if note.amount_minor != row["amount_minor"] or note.currency != row["currency"]:
+        return done("refused", f"amount {note.amount_minor} {note.currency[:3]} differs from the order's {row['amount_minor']} {row['currency']}", row["link_id"])
     if row["status"] == "paid":
-        return _link_json(row)
-    if now >= row["expires_at"]:
-        raise Refused(410, "the payment link has expired; create a new one")
+        return done("repeated", "already paid", row["link_id"])
     payment_id = f"rp-{uuid.uuid4()}"
+    reference = note.provider_payment_id[:64]
     conn.execute(
         insert(db.remote_payment).values(
-            payment_id=payment_id,
-            site_id=row["site_id"],
-            plate=row["plate"],
-            amount_minor=row["amount_minor"],
-            currency=row["currency"],
-            paid_at=now,
-            reference=reference[:64],
-            link_id=link_id,
+            payment_id=payment_id, site_id=row["site_id"], plate=row["plate"], amount_minor=row["amount_minor"],
+            currency=row["currency"], paid_at=now, reference=reference, link_id=row["link_id"],
         )
     )
     conn.execute(
         update(db.payment_link)
-        .where(db.payment_link.c.link_id == link_id)
-        .values(status="paid", paid_at=now, reference=reference[:64], remote_payment_id=payment_id)
+        .where(db.payment_link.c.link_id == row["link_id"])
+        .values(status="paid", paid_at=now, reference=reference, remote_payment_id=payment_id)
     )
-    return get_link(conn, link_id)
+    return done("accepted", "", row["link_id"])
+
+
+def notifications(conn: Connection) -> list[dict[str, Any]]:
+    """Every notification received, oldest first (the audit of payments)."""
+    return [dict(r) for r in conn.execute(select(db.notification).order_by(db.notification.c.seq)).mappings()]
+
+
+def audit(conn: Connection, at: datetime, action: str, client: str, detail: str) -> None:
+    """Record something the cloud refused a driver's client (rate limits)."""
+    conn.execute(insert(db.audit).values(at=at, action=action[:48], client=client[:64], detail=detail[:500]))
+
+
+def receipt(conn: Connection, visit_id: str) -> tuple[quotes.Stay, list[dict[str, Any]]] | None:
+    """A closed visit and its payments, for the e-receipt page; None when unknown."""
+    stay = quotes.stay_by_id(conn, visit_id)
+    if stay is None or stay.exit_at is None:
+        return None
+    rows = conn.execute(
+        select(db.payment.c.method, db.payment.c.amount_minor, db.payment.c.currency, db.payment.c.reference)
+        .where(db.payment.c.site_id == stay.site_id, db.payment.c.visit_id == visit_id)
+        .order_by(db.payment.c.occurred_at)
+    ).mappings().all()
+    return stay, [dict(r) for r in rows]
 
 
 # -- drivers: sites near a position -------------------------------------------------------------

@@ -57,6 +57,7 @@ visit = Table(
     Column("fee_minor", Integer, nullable=True),
     Column("currency", String(3), nullable=True),
     Column("tariff_id", String(64), nullable=True),
+    Column("vehicle_class", String(32), nullable=True),
     Column("state", String(16), nullable=False, default="open"),
     Index("ix_cloud_visit_site_plate", "site_id", "plate"),
 )
@@ -114,6 +115,48 @@ payment_link = Table(
     Column("paid_at", UTCDateTime(), nullable=True),
     Column("reference", String(64), nullable=True),
     Column("remote_payment_id", String(64), nullable=True),
+    # The cloud's own quote: the amount the provider's order was created with.
+    Column("visit_id", String(36), nullable=True),
+    Column("tariff_id", String(64), nullable=True),
+    Column("provider", String(32), nullable=True),
+)
+
+tariff_version = Table(
+    "cloud_tariff_version",
+    metadata,
+    # The tariff versions a site's booths price with, as they sent them (the cloud quotes
+    # drivers with the very same text).
+    Column("site_id", String(64), primary_key=True),
+    Column("tariff_id", String(96), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+)
+
+notification = Table(
+    "cloud_notification",
+    metadata,
+    # Every payment notification the cloud received, accepted or refused, and why.
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(32), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("outcome", String(16), nullable=False),  # accepted / repeated / refused
+    Column("reason", String(200), nullable=False, default=""),
+    Column("link_id", String(64), nullable=True),
+    Column("nonce", String(64), nullable=True),
+    Column("client", String(64), nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),
+    Index("ix_cloud_notification_nonce", "provider", "nonce"),
+)
+
+audit = Table(
+    "cloud_audit",
+    metadata,
+    # What the cloud refused or did on a driver's behalf (rate limits, refused lookups).
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("client", String(64), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
 )
 
 remote_payment = Table(

@@ -98,14 +98,15 @@ class StaffFlow(Flow):
         """The Z report of a shift: on screen, P prints it, E exports CSV and PDF."""
         from console.reports.model import ShiftReport
         from console.reports.printout import shift_report_document
-        from console.reports.queries import build_shift_report
+        from console.reports.queries import booth_scope, build_shift_report
         from console.ui.screens.shift_report import ShiftReportScreen
 
         site = self.site
         config = self.app.config
+        lanes = booth_scope(site.store.engine, (lane.id for lane in config.lanes))
 
         def fetch() -> ShiftReport:
-            return build_shift_report(site.store.engine, shift_id, config.site.tz, site_name=config.site.name)
+            return build_shift_report(site.store.engine, shift_id, config.site.tz, site_name=config.site.name, lanes=lanes)
 
         def print_report(report: ShiftReport) -> int:
             return site.documents.print_document(shift_report_document(report), kind="shift_report", actor=self.attendant)

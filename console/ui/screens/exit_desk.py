@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlencode
 
 from rich.table import Table
 from rich.cells import cell_len
@@ -259,7 +260,9 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             return
         from console.ui.widgets.qr import qr_text
 
-        link = f"{cloud}/pay?site={self.config.cloud.site_id}&plate={self.ticket.visit.plate}&amount={self.ticket.due.minor}&currency={self.ticket.due.currency}"
+        # No amount in the link: the cloud quotes the stay itself (docs/phones.md).
+        query = urlencode({"site": self.config.cloud.site_id, "plate": self.ticket.visit.plate})
+        link = f"{cloud}/pay?{query}"
         self.query_one("#qr", Static).update(qr_text(link))
         self._say(_("scan to pay by phone; the exit opens when the payment arrives (ctrl+r again checks now)"))
         self.check_remote()
