@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from console.i18n import _
 from console.domain.tariff import TariffError, parse_tariff
+from console.i18n import _
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
 from console.site.events import (

@@ -123,6 +123,10 @@ ACTIONS: tuple[BoothAction, ...] = (
     BoothAction("unknown.later", "unknown-entry", "escape", "cancel", N_("Later")),
     BoothAction("override.cancel", "override", "escape", "cancel", N_("Cancel")),
     BoothAction("plate.cancel", "plate-prompt", "escape", "cancel", N_("Cancel")),
+    BoothAction("plate.down", "plate-prompt", "down", "walk(1)", N_("Next"),
+                help=N_("The next province in the picker, or the plate's next reading"), show=False),
+    BoothAction("plate.up", "plate-prompt", "up", "walk(-1)", N_("Previous"),
+                help=N_("The previous province in the picker, or the plate's previous reading"), show=False),
     BoothAction("signin.quit", "sign-in", "ctrl+q", "app.quit", N_("Quit")),
     BoothAction("close.cancel", "close-shift", "escape", "cancel", N_("Cancel")),
     BoothAction("shift_report.back", "shift-report", "escape", "back", N_("Back")),
@@ -156,7 +160,17 @@ def retranslate_bindings(node: DOMNode) -> None:
     by_id = {a.id: a for a in ACTIONS}
     table = node._bindings.key_to_bindings
     for key, bindings in table.items():
-        table[key] = [b if b.id not in by_id else _relabelled(b, by_id[b.id]) for b in bindings]
+        table[key] = [_relabelled(b, by_id[b.id]) if b.id in by_id else _palette(b) if b.action in _PALETTE else b for b in bindings]
+
+
+# Textual's own command palette binding, shown at the footer's right.
+_PALETTE = ("command_palette", "app.command_palette")
+PALETTE_LABEL = N_("palette")
+PALETTE_HELP = N_("Open the command palette")
+
+
+def _palette(binding: Binding) -> Binding:
+    return replace(binding, description=_(PALETTE_LABEL), tooltip=_(PALETTE_HELP))
 
 
 def _relabelled(binding: Binding, action: BoothAction) -> Binding:

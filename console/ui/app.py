@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, runtime_checkable
 
 from textual import work
 from textual.app import App
 from textual.binding import BindingType
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from console.domain.staff import Role, User
@@ -131,6 +132,10 @@ class BoothApp(App[None]):
         else:
             self.theme = FALLBACK_THEME if FALLBACK_THEME in self.available_themes else "textual-dark"
             self.notify(_("theme {wanted!r} not found; using {theme}").format(wanted=self.wanted_theme, theme=self.theme), severity="warning")
+        # Bindings are built when their class is made, in the language of that moment: give
+        # the app's and every screen's shown ones their labels in the current language.
+        retranslate_bindings(self)
+        self.screen_change_signal.subscribe(self, self._screen_shown)
         self.push_screen(self.dashboard)
         # Build the site after the first paint: its imports (database, camera, cloud client)
         # would otherwise compete with drawing the dashboard for the interpreter.
@@ -341,6 +346,10 @@ class BoothApp(App[None]):
         self.notify(_("demo auto-pay on") if self.auto.enabled else _("demo auto-pay off: exits come to the desk"), timeout=3)
 
     # -- the interface language -------------------------------------------------------------------
+    def _screen_shown(self, screen: Screen[Any]) -> None:
+        retranslate_bindings(screen)
+        screen.refresh_bindings()
+
     def action_switch_language(self) -> None:
         """The next shipped language, for this session (the site file keeps its own)."""
         codes = list(LANGUAGES)

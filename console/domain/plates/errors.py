@@ -9,6 +9,12 @@ from enum import Enum
 from console.domain.errors import DomainError
 
 
+def N_(message: str) -> str:
+    """Mark `message` for the translation catalog (the domain translates nothing itself:
+    the interface shows these texts translated, by their reason code)."""
+    return message
+
+
 class Reason(str, Enum):
     """Machine-readable reasons a plate is refused (stable: the UI translates by them)."""
 
@@ -30,45 +36,45 @@ class Reason(str, Enum):
 # English text of each reason. `{plate}` is the text as given (quoted); the other
 # fields are the error's parameters, with `*_name` fields spelled out (see _spelled).
 MESSAGES: Mapping[Reason, str] = {
-    Reason.EMPTY: "no plate given",
-    Reason.CHARACTERS: "{plate} is not a plate: {chars!r} cannot be on a plate",
-    Reason.MIXED_SCRIPTS: "{plate} is not a plate: it mixes {scripts_name} letters",
-    Reason.LENGTH: "{plate} is not a plate: {kind_name} plates have {expected} characters, not {actual}",
-    Reason.UNKNOWN_PROVINCE: "{plate} is not a plate: {char!r} is not a province abbreviation",
-    Reason.NO_PROVINCE: "{plate} is not a plate: a mainland plate starts with a province abbreviation (京, 沪, 粤 ...), not {char!r}",
-    Reason.ISSUER: "{plate} is not a plate: after the province comes the issuing office's letter (A-Z without I and O), not {char!r}",
-    Reason.LETTER_NOT_USED: "{plate} is not a plate: the letter {char} is not used on {region_name} plates (character {position})",
-    Reason.NEW_ENERGY: "{plate} is not a plate: new-energy plates have D, F or another letter of A-K, a letter or digit and four digits (small cars), or five digits then D or F (large vehicles)",
-    Reason.MISPLACED: "{plate} is not a plate: {char!r} cannot stand at character {position}",
-    Reason.CROSS_BORDER: "{plate} is not a plate: {char} plates are issued as 粤Z",
-    Reason.SHAPE: "{plate} is not a plate: {region_name} plates look like {example}",
-    Reason.OTHER_REGION: "{plate} is not a plate this site reads: it is a {region_name} plate (the site reads {regions_name} plates)",
+    Reason.EMPTY: N_("no plate given"),
+    Reason.CHARACTERS: N_("{plate} is not a plate: {chars!r} cannot be on a plate"),
+    Reason.MIXED_SCRIPTS: N_("{plate} is not a plate: it mixes {scripts_name} letters"),
+    Reason.LENGTH: N_("{plate} is not a plate: {kind_name} plates have {expected} characters, not {actual}"),
+    Reason.UNKNOWN_PROVINCE: N_("{plate} is not a plate: {char!r} is not a province abbreviation"),
+    Reason.NO_PROVINCE: N_("{plate} is not a plate: a mainland plate starts with a province abbreviation (京, 沪, 粤 ...), not {char!r}"),
+    Reason.ISSUER: N_("{plate} is not a plate: after the province comes the issuing office's letter (A-Z without I and O), not {char!r}"),
+    Reason.LETTER_NOT_USED: N_("{plate} is not a plate: the letter {char} is not used on {region_name} plates (character {position})"),
+    Reason.NEW_ENERGY: N_("{plate} is not a plate: new-energy plates have D, F or another letter of A-K, a letter or digit and four digits (small cars), or five digits then D or F (large vehicles)"),
+    Reason.MISPLACED: N_("{plate} is not a plate: {char!r} cannot stand at character {position}"),
+    Reason.CROSS_BORDER: N_("{plate} is not a plate: {char} plates are issued as 粤Z"),
+    Reason.SHAPE: N_("{plate} is not a plate: {region_name} plates look like {example}"),
+    Reason.OTHER_REGION: N_("{plate} is not a plate this site reads: it is a {region_name} plate (the site reads {regions_name} plates)"),
 }
 
 # English names of the codes that appear in parameters.
 REGION_NAMES: Mapping[str, str] = {
-    "cn": "mainland Chinese",
-    "hk": "Hong Kong",
-    "mo": "Macau",
-    "latin": "letters-and-digits",
+    "cn": N_("mainland Chinese"),
+    "hk": N_("Hong Kong"),
+    "mo": N_("Macau"),
+    "latin": N_("letters-and-digits"),
 }
 KIND_NAMES: Mapping[str, str] = {
-    "cn_regular": "mainland",
-    "cn_new_energy_small": "small new-energy",
-    "cn_new_energy_large": "large new-energy",
-    "cn_trailer": "trailer (挂)",
-    "cn_coach": "driving-school (学)",
-    "cn_police": "police (警)",
-    "cn_hong_kong": "Hong Kong cross-border (港)",
-    "cn_macau": "Macau cross-border (澳)",
-    "cn_consulate": "consulate (领)",
-    "cn_embassy": "embassy (使)",
-    "cn": "mainland",
-    "hk": "Hong Kong",
-    "mo": "Macau",
-    "latin": "letters-and-digits",
+    "cn_regular": N_("mainland"),
+    "cn_new_energy_small": N_("small new-energy"),
+    "cn_new_energy_large": N_("large new-energy"),
+    "cn_trailer": N_("trailer (挂)"),
+    "cn_coach": N_("driving-school (学)"),
+    "cn_police": N_("police (警)"),
+    "cn_hong_kong": N_("Hong Kong cross-border (港)"),
+    "cn_macau": N_("Macau cross-border (澳)"),
+    "cn_consulate": N_("consulate (领)"),
+    "cn_embassy": N_("embassy (使)"),
+    "cn": N_("mainland"),
+    "hk": N_("Hong Kong"),
+    "mo": N_("Macau"),
+    "latin": N_("letters-and-digits"),
 }
-SCRIPT_NAMES: Mapping[str, str] = {"han": "Chinese", "latin": "Latin"}
+SCRIPT_NAMES: Mapping[str, str] = {"han": N_("Chinese"), "latin": N_("Latin")}
 
 
 def _names(codes: str, names: Mapping[str, str]) -> str:

@@ -121,14 +121,23 @@ class PlateRules:
         province first among equals (pinyin.province_candidates)."""
         return province_candidates(typed, self.home_province)
 
-    def typed_candidates(self, text: str) -> list[Plate]:
-        """What a plate typed at the booth can mean, to show before it is used: the text
-        as typed, and, at a mainland site, with the home province in front when the
-        attendant left it out (A12345 -> 粤A12345). Empty when neither is a plate."""
+    def typed_candidates(self, text: str, province: str | None = None) -> list[Plate]:
+        """What a plate typed at the booth can mean, to show before it is used.
+
+        With no `province`: the text as typed, and, at a mainland site, with the home
+        province in front when the attendant left it out (A12345 -> 粤A12345). With a
+        `province` the attendant chose (an abbreviation, 京): that province in front
+        first, then the text as typed (a Hong Kong plate at a mixed site). A text that
+        starts with a Chinese character is taken as typed. Empty when nothing is a plate.
+        """
         cleaned = clean(text)
+        prefixed = province if province is not None else self.home_province
         tries = [cleaned]
-        if self.home_province is not None and cleaned and not is_han(cleaned[0]):
-            tries.append(self.home_province + cleaned)
+        if prefixed is not None and "cn" in self.regions and cleaned and not is_han(cleaned[0]):
+            if province is not None:
+                tries.insert(0, province + cleaned)
+            else:
+                tries.append(prefixed + cleaned)
         found: list[Plate] = []
         for attempt in tries:
             try:
@@ -138,6 +147,22 @@ class PlateRules:
             if plate not in found:
                 found.append(plate)
         return found
+
+    def typed_refusal(self, text: str, province: str | None = None) -> PlateError | None:
+        """Why `text` (with `province` in front, as typed_candidates puts it) is not a
+        plate: the refusal to show the attendant; None when it is one."""
+        if self.typed_candidates(text, province):
+            return None
+        cleaned = clean(text)
+        prefixed = province if province is not None else self.home_province
+        attempt = cleaned
+        if prefixed is not None and "cn" in self.regions and cleaned and not is_han(cleaned[0]):
+            attempt = prefixed + cleaned
+        try:
+            self.parse(attempt)
+        except PlateError as exc:
+            return exc
+        return None
 
 
 @lru_cache(maxsize=64)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from console.i18n import _
 from console.domain.timeparse import TimeInputError, parse_local_time
+from console.i18n import _
 from console.site.errors import PlateNotFound, SiteError
 from console.site.events import (
     ExitPending,

@@ -14,7 +14,6 @@ from console.ui.screens.lane_operations import (
     OccupancyScreen,
 )
 
-
 DIRECTIONS = {"entry": N_("entry"), "exit": N_("exit")}
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from console.i18n import N_, _
 from console.domain.staff import User, may
+from console.i18n import N_, _
 from console.locations import data_dir
 from console.site.errors import SiteError
 from console.ui.flows.base import Flow

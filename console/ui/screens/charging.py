@@ -21,9 +21,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label
 from textual_plotext import PlotextPlot
 
-from console.i18n import N_, _
-from console.i18n import _
 from console.domain.charging import ChargingError
+from console.i18n import N_, _
 from console.site.events import (
     ChargerFault,
     MaintenanceClosed,

@@ -10,8 +10,8 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlencode
 
-from rich.table import Table
 from rich.cells import cell_len
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,9 +20,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from console.i18n import N_, _
 from console.domain.money import Money
 from console.domain.visits import format_duration
+from console.formats import date_time
+from console.i18n import N_, _
 from console.site.errors import SiteError
 from console.site.events import ExitSettled, ExitTicket, SiteEvent
 from console.site.tender import Tender
@@ -78,7 +79,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         t = self.ticket
         tz = self.config.site.tz
         with Vertical() as box:
-            box.border_title = _("Exit {lane} · {plate}").format(lane=t.lane_id, plate=t.visit.plate)
+            box.border_title = _("Exit {lane} · {plate}").format(lane=t.lane_id, plate=self.config.site.plates.display(t.visit.plate))
             yield Static(self._details(tz), id="details")
             yield Static(self._fee_table(), id="fee")
             yield Label(_("To pay: {due}").format(due=t.due), id="due")
@@ -100,9 +101,9 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         def label(text: str) -> str:
             return text + " " * (width - cell_len(text))
 
-        text.append(label(labels[0]), style="dim").append(t.visit.plate, style="bold").append("\n")
-        text.append(label(labels[1]), style="dim").append(f"{entry:%d.%m.%Y %H:%M}  ({t.visit.entry_lane})\n")
-        text.append(label(labels[2]), style="dim").append(f"{exit_:%d.%m.%Y %H:%M}  ({t.lane_id})\n")
+        text.append(label(labels[0]), style="dim").append(self.config.site.plates.display(t.visit.plate), style="bold").append("\n")
+        text.append(label(labels[1]), style="dim").append(f"{date_time(entry)}  ({t.visit.entry_lane})\n")
+        text.append(label(labels[2]), style="dim").append(f"{date_time(exit_)}  ({t.lane_id})\n")
         text.append(label(labels[3]), style="dim").append(format_duration(exit_ - entry))
         if t.visit.paid_minor:
             text.append("\n" + label(labels[4]), style="dim").append(str(Money(t.visit.paid_minor, t.due.currency)))
@@ -185,7 +186,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             return
         self.query_one("#parts", Label).update(
             _("Parts: {parts} · {left} left (Enter: cash)").format(
-                parts=", ".join(f"{_(METHODS.get(p.method, p.method))} {p.amount_text or _('rest')}" for p in self.parts),
+                parts=", ".join(_(METHODS.get(p.method, p.method)) + " " + (p.amount_text or _("rest")) for p in self.parts),
                 left=self.ticket.due - covered)
         )
         self.query_one("#tendered", Input).focus()

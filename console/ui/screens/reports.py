@@ -25,9 +25,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from console.i18n import _
 from console.domain.money import Money, currency_exponent
 from console.domain.visits import format_duration
+from console.i18n import _
 from console.reports.model import OVERRIDE_LABELS, ManagerReport, label
 from console.reports.queries import MAX_RANGE_DAYS
 from console.ui.actions import bindings_for

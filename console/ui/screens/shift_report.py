@@ -23,8 +23,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from console.i18n import _
 from console.domain.money import Money
+from console.i18n import _
 from console.reports.model import ShiftReport
 from console.ui.actions import bindings_for
 

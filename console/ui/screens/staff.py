@@ -16,8 +16,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label
 
-from console.i18n import _
 from console.domain.staff import Role, User
+from console.i18n import _
 from console.site.errors import SiteError
 from console.ui.actions import bindings_for
 

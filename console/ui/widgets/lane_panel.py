@@ -11,7 +11,6 @@ from textual.widgets import Static
 from console.i18n import N_, _
 from console.site.events import LaneSnapshot
 
-
 # Barrier states as the lanes report them, in capitals as the panel shows them.
 GATE_STATES = {"open": N_("OPEN"), "closed": N_("CLOSED"), "opening": N_("OPENING"), "closing": N_("CLOSING"),
                "fault": N_("FAULT"), "unknown": N_("UNKNOWN")}

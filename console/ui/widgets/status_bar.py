@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual.widgets import Static
 
+from console.formats import day_month
 from console.i18n import N_, _
 from drivers.health import DeviceHealth
-
 
 HEALTH = {"connecting": N_("connecting"), "ok": N_("ok"), "degraded": N_("degraded"), "fault": N_("fault"), "offline": N_("offline")}
 
@@ -39,13 +39,15 @@ class StatusBar(Static):
     def refresh_text(self) -> None:
         text = Text()
         if self.now is not None:
-            text.append(f"{self.now.astimezone(self.tz):%a %d.%m. %H:%M:%S}  ", style="bold")
+            text.append(f"{day_month(self.now, self.tz)} {self.now.astimezone(self.tz):%H:%M:%S}  ", style="bold")
         ok = sum(1 for h in self.devices.values() if h.state.value == "ok")
         text.append(_("devices {ok}/{total} ok").format(ok=ok, total=len(self.devices)), style="green" if ok == len(self.devices) else "bold red")
         for health in self.devices.values():
             if health.state.value != "ok":
                 text.append(f"  {health.device}: {_(HEALTH.get(health.state.value, health.state.value))}", style="red")
-        text.append(f"  · {self.database or _('db ok')} · {self.cloud or _('cloud: not configured')}")
+        database = self.database or _("db ok")
+        cloud = self.cloud or _("cloud: not configured")
+        text.append(f"  · {database} · {cloud}")
         for flag in self.flags:
             text.append(f"  [{flag}]", style="bold yellow")
         self.update(text)
