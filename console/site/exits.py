@@ -108,7 +108,7 @@ class ExitService:
             unknown = visit is None and (last is None or last.exit_at is None)
             near = self.plates.near_matches(plate, visits.open_plates(tx)) if unknown else []
             debts = visits.open_debts(tx, plate) if visit is not None else []
-            previous = visits.previous_visit_for(tx, plate, visit.entry_at) if visit is not None else None
+            previous = visits.previous_visits_for(tx, plate, visit.entry_at) if visit is not None else []
             found = cloud_copies.members_for(tx, plate, now) if visit is not None else []
             memberships = [Membership(m.kind, m.name, m.plan) for m in found]
         if visit is None:

@@ -92,15 +92,16 @@ def latest_visit_for(db: Session, plate: str) -> Visit | None:
     return visit_from_row(row) if row else None
 
 
-def previous_visit_for(db: Session, plate: str, before: datetime) -> Visit | None:
-    """The plate's last visit that had left by `before` (a re-entry may continue it)."""
-    row = db.exec(
+def previous_visits_for(db: Session, plate: str, before: datetime, limit: int = 8) -> list[Visit]:
+    """The plate's last visits that had left by `before`, the latest first (a re-entry may
+    continue them: a chain of short trips out is one stay)."""
+    rows = db.exec(
         select(VisitRow)
         .where(VisitRow.plate == plate, col(VisitRow.exit_at).is_not(None), col(VisitRow.exit_at) <= before)
         .order_by(col(VisitRow.exit_at).desc())
-        .limit(1)
-    ).first()
-    return visit_from_row(row) if row else None
+        .limit(limit)
+    ).all()
+    return [visit_from_row(row) for row in rows]
 
 
 def get_visit(db: Session, visit_id: str) -> Visit | None:
