@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from console.domain.errors import DomainError
+from console.i18n import _
 
 
 class Role(str, Enum):
@@ -29,16 +30,16 @@ LOCKOUT = timedelta(minutes=5)
 def check_pin_rules(pin: str) -> None:
     """A PIN is 4 to 8 digits and not one repeated digit or a plain run (1234)."""
     if not re.fullmatch(r"\d{4,8}", pin):
-        raise StaffError("a PIN is 4 to 8 digits")
+        raise StaffError(_("a PIN is 4 to 8 digits"))
     if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
-        raise StaffError("that PIN is too easy to guess")
+        raise StaffError(_("that PIN is too easy to guess"))
 
 
 def check_name(name: str) -> str:
     """A user name: 1-64 printable characters, trimmed."""
     cleaned = name.strip()
     if not cleaned or len(cleaned) > 64 or not cleaned.isprintable():
-        raise StaffError("a name is 1 to 64 printable characters")
+        raise StaffError(_("a name is 1 to 64 printable characters"))
     return cleaned
 
 

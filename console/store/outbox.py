@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from console.i18n import _
 from console.store.database import affected
 from console.store.ids import new_id
 from console.store.tables import OutboxRow
@@ -80,7 +81,7 @@ def unsent_page(db: Session, limit: int, after_id: str | None = None) -> OutboxP
         try:
             payload = json.loads(r.payload)
             if not isinstance(payload, dict):
-                raise ValueError("payload is not an object")
+                raise ValueError(_("payload is not an object"))
         except ValueError:
             broken.append(r.id)
             continue

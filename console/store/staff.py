@@ -18,6 +18,7 @@ from console.domain.staff import (
     check_pin_rules,
     lock_state,
 )
+from console.i18n import _
 from console.store.audit import append_audit
 from console.store.ids import new_id
 from console.store.outbox import enqueue
@@ -45,7 +46,7 @@ def add_user(session: Session, *, name: str, role: Role, pin: str, at: datetime,
     name = check_name(name)
     check_pin_rules(pin)
     if session.exec(select(UserRow).where(UserRow.name == name)).first() is not None:
-        raise StaffError(f"there is already a user called {name}")
+        raise StaffError(_("there is already a user called {name}").format(name=name))
     row = UserRow(id=new_id(), name=name, role=role.value, pin_hash=_HASHER.hash(pin), created_at=at)
     session.add(row)
     append_audit(session, at=at, actor=actor, action="user.add", subject=row.id, detail={"name": name, "role": role.value})
@@ -58,10 +59,10 @@ def verify_pin(session: Session, *, name: str, pin: str, now: datetime) -> User:
     LOCKOUT. Raises StaffError with what to do; the caller commits the counting either way."""
     row = session.exec(select(UserRow).where(UserRow.name == name.strip())).first()
     if row is None or not row.active:
-        raise StaffError("unknown user or wrong PIN")
+        raise StaffError(_("unknown user or wrong PIN"))
     locked = lock_state(row.failed_attempts, row.locked_until, now)
     if locked:
-        raise StaffError(f"{row.name} is {locked}")
+        raise StaffError(_("{name} is {locked}").format(name=row.name, locked=locked))
     try:
         _HASHER.verify(row.pin_hash, pin)
     except (VerificationError, InvalidHashError):
@@ -72,9 +73,9 @@ def verify_pin(session: Session, *, name: str, pin: str, now: datetime) -> User:
             row.failed_attempts = 0
             append_audit(session, at=now, actor=row.name, action="user.locked", subject=row.id, detail={})
             session.add(row)
-            raise StaffError(f"wrong PIN; {row.name} is locked for {int(LOCKOUT.total_seconds() // 60)} min") from None
+            raise StaffError(_("wrong PIN; {name} is locked for {value} min").format(name=row.name, value=int(LOCKOUT.total_seconds() // 60))) from None
         session.add(row)
-        raise StaffError(f"unknown user or wrong PIN ({left} tries left)") from None
+        raise StaffError(_("unknown user or wrong PIN ({left} tries left)").format(left=left)) from None
     if row.failed_attempts or row.locked_until:
         row.failed_attempts, row.locked_until = 0, None
         session.add(row)
