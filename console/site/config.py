@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from console.domain.money import CURRENCY_EXPONENTS
+from console.domain.money import CURRENCY_EXPONENTS, Money, MoneyError
 from console.domain.plates import PROVINCES, REGIONS, PlateRules, plate_rules
 from console.domain.tariff import Tariff, TariffError, parse_tariff
 from console.i18n import LanguageError, normalize_language
@@ -36,7 +36,7 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class SiteSection(_Strict):
@@ -46,7 +46,7 @@ class SiteSection(_Strict):
     currency: str = "EUR"
     # The plate regions the site reads (docs/plates.md); the default keeps the
     # letters-and-digits rule of sites outside China.
-    plate_regions: tuple[str, ...] = ("latin",)
+    plate_regions: tuple[str, ...] = Field(default=("latin",), strict=False)  # TOML gives a list
     # The site's own province: offered first when a mainland plate is typed.
     plate_province: str | None = None
 
@@ -274,6 +274,10 @@ class OperationsSection(_Strict):
     stale_visit_hours: float = Field(default=72.0, gt=0)
     # A fee lowered by more than this (or waived above it) needs a manager's name and PIN.
     override_pin_above: str = "5.00"
+    # Shortest PINs accepted when a user is added (digits; at most 12). A 4-digit PIN falls
+    # to its stolen hash in minutes, a 6-digit one in hours (docs/security.md).
+    attendant_pin_digits: int = Field(default=4, ge=4, le=12)
+    manager_pin_digits: int = Field(default=6, ge=4, le=12)
 
     @field_validator("manual_gate_reasons")
     @classmethod
@@ -312,6 +316,10 @@ class SiteConfig(_Strict):
         lane_ids = [lane.id for lane in self.lanes]
         for dup in sorted({i for i in lane_ids if lane_ids.count(i) > 1}):
             problems.append(f"lanes: lane id {dup!r} is used twice")
+        try:
+            Money.parse(self.operations.override_pin_above, self.site.currency)
+        except MoneyError as exc:
+            problems.append(f"operations.override_pin_above: {exc}")
         for index, lane in enumerate(self.lanes):
             if lane.zone not in zone_ids:
                 problems.append(f"lanes[{index}].zone: unknown zone {lane.zone!r} (zones are: {', '.join(zone_ids)})")

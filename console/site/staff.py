@@ -7,7 +7,8 @@ from typing import Callable
 from console.domain.cash import parse_count
 from console.domain.clock import Clock
 from console.domain.money import Money
-from console.domain.staff import Role, StaffError, User
+from console.domain.staff import PinPolicy, Role, StaffError, User
+from console.i18n import _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
@@ -34,6 +35,8 @@ class StaffService:
         self.currency = config.site.currency
         self._flush = flush
         self.unsent_at_close: int | None = None
+        ops = config.operations
+        self.pin_policy = PinPolicy(ops.attendant_pin_digits, ops.manager_pin_digits)
 
     @command("cannot read the users")
     def needs_first_manager(self) -> bool:
@@ -43,7 +46,15 @@ class StaffService:
     @command("user NOT added")
     def add_user(self, name: str, role: Role, pin: str, *, actor: str) -> User:
         """Create an attendant or manager (audited)."""
-        return self.store.apply(staff.add_user, name=name, role=role, pin=pin, at=self.clock.now(), actor=actor)
+        return self.store.apply(staff.add_user, name=name, role=role, pin=pin, at=self.clock.now(), actor=actor,
+                                min_digits=self.pin_policy.min_digits(role))
+
+    @command("user NOT unlocked")
+    def unlock_user(self, name: str, *, actor: User) -> User:
+        """A manager lifts a user's sign-in lock (audited)."""
+        if not actor.is_manager:
+            raise SiteError(_("only a manager can unlock a user"))
+        return self.store.apply(staff.unlock_user, name=name, at=self.clock.now(), actor=actor.name)
 
     @command("cannot check the PIN")
     def sign_in(self, name: str, pin: str) -> User:

@@ -136,6 +136,7 @@ class UserRow(SQLModel, table=True):
     active: bool = True
     failed_attempts: int = 0
     locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    lockouts: int = 0  # locks in a row: each lasts longer (console.domain.staff.LOCKOUT_STEPS)
     created_at: datetime = Field(sa_column=utc_column())
 
 

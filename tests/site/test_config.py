@@ -47,6 +47,13 @@ def test_not_toml() -> None:
         (('file = "default.toml"', 'file = "default.toml"\nfree_for_all = true'), "tariff.free_for_all", "unknown key"),
         (('name = "Riverside Garage"', "name = 7"), "site.name", "valid string"),
         (('id = "IN2"', 'id = "IN1"'), "lanes", "used twice"),
+        # No lax coercions: a flag is not a number, a number is not a flag or a name.
+        (("capacity = 200", "capacity = true"), "zones[0].capacity", "valid integer"),
+        (("capacity = 200", 'capacity = "200"'), "zones[0].capacity", "valid integer"),
+        (("capacity = 200", "capacity = 200.5"), "zones[0].capacity", "valid integer"),
+        (('override_pin_above = "5.00"', 'override_pin_above = "abc"'), "operations.override_pin_above", "not an amount"),
+        (('override_pin_above = "5.00"', 'override_pin_above = 5'), "operations.override_pin_above", "valid string"),
+        (("members_enter_when_full = true", "members_enter_when_full = 1"), "operations.members_enter_when_full", "valid boolean"),
     ],
 )
 def test_each_bad_value_is_named(change: tuple[str, str], key: str, words: str) -> None:
