@@ -363,6 +363,7 @@ def close_visit(db: Session,
                 "amount_minor": prow.amount_minor,
                 "currency": prow.currency,
                 "attendant": attendant,
+                "reference": prow.reference,  # card approval code, phone payment id: reconciliation
             },
         )
     for debt_id in settles_debts:

@@ -26,6 +26,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 from console.domain.clock import Clock
 from console.domain.occupancy import ZoneOccupancy
+from console.i18n import N_, _
 from console.store import outbox
 from console.store.database import Store
 from console.store.engine import StoreError
@@ -62,6 +63,10 @@ class CloudSettings(Protocol):
 
 log = logging.getLogger(__name__)
 
+# The link's states, marked for translation (SyncStatus.state holds the English word).
+STATES = (N_("connecting"), N_("online"), N_("offline"), N_("refused"), N_("error"), N_("stopped"),
+          N_("not configured"), N_("no token"))
+
 StatusListener = Callable[["SyncStatus"], None]
 
 
@@ -87,6 +92,7 @@ class SyncStatus:
     sent: int = 0
     duplicates: int = 0
     rejected: int = 0
+    refused: int = 0  # events parked after the cloud refused them (console.store.outbox.park)
     occupancy_sent_at: datetime | None = None
     last_pull_at: datetime | None = None
     tariff_version: str | None = None
@@ -96,12 +102,15 @@ class SyncStatus:
 
     def summary(self) -> str:
         """One line for a status bar: "online, 0 waiting" / "offline, 312 waiting (2 h)"."""
-        text = f"{self.state}, {self.backlog} waiting"
+        text = _("{state}, {count} waiting").format(state=_(self.state), count=self.backlog)
         if self.backlog and self.oldest_unsent_age is not None:
             minutes = int(self.oldest_unsent_age.total_seconds() // 60)
-            text += f" (oldest {minutes // 60} h {minutes % 60:02d} min)" if minutes >= 60 else f" (oldest {minutes} min)"
+            text += (_(" (oldest {hours} h {minutes:02d} min)").format(hours=minutes // 60, minutes=minutes % 60) if minutes >= 60
+                     else _(" (oldest {minutes} min)").format(minutes=minutes))
+        if self.refused:
+            text += _(", {count} refused by the cloud").format(count=self.refused)
         if self.retry_in:
-            text += f", retry in {self.retry_in:.0f} s"
+            text += _(", retry in {seconds:.0f} s").format(seconds=self.retry_in)
         return text
 
 
@@ -507,9 +516,12 @@ class SyncService:
     def _settle(self, events: list[outbox.OutboxEvent], ack: Ack) -> None:
         sent_ids = [e.id for e in events if e.id in ack.acknowledged]
         rejected_ids = [rid for rid, _ in ack.rejected if rid not in ack.acknowledged]
+        reasons = dict(ack.rejected)
         with self._store.write() as s:
             outbox.mark_sent(s, sent_ids, self._clock.now())
-            outbox.count_attempt(s, rejected_ids)
+            # Refused for itself, an event would be refused again: it is parked for the
+            # manager (`booth cloud refused`) and the events after it go on.
+            outbox.park(s, [(rid, reasons[rid]) for rid in rejected_ids], self._clock.now())
         with self._cv:
             status = self._status
         self._set(
@@ -522,7 +534,9 @@ class SyncService:
         )
         if ack.rejected:
             rid, why = ack.rejected[0]
-            self._fail(f"the cloud rejected {len(ack.rejected)} event(s); they stay in the outbox (first {rid}: {why})")
+            log.warning("the cloud refused %d event(s), parked for the manager (first %s: %s)", len(ack.rejected), rid, why)
+            self._set(last_error=_("the cloud refused {count} event(s); parked for the manager (first {id}: {why})").format(
+                count=len(ack.rejected), id=rid, why=why), last_error_at=self._clock.now())
         self._refresh_backlog()
 
     def _refresh_backlog(self, force: bool = False) -> None:
@@ -532,7 +546,8 @@ class SyncService:
         self._backlog_checked = now
         with self._store.read() as s:
             count, oldest = outbox.backlog(s)
-        self._set(backlog=count, oldest_unsent_at=oldest)
+            parked = outbox.refused_count(s)
+        self._set(backlog=count, oldest_unsent_at=oldest, refused=parked)
 
     def _max_unsent_id(self) -> str | None:
         with self._store.read() as s:

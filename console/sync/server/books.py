@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from console.domain.tariff import TariffBook
 from console.sync import protocol as p
 from console.sync.server import db, quotes
 from console.sync.server.provider import Notification
+
+log = logging.getLogger(__name__)
 
 # Occupancy older than this (server clock) is not shown as availability.
 STALE_AFTER = timedelta(minutes=10)
@@ -159,26 +162,48 @@ def ingest(conn: Connection, site_id: str, booth_id: str, sent_at: datetime | No
         seen.add(ev.id)
         valid.append((ev, projected))
     if valid:
-        rows = [
-            {
-                "site_id": site_id,
-                "event_id": ev.id,
-                "booth_id": booth_id,
-                "type": ev.type,
-                "occurred_at": ev.occurred_at,
-                "received_at": received_at,
-                "payload": json.dumps(ev.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
-            }
-            for ev, _ in valid
-        ]
-        stmt = _insert(conn, db.event).on_conflict_do_nothing(index_elements=["site_id", "event_id"]).returning(db.event.c.event_id)
-        fresh = set(conn.execute(stmt, rows).scalars())
+        try:
+            with conn.begin_nested():
+                fresh = _store_and_book(conn, site_id, booth_id, valid, received_at)
+            stored = valid
+        except Exception as exc:  # noqa: BLE001 - any event the database cannot hold
+            # One event the database cannot hold (an amount beyond its integers, a text it
+            # refuses) must not fail the batch: store them one by one, refuse the bad ones.
+            log.warning("batch of %d from %s/%s stored one by one: %s", len(valid), site_id, booth_id, exc)
+            fresh, stored = set(), []
+            for item in valid:
+                try:
+                    with conn.begin_nested():
+                        fresh |= _store_and_book(conn, site_id, booth_id, [item], received_at)
+                    stored.append(item)
+                except Exception as one:  # noqa: BLE001
+                    result.rejected.append({"id": item[0].id, "error": f"cannot be stored: {type(one).__name__}: {one}"[:300]})
         result.accepted = len(fresh)
-        result.duplicates += len(valid) - len(fresh)
-        _book(conn, site_id, [(ev, proj) for ev, proj in valid if ev.id in fresh], received_at)
-        result.acknowledged = [ev.id for ev, _ in valid]
+        result.duplicates += len(stored) - len(fresh)
+        result.acknowledged = [ev.id for ev, _ in stored]
     _count(conn, site_id, result, sent_at, received_at)
     return result
+
+
+def _store_and_book(conn: Connection, site_id: str, booth_id: str, events: list[tuple[p.EventIn, _Payload | None]],
+                    received_at: datetime) -> set[str]:
+    """Store events (each once) and book the effects of those new here. Returns their ids."""
+    rows = [
+        {
+            "site_id": site_id,
+            "event_id": ev.id,
+            "booth_id": booth_id,
+            "type": ev.type,
+            "occurred_at": ev.occurred_at,
+            "received_at": received_at,
+            "payload": json.dumps(ev.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+        }
+        for ev, _ in events
+    ]
+    stmt = _insert(conn, db.event).on_conflict_do_nothing(index_elements=["site_id", "event_id"]).returning(db.event.c.event_id)
+    fresh = set(conn.execute(stmt, rows).scalars())
+    _book(conn, site_id, [(ev, proj) for ev, proj in events if ev.id in fresh], received_at)
+    return fresh
 
 
 def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, _Payload | None]], received_at: datetime) -> None:
