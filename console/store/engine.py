@@ -232,6 +232,9 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Deleted content (purged portraits, pruned events) is overwritten, not left in
+            # free pages of the file.
+            cursor.execute("PRAGMA secure_delete=ON")
         finally:
             cursor.close()
 

@@ -174,3 +174,46 @@ def requeue(db: Session, ids: Sequence[str] | None = None) -> int:
     if ids is not None:
         query = query.where(_OUTBOX.c.id.in_(list(ids)))
     return affected(db.execute(query.values(refused_at=None, refused_reason=None)))
+
+
+# The only outbox payload field that holds a person's picture (elevator ride events).
+SNAPSHOT_FIELD = "snapshot_jpeg_b64"
+RIDE_EVENT = "elevator.ride"
+
+
+def scrub_snapshots(db: Session, *, older_than: datetime) -> int:
+    """Remove the pictures from ride events that happened before `older_than`, sent or
+    not: retention means deletion, also of the copy waiting for the cloud. An unsent
+    event still goes, without its picture (`snapshot_purged: true`). Returns how many."""
+    rows = db.execute(
+        select(_OUTBOX.c.id, _OUTBOX.c.payload).where(
+            _OUTBOX.c.type == RIDE_EVENT, _OUTBOX.c.occurred_at < older_than,
+            _OUTBOX.c.payload.like(f'%"{SNAPSHOT_FIELD}":"%'),
+        )
+    ).all()
+    for row in rows:
+        try:
+            payload = json.loads(row.payload)
+        except ValueError:
+            continue
+        if not isinstance(payload, dict):
+            continue
+        payload[SNAPSHOT_FIELD] = None
+        payload["snapshot_purged"] = True
+        db.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(
+            payload=json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))))
+    return len(rows)
+
+
+def prune_sent(db: Session, *, sent_before: datetime, limit: int = 5000) -> int:
+    """Delete events the cloud acknowledged before `sent_before` (the cloud holds them;
+    the booth keeps recent ones to answer questions about the link). Parked and unsent
+    events are never pruned. At most `limit` per call, so one call is a short
+    transaction. Returns how many."""
+    ids = db.execute(
+        select(_OUTBOX.c.id).where(_OUTBOX.c.sent_at.is_not(None), _OUTBOX.c.sent_at < sent_before)
+        .order_by(_OUTBOX.c.id).limit(limit)
+    ).scalars().all()
+    if not ids:
+        return 0
+    return affected(db.execute(_OUTBOX.delete().where(_OUTBOX.c.id.in_(list(ids)))))

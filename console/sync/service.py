@@ -132,6 +132,10 @@ class SyncTuning:
     read_timeout: float = 20.0
     backlog_refresh: float = 1.0  # how often a long drain re-counts the backlog
     stop_timeout: float = 10.0
+    # Events the cloud acknowledged are deleted this long after (the cloud holds them),
+    # checked at most once per prune_interval.
+    sent_retention: float = 30 * 86400.0
+    prune_interval: float = 3600.0
     rng: random.Random = field(default_factory=random.Random, compare=False)
 
 
@@ -169,6 +173,7 @@ class SyncService:
         self._tariffs_sent: tuple[str, ...] | None = None
         self._exit_waiting = False
         self._tuning = tuning or SyncTuning()
+        self._pruned_at: float | None = None
         self._backoff = Backoff(self._tuning.backoff_base, self._tuning.backoff_cap, rng=self._tuning.rng)
         self._batch_size = max(1, min(self._tuning.batch_size, p.MAX_BATCH_EVENTS))
 
@@ -428,10 +433,28 @@ class SyncService:
         self._send_occupancy(client)
         self._send_tariff_versions(client)
         self._push_pass(client)
+        self._prune_sent()
         self._pull(client)
         self._backoff.reset()
         self._set(state="online", online=True, retry_in=None, last_success_at=self._clock.now())
         return self._idle_wait(), True
+
+    def _prune_sent(self) -> None:
+        """Delete long-acknowledged events, so the outbox does not grow for ever."""
+        now = time.monotonic()
+        if self._pruned_at is not None and now - self._pruned_at < self._tuning.prune_interval:
+            return
+        self._pruned_at = now
+        cutoff = self._clock.now() - timedelta(seconds=self._tuning.sent_retention)
+        total = 0
+        while True:
+            with self._store.write() as s:
+                pruned = outbox.prune_sent(s, sent_before=cutoff)
+            total += pruned
+            if pruned < 5000:
+                break
+        if total:
+            log.info("cloud sync: %d acknowledged event(s) older than %s deleted from the outbox", total, cutoff)
 
     def _whoami(self, client: CloudClient) -> str:
         site_id = client.whoami().get("site_id")

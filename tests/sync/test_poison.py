@@ -106,3 +106,18 @@ def test_payment_references_reach_the_cloud_for_reconciliation(store: Store, clo
     with cloud.engine.connect() as conn:
         rows = conn.execute(select(cloud_db.payment.c.method, cloud_db.payment.c.reference)).all()
     assert [tuple(r) for r in rows] == [("card", "APPROVAL-4711")]
+
+
+def test_acknowledged_events_leave_the_outbox_after_their_retention(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+    _enter(store, 0, 30)
+    clock = FixedClock(NOW)
+    sync = make_sync(cloud.url, cloud.token, clock, tuning=replace(FAST, sent_retention=3600.0, prune_interval=0.0))
+    assert sync.flush(10)
+    with store.read() as s:
+        assert s.execute(select(func.count()).select_from(OutboxRow)).scalar_one() == 30  # kept while recent
+    clock.advance(hours=2)
+    _enter(store, 30, 1)  # a new event, not yet sent: never pruned
+    sync.retry_now()
+    assert sync.flush(10)
+    wait_until(lambda: store.query(lambda s: s.execute(select(func.count()).select_from(OutboxRow)).scalar_one()) == 1)
+    assert cloud.books()["visits"] == 31
