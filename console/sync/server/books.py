@@ -50,6 +50,26 @@ class Refused(ValueError):
         self.retry_after = retry_after
 
 
+class NoSite(Refused):
+    """No site with this id is registered (404)."""
+
+
+class NoStay(Refused):
+    """No open stay of this plate at this site (404): one answer for every plate that is
+    not parked there, whether it left, is parked elsewhere or was never seen."""
+
+
+class NotQuotable(Refused):
+    """The cloud cannot price the site's stays (409): no tariff has reached it yet, or
+    the engine refuses the stay."""
+
+
+class AlreadyPaid(Refused):
+    """The stay was paid by phone already (409): what runs on after the exit grace is
+    paid at the exit, never by a second phone payment (the booth settles a stay with one
+    phone payment)."""
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -462,31 +482,38 @@ def site_row(conn: Connection, site_id: str) -> dict[str, Any]:
     """A registered site (name, currency, position). Raises Refused 404."""
     row = conn.execute(select(db.site).where(db.site.c.site_id == site_id)).mappings().first()
     if row is None:
-        raise Refused(404, f"no site {site_id!r}")
+        raise NoSite(404, f"no site {site_id!r}")
     return dict(row)
 
 
 def quote_plate(conn: Connection, site_id: str, plate: str, now: datetime) -> tuple[quotes.Stay, Quote, TariffBook]:
     """The plate's open stay at the site and its fee leaving now, quoted with the site's
-    own tariff versions. Raises Refused: 404 when the cloud knows no such stay (the
-    answer is the same whatever else is parked), 409 when it cannot price it."""
+    own tariff versions. Raises NoSite, NoStay (the same answer whatever else is parked)
+    or NotQuotable. The tariff is looked for before the stay, so a site whose tariff has
+    not arrived answers every plate alike: no answer depends on whether a plate is parked
+    except the stay itself."""
     site_row(conn, site_id)
-    stay = quotes.open_stay(conn, site_id, plate)
-    if stay is None:
-        raise Refused(404, "no stay of this plate is known at this site")
     try:
         book = quotes.site_book(conn, site_id)
+    except quotes.NoTariff as exc:
+        raise NotQuotable(409, f"the fee cannot be quoted here: {exc}") from None
+    stay = quotes.open_stay(conn, site_id, plate)
+    if stay is None:
+        raise NoStay(404, "no stay of this plate is known at this site")
+    try:
         return stay, quotes.quote_stay(book, stay, now), book
-    except ValueError as exc:  # NoTariff, QuoteError
-        raise Refused(409, f"the fee cannot be quoted here: {exc}") from None
+    except ValueError as exc:  # QuoteError
+        raise NotQuotable(409, f"the fee cannot be quoted here: {exc}") from None
 
 
 def create_link(conn: Connection, link: LinkIn, now: datetime, provider: str = "sim") -> dict[str, Any]:
     """A payment order for the plate's open stay, for the amount the cloud quotes now,
-    open for LINK_LIFETIME. Raises Refused (404 unknown site or stay, 409 nothing to pay
-    or no tariff, 422 a currency the site does not bill in)."""
+    open for LINK_LIFETIME. Raises Refused (404 unknown site or stay, 409 nothing to pay,
+    no tariff, or the stay already paid by phone; 422 a currency the site does not bill in)."""
     site = site_row(conn, link.site_id)
     stay, quote, _book = quote_plate(conn, link.site_id, link.plate, now)
+    if paid_link_for(conn, stay.visit_id) is not None:
+        raise AlreadyPaid(409, "this stay was paid by phone already; anything more is paid at the exit")
     if quote.total.currency != site["currency"]:
         raise Refused(409, f"the site's tariff bills in {quote.total.currency}, the site in {site['currency']}")
     if quote.total.minor <= 0:
@@ -516,6 +543,13 @@ def get_link(conn: Connection, link_id: str) -> dict[str, Any]:
     if row is None:
         raise Refused(404, "no such payment link")
     return _link_json(row)
+
+
+def link_visit(conn: Connection, link_id: str) -> str | None:
+    """The visit an order pays for (kept out of the order's public JSON: the visit id
+    opens the e-receipt)."""
+    found: str | None = conn.execute(select(db.payment_link.c.visit_id).where(db.payment_link.c.link_id == link_id)).scalar()
+    return found
 
 
 def paid_link_for(conn: Connection, visit_id: str) -> dict[str, Any] | None:
