@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from enum import Enum
 from functools import partial
 from typing import Mapping
 
@@ -36,7 +37,22 @@ log = logging.getLogger(__name__)
 
 
 class _ZoneFull(Exception):
-    """The entry's zone has no free space (inside the entry's transaction: nothing is written)."""
+    """The entry's zone has no free space (inside the entry's transaction: nothing is
+    written); carries the site's counts the refusal was judged on."""
+
+    def __init__(self, counts: Mapping[str, int]) -> None:
+        super().__init__("zone full")
+        self.counts = counts
+
+
+class EntryOutcome(str, Enum):
+    """What became of a plate read at an entry lane."""
+
+    ENTERED = "entered"  # recorded, barrier opened
+    FULL = "full"  # the zone had no free space
+    INSIDE = "inside"  # the plate already has an open visit (anti-passback)
+    NOT_RECORDED = "not_recorded"  # the database refused or could not be reached
+    UNREADABLE = "unreadable"  # no plate could be made of the read
 
 
 class LaneService:
@@ -96,7 +112,7 @@ class LaneService:
             if kind is GateEventKind.PLATE_READ:
                 lane = self.board.update_lane(lane_id, last_plate=event.plate, last_event_at=now)
                 if lane.direction == "entry":
-                    self._entry(lane_id, event.plate or "", now)
+                    self.enter(lane_id, event.plate or "", now)
                 else:
                     self._exit(lane_id, event.plate or "", now)
             elif kind is GateEventKind.VEHICLE_PRESENT:
@@ -126,13 +142,19 @@ class LaneService:
             return
         self.board.update_lane(lane_id, vehicle_present=False, last_event_at=now)
 
-    def _entry(self, lane_id: str, raw_plate: str, now: datetime) -> None:
+    def enter(self, lane_id: str, raw_plate: str, now: datetime | None = None) -> EntryOutcome:
+        """A plate read at the entry lane `lane_id`: decide, record, then open the barrier.
+
+        What the lane's driver calls for every plate it reads (and what tests and the
+        benchmark call to drive a lane); the outcome is also on the board and the log.
+        """
+        now = now or self.clock.now()
         try:
             plate = self.config.site.plates.normalize(raw_plate)
         except PlateError as exc:
             self.board.update_lane(lane_id, status=f"plate not read ({exc})")
             self.bus.report("warning", f"{lane_id}: plate not readable: {exc}")
-            return
+            return EntryOutcome.UNREADABLE
         zone_id = self.board.lane(lane_id).zone
         zone = self.config.zone(zone_id)
         with self._entry_lock:
@@ -144,26 +166,28 @@ class LaneService:
                     if visits.occupancy_for_entry(tx, zone_id) >= zone.capacity:
                         member = self.exits.member(plate, now) if self.config.operations.members_enter_when_full else None
                         if member is None:
-                            raise _ZoneFull(plate)
+                            raise _ZoneFull(visits.occupancy_counts(tx))
                         self.bus.report("info", f"{lane_id}: zone {zone_id} full, {plate} enters as {member}")
                     visit = visits.record_entry(tx, plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency)
                     counts = visits.occupancy_counts(tx)
-            except _ZoneFull:
+            except _ZoneFull as full:
+                self.board.set_counts(full.counts)  # what the refusal was judged on, every booth's
                 self.board.update_lane(lane_id, status=f"FULL: {plate} refused")
                 self.bus.report("warning", f"{lane_id}: zone {zone_id} full, {plate} refused")
-                return
+                return EntryOutcome.FULL
             except AlreadyInside as exc:
                 self.board.update_lane(lane_id, status=f"anti-passback: {plate} already inside")
                 self.bus.report("warning", f"{lane_id}: {exc}; gate kept closed")
-                return
+                return EntryOutcome.INSIDE
             except StoreError as exc:
                 self.board.update_lane(lane_id, status="entry NOT recorded")
                 self.bus.report("error", f"{lane_id}: entry of {plate} not recorded: {exc}; gate kept closed")
-                return
+                return EntryOutcome.NOT_RECORDED
             self.board.set_counts(counts)
         self.gates[lane_id].open_barrier()
         self.board.update_lane(lane_id, status=f"entered {plate}")
         self.bus.report("info", f"{lane_id}: {plate} entered (visit {visit.id[-6:]})")
+        return EntryOutcome.ENTERED
 
     def _exit(self, lane_id: str, raw_plate: str, now: datetime) -> None:
         try:
