@@ -27,7 +27,7 @@ from console.commands.reports import main as report_main
 from console.reports.queries import booth_scope, build_manager_report, build_shift_report
 from console.store.audit import verify_chain
 from console.store.engine import make_engine
-from tests.support.booths import SHARED_SITE, HOURLY_TARIFF, BoothResult, booth_process
+from tests.support.booths import HOURLY_TARIFF, SHARED_SITE, BoothResult, booth_process
 
 pytestmark = pytest.mark.postgresql
 
