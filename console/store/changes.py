@@ -86,8 +86,10 @@ class ChangeFeed:
         while not listening is lost), False after waiting out a failed attempt."""
         try:
             raw = self.engine.raw_connection()
-            conn = raw.driver_connection
+            conn: Any = raw.driver_connection
             raw.detach()  # its own connection for as long as the feed runs, not the pool's
+            if conn is None:
+                raise RuntimeError("no driver connection")
             conn.autocommit = True
             conn.execute(f"LISTEN {CHANNEL}")
         except Exception as exc:
