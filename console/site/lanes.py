@@ -163,13 +163,15 @@ class LaneService:
                     # The count is the database's, taken inside this transaction under the
                     # site's write lock: every booth's entries and exits are in it, and no
                     # other booth can take the last space before this entry commits.
-                    if visits.occupancy_for_entry(tx, zone_id) >= zone.capacity:
+                    counts = visits.occupancy_for_entry(tx)
+                    if counts.get(zone_id, 0) >= zone.capacity:
                         member = self.exits.member(plate, now) if self.config.operations.members_enter_when_full else None
                         if member is None:
-                            raise _ZoneFull(visits.occupancy_counts(tx))
+                            raise _ZoneFull(counts)
                         self.bus.report("info", f"{lane_id}: zone {zone_id} full, {plate} enters as {member}")
                     visit = visits.record_entry(tx, plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency)
-                    counts = visits.occupancy_counts(tx)
+                    # No second count while the lock is held: this entry is the only change.
+                    counts = {**counts, zone_id: counts.get(zone_id, 0) + 1}
             except _ZoneFull as full:
                 self.board.set_counts(full.counts)  # what the refusal was judged on, every booth's
                 self.board.update_lane(lane_id, status=f"FULL: {plate} refused")
