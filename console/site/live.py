@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from console.site.board import LaneBoard
 from console.store import visits
@@ -25,10 +26,15 @@ log = logging.getLogger(__name__)
 class LiveOccupancy:
     """A thread that follows the site's changes onto the board."""
 
-    def __init__(self, store: Store, board: LaneBoard, *, poll_s: float = 0.5, wait_s: float = 1.0) -> None:
+    def __init__(
+        self, store: Store, board: LaneBoard, *, poll_s: float = 0.5, wait_s: float = 1.0, min_interval_s: float = 0.1
+    ) -> None:
         self.store = store
         self.board = board
         self.wait_s = wait_s
+        # At most one read per interval: at a busy site every booth hears every booth's
+        # every change; the board need not follow faster than people can read it.
+        self.min_interval_s = min_interval_s
         self.feed = ChangeFeed(store.engine, poll_s=poll_s)
         self.refreshes = 0  # reads of the counts (for tests and the benchmark)
         self._stop = threading.Event()
@@ -62,10 +68,15 @@ class LiveOccupancy:
         return self.board.set_counts_if_unchanged(counts, version)
 
     def _run(self) -> None:
+        last = 0.0
         try:
             while not self._stop.is_set():
                 try:
                     if self.feed.wait(self.wait_s):
+                        # Changes heard meanwhile stay queued and make one more read.
+                        if self._stop.wait(max(0.0, last + self.min_interval_s - time.monotonic())):
+                            break
+                        last = time.monotonic()
                         self.refresh()
                 except Exception:  # never let the thread die: the board would freeze silently
                     log.exception("the site's change feed failed; going on")
