@@ -18,6 +18,7 @@ from typing import Mapping
 from console.domain.clock import Clock
 from console.domain.plates import PlateError
 from console.domain.visits import Visit, VisitError
+from console.i18n import _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
@@ -152,8 +153,8 @@ class LaneService:
         try:
             plate = self.config.site.plates.normalize(raw_plate)
         except PlateError as exc:
-            self.board.update_lane(lane_id, status=f"plate not read ({exc})")
-            self.bus.report("warning", f"{lane_id}: plate not readable: {exc}")
+            self.board.update_lane(lane_id, status=_("plate not read ({exc})").format(exc=exc))
+            self.bus.report("warning", _("{lane}: plate not readable: {exc}").format(lane=lane_id, exc=exc))
             return EntryOutcome.UNREADABLE
         zone_id = self.board.lane(lane_id).zone
         zone = self.config.zone(zone_id)
@@ -168,27 +169,27 @@ class LaneService:
                         member = self.exits.member(plate, now) if self.config.operations.members_enter_when_full else None
                         if member is None:
                             raise _ZoneFull(counts)
-                        self.bus.report("info", f"{lane_id}: zone {zone_id} full, {plate} enters as {member}")
+                        self.bus.report("info", _("{lane}: zone {zone} full, {plate} enters as {member}").format(lane=lane_id, zone=zone_id, plate=plate, member=member))
                     visit = visits.record_entry(tx, plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency)
                     # No second count while the lock is held: this entry is the only change.
                     counts = {**counts, zone_id: counts.get(zone_id, 0) + 1}
             except _ZoneFull as full:
                 self.board.set_counts(full.counts)  # what the refusal was judged on, every booth's
-                self.board.update_lane(lane_id, status=f"FULL: {plate} refused")
-                self.bus.report("warning", f"{lane_id}: zone {zone_id} full, {plate} refused")
+                self.board.update_lane(lane_id, status=_("FULL: {plate} refused").format(plate=plate))
+                self.bus.report("warning", _("{lane}: zone {zone} full, {plate} refused").format(lane=lane_id, zone=zone_id, plate=plate))
                 return EntryOutcome.FULL
             except AlreadyInside as exc:
-                self.board.update_lane(lane_id, status=f"anti-passback: {plate} already inside")
-                self.bus.report("warning", f"{lane_id}: {exc}; gate kept closed")
+                self.board.update_lane(lane_id, status=_("anti-passback: {plate} already inside").format(plate=plate))
+                self.bus.report("warning", _("{lane}: {reason}; gate kept closed").format(lane=lane_id, reason=exc))
                 return EntryOutcome.INSIDE
             except StoreError as exc:
-                self.board.update_lane(lane_id, status="entry NOT recorded")
-                self.bus.report("error", f"{lane_id}: entry of {plate} not recorded: {exc}; gate kept closed")
+                self.board.update_lane(lane_id, status=_("entry NOT recorded"))
+                self.bus.report("error", _("{lane}: entry of {plate} not recorded: {exc}; gate kept closed").format(lane=lane_id, plate=plate, exc=exc))
                 return EntryOutcome.NOT_RECORDED
             self.board.set_counts(counts)
         self.gates[lane_id].open_barrier()
-        self.board.update_lane(lane_id, status=f"entered {plate}")
-        self.bus.report("info", f"{lane_id}: {plate} entered (visit {visit.id[-6:]})")
+        self.board.update_lane(lane_id, status=_("entered {plate}").format(plate=plate))
+        self.bus.report("info", _("{lane}: {plate} entered (visit {visit})").format(lane=lane_id, plate=plate, visit=visit.id[-6:]))
         return EntryOutcome.ENTERED
 
     def _exit(self, lane_id: str, raw_plate: str, now: datetime) -> None:

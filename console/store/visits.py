@@ -208,7 +208,7 @@ def record_entry(db: Session,
     conn = db.connection()  # Core on the session's connection: the hot path
     existing = conn.execute(_OPEN_VISIT_ENTRY, {"plate": plate}).first()
     if existing is not None:
-        raise AlreadyInside(f"{plate} is already inside (entered {existing[0]:%Y-%m-%d %H:%M} UTC)")
+        raise AlreadyInside(_("{plate} is already inside (entered {when} UTC)").format(plate=plate, when=f"{existing[0]:%Y-%m-%d %H:%M}"))
     try:
         conn.execute(
             _INSERT_VISIT,
@@ -222,7 +222,7 @@ def record_entry(db: Session,
         # means the plate is inside; any other clash is a fault and is reported as one.
         # Either way the caller's transaction is abandoned.
         if _is_open_plate_violation(exc):
-            raise AlreadyInside(f"{plate} is already inside") from None
+            raise AlreadyInside(_("{plate} is already inside").format(plate=plate)) from None
         raise
     detail = {"plate": plate, "lane": lane, "zone": zone}
     if note:
