@@ -229,3 +229,26 @@ def test_exit_quoted_before_another_booths_entry_still_settles(booths) -> None: 
     settled = two.desk.pay_cash(ticket.id, "5", attendant="att2")
     assert settled.closed.visit.exit_lane == "OUT2"
     assert one.store.query(visits.occupancy_counts).get("P1", 0) == 0
+
+
+def test_reprints_and_receipts_of_one_booth_at_once_share_one_gap_free_sequence(booths) -> None:  # type: ignore[no-untyped-def]
+    one, two = booths(2)
+    per_booth = 8
+    for site, n in ((one, 1), (two, 2)):
+        assert all(site.lanes.enter(f"IN{n}", plate(n, i)) is EntryOutcome.ENTERED for i in range(per_booth + 1))
+        assert pay_exit(site, f"OUT{n}", plate(n, per_booth), "cash", attendant=f"att{n}") == "paid"  # receipt 1
+
+    def pay(site: Site, n: int, i: int) -> object:
+        return pay_exit(site, f"OUT{n}", plate(n, i), "cash", attendant=f"att{n}")
+
+    def reprint(site: Site, n: int) -> object:
+        return site.documents.reprint(1, actor=f"att{n}")
+
+    calls = [lambda s=s, n=n, i=i: pay(s, n, i) for s, n in ((one, 1), (two, 2)) for i in range(per_booth)]
+    calls += [lambda s=s, n=n: reprint(s, n) for s, n in ((one, 1), (two, 2)) for _ in range(per_booth)]
+    together(*calls)
+    with Session(one.store.engine) as s:
+        numbers = s.execute(select(ReceiptRow.booth_id, ReceiptRow.number).order_by(ReceiptRow.booth_id, ReceiptRow.number)).all()  # type: ignore[call-overload]
+    for n in (1, 2):
+        assert [number for booth, number in numbers if booth == f"booth-{n}"] == list(range(1, 2 * per_booth + 2))
+    _chain_ok(one)
