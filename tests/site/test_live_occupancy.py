@@ -59,12 +59,18 @@ def test_the_listener_reconnects_and_catches_up(two_booths: tuple[Site, Site], p
     assert two.live is not None
     feed = two.live.feed
     _until(lambda: feed.backend_pid is not None, timeout=5)
+    pid = feed.backend_pid
     with postgres_server.connect() as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (feed.backend_pid,))
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+        def gone() -> bool:
+            return admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()[0] == 0
+
+        _until(gone, timeout=5)
     # A change while the listener is gone: its notification is lost, the count is not.
     assert one.lanes.enter("IN1", "GONE1") is EntryOutcome.ENTERED
     _until(lambda: two.board.occupied("P1") == 1, timeout=10)
-    assert feed.reconnects >= 2
+    _until(lambda: feed.reconnects >= 2, timeout=5)
     # And it listens again: the next change arrives within a second.
     assert one.lanes.enter("IN1", "BACK1") is EntryOutcome.ENTERED
     assert _until(lambda: two.board.occupied("P1") == 2, timeout=1.0) < 1.0
