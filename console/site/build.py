@@ -18,6 +18,7 @@ from console.site.documents import Documents
 from console.site.elevator import ElevatorService
 from console.site.exits import ExitService
 from console.site.lanes import LaneService
+from console.site.live import LiveOccupancy
 from console.site.pricing import TariffPricing
 from console.site.print_queue import PrintQueue
 from console.site.site import Site
@@ -122,7 +123,7 @@ def build_site(
             config=config, clock=clock, store=store, bus=bus, board=board, pricing=pricing, lanes=lanes, exits=exits,
             desk=ExitDesk(exits, staff), staff=staff, documents=documents, print_queue=print_queue, cloud=cloud,
             elevator=_elevator(config, store, clock, bus), charging=_charging(config, store, clock, bus),
-            backup=_backup(config, store, board, bus),
+            backup=_backup(config, store, board, bus), live=LiveOccupancy(store, board),
             after_stop=[sim_lane.stop for sim_lane in simulators],  # simulated controllers stop after their drivers
         )
     except BaseException:

@@ -21,6 +21,7 @@ from console.domain.payments import ClosedVisit, NewPayment, PaymentMethod
 from console.domain.plates import PlateError
 from console.domain.quote import QuoteItem
 from console.domain.visits import Visit
+from console.i18n import _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
@@ -350,12 +351,12 @@ class ExitService:
     ) -> ClosedVisit:
         """The settlement's one transaction; SettledElsewhere when another booth (or an
         earlier settlement) closed the stay first."""
-        with refusals("payment NOT recorded, gate stays closed"):
+        with refusals(_("payment NOT recorded, gate stays closed")):
             try:
                 with self.store.write() as tx:
                     shift = shifts.current_shift(tx, booth)
                     if shift is None and any(p.method == PaymentMethod.CASH.value for p in payments):
-                        raise SiteError("no shift is open at this booth: open one (with the float) before taking cash")
+                        raise SiteError(_("no shift is open at this booth: open one (with the float) before taking cash"))
                     return visits.close_visit(
                         tx,
                         visit_id=ticket.visit.id,

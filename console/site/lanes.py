@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from enum import Enum
 from functools import partial
 from typing import Mapping
 
 from console.domain.clock import Clock
 from console.domain.plates import PlateError
 from console.domain.visits import Visit, VisitError
+from console.i18n import _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
@@ -36,7 +38,22 @@ log = logging.getLogger(__name__)
 
 
 class _ZoneFull(Exception):
-    """The entry's zone has no free space (inside the entry's transaction: nothing is written)."""
+    """The entry's zone has no free space (inside the entry's transaction: nothing is
+    written); carries the site's counts the refusal was judged on."""
+
+    def __init__(self, counts: Mapping[str, int]) -> None:
+        super().__init__("zone full")
+        self.counts = counts
+
+
+class EntryOutcome(str, Enum):
+    """What became of a plate read at an entry lane."""
+
+    ENTERED = "entered"  # recorded, barrier opened
+    FULL = "full"  # the zone had no free space
+    INSIDE = "inside"  # the plate already has an open visit (anti-passback)
+    NOT_RECORDED = "not_recorded"  # the database refused or could not be reached
+    UNREADABLE = "unreadable"  # no plate could be made of the read
 
 
 class LaneService:
@@ -96,7 +113,7 @@ class LaneService:
             if kind is GateEventKind.PLATE_READ:
                 lane = self.board.update_lane(lane_id, last_plate=event.plate, last_event_at=now)
                 if lane.direction == "entry":
-                    self._entry(lane_id, event.plate or "", now)
+                    self.enter(lane_id, event.plate or "", now)
                 else:
                     self._exit(lane_id, event.plate or "", now)
             elif kind is GateEventKind.VEHICLE_PRESENT:
@@ -126,13 +143,19 @@ class LaneService:
             return
         self.board.update_lane(lane_id, vehicle_present=False, last_event_at=now)
 
-    def _entry(self, lane_id: str, raw_plate: str, now: datetime) -> None:
+    def enter(self, lane_id: str, raw_plate: str, now: datetime | None = None) -> EntryOutcome:
+        """A plate read at the entry lane `lane_id`: decide, record, then open the barrier.
+
+        What the lane's driver calls for every plate it reads (and what tests and the
+        benchmark call to drive a lane); the outcome is also on the board and the log.
+        """
+        now = now or self.clock.now()
         try:
             plate = self.config.site.plates.normalize(raw_plate)
         except PlateError as exc:
-            self.board.update_lane(lane_id, status=f"plate not read ({exc})")
-            self.bus.report("warning", f"{lane_id}: plate not readable: {exc}")
-            return
+            self.board.update_lane(lane_id, status=_("plate not read ({exc})").format(exc=exc))
+            self.bus.report("warning", _("{lane}: plate not readable: {exc}").format(lane=lane_id, exc=exc))
+            return EntryOutcome.UNREADABLE
         zone_id = self.board.lane(lane_id).zone
         zone = self.config.zone(zone_id)
         with self._entry_lock:
@@ -141,29 +164,33 @@ class LaneService:
                     # The count is the database's, taken inside this transaction under the
                     # site's write lock: every booth's entries and exits are in it, and no
                     # other booth can take the last space before this entry commits.
-                    if visits.occupancy_for_entry(tx, zone_id) >= zone.capacity:
+                    counts = visits.occupancy_for_entry(tx)
+                    if counts.get(zone_id, 0) >= zone.capacity:
                         member = self.exits.member(plate, now) if self.config.operations.members_enter_when_full else None
                         if member is None:
-                            raise _ZoneFull(plate)
-                        self.bus.report("info", f"{lane_id}: zone {zone_id} full, {plate} enters as {member}")
+                            raise _ZoneFull(counts)
+                        self.bus.report("info", _("{lane}: zone {zone} full, {plate} enters as {member}").format(lane=lane_id, zone=zone_id, plate=plate, member=member))
                     visit = visits.record_entry(tx, plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency)
-                    counts = visits.occupancy_counts(tx)
-            except _ZoneFull:
-                self.board.update_lane(lane_id, status=f"FULL: {plate} refused")
-                self.bus.report("warning", f"{lane_id}: zone {zone_id} full, {plate} refused")
-                return
+                    # No second count while the lock is held: this entry is the only change.
+                    counts = {**counts, zone_id: counts.get(zone_id, 0) + 1}
+            except _ZoneFull as full:
+                self.board.set_counts(full.counts)  # what the refusal was judged on, every booth's
+                self.board.update_lane(lane_id, status=_("FULL: {plate} refused").format(plate=plate))
+                self.bus.report("warning", _("{lane}: zone {zone} full, {plate} refused").format(lane=lane_id, zone=zone_id, plate=plate))
+                return EntryOutcome.FULL
             except AlreadyInside as exc:
-                self.board.update_lane(lane_id, status=f"anti-passback: {plate} already inside")
-                self.bus.report("warning", f"{lane_id}: {exc}; gate kept closed")
-                return
+                self.board.update_lane(lane_id, status=_("anti-passback: {plate} already inside").format(plate=plate))
+                self.bus.report("warning", _("{lane}: {reason}; gate kept closed").format(lane=lane_id, reason=exc))
+                return EntryOutcome.INSIDE
             except StoreError as exc:
-                self.board.update_lane(lane_id, status="entry NOT recorded")
-                self.bus.report("error", f"{lane_id}: entry of {plate} not recorded: {exc}; gate kept closed")
-                return
+                self.board.update_lane(lane_id, status=_("entry NOT recorded"))
+                self.bus.report("error", _("{lane}: entry of {plate} not recorded: {exc}; gate kept closed").format(lane=lane_id, plate=plate, exc=exc))
+                return EntryOutcome.NOT_RECORDED
             self.board.set_counts(counts)
         self.gates[lane_id].open_barrier()
-        self.board.update_lane(lane_id, status=f"entered {plate}")
-        self.bus.report("info", f"{lane_id}: {plate} entered (visit {visit.id[-6:]})")
+        self.board.update_lane(lane_id, status=_("entered {plate}").format(plate=plate))
+        self.bus.report("info", _("{lane}: {plate} entered (visit {visit})").format(lane=lane_id, plate=plate, visit=visit.id[-6:]))
+        return EntryOutcome.ENTERED
 
     def _exit(self, lane_id: str, raw_plate: str, now: datetime) -> None:
         try:
