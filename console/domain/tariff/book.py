@@ -10,6 +10,7 @@ from console.domain.tariff.calendar import to_epoch_minute
 from console.domain.tariff.errors import Problem, QuoteError, TariffError
 from console.domain.tariff.model import Tariff
 from console.domain.tariff.pricing import PreviousVisit, quote
+from console.i18n import _
 
 
 class TariffBook:
@@ -57,9 +58,9 @@ class TariffBook:
     def version_at(self, instant: datetime) -> Tariff:
         """The version in force at `instant` (aware): the latest one that had taken effect."""
         if not isinstance(instant, datetime):
-            raise QuoteError("the instant must be a datetime")
+            raise QuoteError(_("the instant must be a datetime"))
         if instant.tzinfo is None or instant.utcoffset() is None:
-            raise QuoteError(f"instant {instant.isoformat()} has no time zone offset")
+            raise QuoteError(_("instant {value} has no time zone offset").format(value=instant.isoformat()))
         best: Tariff | None = None
         for t in self._versions.values():
             if t.effective_from is not None and _start(t) > instant.timestamp():
@@ -67,8 +68,8 @@ class TariffBook:
             if best is None or _start(t) > _start(best):
                 best = t
         if best is None:
-            raise QuoteError(f"no version of tariff {self.key!r} is in force at "
-                             f"{instant.isoformat()}")
+            raise QuoteError(_("no version of tariff {key!r} is in force at {instant}").format(
+                key=self.key, instant=instant.isoformat()))
         return best
 
     def quote(
