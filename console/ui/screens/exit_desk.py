@@ -21,6 +21,7 @@ from textual.widgets import Input, Label, Static
 
 from console.domain.money import Money
 from console.domain.visits import format_duration
+from console.i18n import _
 from console.site.errors import SiteError
 from console.site.events import ExitSettled, ExitTicket, SiteEvent
 from console.site.tender import Tender
@@ -128,7 +129,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
     def _commit(self, tenders: list[Tender]) -> None:
         self.paying = True
-        self._say("recording payment…")
+        self._say(_("recording payment…"))
         self.pay(tenders)
 
     @work(thread=True, exclusive=True, group="exit-pay", exit_on_error=False)
@@ -200,7 +201,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
                 manager=request.manager, manager_pin=request.manager_pin,
             )
         except SiteError as exc:
-            self.app.call_from_thread(self._failed, f"fee not changed: {exc}")
+            self.app.call_from_thread(self._failed, str(exc))
             return
         self.app.call_from_thread(self._show_ticket, ticket)
 
