@@ -6,10 +6,6 @@ its write lock (`BEGIN IMMEDIATE`) for longer than the store's busy timeout."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from sqlmodel import select
 from textual.widgets import Input, Label
@@ -17,6 +13,7 @@ from textual.widgets import Input, Label
 from console.i18n import set_language
 from console.store.tables import PaymentRow
 from console.ui.app import BoothApp
+from tests.faults.locks import write_lock_held
 from tests.ui.test_console_ui import _car_waiting_at_exit, _site, until
 
 pytestmark = pytest.mark.sqlite_only
@@ -24,20 +21,6 @@ pytestmark = pytest.mark.sqlite_only
 
 def _message(desk) -> str:  # type: ignore[no-untyped-def]
     return str(desk.query_one("#message", Label).render())
-
-
-@contextmanager
-def write_lock_held(store) -> Iterator[sqlite3.Connection]:  # type: ignore[no-untyped-def]
-    """Another process's view of the file: a connection holding the write lock."""
-    path = store.engine.url.database
-    other = sqlite3.connect(path, isolation_level=None, timeout=0.1)
-    try:
-        other.execute("BEGIN IMMEDIATE")
-        yield other
-    finally:
-        if other.in_transaction:
-            other.execute("ROLLBACK")
-        other.close()
 
 
 def _payments(store) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
