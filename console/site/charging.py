@@ -36,6 +36,7 @@ from console.domain.charging import (
 )
 from console.domain.clock import Clock
 from console.domain.money import Money
+from console.i18n import _
 from console.site.bus import Level
 from console.site.charging_config import ChargingSection
 from console.site.events import (
@@ -56,7 +57,7 @@ from console.store.charging import (
     Settlement,
     UsageRow,
 )
-from console.store.database import Store
+from console.store.database import Store, StoreError
 from drivers.charger import (
     EPileDriver,
     EPileEvent,
@@ -339,9 +340,13 @@ class ChargingService:
 
     def close_maintenance(self, fault_id: str, note: str, actor: str) -> None:
         """Close a fault's maintenance record with a note saying what was done; the port
-        then shows its next open fault, if any."""
-        self.store.apply(records.close_maintenance, fault_id, note, self.clock.now(), actor)
-        still_open = self.store.query(records.faults, open_only=True)
+        then shows its next open fault, if any. Raises ChargingError (nothing closed) when
+        the note is missing or the database cannot be written."""
+        try:
+            self.store.apply(records.close_maintenance, fault_id, note, self.clock.now(), actor)
+            still_open = self.store.query(records.faults, open_only=True)
+        except StoreError as exc:
+            raise ChargingError(_("maintenance record NOT closed: {why}").format(why=_(str(exc)))) from None
         changed: list[PortView] = []
         with self._lock:
             for p in self._ports.values():

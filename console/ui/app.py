@@ -181,7 +181,8 @@ class BoothApp(App[None]):
             return
         error = event.worker.error
         log.error("worker %r failed", event.worker.name, exc_info=error)
-        self.notify(f"internal error in {event.worker.name or 'a task'}: {error}; see the log file", severity="error", timeout=10)
+        task = event.worker.name or _("a task")
+        self.notify(_("internal error in {task}: {error}; see the log file").format(task=task, error=error), severity="error", timeout=10)
 
     def notify_anywhere(self, message: str, *, severity: SeverityLevel = "information", timeout: float = 4) -> None:
         """`notify` from any thread (workers included)."""
