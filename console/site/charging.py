@@ -657,9 +657,17 @@ class ChargingService:
                 if p.pile_id == charger:
                     p.online = True
         self._report("info", f"charger {charger} ({vendor} {model}) booted")
-        entries = self.store.query(records.active_cards)
-        if self.central is not None:
-            self.central.send_local_list(charger, int(self.clock.now().timestamp()), entries)
+
+    def after_boot(self, charger: str) -> None:
+        """The charger has its BootNotification answer: send it the local authorization list."""
+        if charger not in self._piles or self.central is None:
+            return
+        try:
+            entries = self.store.query(records.active_cards)
+        except StoreError as exc:
+            self._report("warning", _("{charger}: local authorization list not sent: {why}").format(charger=charger, why=_(str(exc))))
+            return
+        self.central.send_local_list(charger, int(self.clock.now().timestamp()), entries)
 
     def on_status(self, charger: str, connector: int, status: str, error_code: str, info: str) -> None:
         with self._lock:
