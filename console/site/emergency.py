@@ -39,6 +39,8 @@ class EmergencyJournal:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # How many moves wait, kept in memory so the status bar can show it without I/O.
+        self.pending_count = len(self._read())
 
     # -- writing ---------------------------------------------------------------------------
     def append(self, *, action_id: str, lane: str, action: str, reason: str, note: str, actor: str, at: datetime, plate: str | None) -> None:
@@ -55,6 +57,7 @@ class EmergencyJournal:
                 os.fsync(f.fileno())
             if created:  # the new file's name must survive a power cut too
                 _fsync_dir(self.path.parent)
+            self.pending_count += 1
 
     def pending(self) -> list[dict[str, Any]]:
         """The moves not merged yet, oldest first (a torn last line, from a crash while
@@ -91,12 +94,14 @@ class EmergencyJournal:
                         written += 1
             except StoreError as exc:
                 log.info("emergency journal not merged yet: %s", exc)
+                self.pending_count = len(entries)
                 return written
             # Everything is in the database: empty the file (a crash before this line
             # leaves entries the next merge finds already recorded).
             with open(self.path, "w", encoding="utf-8") as f:
                 f.flush()
                 os.fsync(f.fileno())
+            self.pending_count = 0
         if written:
             self._merged(written)
         return written

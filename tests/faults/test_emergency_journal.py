@@ -60,3 +60,25 @@ def test_the_background_retry_merges_by_itself(make_site) -> None:  # type: igno
         record = site.lanes.manual_gate("OUT1", "open", reason="emergency vehicle", actor="ann")
     rec.wait_for(lambda: _moves(site.store) == [(record, "OUT1", "open")], timeout=10)
     assert journal.pending() == []
+
+
+async def test_status_bar_shows_emergency_mode_until_merged(store, clock) -> None:  # type: ignore[no-untyped-def]
+    from console.ui.app import BoothApp
+    from console.ui.widgets.status_bar import StatusBar
+    from tests.ui.test_console_ui import _site, until
+
+    site = _site(store, clock)
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(130, 40)) as pilot:
+        await until(pilot, lambda: app.site is not None and app.dashboard.site is not None)
+        journal = site.lanes.emergency
+        assert journal is not None
+
+        def bar() -> str:
+            return str(app.dashboard.query_one(StatusBar).render())
+
+        with write_lock_held(store):
+            site.lanes.manual_gate("IN1", "open", reason="emergency vehicle", actor="ann")
+            await until(pilot, lambda: "EMERGENCY MODE: 1 manual move waits" in bar(), timeout=5)
+        journal.merge()
+        await until(pilot, lambda: "EMERGENCY" not in bar(), timeout=5)
