@@ -28,8 +28,11 @@ def _payments(store) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
         return [(p.method, p.amount_minor) for p in tx.exec(select(PaymentRow)).all()]
 
 
-@pytest.mark.parametrize("lang, not_recorded", [("en", "payment NOT recorded"), ("zh_CN", "付款未记录")])
-async def test_locked_database_during_payment_then_enter_retries(store, clock, lang: str, not_recorded: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("lang, not_recorded, busy, paid", [
+    ("en", "payment NOT recorded", "the database is busy", "PAID"),
+    ("zh_CN", "付款未记录", "数据库忙", "已付款"),
+])
+async def test_locked_database_during_payment_then_enter_retries(store, clock, lang: str, not_recorded: str, busy: str, paid: str) -> None:  # type: ignore[no-untyped-def]
     site = _site(store, clock)
     app = BoothApp(site, attendant="ann")
     set_language(lang)
@@ -39,7 +42,7 @@ async def test_locked_database_during_payment_then_enter_retries(store, clock, l
             with write_lock_held(store):
                 await pilot.press(*"10", "enter")
                 await until(pilot, lambda: "-error" in desk.query_one("#message", Label).classes, timeout=10)
-                assert not_recorded in _message(desk)
+                assert not_recorded in _message(desk) and busy in _message(desk)
                 assert desk.paying is False and desk.settled is None
                 assert app.screen is desk
                 assert _payments(store) == []
@@ -47,7 +50,7 @@ async def test_locked_database_during_payment_then_enter_retries(store, clock, l
             desk.query_one("#tendered", Input).focus()
             await pilot.press("enter")
             await until(pilot, lambda: desk.settled is not None, timeout=10)
-            assert app.screen is desk
+            assert app.screen is desk and paid in _message(desk)
     finally:
         set_language("en")
     assert _payments(store) == [("cash", 750)]

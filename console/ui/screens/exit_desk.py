@@ -187,6 +187,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
         def done(request: OverrideRequest | None) -> None:
             if request is not None:
+                self._say(_("changing the fee…"))
                 self.apply_override(request)
 
         self.app.push_screen(OverrideScreen(kind, self.config.operations.override_pin_above), done)
@@ -211,7 +212,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.query_one("#parts", Label).update("")
         self.query_one("#fee", Static).update(self._fee_table())
         self.query_one("#due", Label).update(f"To pay: {ticket.due}" + ("  (Enter lets the vehicle leave)" if ticket.due.is_zero else ""))
-        self._say("fee changed", "done")
+        self._say(_("fee changed"), "done")
         self.query_one("#tendered", Input).focus()
 
     def action_unpaid(self) -> None:
@@ -223,6 +224,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             self.query_one("#reference", Input).focus()
             return
         self.paying = True
+        self._say(_("recording the unpaid exit…"))
         self.leave_unpaid(reason)
 
     @work(thread=True, exclusive=True, group="exit-pay", exit_on_error=False)
@@ -274,10 +276,10 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.settled = settled
         self.query_one(Input).disabled = False
         if settled.closed.visit.close_reason == "unpaid exit":
-            self._say(f"Left unpaid: {self.ticket.due} recorded as owed. Gate opening. Enter closes.", "done")
+            self._say(_("Left unpaid: {due} recorded as owed. Gate opening. Enter closes.").format(due=self.ticket.due), "done")
         else:
-            self._say(f"PAID. Change: {settled.change}. Gate opening. Enter closes.", "done")
-            self.query_one("#due", Label).update(f"Paid {self.ticket.due}  ·  change {settled.change}")
+            self._say(_("PAID. Change: {change}. Gate opening. Enter closes.").format(change=settled.change), "done")
+            self.query_one("#due", Label).update(_("Paid {due}  ·  change {change}").format(due=self.ticket.due, change=settled.change))
         self.query_one("#tendered", Input).focus()
 
     def action_leave(self) -> None:
