@@ -113,3 +113,20 @@ def test_rides_statement_for_a_month(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "console.cli", "rides", "statement", "04A1", "--month", "November", "--db", db],
                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "BOOTH_DATA_DIR": str(tmp_path)}, timeout=60)
     assert bad.returncode == 2 and "YYYY-MM" in bad.stderr
+
+
+def test_bad_inputs_named_in_one_line_without_a_traceback(tmp_path: Path) -> None:
+    """A year-9999 exit, a database path without a URL scheme, and a PostgreSQL URL whose
+    driver is missing (None in sys.modules: `import psycopg` fails as if not installed)."""
+    no_driver = ("import sys, runpy; sys.modules['psycopg'] = None; "
+                 "sys.argv = ['booth', 'rides', 'statement', 'C-1', '--month', '2026-11', '--db', 'postgresql://u@127.0.0.1:1/db']; "
+                 "runpy.run_module('console.cli', run_name='__main__')")
+    runs = {
+        "outside the years": _booth("quote", "--tariff", "default.toml", "--entry", "2026-01-01T10:00", "--exit", "9999-12-31T23:59"),
+        "is not a database URL": _booth("rides", "statement", "C-1", "--month", "2026-11", "--db", str(tmp_path / "booth.sqlite3")),
+        "PostgreSQL support is not installed": subprocess.run([sys.executable, "-c", no_driver], capture_output=True, text=True, cwd=ROOT, timeout=60),
+    }
+    for words, result in runs.items():
+        said = (result.stdout + result.stderr).strip()
+        assert result.returncode != 0, said
+        assert words in said and "Traceback" not in said and len(said.splitlines()) == 1, said

@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from console.domain.clock import Clock, SystemClock
+from console.i18n import ngettext
 from console.locations import data_dir
 from console.site.backup import BackupService
 from console.site.board import LaneBoard
@@ -16,6 +17,7 @@ from console.site.config import SiteConfig
 from console.site.desk import ExitDesk
 from console.site.documents import Documents
 from console.site.elevator import ElevatorService
+from console.site.emergency import EmergencyJournal
 from console.site.exits import ExitService
 from console.site.lanes import LaneService
 from console.site.live import LiveOccupancy
@@ -41,6 +43,16 @@ def database_url(config: SiteConfig, folder: Path | None = None) -> str:
     if config.database.url:
         return config.database.url
     return sqlite_url((folder or data_dir()) / "booth.sqlite3")
+
+
+def emergency_journal_path(config: SiteConfig, store: Store) -> Path:
+    """Where manual barrier moves wait while the database cannot be written: beside an
+    SQLite file, or in the booth's data folder for a server database."""
+    database = store.engine.url.database if store.dialect == "sqlite" else None
+    if database and database != ":memory:":
+        path = Path(database)
+        return path.with_name(path.name + ".emergency.jsonl")
+    return data_dir() / f"emergency-{config.site.booth_id}.jsonl"
 
 
 def open_store(
@@ -118,7 +130,12 @@ def build_site(
         exits = ExitService(config, store, clock, board, gates, pricing, bus, receipts_queued=documents.queued)
         cloud = CloudLink(config, store, exits, pricing, bus, sync_tuning) if config.cloud.url else None
         staff = StaffService(config, store, clock, board, bus, flush=cloud.flush if cloud is not None else None)
-        lanes = LaneService(config, store, clock, board, gates, exits, bus, cameras=_lane_cameras(config))
+        emergency = EmergencyJournal(
+            emergency_journal_path(config, store), store,
+            merged=lambda n: bus.report("info", ngettext("emergency journal: {n} manual move merged into the database",
+                                                         "emergency journal: {n} manual moves merged into the database", n).format(n=n)),
+        )
+        lanes = LaneService(config, store, clock, board, gates, exits, bus, cameras=_lane_cameras(config), emergency=emergency)
         site = Site(
             config=config, clock=clock, store=store, bus=bus, board=board, pricing=pricing, lanes=lanes, exits=exits,
             desk=ExitDesk(exits, staff), staff=staff, documents=documents, print_queue=print_queue, cloud=cloud,

@@ -36,6 +36,7 @@ from console.domain.charging import (
 )
 from console.domain.clock import Clock
 from console.domain.money import Money
+from console.i18n import _
 from console.site.bus import Level
 from console.site.charging_config import ChargingSection
 from console.site.events import (
@@ -56,7 +57,7 @@ from console.store.charging import (
     Settlement,
     UsageRow,
 )
-from console.store.database import Store
+from console.store.database import Store, StoreError
 from drivers.charger import (
     EPileDriver,
     EPileEvent,
@@ -339,9 +340,13 @@ class ChargingService:
 
     def close_maintenance(self, fault_id: str, note: str, actor: str) -> None:
         """Close a fault's maintenance record with a note saying what was done; the port
-        then shows its next open fault, if any."""
-        self.store.apply(records.close_maintenance, fault_id, note, self.clock.now(), actor)
-        still_open = self.store.query(records.faults, open_only=True)
+        then shows its next open fault, if any. Raises ChargingError (nothing closed) when
+        the note is missing or the database cannot be written."""
+        try:
+            self.store.apply(records.close_maintenance, fault_id, note, self.clock.now(), actor)
+            still_open = self.store.query(records.faults, open_only=True)
+        except StoreError as exc:
+            raise ChargingError(_("maintenance record NOT closed: {why}").format(why=_(str(exc)))) from None
         changed: list[PortView] = []
         with self._lock:
             for p in self._ports.values():
@@ -652,9 +657,17 @@ class ChargingService:
                 if p.pile_id == charger:
                     p.online = True
         self._report("info", f"charger {charger} ({vendor} {model}) booted")
-        entries = self.store.query(records.active_cards)
-        if self.central is not None:
-            self.central.send_local_list(charger, int(self.clock.now().timestamp()), entries)
+
+    def after_boot(self, charger: str) -> None:
+        """The charger has its BootNotification answer: send it the local authorization list."""
+        if charger not in self._piles or self.central is None:
+            return
+        try:
+            entries = self.store.query(records.active_cards)
+        except StoreError as exc:
+            self._report("warning", _("{charger}: local authorization list not sent: {why}").format(charger=charger, why=_(str(exc))))
+            return
+        self.central.send_local_list(charger, int(self.clock.now().timestamp()), entries)
 
     def on_status(self, charger: str, connector: int, status: str, error_code: str, info: str) -> None:
         with self._lock:

@@ -203,6 +203,16 @@ class LaneSection(_Strict):
     # barrier moved by hand. Empty: no lane camera.
     camera: str = ""
 
+    @field_validator("gate")
+    @classmethod
+    def _gate_url(cls, value: str) -> str:
+        """The lane device URL is parsed here, so a bad one is named with the site file
+        and its key before anything (the database among them) is opened."""
+        from drivers.gate.factory import check_gate_url  # the drivers only when a file is checked
+
+        check_gate_url(value)
+        return value
+
 
 class PrinterSection(_Strict):
     url: str = ""

@@ -10,6 +10,7 @@ from console.domain.money import Money
 from console.domain.payments import NewPayment, settle_cash
 from console.domain.quote import QuoteItem
 from console.domain.staff import Role
+from console.i18n import N_
 from console.site.errors import SiteError, command
 from console.site.events import ExitSettled, ExitTicket
 from console.site.exits import ExitService
@@ -46,7 +47,7 @@ class ExitDesk:
         """
         return self.pay(ticket_id, [Tender("cash", "", tendered_text)], attendant=attendant, change_left=change_left)
 
-    @command("payment NOT recorded, gate stays closed")
+    @command(N_("payment NOT recorded, gate stays closed"))
     def pay(self, ticket_id: str, tenders: list[Tender], *, attendant: str, change_left: bool = False) -> ExitSettled:
         """Take the fee in one or several methods (split payment), then open the gate.
 
@@ -108,7 +109,7 @@ class ExitDesk:
             return NewPayment("account", amount, reference=found.id)
         raise SiteError("phone payments come from the cloud by themselves; use another method here")
 
-    @command("fee NOT changed")
+    @command(N_("fee NOT changed"))
     def override(
         self, ticket_id: str, kind: str, *, reason: str, actor: str, new_amount_text: str = "", code: str = "",
         manager: str = "", manager_pin: str = "",
@@ -167,7 +168,7 @@ class ExitDesk:
         )
         return updated
 
-    @command("unpaid exit NOT recorded, gate stays closed")
+    @command(N_("unpaid exit NOT recorded, gate stays closed"))
     def unpaid_exit(self, ticket_id: str, *, reason: str, actor: str) -> ExitSettled:
         """Let a vehicle leave without paying (card terminal down, no means): the amount is
         recorded as the plate's debt and comes up at its next exit."""

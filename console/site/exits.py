@@ -21,7 +21,7 @@ from console.domain.payments import ClosedVisit, NewPayment, PaymentMethod
 from console.domain.plates import PlateError
 from console.domain.quote import QuoteItem
 from console.domain.visits import Visit
-from console.i18n import _
+from console.i18n import N_, _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
@@ -88,7 +88,7 @@ class ExitService:
         return None
 
     # -- a plate at an exit ------------------------------------------------------------------
-    @command("cannot look up the plate")
+    @command(N_("cannot look up the plate"))
     def open_exit(
         self, lane_id: str, raw_plate: str, *, now: datetime | None = None, lost_ticket: bool = False
     ) -> ExitTicket | None:
@@ -237,7 +237,7 @@ class ExitService:
             return True
         return False
 
-    @command("entry NOT recorded")
+    @command(N_("entry NOT recorded"))
     def exit_with_unknown_entry(
         self,
         lane_id: str,
@@ -351,7 +351,7 @@ class ExitService:
     ) -> ClosedVisit:
         """The settlement's one transaction; SettledElsewhere when another booth (or an
         earlier settlement) closed the stay first."""
-        with refusals(_("payment NOT recorded, gate stays closed")):
+        with refusals(N_("payment NOT recorded, gate stays closed")):
             try:
                 with self.store.write() as tx:
                     shift = shifts.current_shift(tx, booth)

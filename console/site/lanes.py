@@ -22,6 +22,7 @@ from console.i18n import _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
+from console.site.emergency import EmergencyJournal, keep_in_journal
 from console.site.errors import PlateNotFound, SiteError, command
 from console.site.events import ExitPending, PlateNeedsConfirmation, UnknownAtExit
 from console.site.exits import ExitService
@@ -70,6 +71,7 @@ class LaneService:
         bus: EventBus,
         *,
         cameras: Mapping[str, Camera] | None = None,
+        emergency: EmergencyJournal | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -79,6 +81,7 @@ class LaneService:
         self.exits = exits
         self.bus = bus
         self.cameras: Mapping[str, Camera] = cameras or {}
+        self.emergency = emergency
         self.currency = config.site.currency
         # Entries are decided one at a time so two lanes cannot both take the last space.
         self._entry_lock = threading.Lock()
@@ -90,9 +93,13 @@ class LaneService:
             camera.start(on_health=self.board.set_health)
         for lane_id, gate in self.gates.items():
             gate.start(partial(self._on_gate_event, lane_id), partial(self._on_health, lane_id))
+        if self.emergency is not None:
+            self.emergency.start()
 
     def stop(self) -> None:
         """Stop cameras and drivers. Idempotent."""
+        if self.emergency is not None:
+            self.emergency.stop()
         for camera in self.cameras.values():
             camera.stop()
         for gate in self.gates.values():
@@ -232,11 +239,21 @@ class LaneService:
         plate = lane.pending.visit.plate if lane.pending else (lane.last_plate if lane.vehicle_present else None)
         if snapshot is None and lane_id in self.cameras:
             snapshot = self._lane_snapshot(lane_id)
-        record = self.store.apply(
-            gate_actions.record_gate_action,
-            lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate, snapshot=snapshot,
-        )
-        ticket = lane.pending
+        try:
+            record = self.store.apply(
+                gate_actions.record_gate_action,
+                lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate, snapshot=snapshot,
+            )
+        except StoreError as exc:
+            if self.emergency is None:
+                raise
+            # The barrier is never hostage to the database: kept on disk, merged later.
+            record = keep_in_journal(self.emergency, exc, lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate)
+            self.bus.report("error", _("{lane}: EMERGENCY MODE, database not writable ({why}); manual {action} kept in the local journal").format(
+                lane=lane_id, why=_(str(exc)), action=action))
+            ticket = None  # a waiting fee is settled at the desk once the database is back
+        else:
+            ticket = lane.pending
         if action == "open" and ticket is not None:
             try:
                 self.store.apply(

@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import create_engine
 
-from console.i18n import _
+from console.i18n import N_, _
 from console.locations import sqlite_url
 from console.store.errors import StoreError
 
@@ -63,18 +63,19 @@ class EngineSettings:
 
 
 def explain(exc: BaseException) -> str:
-    """A database failure in words an attendant can act on."""
+    """A database failure in words an attendant can act on (catalog messages: the site
+    says them in the attendant's language)."""
     text = str(getattr(exc, "orig", exc)).lower()
     if "locked" in text or "busy" in text:
-        return "the database is busy (locked by another program); nothing was recorded"
+        return N_("the database is busy (locked by another program); nothing was recorded")
     if "readonly" in text or "read-only" in text:
-        return "the database is read-only; nothing was recorded"
+        return N_("the database is read-only; nothing was recorded")
     if "full" in text:
-        return "the disk is full; nothing was recorded"
+        return N_("the disk is full; nothing was recorded")
     if "unable to open" in text:
-        return "the database file cannot be opened"
+        return N_("the database file cannot be opened")
     if "malformed" in text or "not a database" in text:
-        return "the database file is damaged"
+        return N_("the database file is damaged")
     return f"database error: {getattr(exc, 'orig', exc)}"
 
 

@@ -17,7 +17,7 @@ from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from console.domain.staff import Role, User
-from console.i18n import _
+from console.i18n import _, ngettext
 from console.locations import themes_dir
 from console.site.config import SiteConfig
 from console.site.events import (
@@ -109,6 +109,7 @@ class BoothApp(App[None]):
         # Starting (worker thread) and stopping (unmount) must not interleave.
         self._life_lock = threading.Lock()
         self._shutting_down = False
+        self._flags_shown: list[str] | None = None
         self.title = f"{config.site.name} · {config.site.booth_id}" + (" · DEMO" if demo else "")
 
     # -- life cycle -----------------------------------------------------------------------
@@ -167,6 +168,7 @@ class BoothApp(App[None]):
         gc.freeze()
         if self.user is None:
             self.staff.check()
+        self.set_interval(1, self._update_flags)  # emergency mode shows within a second
         minutes = self.config.ui.idle_lock_minutes
         if minutes > 0:
             self.set_interval(15, lambda: self.staff.lock_when_idle(minutes))
@@ -189,7 +191,8 @@ class BoothApp(App[None]):
             return
         error = event.worker.error
         log.error("worker %r failed", event.worker.name, exc_info=error)
-        self.notify(f"internal error in {event.worker.name or 'a task'}: {error}; see the log file", severity="error", timeout=10)
+        task = event.worker.name or _("a task")
+        self.notify(_("internal error in {task}: {error}; see the log file").format(task=task, error=error), severity="error", timeout=10)
 
     def notify_anywhere(self, message: str, *, severity: SeverityLevel = "information", timeout: float = 4) -> None:
         """`notify` from any thread (workers included)."""
@@ -250,7 +253,14 @@ class BoothApp(App[None]):
         self.notify(f"charging fault {fault.code} at {where}: {fault.detail}", severity="error", timeout=8)
 
     def _update_flags(self) -> None:
-        self.dashboard.set_flags(["AUTO-PAY"] if self.hands_off else [])
+        flags = ["AUTO-PAY"] if self.hands_off else []
+        journal = self.site.lanes.emergency if self.site is not None else None
+        if journal is not None and journal.pending_count:
+            flags.append(ngettext("EMERGENCY MODE: {n} manual move waits for the database",
+                                  "EMERGENCY MODE: {n} manual moves wait for the database", journal.pending_count).format(n=journal.pending_count))
+        if flags != self._flags_shown:
+            self._flags_shown = flags
+            self.dashboard.set_flags(flags)
 
     # -- actions (the registry in console.ui.actions names them) --------------------------------
     def _site_on_dashboard(self) -> Site | None:

@@ -110,3 +110,24 @@ def test_tariff_in_another_currency_is_refused(tmp_path: Path) -> None:
 
 def test_shipped_default_tariff_is_active() -> None:
     assert default_site().active_tariff.tariff_id == "default@1"
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("bogus://x", "unsupported lane device URL scheme 'bogus'"),
+        ("/dev/ttyUSB0?baud=abc", "baud must be a whole number"),
+        ("modbus-rtu:///dev/ttyUSB1?unit=zz", "unit must be a whole number"),
+        ("sim://?rate=fast", "rate must be a number"),
+        ("sim://?wire=usb", "unknown simulated wire"),
+    ],
+)
+def test_bad_lane_device_url_is_named_before_anything_opens(tmp_path: Path, url: str, words: str) -> None:
+    site_file = tmp_path / "site.toml"
+    lines = GOOD.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.strip().startswith("gate = "))
+    lines[first] = f'gate = "{url}"'
+    site_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_site(site_file)
+    assert f"{site_file}: lanes[0].gate: " in str(info.value) and words in str(info.value)

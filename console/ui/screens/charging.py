@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Input, Label
 from textual_plotext import PlotextPlot
 
 from console.domain.charging import ChargingError
+from console.i18n import _
 from console.site.events import (
     ChargerFault,
     MaintenanceClosed,
@@ -180,9 +181,10 @@ class ChargingScreen(Screen[None]):
     def _close_record(self, fault_id: str, note: str) -> None:
         try:
             self.service.close_maintenance(fault_id, note, self.attendant)
-            message = "maintenance record closed"
+            message = _("maintenance record closed")
         except ChargingError as exc:
-            message = str(exc)
+            self.app.call_from_thread(self._say, str(exc))  # the note stays open: Enter retries
+            return
         self.app.call_from_thread(self._record_closed, message)
 
     def _record_closed(self, message: str) -> None:

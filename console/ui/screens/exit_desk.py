@@ -21,6 +21,7 @@ from textual.widgets import Input, Label, Static
 
 from console.domain.money import Money
 from console.domain.visits import format_duration
+from console.i18n import _
 from console.site.errors import SiteError
 from console.site.events import ExitSettled, ExitTicket, SiteEvent
 from console.site.tender import Tender
@@ -128,7 +129,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
     def _commit(self, tenders: list[Tender]) -> None:
         self.paying = True
-        self._say("recording payment…")
+        self._say(_("recording payment…"))
         self.pay(tenders)
 
     @work(thread=True, exclusive=True, group="exit-pay", exit_on_error=False)
@@ -186,6 +187,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
         def done(request: OverrideRequest | None) -> None:
             if request is not None:
+                self._say(_("changing the fee…"))
                 self.apply_override(request)
 
         self.app.push_screen(OverrideScreen(kind, self.config.operations.override_pin_above), done)
@@ -200,7 +202,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
                 manager=request.manager, manager_pin=request.manager_pin,
             )
         except SiteError as exc:
-            self.app.call_from_thread(self._failed, f"fee not changed: {exc}")
+            self.app.call_from_thread(self._failed, str(exc))
             return
         self.app.call_from_thread(self._show_ticket, ticket)
 
@@ -210,7 +212,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.query_one("#parts", Label).update("")
         self.query_one("#fee", Static).update(self._fee_table())
         self.query_one("#due", Label).update(f"To pay: {ticket.due}" + ("  (Enter lets the vehicle leave)" if ticket.due.is_zero else ""))
-        self._say("fee changed", "done")
+        self._say(_("fee changed"), "done")
         self.query_one("#tendered", Input).focus()
 
     def action_unpaid(self) -> None:
@@ -222,6 +224,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             self.query_one("#reference", Input).focus()
             return
         self.paying = True
+        self._say(_("recording the unpaid exit…"))
         self.leave_unpaid(reason)
 
     @work(thread=True, exclusive=True, group="exit-pay", exit_on_error=False)
@@ -273,10 +276,10 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.settled = settled
         self.query_one(Input).disabled = False
         if settled.closed.visit.close_reason == "unpaid exit":
-            self._say(f"Left unpaid: {self.ticket.due} recorded as owed. Gate opening. Enter closes.", "done")
+            self._say(_("Left unpaid: {due} recorded as owed. Gate opening. Enter closes.").format(due=self.ticket.due), "done")
         else:
-            self._say(f"PAID. Change: {settled.change}. Gate opening. Enter closes.", "done")
-            self.query_one("#due", Label).update(f"Paid {self.ticket.due}  ·  change {settled.change}")
+            self._say(_("PAID. Change: {change}. Gate opening. Enter closes.").format(change=settled.change), "done")
+            self.query_one("#due", Label).update(_("Paid {due}  ·  change {change}").format(due=self.ticket.due, change=settled.change))
         self.query_one("#tendered", Input).focus()
 
     def action_leave(self) -> None:
