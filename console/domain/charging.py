@@ -26,7 +26,15 @@ from console.i18n import _
 
 
 class ChargingError(DomainError):
-    """A request that cannot be served; the message is for the attendant or the user."""
+    """A request that cannot be served; the message is for the attendant or the user.
+
+    `cause` says what refused it for code that must tell (the message is translated):
+    "pile" (the pile or its port: offline, nothing plugged in, busy), "credit" (the
+    account's credit limit), or "" for anything else."""
+
+    def __init__(self, message: str, *, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class Basis(str, Enum):
@@ -226,7 +234,7 @@ def check_postpaid(owed: Money, credit_limit: Money) -> Money:
     """Refuse a postpaid start with no credit left; return the credit still available."""
     available = credit_limit - owed
     if available.minor <= 0:
-        raise ChargingError(_("credit limit {credit_limit} reached (owed {owed})").format(credit_limit=credit_limit, owed=owed))
+        raise ChargingError(_("credit limit {credit_limit} reached (owed {owed})").format(credit_limit=credit_limit, owed=owed), cause="credit")
     return available
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from console.domain.clock import Clock, SystemClock
-from console.i18n import ngettext
+from console.i18n import _, ngettext
 from console.locations import data_dir
 from console.site.backup import BackupService
 from console.site.board import LaneBoard
@@ -99,7 +99,7 @@ def _wired_simulator(url: str, role: LaneRole, traffic: Traffic) -> tuple[LaneSi
     try:
         return start_simulated_lane(wire, role, traffic, arrival_rate=rate, timing=timing)
     except ValueError as exc:
-        raise GateURLError(f"{url}: {exc}") from None
+        raise GateURLError(_("{url}: {exc}").format(url=url, exc=exc)) from None
 
 
 def build_site(
@@ -176,7 +176,7 @@ def _open_gates(
         except GateURLError as exc:
             for sim_lane in simulators:
                 sim_lane.stop()
-            raise StoreError(f"lanes[{index}].gate: {exc}") from None
+            raise StoreError(_("lanes[{index}].gate: {exc}").format(index=index, exc=exc)) from None
     return gates, simulators
 
 
@@ -189,7 +189,7 @@ def _print_queue(config: SiteConfig, store: Store, clock: Clock, board: LaneBoar
             width=config.printer.width, listener=board.set_health,
         )
     except ValueError as exc:
-        raise StoreError(f"printer.url: {exc}") from None
+        raise StoreError(_("printer.url: {exc}").format(exc=exc)) from None
     return PrintQueue(store, printer, clock, on_log=bus.report)
 
 
@@ -200,7 +200,7 @@ def _lane_cameras(config: SiteConfig) -> dict[str, Camera]:
             try:
                 cameras[lane.id] = open_camera(lane.camera, name=f"camera {lane.id}")
             except ValueError as exc:
-                raise StoreError(f"lanes: camera of {lane.id}: {exc}") from None
+                raise StoreError(_("lanes: camera of {id}: {exc}").format(id=lane.id, exc=exc)) from None
     return cameras
 
 
@@ -210,7 +210,7 @@ def _elevator(config: SiteConfig, store: Store, clock: Clock, bus: EventBus) -> 
     try:
         return ElevatorService(store, config.elevator, config.site.tz, config.site.currency, clock, report=bus.report, publish=bus.publish)
     except ValueError as exc:  # a fee with more decimals than the currency has
-        raise StoreError(f"elevator: {exc}") from None
+        raise StoreError(_("elevator: {exc}").format(exc=exc)) from None
 
 
 def _charging(config: SiteConfig, store: Store, clock: Clock, bus: EventBus) -> ChargingService | None:

@@ -4,7 +4,7 @@ reports, all through the durable print queue."""
 from __future__ import annotations
 
 from console.domain.clock import Clock
-from console.i18n import N_
+from console.i18n import N_, _
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
 from console.site.errors import SiteError, command
@@ -45,7 +45,7 @@ class Documents:
         with self.store.write() as tx:
             original = receipts.by_number(tx, self.booth_id, number)
             if original is None:
-                raise SiteError(f"no receipt {number}")
+                raise SiteError(_("no receipt {number}").format(number=number))
             content = {**original.content, "copy_of": number}
             copy = receipts.add_receipt(
                 tx, booth_id=self.booth_id, kind="reprint", content=content, at=now, visit_id=original.visit_id, shift_id=original.shift_id,

@@ -226,12 +226,12 @@ class LaneService:
         Opening an exit where a vehicle waits with a fee lets it leave owing that fee.
         """
         if lane_id not in self.gates:
-            raise SiteError(f"no lane {lane_id}")
+            raise SiteError(_("no lane {lane_id}").format(lane_id=lane_id))
         if action not in ("open", "close"):
-            raise SiteError("action must be open or close")
+            raise SiteError(_("action must be open or close"))
         reasons = self.config.operations.manual_gate_reasons
         if reason not in reasons:
-            raise SiteError(f"pick a reason from the list: {', '.join(reasons)}")
+            raise SiteError(_("pick a reason from the list: {value}").format(value=', '.join(reasons)))
         if reason == "other" and not note.strip():
             raise SiteError('reason "other" needs a note')
         lane = self.board.lane(lane_id)
@@ -292,12 +292,12 @@ class LaneService:
     def correct_occupancy(self, zone_id: str, count: int, *, reason: str, actor: str) -> None:
         """Set a zone's count to what the attendant sees, with a reason (audited)."""
         if zone_id not in {z.id for z in self.config.zones}:
-            raise SiteError(f"no zone {zone_id}")
+            raise SiteError(_("no zone {zone_id}").format(zone_id=zone_id))
         capacity = self.config.zone(zone_id).capacity
         if count < 0 or count > capacity * 2:
-            raise SiteError(f"a count of {count} is impossible for {capacity} spaces")
+            raise SiteError(_("a count of {count} is impossible for {capacity} spaces").format(count=count, capacity=capacity))
         if not reason.strip():
-            raise SiteError("give a reason for the correction")
+            raise SiteError(_("give a reason for the correction"))
         with self.store.write() as tx:
             current = visits.occupancy_counts(tx).get(zone_id, 0)
             visits.adjust_occupancy(tx, zone=zone_id, delta=count - current, reason=reason.strip(), actor=actor, at=self.clock.now())
@@ -314,7 +314,7 @@ class LaneService:
     def close_stale(self, visit_ids: list[str], *, reason: str, actor: str) -> int:
         """Close visits of cars that left unseen, without a fee (audited)."""
         if not reason.strip():
-            raise SiteError("give a reason for closing these visits")
+            raise SiteError(_("give a reason for closing these visits"))
         closed = self.store.apply(visits.close_stale, visit_ids=visit_ids, reason=reason.strip(), actor=actor, at=self.clock.now())
         self.exits.refresh_occupancy()
         self.bus.report("warning", f"{closed} stale visits closed by {actor}: {reason.strip()}")

@@ -92,14 +92,14 @@ class StaffService:
         waiting = self.board.pending_tickets()
         if waiting:
             lanes = ", ".join(sorted({t.lane_id for t in waiting}))
-            raise SiteError(f"a vehicle is waiting at {lanes}: settle it before closing the shift")
+            raise SiteError(_("a vehicle is waiting at {lanes}: settle it before closing the shift").format(lanes=lanes))
         self.unsent_at_close = self._flush() if self._flush is not None else None
         now = self.clock.now()
         counted = parse_count(counted_text, self.currency)
         with self.store.write() as tx:
             current = shifts.current_shift(tx, self.booth_id)
             if current is None:
-                raise shifts.ShiftError("no shift is open at this booth")
+                raise shifts.ShiftError(_("no shift is open at this booth"))
             closed = shifts.close_shift(tx, shift_id=current.id, counted=counted, closed_by=actor, note=note, at=now)
             if hand_over_to:
                 shifts.open_shift(tx, booth_id=self.booth_id, attendant=hand_over_to, opening_float=closed.counted_cash or Money.zero(self.currency), at=now)

@@ -267,7 +267,7 @@ def open_session(db: Session, new: NewSession, at: datetime) -> SessionRecord:
         if new.card_id is not None:
             busy = db.execute(select(S.c.pile_id, S.c.port).where(S.c.card_id == new.card_id, S.c.state == "open")).first()
             if busy is not None:
-                raise ChargingError(_("card {card_id} is already charging at {value} port {value2}").format(card_id=new.card_id, value=busy[0], value2=busy[1]))
+                raise ChargingError(_("card {card_id} is already charging at {value} port {value2}").format(card_id=new.card_id, value=busy[0], value2=busy[1]), cause="pile")
         busy_port = db.execute(select(S.c.id).where(S.c.pile_id == new.pile_id, S.c.port == new.port, S.c.state == "open")).first()
         if busy_port is not None:
             raise ChargingError(_("{pile_id} port {port} is already in use").format(pile_id=new.pile_id, port=new.port))
@@ -296,7 +296,7 @@ def open_session(db: Session, new: NewSession, at: datetime) -> SessionRecord:
         row = db.execute(select(S).where(S.c.id == sid)).one()
     except IntegrityError as exc:
         # Another booth or thread won the race for the port or the card.
-        raise ChargingError(_("{pile_id} port {port} or card {card_id} is already charging").format(pile_id=new.pile_id, port=new.port, card_id=new.card_id)) from exc
+        raise ChargingError(_("{pile_id} port {port} or card {card_id} is already charging").format(pile_id=new.pile_id, port=new.port, card_id=new.card_id), cause="pile") from exc
     record = _session(row)
     return record
 

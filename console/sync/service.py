@@ -459,7 +459,7 @@ class SyncService:
     def _whoami(self, client: CloudClient) -> str:
         site_id = client.whoami().get("site_id")
         if not isinstance(site_id, str) or not re.match(p.SITE_ID_PATTERN, site_id):
-            raise CloudError(f"the cloud named no usable site for this token ({site_id!r})", retryable=False)
+            raise CloudError(_("the cloud named no usable site for this token ({site_id!r})").format(site_id=site_id), retryable=False)
         self._set(site_id=site_id)
         return site_id
 
