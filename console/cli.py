@@ -80,7 +80,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     """Create an attendant or manager; the PIN is typed twice (or read from stdin)."""
     import getpass
 
-    from console.domain.staff import Role, StaffError
+    from console.domain.staff import PinPolicy, Role, StaffError
     from console.site.build import database_url, open_store
     from console.site.config import ConfigError
     from console.store import staff
@@ -103,12 +103,40 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
     try:
         with store.write() as s:
-            user = staff.add_user(s, name=args.name, role=Role(args.role), pin=pin, at=datetime.now(timezone.utc), actor="booth user add")
+            role = Role(args.role)
+            policy = PinPolicy(config.operations.attendant_pin_digits, config.operations.manager_pin_digits)
+            user = staff.add_user(s, name=args.name, role=role, pin=pin, at=datetime.now(timezone.utc), actor="booth user add",
+                                  min_digits=policy.min_digits(role))
     except StaffError as exc:
         return _fail(EXIT_CONFIG, _("not added: {reason}").format(reason=exc))
     except StoreError as exc:
         return _fail(EXIT_STORE, str(exc))
     print(_("added {name} ({role})").format(name=user.name, role=_(ROLE_NAMES.get(user.role.value, user.role.value))))
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    """Lift a user's sign-in lock after wrong PINs (audited; for whoever runs the booth PC)."""
+    from datetime import datetime, timezone
+
+    from console.domain.staff import StaffError
+    from console.site.build import database_url, open_store
+    from console.site.config import ConfigError
+    from console.store import staff
+    from console.store.engine import StoreError
+
+    try:
+        config = _load_config(args)
+        store = open_store(args.db or database_url(config))
+        with store.write() as s:
+            user = staff.unlock_user(s, name=args.name, at=datetime.now(timezone.utc), actor="booth user unlock")
+    except ConfigError as exc:
+        return _fail(EXIT_CONFIG, str(exc))
+    except StaffError as exc:
+        return _fail(EXIT_CONFIG, _("not unlocked: {reason}").format(reason=exc))
+    except StoreError as exc:
+        return _fail(EXIT_STORE, str(exc))
+    print(_("{name} may sign in again").format(name=user.name))
     return 0
 
 
@@ -302,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--site", help=_("site file"))
     add.add_argument("--db", help=_("database URL (overrides the site file)"))
     add.set_defaults(func=cmd_user_add)
+    unlock = user_sub.add_parser("unlock", help=_("let a user locked after wrong PINs sign in again"))
+    unlock.add_argument("name")
+    unlock.add_argument("--site", help=_("site file"))
+    unlock.add_argument("--db", help=_("database URL (overrides the site file)"))
+    unlock.set_defaults(func=cmd_user_unlock)
 
     rides = sub.add_parser("rides", help=_("elevator rides"))
     rides_sub = rides.add_subparsers(dest="rides_command", metavar="ACTION", required=True)

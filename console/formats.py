@@ -10,6 +10,7 @@ Stored facts (JSON, CSV, the database) never use these: they keep ISO 8601 and m
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
@@ -101,3 +102,8 @@ def payment_method(method: str) -> str:
 
 
 __all__ = ["METHOD_LABELS", "clock", "date_time", "day", "day_month", "duration", "money", "payment_method", "signed_money"]
+
+
+def text_width(text: str) -> int:
+    """Terminal columns of `text`: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)

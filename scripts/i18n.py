@@ -40,7 +40,7 @@ def extract() -> None:
 
 
 def update() -> None:
-    run("update", "-i", str(TEMPLATE.relative_to(ROOT)), "-d", str(LOCALE.relative_to(ROOT)), "-D", "booth", "--no-wrap", "--ignore-obsolete")
+    run("update", "-i", str(TEMPLATE.relative_to(ROOT)), "-d", str(LOCALE.relative_to(ROOT)), "-D", "booth", "--no-wrap", "--ignore-obsolete", "--no-fuzzy-matching")
 
 
 def compile_catalogs() -> None:

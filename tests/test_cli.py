@@ -68,14 +68,27 @@ def test_user_add_from_the_command_line(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'u.sqlite3'}"
     env = {"BOOTH_DATA_DIR": str(tmp_path)}
     ok = subprocess.run([sys.executable, "-m", "console.cli", "user", "add", "Maria", "--role", "manager", "--pin-stdin", "--db", db],
-                        input="2580\n", capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=60)
+                        input="258046\n", capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=60)
     assert ok.returncode == 0 and "added Maria (manager)" in ok.stdout
+    short = subprocess.run([sys.executable, "-m", "console.cli", "user", "add", "Max", "--role", "manager", "--pin-stdin", "--db", db],
+                           input="2580\n", capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=60)
+    assert short.returncode == 2 and "6 to 12 digits" in short.stderr  # a manager's PIN is longer
     weak = subprocess.run([sys.executable, "-m", "console.cli", "user", "add", "Ben", "--pin-stdin", "--db", db],
                           input="1111\n", capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=60)
     assert weak.returncode == 2 and "too easy" in weak.stderr
     conn = sqlite3.connect(tmp_path / "u.sqlite3")
     rows = conn.execute("select name, role, pin_hash like '$argon2id$%' from booth_user").fetchall()
     assert rows == [("Maria", "manager", 1)]
+    conn.execute("update booth_user set locked_until = '2999-01-01 00:00:00.000000', lockouts = 3")
+    conn.commit()
+    unlocked = subprocess.run([sys.executable, "-m", "console.cli", "user", "unlock", "Maria", "--db", db],
+                              capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=60)
+    assert unlocked.returncode == 0 and "Maria may sign in again" in unlocked.stdout
+    assert conn.execute("select locked_until, lockouts from booth_user").fetchall() == [(None, 0)]
+    assert conn.execute("select actor from audit_entry where action = 'user.unlocked'").fetchall() == [("booth user unlock",)]
+    nobody = subprocess.run([sys.executable, "-m", "console.cli", "user", "unlock", "Nobody", "--db", db],
+                            capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=60)
+    assert nobody.returncode == 2 and "no user called Nobody" in nobody.stderr and "Traceback" not in nobody.stderr
 
 
 def test_rides_statement_for_a_month(tmp_path: Path) -> None:
@@ -100,3 +113,20 @@ def test_rides_statement_for_a_month(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "console.cli", "rides", "statement", "04A1", "--month", "November", "--db", db],
                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "BOOTH_DATA_DIR": str(tmp_path)}, timeout=60)
     assert bad.returncode == 2 and "YYYY-MM" in bad.stderr
+
+
+def test_bad_inputs_named_in_one_line_without_a_traceback(tmp_path: Path) -> None:
+    """A year-9999 exit, a database path without a URL scheme, and a PostgreSQL URL whose
+    driver is missing (None in sys.modules: `import psycopg` fails as if not installed)."""
+    no_driver = ("import sys, runpy; sys.modules['psycopg'] = None; "
+                 "sys.argv = ['booth', 'rides', 'statement', 'C-1', '--month', '2026-11', '--db', 'postgresql://u@127.0.0.1:1/db']; "
+                 "runpy.run_module('console.cli', run_name='__main__')")
+    runs = {
+        "outside the years": _booth("quote", "--tariff", "default.toml", "--entry", "2026-01-01T10:00", "--exit", "9999-12-31T23:59"),
+        "is not a database URL": _booth("rides", "statement", "C-1", "--month", "2026-11", "--db", str(tmp_path / "booth.sqlite3")),
+        "PostgreSQL support is not installed": subprocess.run([sys.executable, "-c", no_driver], capture_output=True, text=True, cwd=ROOT, timeout=60),
+    }
+    for words, result in runs.items():
+        said = (result.stdout + result.stderr).strip()
+        assert result.returncode != 0, said
+        assert words in said and "Traceback" not in said and len(said.splitlines()) == 1, said

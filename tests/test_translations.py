@@ -3,10 +3,12 @@ catalogs are those of the .po files, and translations keep their placeholders.""
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from io import BytesIO
 from pathlib import Path
+from typing import Iterator
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo, write_mo
@@ -84,3 +86,32 @@ def test_languages_by_name_and_by_browser() -> None:
     with language("zh_CN"):
         assert re.search(r"[\u4e00-\u9fff]", _("the site is still starting"))
     assert _("the site is still starting") == "the site is still starting"
+
+
+def _names_bound_in(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.Name]:
+    """Names the function itself binds (comprehensions and nested functions have their own scope)."""
+    pending: list[ast.AST] = list(function.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
+                             ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            yield node
+        pending.extend(ast.iter_child_nodes(node))
+
+
+def test_no_function_hides_the_translation_function() -> None:
+    # `a, _, b = text.partition(" ")` in a function that also calls _() turns every message
+    # after it into a TypeError; nothing else catches it before a user does.
+    hiding = []
+    for path in sorted((ROOT / "console").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            calls = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "_"
+                        for n in ast.walk(node))
+            if calls:
+                hiding += [f"{path.relative_to(ROOT)}:{n.lineno} in {node.name}()"
+                           for n in _names_bound_in(node) if n.id == "_"]
+    assert hiding == [], "these bind _ and call _() too: " + ", ".join(hiding)

@@ -168,6 +168,43 @@ def cmd_logout(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_refused(args: argparse.Namespace) -> int:
+    """List the events the cloud refused (parked in the outbox); --requeue sends them again."""
+    from console.commands.ops import _site
+    from console.site.build import open_store
+    from console.store import outbox
+    from console.store.engine import StoreError
+
+    try:
+        _config, url = _site(args)
+        store = open_store(url)
+        if args.requeue:
+            with store.write() as s:
+                count = outbox.requeue(s)
+            print(_("{count} refused event(s) put back in the queue; the console sends them on its next round").format(count=count))
+            return EXIT_OK
+        with store.read() as s:
+            parked = outbox.refused(s, limit=args.limit)
+            total = outbox.refused_count(s)
+    except ValueError as exc:
+        return _err(str(exc), EXIT_USAGE)
+    except StoreError as exc:
+        return _err(str(exc))
+    if args.json:
+        print(json.dumps({"refused": total, "events": [
+            {"id": e.id, "type": e.type, "occurred_at": e.occurred_at.isoformat(), "refused_at": e.refused_at.isoformat(),
+             "reason": e.reason, "attempts": e.attempts} for e in parked]}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not total:
+        print(_("no event was refused by the cloud"))
+        return EXIT_OK
+    print(_("{count} event(s) refused by the cloud, kept here and not sent again:").format(count=total))
+    for e in parked:
+        print(f"  {e.occurred_at:%Y-%m-%d %H:%M}  {e.type:<20} {e.id}  {e.reason}")
+    print(_("fix the cause, then `booth cloud refused --requeue` sends them again"))
+    return EXIT_OK
+
+
 # -- admin -------------------------------------------------------------------------------------
 def _admin(work: Callable[[Any], Callable[[argparse.Namespace], int]]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
@@ -309,6 +346,14 @@ def register(subparsers: Any) -> None:
     logout = sub.add_parser("logout", help=_("remove the cloud token from the secret store"))
     _target_options(logout)
     logout.set_defaults(func=cmd_logout)
+
+    refused = sub.add_parser("refused", help=_("events the cloud refused: listed, or put back in the queue"))
+    refused.add_argument("--site", help=_("site file"))
+    refused.add_argument("--db", help=_("database URL (overrides the site file)"))
+    refused.add_argument("--requeue", action="store_true", help=_("send every refused event again"))
+    refused.add_argument("--limit", type=int, default=200, help=_("list at most this many (default 200)"))
+    refused.add_argument("--json", action="store_true", help=_("print one JSON object"))
+    refused.set_defaults(func=cmd_refused)
 
     admin = sub.add_parser("admin", help=_("administer a reference cloud's database"))
     admin_sub = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)

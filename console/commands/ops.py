@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -65,7 +64,9 @@ class _Progress:
 
 def _columns(text: str) -> int:
     """Terminal columns of `text` (CJK characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+    from console.formats import text_width
+
+    return text_width(text)
 
 
 def _pad(text: str, width: int) -> str:

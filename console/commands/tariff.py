@@ -32,7 +32,8 @@ from console.domain.tariff import (
 )
 from console.domain.tariff.calendar import localize
 from console.domain.tariff.parse import duration_text
-from console.domain.tariff.pricing import EARLIEST, LATEST
+from console.domain.tariff.pricing import EARLIEST, LATEST, local_time_text
+from console.formats import text_width
 from console.i18n import _, ngettext
 
 EXIT_OK, EXIT_TARIFF, EXIT_INPUT = 0, 1, 2
@@ -188,23 +189,28 @@ def render_quote(tariff: Tariff, result: Quote, entry: datetime | None, exit_: d
     ex = exit_.astimezone(tz)
     if entry is not None:
         en = entry.astimezone(tz)
-        lines.append(_("Entry  {when}").format(when=f"{en:%a %Y-%m-%d %H:%M}"))
+        lines.append(_("Entry  {when}").format(when=local_time_text(en)))
         stay = int((exit_.timestamp() - entry.timestamp()) // 60)
-        lines.append(_("Exit   {when}   stay {stay}").format(when=f"{ex:%a %Y-%m-%d %H:%M}", stay=duration_text(stay)))
+        lines.append(_("Exit   {when}   stay {stay}").format(when=local_time_text(ex), stay=duration_text(stay)))
     else:
         lines.append(_("Entry  unknown (lost ticket)"))
-        lines.append(_("Exit   {when}").format(when=f"{ex:%a %Y-%m-%d %H:%M}"))
+        lines.append(_("Exit   {when}").format(when=local_time_text(ex)))
     vc = tariff.classes[vehicle_class]
     lines.append(_("Class  {vehicle_class}").format(vehicle_class=vc.label))
     lines.append("")
     amounts = [i.amount.decimal_text() for i in result.items]
     width_amount = max([len(a) for a in amounts] + [len(result.total.decimal_text()), 6])
-    width_label = max([len(i.label) for i in result.items] + [20])
-    for item, text in zip(result.items, amounts, strict=True):
-        lines.append(f"  {item.label:<{width_label}}  {text:>{width_amount}}")
-    lines.append("  " + "-" * (width_label + width_amount + 2))
     total_label = _("Total {currency}").format(currency=result.total.currency)
-    lines.append(f"  {total_label:<{width_label}}  {result.total.decimal_text():>{width_amount}}")
+    # Widths in terminal cells: a Chinese character takes two.
+    width_label = max([text_width(i.label) for i in result.items] + [text_width(total_label), 20])
+
+    def row(label: str, amount: str) -> str:
+        return f"  {label}{' ' * (width_label - text_width(label))}  {amount:>{width_amount}}"
+
+    for item, text in zip(result.items, amounts, strict=True):
+        lines.append(row(item.label, text))
+    lines.append("  " + "-" * (width_label + width_amount + 2))
+    lines.append(row(total_label, result.total.decimal_text()))
     for line in result.taxes():
         lines.append(f"  {line.rate.label} {line.rate.percent_text}: " + _("net {net}, tax {tax}, gross {gross}").format(
             net=line.net.decimal_text(), tax=line.tax.decimal_text(), gross=line.gross.decimal_text()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from console.domain.errors import DomainError
 from console.domain.money import Money, currency_exponent
+from console.i18n import _
 
 # Notes and coins in minor units. A currency not listed counts in its smallest unit only.
 DENOMINATIONS: dict[str, tuple[int, ...]] = {
@@ -32,11 +33,11 @@ def count_total(detail: dict[int, int], currency: str) -> Money:
     total = 0
     for value, pieces in detail.items():
         if value not in known:
-            raise CountError(f"{Money(value, currency)} is not a {currency} note or coin")
+            raise CountError(_("{value} is not a {currency} note or coin").format(value=Money(value, currency), currency=currency))
         if not isinstance(pieces, int) or isinstance(pieces, bool) or pieces < 0:
-            raise CountError(f"the number of {Money(value, currency)} pieces must be a whole number, not {pieces!r}")
+            raise CountError(_("the number of {value} pieces must be a whole number, not {pieces!r}").format(value=Money(value, currency), pieces=pieces))
         if pieces > MAX_PIECES:
-            raise CountError(f"{pieces} pieces of {Money(value, currency)} cannot be in one drawer; check the count")
+            raise CountError(_("{pieces} pieces of {value} cannot be in one drawer; check the count").format(pieces=pieces, value=Money(value, currency)))
         total += value * pieces
     return Money(total, currency)
 
@@ -46,13 +47,13 @@ def parse_count(text: str, currency: str) -> dict[int, int]:
     detail: dict[int, int] = {}
     for part in text.replace(",", " ").split():
         if "x" not in part:
-            raise CountError(f"{part!r}: write value x pieces, e.g. 20x3")
+            raise CountError(_("{part!r}: write value x pieces, e.g. 20x3").format(part=part))
         value_text, pieces_text = part.split("x", 1)
         try:
             value = Money.parse(value_text, currency).minor
             pieces = int(pieces_text)
         except ValueError:
-            raise CountError(f"{part!r} is not value x pieces") from None
+            raise CountError(_("{part!r} is not value x pieces").format(part=part)) from None
         detail[value] = detail.get(value, 0) + pieces
     count_total(detail, currency)  # validates
     return detail

@@ -22,10 +22,19 @@ from typing import Mapping, Sequence
 
 from console.domain.errors import DomainError
 from console.domain.money import Money
+from console.i18n import _
 
 
 class ChargingError(DomainError):
-    """A request that cannot be served; the message is for the attendant or the user."""
+    """A request that cannot be served; the message is for the attendant or the user.
+
+    `cause` says what refused it for code that must tell (the message is translated):
+    "pile" (the pile or its port: offline, nothing plugged in, busy), "credit" (the
+    account's credit limit), or "" for anything else."""
+
+    def __init__(self, message: str, *, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class Basis(str, Enum):
@@ -79,17 +88,17 @@ class PricePlan:
 
     def __post_init__(self) -> None:
         if self.rate_minor < 0 or any(r < 0 for r in self.band_rates_minor) or self.step_minor < 1:
-            raise ChargingError(f"price plan {self.id}: rates must not be negative, step at least 1")
+            raise ChargingError(_("price plan {id}: rates must not be negative, step at least 1").format(id=self.id))
         if self.free_seconds < 0:
-            raise ChargingError(f"price plan {self.id}: free_seconds must not be negative")
+            raise ChargingError(_("price plan {id}: free_seconds must not be negative").format(id=self.id))
         if self.basis is Basis.POWER_BAND:
             if len(self.band_rates_minor) != len(self.band_limits_w) + 1:
-                raise ChargingError(f"price plan {self.id}: power bands need one rate more than band limits")
+                raise ChargingError(_("price plan {id}: power bands need one rate more than band limits").format(id=self.id))
             if list(self.band_limits_w) != sorted(set(self.band_limits_w)):
-                raise ChargingError(f"price plan {self.id}: band limits must be strictly ascending")
+                raise ChargingError(_("price plan {id}: band limits must be strictly ascending").format(id=self.id))
             for w in self.windows:
                 if len(w.band_rates_minor) != len(self.band_rates_minor):
-                    raise ChargingError(f"price plan {self.id}: each window needs a rate for every band")
+                    raise ChargingError(_("price plan {id}: each window needs a rate for every band").format(id=self.id))
 
     def rate_at(self, local: time, power_w: int = 0) -> int:
         """The rate in force at a local time of day (and for a mean power, by band)."""
@@ -115,7 +124,7 @@ Lines = Mapping[str, int]
 def price_interval(plan: PricePlan, local_start: time, seconds: int, energy_wh: int) -> tuple[str, int] | None:
     """The line one metered interval adds: (key, quantity), or None when it adds nothing."""
     if seconds < 0 or energy_wh < 0:
-        raise ChargingError("an interval cannot be negative")
+        raise ChargingError(_("an interval cannot be negative"))
     if plan.basis is Basis.ENERGY:
         if energy_wh == 0:
             return None
@@ -190,7 +199,7 @@ class Preset:
 
     def __post_init__(self) -> None:
         if not isinstance(self.value, int) or self.value <= 0:
-            raise ChargingError("a preset must be a positive whole number (Wh, seconds or minor units)")
+            raise ChargingError(_("a preset must be a positive whole number (Wh, seconds or minor units)"))
 
 
 def prepaid_hold(plan: PricePlan, preset: Preset) -> Money:
@@ -216,16 +225,16 @@ def prepaid_hold(plan: PricePlan, preset: Preset) -> Money:
 def check_prepaid(balance: Money, hold: Money) -> None:
     """Refuse a prepaid start the balance cannot cover."""
     if hold.is_zero or hold.is_negative:
-        raise ChargingError("the prepaid amount must be more than zero")
+        raise ChargingError(_("the prepaid amount must be more than zero"))
     if balance.minor < hold.minor:
-        raise ChargingError(f"balance {balance} does not cover {hold}")
+        raise ChargingError(_("balance {balance} does not cover {hold}").format(balance=balance, hold=hold))
 
 
 def check_postpaid(owed: Money, credit_limit: Money) -> Money:
     """Refuse a postpaid start with no credit left; return the credit still available."""
     available = credit_limit - owed
     if available.minor <= 0:
-        raise ChargingError(f"credit limit {credit_limit} reached (owed {owed})")
+        raise ChargingError(_("credit limit {credit_limit} reached (owed {owed})").format(credit_limit=credit_limit, owed=owed), cause="credit")
     return available
 
 
@@ -308,7 +317,7 @@ class CurrentLimits:
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_ma <= self.max_ma or self.leak_ma < 0 or self.hold_s < 0 or self.start_grace_s < 0:
-            raise ChargingError("current limits must satisfy 0 <= min <= max, leak >= 0, times >= 0")
+            raise ChargingError(_("current limits must satisfy 0 <= min <= max, leak >= 0, times >= 0"))
 
 
 @dataclass(frozen=True, slots=True)

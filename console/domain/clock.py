@@ -9,6 +9,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
+from console.i18n import _
+
 
 class Clock(Protocol):
     """Something that tells the current time as an aware UTC datetime."""
@@ -32,7 +34,7 @@ class ScaledClock:
 
     def __init__(self, speed: float, start: datetime | None = None) -> None:
         if speed <= 0:
-            raise ValueError("speed must be positive")
+            raise ValueError(_("speed must be positive"))
         self.speed = speed
         self._start = start or datetime.now(timezone.utc)
         self._t0 = time.monotonic()
@@ -47,7 +49,7 @@ class FixedClock:
 
     def __init__(self, at: datetime) -> None:
         if at.tzinfo is None:
-            raise ValueError("FixedClock needs an aware datetime")
+            raise ValueError(_("FixedClock needs an aware datetime"))
         self._at = at.astimezone(timezone.utc)
 
     def now(self) -> datetime:

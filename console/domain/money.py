@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from console.domain.errors import DomainError
+from console.i18n import _
 
 # ISO 4217 minor-unit exponents for the currencies a site is likely to use.
 # A currency not listed here is refused rather than guessed.
@@ -35,7 +36,7 @@ def currency_exponent(currency: str) -> int:
     try:
         return CURRENCY_EXPONENTS[currency]
     except KeyError:
-        raise MoneyError(f"unknown currency {currency!r}") from None
+        raise MoneyError(_("unknown currency {currency!r}").format(currency=currency)) from None
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -47,7 +48,7 @@ class Money:
 
     def __post_init__(self) -> None:
         if not isinstance(self.minor, int) or isinstance(self.minor, bool):
-            raise MoneyError(f"money must be an integer count of minor units, got {self.minor!r}")
+            raise MoneyError(_("money must be an integer count of minor units, got {minor!r}").format(minor=self.minor))
         currency_exponent(self.currency)
 
     @classmethod
@@ -65,23 +66,23 @@ class Money:
         exponent = currency_exponent(currency)
         cleaned = text.strip().replace(" ", "").replace(",", ".")
         if not cleaned:
-            raise MoneyError("no amount given")
+            raise MoneyError(_("no amount given"))
         if cleaned.count(".") > 1:
-            raise MoneyError(f"{text!r} is not an amount")
+            raise MoneyError(_("{text!r} is not an amount").format(text=text))
         try:
             value = Decimal(cleaned)
         except InvalidOperation:
-            raise MoneyError(f"{text!r} is not an amount") from None
+            raise MoneyError(_("{text!r} is not an amount").format(text=text)) from None
         if not value.is_finite():
-            raise MoneyError(f"{text!r} is not an amount")
+            raise MoneyError(_("{text!r} is not an amount").format(text=text))
         scaled = value.scaleb(exponent)
         if scaled != scaled.to_integral_value():
-            raise MoneyError(f"{text!r} has more than {exponent} decimals for {currency}")
+            raise MoneyError(_("{text!r} has more than {exponent} decimals for {currency}").format(text=text, exponent=exponent, currency=currency))
         return cls(int(scaled), currency)
 
     def _same(self, other: Money) -> None:
         if other.currency != self.currency:
-            raise MoneyError(f"cannot combine {self.currency} and {other.currency}")
+            raise MoneyError(_("cannot combine {currency} and {currency2}").format(currency=self.currency, currency2=other.currency))
 
     def __add__(self, other: Money) -> Money:
         self._same(other)

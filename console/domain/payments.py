@@ -9,6 +9,7 @@ from enum import Enum
 from console.domain.errors import DomainError
 from console.domain.money import Money
 from console.domain.visits import Visit
+from console.i18n import _
 
 
 class PaymentError(DomainError):
@@ -34,14 +35,14 @@ class CashOutcome:
 def settle_cash(due: Money, tendered: Money) -> CashOutcome:
     """Check a cash tender against the amount due and work out the change."""
     if tendered.currency != due.currency:
-        raise PaymentError(f"tendered {tendered.currency}, fee is in {due.currency}")
+        raise PaymentError(_("tendered {currency}, fee is in {currency2}").format(currency=tendered.currency, currency2=due.currency))
     if tendered.is_negative:
-        raise PaymentError("tendered amount cannot be negative")
+        raise PaymentError(_("tendered amount cannot be negative"))
     if due.is_negative:
-        raise PaymentError("the amount due is negative; correct the fee first")
+        raise PaymentError(_("the amount due is negative; correct the fee first"))
     if tendered.minor < due.minor:
         short = due - tendered
-        raise PaymentError(f"tendered {tendered} is {short} short of {due}")
+        raise PaymentError(_("tendered {tendered} is {short} short of {due}").format(tendered=tendered, short=short, due=due))
     return CashOutcome(amount=due, tendered=tendered, change=tendered - due)
 
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from console.domain.errors import DomainError
 from console.domain.money import Money
+from console.i18n import _
 
 
 class RideKind(str, Enum):
@@ -89,7 +90,7 @@ class RidePairing:
 
     def __init__(self, timeout: timedelta) -> None:
         if timeout <= timedelta(0):
-            raise ValueError("the swipe timeout must be positive")
+            raise ValueError(_("the swipe timeout must be positive"))
         self.timeout = timeout
         self._pending: dict[int, list[Swipe]] = {}
         self._car_floor: dict[int, int] = {}
@@ -234,9 +235,9 @@ class RidePricing:
     def __post_init__(self) -> None:
         for rule in self.rules:
             if rule.fee.currency != self.currency:
-                raise ValueError(f"rule {rule.name!r} is in {rule.fee.currency}, the price list in {self.currency}")
+                raise ValueError(_("rule {name!r} is in {currency}, the price list in {currency2}").format(name=rule.name, currency=rule.fee.currency, currency2=self.currency))
             if rule.fee.is_negative:
-                raise ValueError(f"rule {rule.name!r} has a negative fee")
+                raise ValueError(_("rule {name!r} has a negative fee").format(name=rule.name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +252,7 @@ class RidePrice:
 def price_ride(pricing: RidePricing, *, floor: int, at: datetime, tz: ZoneInfo, card_class: str | None) -> RidePrice:
     """The fee of a ride to `floor` whose doors opened at `at` (aware), in local time `tz`."""
     if at.tzinfo is None:
-        raise ValueError("price_ride needs an aware time")
+        raise ValueError(_("price_ride needs an aware time"))
     if card_class is not None and card_class in pricing.free_classes:
         return RidePrice(Money.zero(pricing.currency), f"free class {card_class}")
     local = at.astimezone(tz)
@@ -288,7 +289,7 @@ class Statement:
 def month_period(year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """A local calendar month as a UTC [start, end) pair (correct across DST changes)."""
     if not 1 <= month <= 12:
-        raise ValueError("month must be 1..12")
+        raise ValueError(_("month must be 1..12"))
     start = datetime(year, month, 1, tzinfo=tz)
     end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
@@ -346,7 +347,7 @@ def _floor_text(text: str) -> int:
         return -int(t[1:])
     if re.fullmatch(r"-?\d{1,3}", t):
         return int(t)
-    raise RideQueryError(f"{text!r} is not a floor (e.g. 5, -2 or B2)")
+    raise RideQueryError(_("{text!r} is not a floor (e.g. 5, -2 or B2)").format(text=text))
 
 
 def parse_ride_query(text: str, *, now: datetime, tz: ZoneInfo) -> RideQuery:
@@ -358,29 +359,29 @@ def parse_ride_query(text: str, *, now: datetime, tz: ZoneInfo) -> RideQuery:
     span: tuple[time, time] | None = None
     for token in text.split():
         low = token.lower()
-        key, _, value = low.partition(":") if re.match(r"^(card|floor|day):", low) else ("", "", low)
+        key, _colon, value = low.partition(":") if re.match(r"^(card|floor|day):", low) else ("", "", low)
         if key == "card" or (not key and re.fullmatch(r"[0-9a-f]{4,32}", low) and not re.fullmatch(r"\d{1,3}", low)):
             card = normalise_card(value if key else token)
             if not re.fullmatch(r"[0-9A-F]{1,32}", card):
-                raise RideQueryError(f"{token!r} is not a card id (hex digits)")
+                raise RideQueryError(_("{token!r} is not a card id (hex digits)").format(token=token))
         elif key == "floor" or (not key and re.fullmatch(r"-?\d{1,3}|b\d{1,3}", low)):
             floor = _floor_text(value if key else token)
         elif key == "day" or re.fullmatch(r"\d{4}-\d{2}-\d{2}", low):
             try:
                 day = date.fromisoformat(value if key else low)
             except ValueError:
-                raise RideQueryError(f"{token!r} is not a date (YYYY-MM-DD)") from None
+                raise RideQueryError(_("{token!r} is not a date (YYYY-MM-DD)").format(token=token)) from None
         elif m := re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", low):
             try:
                 span = (time(int(m[1]), int(m[2])), time(int(m[3]), int(m[4])))
             except ValueError:
-                raise RideQueryError(f"{token!r} is not a time range (08:00-09:30)") from None
+                raise RideQueryError(_("{token!r} is not a time range (08:00-09:30)").format(token=token)) from None
         elif low == "flagged":
             flagged = True
         elif low in ("unclaimed", "timeout", "ride", "rides"):
             kinds.append(RideKind(low.removesuffix("s")))
         else:
-            raise RideQueryError(f"{token!r} not understood; {_QUERY_HELP}")
+            raise RideQueryError(_("{token!r} not understood; {help}").format(token=token, help=_QUERY_HELP))
     if day is not None or span is not None:
         the_day = day or now.astimezone(tz).date()
         if span is None:

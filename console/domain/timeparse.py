@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from console.domain.errors import DomainError
+from console.i18n import _
 
 
 class TimeInputError(DomainError):
@@ -41,23 +42,23 @@ def parse_local_time(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})", raw)
     if m:
         return _combine(_date(int(m[1]), int(m[2]), int(m[3])), int(m[4]), int(m[5]), tz).astimezone(timezone.utc)
-    raise TimeInputError(f"{text!r} is not a time: {_HELP}")
+    raise TimeInputError(_("{text!r} is not a time: {HELP}").format(text=text, HELP=_HELP))
 
 
 def _date(year: int, month: int, day: int) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise TimeInputError(f"{day:02d}.{month:02d}.{year} is not a date") from None
+        raise TimeInputError(_("{day:02d}.{month:02d}.{year} is not a date").format(day=day, month=month, year=year)) from None
 
 
 def _combine(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime:
     try:
         wall = time(hour, minute)
     except ValueError:
-        raise TimeInputError(f"{hour}:{minute:02d} is not a time of day") from None
+        raise TimeInputError(_("{hour}:{minute:02d} is not a time of day").format(hour=hour, minute=minute)) from None
     moment = datetime.combine(day, wall, tzinfo=tz)
     # A wall time skipped by a DST change does not survive a round trip through UTC.
     if moment.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != moment.replace(tzinfo=None):
-        raise TimeInputError(f"{hour:02d}:{minute:02d} on {day:%d.%m.%Y} does not exist (clocks went forward)")
+        raise TimeInputError(_("{hour:02d}:{minute:02d} on {day:%d.%m.%Y} does not exist (clocks went forward)").format(hour=hour, minute=minute, day=day))
     return moment

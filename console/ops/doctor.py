@@ -128,6 +128,17 @@ def check_database(c: Checkup) -> list[Finding]:
         else:
             findings.append(Finding(N_("migrations"), Level.WARN, _("schema at {value}, this build has {head}").format(value=revision or 'empty', head=head),
                                     _("`booth migrate` (the console also does it on start, after a backup)")))
+        if revision == head:
+            from sqlmodel import Session
+
+            from console.store import outbox
+
+            with Session(engine) as session:
+                parked = outbox.refused_count(session)
+            if parked:
+                findings.append(Finding(N_("cloud refusals"), Level.WARN,
+                                        _("{count} event(s) refused by the cloud are kept here, not sent").format(count=parked),
+                                        _("`booth cloud refused` lists them; fix the cause, then --requeue")))
         return findings
     except SchemaTooNew as exc:
         return [Finding(N_("migrations"), Level.FAIL, str(exc).split(". Nothing")[0], _("install the newer booth, or `booth restore` a backup"))]

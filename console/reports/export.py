@@ -315,7 +315,7 @@ def find_pdf_fonts(font: str | None = None, *, cjk_body: bool = False) -> PdfFon
         return PdfFonts(cjk, cjk, tuple(p for p in (latin,) if p))
     regular = font or _first(_SANS) or _bundled_mono()
     if regular is None:
-        raise RuntimeError("no TrueType font found for the PDF (install fonts-dejavu, or pass font=)")
+        raise RuntimeError(_("no TrueType font found for the PDF (install fonts-dejavu, or pass font=)"))
     bold_name = _BOLD_NAMES.get(Path(regular).name)
     bold = str(Path(regular).with_name(bold_name)) if bold_name and Path(regular).with_name(bold_name).is_file() else regular
     fallbacks = tuple(p for p in (cjk,) if p and p != regular)

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from console.domain.money import Money, MoneyError, currency_exponent
+from console.i18n import _
 from console.reports.db import read_connection
 from console.reports.model import (
     AdjustmentLine,
@@ -122,7 +123,7 @@ def _zone(tz: tzinfo | str) -> ZoneInfo:
         return ZoneInfo(tz)
     if tz is timezone.utc:
         return ZoneInfo("UTC")
-    raise ReportError(f"time zone {tz!r} is not an IANA zone (use e.g. ZoneInfo('Europe/Berlin'))")
+    raise ReportError(_("time zone {tz!r} is not an IANA zone (use e.g. ZoneInfo('Europe/Berlin'))").format(tz=tz))
 
 
 def _ordered(keys: Iterable[str], preferred: Sequence[str]) -> list[str]:
@@ -374,7 +375,7 @@ def build_shift_report(
     with read_connection(engine) as conn:
         shift = conn.execute(select(_SHIFT).where(_SHIFT.c.id == shift_id)).first()
         if shift is None:
-            raise ReportError(f"there is no shift {shift_id!r}")
+            raise ReportError(_("there is no shift {shift_id!r}").format(shift_id=shift_id))
         start = shift.opened_at
         end = shift.closed_at if shift.closed_at is not None else max(now, start)
 
@@ -616,13 +617,13 @@ def build_manager_report(
     attendant who made them. Raises ReportError for an empty or too long range.
     """
     if end < start:
-        raise ReportError(f"the period ends ({end}) before it starts ({start})")
+        raise ReportError(_("the period ends ({end}) before it starts ({start})").format(end=end, start=start))
     if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise ReportError(f"a report covers at most {MAX_RANGE_DAYS} days")
+        raise ReportError(_("a report covers at most {days} days").format(days=MAX_RANGE_DAYS))
     zone = _zone(tz)
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    start_utc, _ = local_day_bounds(start, zone)
-    _, end_utc = local_day_bounds(end, zone)
+    start_utc, _start_end = local_day_bounds(start, zone)
+    _end_start, end_utc = local_day_bounds(end, zone)
     minutes = _bucket_minutes(zone, start_utc, end_utc)
 
     with read_connection(engine) as conn:

@@ -22,6 +22,7 @@ from typing import Callable
 from sqlalchemy.engine import URL, make_url
 
 from console.domain.clock import Clock, SystemClock
+from console.i18n import _
 from console.locations import data_dir
 from console.site.bus import Level
 from console.site.config import SiteConfig
@@ -115,7 +116,7 @@ def run_backup(config: SiteConfig, database_url: str, now: datetime, *, folder: 
     and return the new file. Raises BackupError with a message for people."""
     target = folder or backup_folder(config)
     if target is None:
-        raise BackupError("no backup folder: set [backup] folder in the site file or give --to")
+        raise BackupError(_("no backup folder: set [backup] folder in the site file or give --to"))
     database = sqlite_file(database_url)
     if database is not None:
         made = take_backup(database, target, now)
@@ -141,11 +142,11 @@ def pg_dump(url: URL, folder: Path, now: datetime) -> Path:
     `pg_restore --list`. The password goes through the environment, never the command line."""
     exe, lister = shutil.which("pg_dump"), shutil.which("pg_restore")
     if exe is None or lister is None:
-        raise BackupError("pg_dump / pg_restore are not installed (Debian: apt-get install postgresql-client)")
+        raise BackupError(_("pg_dump / pg_restore are not installed (Debian: apt-get install postgresql-client)"))
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
-        raise BackupError(f"cannot create the backup folder {folder}: {exc.strerror or exc}") from None
+        raise BackupError(_("cannot create the backup folder {folder}: {value}").format(folder=folder, value=exc.strerror or exc)) from None
     final = folder / f"booth-{now.astimezone(timezone.utc):{_STAMP}}.dump"
     partial = folder / f".{final.name}.partial"
     env = dict(os.environ)
@@ -161,14 +162,14 @@ def pg_dump(url: URL, folder: Path, now: datetime) -> Path:
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
         if done.returncode != 0:
-            raise BackupError(f"pg_dump failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+            raise BackupError(_("pg_dump failed: {value}").format(value=done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode))
         listed = subprocess.run([lister, "--list", str(partial)], capture_output=True, text=True, timeout=600)
         if listed.returncode != 0 or "TABLE DATA" not in listed.stdout:
-            raise BackupError("the dump does not read back (pg_restore --list failed)")
+            raise BackupError(_("the dump does not read back (pg_restore --list failed)"))
         os.chmod(partial, 0o600)
         os.replace(partial, final)
     except subprocess.TimeoutExpired:
-        raise BackupError("pg_dump took longer than an hour; stopped") from None
+        raise BackupError(_("pg_dump took longer than an hour; stopped")) from None
     finally:
         partial.unlink(missing_ok=True)
     return final

@@ -51,6 +51,7 @@ class LaneBoard:
         self._tickets: dict[str, ExitTicket] = {}
         self._health: dict[str, DeviceHealth] = {}
         self._counts: dict[str, int] = {}
+        self._counts_version = 0
 
     # -- lanes -------------------------------------------------------------------------------
     def lanes(self) -> list[LaneSnapshot]:
@@ -132,10 +133,30 @@ class LaneBoard:
         """The zones' counts as the database has them now."""
         with self._lock:
             self._counts = dict(counts)
+            self._counts_version += 1
         self._bus.publish(OccupancyChanged(self.occupancy()))
+
+    def counts_version(self) -> int:
+        """How many times the counts were set: taken before reading the database, it lets
+        `set_counts_if_unchanged` tell whether a fresher count arrived meanwhile."""
+        with self._lock:
+            return self._counts_version
+
+    def set_counts_if_unchanged(self, counts: Mapping[str, int], version: int) -> bool:
+        """Set the counts read after `counts_version()` returned `version`, unless they
+        were set since (by this booth's own write, which is at least as fresh) or are
+        what the board shows already. Returns whether the board changed."""
+        with self._lock:
+            if self._counts_version != version or self._counts == dict(counts):
+                return False
+            self._counts = dict(counts)
+            self._counts_version += 1
+        self._bus.publish(OccupancyChanged(self.occupancy()))
+        return True
 
     def count_entry(self, zone_id: str) -> None:
         """One more vehicle in `zone_id` (its entry just committed)."""
         with self._lock:
             self._counts[zone_id] = self._counts.get(zone_id, 0) + 1
+            self._counts_version += 1
         self._bus.publish(OccupancyChanged(self.occupancy()))

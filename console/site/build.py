@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from console.domain.clock import Clock, SystemClock
+from console.i18n import _, ngettext
 from console.locations import data_dir
 from console.site.backup import BackupService
 from console.site.board import LaneBoard
@@ -16,8 +17,10 @@ from console.site.config import SiteConfig
 from console.site.desk import ExitDesk
 from console.site.documents import Documents
 from console.site.elevator import ElevatorService
+from console.site.emergency import EmergencyJournal
 from console.site.exits import ExitService
 from console.site.lanes import LaneService
+from console.site.live import LiveOccupancy
 from console.site.pricing import TariffPricing
 from console.site.print_queue import PrintQueue
 from console.site.site import Site
@@ -40,6 +43,16 @@ def database_url(config: SiteConfig, folder: Path | None = None) -> str:
     if config.database.url:
         return config.database.url
     return sqlite_url((folder or data_dir()) / "booth.sqlite3")
+
+
+def emergency_journal_path(config: SiteConfig, store: Store) -> Path:
+    """Where manual barrier moves wait while the database cannot be written: beside an
+    SQLite file, or in the booth's data folder for a server database."""
+    database = store.engine.url.database if store.dialect == "sqlite" else None
+    if database and database != ":memory:":
+        path = Path(database)
+        return path.with_name(path.name + ".emergency.jsonl")
+    return data_dir() / f"emergency-{config.site.booth_id}.jsonl"
 
 
 def open_store(
@@ -86,7 +99,7 @@ def _wired_simulator(url: str, role: LaneRole, traffic: Traffic) -> tuple[LaneSi
     try:
         return start_simulated_lane(wire, role, traffic, arrival_rate=rate, timing=timing)
     except ValueError as exc:
-        raise GateURLError(f"{url}: {exc}") from None
+        raise GateURLError(_("{url}: {exc}").format(url=url, exc=exc)) from None
 
 
 def build_site(
@@ -117,12 +130,17 @@ def build_site(
         exits = ExitService(config, store, clock, board, gates, pricing, bus, receipts_queued=documents.queued)
         cloud = CloudLink(config, store, exits, pricing, bus, sync_tuning) if config.cloud.url else None
         staff = StaffService(config, store, clock, board, bus, flush=cloud.flush if cloud is not None else None)
-        lanes = LaneService(config, store, clock, board, gates, exits, bus, cameras=_lane_cameras(config))
+        emergency = EmergencyJournal(
+            emergency_journal_path(config, store), store,
+            merged=lambda n: bus.report("info", ngettext("emergency journal: {n} manual move merged into the database",
+                                                         "emergency journal: {n} manual moves merged into the database", n).format(n=n)),
+        )
+        lanes = LaneService(config, store, clock, board, gates, exits, bus, cameras=_lane_cameras(config), emergency=emergency)
         site = Site(
             config=config, clock=clock, store=store, bus=bus, board=board, pricing=pricing, lanes=lanes, exits=exits,
             desk=ExitDesk(exits, staff), staff=staff, documents=documents, print_queue=print_queue, cloud=cloud,
             elevator=_elevator(config, store, clock, bus), charging=_charging(config, store, clock, bus),
-            backup=_backup(config, store, board, bus),
+            backup=_backup(config, store, board, bus), live=LiveOccupancy(store, board),
             after_stop=[sim_lane.stop for sim_lane in simulators],  # simulated controllers stop after their drivers
         )
     except BaseException:
@@ -158,7 +176,7 @@ def _open_gates(
         except GateURLError as exc:
             for sim_lane in simulators:
                 sim_lane.stop()
-            raise StoreError(f"lanes[{index}].gate: {exc}") from None
+            raise StoreError(_("lanes[{index}].gate: {exc}").format(index=index, exc=exc)) from None
     return gates, simulators
 
 
@@ -171,7 +189,7 @@ def _print_queue(config: SiteConfig, store: Store, clock: Clock, board: LaneBoar
             width=config.printer.width, listener=board.set_health,
         )
     except ValueError as exc:
-        raise StoreError(f"printer.url: {exc}") from None
+        raise StoreError(_("printer.url: {exc}").format(exc=exc)) from None
     return PrintQueue(store, printer, clock, on_log=bus.report)
 
 
@@ -182,7 +200,7 @@ def _lane_cameras(config: SiteConfig) -> dict[str, Camera]:
             try:
                 cameras[lane.id] = open_camera(lane.camera, name=f"camera {lane.id}")
             except ValueError as exc:
-                raise StoreError(f"lanes: camera of {lane.id}: {exc}") from None
+                raise StoreError(_("lanes: camera of {id}: {exc}").format(id=lane.id, exc=exc)) from None
     return cameras
 
 
@@ -192,7 +210,7 @@ def _elevator(config: SiteConfig, store: Store, clock: Clock, bus: EventBus) -> 
     try:
         return ElevatorService(store, config.elevator, config.site.tz, config.site.currency, clock, report=bus.report, publish=bus.publish)
     except ValueError as exc:  # a fee with more decimals than the currency has
-        raise StoreError(f"elevator: {exc}") from None
+        raise StoreError(_("elevator: {exc}").format(exc=exc)) from None
 
 
 def _charging(config: SiteConfig, store: Store, clock: Clock, bus: EventBus) -> ChargingService | None:

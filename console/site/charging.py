@@ -36,6 +36,7 @@ from console.domain.charging import (
 )
 from console.domain.clock import Clock
 from console.domain.money import Money
+from console.i18n import _
 from console.site.bus import Level
 from console.site.charging_config import ChargingSection
 from console.site.events import (
@@ -56,7 +57,7 @@ from console.store.charging import (
     Settlement,
     UsageRow,
 )
-from console.store.database import Store
+from console.store.database import Store, StoreError
 from drivers.charger import (
     EPileDriver,
     EPileEvent,
@@ -134,11 +135,11 @@ def parse_qr(text: str) -> dict[str, str]:
     """A charging QR code: `booth-charge:?user=U&pile=P&port=N[&preset=energy:1000][&mode=prepaid]`."""
     text = text.strip()
     if not text.startswith(QR_PREFIX):
-        raise ChargingError("not a charging QR code")
+        raise ChargingError(_("not a charging QR code"))
     fields = dict(parse_qsl(urlsplit(text[len(QR_PREFIX):]).query))
     for key in ("user", "pile", "port"):
         if not fields.get(key):
-            raise ChargingError(f"the QR code has no {key}")
+            raise ChargingError(_("the QR code has no {key}").format(key=key))
     return fields
 
 
@@ -146,11 +147,11 @@ def parse_preset(text: str | None) -> Preset | None:
     """`energy:1500` (Wh), `time:3600` (s), `amount:500` (minor units); empty: none."""
     if not text:
         return None
-    kind, _, value = text.partition(":")
+    kind, _colon, value = text.partition(":")
     try:
         return Preset(PresetKind(kind), int(value))
     except ValueError:
-        raise ChargingError(f"bad preset {text!r}: use energy:<Wh>, time:<s> or amount:<minor units>") from None
+        raise ChargingError(_("bad preset {text!r}: use energy:<Wh>, time:<s> or amount:<minor units>").format(text=text)) from None
 
 
 class ChargingService:
@@ -271,17 +272,17 @@ class ChargingService:
             key = (pile_id, port)
             p = self._ports.get(key)
             if p is None:
-                raise ChargingError(f"no pile {pile_id} port {port}")
+                raise ChargingError(_("no pile {pile_id} port {port}").format(pile_id=pile_id, port=port), cause="pile")
             if p.running is not None:
-                raise ChargingError(f"{pile_id} port {port} is already charging")
+                raise ChargingError(_("{pile_id} port {port} is already charging").format(pile_id=pile_id, port=port), cause="pile")
             account_id, card = self._who(card_id, user_id, pile_id)
             if p.kind == "epile":
                 if not p.online:
-                    raise ChargingError(f"pile {pile_id} is offline")
+                    raise ChargingError(_("pile {pile_id} is offline").format(pile_id=pile_id), cause="pile")
                 if not p.plugged:
-                    raise ChargingError(f"nothing is plugged into {pile_id} port {port}")
+                    raise ChargingError(_("nothing is plugged into {pile_id} port {port}").format(pile_id=pile_id, port=port), cause="pile")
             elif self.central is None or pile_id not in self.central.connected():
-                raise ChargingError(f"charger {pile_id} is not connected")
+                raise ChargingError(_("charger {pile_id} is not connected").format(pile_id=pile_id), cause="pile")
             acc = self.store.query(records.account, account_id)
             assert acc is not None
             landlord = card is not None and card.kind == "landlord"
@@ -289,7 +290,7 @@ class ChargingService:
             plan = self.plans[p.plan_id]
             hold = prepaid_hold(plan, preset) if mode is PayMode.PREPAID and preset is not None else Money.zero(self.currency)
             if mode is PayMode.PREPAID and preset is None:
-                raise ChargingError("a prepaid session needs a preset (energy, time or amount)")
+                raise ChargingError(_("a prepaid session needs a preset (energy, time or amount)"))
             now = self.clock.now()
             rec = self.store.apply(records.open_session, NewSession(
                 pile_id, port, p.kind, p.region, p.franchise, account_id, card_id, source, mode, preset, plan.id, hold,
@@ -311,19 +312,15 @@ class ChargingService:
         try:
             port = int(fields["port"])
         except ValueError:
-            raise ChargingError("the QR code's port is not a number") from None
+            raise ChargingError(_("the QR code's port is not a number")) from None
         preset = parse_preset(fields.get("preset"))
         mode = PayMode(fields["mode"]) if fields.get("mode") in ("prepaid", "postpaid") else None
         try:
             return self.start_session(pile_id=fields["pile"], port=port, user_id=fields["user"], preset=preset, mode=mode, source="qr")
         except ChargingError as exc:
-            if self._pile_side(str(exc)) and fields["pile"] in self._piles:
+            if exc.cause == "pile" and fields["pile"] in self._piles:
                 self._fault(fields["pile"], port, FaultCode.QR_START_FAILED.value, f"QR start failed: {exc}")
             raise
-
-    @staticmethod
-    def _pile_side(message: str) -> bool:
-        return any(w in message for w in ("offline", "plugged", "not connected", "no pile", "refused", "already charging"))
 
     def stop_session(self, session_id: str, reason: str = "stopped by the user") -> Settlement:
         """Cut power and settle now."""
@@ -332,16 +329,20 @@ class ChargingService:
             if p is None:
                 rec = self.store.query(records.session, session_id)
                 if rec is None:
-                    raise ChargingError(f"unknown session {session_id}")
+                    raise ChargingError(_("unknown session {session_id}").format(session_id=session_id))
                 return self.store.apply(records.close_session, session_id, at=self.clock.now(), reason=reason, bill=Money(rec.bill_minor or 0, rec.currency),
                                                   energy_wh=rec.energy_wh, seconds=rec.seconds, lines=rec.lines, meter_wh=rec.last_meter_wh)
             return self._cut(p, reason)
 
     def close_maintenance(self, fault_id: str, note: str, actor: str) -> None:
         """Close a fault's maintenance record with a note saying what was done; the port
-        then shows its next open fault, if any."""
-        self.store.apply(records.close_maintenance, fault_id, note, self.clock.now(), actor)
-        still_open = self.store.query(records.faults, open_only=True)
+        then shows its next open fault, if any. Raises ChargingError (nothing closed) when
+        the note is missing or the database cannot be written."""
+        try:
+            self.store.apply(records.close_maintenance, fault_id, note, self.clock.now(), actor)
+            still_open = self.store.query(records.faults, open_only=True)
+        except StoreError as exc:
+            raise ChargingError(_("maintenance record NOT closed: {why}").format(why=_(str(exc)))) from None
         changed: list[PortView] = []
         with self._lock:
             for p in self._ports.values():
@@ -397,7 +398,7 @@ class ChargingService:
         """What a landlord's privilege card may see: usage of the piles it authorizes."""
         card = self.store.query(records.card, card_id)
         if card is None or card.kind != "landlord":
-            raise ChargingError("only a landlord card sees pile usage")
+            raise ChargingError(_("only a landlord card sees pile usage"))
         return self.store.query(records.usage, "pile", piles=card.piles)
 
     def _view(self, p: _Port) -> PortView:
@@ -412,17 +413,17 @@ class ChargingService:
         if card_id:
             card = self.store.query(records.card, card_id)
             if card is None:
-                raise ChargingError(f"unknown card {card_id}")
+                raise ChargingError(_("unknown card {card_id}").format(card_id=card_id))
             if card.state != "active":
-                raise ChargingError(f"card {card_id} is blocked")
+                raise ChargingError(_("card {card_id} is blocked").format(card_id=card_id))
             if card.kind == "landlord" and pile_id not in card.piles:
-                raise ChargingError(f"landlord card {card_id} does not authorize pile {pile_id}")
+                raise ChargingError(_("landlord card {card_id} does not authorize pile {pile_id}").format(card_id=card_id, pile_id=pile_id))
             return card.account_id, card
         if user_id:
             if self.store.query(records.account, user_id) is None:
-                raise ChargingError(f"unknown user {user_id}")
+                raise ChargingError(_("unknown user {user_id}").format(user_id=user_id))
             return user_id, None
-        raise ChargingError("a session needs a card or a user")
+        raise ChargingError(_("a session needs a card or a user"))
 
     # -- e-bike piles ----------------------------------------------------------------------------------
     def _on_epile(self, event: EPileEvent) -> None:
@@ -652,9 +653,17 @@ class ChargingService:
                 if p.pile_id == charger:
                     p.online = True
         self._report("info", f"charger {charger} ({vendor} {model}) booted")
-        entries = self.store.query(records.active_cards)
-        if self.central is not None:
-            self.central.send_local_list(charger, int(self.clock.now().timestamp()), entries)
+
+    def after_boot(self, charger: str) -> None:
+        """The charger has its BootNotification answer: send it the local authorization list."""
+        if charger not in self._piles or self.central is None:
+            return
+        try:
+            entries = self.store.query(records.active_cards)
+        except StoreError as exc:
+            self._report("warning", _("{charger}: local authorization list not sent: {why}").format(charger=charger, why=_(str(exc))))
+            return
+        self.central.send_local_list(charger, int(self.clock.now().timestamp()), entries)
 
     def on_status(self, charger: str, connector: int, status: str, error_code: str, info: str) -> None:
         with self._lock:
@@ -705,7 +714,7 @@ class ChargingService:
                 rec = self._open_at_charger(p, card_id, user_id, meter_start)
             except ChargingError as exc:
                 self._report("warning", f"charger {charger}: start for {id_tag} refused: {exc}")
-                return 0, "Invalid" if "credit" not in str(exc) else "Blocked"
+                return 0, "Blocked" if exc.cause == "credit" else "Invalid"
             return rec.ocpp_tx_id or 0, "Accepted"
 
     def _open_at_charger(self, p: _Port, card_id: str | None, user_id: str | None, meter_start: int) -> SessionRecord:

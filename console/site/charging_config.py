@@ -19,6 +19,7 @@ from console.domain.charging import (
     RateWindow,
     Rounding,
 )
+from console.i18n import _
 
 
 class _Strict(BaseModel):
@@ -47,7 +48,7 @@ class PileModel(_Strict):
     @model_validator(mode="after")
     def _range(self) -> PileModel:
         if self.min_a > self.max_a:
-            raise ValueError("min_a must not exceed max_a")
+            raise ValueError(_("min_a must not exceed max_a"))
         return self
 
     def limits(self) -> CurrentLimits:
@@ -140,16 +141,16 @@ class ChargingSection(_Strict):
         piles: list[EPile | OcppCharger] = [*self.epiles, *self.chargers]
         for pile in piles:
             if pile.id in ids:
-                raise ValueError(f"pile id {pile.id!r} is used twice")
+                raise ValueError(_("pile id {id!r} is used twice").format(id=pile.id))
             ids.add(pile.id)
             if pile.plan not in plans:
-                raise ValueError(f"pile {pile.id}: unknown price plan {pile.plan!r}")
+                raise ValueError(_("pile {id}: unknown price plan {plan!r}").format(id=pile.id, plan=pile.plan))
             if pile.model not in models:
-                raise ValueError(f"pile {pile.id}: unknown model {pile.model!r}")
+                raise ValueError(_("pile {id}: unknown model {model!r}").format(id=pile.id, model=pile.model))
         accounts = {a.id for a in self.accounts}
         for card in self.cards:
             if card.account not in accounts:
-                raise ValueError(f"card {card.card_id}: unknown account {card.account!r}")
+                raise ValueError(_("card {card_id}: unknown account {account!r}").format(card_id=card.card_id, account=card.account))
         for plan in self.plans:
             try:
                 plan.build("EUR")
@@ -170,5 +171,5 @@ class ChargingSection(_Strict):
     @classmethod
     def _unique_plans(cls, plans: list[Plan]) -> list[Plan]:
         if len({p.id for p in plans}) != len(plans):
-            raise ValueError("price plan ids must be unique")
+            raise ValueError(_("price plan ids must be unique"))
         return plans

@@ -18,10 +18,10 @@ from pydantic import (
     model_validator,
 )
 
-from console.domain.money import CURRENCY_EXPONENTS
+from console.domain.money import CURRENCY_EXPONENTS, Money, MoneyError
 from console.domain.plates import PROVINCES, REGIONS, PlateRules, plate_rules
 from console.domain.tariff import Tariff, TariffError, parse_tariff
-from console.i18n import LanguageError, normalize_language
+from console.i18n import LanguageError, _, normalize_language
 from console.locations import tariffs_dir
 from console.site.backup_config import BackupSection
 from console.site.charging_config import ChargingSection
@@ -36,7 +36,7 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class SiteSection(_Strict):
@@ -46,7 +46,7 @@ class SiteSection(_Strict):
     currency: str = "EUR"
     # The plate regions the site reads (docs/plates.md); the default keeps the
     # letters-and-digits rule of sites outside China.
-    plate_regions: tuple[str, ...] = ("latin",)
+    plate_regions: tuple[str, ...] = Field(default=("latin",), strict=False)  # TOML gives a list
     # The site's own province: offered first when a mainland plate is typed.
     plate_province: str | None = None
 
@@ -56,31 +56,31 @@ class SiteSection(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+            raise ValueError(_("unknown time zone {value!r} (use an IANA name like Europe/Berlin)").format(value=value)) from None
         return value
 
     @field_validator("currency")
     @classmethod
     def _known_currency(cls, value: str) -> str:
         if value not in CURRENCY_EXPONENTS:
-            raise ValueError(f"unknown currency {value!r} (use an ISO 4217 code like EUR)")
+            raise ValueError(_("unknown currency {value!r} (use an ISO 4217 code like EUR)").format(value=value))
         return value
 
     @field_validator("plate_regions")
     @classmethod
     def _known_regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
-            raise ValueError(f"name at least one plate region (allowed: {', '.join(REGIONS)})")
+            raise ValueError(_("name at least one plate region (allowed: {value})").format(value=', '.join(REGIONS)))
         for region in value:
             if region not in REGIONS:
-                raise ValueError(f"unknown plate region {region!r} (allowed: {', '.join(REGIONS)})")
+                raise ValueError(_("unknown plate region {region!r} (allowed: {value})").format(region=region, value=', '.join(REGIONS)))
         return tuple(dict.fromkeys(value))
 
     @field_validator("plate_province")
     @classmethod
     def _known_province(cls, value: str | None) -> str | None:
         if value is not None and value not in PROVINCES:
-            raise ValueError(f"unknown province {value!r} (a province abbreviation, one of {PROVINCES})")
+            raise ValueError(_("unknown province {value!r} (a province abbreviation, one of {PROVINCES})").format(value=value, PROVINCES=PROVINCES))
         return value
 
     @model_validator(mode="after")
@@ -149,20 +149,20 @@ class DatabaseSection(_Strict):
             return None
         path = Path(value).expanduser()
         if not path.is_absolute():
-            raise ValueError(f"{value!r}: give an absolute path")
+            raise ValueError(_("{value!r}: give an absolute path").format(value=value))
         if not path.is_file():
-            raise ValueError(f"no file at {path}")
+            raise ValueError(_("no file at {path}").format(path=path))
         return str(path)
 
     @model_validator(mode="after")
     def _tls_consistent(self) -> DatabaseSection:
         tls_given = [key for key in ("sslmode", *_TLS_FILES) if getattr(self, key) is not None]
         if tls_given and not self._postgresql:
-            raise ValueError(f"{', '.join(tls_given)}: TLS settings need a PostgreSQL url")
+            raise ValueError(_("{value}: TLS settings need a PostgreSQL url").format(value=', '.join(tls_given)))
         if (self.sslcert is None) != (self.sslkey is None):
-            raise ValueError("sslcert and sslkey go together: give both or neither")
+            raise ValueError(_("sslcert and sslkey go together: give both or neither"))
         if self.sslmode in ("verify-ca", "verify-full") and self.sslrootcert is None:
-            raise ValueError(f"sslmode {self.sslmode!r} needs sslrootcert (the CA that signed the server's certificate)")
+            raise ValueError(_("sslmode {sslmode!r} needs sslrootcert (the CA that signed the server's certificate)").format(sslmode=self.sslmode))
         return self
 
     @property
@@ -203,6 +203,16 @@ class LaneSection(_Strict):
     # barrier moved by hand. Empty: no lane camera.
     camera: str = ""
 
+    @field_validator("gate")
+    @classmethod
+    def _gate_url(cls, value: str) -> str:
+        """The lane device URL is parsed here, so a bad one is named with the site file
+        and its key before anything (the database among them) is opened."""
+        from drivers.gate.factory import check_gate_url  # the drivers only when a file is checked
+
+        check_gate_url(value)
+        return value
+
 
 class PrinterSection(_Strict):
     url: str = ""
@@ -241,7 +251,7 @@ class UISection(_Strict):
         try:
             return normalize_language(value)
         except LanguageError:
-            raise ValueError(f"unknown language {value!r} (allowed: en, zh-CN)") from None
+            raise ValueError(_("unknown language {value!r} (allowed: en, zh-CN)").format(value=value)) from None
     # The screen locks after this many idle minutes (0: never); signing in again unlocks it.
     idle_lock_minutes: float = Field(default=10, ge=0, le=24 * 60)
 
@@ -258,7 +268,7 @@ class SimulationSection(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> SimulationSection:
         if self.dwell_max_minutes < self.dwell_min_minutes:
-            raise ValueError("dwell_max_minutes must not be below dwell_min_minutes")
+            raise ValueError(_("dwell_max_minutes must not be below dwell_min_minutes"))
         return self
 
 
@@ -274,14 +284,18 @@ class OperationsSection(_Strict):
     stale_visit_hours: float = Field(default=72.0, gt=0)
     # A fee lowered by more than this (or waived above it) needs a manager's name and PIN.
     override_pin_above: str = "5.00"
+    # Shortest PINs accepted when a user is added (digits; at most 12). A 4-digit PIN falls
+    # to its stolen hash in minutes, a 6-digit one in hours (docs/security.md).
+    attendant_pin_digits: int = Field(default=4, ge=4, le=12)
+    manager_pin_digits: int = Field(default=6, ge=4, le=12)
 
     @field_validator("manual_gate_reasons")
     @classmethod
     def _has_other(cls, value: list[str]) -> list[str]:
         if any(not reason.strip() for reason in value):
-            raise ValueError("reasons must not be empty")
+            raise ValueError(_("reasons must not be empty"))
         if len(set(value)) != len(value):
-            raise ValueError("a reason is listed twice")
+            raise ValueError(_("a reason is listed twice"))
         return value
 
 
@@ -312,6 +326,10 @@ class SiteConfig(_Strict):
         lane_ids = [lane.id for lane in self.lanes]
         for dup in sorted({i for i in lane_ids if lane_ids.count(i) > 1}):
             problems.append(f"lanes: lane id {dup!r} is used twice")
+        try:
+            Money.parse(self.operations.override_pin_above, self.site.currency)
+        except MoneyError as exc:
+            problems.append(f"operations.override_pin_above: {exc}")
         for index, lane in enumerate(self.lanes):
             if lane.zone not in zone_ids:
                 problems.append(f"lanes[{index}].zone: unknown zone {lane.zone!r} (zones are: {', '.join(zone_ids)})")
@@ -367,16 +385,16 @@ def find_tariff_file(name: str, base_dir: Path | None) -> Path | None:
 def _load_tariff(config: SiteConfig, source: str, base_dir: Path | None) -> Tariff:
     path = find_tariff_file(config.tariff.file, base_dir)
     if path is None:
-        raise ConfigError(f"{source}: tariff.file: no tariff file {config.tariff.file!r} next to the site file or among the shipped tariffs")
+        raise ConfigError(_("{source}: tariff.file: no tariff file {file!r} next to the site file or among the shipped tariffs").format(source=source, file=config.tariff.file))
     try:
         config._tariff_text = path.read_text(encoding="utf-8")
         tariff = parse_tariff(config._tariff_text, str(path))
     except TariffError as exc:
-        raise ConfigError(f"{source}: tariff.file: {path} is not a valid tariff; the site was not started\n{exc}") from None
+        raise ConfigError(_("{source}: tariff.file: {path} is not a valid tariff; the site was not started\n{exc}").format(source=source, path=path, exc=exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: tariff.file: {path} cannot be read: {exc}") from None
+        raise ConfigError(_("{source}: tariff.file: {path} cannot be read: {exc}").format(source=source, path=path, exc=exc)) from None
     if tariff.currency != config.site.currency:
-        raise ConfigError(f"{source}: tariff.file: the tariff is in {tariff.currency}, the site in {config.site.currency}")
+        raise ConfigError(_("{source}: tariff.file: the tariff is in {currency}, the site in {currency2}").format(source=source, currency=tariff.currency, currency2=config.site.currency))
     return tariff
 
 
@@ -386,7 +404,7 @@ def parse_site(text: str, source: str, base_dir: Path | None = None) -> SiteConf
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        raise ConfigError(_("{source}: not valid TOML: {exc}").format(source=source, exc=exc)) from None
     try:
         config = SiteConfig.model_validate(data)
     except ValidationError as exc:
@@ -412,9 +430,9 @@ def load_site(path: Path) -> SiteConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file (write a sample with `booth init`)") from None
+        raise ConfigError(_("{path}: no such file (write a sample with `booth init`)").format(path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+        raise ConfigError(_("{path}: cannot be read: {exc}").format(path=path, exc=exc)) from None
     return parse_site(text, str(path), path.parent)
 
 
@@ -438,7 +456,7 @@ def sample_site_text(locale: str) -> str:
     try:
         code = normalize_language(locale)
     except LanguageError:
-        raise ConfigError(f"--locale: unknown locale {locale!r} (allowed: en, zh-CN)") from None
+        raise ConfigError(_("--locale: unknown locale {locale!r} (allowed: en, zh-CN)").format(locale=locale)) from None
     name = SAMPLE_SITES.get(code)
     if name is None:
         return default_site_text()

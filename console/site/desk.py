@@ -10,6 +10,7 @@ from console.domain.money import Money
 from console.domain.payments import NewPayment, settle_cash
 from console.domain.quote import QuoteItem
 from console.domain.staff import Role
+from console.i18n import N_, _
 from console.site.errors import SiteError, command
 from console.site.events import ExitSettled, ExitTicket
 from console.site.exits import ExitService
@@ -46,7 +47,7 @@ class ExitDesk:
         """
         return self.pay(ticket_id, [Tender("cash", "", tendered_text)], attendant=attendant, change_left=change_left)
 
-    @command("payment NOT recorded, gate stays closed")
+    @command(N_("payment NOT recorded, gate stays closed"))
     def pay(self, ticket_id: str, tenders: list[Tender], *, attendant: str, change_left: bool = False) -> ExitSettled:
         """Take the fee in one or several methods (split payment), then open the gate.
 
@@ -60,27 +61,27 @@ class ExitDesk:
         if due.is_zero:  # waived or validated to nothing: the vehicle simply leaves
             return self.exits.settle(ticket, [], attendant=attendant, reason="nothing due")
         if not tenders:
-            raise SiteError("no payment given")
+            raise SiteError(_("no payment given"))
         payments: list[NewPayment] = []
         change = Money.zero(self.currency)
         remaining = due
         for tender in tenders:
             method = tender.method
             if method not in ("cash", "card", "account", "mobile"):
-                raise SiteError(f"unknown payment method {method!r}")
+                raise SiteError(_("unknown payment method {method!r}").format(method=method))
             amount = Money.parse(tender.amount_text, self.currency) if tender.amount_text.strip() else remaining
             if amount.is_negative or amount.is_zero:
-                raise SiteError(f"the {method} amount must be more than zero")
+                raise SiteError(_("the {method} amount must be more than zero").format(method=method))
             if amount > remaining:
-                raise SiteError(f"{method} {amount} is more than the {remaining} still due")
+                raise SiteError(_("{method} {amount} is more than the {remaining} still due").format(method=method, amount=amount, remaining=remaining))
             payments.append(self._payment(tender, amount))
             if method == "cash":
                 change = change + (payments[-1].change or Money.zero(self.currency))
             remaining = remaining - amount
         if not remaining.is_zero:
-            raise SiteError(f"{remaining} is still due: add another payment")
+            raise SiteError(_("{remaining} is still due: add another payment").format(remaining=remaining))
         if change_left and change.is_zero:
-            raise SiteError("there is no change to leave")
+            raise SiteError(_("there is no change to leave"))
         return self.exits.settle(
             ticket, payments, attendant=attendant, reason="paid",
             change=Money.zero(self.currency) if change_left else change, change_left=change.minor if change_left else 0,
@@ -95,20 +96,20 @@ class ExitDesk:
         if tender.method == "card":
             code = tender.reference.strip().upper()
             if not _APPROVAL_CODE.fullmatch(code):
-                raise SiteError("a card payment needs the terminal's approval code (4-12 letters or digits)")
+                raise SiteError(_("a card payment needs the terminal's approval code (4-12 letters or digits)"))
             return NewPayment("card", amount, reference=code)
         if tender.method == "account":
             found = self.store.query(cloud_copies.account, tender.reference.strip())
             if found is None or not found.active:
-                raise SiteError(f"no active account {tender.reference.strip()!r}")
+                raise SiteError(_("no active account {value!r}").format(value=tender.reference.strip()))
             if found.currency != self.currency:
-                raise SiteError(f"account {found.id} is in {found.currency}")
+                raise SiteError(_("account {id} is in {currency}").format(id=found.id, currency=found.currency))
             if found.credit_limit_minor is not None and amount.minor > found.credit_limit_minor:
-                raise SiteError(f"{amount} is above the account's limit of {Money(found.credit_limit_minor, self.currency)}")
+                raise SiteError(_("{amount} is above the account's limit of {credit_limit_minor}").format(amount=amount, credit_limit_minor=Money(found.credit_limit_minor, self.currency)))
             return NewPayment("account", amount, reference=found.id)
-        raise SiteError("phone payments come from the cloud by themselves; use another method here")
+        raise SiteError(_("phone payments come from the cloud by themselves; use another method here"))
 
-    @command("fee NOT changed")
+    @command(N_("fee NOT changed"))
     def override(
         self, ticket_id: str, kind: str, *, reason: str, actor: str, new_amount_text: str = "", code: str = "",
         manager: str = "", manager_pin: str = "",
@@ -120,37 +121,37 @@ class ExitDesk:
         changes only once the audit entry is committed."""
         ticket = self._waiting(ticket_id)
         if not reason.strip():
-            raise SiteError("give a reason for changing the fee")
+            raise SiteError(_("give a reason for changing the fee"))
         old = ticket.quote.total
         if kind == "fee_change":
             new_total = Money.parse(new_amount_text, self.currency)
             if new_total.is_negative:
-                raise SiteError("a fee cannot be negative")
+                raise SiteError(_("a fee cannot be negative"))
             quote = replace(ticket.quote, total=new_total, items=ticket.quote.items + (QuoteItem(f"Fee changed by {actor}: {reason.strip()}", new_total - old),))
         elif kind == "waive":
             new_total = Money.zero(self.currency)
             quote = replace(ticket.quote, total=new_total, items=ticket.quote.items + (QuoteItem(f"Waived by {actor}: {reason.strip()}", -old),))
         elif kind == "validation":
             if not code.strip():
-                raise SiteError("type the validation code")
+                raise SiteError(_("type the validation code"))
             if ticket.overrides:
-                raise SiteError("apply validations before changing the fee by hand")
+                raise SiteError(_("apply validations before changing the fee by hand"))
             requote = self.exits.pricing.quote(ticket.visit, ticket.exit_at, facts=ticket.facts, validations=(code.strip(),))
             debt_items = ticket.quote.items[len(ticket.quote.items) - len(ticket.debt_ids):] if ticket.debt_ids else ()
             debts = sum((i.amount for i in debt_items), Money.zero(self.currency))
             quote = replace(requote, total=requote.total + debts, items=requote.items + debt_items)
             new_total = quote.total
         else:
-            raise SiteError("override kind must be fee_change, waive or validation")
+            raise SiteError(_("override kind must be fee_change, waive or validation"))
         lowered = old - new_total
         limit = Money.parse(self.config.operations.override_pin_above, self.currency)
         approved_by = None
         if lowered > limit or (kind == "waive" and not old.is_zero and old > limit):
             if not manager.strip():
-                raise SiteError(f"lowering a fee by more than {limit} needs a manager's name and PIN")
+                raise SiteError(_("lowering a fee by more than {limit} needs a manager's name and PIN").format(limit=limit))
             approver = self.staff.sign_in(manager, manager_pin)
             if approver.role is not Role.MANAGER:
-                raise SiteError(f"{approver.name} is not a manager")
+                raise SiteError(_("{name} is not a manager").format(name=approver.name))
             approved_by = approver.name
         record: dict[str, object] = {
             "kind": kind, "quoted_minor": old.minor, "new_minor": new_total.minor, "reason": reason.strip(),
@@ -167,13 +168,13 @@ class ExitDesk:
         )
         return updated
 
-    @command("unpaid exit NOT recorded, gate stays closed")
+    @command(N_("unpaid exit NOT recorded, gate stays closed"))
     def unpaid_exit(self, ticket_id: str, *, reason: str, actor: str) -> ExitSettled:
         """Let a vehicle leave without paying (card terminal down, no means): the amount is
         recorded as the plate's debt and comes up at its next exit."""
         ticket = self._waiting(ticket_id)
         if not reason.strip():
-            raise SiteError("give a reason for letting the vehicle leave unpaid")
+            raise SiteError(_("give a reason for letting the vehicle leave unpaid"))
         return self.exits.settle(ticket, [], attendant=actor, reason="unpaid exit", new_debt=(ticket.due.minor, reason.strip()))
 
     def settle_remote_payments(self) -> int:

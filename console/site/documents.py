@@ -4,6 +4,7 @@ reports, all through the durable print queue."""
 from __future__ import annotations
 
 from console.domain.clock import Clock
+from console.i18n import N_, _
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
 from console.site.errors import SiteError, command
@@ -31,12 +32,12 @@ class Documents:
         if self.print_queue is not None:
             self.print_queue.wake()
 
-    @command("cannot read the receipts")
+    @command(N_("cannot read the receipts"))
     def recent_receipts(self, limit: int = 20) -> list[Receipt]:
         """The newest receipts and reports, newest first, with their print state."""
         return self.store.query(receipts.recent, limit)
 
-    @command("reprint NOT queued")
+    @command(N_("reprint NOT queued"))
     def reprint(self, number: int, *, actor: str) -> int:
         """Queue a copy of receipt `number`. The copy gets its own number (every printed
         document is numbered) and says which receipt it copies. Returns the new number."""
@@ -44,7 +45,7 @@ class Documents:
         with self.store.write() as tx:
             original = receipts.by_number(tx, self.booth_id, number)
             if original is None:
-                raise SiteError(f"no receipt {number}")
+                raise SiteError(_("no receipt {number}").format(number=number))
             content = {**original.content, "copy_of": number}
             copy = receipts.add_receipt(
                 tx, booth_id=self.booth_id, kind="reprint", content=content, at=now, visit_id=original.visit_id, shift_id=original.shift_id,
@@ -54,7 +55,7 @@ class Documents:
         self.bus.report("info", f"receipt {number} reprinted as {copy.number} by {actor}")
         return copy.number
 
-    @command("not queued for printing")
+    @command(N_("not queued for printing"))
     def print_document(self, document: PrintDocument, *, kind: str, actor: str) -> int:
         """Queue a report (shift report...) on the receipt printer; returns its number."""
         now = self.clock.now()

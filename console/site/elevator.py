@@ -406,6 +406,8 @@ class ElevatorService:
         older_than = now - self.section.retention
         try:
             count = self.store.apply(purge_snapshots, older_than=older_than, at=now)
+            if count:
+                self.store.forget_old_pages()
         except StoreError as exc:
             self._report("error", f"elevator: old snapshots not deleted: {exc}")
             return 0

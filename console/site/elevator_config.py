@@ -50,6 +50,7 @@ from console.domain.rides import (
     TimeWindow,
     normalise_card,
 )
+from console.i18n import _
 
 DEFAULT_RETENTION_DAYS = 30
 
@@ -61,7 +62,7 @@ class _Strict(BaseModel):
 def _clock_time(value: str) -> time:
     m = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
     if not m or int(m[1]) > 23 or int(m[2]) > 59:
-        raise ValueError(f"{value!r} is not a time of day (HH:MM)")
+        raise ValueError(_("{value!r} is not a time of day (HH:MM)").format(value=value))
     return time(int(m[1]), int(m[2]))
 
 
@@ -82,9 +83,9 @@ class RidePriceRuleSection(_Strict):
         try:
             amount = Decimal(value.strip().replace(",", "."))
         except InvalidOperation:
-            raise ValueError(f"{value!r} is not an amount (write it as text, e.g. \"0.80\")") from None
+            raise ValueError(_("{value!r} is not an amount (write it as text, e.g. \"0.80\")").format(value=value)) from None
         if not amount.is_finite() or amount < 0:
-            raise ValueError(f"{value!r} is not an amount of zero or more")
+            raise ValueError(_("{value!r} is not an amount of zero or more").format(value=value))
         return value
 
     @field_validator("from_", "until")
@@ -99,17 +100,17 @@ class RidePriceRuleSection(_Strict):
     def _days(cls, value: list[str]) -> list[str]:
         bad = [d for d in value if d.lower() not in WEEKDAYS]
         if bad:
-            raise ValueError(f"unknown day(s) {', '.join(bad)} (use {', '.join(WEEKDAYS)})")
+            raise ValueError(_("unknown day(s) {value} (use {value2})").format(value=', '.join(bad), value2=', '.join(WEEKDAYS)))
         return [d.lower() for d in value]
 
     @model_validator(mode="after")
     def _consistent(self) -> RidePriceRuleSection:
         if (self.from_ is None) != (self.until is None):
-            raise ValueError("give both `from` and `until`, or neither")
+            raise ValueError(_("give both `from` and `until`, or neither"))
         if self.days and self.from_ is None:
-            raise ValueError("`days` needs a `from`/`until` window")
+            raise ValueError(_("`days` needs a `from`/`until` window"))
         if self.floors is not None and self.floors[0] > self.floors[1]:
-            raise ValueError("floors must be [lowest, highest]")
+            raise ValueError(_("floors must be [lowest, highest]"))
         return self
 
     def to_rule(self, currency: str) -> PriceRule:
@@ -133,7 +134,7 @@ class ElevatorCardSection(_Strict):
     def _hex(cls, value: str) -> str:
         card = normalise_card(value)
         if not re.fullmatch(r"[0-9A-F]{2,32}", card):
-            raise ValueError(f"{value!r} is not a card id (1..16 bytes as hex, e.g. 04A1B2C3)")
+            raise ValueError(_("{value!r} is not a card id (1..16 bytes as hex, e.g. 04A1B2C3)").format(value=value))
         return card
 
     def to_card(self) -> Card:
@@ -159,11 +160,11 @@ class ElevatorSection(_Strict):
         ids = [c.id for c in self.cards]
         dups = sorted({i for i in ids if ids.count(i) > 1})
         if dups:
-            raise ValueError(f"cards: card id(s) {', '.join(dups)} listed twice")
+            raise ValueError(_("cards: card id(s) {value} listed twice").format(value=', '.join(dups)))
         names = [r.name for r in self.price_rules]
         dups = sorted({n for n in names if names.count(n) > 1})
         if dups:
-            raise ValueError(f"price_rules: rule name(s) {', '.join(dups)} used twice")
+            raise ValueError(_("price_rules: rule name(s) {value} used twice").format(value=', '.join(dups)))
         return self
 
     @property
@@ -181,7 +182,7 @@ class ElevatorSection(_Strict):
             try:
                 rules.append(rule.to_rule(currency))
             except MoneyError as exc:
-                raise ValueError(f"elevator.price_rules[{index}].fee: {exc}") from None
+                raise ValueError(_("elevator.price_rules[{index}].fee: {exc}").format(index=index, exc=exc)) from None
         return RidePricing(currency, tuple(rules), frozenset(self.free_classes))
 
     def card_list(self) -> list[Card]:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator, ParamSpec, TypeVar
 
 from console.domain.errors import DomainError
+from console.i18n import N_, _
 from console.store.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class SettledElsewhere(SiteError):
 
 
 @contextmanager
-def refusals(not_recorded: str = "NOT recorded") -> Iterator[None]:
+def refusals(not_recorded: str = N_("NOT recorded")) -> Iterator[None]:
     """The site's error boundary. Inside it:
 
     - a `SiteError` passes as it is;
@@ -50,21 +51,24 @@ def refusals(not_recorded: str = "NOT recorded") -> Iterator[None]:
       what was not recorded and what that means for the barrier;
     - anything else is a fault of the program: logged with its traceback, and reported
       as an internal error (the attendant never sees a traceback).
+
+    `not_recorded` is a catalog message (`N_()`), said in the attendant's language when
+    the error is raised; so are the store's explanations and fixed domain refusals.
     """
     try:
         yield
     except SiteError:
         raise
     except DomainError as exc:
-        raise SiteError(str(exc)) from None
+        raise SiteError(_(str(exc))) from None
     except StoreError as exc:
-        raise SiteError(f"{not_recorded}: {exc}") from None
+        raise SiteError(_("{not_recorded}: {why}").format(not_recorded=_(not_recorded), why=_(str(exc)))) from None
     except Exception as exc:
         log.exception("site command failed")
-        raise SiteError(f"internal error ({type(exc).__name__}): see the log file") from None
+        raise SiteError(_("internal error ({kind}): see the log file").format(kind=type(exc).__name__)) from None
 
 
-def command(not_recorded: str = "NOT recorded") -> Callable[[Callable[P, R]], Callable[P, R]]:
+def command(not_recorded: str = N_("NOT recorded")) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate a site command so that it runs inside `refusals(not_recorded)`."""
 
     def wrap(function: Callable[P, R]) -> Callable[P, R]:

@@ -21,6 +21,7 @@ from console.domain.payments import ClosedVisit, NewPayment, PaymentMethod
 from console.domain.plates import PlateError
 from console.domain.quote import QuoteItem
 from console.domain.visits import Visit
+from console.i18n import N_, _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
@@ -87,7 +88,7 @@ class ExitService:
         return None
 
     # -- a plate at an exit ------------------------------------------------------------------
-    @command("cannot look up the plate")
+    @command(N_("cannot look up the plate"))
     def open_exit(
         self, lane_id: str, raw_plate: str, *, now: datetime | None = None, lost_ticket: bool = False
     ) -> ExitTicket | None:
@@ -100,7 +101,7 @@ class ExitService:
         """
         now = now or self.clock.now()
         if not self.board.has_lane(lane_id, "exit"):
-            raise SiteError(f"{lane_id} is not an exit lane")
+            raise SiteError(_("{lane_id} is not an exit lane").format(lane_id=lane_id))
         with self.store.read() as tx:
             plate = self._exit_plate(tx, raw_plate)
             visit = visits.open_visit_for(tx, plate)
@@ -108,13 +109,13 @@ class ExitService:
             unknown = visit is None and (last is None or last.exit_at is None)
             near = self.plates.near_matches(plate, visits.open_plates(tx)) if unknown else []
             debts = visits.open_debts(tx, plate) if visit is not None else []
-            previous = visits.previous_visit_for(tx, plate, visit.entry_at) if visit is not None else None
+            previous = visits.previous_visits_for(tx, plate, visit.entry_at) if visit is not None else []
             found = cloud_copies.members_for(tx, plate, now) if visit is not None else []
             memberships = [Membership(m.kind, m.name, m.plan) for m in found]
         if visit is None:
             if last is not None and last.exit_at is not None:
                 local = last.exit_at.astimezone(self.config.site.tz)
-                raise SiteError(f"{plate} already left at {local:%H:%M} on {local:%d.%m.}: double exit")
+                raise SiteError(_("{plate} already left at {local:%H:%M} on {local:%d.%m.}: double exit").format(plate=plate, local=local))
             raise PlateNotFound(plate, tuple(m.plate for m in near if not m.exact))
         existing = self.board.ticket_for_visit(visit.id)
         if existing is not None:
@@ -123,7 +124,7 @@ class ExitService:
             facts = self.pricing.facts(visit, memberships, previous, lost_ticket=lost_ticket)
             quote = self.pricing.quote(visit, now, facts=facts)
         except ValueError as exc:  # QuoteError, or a time the calendar cannot hold
-            raise SiteError(f"cannot price {plate}: {exc}") from None
+            raise SiteError(_("cannot price {plate}: {exc}").format(plate=plate, exc=exc)) from None
         if debts:
             tz = self.config.site.tz
             extra = tuple(
@@ -236,7 +237,7 @@ class ExitService:
             return True
         return False
 
-    @command("entry NOT recorded")
+    @command(N_("entry NOT recorded"))
     def exit_with_unknown_entry(
         self,
         lane_id: str,
@@ -254,17 +255,17 @@ class ExitService:
         """
         now = self.clock.now()
         if not self.board.has_lane(lane_id, "exit"):
-            raise SiteError(f"{lane_id} is not an exit lane")
+            raise SiteError(_("{lane_id} is not an exit lane").format(lane_id=lane_id))
         if not reason.strip():
-            raise SiteError("give a reason for the manual entry")
+            raise SiteError(_("give a reason for the manual entry"))
         if (entry_at is None) == (not lost_ticket):
-            raise SiteError("choose either the lost-ticket fee or an entry time")
+            raise SiteError(_("choose either the lost-ticket fee or an entry time"))
         plate = self.plates.normalize(raw_plate)
         if entry_at is not None:
             if entry_at.tzinfo is None:
-                raise SiteError("entry time needs a time zone")
+                raise SiteError(_("entry time needs a time zone"))
             if entry_at > now:
-                raise SiteError("the entry time is in the future")
+                raise SiteError(_("the entry time is in the future"))
         note = f"{'lost ticket' if lost_ticket else 'entry time stated at exit'}: {reason.strip()}"
         try:
             with self.store.write() as tx:
@@ -350,12 +351,12 @@ class ExitService:
     ) -> ClosedVisit:
         """The settlement's one transaction; SettledElsewhere when another booth (or an
         earlier settlement) closed the stay first."""
-        with refusals("payment NOT recorded, gate stays closed"):
+        with refusals(N_("payment NOT recorded, gate stays closed")):
             try:
                 with self.store.write() as tx:
                     shift = shifts.current_shift(tx, booth)
                     if shift is None and any(p.method == PaymentMethod.CASH.value for p in payments):
-                        raise SiteError("no shift is open at this booth: open one (with the float) before taking cash")
+                        raise SiteError(_("no shift is open at this booth: open one (with the float) before taking cash"))
                     return visits.close_visit(
                         tx,
                         visit_id=ticket.visit.id,
@@ -377,7 +378,7 @@ class ExitService:
                     )
             except visits.AlreadySettled as exc:
                 raise SettledElsewhere(str(exc)) from None
-        raise AssertionError("refusals() never swallows an error")  # for the type checker
+        raise AssertionError(_("refusals() never swallows an error"))  # for the type checker
 
     def settle_remote_payments(self) -> int:
         """Let every waiting exit whose driver has meanwhile paid by phone leave (called

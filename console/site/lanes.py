@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from enum import Enum
 from functools import partial
 from typing import Mapping
 
 from console.domain.clock import Clock
 from console.domain.plates import PlateError
 from console.domain.visits import Visit, VisitError
+from console.i18n import _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
+from console.site.emergency import EmergencyJournal, keep_in_journal
 from console.site.errors import PlateNotFound, SiteError, command
 from console.site.events import ExitPending, PlateNeedsConfirmation, UnknownAtExit
 from console.site.exits import ExitService
@@ -36,7 +39,22 @@ log = logging.getLogger(__name__)
 
 
 class _ZoneFull(Exception):
-    """The entry's zone has no free space (inside the entry's transaction: nothing is written)."""
+    """The entry's zone has no free space (inside the entry's transaction: nothing is
+    written); carries the site's counts the refusal was judged on."""
+
+    def __init__(self, counts: Mapping[str, int]) -> None:
+        super().__init__("zone full")
+        self.counts = counts
+
+
+class EntryOutcome(str, Enum):
+    """What became of a plate read at an entry lane."""
+
+    ENTERED = "entered"  # recorded, barrier opened
+    FULL = "full"  # the zone had no free space
+    INSIDE = "inside"  # the plate already has an open visit (anti-passback)
+    NOT_RECORDED = "not_recorded"  # the database refused or could not be reached
+    UNREADABLE = "unreadable"  # no plate could be made of the read
 
 
 class LaneService:
@@ -53,6 +71,7 @@ class LaneService:
         bus: EventBus,
         *,
         cameras: Mapping[str, Camera] | None = None,
+        emergency: EmergencyJournal | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -62,6 +81,7 @@ class LaneService:
         self.exits = exits
         self.bus = bus
         self.cameras: Mapping[str, Camera] = cameras or {}
+        self.emergency = emergency
         self.currency = config.site.currency
         # Entries are decided one at a time so two lanes cannot both take the last space.
         self._entry_lock = threading.Lock()
@@ -73,9 +93,13 @@ class LaneService:
             camera.start(on_health=self.board.set_health)
         for lane_id, gate in self.gates.items():
             gate.start(partial(self._on_gate_event, lane_id), partial(self._on_health, lane_id))
+        if self.emergency is not None:
+            self.emergency.start()
 
     def stop(self) -> None:
         """Stop cameras and drivers. Idempotent."""
+        if self.emergency is not None:
+            self.emergency.stop()
         for camera in self.cameras.values():
             camera.stop()
         for gate in self.gates.values():
@@ -96,7 +120,7 @@ class LaneService:
             if kind is GateEventKind.PLATE_READ:
                 lane = self.board.update_lane(lane_id, last_plate=event.plate, last_event_at=now)
                 if lane.direction == "entry":
-                    self._entry(lane_id, event.plate or "", now)
+                    self.enter(lane_id, event.plate or "", now)
                 else:
                     self._exit(lane_id, event.plate or "", now)
             elif kind is GateEventKind.VEHICLE_PRESENT:
@@ -126,13 +150,19 @@ class LaneService:
             return
         self.board.update_lane(lane_id, vehicle_present=False, last_event_at=now)
 
-    def _entry(self, lane_id: str, raw_plate: str, now: datetime) -> None:
+    def enter(self, lane_id: str, raw_plate: str, now: datetime | None = None) -> EntryOutcome:
+        """A plate read at the entry lane `lane_id`: decide, record, then open the barrier.
+
+        What the lane's driver calls for every plate it reads (and what tests and the
+        benchmark call to drive a lane); the outcome is also on the board and the log.
+        """
+        now = now or self.clock.now()
         try:
             plate = self.config.site.plates.normalize(raw_plate)
         except PlateError as exc:
-            self.board.update_lane(lane_id, status=f"plate not read ({exc})")
-            self.bus.report("warning", f"{lane_id}: plate not readable: {exc}")
-            return
+            self.board.update_lane(lane_id, status=_("plate not read ({exc})").format(exc=exc))
+            self.bus.report("warning", _("{lane}: plate not readable: {exc}").format(lane=lane_id, exc=exc))
+            return EntryOutcome.UNREADABLE
         zone_id = self.board.lane(lane_id).zone
         zone = self.config.zone(zone_id)
         with self._entry_lock:
@@ -141,29 +171,33 @@ class LaneService:
                     # The count is the database's, taken inside this transaction under the
                     # site's write lock: every booth's entries and exits are in it, and no
                     # other booth can take the last space before this entry commits.
-                    if visits.occupancy_for_entry(tx, zone_id) >= zone.capacity:
+                    counts = visits.occupancy_for_entry(tx)
+                    if counts.get(zone_id, 0) >= zone.capacity:
                         member = self.exits.member(plate, now) if self.config.operations.members_enter_when_full else None
                         if member is None:
-                            raise _ZoneFull(plate)
-                        self.bus.report("info", f"{lane_id}: zone {zone_id} full, {plate} enters as {member}")
+                            raise _ZoneFull(counts)
+                        self.bus.report("info", _("{lane}: zone {zone} full, {plate} enters as {member}").format(lane=lane_id, zone=zone_id, plate=plate, member=member))
                     visit = visits.record_entry(tx, plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency)
-                    counts = visits.occupancy_counts(tx)
-            except _ZoneFull:
-                self.board.update_lane(lane_id, status=f"FULL: {plate} refused")
-                self.bus.report("warning", f"{lane_id}: zone {zone_id} full, {plate} refused")
-                return
+                    # No second count while the lock is held: this entry is the only change.
+                    counts = {**counts, zone_id: counts.get(zone_id, 0) + 1}
+            except _ZoneFull as full:
+                self.board.set_counts(full.counts)  # what the refusal was judged on, every booth's
+                self.board.update_lane(lane_id, status=_("FULL: {plate} refused").format(plate=plate))
+                self.bus.report("warning", _("{lane}: zone {zone} full, {plate} refused").format(lane=lane_id, zone=zone_id, plate=plate))
+                return EntryOutcome.FULL
             except AlreadyInside as exc:
-                self.board.update_lane(lane_id, status=f"anti-passback: {plate} already inside")
-                self.bus.report("warning", f"{lane_id}: {exc}; gate kept closed")
-                return
+                self.board.update_lane(lane_id, status=_("anti-passback: {plate} already inside").format(plate=plate))
+                self.bus.report("warning", _("{lane}: {reason}; gate kept closed").format(lane=lane_id, reason=exc))
+                return EntryOutcome.INSIDE
             except StoreError as exc:
-                self.board.update_lane(lane_id, status="entry NOT recorded")
-                self.bus.report("error", f"{lane_id}: entry of {plate} not recorded: {exc}; gate kept closed")
-                return
+                self.board.update_lane(lane_id, status=_("entry NOT recorded"))
+                self.bus.report("error", _("{lane}: entry of {plate} not recorded: {exc}; gate kept closed").format(lane=lane_id, plate=plate, exc=exc))
+                return EntryOutcome.NOT_RECORDED
             self.board.set_counts(counts)
         self.gates[lane_id].open_barrier()
-        self.board.update_lane(lane_id, status=f"entered {plate}")
-        self.bus.report("info", f"{lane_id}: {plate} entered (visit {visit.id[-6:]})")
+        self.board.update_lane(lane_id, status=_("entered {plate}").format(plate=plate))
+        self.bus.report("info", _("{lane}: {plate} entered (visit {visit})").format(lane=lane_id, plate=plate, visit=visit.id[-6:]))
+        return EntryOutcome.ENTERED
 
     def _exit(self, lane_id: str, raw_plate: str, now: datetime) -> None:
         try:
@@ -192,12 +226,12 @@ class LaneService:
         Opening an exit where a vehicle waits with a fee lets it leave owing that fee.
         """
         if lane_id not in self.gates:
-            raise SiteError(f"no lane {lane_id}")
+            raise SiteError(_("no lane {lane_id}").format(lane_id=lane_id))
         if action not in ("open", "close"):
-            raise SiteError("action must be open or close")
+            raise SiteError(_("action must be open or close"))
         reasons = self.config.operations.manual_gate_reasons
         if reason not in reasons:
-            raise SiteError(f"pick a reason from the list: {', '.join(reasons)}")
+            raise SiteError(_("pick a reason from the list: {value}").format(value=', '.join(reasons)))
         if reason == "other" and not note.strip():
             raise SiteError('reason "other" needs a note')
         lane = self.board.lane(lane_id)
@@ -205,11 +239,21 @@ class LaneService:
         plate = lane.pending.visit.plate if lane.pending else (lane.last_plate if lane.vehicle_present else None)
         if snapshot is None and lane_id in self.cameras:
             snapshot = self._lane_snapshot(lane_id)
-        record = self.store.apply(
-            gate_actions.record_gate_action,
-            lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate, snapshot=snapshot,
-        )
-        ticket = lane.pending
+        try:
+            record = self.store.apply(
+                gate_actions.record_gate_action,
+                lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate, snapshot=snapshot,
+            )
+        except StoreError as exc:
+            if self.emergency is None:
+                raise
+            # The barrier is never hostage to the database: kept on disk, merged later.
+            record = keep_in_journal(self.emergency, exc, lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate)
+            self.bus.report("error", _("{lane}: EMERGENCY MODE, database not writable ({why}); manual {action} kept in the local journal").format(
+                lane=lane_id, why=_(str(exc)), action=action))
+            ticket = None  # a waiting fee is settled at the desk once the database is back
+        else:
+            ticket = lane.pending
         if action == "open" and ticket is not None:
             try:
                 self.store.apply(
@@ -248,12 +292,12 @@ class LaneService:
     def correct_occupancy(self, zone_id: str, count: int, *, reason: str, actor: str) -> None:
         """Set a zone's count to what the attendant sees, with a reason (audited)."""
         if zone_id not in {z.id for z in self.config.zones}:
-            raise SiteError(f"no zone {zone_id}")
+            raise SiteError(_("no zone {zone_id}").format(zone_id=zone_id))
         capacity = self.config.zone(zone_id).capacity
         if count < 0 or count > capacity * 2:
-            raise SiteError(f"a count of {count} is impossible for {capacity} spaces")
+            raise SiteError(_("a count of {count} is impossible for {capacity} spaces").format(count=count, capacity=capacity))
         if not reason.strip():
-            raise SiteError("give a reason for the correction")
+            raise SiteError(_("give a reason for the correction"))
         with self.store.write() as tx:
             current = visits.occupancy_counts(tx).get(zone_id, 0)
             visits.adjust_occupancy(tx, zone=zone_id, delta=count - current, reason=reason.strip(), actor=actor, at=self.clock.now())
@@ -270,7 +314,7 @@ class LaneService:
     def close_stale(self, visit_ids: list[str], *, reason: str, actor: str) -> int:
         """Close visits of cars that left unseen, without a fee (audited)."""
         if not reason.strip():
-            raise SiteError("give a reason for closing these visits")
+            raise SiteError(_("give a reason for closing these visits"))
         closed = self.store.apply(visits.close_stale, visit_ids=visit_ids, reason=reason.strip(), actor=actor, at=self.clock.now())
         self.exits.refresh_occupancy()
         self.bus.report("warning", f"{closed} stale visits closed by {actor}: {reason.strip()}")

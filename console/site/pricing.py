@@ -9,7 +9,7 @@ stay the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,20 +76,35 @@ class TariffPricing:
         return cls(TariffBook([tariff]))
 
     def facts(
-        self, visit: Visit, memberships: Iterable[Membership], previous: Visit | None, *, lost_ticket: bool = False,
+        self, visit: Visit, memberships: Iterable[Membership], previous: Sequence[Visit] = (), *,
+        lost_ticket: bool = False,
     ) -> StayFacts:
         """The stay's pricing facts: its plan (in the version in force at entry), the
-        previous visit it may continue, and a lost ticket. Raises QuoteError (a
-        ValueError) when no tariff version covers the entry."""
+        earlier visits it continues, and a lost ticket. `previous` are the plate's last
+        visits, the latest first. Raises QuoteError (a ValueError) when no tariff version
+        covers the entry."""
         plan, membership = resolve_plan(self.book.version_at(visit.entry_at), memberships)
         label = f"{membership.kind} {membership.name}".strip() if membership is not None else ""
-        before = None
-        if previous is not None and previous.exit_at is not None and previous.exit_at <= visit.entry_at:
-            before = PreviousVisit(previous.entry_at, previous.exit_at, Money(previous.paid_minor, previous.currency))
         return StayFacts(
             plan=plan, plan_label=label, free_pass=label if plan is None and membership is not None else None,
-            previous=before, lost_ticket=lost_ticket,
+            previous=self.continued_stay(visit, previous), lost_ticket=lost_ticket,
         )
+
+    def continued_stay(self, visit: Visit, previous: Sequence[Visit]) -> PreviousVisit | None:
+        """The earlier visits `visit` continues, as one previous visit: from the first
+        entry of the chain to the last exit, with everything paid along it. (Out and back
+        twice within the re-entry time is still one stay: its free time counts once.)"""
+        chain: PreviousVisit | None = None
+        entry = visit.entry_at
+        for earlier in previous:
+            if earlier.exit_at is None or earlier.exit_at > entry:
+                break
+            candidate = PreviousVisit(earlier.entry_at, earlier.exit_at, Money(earlier.paid_minor, earlier.currency))
+            if not self.book.continues(candidate, entry, visit.vehicle_class):
+                break
+            chain = candidate if chain is None else PreviousVisit(earlier.entry_at, chain.exit, chain.paid + candidate.paid)
+            entry = earlier.entry_at
+        return chain
 
     def quote(
         self, visit: Visit, exit_at: datetime, *, facts: StayFacts = StayFacts(), validations: tuple[str, ...] = (),

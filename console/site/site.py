@@ -13,6 +13,7 @@ stops them in reverse. Commands go to the service that owns them:
 | `cloud` | the link to the operator's cloud (None without one) |
 | `elevator`, `charging` | the elevator exit camera and the charging piles (None when absent) |
 | `backup` | the scheduled database backup (None without a backup folder) |
+| `live` | the whole site's occupancy on the board, live (other booths' changes too) |
 
 `board` is the read model every screen draws from; `bus` delivers the typed events.
 """
@@ -36,6 +37,7 @@ from console.site.documents import Documents
 from console.site.elevator import ElevatorService
 from console.site.exits import ExitService
 from console.site.lanes import LaneService
+from console.site.live import LiveOccupancy
 from console.site.pricing import TariffPricing
 from console.site.print_queue import PrintQueue
 from console.site.staff import StaffService
@@ -72,6 +74,7 @@ class Site:
     elevator: ElevatorService | None = None
     charging: ChargingService | None = None
     backup: BackupService | None = None
+    live: LiveOccupancy | None = None  # every booth's entries and exits on this board
     # Simulated controllers and other things that stop after the drivers that use them.
     after_stop: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = field(default=False, init=False)
@@ -88,7 +91,7 @@ class Site:
     def _services(self) -> list[Service]:
         """Background services in start order (the lanes start last, once everything
         they may call is running)."""
-        found: list[Service | None] = [self.print_queue, self.cloud, self.elevator, self.charging, self.backup]
+        found: list[Service | None] = [self.live, self.print_queue, self.cloud, self.elevator, self.charging, self.backup]
         return [s for s in found if s is not None]
 
     def start(self) -> None:

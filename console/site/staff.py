@@ -7,7 +7,8 @@ from typing import Callable
 from console.domain.cash import parse_count
 from console.domain.clock import Clock
 from console.domain.money import Money
-from console.domain.staff import Role, StaffError, User
+from console.domain.staff import PinPolicy, Role, StaffError, User
+from console.i18n import N_, _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
@@ -34,18 +35,28 @@ class StaffService:
         self.currency = config.site.currency
         self._flush = flush
         self.unsent_at_close: int | None = None
+        ops = config.operations
+        self.pin_policy = PinPolicy(ops.attendant_pin_digits, ops.manager_pin_digits)
 
-    @command("cannot read the users")
+    @command(N_("cannot read the users"))
     def needs_first_manager(self) -> bool:
         """True on a fresh installation: nobody can sign in yet."""
         return not self.store.query(staff.has_users)
 
-    @command("user NOT added")
+    @command(N_("user NOT added"))
     def add_user(self, name: str, role: Role, pin: str, *, actor: str) -> User:
         """Create an attendant or manager (audited)."""
-        return self.store.apply(staff.add_user, name=name, role=role, pin=pin, at=self.clock.now(), actor=actor)
+        return self.store.apply(staff.add_user, name=name, role=role, pin=pin, at=self.clock.now(), actor=actor,
+                                min_digits=self.pin_policy.min_digits(role))
 
-    @command("cannot check the PIN")
+    @command("user NOT unlocked")
+    def unlock_user(self, name: str, *, actor: User) -> User:
+        """A manager lifts a user's sign-in lock (audited)."""
+        if not actor.is_manager:
+            raise SiteError(_("only a manager can unlock a user"))
+        return self.store.apply(staff.unlock_user, name=name, at=self.clock.now(), actor=actor.name)
+
+    @command(N_("cannot check the PIN"))
     def sign_in(self, name: str, pin: str) -> User:
         """Check a user's PIN. Wrong PINs are counted (and lock the user) even though the
         sign-in fails, so the count is committed before the refusal is raised."""
@@ -60,12 +71,12 @@ class StaffService:
             raise SiteError(str(refusal))
         return user
 
-    @command("cannot read the shift")
+    @command(N_("cannot read the shift"))
     def current_shift(self) -> Shift | None:
         """The booth's open shift, if any."""
         return self.store.query(shifts.current_shift, self.booth_id)
 
-    @command("shift NOT opened")
+    @command(N_("shift NOT opened"))
     def open_shift(self, attendant: str, float_text: str) -> Shift:
         """Open the drawer with a counted float (audited)."""
         opening = Money.parse(float_text or "0", self.currency)
@@ -73,7 +84,7 @@ class StaffService:
         self.bus.report("info", f"shift opened by {attendant} with a float of {opening}")
         return shift
 
-    @command("shift NOT closed")
+    @command(N_("shift NOT closed"))
     def close_shift(self, counted_text: str, *, actor: str, note: str = "", hand_over_to: str | None = None) -> Shift:
         """Close the booth's shift with the drawer count ("50x2 20x5 1x3"). With
         `hand_over_to`, the next attendant's shift opens with the counted cash as its
@@ -81,14 +92,14 @@ class StaffService:
         waiting = self.board.pending_tickets()
         if waiting:
             lanes = ", ".join(sorted({t.lane_id for t in waiting}))
-            raise SiteError(f"a vehicle is waiting at {lanes}: settle it before closing the shift")
+            raise SiteError(_("a vehicle is waiting at {lanes}: settle it before closing the shift").format(lanes=lanes))
         self.unsent_at_close = self._flush() if self._flush is not None else None
         now = self.clock.now()
         counted = parse_count(counted_text, self.currency)
         with self.store.write() as tx:
             current = shifts.current_shift(tx, self.booth_id)
             if current is None:
-                raise shifts.ShiftError("no shift is open at this booth")
+                raise shifts.ShiftError(_("no shift is open at this booth"))
             closed = shifts.close_shift(tx, shift_id=current.id, counted=counted, closed_by=actor, note=note, at=now)
             if hand_over_to:
                 shifts.open_shift(tx, booth_id=self.booth_id, attendant=hand_over_to, opening_float=closed.counted_cash or Money.zero(self.currency), at=now)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from console.store.changes import announce
 from console.store.locks import lock_site_writes
 from console.store.tables import AuditRow
 from console.store.types import table_of
@@ -60,6 +61,7 @@ def append_audit(
         _INSERT,
         {"seq": seq, "at": at_utc, "actor": actor, "action": action, "subject": subject, "detail": detail_text, "prev_hash": prev_hash, "hash": digest},
     )
+    announce(db, action)  # every booth's listener hears of it when this commits
     return digest
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
+from console.i18n import _
 from console.store.audit import verify_chain
 from console.store.engine import StoreError, lock_file
 from console.store.tables import AuditRow
@@ -112,7 +113,7 @@ def copy_database(source: Path, target: Path) -> None:
     """Copy a live database to `target` with the backup API, as one self-contained file
     (journal mode DELETE, no -wal beside it), fsynced. Raises sqlite3 / OS errors."""
     if not source.is_file():
-        raise FileNotFoundError(f"{source}: no such database file")
+        raise FileNotFoundError(_("{source}: no such database file").format(source=source))
     # mode=rw: never create an empty database where the live one should be.
     src = sqlite3.connect(f"file:{quote(str(source))}?mode=rw", uri=True, timeout=30)
     try:
@@ -174,11 +175,11 @@ def take_backup(source: Path, folder: Path, now: datetime, *, label: str = "") -
     """Copy `source` into `folder`, verify the copy, and only then give it its final name
     (mode 0600). Raises BackupError with a message for people; nothing half-made is left."""
     if label and not re.fullmatch(r"[A-Za-z0-9_.-]+", label):
-        raise ValueError(f"backup label {label!r}: letters, digits, '.', '_' and '-' only")
+        raise ValueError(_("backup label {label!r}: letters, digits, '.', '_' and '-' only").format(label=label))
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
-        raise BackupError(f"cannot create the backup folder {folder}: {exc.strerror or exc}") from None
+        raise BackupError(_("cannot create the backup folder {folder}: {value}").format(folder=folder, value=exc.strerror or exc)) from None
     final = _free_name(folder, now, label)
     partial = folder / f".{final.name}.partial"
     try:
@@ -186,11 +187,11 @@ def take_backup(source: Path, folder: Path, now: datetime, *, label: str = "") -
         os.chmod(partial, 0o600)
         check = verify_copy(partial)
         if not check.ok:
-            raise BackupError(f"the copy of {source} does not verify: {check.problem}; the database may be damaged")
+            raise BackupError(_("the copy of {source} does not verify: {problem}; the database may be damaged").format(source=source, problem=check.problem))
         os.replace(partial, final)
         _fsync(folder)
     except (OSError, sqlite3.Error) as exc:
-        raise BackupError(f"cannot back {source} up to {folder}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise BackupError(_("cannot back {source} up to {folder}: {value}").format(source=source, folder=folder, value=getattr(exc, 'strerror', None) or exc)) from None
     finally:
         partial.unlink(missing_ok=True)
     return BackupFile(final, now.astimezone(timezone.utc).replace(microsecond=0), label)
@@ -226,12 +227,12 @@ def _exclusive(database: Path) -> int:
     try:
         fd = os.open(lock_file(database), os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise RestoreRefused(f"cannot lock {database}: {exc.strerror or exc}") from None
+        raise RestoreRefused(_("cannot lock {database}: {value}").format(database=database, value=exc.strerror or exc)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise RestoreRefused(f"{database} is in use (stop the console first: `systemctl stop booth`); nothing was changed") from None
+        raise RestoreRefused(_("{database} is in use (stop the console first: `systemctl stop booth`); nothing was changed").format(database=database)) from None
     return fd
 
 
@@ -243,9 +244,9 @@ def restore(copy: Path, database: Path, now: datetime, *, known_revision: KnownR
     (database, -wal, -shm) are moved, unchanged, into `replaced/`."""
     check = verify_copy(copy)
     if not check.ok:
-        raise RestoreRefused(f"{copy}: {check.problem}; the live database was not changed")
+        raise RestoreRefused(_("{copy}: {problem}; the live database was not changed").format(copy=copy, problem=check.problem))
     if check.revision is not None and not known_revision(check.revision):
-        raise RestoreRefused(f"{copy}: schema revision {check.revision} is newer than this booth knows; the live database was not changed")
+        raise RestoreRefused(_("{copy}: schema revision {revision} is newer than this booth knows; the live database was not changed").format(copy=copy, revision=check.revision))
     database.parent.mkdir(parents=True, exist_ok=True)
     fd = _exclusive(database)
     try:
@@ -267,7 +268,7 @@ def restore(copy: Path, database: Path, now: datetime, *, known_revision: KnownR
             os.replace(partial, database)
             _fsync(database.parent)
         except (OSError, sqlite3.Error) as exc:
-            raise RestoreRefused(f"cannot restore {copy}: {getattr(exc, 'strerror', None) or exc}; the live database was not changed") from None
+            raise RestoreRefused(_("cannot restore {copy}: {value}; the live database was not changed").format(copy=copy, value=getattr(exc, 'strerror', None) or exc)) from None
         finally:
             partial.unlink(missing_ok=True)
     finally:

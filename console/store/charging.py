@@ -30,6 +30,7 @@ from console.domain.charging import (
     refund_of,
 )
 from console.domain.money import Money
+from console.i18n import _
 from console.store.audit import append_audit
 from console.store.charging_tables import (
     charge_account as A,
@@ -229,22 +230,22 @@ def active_cards(db: Session) -> list[tuple[str, str]]:
 def block_card(db: Session, card_id: str, at: datetime, actor: str, reason: str) -> None:
     """A lost or cancelled card: blocked at once; its account and balance stay."""
     if not reason.strip():
-        raise ChargingError("say why the card is blocked")
+        raise ChargingError(_("say why the card is blocked"))
     done = db.execute(update(C).where(C.c.card_id == card_id, C.c.state == "active").values(state="blocked", blocked_at=at, note=reason[:200]))
     if not affected(done):
-        raise ChargingError(f"card {card_id} is unknown or already blocked")
+        raise ChargingError(_("card {card_id} is unknown or already blocked").format(card_id=card_id))
     _change(db, at, "charging.card_blocked", card_id, {"reason": reason, "_actor": actor})
 
 
 def top_up(db: Session, account_id: str, amount: Money, at: datetime, actor: str) -> Money:
     """Add to a prepaid balance. Returns the new balance."""
     if amount.minor <= 0:
-        raise ChargingError("a top-up must be more than zero")
+        raise ChargingError(_("a top-up must be more than zero"))
     r = db.execute(select(A.c.currency).where(A.c.id == account_id)).first()
     if r is None:
-        raise ChargingError(f"unknown account {account_id}")
+        raise ChargingError(_("unknown account {account_id}").format(account_id=account_id))
     if r[0] != amount.currency:
-        raise ChargingError(f"account {account_id} is kept in {r[0]}")
+        raise ChargingError(_("account {account_id} is kept in {value}").format(account_id=account_id, value=r[0]))
     db.execute(update(A).where(A.c.id == account_id).values(balance_minor=A.c.balance_minor + amount.minor))
     db.execute(L.insert().values(id=new_id(), account_id=account_id, at=at, kind="topup", amount_minor=amount.minor, currency=amount.currency))
     _change(db, at, "charging.top_up", account_id, {"amount_minor": amount.minor, "_actor": actor})
@@ -260,16 +261,16 @@ def open_session(db: Session, new: NewSession, at: datetime) -> SessionRecord:
     try:
         acc = db.execute(select(A).where(A.c.id == new.account_id)).first()
         if acc is None:
-            raise ChargingError(f"unknown account {new.account_id}")
+            raise ChargingError(_("unknown account {account_id}").format(account_id=new.account_id))
         am = acc._mapping
         cur = am["currency"]
         if new.card_id is not None:
             busy = db.execute(select(S.c.pile_id, S.c.port).where(S.c.card_id == new.card_id, S.c.state == "open")).first()
             if busy is not None:
-                raise ChargingError(f"card {new.card_id} is already charging at {busy[0]} port {busy[1]}")
+                raise ChargingError(_("card {card_id} is already charging at {value} port {value2}").format(card_id=new.card_id, value=busy[0], value2=busy[1]), cause="pile")
         busy_port = db.execute(select(S.c.id).where(S.c.pile_id == new.pile_id, S.c.port == new.port, S.c.state == "open")).first()
         if busy_port is not None:
-            raise ChargingError(f"{new.pile_id} port {new.port} is already in use")
+            raise ChargingError(_("{pile_id} port {port} is already in use").format(pile_id=new.pile_id, port=new.port))
         if new.mode is PayMode.PREPAID:
             check_prepaid(Money(am["balance_minor"], cur), new.hold)
             db.execute(update(A).where(A.c.id == new.account_id).values(balance_minor=A.c.balance_minor - new.hold.minor))
@@ -295,7 +296,7 @@ def open_session(db: Session, new: NewSession, at: datetime) -> SessionRecord:
         row = db.execute(select(S).where(S.c.id == sid)).one()
     except IntegrityError as exc:
         # Another booth or thread won the race for the port or the card.
-        raise ChargingError(f"{new.pile_id} port {new.port} or card {new.card_id} is already charging") from exc
+        raise ChargingError(_("{pile_id} port {port} or card {card_id} is already charging").format(pile_id=new.pile_id, port=new.port, card_id=new.card_id), cause="pile") from exc
     record = _session(row)
     return record
 
@@ -340,13 +341,13 @@ def close_session(db: Session, session_id: str, *, at: datetime, reason: str, bi
     settlement, so a repeated stop never bills twice."""
     r = db.execute(select(S).where(S.c.id == session_id)).first()
     if r is None:
-        raise ChargingError(f"unknown session {session_id}")
+        raise ChargingError(_("unknown session {session_id}").format(session_id=session_id))
     m = r._mapping
     cur = m["currency"]
     if m["state"] != "open":
         return Settlement(session_id, Money(m["bill_minor"] or 0, cur), Money(m["refund_minor"] or 0, cur), repeated=True)
     if bill.currency != cur or bill.is_negative:
-        raise ChargingError("a bill must be a non-negative amount in the session's currency")
+        raise ChargingError(_("a bill must be a non-negative amount in the session's currency"))
     refund = Money.zero(cur)
     if m["mode"] == PayMode.PREPAID.value:
         hold = Money(m["hold_minor"], cur)
@@ -391,10 +392,10 @@ def raise_fault(db: Session, *, pile_id: str, port: int | None, code: str, detai
 def close_maintenance(db: Session, fault_id: str, note: str, at: datetime, actor: str) -> None:
     """Close a fault's maintenance record with a note (required)."""
     if not note.strip():
-        raise ChargingError("a maintenance record is closed with a note saying what was done")
+        raise ChargingError(_("a maintenance record is closed with a note saying what was done"))
     done = db.execute(update(MR).where(MR.c.fault_id == fault_id, MR.c.closed_at.is_(None)).values(closed_at=at, closed_by=actor, note=note))
     if not affected(done):
-        raise ChargingError("no open maintenance record for this fault")
+        raise ChargingError(_("no open maintenance record for this fault"))
     db.execute(update(F).where(F.c.id == fault_id).values(state="closed"))
     _change(db, at, "charging.maintenance_closed", fault_id, {"note": note, "_actor": actor})
 
@@ -430,7 +431,7 @@ def usage(db: Session, by: str, *, since: datetime | None = None, until: datetim
     grouped by franchise."""
     key = {"user": S.c.account_id, "account": S.c.account_id, "pile": S.c.pile_id, "region": S.c.region}.get(by)
     if key is None:
-        raise ChargingError("usage is by user, pile or region")
+        raise ChargingError(_("usage is by user, pile or region"))
     q = select(S.c.franchise, key, func.count(), func.sum(S.c.energy_wh), func.sum(S.c.bill_minor)).where(S.c.state == "closed")
     if since is not None:
         q = q.where(S.c.started_at >= since)

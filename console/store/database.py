@@ -9,15 +9,18 @@ commit together or not at all.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from contextlib import contextmanager
 from typing import Any, Callable, Concatenate, Iterator, ParamSpec, TypeVar
 
 from sqlalchemy.engine import Engine, Result
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from console.store.engine import READ_ONLY, StoreError, explain
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Store", "StoreError", "affected", "database_errors"]
 
@@ -91,6 +94,28 @@ class Store:
         """Run one repository read in a read-only transaction of its own."""
         with self.read() as tx:
             return read(tx, *args, **kwargs)
+
+    def forget_old_pages(self) -> None:
+        """After deleting what must be gone (purged portraits): on SQLite, copy the
+        write-ahead log into the file and empty it, so no old copy of a deleted page stays
+        in the -wal file (the file itself overwrites deleted content: secure_delete).
+        Nothing to do on PostgreSQL, whose vacuum reclaims dead rows."""
+        if self.dialect != "sqlite":
+            return
+        try:
+            # Outside any transaction (a checkpoint cannot run in one): the raw connection.
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = cursor.fetchone()
+                cursor.close()
+            finally:
+                raw.close()
+            if busy and busy[0]:
+                log.warning("write-ahead log not emptied after a purge (readers were busy); the next checkpoint does it")
+        except (SQLAlchemyError, sqlite3.Error) as exc:
+            log.warning("write-ahead log not emptied after a purge: %s", exc)
 
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, and in tests)."""

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import create_engine
 
+from console.i18n import N_, _
 from console.locations import sqlite_url
 from console.store.errors import StoreError
 
@@ -62,18 +63,19 @@ class EngineSettings:
 
 
 def explain(exc: BaseException) -> str:
-    """A database failure in words an attendant can act on."""
+    """A database failure in words an attendant can act on (catalog messages: the site
+    says them in the attendant's language)."""
     text = str(getattr(exc, "orig", exc)).lower()
     if "locked" in text or "busy" in text:
-        return "the database is busy (locked by another program); nothing was recorded"
+        return N_("the database is busy (locked by another program); nothing was recorded")
     if "readonly" in text or "read-only" in text:
-        return "the database is read-only; nothing was recorded"
+        return N_("the database is read-only; nothing was recorded")
     if "full" in text:
-        return "the disk is full; nothing was recorded"
+        return N_("the disk is full; nothing was recorded")
     if "unable to open" in text:
-        return "the database file cannot be opened"
+        return N_("the database file cannot be opened")
     if "malformed" in text or "not a database" in text:
-        return "the database file is damaged"
+        return N_("the database file is damaged")
     return f"database error: {getattr(exc, 'orig', exc)}"
 
 
@@ -99,7 +101,7 @@ def _take_shared_lock(database: Path, wait_ms: int) -> int | None:
             if time.monotonic() >= deadline:
                 os.close(fd)
                 # Reported like any other lock: "the database is busy".
-                raise sqlite3.OperationalError("database is locked (a restore is running)") from None
+                raise sqlite3.OperationalError(_("database is locked (a restore is running)")) from None
             time.sleep(0.05)
 
 
@@ -111,7 +113,7 @@ def parse_database_url(url: str | URL) -> URL:
     try:
         parsed = make_url(url) if isinstance(url, str) else url
     except ArgumentError:
-        raise StoreError(f"{url!r} is not a database URL (e.g. sqlite:////path/booth.sqlite3 or postgresql://host/db)") from None
+        raise StoreError(_("{url!r} is not a database URL (e.g. sqlite:////path/booth.sqlite3 or postgresql://host/db)").format(url=url)) from None
     backend = parsed.get_backend_name()
     if backend == "postgres":  # the scheme libpq and many hosting panels print
         parsed = parsed.set(drivername="postgresql")
@@ -119,10 +121,10 @@ def parse_database_url(url: str | URL) -> URL:
     if backend == "postgresql":
         driver = parsed.get_driver_name() if "+" in parsed.drivername else ""
         if driver not in _POSTGRES_DRIVERS:
-            raise StoreError(f"PostgreSQL driver {driver!r} is not supported; use postgresql+psycopg://")
+            raise StoreError(_("PostgreSQL driver {driver!r} is not supported; use postgresql+psycopg://").format(driver=driver))
         return parsed.set(drivername=f"postgresql+{_POSTGRES_DRIVERS[driver]}")
     if backend != "sqlite":
-        raise StoreError(f"{parsed.render_as_string()}: only SQLite and PostgreSQL databases are supported")
+        raise StoreError(_("{value}: only SQLite and PostgreSQL databases are supported").format(value=parsed.render_as_string()))
     return parsed
 
 
@@ -137,7 +139,7 @@ def _require_driver(module: str) -> None:
     except ImportError as exc:
         if module == "psycopg":
             raise StoreError(POSTGRES_MISSING) from exc
-        raise StoreError(f"the {module} driver is not installed; use postgresql+psycopg:// ({POSTGRES_MISSING})") from exc
+        raise StoreError(_("the {module} driver is not installed; use postgresql+psycopg:// ({POSTGRES_MISSING})").format(module=module, POSTGRES_MISSING=POSTGRES_MISSING)) from exc
 
 
 def make_engine(url: str | URL, settings: EngineSettings | None = None, *, busy_timeout_ms: int | None = None) -> Engine:
@@ -205,7 +207,7 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
                 # Takings and attendants' PIN hashes: only the booth's user reads them.
                 directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             except OSError as exc:
-                raise StoreError(f"cannot create database directory {directory}: {exc.strerror}") from exc
+                raise StoreError(_("cannot create database directory {directory}: {strerror}").format(directory=directory, strerror=exc.strerror)) from exc
         path = Path(database).expanduser()
         if not uri_filename:
             file = path
@@ -231,6 +233,9 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Deleted content (purged portraits, pruned events) is overwritten, not left in
+            # free pages of the file.
+            cursor.execute("PRAGMA secure_delete=ON")
         finally:
             cursor.close()
 

@@ -22,9 +22,11 @@ def record_gate_action(db: Session,
     at: datetime,
     plate: str | None = None,
     snapshot: bytes | None = None,
+    action_id: str | None = None,
 ) -> str:
-    """Record a barrier moved by hand (before it moves). Returns the record's id."""
-    action_id = new_id()
+    """Record a barrier moved by hand (before it moves). Returns the record's id (given
+    when the move was kept in the emergency journal first)."""
+    action_id = action_id or new_id()
     db.add(GateActionRow(id=action_id, lane=lane, action=action, reason=reason, note=note, plate=plate, actor=actor, at=at, snapshot=snapshot))
     append_audit(
         db, at=at, actor=actor, action=f"gate.manual_{action}", subject=lane,

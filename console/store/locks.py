@@ -22,12 +22,21 @@ SITE_WRITE_LOCK_KEY = 0x626F6F74682D77
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
+_HELD = "booth_site_lock"  # session.info key: the transaction that holds the lock
+
+
 def lock_site_writes(db: Session) -> None:
     """Serialize this transaction's dependent writes with every other booth's.
 
     On PostgreSQL, waits for the site's advisory lock and holds it until the caller's
-    transaction ends (taking it again in the same transaction is free of waiting). On
-    SQLite, does nothing: the write transaction already excludes every other writer."""
+    transaction ends; asked again in the same transaction, it costs nothing (no second
+    round trip while every other booth waits). On SQLite, does nothing: the write
+    transaction already excludes every other writer."""
     conn = db.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(_LOCK, {"key": SITE_WRITE_LOCK_KEY})
+    if conn.dialect.name != "postgresql":
+        return
+    transaction = db.get_transaction()
+    if transaction is not None and db.info.get(_HELD) is transaction:
+        return
+    conn.execute(_LOCK, {"key": SITE_WRITE_LOCK_KEY})
+    db.info[_HELD] = transaction

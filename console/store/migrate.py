@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from console.i18n import _
 from console.locations import migrations_dir
 from console.store.engine import StoreError, explain
 
@@ -103,7 +104,7 @@ def _backup_before_upgrade(engine: Engine, before: str, head: str | None) -> Non
     try:
         backup = take_backup(database, local_backup_dir(database), datetime.now(timezone.utc), label=f"before-{head}")
     except BackupError as exc:
-        raise StoreError(f"the database was not upgraded from {before} to {head}: no backup could be taken first ({exc})") from None
+        raise StoreError(_("the database was not upgraded from {before} to {head}: no backup could be taken first ({exc})").format(before=before, head=head, exc=exc)) from None
     log.info("database backed up to %s before the upgrade from %s to %s", backup.path, before, head)
 
 
@@ -145,4 +146,4 @@ def upgrade(engine: Engine, *, backup: bool = True) -> tuple[str | None, str | N
             after = MigrationContext.configure(conn).get_current_revision()
         return before, after
     except DBAPIError as exc:
-        raise StoreError(f"cannot migrate the database: {explain(exc)}") from exc
+        raise StoreError(_("cannot migrate the database: {exc}").format(exc=explain(exc))) from exc

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlmodel import Session
 
+from console.i18n import _
 from console.store.database import affected
 from console.store.ids import new_id
 from console.store.tables import OutboxRow
@@ -20,7 +21,9 @@ from console.store.types import table_of
 
 _OUTBOX = table_of(OutboxRow)
 _INSERT = _OUTBOX.insert()  # built once: hot path
-_UNSENT = _OUTBOX.c.sent_at.is_(None)
+# Waiting to be sent: not acknowledged, and not parked after the cloud refused it.
+_UNSENT = and_(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.refused_at.is_(None))
+_PARKED = and_(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.refused_at.is_not(None))
 
 
 def enqueue(db: Session, *, type: str, occurred_at: datetime, payload: dict[str, Any]) -> str:
@@ -80,7 +83,7 @@ def unsent_page(db: Session, limit: int, after_id: str | None = None) -> OutboxP
         try:
             payload = json.loads(r.payload)
             if not isinstance(payload, dict):
-                raise ValueError("payload is not an object")
+                raise ValueError(_("payload is not an object"))
         except ValueError:
             broken.append(r.id)
             continue
@@ -122,3 +125,95 @@ def newest_unsent_id(db: Session) -> str | None:
 def unsent_up_to(db: Session, last_id: str) -> int:
     """How many events up to and including `last_id` are still unsent."""
     return int(db.execute(select(func.count()).where(_UNSENT, _OUTBOX.c.id <= last_id)).scalar() or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedEvent:
+    """An event the cloud refused for itself, parked for the manager."""
+
+    id: str
+    type: str
+    occurred_at: datetime
+    refused_at: datetime
+    reason: str
+    attempts: int
+
+
+def park(db: Session, refusals: Sequence[tuple[str, str]], at: datetime) -> int:
+    """Park events the cloud refused one by one (id, its reason): they are not sent again
+    until a manager puts them back (`requeue`), so they block nothing after them. Returns
+    how many were parked."""
+    parked = 0
+    for event_id, reason in refusals:
+        result = db.execute(
+            update(_OUTBOX).where(_OUTBOX.c.id == event_id, _UNSENT)
+            .values(refused_at=at, refused_reason=(reason or "")[:300], attempts=_OUTBOX.c.attempts + 1)
+        )
+        parked += affected(result)
+    return parked
+
+
+def refused(db: Session, limit: int = 200) -> list[RefusedEvent]:
+    """Parked events, oldest first."""
+    rows = db.execute(
+        select(_OUTBOX.c.id, _OUTBOX.c.type, _OUTBOX.c.occurred_at, _OUTBOX.c.refused_at, _OUTBOX.c.refused_reason,
+               _OUTBOX.c.attempts).where(_PARKED).order_by(_OUTBOX.c.id).limit(limit)
+    ).all()
+    return [RefusedEvent(r.id, r.type, r.occurred_at, r.refused_at, r.refused_reason or "", r.attempts) for r in rows]
+
+
+def refused_count(db: Session) -> int:
+    """How many events are parked."""
+    return int(db.execute(select(func.count()).where(_PARKED)).scalar() or 0)
+
+
+def requeue(db: Session, ids: Sequence[str] | None = None) -> int:
+    """Put parked events back in the queue (all of them without `ids`), e.g. after the
+    cloud was fixed. Returns how many."""
+    query = update(_OUTBOX).where(_PARKED)
+    if ids is not None:
+        query = query.where(_OUTBOX.c.id.in_(list(ids)))
+    return affected(db.execute(query.values(refused_at=None, refused_reason=None)))
+
+
+# The only outbox payload field that holds a person's picture (elevator ride events).
+SNAPSHOT_FIELD = "snapshot_jpeg_b64"
+RIDE_EVENT = "elevator.ride"
+
+
+def scrub_snapshots(db: Session, *, older_than: datetime) -> int:
+    """Remove the pictures from ride events that happened before `older_than`, sent or
+    not: retention means deletion, also of the copy waiting for the cloud. An unsent
+    event still goes, without its picture (`snapshot_purged: true`). Returns how many."""
+    rows = db.execute(
+        select(_OUTBOX.c.id, _OUTBOX.c.payload).where(
+            _OUTBOX.c.type == RIDE_EVENT, _OUTBOX.c.occurred_at < older_than,
+            _OUTBOX.c.payload.like(f'%"{SNAPSHOT_FIELD}":"%'),
+        )
+    ).all()
+    for row in rows:
+        try:
+            payload = json.loads(row.payload)
+        except ValueError:
+            continue
+        if not isinstance(payload, dict):
+            continue
+        payload[SNAPSHOT_FIELD] = None
+        payload["snapshot_purged"] = True
+        db.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(
+            payload=json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))))
+    return len(rows)
+
+
+def prune_sent(db: Session, *, sent_before: datetime, limit: int = 5000) -> int:
+    """Delete events the cloud acknowledged before `sent_before` (the cloud holds them;
+    the booth keeps recent ones to answer questions about the link). Parked and unsent
+    events are never pruned. At most `limit` per call, so one call is a short
+    transaction. Returns how many."""
+    ids = db.execute(
+        select(_OUTBOX.c.id).where(_OUTBOX.c.sent_at.is_not(None), _OUTBOX.c.sent_at < sent_before)
+        .order_by(_OUTBOX.c.id).limit(limit)
+    ).scalars().all()
+    if not ids:
+        return 0
+    return affected(db.execute(_OUTBOX.delete().where(_OUTBOX.c.id.in_(list(ids)))))

@@ -15,12 +15,19 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from console.store.ids import new_id
+from console.store.locks import lock_site_writes
 from console.store.tables import CounterRow, ReceiptRow
 
 
 def next_number(db: Session, booth_id: str, name: str = "receipt") -> int:
-    """Advance and return a booth's sequence inside the caller's (write-locked) transaction."""
-    row = db.get(CounterRow, (booth_id, name))
+    """Advance and return a booth's sequence inside the caller's transaction.
+
+    Under the site's write lock (SQLite: the write transaction's): two documents of one
+    booth, say a reprint and a payment's receipt from two threads, never read the same
+    value, and the number is gap-free because it commits or rolls back with its document."""
+    lock_site_writes(db)
+    row = db.exec(select(CounterRow).where(CounterRow.booth_id == booth_id, CounterRow.name == name)
+                  .execution_options(populate_existing=True)).first()
     if row is None:
         row = CounterRow(booth_id=booth_id, name=name, value=0)
     row.value += 1

@@ -22,6 +22,7 @@ from console.domain.rides import (
     build_statement,
     normalise_card,
 )
+from console.store import outbox
 from console.store.audit import append_audit
 from console.store.database import affected
 from console.store.ids import new_id
@@ -29,7 +30,7 @@ from console.store.outbox import enqueue
 from console.store.ride_tables import ElevatorCardRow, ElevatorRideRow
 from console.store.types import table_of
 
-OUTBOX_TYPE = "elevator.ride"
+OUTBOX_TYPE = outbox.RIDE_EVENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,9 +286,10 @@ def purge_snapshots(db: Session, *, older_than: datetime, at: datetime, actor: s
         .values(snapshot=None, snapshot_purged_at=at)
     )
     count = affected(result)
-    if count:
+    scrubbed = outbox.scrub_snapshots(db, older_than=older_than)
+    if count or scrubbed:
         append_audit(db, at=at, actor=actor, action="ride.snapshots_purged", subject="elevator_ride",
-                     detail={"count": count, "older_than": older_than.isoformat()})
+                     detail={"count": count, "outbox_events": scrubbed, "older_than": older_than.isoformat()})
     return count
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from console.domain.cash import count_total
 from console.domain.errors import DomainError
 from console.domain.money import Money
+from console.i18n import _
 from console.store.audit import append_audit
 from console.store.ids import new_id
 from console.store.outbox import enqueue
@@ -59,9 +60,9 @@ def current_shift(session: Session, booth_id: str) -> Shift | None:
 def open_shift(session: Session, *, booth_id: str, attendant: str, opening_float: Money, at: datetime) -> Shift:
     """Open the booth's drawer for `attendant` (inside the caller's transaction)."""
     if opening_float.is_negative:
-        raise ShiftError("the float cannot be negative")
+        raise ShiftError(_("the float cannot be negative"))
     if current_shift(session, booth_id) is not None:
-        raise ShiftError("a shift is already open at this booth; close it or hand over")
+        raise ShiftError(_("a shift is already open at this booth; close it or hand over"))
     row = ShiftRow(id=new_id(), booth_id=booth_id, attendant=attendant, currency=opening_float.currency, opened_at=at, opening_float_minor=opening_float.minor)
     session.add(row)
     session.flush()
@@ -86,9 +87,9 @@ def close_shift(session: Session, *, shift_id: str, counted: dict[int, int], clo
     """Close a shift with the drawer counted by denomination. A shift closes once."""
     row = session.get(ShiftRow, shift_id)
     if row is None:
-        raise ShiftError("no such shift")
+        raise ShiftError(_("no such shift"))
     if row.state != "open":
-        raise ShiftError(f"this shift was already closed at {row.closed_at:%H:%M} UTC by {row.closed_by}")
+        raise ShiftError(_("this shift was already closed at {closed_at:%H:%M} UTC by {closed_by}").format(closed_at=row.closed_at, closed_by=row.closed_by))
     total = count_total(counted, row.currency)
     row.expected_cash_minor = expected_cash(session, row)
     row.counted_cash_minor = total.minor
@@ -104,9 +105,9 @@ def close_shift(session: Session, *, shift_id: str, counted: dict[int, int], clo
 def record_cash_movement(session: Session, *, shift_id: str, kind: str, amount: Money, reason: str, actor: str, at: datetime, visit_id: str | None = None) -> None:
     """Cash into (+) or out of (-) the drawer that is not a fee (audited)."""
     if kind not in ("paid_out", "refund", "change_left", "drop"):
-        raise ShiftError(f"unknown kind of cash movement {kind!r}")
+        raise ShiftError(_("unknown kind of cash movement {kind!r}").format(kind=kind))
     if not reason.strip():
-        raise ShiftError("give a reason")
+        raise ShiftError(_("give a reason"))
     session.add(CashMovementRow(id=new_id(), shift_id=shift_id, kind=kind, amount_minor=amount.minor, currency=amount.currency, reason=reason.strip(), actor=actor, at=at, visit_id=visit_id))
     append_audit(session, at=at, actor=actor, action=f"cash.{kind}", subject=shift_id, detail={"amount_minor": amount.minor, "reason": reason.strip()})
     enqueue(session, type="cash.moved", occurred_at=at, payload={"shift_id": shift_id, "kind": kind, "amount_minor": amount.minor, "currency": amount.currency, "reason": reason.strip()})

@@ -93,6 +93,10 @@ class OutboxRow(SQLModel, table=True):
     payload: str
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     attempts: int = 0
+    # Refused by the cloud for itself (its batch went on): parked here for the manager,
+    # no longer sent (console.store.outbox.park, `booth cloud refused`).
+    refused_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    refused_reason: str | None = Field(default=None, max_length=300)
 
 
 class OccupancyAdjustmentRow(SQLModel, table=True):
@@ -136,6 +140,7 @@ class UserRow(SQLModel, table=True):
     active: bool = True
     failed_attempts: int = 0
     locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    lockouts: int = 0  # locks in a row: each lasts longer (console.domain.staff.LOCKOUT_STEPS)
     created_at: datetime = Field(sa_column=utc_column())
 
 

@@ -8,6 +8,8 @@ from typing import Any, cast
 from sqlalchemy import Column, Table
 from sqlalchemy.types import DateTime, TypeDecorator
 
+from console.i18n import _
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as naive UTC and returns them aware again.
@@ -23,7 +25,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime refused: store aware UTC times only")
+            raise ValueError(_("naive datetime refused: store aware UTC times only"))
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:

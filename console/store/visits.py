@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, literal, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -43,7 +43,6 @@ from console.store.types import table_of
 __all__ = [
     "AlreadyInside", "AlreadySettled", "adjust_occupancy", "close_stale", "close_visit", "get_visit", "latest_visit_for", "occupancy_counts",
     "open_debts", "open_plates", "open_visit_for", "occupancy_for_entry", "record_entry", "stale_visits", "totals",
-    "zone_occupancy",
 ]
 
 
@@ -75,6 +74,11 @@ def _is_open_plate_violation(exc: IntegrityError) -> bool:
 _VISITS = table_of(VisitRow)
 _OPEN_VISIT_ENTRY = select(_VISITS.c.entry_at).where(_VISITS.c.plate == bindparam("plate"), _VISITS.c.state == "open")
 _INSERT_VISIT = _VISITS.insert()
+_ADJUSTMENTS = table_of(OccupancyAdjustmentRow)
+_OCCUPANCY = union_all(
+    select(_VISITS.c.zone, func.count(), literal(0)).where(_VISITS.c.state == "open").group_by(_VISITS.c.zone),
+    select(_ADJUSTMENTS.c.zone, func.sum(_ADJUSTMENTS.c.delta), literal(1)).group_by(_ADJUSTMENTS.c.zone),
+)
 
 
 # -- reads ------------------------------------------------------------------------
@@ -92,15 +96,16 @@ def latest_visit_for(db: Session, plate: str) -> Visit | None:
     return visit_from_row(row) if row else None
 
 
-def previous_visit_for(db: Session, plate: str, before: datetime) -> Visit | None:
-    """The plate's last visit that had left by `before` (a re-entry may continue it)."""
-    row = db.exec(
+def previous_visits_for(db: Session, plate: str, before: datetime, limit: int = 8) -> list[Visit]:
+    """The plate's last visits that had left by `before`, the latest first (a re-entry may
+    continue them: a chain of short trips out is one stay)."""
+    rows = db.exec(
         select(VisitRow)
         .where(VisitRow.plate == plate, col(VisitRow.exit_at).is_not(None), col(VisitRow.exit_at) <= before)
         .order_by(col(VisitRow.exit_at).desc())
-        .limit(1)
-    ).first()
-    return visit_from_row(row) if row else None
+        .limit(limit)
+    ).all()
+    return [visit_from_row(row) for row in rows]
 
 
 def get_visit(db: Session, visit_id: str) -> Visit | None:
@@ -109,33 +114,23 @@ def get_visit(db: Session, visit_id: str) -> Visit | None:
 
 
 def occupancy_counts(db: Session) -> dict[str, int]:
-    """Vehicles in each zone: open visits plus the attendants' corrections."""
-    rows = db.exec(
-        select(VisitRow.zone, func.count()).where(VisitRow.state == "open").group_by(VisitRow.zone)
-    ).all()
-    counts = {zone: int(n) for zone, n in rows}
-    for zone, delta in db.exec(
-        select(OccupancyAdjustmentRow.zone, func.sum(OccupancyAdjustmentRow.delta)).group_by(OccupancyAdjustmentRow.zone)
-    ).all():
-        counts[zone] = max(0, counts.get(zone, 0) + int(delta or 0))
+    """Vehicles in each zone: open visits plus the attendants' corrections (one query:
+    it runs on every entry, under the site's write lock on a shared database)."""
+    counts: dict[str, int] = {}
+    deltas: dict[str, int] = {}
+    for zone, n, is_delta in db.connection().execute(_OCCUPANCY):
+        (deltas if is_delta else counts)[zone] = int(n or 0)
+    for zone, delta in deltas.items():
+        counts[zone] = max(0, counts.get(zone, 0) + delta)
     return counts
 
 
-def zone_occupancy(db: Session, zone: str) -> int:
-    """Vehicles in one zone: its open visits plus the attendants' corrections."""
-    inside = db.exec(select(func.count()).select_from(VisitRow).where(VisitRow.zone == zone, VisitRow.state == "open")).one()
-    delta = db.exec(
-        select(func.coalesce(func.sum(OccupancyAdjustmentRow.delta), 0)).where(OccupancyAdjustmentRow.zone == zone)
-    ).one()
-    return max(0, int(inside) + int(delta or 0))
-
-
-def occupancy_for_entry(db: Session, zone: str) -> int:
-    """The zone's count as an entry must judge it: taken under the site's write lock
+def occupancy_for_entry(db: Session) -> dict[str, int]:
+    """Every zone's count as an entry must judge it: taken under the site's write lock
     (inside the entry's transaction), so no other booth's entry can take the last space
     between this count and the visit being recorded."""
     lock_site_writes(db)
-    return zone_occupancy(db, zone)
+    return occupancy_counts(db)
 
 
 def open_debts(db: Session, plate: str) -> list[tuple[str, int, datetime, str]]:
@@ -214,7 +209,7 @@ def record_entry(db: Session,
     conn = db.connection()  # Core on the session's connection: the hot path
     existing = conn.execute(_OPEN_VISIT_ENTRY, {"plate": plate}).first()
     if existing is not None:
-        raise AlreadyInside(f"{plate} is already inside (entered {existing[0]:%Y-%m-%d %H:%M} UTC)")
+        raise AlreadyInside(_("{plate} is already inside (entered {when} UTC)").format(plate=plate, when=f"{existing[0]:%Y-%m-%d %H:%M}"))
     try:
         conn.execute(
             _INSERT_VISIT,
@@ -228,7 +223,7 @@ def record_entry(db: Session,
         # means the plate is inside; any other clash is a fault and is reported as one.
         # Either way the caller's transaction is abandoned.
         if _is_open_plate_violation(exc):
-            raise AlreadyInside(f"{plate} is already inside") from None
+            raise AlreadyInside(_("{plate} is already inside").format(plate=plate)) from None
         raise
     detail = {"plate": plate, "lane": lane, "zone": zone}
     if note:
@@ -362,6 +357,7 @@ def close_visit(db: Session,
                 "amount_minor": prow.amount_minor,
                 "currency": prow.currency,
                 "attendant": attendant,
+                "reference": prow.reference,  # card approval code, phone payment id: reconciliation
             },
         )
     for debt_id in settles_debts:

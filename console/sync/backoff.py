@@ -28,15 +28,18 @@ class Backoff:
     def next_delay(self, retry_after: float | None = None) -> float:
         """Record one more failure and return how long to wait (seconds).
 
-        With `retry_after` (from the server), wait at least that long, plus up to 10 %
-        (at most one second) of jitter; a silly value is capped at `retry_after_cap`.
+        `retry_after` (from the server) is a floor, not a replacement: the wait is the
+        longer of the exponential delay and Retry-After plus up to 10 % (at most one
+        second) of jitter, so an overloaded cloud answering "Retry-After: 1" to every
+        booth is still asked less and less often. A silly value is capped at
+        `retry_after_cap`.
         """
         ceiling = min(self.cap, self.base * (2 ** min(self.failures, 30)))
         self.failures += 1
         delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)
         if retry_after is not None:
             floor = min(max(0.0, retry_after), self.retry_after_cap)
-            return floor + self.rng.uniform(0, min(1.0, floor * 0.1))
+            delay = max(delay, floor + self.rng.uniform(0, min(1.0, floor * 0.1)))
         return delay
 
     def give_up_delay(self) -> float:

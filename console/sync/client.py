@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import ValidationError
 
+from console.i18n import _
 from console.store.outbox import OutboxEvent
 from console.sync import protocol as p
 
@@ -86,11 +87,11 @@ def check_cloud_url(url: str) -> str:
     text = url.strip().rstrip("/")
     parts = urlsplit(text)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise CloudConfigError(f"cloud.url: {url!r} is not an http(s) URL")
+        raise CloudConfigError(_("cloud.url: {url!r} is not an http(s) URL").format(url=url))
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise CloudConfigError(f"cloud.url: {url!r} must use https (plain http is only allowed to this machine)")
+        raise CloudConfigError(_("cloud.url: {url!r} must use https (plain http is only allowed to this machine)").format(url=url))
     if parts.query or parts.fragment:
-        raise CloudConfigError(f"cloud.url: {url!r} must not carry a query or fragment")
+        raise CloudConfigError(_("cloud.url: {url!r} must not carry a query or fragment").format(url=url))
     return text
 
 
@@ -100,11 +101,11 @@ def tls_verify(ca_bundle: str | None) -> ssl.SSLContext | bool:
         return True
     path = Path(ca_bundle).expanduser()
     if not path.is_file():
-        raise CloudConfigError(f"cloud.ca_bundle: {ca_bundle} is not a file")
+        raise CloudConfigError(_("cloud.ca_bundle: {ca_bundle} is not a file").format(ca_bundle=ca_bundle))
     try:
         return ssl.create_default_context(cafile=str(path))
     except (ssl.SSLError, OSError) as exc:
-        raise CloudConfigError(f"cloud.ca_bundle: {ca_bundle} cannot be used: {exc}") from None
+        raise CloudConfigError(_("cloud.ca_bundle: {ca_bundle} cannot be used: {exc}").format(ca_bundle=ca_bundle, exc=exc)) from None
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -163,30 +164,30 @@ class CloudClient:
         try:
             response = self._http.request(method, path, content=content, headers=all_headers, params=params)
         except httpx.TimeoutException as exc:
-            raise CloudError(f"the cloud did not answer in time ({type(exc).__name__})") from None
+            raise CloudError(_("the cloud did not answer in time ({kind})").format(kind=type(exc).__name__)) from None
         except httpx.TransportError as exc:
-            raise CloudError(f"cannot reach the cloud: {exc or type(exc).__name__}") from None
+            raise CloudError(_("cannot reach the cloud: {value}").format(value=exc or type(exc).__name__)) from None
         if response.status_code in (200, 201, 304) or (accept_404 and response.status_code == 404):
             return response
         reason = _error_text(response)
         status = response.status_code
         retry_after = p.retry_after_seconds(response.headers.get("Retry-After"), response.headers.get("Date"))
         if status in (401, 403):
-            raise AuthError(f"the cloud refused this booth's token ({status}: {reason}); run `booth cloud login`", retryable=False, status=status)
+            raise AuthError(_("the cloud refused this booth's token ({status}: {reason}); run `booth cloud login`").format(status=status, reason=reason), retryable=False, status=status)
         if status == 413:
-            raise TooLarge(f"the cloud refused a batch as too large ({reason})", retryable=True, status=status)
+            raise TooLarge(_("the cloud refused a batch as too large ({reason})").format(reason=reason), retryable=True, status=status)
         if status in RETRYABLE_STATUSES:
-            raise CloudError(f"the cloud is unavailable ({status}: {reason})", retryable=True, status=status, retry_after=retry_after)
-        raise CloudError(f"the cloud refused the request ({status}: {reason})", retryable=False, status=status, retry_after=retry_after)
+            raise CloudError(_("the cloud is unavailable ({status}: {reason})").format(status=status, reason=reason), retryable=True, status=status, retry_after=retry_after)
+        raise CloudError(_("the cloud refused the request ({status}: {reason})").format(status=status, reason=reason), retryable=False, status=status, retry_after=retry_after)
 
     @staticmethod
     def _json(response: httpx.Response) -> dict[str, Any]:
         try:
             data = response.json()
         except (ValueError, UnicodeDecodeError):
-            raise CloudError(f"the cloud sent something that is not JSON ({response.headers.get('content-type', '?')})") from None
+            raise CloudError(_("the cloud sent something that is not JSON ({value})").format(value=response.headers.get('content-type', '?'))) from None
         if not isinstance(data, dict):
-            raise CloudError("the cloud sent JSON that is not an object")
+            raise CloudError(_("the cloud sent JSON that is not an object"))
         return data
 
     # -- endpoints ---------------------------------------------------------------------
@@ -202,7 +203,7 @@ class CloudClient:
         data = self._json(self._request("POST", p.events_path(self.site_id), body=body))
         acknowledged = data.get("acknowledged")
         if not isinstance(acknowledged, list) or not all(isinstance(i, str) for i in acknowledged):
-            raise CloudError("the cloud's answer to a batch has no list of acknowledged ids")
+            raise CloudError(_("the cloud's answer to a batch has no list of acknowledged ids"))
         rejected_raw = data.get("rejected") or []
         rejected = tuple(
             (str(r.get("id", "")), str(r.get("error", ""))[:300]) for r in rejected_raw if isinstance(r, dict)
@@ -238,7 +239,7 @@ class CloudClient:
         try:
             return p.RemotePaymentsPage.model_validate(data)
         except ValidationError as exc:
-            raise CloudError(f"the cloud sent a malformed page of remote payments: {p.problems(exc)}", retryable=False) from None
+            raise CloudError(_("the cloud sent a malformed page of remote payments: {value}").format(value=p.problems(exc)), retryable=False) from None
 
     def whoami(self) -> dict[str, Any]:
         """Which site the token belongs to."""

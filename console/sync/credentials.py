@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from typing import Callable, Protocol
 
+from console.i18n import _
 from console.sync.client import check_cloud_url
 from console.sync.secrets import (
     CredentialError,
@@ -50,7 +51,7 @@ def secret_store(kind: str = "keyring", *, key_file: str = "", credential_file: 
         return SystemdCredentialStore(Path(credential_file or "/etc/credstore.encrypted/booth-cloud-token"))
     if kind == "keyring":
         return KeyringStore()
-    raise CredentialError(f"unknown secret store {kind!r} (keyring, encrypted-file, systemd-credential)")
+    raise CredentialError(_("unknown secret store {kind!r} (keyring, encrypted-file, systemd-credential)").format(kind=kind))
 
 
 def site_secret_store(cloud: SecretSettings, data: Path | None = None) -> SecretStore:
@@ -66,9 +67,9 @@ def save_token(cloud_url: str, token: str, store: SecretStore | None = None) -> 
     """Store the site token for `cloud_url` (default store: the OS keyring)."""
     token = token.strip()
     if not token:
-        raise CredentialError("no token given")
+        raise CredentialError(_("no token given"))
     if any(c.isspace() for c in token) or not token.isprintable():
-        raise CredentialError("a token is one word of printable characters")
+        raise CredentialError(_("a token is one word of printable characters"))
     (store or KeyringStore()).set(SERVICE, _user(cloud_url), token)
 
 
@@ -77,7 +78,7 @@ def load_token(cloud_url: str, store: SecretStore | None = None) -> str | None:
     try:
         return (store or KeyringStore()).get(SERVICE, _user(cloud_url))
     except OSError as exc:
-        raise CredentialError(f"cannot read the secret store: {exc}") from None
+        raise CredentialError(_("cannot read the secret store: {exc}").format(exc=exc)) from None
 
 
 def delete_token(cloud_url: str, store: SecretStore | None = None) -> bool:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from console.domain.plates import PlateRules
+from console.i18n import _
 
 API = "/v1"
 MAX_BATCH_EVENTS = 1000
@@ -57,13 +58,13 @@ def plate_key(text: str) -> str:
 def utc_text(at: datetime) -> str:
     """An aware datetime as ISO 8601 in UTC."""
     if at.tzinfo is None:
-        raise ValueError("naive datetime")
+        raise ValueError(_("naive datetime"))
     return at.astimezone(timezone.utc).isoformat()
 
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
-        raise ValueError("a time must carry an offset (e.g. 2026-03-02T08:00:00+00:00)")
+        raise ValueError(_("a time must carry an offset (e.g. 2026-03-02T08:00:00+00:00)"))
     return value.astimezone(timezone.utc)
 
 
@@ -86,7 +87,7 @@ class EventIn(_Doc):
         try:
             return str(uuid.UUID(value))
         except (ValueError, AttributeError, TypeError):
-            raise ValueError("id must be a UUID") from None
+            raise ValueError(_("id must be a UUID")) from None
 
     _aware_time = field_validator("occurred_at")(_aware)
 

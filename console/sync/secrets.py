@@ -27,6 +27,8 @@ import keyring
 from cryptography.fernet import Fernet, InvalidToken
 from keyring.errors import KeyringError, PasswordDeleteError
 
+from console.i18n import _
+
 CREDENTIAL_NAME = "booth-cloud-token"
 
 
@@ -53,7 +55,7 @@ class KeyringStore:
         try:
             return keyring.get_password(service, user)
         except KeyringError as exc:
-            raise CredentialError(f"cannot read the keyring: {exc}") from None
+            raise CredentialError(_("cannot read the keyring: {exc}").format(exc=exc)) from None
 
     def set(self, service: str, user: str, secret: str) -> None:
         try:
@@ -71,7 +73,7 @@ class KeyringStore:
         except PasswordDeleteError:
             return False
         except KeyringError as exc:
-            raise CredentialError(f"cannot change the keyring: {exc}") from None
+            raise CredentialError(_("cannot change the keyring: {exc}").format(exc=exc)) from None
 
     def describe(self) -> str:
         return "the OS keyring"
@@ -81,9 +83,9 @@ def _private(path: Path, what: str) -> None:
     """Refuse a secret file others could read, or that another user owns."""
     info = path.stat()
     if info.st_mode & 0o077:
-        raise CredentialError(f"{what} {path} can be read by other users; run `chmod 600 {path}`")
+        raise CredentialError(_("{what} {path} can be read by other users; run `chmod 600 {path}`").format(what=what, path=path))
     if info.st_uid != os.geteuid():
-        raise CredentialError(f"{what} {path} belongs to another user; it must belong to the booth's user")
+        raise CredentialError(_("{what} {path} belongs to another user; it must belong to the booth's user").format(what=what, path=path))
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -109,18 +111,18 @@ class EncryptedFileStore:
     def _key(self, *, create: bool) -> Fernet:
         if not self.key_file.exists():
             if not create:
-                raise CredentialError(f"the key file {self.key_file} is missing; without it the stored token cannot be read (log in again)")
+                raise CredentialError(_("the key file {key_file} is missing; without it the stored token cannot be read (log in again)").format(key_file=self.key_file))
             try:
                 _write_private(self.key_file, Fernet.generate_key())
             except OSError as exc:
-                raise CredentialError(f"cannot create the key file {self.key_file}: {exc.strerror or exc}") from None
+                raise CredentialError(_("cannot create the key file {key_file}: {value}").format(key_file=self.key_file, value=exc.strerror or exc)) from None
         try:
             _private(self.key_file, "the key file")
             return Fernet(self.key_file.read_bytes().strip())
         except OSError as exc:
-            raise CredentialError(f"cannot read the key file {self.key_file}: {exc.strerror or exc}") from None
+            raise CredentialError(_("cannot read the key file {key_file}: {value}").format(key_file=self.key_file, value=exc.strerror or exc)) from None
         except ValueError:
-            raise CredentialError(f"{self.key_file} is not a key file (44 characters of URL-safe base64)") from None
+            raise CredentialError(_("{key_file} is not a key file (44 characters of URL-safe base64)").format(key_file=self.key_file)) from None
 
     def _entries(self, fernet: Fernet) -> dict[str, str]:
         if not self.path.exists():
@@ -129,9 +131,9 @@ class EncryptedFileStore:
             _private(self.path, "the token file")
             data = json.loads(fernet.decrypt(self.path.read_bytes()))
         except InvalidToken:
-            raise CredentialError(f"{self.path} was not written with the key in {self.key_file} (or was altered); log in again") from None
+            raise CredentialError(_("{path} was not written with the key in {key_file} (or was altered); log in again").format(path=self.path, key_file=self.key_file)) from None
         except (OSError, ValueError) as exc:
-            raise CredentialError(f"cannot read {self.path}: {exc}") from None
+            raise CredentialError(_("cannot read {path}: {exc}").format(path=self.path, exc=exc)) from None
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     @staticmethod
@@ -163,7 +165,7 @@ class EncryptedFileStore:
         try:
             _write_private(self.path, fernet.encrypt(json.dumps(entries).encode("utf-8")))
         except OSError as exc:
-            raise CredentialError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+            raise CredentialError(_("cannot write {path}: {value}").format(path=self.path, value=exc.strerror or exc)) from None
 
     def describe(self) -> str:
         return f"{self.path}, encrypted with the key in {self.key_file}"
@@ -186,7 +188,7 @@ class SystemdCredentialStore:
     def _tool() -> str:
         tool = shutil.which("systemd-creds")
         if tool is None:
-            raise CredentialError("systemd-creds is not installed (it comes with systemd 250 and newer)")
+            raise CredentialError(_("systemd-creds is not installed (it comes with systemd 250 and newer)"))
         return tool
 
     def _read(self) -> dict[str, str] | None:
@@ -201,14 +203,14 @@ class SystemdCredentialStore:
             )
             if done.returncode != 0:
                 reason = done.stderr.decode(errors="replace").strip().splitlines()
-                raise CredentialError(f"cannot decrypt {self.credential_file}: {reason[-1] if reason else 'refused'} (root only, on this machine)")
+                raise CredentialError(_("cannot decrypt {credential_file}: {value} (root only, on this machine)").format(credential_file=self.credential_file, value=reason[-1] if reason else 'refused'))
             raw = done.stdout
         else:
             return None
         try:
             data = json.loads(raw)
         except ValueError:
-            raise CredentialError(f"the credential {self.name} was not written by `booth cloud login`") from None
+            raise CredentialError(_("the credential {name} was not written by `booth cloud login`").format(name=self.name)) from None
         return data if isinstance(data, dict) else None
 
     def get(self, service: str, user: str) -> str | None:
@@ -224,14 +226,14 @@ class SystemdCredentialStore:
         try:
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
-            raise CredentialError(f"cannot create {target.parent}: {exc.strerror or exc} (run `booth cloud login` as root)") from None
+            raise CredentialError(_("cannot create {parent}: {value} (run `booth cloud login` as root)").format(parent=target.parent, value=exc.strerror or exc)) from None
         done = subprocess.run(
             [self._tool(), f"--name={self.name}", "encrypt", "-", str(partial)], input=payload, capture_output=True, timeout=30,
         )
         if done.returncode != 0:
             partial.unlink(missing_ok=True)
             reason = done.stderr.decode(errors="replace").strip().splitlines()
-            raise CredentialError(f"systemd-creds could not encrypt the token: {reason[-1] if reason else 'refused'} (run as root)")
+            raise CredentialError(_("systemd-creds could not encrypt the token: {value} (run as root)").format(value=reason[-1] if reason else 'refused'))
         os.chmod(partial, 0o600)
         os.replace(partial, target)
 
@@ -241,7 +243,7 @@ class SystemdCredentialStore:
         try:
             self.credential_file.unlink()
         except OSError as exc:
-            raise CredentialError(f"cannot remove {self.credential_file}: {exc.strerror or exc}") from None
+            raise CredentialError(_("cannot remove {credential_file}: {value}").format(credential_file=self.credential_file, value=exc.strerror or exc)) from None
         return True
 
     def describe(self) -> str:

@@ -26,6 +26,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 from console.domain.clock import Clock
 from console.domain.occupancy import ZoneOccupancy
+from console.i18n import N_, _
 from console.store import outbox
 from console.store.database import Store
 from console.store.engine import StoreError
@@ -62,6 +63,10 @@ class CloudSettings(Protocol):
 
 log = logging.getLogger(__name__)
 
+# The link's states, marked for translation (SyncStatus.state holds the English word).
+STATES = (N_("connecting"), N_("online"), N_("offline"), N_("refused"), N_("error"), N_("stopped"),
+          N_("not configured"), N_("no token"))
+
 StatusListener = Callable[["SyncStatus"], None]
 
 
@@ -87,6 +92,7 @@ class SyncStatus:
     sent: int = 0
     duplicates: int = 0
     rejected: int = 0
+    refused: int = 0  # events parked after the cloud refused them (console.store.outbox.park)
     occupancy_sent_at: datetime | None = None
     last_pull_at: datetime | None = None
     tariff_version: str | None = None
@@ -96,12 +102,15 @@ class SyncStatus:
 
     def summary(self) -> str:
         """One line for a status bar: "online, 0 waiting" / "offline, 312 waiting (2 h)"."""
-        text = f"{self.state}, {self.backlog} waiting"
+        text = _("{state}, {count} waiting").format(state=_(self.state), count=self.backlog)
         if self.backlog and self.oldest_unsent_age is not None:
             minutes = int(self.oldest_unsent_age.total_seconds() // 60)
-            text += f" (oldest {minutes // 60} h {minutes % 60:02d} min)" if minutes >= 60 else f" (oldest {minutes} min)"
+            text += (_(" (oldest {hours} h {minutes:02d} min)").format(hours=minutes // 60, minutes=minutes % 60) if minutes >= 60
+                     else _(" (oldest {minutes} min)").format(minutes=minutes))
+        if self.refused:
+            text += _(", {count} refused by the cloud").format(count=self.refused)
         if self.retry_in:
-            text += f", retry in {self.retry_in:.0f} s"
+            text += _(", retry in {seconds:.0f} s").format(seconds=self.retry_in)
         return text
 
 
@@ -123,6 +132,10 @@ class SyncTuning:
     read_timeout: float = 20.0
     backlog_refresh: float = 1.0  # how often a long drain re-counts the backlog
     stop_timeout: float = 10.0
+    # Events the cloud acknowledged are deleted this long after (the cloud holds them),
+    # checked at most once per prune_interval.
+    sent_retention: float = 30 * 86400.0
+    prune_interval: float = 3600.0
     rng: random.Random = field(default_factory=random.Random, compare=False)
 
 
@@ -160,6 +173,7 @@ class SyncService:
         self._tariffs_sent: tuple[str, ...] | None = None
         self._exit_waiting = False
         self._tuning = tuning or SyncTuning()
+        self._pruned_at: float | None = None
         self._backoff = Backoff(self._tuning.backoff_base, self._tuning.backoff_cap, rng=self._tuning.rng)
         self._batch_size = max(1, min(self._tuning.batch_size, p.MAX_BATCH_EVENTS))
 
@@ -419,15 +433,33 @@ class SyncService:
         self._send_occupancy(client)
         self._send_tariff_versions(client)
         self._push_pass(client)
+        self._prune_sent()
         self._pull(client)
         self._backoff.reset()
         self._set(state="online", online=True, retry_in=None, last_success_at=self._clock.now())
         return self._idle_wait(), True
 
+    def _prune_sent(self) -> None:
+        """Delete long-acknowledged events, so the outbox does not grow for ever."""
+        now = time.monotonic()
+        if self._pruned_at is not None and now - self._pruned_at < self._tuning.prune_interval:
+            return
+        self._pruned_at = now
+        cutoff = self._clock.now() - timedelta(seconds=self._tuning.sent_retention)
+        total = 0
+        while True:
+            with self._store.write() as s:
+                pruned = outbox.prune_sent(s, sent_before=cutoff)
+            total += pruned
+            if pruned < 5000:
+                break
+        if total:
+            log.info("cloud sync: %d acknowledged event(s) older than %s deleted from the outbox", total, cutoff)
+
     def _whoami(self, client: CloudClient) -> str:
         site_id = client.whoami().get("site_id")
         if not isinstance(site_id, str) or not re.match(p.SITE_ID_PATTERN, site_id):
-            raise CloudError(f"the cloud named no usable site for this token ({site_id!r})", retryable=False)
+            raise CloudError(_("the cloud named no usable site for this token ({site_id!r})").format(site_id=site_id), retryable=False)
         self._set(site_id=site_id)
         return site_id
 
@@ -507,9 +539,12 @@ class SyncService:
     def _settle(self, events: list[outbox.OutboxEvent], ack: Ack) -> None:
         sent_ids = [e.id for e in events if e.id in ack.acknowledged]
         rejected_ids = [rid for rid, _ in ack.rejected if rid not in ack.acknowledged]
+        reasons = dict(ack.rejected)
         with self._store.write() as s:
             outbox.mark_sent(s, sent_ids, self._clock.now())
-            outbox.count_attempt(s, rejected_ids)
+            # Refused for itself, an event would be refused again: it is parked for the
+            # manager (`booth cloud refused`) and the events after it go on.
+            outbox.park(s, [(rid, reasons[rid]) for rid in rejected_ids], self._clock.now())
         with self._cv:
             status = self._status
         self._set(
@@ -522,7 +557,9 @@ class SyncService:
         )
         if ack.rejected:
             rid, why = ack.rejected[0]
-            self._fail(f"the cloud rejected {len(ack.rejected)} event(s); they stay in the outbox (first {rid}: {why})")
+            log.warning("the cloud refused %d event(s), parked for the manager (first %s: %s)", len(ack.rejected), rid, why)
+            self._set(last_error=_("the cloud refused {count} event(s); parked for the manager (first {id}: {why})").format(
+                count=len(ack.rejected), id=rid, why=why), last_error_at=self._clock.now())
         self._refresh_backlog()
 
     def _refresh_backlog(self, force: bool = False) -> None:
@@ -532,7 +569,8 @@ class SyncService:
         self._backlog_checked = now
         with self._store.read() as s:
             count, oldest = outbox.backlog(s)
-        self._set(backlog=count, oldest_unsent_at=oldest)
+            parked = outbox.refused_count(s)
+        self._set(backlog=count, oldest_unsent_at=oldest, refused=parked)
 
     def _max_unsent_id(self) -> str | None:
         with self._store.read() as s:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus, RemoteStartStopStatus, UpdateStatus, UpdateType
@@ -44,6 +44,7 @@ class OcppHandler(Protocol):
     """What the console answers to its chargers. Called from a worker thread."""
 
     def on_boot(self, charger: str, vendor: str, model: str) -> None: ...
+    def after_boot(self, charger: str) -> None: ...
     def on_status(self, charger: str, connector: int, status: str, error_code: str, info: str) -> None: ...
     def authorize(self, charger: str, id_tag: str) -> str: ...
     def start_transaction(self, charger: str, connector: int, id_tag: str, meter_start: int, at: datetime) -> tuple[int, str]: ...
@@ -101,6 +102,12 @@ class _Charger(ChargePoint):
             interval=self._central.heartbeat_interval,
             status=RegistrationStatus.accepted,
         )
+
+    @after(Action.boot_notification)
+    async def after_boot(self, **_: Any) -> None:
+        """Follow-up work (the local authorization list) once the charger has its
+        BootNotification answer: a charger may ignore calls before it is accepted."""
+        await self._ask("after_boot", self.id)
 
     @on(Action.heartbeat)
     async def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator
 
@@ -38,6 +39,8 @@ class SimCharger(ChargePoint):
         self.remote_stops: list[int] = []
         self.accept_remote = True
         self._tasks: set[asyncio.Task[Any]] = set()
+        # What arrived from the central system, in order: ("call", action) or ("result", id).
+        self.received: list[tuple[str, str]] = []
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -52,6 +55,18 @@ class SimCharger(ChargePoint):
                 runner.cancel()
                 for task in list(cp._tasks):
                     task.cancel()
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        """Note each frame's kind before the library handles it (tests check the order)."""
+        try:
+            frame = json.loads(raw_msg)
+            if frame[0] == 2:
+                self.received.append(("call", str(frame[2])))
+            elif frame[0] in (3, 4):
+                self.received.append(("result", str(frame[1])))
+        except (ValueError, IndexError, TypeError):
+            pass
+        await super().route_message(raw_msg)
 
     # -- charger-initiated calls ------------------------------------------------------
     async def boot(self) -> call_result.BootNotification:

@@ -15,7 +15,7 @@ from drivers.gate.urls import (
     parse_serial_lane_url,
 )
 
-__all__ = ["GateURLError", "open_gate", "sim_options"]
+__all__ = ["SIMULATED_WIRES", "GateURLError", "check_gate_url", "open_gate", "sim_options"]
 
 
 def sim_options(url: str) -> tuple[float, SimTiming]:
@@ -28,6 +28,24 @@ def sim_options(url: str) -> tuple[float, SimTiming]:
     if rate < 0:
         raise GateURLError(f"{url}: rate must not be negative")
     return rate, FAST_TIMING if query.get("timing") == "fast" else SimTiming()
+
+
+# The wires `sim://?wire=...` can run a simulated lane controller on (drivers.gate.simulators).
+SIMULATED_WIRES = ("serial", "tcp", "modbus", "modbus-noplates")
+
+
+def check_gate_url(url: str) -> None:
+    """Parse `url` as `open_gate` would, without opening anything. Raises GateURLError."""
+    parts = urlsplit(url)
+    if parts.scheme == "sim":
+        sim_options(url)
+        wire = parse_qs(parts.query).get("wire", [""])[0]
+        if wire and wire not in SIMULATED_WIRES:
+            raise GateURLError(f"{url}: unknown simulated wire {wire!r} ({', '.join(SIMULATED_WIRES)})")
+    elif parts.scheme in MODBUS_SCHEMES:
+        parse_modbus_url(url)
+    else:
+        parse_serial_lane_url(url)
 
 
 def open_gate(url: str, *, name: str, role: LaneRole, traffic: Traffic | None = None) -> GateDriver:

@@ -108,3 +108,13 @@ async def test_blocked_card_goes_to_the_chargers_list(ev: tuple[ChargingService,
         assert await cp.authorize("C-EVE") == "Blocked"
         with pytest.raises(ChargingError):
             await asyncio.to_thread(service.start_session, pile_id="CP1", port=1, card_id="C-EVE")
+
+
+async def test_local_list_is_sent_after_the_boot_answer(ev: tuple[ChargingService, Seen, str]) -> None:
+    service, seen, url = ev
+    async with SimCharger.connect(url, "CP1") as cp:
+        await cp.boot()
+        await until(lambda: cp.local_list.get("C-DORA") == "Accepted")
+        kinds = [kind for kind, _ in cp.received]
+        assert kinds[0] == "result"  # the BootNotification answer came first
+        assert ("call", "SendLocalList") in cp.received and cp.received.index(("call", "SendLocalList")) > 0

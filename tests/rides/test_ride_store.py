@@ -116,6 +116,35 @@ def test_purge_deletes_old_snapshots_keeps_rides(store: Store, clock: FixedClock
     assert store.apply(purge_snapshots, older_than=clock.now() + timedelta(days=1), at=clock.now()) == 1
 
 
+@pytest.mark.sqlite_only
+def test_a_purged_portrait_is_nowhere_in_the_booths_files(store: Store, clock: FixedClock, run_service) -> None:  # type: ignore[no-untyped-def]
+    import base64
+    from pathlib import Path
+
+    from console.store import outbox
+
+    portrait = b"\xff\xd8" + os.urandom(4000) + b"\xff\xd9"
+    ride = store.apply(record_ride, _ride(clock, snapshot=portrait), at=clock.now())
+    with store.write() as s:  # the cloud already acknowledged the ride event
+        outbox.mark_sent(s, [e.id for e in outbox.fetch_unsent(s, 100)], clock.now())
+    store.apply(record_ride, _ride(clock, card="BB02", snapshot=portrait[::-1]), at=clock.now())  # still unsent
+    service, _events = run_service(start=False)
+    clock.advance(days=31)
+    assert service.purge_now() == 2
+    database = Path(store.engine.url.database or "")
+    files = [f for f in database.parent.iterdir() if f.name.startswith(database.name)]
+    data_dir = Path(os.environ["BOOTH_DATA_DIR"])
+    files += [f for f in data_dir.rglob("*") if f.is_file()] if data_dir.exists() else []
+    needles = {name: blob for picture in (portrait, portrait[::-1])
+               for name, blob in (("raw", picture[100:140]), ("base64", base64.b64encode(picture)[200:260]))}
+    found = [(f.name, what) for f in files for what, blob in needles.items() if blob in f.read_bytes()]
+    assert found == [], found
+    with store.read() as s:  # the unsent ride still goes to the cloud, without its picture
+        (left,) = outbox.fetch_unsent(s, 100)
+    assert left.payload["snapshot_jpeg_b64"] is None and left.payload["snapshot_purged"] is True
+    assert {r.id for r in store.query(search_rides, RideQuery())} >= {ride.id}
+
+
 def test_swipe_without_doors_times_out_and_is_recorded(run_service, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
     service, events = run_service(start=False, swipe_timeout_s=60)
     from drivers.elevator import ElevatorEvent, ElevatorEventKind

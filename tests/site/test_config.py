@@ -47,6 +47,13 @@ def test_not_toml() -> None:
         (('file = "default.toml"', 'file = "default.toml"\nfree_for_all = true'), "tariff.free_for_all", "unknown key"),
         (('name = "Riverside Garage"', "name = 7"), "site.name", "valid string"),
         (('id = "IN2"', 'id = "IN1"'), "lanes", "used twice"),
+        # No lax coercions: a flag is not a number, a number is not a flag or a name.
+        (("capacity = 200", "capacity = true"), "zones[0].capacity", "valid integer"),
+        (("capacity = 200", 'capacity = "200"'), "zones[0].capacity", "valid integer"),
+        (("capacity = 200", "capacity = 200.5"), "zones[0].capacity", "valid integer"),
+        (('override_pin_above = "5.00"', 'override_pin_above = "abc"'), "operations.override_pin_above", "not an amount"),
+        (('override_pin_above = "5.00"', 'override_pin_above = 5'), "operations.override_pin_above", "valid string"),
+        (("members_enter_when_full = true", "members_enter_when_full = 1"), "operations.members_enter_when_full", "valid boolean"),
     ],
 )
 def test_each_bad_value_is_named(change: tuple[str, str], key: str, words: str) -> None:
@@ -103,3 +110,24 @@ def test_tariff_in_another_currency_is_refused(tmp_path: Path) -> None:
 
 def test_shipped_default_tariff_is_active() -> None:
     assert default_site().active_tariff.tariff_id == "default@1"
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("bogus://x", "unsupported lane device URL scheme 'bogus'"),
+        ("/dev/ttyUSB0?baud=abc", "baud must be a whole number"),
+        ("modbus-rtu:///dev/ttyUSB1?unit=zz", "unit must be a whole number"),
+        ("sim://?rate=fast", "rate must be a number"),
+        ("sim://?wire=usb", "unknown simulated wire"),
+    ],
+)
+def test_bad_lane_device_url_is_named_before_anything_opens(tmp_path: Path, url: str, words: str) -> None:
+    site_file = tmp_path / "site.toml"
+    lines = GOOD.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.strip().startswith("gate = "))
+    lines[first] = f'gate = "{url}"'
+    site_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_site(site_file)
+    assert f"{site_file}: lanes[0].gate: " in str(info.value) and words in str(info.value)

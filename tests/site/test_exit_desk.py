@@ -53,7 +53,7 @@ def test_unknown_account_is_refused(make_site, clock) -> None:  # type: ignore[n
 
 def test_override_above_the_limit_needs_a_manager_pin(make_site, clock) -> None:  # type: ignore[no-untyped-def]
     site, rec = make_site()
-    site.staff.add_user("Maria", Role.MANAGER, "2580", actor="test")
+    site.staff.add_user("Maria", Role.MANAGER, "258046", actor="test")
     site.staff.add_user("Ben", Role.ATTENDANT, "4826", actor="test")
     ticket = _waiting(site, rec, clock, "OVR1", hours=5.5)  # 6 started hours: 15.00
     with pytest.raises(SiteError, match="reason"):
@@ -66,7 +66,7 @@ def test_override_above_the_limit_needs_a_manager_pin(make_site, clock) -> None:
         site.desk.override(ticket.id, "waive", reason="broken barrier", actor="ann", manager="Ben", manager_pin="4826")
     small = site.desk.override(ticket.id, "fee_change", new_amount_text="12.50", reason="left early", actor="ann")  # 2.50 off: no PIN
     assert small.due.minor == 1250
-    waived = site.desk.override(ticket.id, "waive", reason="broken barrier", actor="ann", manager="Maria", manager_pin="2580")
+    waived = site.desk.override(ticket.id, "waive", reason="broken barrier", actor="ann", manager="Maria", manager_pin="258046")
     assert waived.due.is_zero
     site.desk.pay(ticket.id, [], attendant="ann")  # nothing due: the vehicle leaves
     overrides = sorted(_rows(site, OverrideRow), key=lambda o: o.new_minor, reverse=True)

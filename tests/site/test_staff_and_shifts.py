@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlmodel import Session, select
 
-from console.domain.staff import Role
+from console.domain.staff import MAX_FAILED_ATTEMPTS, Role
 from console.site.errors import SiteError
 from console.site.events import ExitPending
 from console.store import visits
@@ -22,37 +24,78 @@ def _paid_exit(site, rec, clock, plate: str, tendered: str) -> None:  # type: ig
     site.desk.pay_cash(rec.of(ExitPending)[-1].ticket.id, tendered, attendant="ann")
 
 
-def test_wrong_pins_lock_the_user_for_five_minutes(make_site, clock) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_pins_lock_the_user_longer_each_time(make_site, clock) -> None:  # type: ignore[no-untyped-def]
     site, _ = make_site()
     assert site.staff.needs_first_manager()
-    site.staff.add_user("Maria", Role.MANAGER, "2580", actor="first start")
+    site.staff.add_user("Maria", Role.MANAGER, "258046", actor="first start")
     assert not site.staff.needs_first_manager()
-    for left in (4, 3, 2, 1):
-        with pytest.raises(SiteError, match=f"{left} tries left"):
-            site.staff.sign_in("Maria", "0000")
-    with pytest.raises(SiteError, match="locked for 5 min"):
-        site.staff.sign_in("Maria", "0000")
-    with pytest.raises(SiteError, match="locked"):
-        site.staff.sign_in("Maria", "2580")  # even the right PIN waits out the lock
-    clock.advance(minutes=5, seconds=1)
-    assert site.staff.sign_in("Maria", "2580").role is Role.MANAGER
+    for minutes in (5, 15, 60, 60):
+        for _n in range(MAX_FAILED_ATTEMPTS):
+            with pytest.raises(SiteError, match="^unknown user or wrong PIN$"):
+                site.staff.sign_in("Maria", "000000")
+        with pytest.raises(SiteError, match=f"paused after 5 wrong PINs; try again in {minutes} min"):
+            site.staff.sign_in("Maria", "258046")  # even the right PIN waits out the lock
+        clock.advance(minutes=minutes, seconds=1)
+    assert site.staff.sign_in("Maria", "258046").role is Role.MANAGER
+    # A right PIN ends the run of locks: the next lock is 5 minutes again.
+    for _n in range(MAX_FAILED_ATTEMPTS):
+        with pytest.raises(SiteError):
+            site.staff.sign_in("Maria", "000000")
+    with pytest.raises(SiteError, match="try again in 5 min"):
+        site.staff.sign_in("Maria", "258046")
     with Session(site.store.engine) as s:
-        assert [a.action for a in s.exec(select(AuditRow).where(AuditRow.action.like("user.%"))).all()] == ["user.add", "user.locked"]  # type: ignore[attr-defined]
+        actions = [a.action for a in s.exec(select(AuditRow).where(AuditRow.action.like("user.%"))).all()]  # type: ignore[attr-defined]
+    assert actions == ["user.add"] + ["user.locked"] * 5
 
 
-@pytest.mark.parametrize(("name", "pin", "words"), [("Bob", "12", "4 to 8 digits"), ("Bob", "1111", "too easy"), ("Bob", "12a4", "4 to 8 digits"), ("  ", "2580", "name")])
-def test_weak_pins_and_bad_names_are_refused(make_site, name: str, pin: str, words: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_manager_unlocks_a_user(make_site) -> None:  # type: ignore[no-untyped-def]
+    site, _ = make_site()
+    maria = site.staff.add_user("Maria", Role.MANAGER, "258046", actor="first start")
+    ann = site.staff.add_user("ann", Role.ATTENDANT, "4711", actor="Maria")
+    for _n in range(MAX_FAILED_ATTEMPTS):
+        with pytest.raises(SiteError):
+            site.staff.sign_in("ann", "0000")
+    with pytest.raises(SiteError, match="only a manager"):
+        site.staff.unlock_user("ann", actor=ann)
+    with pytest.raises(SiteError, match="paused"):
+        site.staff.sign_in("ann", "4711")
+    site.staff.unlock_user("ann", actor=maria)
+    assert site.staff.sign_in("ann", "4711").name == "ann"
+    with Session(site.store.engine) as s:
+        unlocked = s.exec(select(AuditRow).where(AuditRow.action == "user.unlocked")).one()
+    assert unlocked.actor == "Maria"
+
+
+@pytest.mark.parametrize(("name", "role", "pin", "words"), [
+    ("Bob", Role.ATTENDANT, "12", "4 to 12 digits"), ("Bob", Role.ATTENDANT, "1111", "too easy"),
+    ("Bob", Role.ATTENDANT, "12a4", "4 to 12 digits"), ("  ", Role.ATTENDANT, "258046", "name"),
+    ("Bob", Role.MANAGER, "2580", "6 to 12 digits"), ("Bob", Role.MANAGER, "1234567890123", "6 to 12 digits"),
+])
+def test_weak_pins_and_bad_names_are_refused(make_site, name: str, role: Role, pin: str, words: str) -> None:  # type: ignore[no-untyped-def]
     site, _ = make_site()
     with pytest.raises(SiteError, match=words):
-        site.staff.add_user(name, Role.ATTENDANT, pin, actor="Maria")
+        site.staff.add_user(name, role, pin, actor="Maria")
     assert site.staff.needs_first_manager()
 
 
-def test_unknown_user_gets_the_same_answer_as_a_wrong_pin(make_site) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_names_get_the_same_answers_in_the_same_time(make_site) -> None:  # type: ignore[no-untyped-def]
     site, _ = make_site()
-    site.staff.add_user("Maria", Role.MANAGER, "2580", actor="first start")
-    with pytest.raises(SiteError, match="unknown user or wrong PIN"):
-        site.staff.sign_in("Nobody", "2580")
+    site.staff.add_user("Maria", Role.MANAGER, "258046", actor="first start")
+
+    def attempts(name: str) -> tuple[list[str], float]:
+        answers, began = [], time.perf_counter()
+        for _n in range(MAX_FAILED_ATTEMPTS + 1):
+            with pytest.raises(SiteError) as refused:
+                site.staff.sign_in(name, "000000")
+            answers.append(str(refused.value).replace(name, "NAME"))
+        return answers, (time.perf_counter() - began) / (MAX_FAILED_ATTEMPTS + 1)
+
+    known, known_s = attempts("Maria")
+    unknown, unknown_s = attempts("Nobody")
+    assert known == unknown
+    assert known[-1].startswith("sign-in paused")
+    # Both check a real argon2id hash: the same order of time, not 8 ms against 221 ms.
+    assert 0.5 < unknown_s / known_s < 2, (known_s, unknown_s)
 
 
 def test_shift_expected_counted_difference_and_no_second_close(make_site, clock) -> None:  # type: ignore[no-untyped-def]

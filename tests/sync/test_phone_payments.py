@@ -130,9 +130,41 @@ def test_public_pages_are_rate_limited_per_client(cloud_engine) -> None:  # type
         api = httpx.get(f"{server.url}/v1/driver/sites", params={"lat": 52.52, "lon": 13.405})
         assert api.status_code == 429 and "retry-after" in api.headers
         assert httpx.get(f"{server.url}/v1/health").status_code == 200  # booths and health are not limited
+    # A flood is answered 429 each time but written down only now and then (the 1st,
+    # 10th, 100th... refusal in a row), not one row per request. (A bucket that does not
+    # refill during the test, so every answer is a refusal.)
+    with ServerThread(create_app(cloud_engine, limiter=RateLimiter(rate=0.0001, burst=1))) as server:
+        flood = [httpx.get(f"{server.url}/pay", params={"site": SITE, "plate": f"P{i}"}).status_code for i in range(21)]
+        assert flood[0] != 429 and set(flood[1:]) == {429}
     with cloud_engine.connect() as conn:
-        limited = conn.execute(select(cloud_db.audit.c.action, cloud_db.audit.c.client)).all()
-    assert [(a, c) for a, c in limited] == [("rate_limited", "127.0.0.1"), ("rate_limited", "127.0.0.1")]
+        limited = conn.execute(select(cloud_db.audit.c.action, cloud_db.audit.c.client, cloud_db.audit.c.detail)).all()
+    assert [(a, c) for a, c, _d in limited] == [("rate_limited", "127.0.0.1")] * 3
+    assert [d.rsplit("(", 1)[1] for _a, _c, d in limited] == ["1 refused in a row)", "1 refused in a row)", "10 refused in a row)"]
+
+
+def test_a_flood_of_forged_notifications_is_limited_and_a_real_one_still_pays(cloud_engine) -> None:  # type: ignore[no-untyped-def]
+    from console.sync.server import admin
+
+    token = admin.register_site(cloud_engine, SITE, name="Riverside Garage", lat=52.52, lon=13.405)
+    app = create_app(cloud_engine, limiter=RateLimiter(rate=1000, burst=1000), refusals=RateLimiter(rate=0.01, burst=3))
+    provider = app.state.provider
+    with ServerThread(app) as server:
+        park(server.url, SITE, token, "FLOOD1")
+        link = order(server.url, SITE, "FLOOD1").json()
+        found = provider.order(link["id"])
+        body = provider.notification_body(found, "sim-flood")
+        now = datetime.now(timezone.utc)
+        forged = [httpx.post(f"{server.url}/v1/payments/notify/sim", content=body, headers=signed_headers(b"guess", body, now)) for _ in range(12)]
+        assert [a.status_code for a in forged] == [401] * 3 + [429] * 9 and "retry-after" in forged[-1].headers
+        # The provider's own notification, from the same address, is not held back.
+        real = httpx.post(f"{server.url}/v1/payments/notify/sim", content=body, headers=signed_headers(provider.secret, body, now))
+        assert real.json() == {"outcome": "accepted"}
+        assert httpx.get(f"{server.url}/v1/driver/payment-links/{link['id']}").json()["status"] == "paid"
+    with cloud_engine.connect() as conn:
+        outcomes = [n["outcome"] for n in books.notifications(conn)]
+        audits = conn.execute(select(cloud_db.audit.c.action, cloud_db.audit.c.detail)).all()
+    assert outcomes == ["refused"] * 3 + ["accepted"]
+    assert [a for a, _d in audits] == ["notifications_limited"] and "beyond the limit in a row: 1;" in audits[0][1]
 
 
 def test_a_plate_lookup_shows_that_stay_only(cloud: Cloud) -> None:

@@ -155,7 +155,7 @@ def test_link_down_keeps_events_then_delivers_when_back(store: Store, cloud: Clo
         switch.close()
 
 
-def test_server_rejects_broken_events_and_they_stay_in_the_outbox(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
+def test_server_rejects_broken_events_and_they_are_parked_in_the_outbox(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]
     _entries(store, 3)
     with store.write() as s:  # an event the cloud's books cannot use (no amount)
         s.add(OutboxRow(id="01900000-0000-7000-8000-000000000001", type="payment.recorded", occurred_at=NOW, payload='{"method":"cash"}'))
@@ -163,11 +163,12 @@ def test_server_rejects_broken_events_and_they_stay_in_the_outbox(store: Store, 
     wait_until(lambda: sync.status().rejected >= 1)
     wait_until(lambda: _unsent(store) == 1)
     status = sync.status()
-    assert "rejected" in (status.last_error or "") and "amount_minor" in (status.last_error or "")
+    assert "refused" in (status.last_error or "") and "amount_minor" in (status.last_error or "")
     assert cloud.books()["events"] == 3
     with store.write() as s:
         row = s.get(OutboxRow, "01900000-0000-7000-8000-000000000001")
-        assert row is not None and row.sent_at is None and row.attempts >= 1
+        assert row is not None and row.sent_at is None and row.attempts == 1
+        assert row.refused_at is not None and "amount_minor" in (row.refused_reason or "")
 
 
 def test_a_refused_token_stops_sending_until_a_new_login(store: Store, cloud: Cloud, make_sync) -> None:  # type: ignore[no-untyped-def]

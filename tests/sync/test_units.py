@@ -51,8 +51,23 @@ def test_retry_after_is_a_floor_with_a_little_jitter() -> None:
     backoff = Backoff(base=1.0, cap=30.0, rng=random.Random(1))
     for _ in range(20):
         assert 120.0 <= backoff.next_delay(retry_after=120) <= 121.0
-    assert 2.0 <= backoff.next_delay(retry_after=2) <= 2.2
     assert backoff.next_delay(retry_after=10**9) <= 3601.0  # a silly value is capped
+    fresh = Backoff(base=1.0, cap=300.0, rng=random.Random(2))
+    assert 2.0 <= fresh.next_delay(retry_after=2) <= 2.2  # the first failure: Retry-After rules
+
+
+def test_retry_after_never_shortens_the_exponential_backoff() -> None:
+    # An overloaded cloud answering "Retry-After: 1" to every request: the booth still
+    # backs off exponentially, so it asks less than twice a minute after the first minute.
+    backoff = Backoff(base=1.0, cap=300.0, rng=random.Random(3))
+    delays = [backoff.next_delay(retry_after=1) for _ in range(12)]
+    assert all(d >= 1.0 for d in delays)
+    assert delays[-1] >= 150.0  # at the cap's lower half
+    elapsed, requests_after_first_minute = 0.0, 0
+    for d in delays:
+        elapsed += d
+        requests_after_first_minute += elapsed > 60
+    assert requests_after_first_minute / ((elapsed - 60) / 60) < 2
 
 
 def test_retry_after_parses_seconds_and_http_dates_against_the_servers_date() -> None:

@@ -37,7 +37,7 @@ async def test_split_card_and_cash(store, clock) -> None:  # type: ignore[no-unt
 
 async def test_waive_needs_a_manager_pin_above_the_limit(store, clock) -> None:  # type: ignore[no-untyped-def]
     site = _site(store, clock)
-    site.staff.add_user("Maria", Role.MANAGER, "2580", actor="test")
+    site.staff.add_user("Maria", Role.MANAGER, "258046", actor="test")
     app = BoothApp(site, attendant="ann")
     async with app.run_test(size=(130, 50)) as pilot:
         clock.advance(hours=4)
@@ -54,7 +54,7 @@ async def test_waive_needs_a_manager_pin_above_the_limit(store, clock) -> None: 
         assert _rows(store, PaymentRow) == [] and desk.ticket.due.minor > 500
         await pilot.press("ctrl+w")
         await until(pilot, lambda: app.screen.id == "override")
-        await pilot.press(*"barrier hit the car", "enter", *"Maria", "enter", *"2580", "enter")
+        await pilot.press(*"barrier hit the car", "enter", *"Maria", "enter", *"258046", "enter")
         await until(pilot, lambda: desk.ticket.due.is_zero)
         await pilot.press("enter")  # nothing due: the vehicle leaves
         await until(pilot, lambda: desk.settled is not None)

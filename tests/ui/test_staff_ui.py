@@ -28,12 +28,12 @@ async def test_first_start_creates_the_manager_then_sign_in_and_open_the_drawer(
     async with app.run_test(size=(130, 40)) as pilot:
         await until(pilot, lambda: app.screen.id == "first-manager")
         await _type_into(pilot, app, "#name", "Maria")
-        await pilot.press(*"2580", "enter", *"2581", "enter")
+        await pilot.press(*"258046", "enter", *"2581", "enter")
         await until(pilot, lambda: "differ" in _error(app))
         app.screen.query_one("#pin2", Input).value = ""
-        await _type_into(pilot, app, "#pin2", "2580")
+        await _type_into(pilot, app, "#pin2", "258046")
         await until(pilot, lambda: app.screen.id == "sign-in")
-        await _type_into(pilot, app, "#pin", "2580")
+        await _type_into(pilot, app, "#pin", "258046")
         await until(pilot, lambda: app.screen.id == "open-shift")
         await _type_into(pilot, app, "#float", "-5")
         await until(pilot, lambda: "negative" in _error(app))
@@ -55,9 +55,9 @@ async def test_wrong_pins_lock_out_on_screen(store, clock) -> None:  # type: ign
         for _ in range(5):
             await _type_into(pilot, app, "#pin", "1357")
             await pilot.pause(0.2)
-        await until(pilot, lambda: "locked" in _error(app))
-        await _type_into(pilot, app, "#pin", "4826")
-        await until(pilot, lambda: "locked" in _error(app) and "try again" in _error(app))
+        await until(pilot, lambda: "wrong PIN" in _error(app))
+        await _type_into(pilot, app, "#pin", "4826")  # the right PIN waits out the lock
+        await until(pilot, lambda: "paused" in _error(app) and "try again" in _error(app))
         assert app.user is None and app.screen.id == "sign-in"
         await pilot.press("f2")  # nothing opens behind the lock screen
         assert app.screen.id == "sign-in"

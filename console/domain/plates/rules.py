@@ -16,6 +16,7 @@ from console.domain.plates.mainland import PROVINCES, Mainland
 from console.domain.plates.model import Plate
 from console.domain.plates.pinyin import Province, province_candidates
 from console.domain.plates.text import clean, is_han, is_plate_ascii, script_of
+from console.i18n import _
 
 _REGIONS: dict[str, Region] = {r.code: r for r in (Mainland(), HongKong(), Macau(), Latin())}
 # Every region code, in the order docs and messages list them.
@@ -50,13 +51,13 @@ class PlateRules:
     def __init__(self, regions: Iterable[str] = ("latin",), *, home_province: str | None = None) -> None:
         chosen = tuple(dict.fromkeys(regions))
         if not chosen:
-            raise ValueError(f"name at least one plate region ({', '.join(REGIONS)})")
+            raise ValueError(_("name at least one plate region ({value})").format(value=', '.join(REGIONS)))
         for code in chosen:
             if code not in _REGIONS:
-                raise ValueError(f"unknown plate region {code!r} (allowed: {', '.join(REGIONS)})")
+                raise ValueError(_("unknown plate region {code!r} (allowed: {value})").format(code=code, value=', '.join(REGIONS)))
         if home_province is not None:
             if home_province not in PROVINCES:
-                raise ValueError(f"unknown province {home_province!r} (a province abbreviation: {PROVINCES})")
+                raise ValueError(_("unknown province {home_province!r} (a province abbreviation: {PROVINCES})").format(home_province=home_province, PROVINCES=PROVINCES))
             if "cn" not in chosen:
                 raise ValueError('a home province needs "cn" among the plate regions')
         self.regions = chosen

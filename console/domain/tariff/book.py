@@ -6,9 +6,11 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from console.domain.quote import Quote
+from console.domain.tariff.calendar import to_epoch_minute
 from console.domain.tariff.errors import Problem, QuoteError, TariffError
 from console.domain.tariff.model import Tariff
 from console.domain.tariff.pricing import PreviousVisit, quote
+from console.i18n import _
 
 
 class TariffBook:
@@ -56,9 +58,9 @@ class TariffBook:
     def version_at(self, instant: datetime) -> Tariff:
         """The version in force at `instant` (aware): the latest one that had taken effect."""
         if not isinstance(instant, datetime):
-            raise QuoteError("the instant must be a datetime")
+            raise QuoteError(_("the instant must be a datetime"))
         if instant.tzinfo is None or instant.utcoffset() is None:
-            raise QuoteError(f"instant {instant.isoformat()} has no time zone offset")
+            raise QuoteError(_("instant {value} has no time zone offset").format(value=instant.isoformat()))
         best: Tariff | None = None
         for t in self._versions.values():
             if t.effective_from is not None and _start(t) > instant.timestamp():
@@ -66,8 +68,8 @@ class TariffBook:
             if best is None or _start(t) > _start(best):
                 best = t
         if best is None:
-            raise QuoteError(f"no version of tariff {self.key!r} is in force at "
-                             f"{instant.isoformat()}")
+            raise QuoteError(_("no version of tariff {key!r} is in force at {instant}").format(
+                key=self.key, instant=instant.isoformat()))
         return best
 
     def quote(
@@ -92,15 +94,22 @@ class TariffBook:
         entry point: the site and `booth quote` both call it.
         """
         tariff = self.version_at(entry if entry is not None else exit)
-        if previous_visit is not None and entry is not None:
-            older = self.version_at(previous_visit.entry)
-            vc = older.classes.get(vehicle_class)
-            gap = entry.timestamp() - previous_visit.exit.timestamp()
-            if vc is not None and vc.rules.reentry and 0 <= gap <= vc.rules.reentry * 60 + 59:
-                tariff = older
+        if previous_visit is not None and entry is not None and self.continues(previous_visit, entry, vehicle_class):
+            tariff = self.version_at(previous_visit.entry)
         return quote(tariff, entry, exit, vehicle_class=vehicle_class, member=member,
                      validations=validations, zone=zone, paid_until=paid_until,
                      previous_visit=previous_visit, lost_ticket=lost_ticket)
+
+    def continues(self, previous_visit: PreviousVisit, entry: datetime, vehicle_class: str = "car") -> bool:
+        """Whether an entry at `entry` continues `previous_visit`: it came back no more than
+        the re-entry time (of the version in force at the previous entry) after leaving,
+        counted in whole minutes as the quote counts them."""
+        older = self.version_at(previous_visit.entry)
+        vc = older.classes.get(vehicle_class)
+        if vc is None or not vc.rules.reentry:
+            return False
+        gap = to_epoch_minute(entry) - to_epoch_minute(previous_visit.exit)
+        return 0 <= gap <= vc.rules.reentry
 
     def __iter__(self) -> Iterator[Tariff]:
         return iter(sorted(self._versions.values(), key=_start))

@@ -27,11 +27,12 @@ from console.domain.tariff.engine import (
 )
 from console.domain.tariff.model import MemberPlan, Tariff, VehicleClass
 from console.domain.tariff.parse import duration_text
+from console.i18n import N_, _, current_language
 
 #: One quote line: label, amount (minor units), quantity (periods it stands for).
 Line = tuple[str, int, int]
 
-_DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_DAY_ABBR = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 class _Scopes:
@@ -174,7 +175,7 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
         if isinstance(s, Repeat):
             _extend(main, s)
             continue
-        w, step, _, cnt, gross, charged, bind, scope, _, _, day_type, _ = s
+        w, step, _cycle, cnt, gross, charged, bind, scope, _occ_start, _occ, day_type, _rest = s
         m = uses[k]
         key = (w, 0, step)
         got = units.get(key)
@@ -196,7 +197,7 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
         if charged:
             pk2 = (w, day_type)
             plan[pk2] = plan.get(pk2, 0) + charged * m
-    for ck, (box, _) in list(caps.items()):
+    for ck, (box, _scopes) in list(caps.items()):
         caps[ck] = (box, main[ck])
     return acc
 
@@ -233,7 +234,7 @@ def _tally_nested(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
                             didx = periods[pk] = shift_periods(vc, dt, dday)
                         _shifted(acc, block, vc, dt, dday, didx)
                 continue
-            w, step, cycle, n, gross, charged, bind, scope, _, occurrence, day_type, _ = s
+            w, step, cycle, n, gross, charged, bind, scope, _occ_start, occurrence, day_type, _rest = s
             if banded[w] and band_step[w][step]:
                 key: tuple[int, ...] = (w, 1, occurrence if per_occ[w] else 0, cycle)
                 acc.units_shifting = True
@@ -286,7 +287,7 @@ def _shifted(acc: _Tally, block: _Tally, vc: VehicleClass, dt: int, dday: int,
             got[1] += gross
             if top > got[2]:
                 got[2] = top
-    for ck, (_, scopes) in block.caps.items():
+    for ck, (_amount, scopes) in block.caps.items():
         entry = acc.caps.get(ck)
         if entry is None:
             entry = acc.caps[ck] = ([0], _Scopes())
@@ -308,7 +309,7 @@ def _bulk(acc: _Tally, block: _Tally, times: int) -> None:
         else:
             got[0] += n * times
             got[1] += gross * times
-    for ck, (amount, _) in block.caps.items():
+    for ck, (amount, _scopes) in block.caps.items():
         acc.caps[ck][0][0] += amount[0] * times
     for pk, charged in block.plan.items():
         acc.plan[pk] = acc.plan.get(pk, 0) + charged * times
@@ -323,6 +324,7 @@ def time_lines(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: i
     acc = _tally(vc, out, compiled(tariff, vc).banded)
     total = 0
     texts = tariff.texts
+    language = current_language()  # the cached line texts are per language
     rates = vc.rates
     bands: dict[int, list[tuple[int, int, int, int]]] = {}  # band periods per window
     slots: list[Line | int] = []  # lines, and windows whose band lines go here
@@ -336,14 +338,14 @@ def time_lines(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: i
             continue
         if rates[w].free:
             continue  # a free window prints nothing (its amount is 0)
-        tk = (vc.name, w, key[2])
+        tk = (vc.name, w, key[2], language)
         parts = texts.get(tk)
         if parts is None:
             step = rates[w].steps[key[2]]
             name = _rate_name(tariff, vc, w)
             lead = f"{name} - {step.label}" if step.label else name
-            parts = texts[tk] = (f"{lead}: \x00 x {duration_text(step.unit)} @ "
-                                 f"{_money_text(tariff, step.price)}")
+            parts = texts[tk] = _("{rate}: {count} x {unit} @ {price}").format(
+                rate=lead, count="\x00", unit=duration_text(step.unit), price=_money_text(tariff, step.price))
         slots.append((parts.replace("\x00", str(count)), amount, 1))
         total += amount
     for slot in slots:
@@ -367,7 +369,7 @@ def _band_lines(tariff: Tariff, vc: VehicleClass, w: int,
     out: list[Line] = []
     k = 0
     while k < len(periods):
-        ci, _, top, amount = periods[k]
+        ci, _occurrence, top, amount = periods[k]
         j = k + 1
         while j < len(periods) and periods[j][2] == top and periods[j][3] == amount:
             j += 1
@@ -383,8 +385,8 @@ def _band_lines(tariff: Tariff, vc: VehicleClass, w: int,
             if rate.cycle and not rate.per_occurrence:
                 last = periods[j - 1][0]
                 text += f" ({_hours(ci * rate.cycle)}-{_hours((last + 1) * rate.cycle)})"
-            out.append((f"{text}: {n} x {label} @ {_money_text(tariff, amount)}",
-                        amount * n, n))
+            out.append((_("{rate}: {count} x {unit} @ {price}").format(
+                rate=text, count=n, unit=label, price=_money_text(tariff, amount)), amount * n, n))
         k = j
     return out
 
@@ -395,7 +397,7 @@ def _rate_name(tariff: Tariff, vc: VehicleClass, w: int) -> str:
         return rate.label
     if len(tariff.windows) > 1:
         return f"{tariff.windows[w].label} {tariff.windows[w].span_text}"
-    return "Parking"
+    return _("Parking")
 
 
 def _cap_lines(tariff: Tariff, vc: VehicleClass, acc: _Tally, lines: list[Line]) -> int:
@@ -405,29 +407,36 @@ def _cap_lines(tariff: Tariff, vc: VehicleClass, acc: _Tally, lines: list[Line])
         if bind == BIND_OCCURRENCE:
             rate = vc.rates[w]
             win = tariff.windows[w]
-            label = (f"{rate.label or win.label} {win.span_text}: maximum "
-                     f"{_money_text(tariff, rate.max_per_occurrence or 0)} each")
-            label += f" ({_list(tariff, scopes, 'occ')})"
+            label = _("{window} {span}: maximum {amount} each ({when})").format(
+                window=rate.label or win.label, span=win.span_text,
+                amount=_money_text(tariff, rate.max_per_occurrence or 0), when=_list(tariff, scopes, "occ"))
         elif bind == BIND_DAY:
-            label = (f"Daily maximum {_money_text(tariff, vc.caps.per_calendar_day or 0)} "
-                     f"({_list(tariff, scopes, 'day')})")
+            label = _("Daily maximum {amount} ({when})").format(
+                amount=_money_text(tariff, vc.caps.per_calendar_day or 0), when=_list(tariff, scopes, "day"))
         elif bind == BIND_STAY:
-            label = f"Maximum {_money_text(tariff, vc.caps.per_stay or 0)} per stay"
+            label = _("Maximum {amount} per stay").format(amount=_money_text(tariff, vc.caps.per_stay or 0))
         else:
             pc = vc.caps.from_entry[bind - BIND_PERIOD]
             if pc.label:
                 label = f"{pc.label} ({_list(tariff, scopes, 'period')})"
             else:
                 money = _money_text(tariff, pc.amount)
-                if pc.wall:
-                    days = pc.every // 1440
-                    span = "day" if days == 1 else f"{days} days"
-                    what = f"per {span} from entry, to the same clock time,"
+                when = _list(tariff, scopes, "period")
+                days = pc.every // 1440
+                if pc.wall and pc.once:
+                    label = (_("Maximum {amount} for the first day from entry, to the same clock time ({when})") if days == 1
+                             else _("Maximum {amount} for the first {days} days from entry, to the same clock time ({when})")
+                             ).format(amount=money, days=days, when=when)
+                elif pc.wall:
+                    label = (_("Maximum {amount} per day from entry, to the same clock time ({when})") if days == 1
+                             else _("Maximum {amount} per {days} days from entry, to the same clock time ({when})")
+                             ).format(amount=money, days=days, when=when)
+                elif pc.once:
+                    label = _("Maximum {amount} for the first {span} from entry ({when})").format(
+                        amount=money, span=duration_text(pc.every), when=when)
                 else:
-                    what = f"per {duration_text(pc.every)} from entry"
-                if pc.once:
-                    what = what.replace("per ", "for the first ", 1)
-                label = f"Maximum {money} {what} ({_list(tariff, scopes, 'period')})"
+                    label = _("Maximum {amount} per {span} from entry ({when})").format(
+                        amount=money, span=duration_text(pc.every), when=when)
         lines.append((label, amount, 1))
         total += amount
     return total
@@ -441,10 +450,11 @@ def _list(tariff: Tariff, scopes: _Scopes, kind: str) -> str:
             return _ordinal_text(tariff, x)
         if kind == "occ":
             return _ordinal_text(tariff, sched.ordinal_of(x))
-        return f"period {x + 1}"
+        return _("period {number}").format(number=x + 1)
 
     if scopes.count > 3:
-        return f"{name(scopes.first)} to {name(scopes.last)}, {scopes.count} times"
+        return _("{first} to {last}, {count} times").format(
+            first=name(scopes.first), last=name(scopes.last), count=scopes.count)
     return ", ".join(name(x) for x in scopes.head)
 
 
@@ -462,9 +472,12 @@ def _plan_line(tariff: Tariff, plan: MemberPlan, acc: _Tally, lines: list[Line])
     cut = base if plan.percent_off == 100 else (base * plan.percent_off * 2 + 100) // 200
     where = ""
     if plan.windows is not None:
-        where = " in " + ", ".join(w.label for w in windows if w.name in plan.windows)
-    what = "free" if plan.percent_off == 100 else f"{plan.percent_off}% off"
-    lines.append((f"{plan.label}: {what}{where}", -cut, 1))
+        where = ", ".join(w.label for w in windows if w.name in plan.windows)
+    if plan.percent_off == 100:
+        text = _("{plan}: free in {windows}") if where else _("{plan}: free")
+    else:
+        text = _("{plan}: {percent} off in {windows}") if where else _("{plan}: {percent} off")
+    lines.append((text.format(plan=plan.label, percent=f"{plan.percent_off}%", windows=where), -cut, 1))
     return cut
 
 
@@ -481,11 +494,11 @@ def _money_text(tariff: Tariff, minor: int) -> str:
 
 
 def _date_text(d: date) -> str:
-    return f"{_DAY_ABBR[d.weekday()]} {d.isoformat()}"
+    return _("{weekday} {date}").format(weekday=_(_DAY_ABBR[d.weekday()]), date=d.isoformat())
 
 
 def _ordinal_text(tariff: Tariff, ordinal: int) -> str:
-    key = ("date", ordinal)
+    key = ("date", ordinal, current_language())
     got = tariff.texts.get(key)
     if got is None:
         got = tariff.texts[key] = _date_text(date.fromordinal(ordinal))

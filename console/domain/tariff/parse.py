@@ -43,6 +43,7 @@ from console.domain.tariff.model import (
     Window,
 )
 from console.domain.tax import PPM, TaxRate
+from console.i18n import _
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DURATION_RE = re.compile(
@@ -81,13 +82,13 @@ ALL_DAY = "all"
 def duration_text(minutes: int) -> str:
     """Minutes as people say them: "30 min", "1 h", "1 h 30 min", "2 d"."""
     if minutes > 1440 and minutes % 1440 == 0:
-        return f"{minutes // 1440} d"
+        return _("{days} d").format(days=minutes // 1440)
     h, m = divmod(minutes, 60)
     if h and m:
-        return f"{h} h {m} min"
+        return _("{hours} h {minutes} min").format(hours=h, minutes=m)
     if h:
-        return f"{h} h"
-    return f"{m} min"
+        return _("{hours} h").format(hours=h)
+    return _("{minutes} min").format(minutes=m)
 
 
 class _Ctx:

@@ -37,8 +37,9 @@ from console.domain.tariff.model import (
 from console.domain.tariff.parse import duration_text
 from console.domain.tariff.rounding import percent_of, round_to_step
 from console.domain.tax import TaxRate
+from console.i18n import N_, _
 
-_DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_DAY_ABBR = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 #: Instants a quote accepts: from 1900 up to (not including) 3000. Outside that a time
 #: is a typing mistake, and calendar arithmetic near year 1 or 9999 overflows.
@@ -91,39 +92,39 @@ def quote(
     start = 0
     if entry is None:
         if not lost_ticket:
-            raise QuoteError("entry time is required (it may be unknown only for a lost ticket)")
+            raise QuoteError(_("entry time is required (it may be unknown only for a lost ticket)"))
     else:
         start = _minute(entry, "entry")
         # Whole minutes first; within one minute compare in UTC (datetimes sharing one
         # tzinfo compare by wall clock in Python, which is wrong across a DST change).
         if end < start or (end == start and exit.astimezone(UTC) < entry.astimezone(UTC)):
-            raise QuoteError(f"exit {exit.isoformat()} is before entry {entry.isoformat()}")
+            raise QuoteError(_("exit {exit} is before entry {entry}").format(exit=exit.isoformat(), entry=entry.isoformat()))
         days = (end - start) // 1440
         if days > MAX_STAY_DAYS:
-            raise QuoteError(f"a stay of {days} days is longer than the ten years "
-                             f"({MAX_STAY_DAYS} days) this booth prices; check the dates")
+            raise QuoteError(_("a stay of {days} days is longer than the ten years ({limit} days) this booth prices; "
+                               "check the dates").format(days=days, limit=MAX_STAY_DAYS))
     vc = tariff.classes.get(vehicle_class)
     if vc is None:
-        raise QuoteError(f"unknown vehicle class {vehicle_class!r} in tariff {tariff.tariff_id} "
-                         f"(classes: {', '.join(tariff.classes)})")
+        raise QuoteError(_("unknown vehicle class {name!r} in tariff {tariff} (classes: {known})").format(
+            name=vehicle_class, tariff=tariff.tariff_id, known=", ".join(tariff.classes)))
     plan: MemberPlan | None = None
     if member is not None:
         plan = tariff.members.get(member)
         if plan is None:
-            known = ", ".join(tariff.members) or "none"
-            raise QuoteError(f"unknown member plan {member!r} in tariff {tariff.tariff_id} "
-                             f"(plans: {known})")
+            known = ", ".join(tariff.members) or _("none")
+            raise QuoteError(_("unknown member plan {name!r} in tariff {tariff} (plans: {known})").format(
+                name=member, tariff=tariff.tariff_id, known=known))
     codes = _validations(tariff, vc, validations) if validations else []
     currency = tariff.currency
 
     if entry is None:
         if vc.lost_ticket is None:
-            raise QuoteError(f"class {vc.name!r} of tariff {tariff.tariff_id} has no "
-                             "lost-ticket fee")
-        lines: list[Line] = [("Lost ticket, entry time unknown", vc.lost_ticket, 1)]
+            raise QuoteError(_("class {name!r} of tariff {tariff} has no lost-ticket fee").format(
+                name=vc.name, tariff=tariff.tariff_id))
+        lines: list[Line] = [(_("Lost ticket, entry time unknown"), vc.lost_ticket, 1)]
         total = _round(tariff, lines, _tax_on_top(tariff, vc, lines, vc.lost_ticket))
         return _make_quote(tariff, vc, currency, total, lines,
-                           ["Lost ticket: the flat lost-ticket fee applies."])
+                           [_("Lost ticket: the flat lost-ticket fee applies.")])
 
     notes: list[str] = []
     paid_before = 0
@@ -132,22 +133,20 @@ def quote(
         _aware(previous_visit.entry, "previous_visit.entry")
         _aware(previous_visit.exit, "previous_visit.exit")
         if previous_visit.paid.currency != currency:
-            raise QuoteError(f"previous_visit.paid is in {previous_visit.paid.currency}, the "
-                             f"tariff in {currency}")
+            raise QuoteError(_("previous_visit.paid is in {paid}, the tariff in {currency}").format(
+                paid=previous_visit.paid.currency, currency=currency))
         if previous_visit.paid.minor < 0:
-            raise QuoteError("previous_visit.paid is negative")
+            raise QuoteError(_("previous_visit.paid is negative"))
         prev_entry = to_epoch_minute(previous_visit.entry)
         prev_exit = to_epoch_minute(previous_visit.exit)
         if not prev_entry <= prev_exit <= start:
-            raise QuoteError("previous_visit must have entered before it left, and left "
-                             "before this entry")
+            raise QuoteError(_("previous_visit must have entered before it left, and left before this entry"))
         gap = start - prev_exit
         if vc.rules.reentry and gap <= vc.rules.reentry:
             start = prev_entry
             paid_before = previous_visit.paid.minor
-            notes.append(f"Re-entry {duration_text(gap)} after leaving at "
-                         f"{_hm(tariff.schedule, prev_exit)}: priced as one stay from the "
-                         f"first entry at {_when(tariff.schedule, prev_entry)}.")
+            notes.append(_("Re-entry {gap} after leaving at {left}: priced as one stay from the first entry at {first}.").format(
+                gap=duration_text(gap), left=_hm(tariff.schedule, prev_exit), first=_when(tariff.schedule, prev_entry)))
 
     lines, total = _price(tariff, vc, start, end, plan, zone, codes, lost_ticket, notes)
 
@@ -155,22 +154,22 @@ def quote(
         _aware(paid_until, "paid_until")
         paid_at = to_epoch_minute(paid_until)
         if paid_at < start:
-            raise QuoteError("paid_until is before the entry")
+            raise QuoteError(_("paid_until is before the entry"))
         paid_at = min(paid_at, end)
         # Everything paid for this stay up to paid_at (at the pay station, and at the
         # earlier exit of a continued visit) is the fee of the stay ending then.
-        _, paid_total = _price(tariff, vc, start, paid_at, plan, zone, codes, lost_ticket, [])
+        _paid_lines, paid_total = _price(tariff, vc, start, paid_at, plan, zone, codes, lost_ticket, [])
         deduct = min(paid_total, total)
-        lines.append((f"Paid at pay station for the stay until {_hm(tariff.schedule, paid_at)}",
+        lines.append((_("Paid at pay station for the stay until {time}").format(time=_hm(tariff.schedule, paid_at)),
                       -deduct, 1))
         total -= deduct
         if total and end <= paid_at + vc.rules.exit_grace:
-            lines.append((f"Exit grace: left within {duration_text(vc.rules.exit_grace)} "
-                          "of paying", -total, 1))
+            lines.append((_("Exit grace: left within {span} of paying").format(span=duration_text(vc.rules.exit_grace)),
+                          -total, 1))
             total = 0
     elif paid_before:
         deduct = min(paid_before, total)
-        lines.append((f"Paid at the earlier exit ({_hm(tariff.schedule, prev_exit)})", -deduct, 1))
+        lines.append((_("Paid at the earlier exit ({time})").format(time=_hm(tariff.schedule, prev_exit)), -deduct, 1))
         total -= deduct
     return _make_quote(tariff, vc, currency, total, lines, notes)
 
@@ -178,16 +177,16 @@ def quote(
 def _minute(value: datetime, name: str) -> int:
     """An aware datetime within the years priced, as its epoch minute."""
     if not isinstance(value, datetime):
-        raise QuoteError(f"{name} must be a datetime")
+        raise QuoteError(_("{name} must be a datetime").format(name=name))
     if value.tzinfo is None or value.utcoffset() is None:
-        raise QuoteError(f"{name} {value.isoformat()} has no time zone offset")
+        raise QuoteError(_("{name} {value} has no time zone offset").format(name=name, value=value.isoformat()))
     try:
         minute = to_epoch_minute(value)
     except OverflowError:
         minute = _EARLIEST_MINUTE - 1
     if not _EARLIEST_MINUTE <= minute < _LATEST_MINUTE:
-        raise QuoteError(f"{name} {value.isoformat()} is outside the years this booth prices "
-                         f"({EARLIEST.year} to {LATEST.year - 1})")
+        raise QuoteError(_("{name} {value} is outside the years this booth prices ({first} to {last})").format(
+            name=name, value=value.isoformat(), first=EARLIEST.year, last=LATEST.year - 1))
     return minute
 
 
@@ -203,13 +202,13 @@ def _validations(tariff: Tariff, vc: VehicleClass, codes: Sequence[str]) -> list
     for code in codes:
         v = tariff.validations.get(code)
         if v is None:
-            known = ", ".join(tariff.validations) or "none"
-            raise QuoteError(f"unknown validation code {code!r} in tariff {tariff.tariff_id} "
-                             f"(codes: {known})")
+            known = ", ".join(tariff.validations) or _("none")
+            raise QuoteError(_("unknown validation code {code!r} in tariff {tariff} (codes: {known})").format(
+                code=code, tariff=tariff.tariff_id, known=known))
         if code in seen:
-            raise QuoteError(f"validation {code!r} given twice for one stay")
+            raise QuoteError(_("validation {code!r} given twice for one stay").format(code=code))
         if v.classes is not None and vc.name not in v.classes:
-            raise QuoteError(f"validation {code!r} is not valid for vehicle class {vc.name!r}")
+            raise QuoteError(_("validation {code!r} is not valid for vehicle class {name!r}").format(code=code, name=vc.name))
         seen.add(code)
         out.append(v)
     return out
@@ -263,7 +262,7 @@ def _round(tariff: Tariff, lines: list[Line], amount: int) -> int:
     r = tariff.rounding
     rounded = round_to_step(amount, r.step, r.mode)
     if rounded != amount:
-        lines.append((f"Rounding to {_money_text(tariff, r.step)} ({r.mode})", rounded - amount, 1))
+        lines.append((_("Rounding to {step} ({mode})").format(step=_money_text(tariff, r.step), mode=r.mode), rounded - amount, 1))
     return rounded
 
 
@@ -275,17 +274,17 @@ def _price(tariff: Tariff, vc: VehicleClass, start: int, end: int, plan: MemberP
     lines: list[Line] = []
     stay = end - start
     if stay <= rules.grace and rules.grace:
-        lines.append((f"Grace period: stay of {duration_text(stay)} "
-                      f"(free up to {duration_text(rules.grace)})", 0, 1))
+        lines.append((_("Grace period: stay of {stay} (free up to {grace})").format(
+            stay=duration_text(stay), grace=duration_text(rules.grace)), 0, 1))
         total = 0
     else:
         covered = _plan_filter(tariff, vc, plan, zone, notes)
         origin = start + rules.free
         if rules.free and stay > rules.free:
-            lines.append((f"First {duration_text(rules.free)} free", 0, 1))
+            lines.append((_("First {span} free").format(span=duration_text(rules.free)), 0, 1))
         elif rules.free:
-            lines.append((f"Stay of {duration_text(stay)} within the first "
-                          f"{duration_text(rules.free)} free", 0, 1))
+            lines.append((_("Stay of {stay} within the first {span} free").format(
+                stay=duration_text(stay), span=duration_text(rules.free)), 0, 1))
         total = time_lines(tariff, vc, start, origin, end, covered, lines)
         extra = 0
         for v in codes:
@@ -294,7 +293,8 @@ def _price(tariff: Tariff, vc: VehicleClass, start: int, end: int, plan: MemberP
             extra += v.value
             scratch: list[Line] = []
             after = time_lines(tariff, vc, start, origin + extra, end, covered, scratch)
-            lines.append((f"{v.label} ({v.code}): {duration_text(v.value)} free", after - total, 1))
+            lines.append((_("{label} ({code}): {span} free").format(label=v.label, code=v.code, span=duration_text(v.value)),
+                          after - total, 1))
             total = after
         best: Offer | None = None
         for offer in vc.offers:
@@ -302,7 +302,7 @@ def _price(tariff: Tariff, vc: VehicleClass, start: int, end: int, plan: MemberP
                     and _offer_applies(tariff.schedule, offer, start, end):
                 best = offer
         if best is not None:
-            lines.append((f"{best.label}: flat {_money_text(tariff, best.price)} instead",
+            lines.append((_("{label}: flat {price} instead").format(label=best.label, price=_money_text(tariff, best.price)),
                           best.price - total, 1))
             total = best.price
         for kind in ("percent", "amount", "free"):
@@ -311,21 +311,21 @@ def _price(tariff: Tariff, vc: VehicleClass, start: int, end: int, plan: MemberP
                     continue
                 if kind == "percent":
                     cut = percent_of(total, v.value)
-                    text = f"{v.value}% off"
+                    text = _("{percent} off").format(percent=f"{v.value}%")
                 elif kind == "amount":
                     cut = min(v.value, total)
-                    text = f"{_money_text(tariff, v.value)} off"
+                    text = _("{amount} off").format(amount=_money_text(tariff, v.value))
                 else:
                     cut = total
-                    text = "free"
+                    text = _("free")
                 lines.append((f"{v.label} ({v.code}): {text}", -cut, 1))
                 total -= cut
     if lost_ticket and vc.lost_ticket is not None and total < vc.lost_ticket:
-        lines.append((f"Lost ticket: minimum charge {_money_text(tariff, vc.lost_ticket)}",
+        lines.append((_("Lost ticket: minimum charge {amount}").format(amount=_money_text(tariff, vc.lost_ticket)),
                       vc.lost_ticket - total, 1))
         total = vc.lost_ticket
     elif lost_ticket and vc.lost_ticket is None:
-        raise QuoteError(f"class {vc.name!r} of tariff {tariff.tariff_id} has no lost-ticket fee")
+        raise QuoteError(_("class {name!r} of tariff {tariff} has no lost-ticket fee").format(name=vc.name, tariff=tariff.tariff_id))
     total = _tax_on_top(tariff, vc, lines, total)
     total = _round(tariff, lines, total)
     return lines, total
@@ -337,12 +337,12 @@ def _plan_filter(tariff: Tariff, vc: VehicleClass, plan: MemberPlan | None, zone
     if plan is None:
         return None
     if plan.classes is not None and vc.name not in plan.classes:
-        notes.append(f"{plan.label} is not valid for {vc.label.lower()}s; no benefit.")
+        notes.append(_("{plan} is not valid for {name}s; no benefit.").format(plan=plan.label, name=vc.label.lower()))
         return None
     if plan.zones is not None and zone not in plan.zones:
-        where = f"zone {zone}" if zone else "an unknown zone"
-        notes.append(f"{plan.label} is valid only in zone(s) {', '.join(sorted(plan.zones))}, "
-                     f"not in {where}; no benefit.")
+        where = _("zone {zone}").format(zone=zone) if zone else _("an unknown zone")
+        notes.append(_("{plan} is valid only in zone(s) {zones}, not in {where}; no benefit.").format(
+            plan=plan.label, zones=", ".join(sorted(plan.zones)), where=where))
         return None
     return plan
 
@@ -382,5 +382,9 @@ def _hm(sched: Schedule, minute: int) -> str:
 
 
 def _when(sched: Schedule, minute: int) -> str:
-    local = sched.local(minute)
-    return f"{_DAY_ABBR[local.weekday()]} {local.strftime('%Y-%m-%d %H:%M')}"
+    return local_time_text(sched.local(minute))
+
+
+def local_time_text(local: datetime) -> str:
+    """A local time as receipts write it: "Mon 2026-03-02 09:00" / "2026-03-02 周一 09:00"."""
+    return _("{weekday} {date}").format(weekday=_(_DAY_ABBR[local.weekday()]), date=local.strftime("%Y-%m-%d %H:%M"))

@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
 from console.domain.money import CURRENCY_EXPONENTS
+from console.i18n import _
 from console.sync import protocol as p
 from console.sync.server import books, db
 
@@ -38,13 +39,13 @@ def register_site(
     import re
 
     if not re.match(p.SITE_ID_PATTERN, site_id):
-        raise ValueError(f"site id {site_id!r}: use 1 to 64 letters, digits, _ . -")
+        raise ValueError(_("site id {site_id!r}: use 1 to 64 letters, digits, _ . -").format(site_id=site_id))
     if currency not in CURRENCY_EXPONENTS:
-        raise ValueError(f"unknown currency {currency!r}")
+        raise ValueError(_("unknown currency {currency!r}").format(currency=currency))
     if (lat is None) != (lon is None):
-        raise ValueError("give both --lat and --lon, or neither")
+        raise ValueError(_("give both --lat and --lon, or neither"))
     if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValueError("latitude must be within ±90 and longitude within ±180")
+        raise ValueError(_("latitude must be within ±90 and longitude within ±180"))
     token = token or secrets.token_urlsafe(32)
     values = {"name": name, "lat": lat, "lon": lon, "currency": currency, "token_hash": books.token_hash(token)}
     with engine.begin() as conn:
@@ -59,7 +60,7 @@ def register_site(
 def _require_site(engine: Engine, site_id: str) -> None:
     with engine.connect() as conn:
         if conn.execute(select(db.site.c.site_id).where(db.site.c.site_id == site_id)).first() is None:
-            raise ValueError(f"no site {site_id!r} (register it first)")
+            raise ValueError(_("no site {site_id!r} (register it first)").format(site_id=site_id))
 
 
 def publish(engine: Engine, site_id: str, kind: str, body: dict[str, Any]) -> str:

@@ -26,7 +26,7 @@ from console.sync import protocol as p
 from console.sync.server import books, phones
 from console.sync.server.books import Refused
 from console.sync.server.provider import NotificationRefused, PaymentProvider, SimulatedProvider
-from console.sync.server.ratelimit import RateLimiter
+from console.sync.server.ratelimit import RateLimiter, worth_recording
 
 log = logging.getLogger("booth.cloud")
 
@@ -74,16 +74,20 @@ def create_app(
     plate_regions: Sequence[str] | None = None,
     provider: PaymentProvider | None = None,
     limiter: RateLimiter | None = None,
+    refusals: RateLimiter | None = None,
 ) -> Starlette:
     """The cloud as an ASGI application over `engine` (tables must exist: open_cloud_db).
     `now` is the server's clock (its receive times never come from a booth).
     `plate_regions` limits the plates drivers may give (payment links) to those regions;
     None accepts a plate of any region. Raises ValueError for an unknown region.
     `provider` takes the drivers' payments (a SimulatedProvider unless told);
-    `limiter` limits each client of the public pages and driver endpoints."""
+    `limiter` limits each client of the public pages and driver endpoints; `refusals`
+    limits how many refused payment notifications a client may send (accepted ones
+    are never limited: a provider's retries must get through)."""
     plates = PlateRules(plate_regions) if plate_regions is not None else p.WIRE_PLATES
     provider = provider or SimulatedProvider(now=now)
     limiter = limiter or RateLimiter()
+    refusals = refusals or RateLimiter(rate=1.0, burst=20)
 
     def tx(work: Callable[[Any], Any]) -> Awaitable[Any]:
         def run() -> Any:
@@ -201,8 +205,11 @@ def create_app(
         client = _client(request)
         wait = limiter.take(client)
         if wait > 0:
-            at = now()
-            await tx(lambda conn: books.audit(conn, at, "rate_limited", client, f"{request.method} {request.url.path}"))
+            denied = limiter.denied(client)
+            if worth_recording(denied):
+                at = now()
+                detail = f"{request.method} {request.url.path} ({denied} refused in a row)"
+                await tx(lambda conn: books.audit(conn, at, "rate_limited", client, detail))
             raise Refused(429, _("Too many requests; try again in {seconds} s.").format(seconds=math.ceil(wait)), retry_after=math.ceil(wait))
 
     @_endpoint
@@ -239,6 +246,15 @@ def create_app(
         except NotificationRefused as exc:
             reason = str(exc)
             nonce = request.headers.get("x-sim-nonce")
+            wait = refusals.take(client)
+            if wait > 0:
+                # A flood of forgeries: answered, and counted in the audit now and then
+                # (1st, 10th, 100th... in a row), not one row each.
+                denied = refusals.denied(client)
+                if worth_recording(denied):
+                    detail = f"POST {request.url.path}: refused notifications beyond the limit in a row: {denied}; the last: {reason}"
+                    await tx(lambda conn: books.audit(conn, at, "notifications_limited", client, detail))
+                raise Refused(429, "too many refused notifications; try again later", retry_after=math.ceil(wait)) from None
             await tx(lambda conn: books.refuse_notification(conn, provider.name, reason, body, client, at, nonce[:64] if nonce else None))
             log.warning("payment notification refused: %s", reason)
             raise Refused(401 if "signature" in reason or "unsigned" in reason else 400, f"notification refused: {reason}") from None

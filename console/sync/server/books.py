@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from console.sync import protocol as p
 from console.sync.server import db, quotes
 from console.sync.server.provider import Notification
 
+log = logging.getLogger(__name__)
+
 # Occupancy older than this (server clock) is not shown as availability.
 STALE_AFTER = timedelta(minutes=10)
 LINK_LIFETIME = timedelta(minutes=30)
@@ -45,6 +48,26 @@ class Refused(ValueError):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+class NoSite(Refused):
+    """No site with this id is registered (404)."""
+
+
+class NoStay(Refused):
+    """No open stay of this plate at this site (404): one answer for every plate that is
+    not parked there, whether it left, is parked elsewhere or was never seen."""
+
+
+class NotQuotable(Refused):
+    """The cloud cannot price the site's stays (409): no tariff has reached it yet, or
+    the engine refuses the stay."""
+
+
+class AlreadyPaid(Refused):
+    """The stay was paid by phone already (409): what runs on after the exit grace is
+    paid at the exit, never by a second phone payment (the booth settles a stay with one
+    phone payment)."""
 
 
 def token_hash(token: str) -> str:
@@ -159,26 +182,48 @@ def ingest(conn: Connection, site_id: str, booth_id: str, sent_at: datetime | No
         seen.add(ev.id)
         valid.append((ev, projected))
     if valid:
-        rows = [
-            {
-                "site_id": site_id,
-                "event_id": ev.id,
-                "booth_id": booth_id,
-                "type": ev.type,
-                "occurred_at": ev.occurred_at,
-                "received_at": received_at,
-                "payload": json.dumps(ev.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
-            }
-            for ev, _ in valid
-        ]
-        stmt = _insert(conn, db.event).on_conflict_do_nothing(index_elements=["site_id", "event_id"]).returning(db.event.c.event_id)
-        fresh = set(conn.execute(stmt, rows).scalars())
+        try:
+            with conn.begin_nested():
+                fresh = _store_and_book(conn, site_id, booth_id, valid, received_at)
+            stored = valid
+        except Exception as exc:  # noqa: BLE001 - any event the database cannot hold
+            # One event the database cannot hold (an amount beyond its integers, a text it
+            # refuses) must not fail the batch: store them one by one, refuse the bad ones.
+            log.warning("batch of %d from %s/%s stored one by one: %s", len(valid), site_id, booth_id, exc)
+            fresh, stored = set(), []
+            for item in valid:
+                try:
+                    with conn.begin_nested():
+                        fresh |= _store_and_book(conn, site_id, booth_id, [item], received_at)
+                    stored.append(item)
+                except Exception as one:  # noqa: BLE001
+                    result.rejected.append({"id": item[0].id, "error": f"cannot be stored: {type(one).__name__}: {one}"[:300]})
         result.accepted = len(fresh)
-        result.duplicates += len(valid) - len(fresh)
-        _book(conn, site_id, [(ev, proj) for ev, proj in valid if ev.id in fresh], received_at)
-        result.acknowledged = [ev.id for ev, _ in valid]
+        result.duplicates += len(stored) - len(fresh)
+        result.acknowledged = [ev.id for ev, _ in stored]
     _count(conn, site_id, result, sent_at, received_at)
     return result
+
+
+def _store_and_book(conn: Connection, site_id: str, booth_id: str, events: list[tuple[p.EventIn, _Payload | None]],
+                    received_at: datetime) -> set[str]:
+    """Store events (each once) and book the effects of those new here. Returns their ids."""
+    rows = [
+        {
+            "site_id": site_id,
+            "event_id": ev.id,
+            "booth_id": booth_id,
+            "type": ev.type,
+            "occurred_at": ev.occurred_at,
+            "received_at": received_at,
+            "payload": json.dumps(ev.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+        }
+        for ev, _ in events
+    ]
+    stmt = _insert(conn, db.event).on_conflict_do_nothing(index_elements=["site_id", "event_id"]).returning(db.event.c.event_id)
+    fresh = set(conn.execute(stmt, rows).scalars())
+    _book(conn, site_id, [(ev, proj) for ev, proj in events if ev.id in fresh], received_at)
+    return fresh
 
 
 def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, _Payload | None]], received_at: datetime) -> None:
@@ -437,31 +482,38 @@ def site_row(conn: Connection, site_id: str) -> dict[str, Any]:
     """A registered site (name, currency, position). Raises Refused 404."""
     row = conn.execute(select(db.site).where(db.site.c.site_id == site_id)).mappings().first()
     if row is None:
-        raise Refused(404, f"no site {site_id!r}")
+        raise NoSite(404, f"no site {site_id!r}")
     return dict(row)
 
 
 def quote_plate(conn: Connection, site_id: str, plate: str, now: datetime) -> tuple[quotes.Stay, Quote, TariffBook]:
     """The plate's open stay at the site and its fee leaving now, quoted with the site's
-    own tariff versions. Raises Refused: 404 when the cloud knows no such stay (the
-    answer is the same whatever else is parked), 409 when it cannot price it."""
+    own tariff versions. Raises NoSite, NoStay (the same answer whatever else is parked)
+    or NotQuotable. The tariff is looked for before the stay, so a site whose tariff has
+    not arrived answers every plate alike: no answer depends on whether a plate is parked
+    except the stay itself."""
     site_row(conn, site_id)
-    stay = quotes.open_stay(conn, site_id, plate)
-    if stay is None:
-        raise Refused(404, "no stay of this plate is known at this site")
     try:
         book = quotes.site_book(conn, site_id)
+    except quotes.NoTariff as exc:
+        raise NotQuotable(409, f"the fee cannot be quoted here: {exc}") from None
+    stay = quotes.open_stay(conn, site_id, plate)
+    if stay is None:
+        raise NoStay(404, "no stay of this plate is known at this site")
+    try:
         return stay, quotes.quote_stay(book, stay, now), book
-    except ValueError as exc:  # NoTariff, QuoteError
-        raise Refused(409, f"the fee cannot be quoted here: {exc}") from None
+    except ValueError as exc:  # QuoteError
+        raise NotQuotable(409, f"the fee cannot be quoted here: {exc}") from None
 
 
 def create_link(conn: Connection, link: LinkIn, now: datetime, provider: str = "sim") -> dict[str, Any]:
     """A payment order for the plate's open stay, for the amount the cloud quotes now,
-    open for LINK_LIFETIME. Raises Refused (404 unknown site or stay, 409 nothing to pay
-    or no tariff, 422 a currency the site does not bill in)."""
+    open for LINK_LIFETIME. Raises Refused (404 unknown site or stay, 409 nothing to pay,
+    no tariff, or the stay already paid by phone; 422 a currency the site does not bill in)."""
     site = site_row(conn, link.site_id)
     stay, quote, _book = quote_plate(conn, link.site_id, link.plate, now)
+    if paid_link_for(conn, stay.visit_id) is not None:
+        raise AlreadyPaid(409, "this stay was paid by phone already; anything more is paid at the exit")
     if quote.total.currency != site["currency"]:
         raise Refused(409, f"the site's tariff bills in {quote.total.currency}, the site in {site['currency']}")
     if quote.total.minor <= 0:
@@ -491,6 +543,13 @@ def get_link(conn: Connection, link_id: str) -> dict[str, Any]:
     if row is None:
         raise Refused(404, "no such payment link")
     return _link_json(row)
+
+
+def link_visit(conn: Connection, link_id: str) -> str | None:
+    """The visit an order pays for (kept out of the order's public JSON: the visit id
+    opens the e-receipt)."""
+    found: str | None = conn.execute(select(db.payment_link.c.visit_id).where(db.payment_link.c.link_id == link_id)).scalar()
+    return found
 
 
 def paid_link_for(conn: Connection, visit_id: str) -> dict[str, Any] | None:

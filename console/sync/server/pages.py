@@ -6,6 +6,7 @@ Only layout lives here; the facts come from books.py and quotes.py, already read
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 from typing import Any, Sequence
@@ -14,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from console.domain.money import Money
 from console.domain.quote import Quote
-from console.domain.visits import format_duration
 from console.i18n import N_, _, current_language
 
 METHODS = {"cash": N_("Cash"), "card": N_("Card"), "mobile": N_("Mobile"), "account": N_("Account")}
@@ -57,7 +57,8 @@ def local(at: datetime, tz: ZoneInfo) -> str:
 
 def error_page(status: int, message: str) -> str:
     """A refusal, in plain words."""
-    return page(_("Sorry"), f'<div class="card warn"><p>{escape(message)}</p><p class="muted">{status}</p></div>')
+    home = escape(_("Parking near me"))
+    return page(_("Sorry"), f'<div class="card warn" id="refused" data-status="{status}"><p>{escape(message)}</p></div><a class="button" href="/">{home}</a>')
 
 
 def lots_page(query: str, lat: float | None, lon: float | None, sites: Sequence[dict[str, Any]] | None, note: str = "") -> str:
@@ -98,53 +99,122 @@ def plate_form(site_id: str, site_name: str, plate: str = "", note: str = "") ->
 
 def _items(quote: Quote) -> str:
     rows = "".join(f'<tr><td>{escape(i.label)}</td><td class="n">{escape(i.amount.format())}</td></tr>' for i in quote.items)
-    return ('<table class="items">' + str(rows) + '<tr><td><b>' + escape(_('Total')) + '</b></td><td class="n"><b>' + escape(quote.total.format()) + '</b></td></tr></table>')
+    total = escape(_("Total"))
+    return f'<table class="items">{rows}<tr><td><b>{total}</b></td><td class="n"><b>{escape(quote.total.format())}</b></td></tr></table>'
 
 
-def stay_page(site_id: str, site_name: str, plate: str, entry_at: datetime, now: datetime, quote: Quote, tz: ZoneInfo,
-              paid: dict[str, Any] | None, grace_until: datetime | None, extra: Quote | None) -> str:
-    """A stay: entry, duration, the fee quoted now, itemized; the pay button, or what a
-    payment already made still covers."""
-    facts = (
-        ('<div class="card"><h2>' + escape(site_name) + '</h2><table><tr><td>' + escape(_('Plate')) + '</td><td class="n" id="plate">' + escape(plate) + '</td></tr><tr><td>' + escape(_('Entered')) + '</td><td class="n" id="entry">' + escape(local(entry_at, tz)) + '</td></tr><tr><td>' + escape(_('Parked for')) + '</td><td class="n">' + escape(format_duration(now - entry_at)) + '</td></tr></table></div>')
+def duration(span: timedelta) -> str:
+    """A stay's length for a driver: "1 h 05 min", "2 d 3 h 00 min", "12 min"."""
+    minutes = max(0, int(span.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("{d} d {h} h {m:02d} min").format(d=days, h=hours, m=mins)
+    if hours:
+        return _("{h} h {m:02d} min").format(h=hours, m=mins)
+    return _("{m} min").format(m=mins)
+
+
+def _hm(at: datetime, tz: ZoneInfo, now: datetime) -> str:
+    """A clock time, with the date when it is not today (by the site's clock)."""
+    local_at = at.astimezone(tz)
+    return local_at.strftime("%H:%M") if local_at.date() == now.astimezone(tz).date() else local_at.strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class StayView:
+    """The facts of one stay a plate lookup shows (and nothing else)."""
+
+    site_id: str
+    site_name: str
+    plate: str  # canonical, for the forms
+    shown_plate: str  # as written (粤B·D12345)
+    entry_at: datetime
+    now: datetime
+    tz: ZoneInfo
+    quote: Quote
+    exit_grace: int  # minutes to reach the exit after paying
+
+
+def _facts(view: StayView) -> str:
+    labels = escape(_("Plate")), escape(_("Entered")), escape(_("Parked for"))
+    return (
+        f'<div class="card"><h2>{escape(view.site_name)}</h2><table>'
+        f'<tr><td>{labels[0]}</td><td class="n" id="plate">{escape(view.shown_plate)}</td></tr>'
+        f'<tr><td>{labels[1]}</td><td class="n" id="entry">{escape(local(view.entry_at, view.tz))}</td></tr>'
+        f'<tr><td>{labels[2]}</td><td class="n" id="duration">{escape(duration(view.now - view.entry_at))}</td></tr></table></div>'
     )
-    if paid is not None and grace_until is not None and extra is None:
-        left = max(timedelta(0), grace_until - now)
-        status = (
-            ('<div class="card ok" id="paid"><p class="big">' + escape(_('Paid')) + ' ' + escape(Money(paid['amount_minor'], paid['currency']).format()) + '</p><p>' + escape(_('Drive to the exit before {time}: the barrier opens by itself.').format(time=grace_until.astimezone(tz).strftime('%H:%M'))) + '</p><p class="muted">' + escape(_('{minutes} min left').format(minutes=int(left.total_seconds() // 60))) + '</p></div>')
+
+
+def _fee_card(view: StayView, heading: str, button: str | None) -> str:
+    tariff = escape(_("Tariff"))
+    form = ""
+    if button is not None:
+        form = (
+            f'<form method="post" action="/pay"><input type="hidden" name="site" value="{escape(view.site_id)}">'
+            f'<input type="hidden" name="plate" value="{escape(view.plate)}"><button type="submit" id="pay">{escape(button)}</button></form>'
         )
-        return page(_("My stay"), facts + status, refresh=30)
-    note = ""
-    if paid is not None and extra is not None:
-        note = (
-            ('<div class="card warn" id="extra"><p>' + escape(_('The exit grace after your payment has run out; the extra fee is due.')) + '</p><p class="big">' + escape(extra.total.format()) + '</p></div>')
-        )
-    fee = (
-        ('<div class="card"><p class="muted">' + escape(_('Fee if you leave now')) + '</p><p class="big" id="fee">' + escape(quote.total.format()) + '</p>' + _items(quote) + '<p class="muted">' + escape(_('Tariff')) + ' <span id="tariff">' + escape(quote.tariff_id) + '</span></p><form method="post" action="/pay"><input type="hidden" name="site" value="' + escape(site_id) + '"><input type="hidden" name="plate" value="' + escape(plate) + '"><button type="submit" id="pay">' + escape(_('Pay {amount}').format(amount=quote.total.format())) + '</button></form></div>')
+    return (
+        f'<div class="card"><p class="muted">{escape(heading)}</p><p class="big" id="fee">{escape(view.quote.total.format())}</p>'
+        f'{_items(view.quote)}<p class="muted">{tariff} <span id="tariff">{escape(view.quote.tariff_id)}</span></p>{form}</div>'
     )
-    return page(_("My stay"), facts + note + fee)
 
 
-def free_stay_page(site_name: str, plate: str, entry_at: datetime, tz: ZoneInfo) -> str:
+def stay_page(view: StayView) -> str:
+    """A stay not paid yet: entry, duration, the fee quoted now, itemized, the pay button
+    and how long the driver then has to reach the exit."""
+    hint = ""
+    if view.exit_grace > 0:
+        text = _("After paying you have at least {minutes} min to reach the exit; the barrier opens by itself when the camera reads your plate.").format(minutes=view.exit_grace)
+        hint = f'<p class="muted" id="grace">{escape(text)}</p>'
+    fee = _fee_card(view, _("Fee if you leave now"), _("Pay {amount}").format(amount=view.quote.total.format()))
+    return page(_("My stay"), _facts(view) + fee.replace("</form></div>", "</form>" + hint + "</div>"))
+
+
+def stay_paid_page(view: StayView, link: dict[str, Any], paid_at: datetime, leave_before: datetime | None) -> str:
+    """A stay paid by phone: until when the exit opens by itself (the page refreshes),
+    or, once that ran out, the extra fee due at the exit."""
+    amount = Money(link["amount_minor"], link["currency"]).format()
+    paid_text = escape(_("Paid {amount} at {time}").format(amount=amount, time=_hm(paid_at, view.tz, view.now)))
+    if leave_before is not None:
+        left = max(0, int((leave_before - view.now).total_seconds() // 60))
+        drive = escape(_("Drive to the exit before {time}: the barrier opens by itself when the camera reads your plate.").format(time=_hm(leave_before, view.tz, view.now)))
+        remaining = escape(_("{minutes} min left").format(minutes=left))
+        status = f'<div class="card ok" id="paid"><p class="big">{paid_text}</p><p>{drive}</p><p class="big" id="left">{remaining}</p></div>'
+        return page(_("My stay"), _facts(view) + status, refresh=30)
+    ran_out = escape(_("The time to leave after paying has run out, so the barrier will not open by itself. The extra fee below is paid at the exit."))
+    status = f'<div class="card warn" id="extra"><p><b>{paid_text}</b></p><p>{ran_out}</p></div>'
+    return page(_("My stay"), _facts(view) + status + _fee_card(view, _("Extra fee if you leave now"), None))
+
+
+def free_stay_page(site_name: str, plate: str, entry_at: datetime, now: datetime, tz: ZoneInfo) -> str:
     """A stay with nothing to pay yet."""
-    body = (
-        ('<div class="card ok"><h2>' + escape(site_name) + '</h2><p>' + escape(plate) + ' · ' + escape(local(entry_at, tz)) + '</p><p class="big">' + escape(_('Nothing to pay yet')) + '</p></div>')
-    )
-    return page(_("My stay"), body)
+    nothing = escape(_("Nothing to pay yet"))
+    entered = escape(_("Entered {time}, {duration} ago").format(time=local(entry_at, tz), duration=duration(now - entry_at)))
+    return page(_("My stay"), f'<div class="card ok" id="free"><h2>{escape(site_name)}</h2><p>{escape(plate)}</p><p>{entered}</p><p class="big">{nothing}</p></div>')
 
 
-def order_status_page(link: dict[str, Any], back: str) -> str:
-    """After the provider's page: waiting for the provider's notification, then paid."""
+def order_status_page(link: dict[str, Any], back: str, now: datetime, leave_before: datetime | None, tz: ZoneInfo) -> str:
+    """After the provider's page: waiting for the provider's notification, then paid,
+    with until when the barrier opens by itself."""
     amount = Money(link["amount_minor"], link["currency"]).format()
     if link["status"] == "paid":
-        body = (
-            ('<div class="card ok" id="paid"><p class="big">' + escape(_('Paid')) + ' ' + escape(amount) + '</p><p>' + escape(_('The barrier opens by itself when the exit camera reads your plate.')) + '</p><a class="button" href="' + escape(back) + '">' + escape(_('My stay')) + '</a></div>')
-        )
+        paid = escape(_("Paid {amount}").format(amount=amount))
+        if leave_before is not None:
+            minutes = max(0, int((leave_before - now).total_seconds() // 60))
+            drive = escape(
+                _("Drive to the exit within {minutes} min (before {time}): the barrier opens by itself when the camera reads your plate.").format(
+                    minutes=minutes, time=_hm(leave_before, tz, now)
+                )
+            )
+        else:
+            drive = escape(_("The barrier opens by itself when the exit camera reads your plate."))
+        mine = escape(_("My stay"))
+        body = f'<div class="card ok" id="paid"><p class="big">{paid}</p><p>{drive}</p><a class="button" href="{escape(back)}">{mine}</a></div>'
         return page(_("Payment"), body)
-    body = (
-        ('<div class="card" id="waiting"><p>' + escape(_('Waiting for the payment provider to confirm {amount}...').format(amount=amount)) + '</p><p class="muted">' + escape(_('This page refreshes by itself.')) + '</p></div>')
-    )
-    return page(_("Payment"), body, refresh=1)
+    waiting = escape(_("Waiting for the payment provider to confirm {amount}...").format(amount=amount))
+    refreshes = escape(_("This page refreshes by itself."))
+    return page(_("Payment"), f'<div class="card" id="waiting"><p>{waiting}</p><p class="muted">{refreshes}</p></div>', refresh=1)
 
 
 def checkout_page(order_id: str, amount: Money, description: str) -> str:
@@ -166,6 +236,6 @@ def receipt_page(site_name: str, plate: str, entry_at: datetime, exit_at: dateti
         for p in payments
     )
     body = (
-        ('<div class="card" id="receipt"><h2>' + escape(site_name) + '</h2><table><tr><td>' + escape(_('Plate')) + '</td><td class="n">' + escape(plate) + '</td></tr><tr><td>' + escape(_('Entered')) + '</td><td class="n">' + escape(local(entry_at, tz)) + '</td></tr><tr><td>' + escape(_('Left')) + '</td><td class="n">' + escape(local(exit_at, tz)) + '</td></tr><tr><td>' + escape(_('Parked for')) + '</td><td class="n">' + escape(format_duration(exit_at - entry_at)) + '</td></tr></table></div><div class="card">' + str(items) + '<p class="muted">' + escape(_('Tariff')) + ' ' + escape(tariff_id or '-') + '</p><table>' + str(paid) + '</table></div>')
+        ('<div class="card" id="receipt"><h2>' + escape(site_name) + '</h2><table><tr><td>' + escape(_('Plate')) + '</td><td class="n">' + escape(plate) + '</td></tr><tr><td>' + escape(_('Entered')) + '</td><td class="n">' + escape(local(entry_at, tz)) + '</td></tr><tr><td>' + escape(_('Left')) + '</td><td class="n">' + escape(local(exit_at, tz)) + '</td></tr><tr><td>' + escape(_('Parked for')) + '</td><td class="n">' + escape(duration(exit_at - entry_at)) + '</td></tr></table></div><div class="card">' + str(items) + '<p class="muted">' + escape(_('Tariff')) + ' ' + escape(tariff_id or '-') + '</p><p class="muted">' + escape(_('Paid')) + '</p><table id="payments">' + str(paid) + '</table></div>')
     )
     return page(_("Receipt"), body)

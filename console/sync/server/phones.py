@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from console.domain.money import Money
 from console.domain.plates import PlateError, PlateRules
 from console.i18n import _
+from console.sync.protocol import WIRE_PLATES
 from console.sync.server import books, db, pages, quotes
 from console.sync.server.books import Refused
 from console.sync.server.provider import Order, PaymentProvider, SimulatedProvider
@@ -48,11 +49,15 @@ def error_text(exc: Refused) -> str:
 async def start_order(tx: Tx, provider: PaymentProvider, link: books.LinkIn, now: datetime, base_url: str) -> dict[str, Any]:
     """Quote the stay, record the order with the quoted amount, register it with the
     provider. Returns the link with `checkout_url`."""
-    created: dict[str, Any] = await tx(lambda conn: books.create_link(conn, link, now, provider.name))
+    def work(conn: Any) -> tuple[dict[str, Any], str]:
+        made = books.create_link(conn, link, now, provider.name)
+        return made, books.site_row(conn, link.site_id)["name"] or link.site_id
+
+    created, site_name = await tx(work)
     base = base_url.rstrip("/")
     order = Order(
         order_id=created["id"], amount_minor=created["amount_minor"], currency=created["currency"],
-        description=f"{created['site_id']} {created['plate']}",
+        description=f"{site_name} · {WIRE_PLATES.display(created['plate'])}",
         notify_url=f"{base}/v1/payments/notify/{provider.name}", return_url=f"{base}/pay/order/{created['id']}",
         expires_at=datetime.fromisoformat(created["expires_at"]),
     )
@@ -108,8 +113,10 @@ def _place(conn: Any, query: str) -> tuple[float, float] | None:
 def _plate(ctx: PageContext, text: str) -> str:
     try:
         return ctx.plates.normalize(text)
-    except PlateError as exc:
-        raise Refused(422, _("{plate} is not a plate: {reason}").format(plate=text[:20], reason=exc)) from None
+    except PlateError:
+        # The plate rules' own reason is for attendants (and in English); a driver is
+        # told what to type.
+        raise Refused(422, _("{plate} is not a plate: type the letters and digits on your number plate.").format(plate=text[:20])) from None
 
 
 def _tz(book: Any, stay: quotes.Stay) -> ZoneInfo:
@@ -117,18 +124,50 @@ def _tz(book: Any, stay: quotes.Stay) -> ZoneInfo:
     return tz
 
 
+def _site(conn: Any, site_id: str) -> dict[str, Any]:
+    try:
+        return books.site_row(conn, site_id)
+    except books.NoSite:
+        raise Refused(404, _("This parking lot is not known here; open it from the list of lots near you.")) from None
+
+
+def _unpriced() -> Refused:
+    return Refused(409, _("The fee of this stay cannot be shown here right now; pay at the exit."))
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A stay's phone payment, and when leaving starts to cost more."""
+
+    link: dict[str, Any]
+    paid_at: datetime
+    leave_before: datetime | None  # None: the time to leave ran out
+
+
+def _paid(book: Any, found: quotes.Stay, link: dict[str, Any] | None, at: datetime) -> Paid | None:
+    if link is None:
+        return None
+    paid_at = datetime.fromisoformat(link["paid_at"])
+    try:
+        return Paid(link, paid_at, quotes.leave_before(book, found, paid_at, at))
+    except ValueError:  # the engine refuses the stay: say what was paid, no deadline
+        return Paid(link, paid_at, None)
+
+
 async def stay(ctx: PageContext, request: Request) -> Response:
     """GET /pay?site=..&plate=..: the plate form, or the stay with its fee (the exit
-    desk's QR opens this; an amount in the link is ignored: the cloud quotes)."""
+    desk's QR opens this; an amount in the link is ignored: the cloud quotes). A stay
+    paid by phone shows until when the exit opens by itself, or the extra fee after."""
     site_id = request.query_params.get("site", "")[:64]
-    site = await ctx.tx(lambda conn: books.site_row(conn, site_id))
+    site = await ctx.tx(lambda conn: _site(conn, site_id))
+    name = site["name"] or site_id
     plate_text = request.query_params.get("plate", "").strip()
     if not plate_text:
-        return HTMLResponse(pages.plate_form(site_id, site["name"] or site_id))
+        return HTMLResponse(pages.plate_form(site_id, name))
     try:
         plate = _plate(ctx, plate_text)
     except Refused as exc:
-        return HTMLResponse(pages.plate_form(site_id, site["name"] or site_id, plate_text[:20], str(exc)), status_code=422)
+        return HTMLResponse(pages.plate_form(site_id, name, plate_text[:20], str(exc)), status_code=422)
     at = ctx.now()
 
     def read(conn: Any) -> tuple[Any, ...]:
@@ -136,24 +175,27 @@ async def stay(ctx: PageContext, request: Request) -> Response:
         return found, quote, book, books.paid_link_for(conn, found.visit_id)
 
     try:
-        found, quote, book, paid = await ctx.tx(read)
-    except Refused as exc:
-        if exc.status != 404 or "stay" not in str(exc):
-            raise
+        found, quote, book, link = await ctx.tx(read)
+    except books.NoStay:
         # The same answer for every plate not parked here: no oracle of other plates.
-        return HTMLResponse(pages.plate_form(site_id, site["name"] or site_id, plate, _("No stay of this plate is known here right now.")), status_code=404)
+        return HTMLResponse(pages.plate_form(site_id, name, ctx.plates.display(plate), _("No stay of this plate is known here right now.")), status_code=404)
+    except books.NotQuotable:
+        raise _unpriced() from None
     tz = _tz(book, found)
-    grace_until = extra = None
+    shown = ctx.plates.display(plate)
+    paid = _paid(book, found, link, at)
+    if paid is not None and paid.leave_before is None:
+        try:
+            quote = quotes.quote_stay(book, found, at, paid_until=paid.paid_at)  # what is due now is the extra fee
+        except ValueError:
+            raise _unpriced() from None
+    elif paid is None and quote.total.is_zero:
+        return HTMLResponse(pages.free_stay_page(name, shown, found.entry_at, at, tz))
+    grace = quotes.exit_grace_minutes(book, found)
+    view = pages.StayView(site_id=site_id, site_name=name, plate=plate, shown_plate=shown, entry_at=found.entry_at, now=at, tz=tz, quote=quote, exit_grace=grace)
     if paid is not None:
-        paid_at = datetime.fromisoformat(paid["paid_at"])
-        grace_until = paid_at + timedelta(minutes=quotes.exit_grace_minutes(book, found))
-        owed = quotes.quote_stay(book, found, at, paid_until=paid_at)
-        extra = None if owed.total.is_zero else owed
-        if extra is not None:
-            quote = owed  # what is due now is the extra fee
-    elif quote.total.is_zero:
-        return HTMLResponse(pages.free_stay_page(site["name"] or site_id, plate, found.entry_at, tz))
-    return HTMLResponse(pages.stay_page(site_id, site["name"] or site_id, plate, found.entry_at, at, quote, tz, paid, grace_until, extra))
+        return HTMLResponse(pages.stay_paid_page(view, paid.link, paid.paid_at, paid.leave_before))
+    return HTMLResponse(pages.stay_page(view))
 
 
 async def pay(ctx: PageContext, request: Request) -> Response:
@@ -170,17 +212,50 @@ async def pay(ctx: PageContext, request: Request) -> Response:
         link = books.LinkIn.model_validate({"site_id": site_id, "plate": plate}, context={"plates": ctx.plates})
     except ValueError:
         raise Refused(422, _("The lot or the plate is not valid.")) from None
-    created = await start_order(ctx.tx, ctx.provider, link, ctx.now(), str(request.base_url))
+    back = "/pay?" + urlencode({"site": site_id, "plate": plate})
+    try:
+        created = await start_order(ctx.tx, ctx.provider, link, ctx.now(), str(request.base_url))
+    except books.NoSite:
+        raise Refused(404, _("This parking lot is not known here; open it from the list of lots near you.")) from None
+    except books.NoStay:
+        raise Refused(404, _("No stay of this plate is known here right now.")) from None
+    except books.AlreadyPaid:
+        return RedirectResponse(back, status_code=303)  # the stay page says what is left to do
+    except books.NotQuotable:
+        raise _unpriced() from None
+    except Refused as exc:
+        if exc.status == 409:  # nothing to pay (the stay became free), or another currency
+            return RedirectResponse(back, status_code=303)
+        raise
     return RedirectResponse(created["checkout_url"], status_code=303)
 
 
 async def order(ctx: PageContext, request: Request) -> Response:
     """GET /pay/order/<id>: where the provider sends the driver back; waits for the
-    provider's notification, then says the exit will open."""
+    provider's notification, then says until when the exit opens by itself."""
     link_id = request.path_params["link_id"][:64]
-    link = await ctx.tx(lambda conn: books.get_link(conn, link_id))
+    at = ctx.now()
+
+    def read(conn: Any) -> tuple[dict[str, Any], datetime | None, ZoneInfo]:
+        try:
+            found_link = books.get_link(conn, link_id)
+        except Refused:
+            raise Refused(404, _("No such order.")) from None
+        if found_link["status"] != "paid":
+            return found_link, None, ZoneInfo("UTC")
+        stay_ = quotes.stay_by_id(conn, books.link_visit(conn, link_id) or "")
+        try:
+            book = quotes.site_book(conn, found_link["site_id"])
+        except quotes.NoTariff:
+            return found_link, None, ZoneInfo("UTC")
+        if stay_ is None:
+            return found_link, None, ZoneInfo("UTC")
+        paid = _paid(book, stay_, found_link, at)
+        return found_link, paid.leave_before if paid else None, _tz(book, stay_)
+
+    link, leave_by, tz = await ctx.tx(read)
     back = "/pay?" + urlencode({"site": link["site_id"], "plate": link["plate"]})
-    return HTMLResponse(pages.order_status_page(link, back))
+    return HTMLResponse(pages.order_status_page(link, back, at, leave_by, tz))
 
 
 async def receipt(ctx: PageContext, request: Request) -> Response:
@@ -213,7 +288,9 @@ async def receipt(ctx: PageContext, request: Request) -> Response:
             quote = quotes.quote_stay(book, stay_, stay_.exit_at)
         except ValueError:
             quote = None
-    return HTMLResponse(pages.receipt_page(site["name"] or stay_.site_id, stay_.plate, stay_.entry_at, stay_.exit_at, fee, stay_.tariff_id, quote, payments, tz))
+    return HTMLResponse(
+        pages.receipt_page(site["name"] or stay_.site_id, ctx.plates.display(stay_.plate), stay_.entry_at, stay_.exit_at, fee, stay_.tariff_id, quote, payments, tz)
+    )
 
 
 # -- the simulated provider's own pages --------------------------------------------------------

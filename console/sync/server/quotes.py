@@ -9,7 +9,7 @@ the phone and what a provider's order is created with.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -101,3 +101,30 @@ def exit_grace_minutes(book: TariffBook, stay: Stay) -> int:
     tariff = book.version_at(stay.entry_at)
     vc = tariff.classes.get(stay.vehicle_class)
     return vc.rules.exit_grace if vc is not None else 0
+
+
+def leave_before(book: TariffBook, stay: Stay, paid_at: datetime, now: datetime, horizon: timedelta = timedelta(days=1)) -> datetime | None:
+    """After a payment at `paid_at`, the first minute at which leaving costs more: the
+    driver who reaches the exit before it owes nothing (the exit grace, and the rest of
+    the period already paid for). None when something is owed already `now`; `now +
+    horizon` when nothing is owed even then.
+
+    What is owed after paying never goes down as the exit moves later (zero within the
+    grace, then the fee's growth since paying), so a bisection on minutes finds it.
+    """
+
+    def free(at: datetime) -> bool:
+        return quote_stay(book, stay, at, paid_until=paid_at).total.is_zero
+
+    if not free(now):
+        return None
+    low, high = now, now + horizon
+    if free(high):
+        return high
+    while high - low > timedelta(minutes=1):
+        middle = low + (high - low) / 2
+        if free(middle):
+            low = middle
+        else:
+            high = middle
+    return high.replace(second=0, microsecond=0)

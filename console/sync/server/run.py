@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from console.i18n import _
 from console.sync.server.app import create_app
 from console.sync.server.db import open_cloud_db
 
@@ -71,7 +72,7 @@ class ServerThread:
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the cloud server did not start")
+                raise RuntimeError(_("the cloud server did not start"))
             time.sleep(0.01)
         return self
 

@@ -186,7 +186,8 @@ class ChargingScreen(Screen[None]):
             self.service.close_maintenance(fault_id, note, self.attendant)
             message = _("maintenance record closed")
         except ChargingError as exc:
-            message = str(exc)
+            self.app.call_from_thread(self._say, str(exc))  # the note stays open: Enter retries
+            return
         self.app.call_from_thread(self._record_closed, message)
 
     def _record_closed(self, message: str) -> None:

@@ -202,6 +202,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
         def done(request: OverrideRequest | None) -> None:
             if request is not None:
+                self._say(_("changing the fee…"))
                 self.apply_override(request)
 
         self.app.push_screen(OverrideScreen(kind, self.config.operations.override_pin_above), done)
@@ -216,7 +217,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
                 manager=request.manager, manager_pin=request.manager_pin,
             )
         except SiteError as exc:
-            self.app.call_from_thread(self._failed, _("fee not changed: {error}").format(error=exc))
+            self.app.call_from_thread(self._failed, str(exc))
             return
         self.app.call_from_thread(self._show_ticket, ticket)
 
@@ -238,6 +239,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             self.query_one("#reference", Input).focus()
             return
         self.paying = True
+        self._say(_("recording the unpaid exit…"))
         self.leave_unpaid(reason)
 
     @work(thread=True, exclusive=True, group="exit-pay", exit_on_error=False)

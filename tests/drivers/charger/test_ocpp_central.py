@@ -24,6 +24,9 @@ class Handler:
     def on_boot(self, charger: str, vendor: str, model: str) -> None:
         self.calls.append(("boot", charger, vendor, model))
 
+    def after_boot(self, charger: str) -> None:
+        self.calls.append(("after_boot", charger))
+
     def on_status(self, charger: str, connector: int, status: str, error_code: str, info: str) -> None:
         self.calls.append(("status", charger, connector, status, error_code))
 
