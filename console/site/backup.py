@@ -229,7 +229,7 @@ class BackupService:
                 status = self.status()
             except BackupError as exc:
                 if str(exc) != self._failing:
-                    self._report("error", f"backup failed: {exc}")
+                    self._report("error", _("backup failed: {exc}").format(exc=exc))
                 self._failing = str(exc)
         if self._failing:
             self._health(DeviceHealth(DEVICE, HealthState.FAULT, self._failing))

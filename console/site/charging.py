@@ -250,7 +250,7 @@ class ChargingService:
             port = self._ports.get((rec.pile_id, rec.port))
             plan = self.plans.get(rec.plan_id)
             if port is None or plan is None:
-                self._report("warning", f"open charging session {rec.id} on {rec.pile_id}/{rec.port} has no configured pile or plan")
+                self._report("warning", _("open charging session {id} on {pile_id}/{port} has no configured pile or plan").format(id=rec.id, pile_id=rec.pile_id, port=rec.port))
                 continue
             port.running = _Running(rec, plan, self._limit(rec), rec.started_at, rec.last_meter_wh, rec.seconds, rec.energy_wh,
                                     dict(rec.lines), rec.fee_minor, powered=True)
@@ -602,7 +602,7 @@ class ChargingService:
         p.running = None
         self._publish(SessionClosed(run.record.id, p.pile_id, p.port, reason, run.energy_wh, settlement.bill, settlement.refund))
         self._publish(SessionChanged(self._view(p)))
-        self._report("info", f"charging {p.pile_id}/{p.port} ended ({reason}): {run.energy_wh} Wh, {settlement.bill}, refund {settlement.refund}")
+        self._report("info", _("charging {pile_id}/{port} ended ({reason}): {energy_wh} Wh, {bill}, refund {refund}").format(pile_id=p.pile_id, port=p.port, reason=reason, energy_wh=run.energy_wh, bill=settlement.bill, refund=settlement.refund))
         return settlement
 
     def _fault(self, pile_id: str, port: int | None, code: str, detail: str, received: float = 0.0) -> FaultRecord | None:
@@ -616,7 +616,7 @@ class ChargingService:
         if p is not None:
             p.fault = f"fault {code}: {detail}"
         self._publish(ChargerFault(fault, received))
-        self._report("error", f"{pile_id} port {port}: fault {code}: {detail}")
+        self._report("error", _("{pile_id} port {port}: fault {code}: {detail}").format(pile_id=pile_id, port=port, code=code, detail=detail))
         return fault
 
     # -- OCPP (called by the central system's worker threads) ----------------------------------------------
@@ -646,13 +646,13 @@ class ChargingService:
 
     def on_boot(self, charger: str, vendor: str, model: str) -> None:
         if charger not in self._piles:
-            self._report("warning", f"unknown OCPP charger {charger} ({vendor} {model}) connected")
+            self._report("warning", _("unknown OCPP charger {charger} ({vendor} {model}) connected").format(charger=charger, vendor=vendor, model=model))
             return
         with self._lock:
             for p in self._ports.values():
                 if p.pile_id == charger:
                     p.online = True
-        self._report("info", f"charger {charger} ({vendor} {model}) booted")
+        self._report("info", _("charger {charger} ({vendor} {model}) booted").format(charger=charger, vendor=vendor, model=model))
 
     def after_boot(self, charger: str) -> None:
         """The charger has its BootNotification answer: send it the local authorization list."""
@@ -713,7 +713,7 @@ class ChargingService:
                 p.meter_wh = meter_start
                 rec = self._open_at_charger(p, card_id, user_id, meter_start)
             except ChargingError as exc:
-                self._report("warning", f"charger {charger}: start for {id_tag} refused: {exc}")
+                self._report("warning", _("charger {charger}: start for {id_tag} refused: {exc}").format(charger=charger, id_tag=id_tag, exc=exc))
                 return 0, "Blocked" if exc.cause == "credit" else "Invalid"
             return rec.ocpp_tx_id or 0, "Accepted"
 
@@ -767,4 +767,4 @@ class ChargingService:
             for p in self._ports.values():
                 if p.pile_id == charger:
                     p.online = False
-        self._report("warning", f"charger {charger} disconnected")
+        self._report("warning", _("charger {charger} disconnected").format(charger=charger))

@@ -43,7 +43,7 @@ def adopt_cloud_tariff(store: Store, pricing: TariffPricing, currency: str, bus:
     try:
         cloud = store.query(cloud_copies.active_tariff)
     except StoreError as exc:
-        bus.report("error", f"cloud tariff not read: {exc}")
+        bus.report("error", _("cloud tariff not read: {exc}").format(exc=exc))
         return None
     if cloud is None:
         return None
@@ -54,10 +54,10 @@ def adopt_cloud_tariff(store: Store, pricing: TariffPricing, currency: str, bus:
         added = pricing.book.add(tariff)
     except TariffError as exc:
         reason = str(exc) or f"the tariff is not in {currency}"
-        bus.report("error", f"cloud tariff {cloud.version} refused, the current tariff stays: {reason}")
+        bus.report("error", _("cloud tariff {version} refused, the current tariff stays: {reason}").format(version=cloud.version, reason=reason))
         return None
     if added:
-        bus.report("info", f"cloud tariff {tariff.tariff_id} active from {tariff.effective_from or 'now'}")
+        bus.report("info", _("cloud tariff {tariff_id} active from {value}").format(tariff_id=tariff.tariff_id, value=tariff.effective_from or 'now'))
     return tariff.tariff_id
 
 

@@ -52,7 +52,7 @@ class Documents:
             )
             append_audit(tx, at=now, actor=actor, action="receipt.reprint", subject=str(number), detail={"copy": copy.number})
         self.queued()
-        self.bus.report("info", f"receipt {number} reprinted as {copy.number} by {actor}")
+        self.bus.report("info", _("receipt {number} reprinted as {number2} by {actor}").format(number=number, number2=copy.number, actor=actor))
         return copy.number
 
     @command(N_("not queued for printing"))

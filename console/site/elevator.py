@@ -40,6 +40,7 @@ from console.domain.rides import (
     parse_ride_query,
     price_ride,
 )
+from console.i18n import _
 from console.site.bus import Level
 from console.site.elevator_config import ElevatorSection
 from console.site.events import (
@@ -154,16 +155,16 @@ class ElevatorService:
         try:
             changed = self.store.apply(sync_cards, self.section.card_list(), at=self.clock.now())
             if changed:
-                self._report("info", f"elevator: {changed} card(s) loaded from the site file")
+                self._report("info", _("elevator: {changed} card(s) loaded from the site file").format(changed=changed))
         except StoreError as exc:
-            self._report("error", f"elevator: cards not loaded: {exc}")
+            self._report("error", _("elevator: cards not loaded: {exc}").format(exc=exc))
         self._captures = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ride-capture")
         self._captures.submit(self._preload)
         self._open_camera()
         try:
             self.elevator = open_elevator(self.section.url, name=ELEVATOR_DEVICE)
         except ElevatorURLError as exc:
-            self._report("error", f"elevator: {exc}; rides are not recorded")
+            self._report("error", _("elevator: {exc}; rides are not recorded").format(exc=exc))
             self._health(DeviceHealth(ELEVATOR_DEVICE, HealthState.OFFLINE, f"bad URL: {exc}"))
         for target, name in ((self._dispatch, "ride-dispatch"), (self._housekeeping, "ride-housekeeping")):
             th = threading.Thread(target=target, name=name, daemon=True)
@@ -207,7 +208,7 @@ class ElevatorService:
             self.camera = open_camera(url, name=CAMERA_DEVICE)
         except CameraURLError as exc:
             self._camera_problem = f"camera URL unusable: {exc}"
-            self._report("error", f"elevator: {self._camera_problem}; rides are flagged 'no camera'")
+            self._report("error", _("elevator: {camera_problem}; rides are flagged 'no camera'").format(camera_problem=self._camera_problem))
             self._health(DeviceHealth(CAMERA_DEVICE, HealthState.OFFLINE, f"bad URL: {exc}"))
             return
         self.camera.start(self._health)
@@ -215,7 +216,7 @@ class ElevatorService:
     def _preload(self) -> None:
         problem = preload_detector()
         if problem is not None:
-            self._report("warning", f"elevator: faces cannot be detected ({problem}); whole frames are kept")
+            self._report("warning", _("elevator: faces cannot be detected ({problem}); whole frames are kept").format(problem=problem))
 
     def _health(self, health: DeviceHealth) -> None:
         self._publish(DeviceHealthChanged(health))
@@ -236,7 +237,7 @@ class ElevatorService:
                 self._handle(event, at)
             except Exception:  # a bug must not end ride recording for good
                 log.exception("elevator: event %s not handled", event)
-                self._report("error", f"elevator: internal error handling {event.kind.value}; see the log")
+                self._report("error", _("elevator: internal error handling {value}; see the log").format(value=event.kind.value))
 
     def _handle(self, event: ElevatorEvent, at: datetime) -> None:
         kind = event.kind
@@ -263,7 +264,7 @@ class ElevatorService:
                 self._pairing.controller_restarted()
                 waiting = len(self._pairing.pending())
             if waiting:
-                self._report("warning", f"elevator controller restarted with {waiting} ride(s) in progress")
+                self._report("warning", _("elevator controller restarted with {waiting} ride(s) in progress").format(waiting=waiting))
 
     def _start_capture(self, rides: list[RideMatch], started: float) -> None:
         executor = self._captures
@@ -286,10 +287,10 @@ class ElevatorService:
                     card = match.swipe.card
                     text = f"car {match.swipe.car}: {card} to {floor_label(match.swipe.floor)}, {summary.fee}"
                     if summary.flagged:
-                        self._report("warning", f"elevator: {text} (check: {summary.flag_reason})")
+                        self._report("warning", _("elevator: {text} (check: {flag_reason})").format(text=text, flag_reason=summary.flag_reason))
         except Exception:
             log.exception("elevator: ride capture failed")
-            self._report("error", "elevator: internal error recording a ride; see the log")
+            self._report("error", _("elevator: internal error recording a ride; see the log"))
 
     def _snapshot(self) -> _Snapshot:
         camera = self.camera
@@ -363,7 +364,7 @@ class ElevatorService:
         except StoreError as exc:
             with self._retry_lock:
                 self._retry.append(record)
-            self._report("error", f"elevator: {record.kind.value} not stored yet ({exc}); will retry")
+            self._report("error", _("elevator: {value} not stored yet ({exc}); will retry").format(value=record.kind.value, exc=exc))
             return None
         latency = time.monotonic() - latency_from if latency_from is not None else None
         self._publish(RideRecorded(summary, latency))
@@ -390,8 +391,8 @@ class ElevatorService:
             expired = self._pairing.expire(self.clock.now())
         for outcome in expired:
             assert isinstance(outcome, SwipeTimedOut)
-            self._report("warning", f"elevator: card {outcome.swipe.card} swiped in car {outcome.swipe.car} "
-                                    f"for {floor_label(outcome.swipe.floor)}, but the doors never opened there")
+            self._report("warning", _("elevator: card {card} swiped in car {car} for {floor}, but the doors never opened there").format(
+                card=outcome.swipe.card, car=outcome.swipe.car, floor=floor_label(outcome.swipe.floor)))
             self._store(self._timeout_record(outcome))
         if self._retry:
             self._flush_retries()
@@ -409,11 +410,11 @@ class ElevatorService:
             if count:
                 self.store.forget_old_pages()
         except StoreError as exc:
-            self._report("error", f"elevator: old snapshots not deleted: {exc}")
+            self._report("error", _("elevator: old snapshots not deleted: {exc}").format(exc=exc))
             return 0
         if count:
-            self._report("info", f"elevator: {count} snapshot(s) older than "
-                                 f"{self.section.snapshot_retention_days} days deleted")
+            self._report("info", _("elevator: {count} snapshot(s) older than {days} days deleted").format(
+                count=count, days=self.section.snapshot_retention_days))
             self._publish(SnapshotsPurged(count, older_than))
         return count
 

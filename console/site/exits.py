@@ -131,7 +131,7 @@ class ExitService:
                 QuoteItem(f"Unpaid from {at.astimezone(tz):%d.%m.%Y} ({reason})", Money(amount, self.currency)) for _, amount, at, reason in debts
             )
             quote = replace(quote, total=quote.total + Money(sum(d[1] for d in debts), self.currency), items=quote.items + extra)
-            self.bus.report("warning", f"{lane_id}: {plate} owes {len(debts)} earlier unpaid exit(s); added to the fee")
+            self.bus.report("warning", _("{lane_id}: {plate} owes {debts} earlier unpaid exit(s); added to the fee").format(lane_id=lane_id, plate=plate, debts=len(debts)))
         ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts), facts=facts)
         if self._leaves_by_itself(ticket, now):
             return None
@@ -202,7 +202,7 @@ class ExitService:
                 continue
             self._differences_reported.add(key)
             paid = Money(payment.amount_minor, payment.currency)
-            self.bus.report("warning", f"{ticket.lane_id}: {ticket.visit.plate} paid {paid} by phone, the booth quoted {then.total} then: the booth's fee applies")
+            self.bus.report("warning", _("{lane_id}: {plate} paid {paid} by phone, the booth quoted {total} then: the booth's fee applies").format(lane_id=ticket.lane_id, plate=ticket.visit.plate, paid=paid, total=then.total))
             try:
                 with self.store.write() as tx:
                     cloud_copies.record_quote_difference(
@@ -275,7 +275,7 @@ class ExitService:
                 )
         except AlreadyInside:
             pass  # a visit turned up meanwhile: price that one
-        self.bus.report("warning", f"{lane_id}: {plate} entry recorded by {actor} ({note})")
+        self.bus.report("warning", _("{lane_id}: {plate} entry recorded by {actor} ({note})").format(lane_id=lane_id, plate=plate, actor=actor, note=note))
         ticket = self.open_exit(lane_id, plate, now=now, lost_ticket=lost_ticket)
         if ticket is None:
             return None
@@ -320,7 +320,7 @@ class ExitService:
             self.board.release(ticket.id)
             self.board.update_lane(ticket.lane_id, status=str(exc))
             self.refresh_occupancy()
-            self.bus.report("warning", f"{ticket.lane_id}: {exc}")
+            self.bus.report("warning", _("{lane_id}: {exc}").format(lane_id=ticket.lane_id, exc=exc))
             raise
         if closed.receipt_number is not None:
             self._receipts_queued()
@@ -333,7 +333,7 @@ class ExitService:
         self.board.update_lane(ticket.lane_id, status=f"{ticket.visit.plate} left ({reason})")
         self.refresh_occupancy()
         paid = sum((p.amount for p in closed.payments), Money.zero(self.currency))
-        self.bus.report("info", f"{ticket.lane_id}: {ticket.visit.plate} left, fee {ticket.quote.total}, paid {paid}")
+        self.bus.report("info", _("{lane_id}: {plate} left, fee {total}, paid {paid}").format(lane_id=ticket.lane_id, plate=ticket.visit.plate, total=ticket.quote.total, paid=paid))
         self.bus.publish(settled)
         return settled
 
@@ -392,7 +392,7 @@ class ExitService:
                 self.settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
                 left += 1
             except SiteError as exc:
-                self.bus.report("error", f"{ticket.lane_id}: phone payment for {ticket.visit.plate} not used: {exc}")
+                self.bus.report("error", _("{lane_id}: phone payment for {plate} not used: {exc}").format(lane_id=ticket.lane_id, plate=ticket.visit.plate, exc=exc))
         return left
 
     def refresh_occupancy(self) -> None:

@@ -133,19 +133,19 @@ class LaneService:
                 self.board.update_lane(lane_id, gate="closed", last_event_at=now)
             elif kind is GateEventKind.BARRIER_FAULT:
                 self.board.update_lane(lane_id, gate="fault", status=f"barrier fault: {event.detail}", last_event_at=now)
-                self.bus.report("error", f"{lane_id}: barrier fault {event.detail}".strip())
+                self.bus.report("error", _("{lane_id}: barrier fault {detail}").format(lane_id=lane_id, detail=event.detail).strip())
             elif kind is GateEventKind.COMMAND_FAILED:
-                self.bus.report("warning", f"{lane_id}: {event.detail or 'gate command failed'}")
+                self.bus.report("warning", _("{lane_id}: {value}").format(lane_id=lane_id, value=event.detail or 'gate command failed'))
         except Exception:
             log.exception("lane %s: event %s not handled", lane_id, kind)
-            self.bus.report("error", f"{lane_id}: internal error handling {kind.value}; see the log file")
+            self.bus.report("error", _("{lane_id}: internal error handling {value}; see the log file").format(lane_id=lane_id, value=kind.value))
 
     def _vehicle_gone(self, lane_id: str, now: datetime) -> None:
         lane = self.board.lane(lane_id)
         if lane.pending is not None and lane.direction == "exit" and lane.gate != "open":
             # The car backed out without paying: its visit stays open, the ticket goes.
             self.board.release(lane.pending.id)
-            self.bus.report("warning", f"{lane_id}: {lane.pending.visit.plate} left the lane without paying")
+            self.bus.report("warning", _("{lane_id}: {plate} left the lane without paying").format(lane_id=lane_id, plate=lane.pending.visit.plate))
             self.board.update_lane(lane_id, vehicle_present=False, status="", last_event_at=now)
             return
         self.board.update_lane(lane_id, vehicle_present=False, last_event_at=now)
@@ -204,7 +204,7 @@ class LaneService:
             ticket = self.exits.open_exit(lane_id, raw_plate, now=now)
         except PlateNotFound as exc:
             self.board.update_lane(lane_id, status=str(exc))
-            self.bus.report("warning", f"{lane_id}: {exc}")
+            self.bus.report("warning", _("{lane_id}: {exc}").format(lane_id=lane_id, exc=exc))
             if exc.candidates:
                 self.bus.publish(PlateNeedsConfirmation(lane_id, exc.plate, exc.candidates))
             else:
@@ -212,7 +212,7 @@ class LaneService:
             return
         except SiteError as exc:
             self.board.update_lane(lane_id, status=str(exc))
-            self.bus.report("warning", f"{lane_id}: {exc}")
+            self.bus.report("warning", _("{lane_id}: {exc}").format(lane_id=lane_id, exc=exc))
             return
         if ticket is not None:
             self.bus.publish(ExitPending(ticket))
@@ -262,7 +262,7 @@ class LaneService:
                     attendant=actor, idempotency_key=ticket.id, reason=f"manual open: {reason}", allow_unpaid=True,
                 )
             except (VisitError, StoreError) as exc:
-                self.bus.report("error", f"{lane_id}: visit of {ticket.visit.plate} not closed: {exc}")
+                self.bus.report("error", _("{lane_id}: visit of {plate} not closed: {exc}").format(lane_id=lane_id, plate=ticket.visit.plate, exc=exc))
             else:
                 self.board.release(ticket.id)
                 self.exits.refresh_occupancy()
@@ -272,7 +272,8 @@ class LaneService:
         else:
             gate.close_barrier()
         self.board.update_lane(lane_id, status=f"manual {action}: {reason}")
-        self.bus.report("warning", f"{lane_id}: barrier {action}ed by {actor}: {reason}{' - ' + note if note else ''}")
+        moved = _("{lane_id}: barrier opened by {actor}: {reason}{note}") if action == "open" else _("{lane_id}: barrier closed by {actor}: {reason}{note}")
+        self.bus.report("warning", moved.format(lane_id=lane_id, actor=actor, reason=reason, note=" - " + note if note else ""))
         return record
 
     def _lane_snapshot(self, lane_id: str) -> bytes | None:
@@ -280,12 +281,12 @@ class LaneService:
         (the barrier still moves: a missing picture must not block safety or emergencies)."""
         frame = self.cameras[lane_id].latest()
         if frame is None:
-            self.bus.report("warning", f"{lane_id}: the lane camera has no picture; the manual move is recorded without one")
+            self.bus.report("warning", _("{lane_id}: the lane camera has no picture; the manual move is recorded without one").format(lane_id=lane_id))
             return None
         try:
             return frame_jpeg(frame)
         except ValueError as exc:
-            self.bus.report("warning", f"{lane_id}: lane camera picture not kept: {exc}")
+            self.bus.report("warning", _("{lane_id}: lane camera picture not kept: {exc}").format(lane_id=lane_id, exc=exc))
             return None
 
     @command("correction NOT recorded")
@@ -302,7 +303,7 @@ class LaneService:
             current = visits.occupancy_counts(tx).get(zone_id, 0)
             visits.adjust_occupancy(tx, zone=zone_id, delta=count - current, reason=reason.strip(), actor=actor, at=self.clock.now())
         self.exits.refresh_occupancy()
-        self.bus.report("warning", f"{zone_id}: count set from {current} to {count} by {actor}: {reason.strip()}")
+        self.bus.report("warning", _("{zone_id}: count set from {current} to {count} by {actor}: {value}").format(zone_id=zone_id, current=current, count=count, actor=actor, value=reason.strip()))
 
     @command("cannot read the visits")
     def stale_visits(self, zone_id: str) -> list[Visit]:
@@ -317,5 +318,5 @@ class LaneService:
             raise SiteError(_("give a reason for closing these visits"))
         closed = self.store.apply(visits.close_stale, visit_ids=visit_ids, reason=reason.strip(), actor=actor, at=self.clock.now())
         self.exits.refresh_occupancy()
-        self.bus.report("warning", f"{closed} stale visits closed by {actor}: {reason.strip()}")
+        self.bus.report("warning", _("{closed} stale visits closed by {actor}: {value}").format(closed=closed, actor=actor, value=reason.strip()))
         return closed

@@ -26,6 +26,7 @@ from typing import Callable, Protocol
 
 from console.domain.clock import Clock
 from console.domain.plates import PlateRules
+from console.i18n import _
 from console.site.backup import BackupService
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
@@ -103,7 +104,7 @@ class Site:
         for service in self._services():
             service.start()
         self.lanes.start()
-        self.bus.report("info", f"{self.config.site.name}: {len(self.lanes.gates)} lanes started")
+        self.bus.report("info", _("{name}: {gates} lanes started").format(name=self.config.site.name, gates=len(self.lanes.gates)))
 
     def stop(self) -> None:
         """Stop every lane and service. Idempotent."""

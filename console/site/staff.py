@@ -67,7 +67,7 @@ class StaffService:
             except StaffError as exc:
                 refusal = exc
         if refusal is not None:
-            self.bus.report("warning", f"sign-in refused for {name.strip()!r}: {refusal}")
+            self.bus.report("warning", _("sign-in refused for {value!r}: {refusal}").format(value=name.strip(), refusal=refusal))
             raise SiteError(str(refusal))
         return user
 
@@ -81,7 +81,7 @@ class StaffService:
         """Open the drawer with a counted float (audited)."""
         opening = Money.parse(float_text or "0", self.currency)
         shift = self.store.apply(shifts.open_shift, booth_id=self.booth_id, attendant=attendant, opening_float=opening, at=self.clock.now())
-        self.bus.report("info", f"shift opened by {attendant} with a float of {opening}")
+        self.bus.report("info", _("shift opened by {attendant} with a float of {opening}").format(attendant=attendant, opening=opening))
         return shift
 
     @command(N_("shift NOT closed"))
@@ -105,7 +105,7 @@ class StaffService:
                 shifts.open_shift(tx, booth_id=self.booth_id, attendant=hand_over_to, opening_float=closed.counted_cash or Money.zero(self.currency), at=now)
         diff = closed.difference
         if self.unsent_at_close:
-            self.bus.report("warning", f"{self.unsent_at_close} events of this shift are not in the cloud yet; they are kept and sent when the link is back")
+            self.bus.report("warning", _("{unsent_at_close} events of this shift are not in the cloud yet; they are kept and sent when the link is back").format(unsent_at_close=self.unsent_at_close))
         self.bus.report(
             "warning" if diff and not diff.is_zero else "info",
             f"shift of {closed.attendant} closed by {actor}: expected {closed.expected_cash}, counted {closed.counted_cash}, difference {diff}"
