@@ -30,9 +30,10 @@ class PlateNotFound(SiteError):
         self.plate = plate
         self.candidates = candidates
         if candidates:
-            super().__init__(f"no visit for {plate}; did the reader mean {', '.join(candidates)}?")
+            super().__init__(_("no visit for {plate}; did the reader mean {candidates}?").format(
+                plate=plate, candidates=", ".join(candidates)))
         else:
-            super().__init__(f"unknown plate {plate}: no visit found")
+            super().__init__(_("unknown plate {plate}: no visit found").format(plate=plate))
 
 
 class SettledElsewhere(SiteError):
