@@ -446,12 +446,12 @@ class SyncService:
             return
         self._pruned_at = now
         cutoff = self._clock.now() - timedelta(seconds=self._tuning.sent_retention)
-        total = 0
+        total, batch = 0, 5000  # short transactions: the lanes write in between
         while True:
             with self._store.write() as s:
-                pruned = outbox.prune_sent(s, sent_before=cutoff)
+                pruned = outbox.prune_sent(s, sent_before=cutoff, limit=batch)
             total += pruned
-            if pruned < 5000:
+            if pruned < batch:
                 break
         if total:
             log.info("cloud sync: %d acknowledged event(s) older than %s deleted from the outbox", total, cutoff)

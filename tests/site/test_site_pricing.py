@@ -28,40 +28,16 @@ from console.store import cloud_copies, visits
 from console.store.database import Store
 from drivers.gate.simulated import InProcessGate
 from drivers.gate.simworld import Traffic
-from tests.conftest import HOURLY_TARIFF, T0, Recorder
+from tests.conftest import HOURLY_TARIFF, SMALL_SITE, T0, Recorder
 
 PLANS_TARIFF = Path(__file__).resolve().parents[1] / "fixtures" / "plans.toml"
 
-TWO_ZONES = """
-[site]
-name = "Plans Garage"
-timezone = "Europe/Berlin"
-currency = "EUR"
-
-[tariff]
-file = "{tariff}"
-
-[[zones]]
-id = "P1"
-name = "Deck"
-capacity = 50
-
+# The small test site (zone P1, lanes IN1/OUT1) with a second zone and its lanes.
+ROOF = """
 [[zones]]
 id = "P2"
 name = "Roof"
 capacity = 50
-
-[[lanes]]
-id = "IN1"
-direction = "entry"
-zone = "P1"
-gate = "sim://?timing=fast&rate=0"
-
-[[lanes]]
-id = "OUT1"
-direction = "exit"
-zone = "P1"
-gate = "sim://?timing=fast"
 
 [[lanes]]
 id = "IN2"
@@ -94,7 +70,7 @@ class Booth:
     def __init__(self, store: Store, tariff: Path) -> None:
         self.clock = FixedClock(T0)
         self.site: Site = build_site(
-            parse_site(TWO_ZONES.format(tariff=tariff), "plans-site.toml"), store, clock=self.clock,
+            parse_site(SMALL_SITE.format(capacity=50, tariff=tariff) + ROOF, "plans-site.toml"), store, clock=self.clock,
             traffic=Traffic(seed=3),
         )
         self.rec = Recorder()
