@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
+from console.formats import text_width
 from console.i18n import _
 
 EXIT_OK = 0
@@ -62,22 +63,15 @@ class _Progress:
             self.stream.flush()
 
 
-def _columns(text: str) -> int:
-    """Terminal columns of `text` (CJK characters take two)."""
-    from console.formats import text_width
-
-    return text_width(text)
-
-
 def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _columns(text))
+    return text + " " * max(0, width - text_width(text))
 
 
 def render_table(findings: list[Any]) -> str:
     """The findings as one aligned table in the current language, the fix under each
     problem. The state words stay as they are (ok, warn, FAIL): scripts grep for them."""
     names = [_(f.check) for f in findings]
-    width = max([_columns(n) for n in names] + [_columns(_("CHECK"))], default=5)
+    width = max([text_width(n) for n in names] + [text_width(_("CHECK"))], default=5)
     state, check, detail = _("STATE"), _("CHECK"), _("DETAIL")
     lines = [f"{_pad(state, 5)} {_pad(check, width)}  {detail}"]
     for f, name in zip(findings, names):

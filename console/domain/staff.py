@@ -27,7 +27,6 @@ MAX_FAILED_ATTEMPTS = 5
 # Each lock after MAX_FAILED_ATTEMPTS wrong PINs lasts longer (the last step repeats) until
 # a right PIN or a manager resets it: about 100 guesses a day instead of 1,440.
 LOCKOUT_STEPS = (timedelta(minutes=5), timedelta(minutes=15), timedelta(minutes=60))
-LOCKOUT = LOCKOUT_STEPS[0]
 MAX_PIN_DIGITS = 12
 
 

@@ -104,12 +104,6 @@ def mark_sent(db: Session, ids: Sequence[str], at: datetime) -> int:
     return affected(result)
 
 
-def count_attempt(db: Session, ids: Sequence[str]) -> None:
-    """One more refused attempt for each of these events (they stay unsent)."""
-    if ids:
-        db.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(list(ids))).values(attempts=_OUTBOX.c.attempts + 1))
-
-
 def backlog(db: Session) -> tuple[int, datetime | None]:
     """How many events are unsent, and when the oldest of them happened."""
     count, oldest = db.execute(select(func.count(), func.min(_OUTBOX.c.occurred_at)).where(_UNSENT)).one()
