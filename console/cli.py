@@ -81,7 +81,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     import getpass
 
     from console.domain.staff import PinPolicy, Role, StaffError
-    from console.site.build import database_url, open_store
+    from console.site.build import database_url, open_seal, open_store
     from console.site.config import ConfigError
     from console.store import staff
     from console.store.engine import StoreError
@@ -89,6 +89,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     try:
         config = _load_config(args)
         store = open_store(args.db or database_url(config))
+        open_seal(config, store)  # the user's audit entry is sealed like the console's
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, str(exc))
     except StoreError as exc:
@@ -120,7 +121,7 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from console.domain.staff import StaffError
-    from console.site.build import database_url, open_store
+    from console.site.build import database_url, open_seal, open_store
     from console.site.config import ConfigError
     from console.store import staff
     from console.store.engine import StoreError
@@ -128,6 +129,7 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
     try:
         config = _load_config(args)
         store = open_store(args.db or database_url(config))
+        open_seal(config, store)
         with store.write() as s:
             user = staff.unlock_user(s, name=args.name, at=datetime.now(timezone.utc), actor="booth user unlock")
     except ConfigError as exc:
@@ -236,7 +238,7 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
 
         target = url or database_url(config)
         try:
-            store = open_store(target, settings=config.engine_settings)
+            store = open_store(target, settings=config.engine_settings, integrity=True)
             return build_site(config, store, clock=clock, speed=speed, fast_lanes=headless)
         except StoreError as exc:
             raise StoreError(_("cannot open the database {target}: {exc}").format(target=target, exc=exc)) from None

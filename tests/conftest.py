@@ -27,6 +27,8 @@ from tests.support.postgres import (
 
 # The console's data folder and logs go to a temporary place in every test run.
 os.environ.setdefault("BOOTH_DATA_DIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"booth-test-{os.getpid()}"))
+# And its config folder (the audit keys live there when the machine has no keyring).
+os.environ.setdefault("BOOTH_CONFIG_DIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"booth-test-config-{os.getpid()}"))
 
 from console.domain.clock import FixedClock  # noqa: E402
 from console.site.build import build_site, open_store  # noqa: E402

@@ -70,10 +70,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     asub.required = True
     verify = asub.add_parser(
         "verify", help=_("check every link of the audit chain"),
-        description=_("Walk the hash-chained audit trail and name the first missing, edited or re-linked "
-                    "entry. Exits 0 if the chain is whole, 1 if it is broken."))
+        description=_("Walk the hash-chained audit trail and name the first missing, edited, re-linked or "
+                    "re-sealed entry; check that it reaches every anchored head; check every payment, receipt, "
+                    "override, gate action and shift against its entry. Exits 0 if all agree, 1 if not."))
+    verify.add_argument("--anchor", action="append", metavar="ENTRY:DIGEST",
+                        help=_("a chain head printed on a Z report or kept by the cloud; the chain must reach it (repeatable)"))
+    verify.add_argument("--anchors", metavar="FILE", help=_("anchor file (default: the one the console keeps beside the database)"))
     _common(verify)
     verify.set_defaults(func=_verify_command)
+
+    key = asub.add_parser("key", help=_("the key that seals the audit chain"),
+                          description=_("Show the audit key's fingerprint, or carry the key to another booth of the same database."))
+    ksub = key.add_subparsers(dest="key_command", metavar="ACTION")
+    ksub.required = True
+    for name, helptext in (("show", _("the fingerprint of the key held here and of the one that seals the database")),
+                           ("export", _("print the key (keep it secret; give it to the other booths of this database)")),
+                           ("import", _("keep the key read from standard input (from `booth audit key export`)"))):
+        action = ksub.add_parser(name, help=helptext, description=helptext)
+        _common(action)
+        action.set_defaults(func=_key_command, key_action=name)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -181,6 +196,7 @@ def _run(func: Any, args: argparse.Namespace) -> int:
     from sqlalchemy.exc import DBAPIError
 
     from console.reports.model import ReportError
+    from console.store.errors import StoreError
 
     try:
         return int(func(args))
@@ -192,6 +208,9 @@ def _run(func: Any, args: argparse.Namespace) -> int:
         return EXIT_INPUT
     except DBAPIError as exc:
         print(_("booth: {value}").format(value=_reason(exc)), file=sys.stderr)
+        return EXIT_STORE
+    except StoreError as exc:
+        print(_("booth: {exc}").format(exc=exc), file=sys.stderr)
         return EXIT_STORE
 
 
@@ -306,20 +325,76 @@ def _verify(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
     from console.reports.db import read_connection
+    from console.site.audit_trail import anchor_file, held_seal, parse_anchor, read_anchors
     from console.store.audit import verify_chain
+    from console.store.audit_records import check_records
+    from console.store.database import Store
 
     config = _config(args)
+    given = []
+    for text in args.anchor or ():
+        try:
+            given.append(parse_anchor(text))
+        except ValueError as exc:
+            raise _Fail(EXIT_INPUT, str(exc)) from None
     engine = _engine(args, config)
+    store = Store(engine)
+    state = held_seal(config, store)
+    anchors = [*read_anchors(Path(args.anchors) if args.anchors else anchor_file(config, store)), *given]
     with read_connection(engine) as conn:
         with Session(bind=conn) as session:
-            result = verify_chain(session)
-    if result.ok:
+            result = verify_chain(session, seal=state.seal, anchors=anchors)
+            findings = check_records(session)
+    if state.seal is not None:
+        print(_("audit key {fingerprint}: entries from {since} on are sealed with it").format(fingerprint=state.seal.fingerprint, since=state.seal.since))
+    elif state.problem:
+        print(_("audit key: {problem}").format(problem=state.problem))
+    for warning in result.warnings:
+        print(_("warning: {warning}").format(warning=warning))
+    if anchors:
+        reached = result.anchored
+        print(_("{count} anchor(s) checked; the newest reached: entry {seq}").format(count=len(anchors), seq=reached if reached is not None else "-"))
+    if not result.ok:
+        print(
+            _("audit chain BROKEN at entry {first_bad_seq}: {problem}. The {entries} entries before it are intact; entries from {first_bad_seq} on cannot be trusted.").format(first_bad_seq=result.first_bad_seq, problem=result.problem, entries=result.entries),
+        )
+    else:
         print(_("audit chain intact: {entries} entries, every link verified").format(entries=result.entries))
-        return EXIT_OK
-    print(
-        _("audit chain BROKEN at entry {first_bad_seq}: {problem}. The {entries} entries before it are intact; entries from {first_bad_seq} on cannot be trusted.").format(first_bad_seq=result.first_bad_seq, problem=result.problem, entries=result.entries),
-    )
-    return EXIT_BROKEN
+    for finding in findings:
+        where = _(" (audit entry {seq})").format(seq=finding.seq) if finding.seq is not None else ""
+        print(_("record {record} {subject}: {problem}").format(record=finding.record, subject=finding.subject, problem=finding.problem) + where)
+    if findings:
+        print(_("{count} record(s) disagree with the audit trail").format(count=len(findings)))
+    elif result.ok:
+        print(_("every payment, receipt, override, gate action and shift agrees with its audit entry"))
+    return EXIT_OK if result.ok and not findings else EXIT_BROKEN
+
+
+def _key_command(args: argparse.Namespace) -> int:
+    return _run(_key, args)
+
+
+def _key(args: argparse.Namespace) -> int:
+    from console.site.audit_trail import AuditKeyError, export_key, held_seal, import_key
+    from console.store.database import Store
+
+    config = _config(args)
+    store = Store(_engine(args, config))
+    try:
+        if args.key_action == "export":
+            print(export_key(config, store))
+        elif args.key_action == "import":
+            seal = import_key(config, store, sys.stdin.read())
+            print(_("audit key {fingerprint} kept: this booth seals its entries with it").format(fingerprint=seal.fingerprint))
+        else:
+            state = held_seal(config, store)
+            print(_("database sealed with key: {fingerprint}").format(fingerprint=state.recorded_fingerprint or _("none (not sealed yet)")))
+            print(_("key held here: {fingerprint}").format(fingerprint=state.seal.fingerprint if state.seal else _("none")))
+            if state.problem:
+                print(state.problem)
+    except AuditKeyError as exc:
+        raise _Fail(EXIT_INPUT, str(exc)) from None
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

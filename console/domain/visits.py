@@ -36,6 +36,8 @@ class Visit:
     paid_minor: int = 0
     tariff_id: str | None = None
     close_reason: str | None = None
+    entry_opened_at: datetime | None = None  # the barrier seen open at entry
+    exit_opened_at: datetime | None = None  # ... and at exit
 
     @property
     def is_open(self) -> bool:

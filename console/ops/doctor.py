@@ -19,13 +19,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
 from console.i18n import N_, _
 from console.locations import data_dir, default_site_file
 from console.site.config import ConfigError, SiteConfig, default_site, load_site
 from drivers.probe import probe_tcp, probe_url, within
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 class Level(str, Enum):
@@ -139,6 +142,7 @@ def check_database(c: Checkup) -> list[Finding]:
                 findings.append(Finding(N_("cloud refusals"), Level.WARN,
                                         _("{count} event(s) refused by the cloud are kept here, not sent").format(count=parked),
                                         _("`booth cloud refused` lists them; fix the cause, then --requeue")))
+            findings.append(_audit_key_finding(c.config, engine))
         return findings
     except SchemaTooNew as exc:
         return [Finding(N_("migrations"), Level.FAIL, str(exc).split(". Nothing")[0], _("install the newer booth, or `booth restore` a backup"))]
@@ -148,6 +152,23 @@ def check_database(c: Checkup) -> list[Finding]:
         return [Finding(N_("database"), Level.FAIL, _("cannot open {split}: {value}").format(split=url.split('@')[-1], value=explain(exc)), _("see booth.log; `booth restore` a backup if it is damaged"))]
     finally:
         engine.dispose()
+
+
+def _audit_key_finding(config: SiteConfig, engine: Engine) -> Finding:
+    """Whether this booth holds the key that seals the database's audit chain."""
+    from console.site.audit_trail import held_seal
+    from console.store.database import Store
+
+    state = held_seal(config, Store(engine))
+    if state.seal is not None:
+        return Finding(N_("audit key"), Level.OK, _("held here; it seals entries from {since} on (fingerprint {fingerprint})").format(
+            since=state.seal.since, fingerprint=state.seal.fingerprint))
+    if state.recorded_fingerprint is not None:
+        return Finding(N_("audit key"), Level.FAIL, state.problem,
+                       _("on a booth that has it: `booth audit key export > key.txt`; here: `booth audit key import < key.txt`"))
+    if state.secret_store_failed:
+        return Finding(N_("audit key"), Level.WARN, state.problem, _("check [cloud] secrets in the site file (the key is kept in the secret store)"))
+    return Finding(N_("audit key"), Level.INFO, state.problem)
 
 
 def _device_finding(name: str, url: str, c: Checkup, probe: Callable[[], str] | None = None) -> Finding:

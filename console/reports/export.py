@@ -49,6 +49,7 @@ def shift_report_json(report: ShiftReport) -> dict[str, Any]:
             "id": r.shift_id, "booth_id": r.booth_id, "attendant": r.attendant, "state": r.state,
             "currency": r.currency, "opened_at": _time(r, r.opened_at), "closed_at": _time(r, r.closed_at),
             "window_end": _time(r, r.window_end), "closed_by": r.closed_by, "note": r.note, "timezone": r.tz_name,
+            "audit_head": {"seq": r.audit_head[0], "digest": r.audit_head[1]} if r.audit_head else None,
         },
         "generated_at": _time(r, r.generated_at),
         "payments": [{"method": p.method, "count": p.count, "amount": _money(p.amount)} for p in r.payments],
@@ -189,6 +190,8 @@ def shift_report_csv(report: ShiftReport) -> str:
     out.add("shift", "opened", at=r.opened_at)
     out.add("shift", "closed" if r.is_final else "up_to", at=r.window_end, actor=r.closed_by)
     out.add("shift", "timezone", note=r.tz_name)
+    if r.audit_head:
+        out.add("shift", "audit_head", note=r.anchor_text)
     if r.note:
         out.add("shift", "note", note=r.note)
     for p in r.payments + r.other_currency_payments:
@@ -436,6 +439,8 @@ def shift_report_pdf(report: ShiftReport, *, font: str | None = None) -> PdfExpo
         (_("Closed") if r.is_final else _("Up to"), when(r.window_end)), (_("Closed by"), r.closed_by or "-"),
         (_("Shift"), r.shift_id), (_("Time zone"), r.tz_name), (_("Generated"), when(r.generated_at)),
     ]
+    if r.anchor_text:
+        facts.append((_("Audit head"), r.anchor_text))
     table(None, [(k, v) for k, v in facts], (40, 140))
 
     title(_("Payments by method"))

@@ -295,10 +295,18 @@ class ShiftReport:
     adjustments: tuple[AdjustmentLine, ...]
     audit_actions: tuple[tuple[str, int], ...] = ()
     other_currency_payments: tuple[MethodTotal, ...] = ()
+    # The audit chain's head at the close (the shift.close entry): printed, it anchors the
+    # chain outside the booth (`booth audit verify --anchor SEQ:DIGEST`).
+    audit_head: tuple[int, str] | None = None
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.tz_name)
+
+    @property
+    def anchor_text(self) -> str:
+        """The audit head as printed: "SEQ:first 16 hex digits", or "" for an open shift."""
+        return f"{self.audit_head[0]}:{self.audit_head[1][:16]}" if self.audit_head else ""
 
     @property
     def is_final(self) -> bool:

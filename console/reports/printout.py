@@ -64,6 +64,8 @@ def shift_report_document(report: ShiftReport) -> PrintDocument:
     ]
     if r.closed_by:
         blocks.append(Columns(_("Closed by"), r.closed_by))
+    if r.anchor_text:
+        blocks.append(Columns(_("Audit head"), r.anchor_text))
     blocks.append(Text(_("Shift {shift}").format(shift=r.shift_id)))
 
     blocks += _heading(_("Payments"))

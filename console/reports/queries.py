@@ -457,6 +457,9 @@ def build_shift_report(
             )
         else:
             audit_actions = _booth_audit_actions(conn, start, end, shift.id, shift.booth_id, booth_lanes)
+        close_entry = conn.execute(
+            select(_AUDIT.c.seq, _AUDIT.c.hash).where(_AUDIT.c.action == "shift.close", _AUDIT.c.subject == shift.id).limit(1)
+        ).first()
 
     return ShiftReport(
         shift_id=shift.id,
@@ -484,6 +487,7 @@ def build_shift_report(
         adjustments=adjustments,
         audit_actions=audit_actions,
         other_currency_payments=other_payments,
+        audit_head=(int(close_entry[0]), str(close_entry[1])) if close_entry else None,
     )
 
 

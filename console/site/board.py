@@ -52,6 +52,18 @@ class LaneBoard:
         self._health: dict[str, DeviceHealth] = {}
         self._counts: dict[str, int] = {}
         self._counts_version = 0
+        self._opening: dict[str, tuple[str, str]] = {}  # lane -> (visit, "entry"|"exit") awaiting its open barrier
+
+    # -- barriers commanded open, awaiting the controller's confirmation -----------------------
+    def expect_open(self, lane_id: str, visit_id: str, which: str) -> None:
+        """The barrier of `lane_id` was commanded open for `visit_id`'s entry or exit."""
+        with self._lock:
+            self._opening[lane_id] = (visit_id, which)
+
+    def opened(self, lane_id: str) -> tuple[str, str] | None:
+        """The barrier of `lane_id` is open: the visit it was opened for, if one waited."""
+        with self._lock:
+            return self._opening.pop(lane_id, None)
 
     # -- lanes -------------------------------------------------------------------------------
     def lanes(self) -> list[LaneSnapshot]:

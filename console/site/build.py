@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from console.domain.clock import Clock, SystemClock
 from console.i18n import _, ngettext
 from console.locations import data_dir
+from console.site.audit_trail import AuditAnchors, AuditKeyError, SealState, anchor_file, seal_store
 from console.site.backup import BackupService
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
@@ -26,7 +27,7 @@ from console.site.print_queue import PrintQueue
 from console.site.site import Site
 from console.site.staff import StaffService
 from console.store.database import Store
-from console.store.engine import EngineSettings, StoreError, make_engine, sqlite_url
+from console.store.engine import EngineSettings, StoreError, check_integrity, make_engine, sqlite_url
 from console.store.migrate import upgrade
 from console.sync.service import SyncTuning
 from drivers.camera import Camera, open_camera
@@ -56,9 +57,13 @@ def emergency_journal_path(config: SiteConfig, store: Store) -> Path:
 
 
 def open_store(
-    url: str, *, busy_timeout_ms: int | None = None, settings: EngineSettings | None = None, migrate: bool = True
+    url: str, *, busy_timeout_ms: int | None = None, settings: EngineSettings | None = None, migrate: bool = True,
+    integrity: bool = False,
 ) -> Store:
     """Open the database and bring its schema up to date.
+
+    With `integrity` (the console's start), an SQLite file is checked first
+    (`PRAGMA quick_check`): a damaged one is refused before anything writes to it.
 
     `settings` are the site's connection settings (`SiteConfig.engine_settings`);
     `busy_timeout_ms` overrides theirs. Raises StoreError with a message for people
@@ -66,12 +71,23 @@ def open_store(
     """
     engine = make_engine(url, settings, busy_timeout_ms=busy_timeout_ms)
     try:
+        if integrity:
+            check_integrity(engine)
         if migrate:
             upgrade(engine)
     except StoreError:
         engine.dispose()
         raise
     return Store(engine)
+
+
+def open_seal(config: SiteConfig, store: Store) -> SealState:
+    """Write the audit chain with the site's key (created at the first start). Raises
+    StoreError when the database is sealed with a key this booth does not hold."""
+    try:
+        return seal_store(config, store, create=True)
+    except AuditKeyError as exc:
+        raise StoreError(str(exc)) from None
 
 
 def simulated_gate_url(url: str, *, rate: float, fast: bool) -> str:
@@ -120,6 +136,7 @@ def build_site(
     Raises StoreError naming the site-file key of a device that cannot be opened.
     """
     clock = clock or SystemClock()
+    seal = open_seal(config, store)
     gates, simulators = _open_gates(config, speed, fast_lanes, traffic)
     try:
         bus = EventBus(clock)
@@ -129,7 +146,8 @@ def build_site(
         documents = Documents(config, store, clock, bus, print_queue)
         exits = ExitService(config, store, clock, board, gates, pricing, bus, receipts_queued=documents.queued)
         cloud = CloudLink(config, store, exits, pricing, bus, sync_tuning) if config.cloud.url else None
-        staff = StaffService(config, store, clock, board, bus, flush=cloud.flush if cloud is not None else None)
+        anchors = AuditAnchors(store, anchor_file(config, store), config.site.booth_id)
+        staff = StaffService(config, store, clock, board, bus, flush=cloud.flush if cloud is not None else None, anchor=anchors.anchor)
         emergency = EmergencyJournal(
             emergency_journal_path(config, store), store,
             merged=lambda n: bus.report("info", ngettext("emergency journal: {n} manual move merged into the database",
@@ -140,7 +158,7 @@ def build_site(
             config=config, clock=clock, store=store, bus=bus, board=board, pricing=pricing, lanes=lanes, exits=exits,
             desk=ExitDesk(exits, staff), staff=staff, documents=documents, print_queue=print_queue, cloud=cloud,
             elevator=_elevator(config, store, clock, bus), charging=_charging(config, store, clock, bus),
-            backup=_backup(config, store, board, bus), live=LiveOccupancy(store, board),
+            backup=_backup(config, store, board, bus), live=LiveOccupancy(store, board), anchors=anchors, seal=seal,
             after_stop=[sim_lane.stop for sim_lane in simulators],  # simulated controllers stop after their drivers
         )
     except BaseException:

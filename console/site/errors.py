@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator, ParamSpec, TypeVar
 
 from console.domain.errors import DomainError
+from console.domain.visits import Visit
 from console.i18n import N_, _
 from console.store.errors import StoreError
 
@@ -34,6 +35,14 @@ class PlateNotFound(SiteError):
                 plate=plate, candidates=", ".join(candidates)))
         else:
             super().__init__(_("unknown plate {plate}: no visit found").format(plate=plate))
+
+
+class AlreadyLeft(SiteError):
+    """The plate's last stay has already been settled (a double exit); `visit` is that stay."""
+
+    def __init__(self, message: str, visit: Visit) -> None:
+        super().__init__(message)
+        self.visit = visit
 
 
 class SettledElsewhere(SiteError):

@@ -25,7 +25,7 @@ from console.i18n import N_, _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
-from console.site.errors import PlateNotFound, SettledElsewhere, SiteError, command, refusals
+from console.site.errors import AlreadyLeft, PlateNotFound, SettledElsewhere, SiteError, command, refusals
 from console.site.events import ExitSettled, ExitTicket
 from console.site.pricing import Membership, TariffPricing
 from console.site.receipts import receipt_content
@@ -115,7 +115,7 @@ class ExitService:
         if visit is None:
             if last is not None and last.exit_at is not None:
                 local = last.exit_at.astimezone(self.config.site.tz)
-                raise SiteError(_("{plate} already left at {local:%H:%M} on {local:%d.%m.}: double exit").format(plate=plate, local=local))
+                raise AlreadyLeft(_("{plate} already left at {local:%H:%M} on {local:%d.%m.}: double exit").format(plate=plate, local=local), last)
             raise PlateNotFound(plate, tuple(m.plate for m in near if not m.exact))
         existing = self.board.ticket_for_visit(visit.id)
         if existing is not None:
@@ -329,6 +329,7 @@ class ExitService:
         if closed.replayed and not was_waiting:
             return settled  # already handled by the first call
         # Effects only after the commit.
+        self.board.expect_open(ticket.lane_id, ticket.visit.id, "exit")
         self.gates[ticket.lane_id].open_barrier()
         self.board.update_lane(ticket.lane_id, status=f"{ticket.visit.plate} left ({reason})")
         self.refresh_occupancy()

@@ -23,7 +23,7 @@ from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
 from console.site.emergency import EmergencyJournal, keep_in_journal
-from console.site.errors import PlateNotFound, SiteError, command
+from console.site.errors import AlreadyLeft, PlateNotFound, SiteError, command
 from console.site.events import ExitPending, PlateNeedsConfirmation, UnknownAtExit
 from console.site.exits import ExitService
 from console.store import gate_actions, visits
@@ -129,6 +129,7 @@ class LaneService:
                 self._vehicle_gone(lane_id, now)
             elif kind is GateEventKind.BARRIER_OPENED:
                 self.board.update_lane(lane_id, gate="open", last_event_at=now)
+                self._confirm_open(lane_id, now)
             elif kind is GateEventKind.BARRIER_CLOSED:
                 self.board.update_lane(lane_id, gate="closed", last_event_at=now)
             elif kind is GateEventKind.BARRIER_FAULT:
@@ -139,6 +140,56 @@ class LaneService:
         except Exception:
             log.exception("lane %s: event %s not handled", lane_id, kind)
             self.bus.report("error", _("{lane_id}: internal error handling {value}; see the log file").format(lane_id=lane_id, value=kind.value))
+
+    def _confirm_open(self, lane_id: str, now: datetime) -> None:
+        """Write down that the barrier opened for the visit it was commanded for: until
+        then a restart may open it again for that stay (see `_reopen_unconfirmed`)."""
+        awaited = self.board.opened(lane_id)
+        if awaited is None:
+            return
+        visit_id, which = awaited
+        try:
+            self.store.apply(visits.confirm_opened, visit_id=visit_id, which=which, at=now)
+        except StoreError as exc:  # the stay stays re-openable within its grace: harmless
+            log.warning("%s: barrier open for %s not confirmed in the database: %s", lane_id, visit_id, exc)
+
+    def reopen_window(self, visit: Visit) -> timedelta:
+        """How long after an entry or exit whose barrier was never seen open the same
+        plate at the same lane opens it again: the tariff's exit grace, at least 5 min."""
+        minutes = 0
+        try:
+            tariff = self.exits.pricing.book.version_at(visit.entry_at)
+            rules = tariff.classes.get(visit.vehicle_class)
+            minutes = rules.rules.exit_grace if rules is not None else 0
+        except (ValueError, LookupError):
+            pass
+        return timedelta(minutes=max(minutes, 5))
+
+    def _reopen_unconfirmed(self, lane_id: str, visit: Visit, which: str, now: datetime) -> bool:
+        """A plate read again at the lane where its entry or exit was recorded and its
+        barrier commanded, but never seen open (the console was killed in between):
+        open it, audited. Anything else read again opens nothing."""
+        recorded_at = visit.entry_at if which == "entry" else visit.exit_at
+        lane = visit.entry_lane if which == "entry" else visit.exit_lane
+        confirmed = visit.entry_opened_at if which == "entry" else visit.exit_opened_at
+        if confirmed is not None or lane != lane_id or recorded_at is None:
+            return False
+        if not recorded_at <= now <= recorded_at + self.reopen_window(visit):
+            return False
+        if self.board.lane(lane_id).gate == "open":
+            return False
+        try:
+            self.store.apply(visits.record_reopen, visit=visit, which=which, lane=lane_id, at=now)
+        except StoreError as exc:
+            log.warning("%s: re-open for %s not recorded: %s", lane_id, visit.plate, exc)
+            return False
+        self.board.expect_open(lane_id, visit.id, which)
+        self.gates[lane_id].open_barrier()
+        text = _("{lane}: {plate} was recorded at {time} but the barrier never opened; opened now").format(
+            lane=lane_id, plate=visit.plate, time=recorded_at.astimezone(self.config.site.tz).strftime("%H:%M:%S"))
+        self.board.update_lane(lane_id, status=text)
+        self.bus.report("warning", text)
+        return True
 
     def _vehicle_gone(self, lane_id: str, now: datetime) -> None:
         lane = self.board.lane(lane_id)
@@ -186,6 +237,9 @@ class LaneService:
                 self.bus.report("warning", _("{lane}: zone {zone} full, {plate} refused").format(lane=lane_id, zone=zone_id, plate=plate))
                 return EntryOutcome.FULL
             except AlreadyInside as exc:
+                inside = self._inside(plate)
+                if inside is not None and self._reopen_unconfirmed(lane_id, inside, "entry", now):
+                    return EntryOutcome.ENTERED
                 self.board.update_lane(lane_id, status=_("anti-passback: {plate} already inside").format(plate=plate))
                 self.bus.report("warning", _("{lane}: {reason}; gate kept closed").format(lane=lane_id, reason=exc))
                 return EntryOutcome.INSIDE
@@ -194,14 +248,26 @@ class LaneService:
                 self.bus.report("error", _("{lane}: entry of {plate} not recorded: {exc}; gate kept closed").format(lane=lane_id, plate=plate, exc=exc))
                 return EntryOutcome.NOT_RECORDED
             self.board.set_counts(counts)
+        self.board.expect_open(lane_id, visit.id, "entry")
         self.gates[lane_id].open_barrier()
         self.board.update_lane(lane_id, status=_("entered {plate}").format(plate=plate))
         self.bus.report("info", _("{lane}: {plate} entered (visit {visit})").format(lane=lane_id, plate=plate, visit=visit.id[-6:]))
         return EntryOutcome.ENTERED
 
+    def _inside(self, plate: str) -> Visit | None:
+        try:
+            return self.store.query(visits.open_visit_for, plate)
+        except StoreError:
+            return None
+
     def _exit(self, lane_id: str, raw_plate: str, now: datetime) -> None:
         try:
             ticket = self.exits.open_exit(lane_id, raw_plate, now=now)
+        except AlreadyLeft as left:
+            if not self._reopen_unconfirmed(lane_id, left.visit, "exit", now):
+                self.board.update_lane(lane_id, status=str(left))
+                self.bus.report("warning", _("{lane_id}: {exc}").format(lane_id=lane_id, exc=left))
+            return
         except PlateNotFound as exc:
             self.board.update_lane(lane_id, status=str(exc))
             self.bus.report("warning", _("{lane_id}: {exc}").format(lane_id=lane_id, exc=exc))

@@ -27,6 +27,7 @@ from typing import Callable, Protocol
 from console.domain.clock import Clock
 from console.domain.plates import PlateRules
 from console.i18n import _
+from console.site.audit_trail import AuditAnchors, SealState
 from console.site.backup import BackupService
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
@@ -76,6 +77,8 @@ class Site:
     charging: ChargingService | None = None
     backup: BackupService | None = None
     live: LiveOccupancy | None = None  # every booth's entries and exits on this board
+    anchors: AuditAnchors | None = None  # the audit chain's head copied out of the booth
+    seal: SealState | None = None  # the key the audit chain is sealed with, if any
     # Simulated controllers and other things that stop after the drivers that use them.
     after_stop: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = field(default=False, init=False)
@@ -92,7 +95,7 @@ class Site:
     def _services(self) -> list[Service]:
         """Background services in start order (the lanes start last, once everything
         they may call is running)."""
-        found: list[Service | None] = [self.live, self.print_queue, self.cloud, self.elevator, self.charging, self.backup]
+        found: list[Service | None] = [self.live, self.print_queue, self.cloud, self.anchors, self.elevator, self.charging, self.backup]
         return [s for s in found if s is not None]
 
     def start(self) -> None:
@@ -105,6 +108,8 @@ class Site:
             service.start()
         self.lanes.start()
         self.bus.report("info", _("{name}: {gates} lanes started").format(name=self.config.site.name, gates=len(self.lanes.gates)))
+        if self.seal is not None and self.seal.problem:
+            self.bus.report("warning", self.seal.problem)
 
     def stop(self) -> None:
         """Stop every lane and service. Idempotent."""
@@ -117,6 +122,8 @@ class Site:
             except Exception:
                 log.exception("a service did not stop cleanly")
         self.lanes.stop()
+        if self.anchors is not None:
+            self.anchors.anchor_safely()  # the head once the lanes are quiet
         for hook in self.after_stop:
             try:
                 hook()

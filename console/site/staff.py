@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from console.domain.cash import parse_count
@@ -17,6 +18,8 @@ from console.store import shifts, staff
 from console.store.database import Store
 from console.store.shifts import Shift
 
+log = logging.getLogger(__name__)
+
 # Sends what the cloud has not got yet; returns how many events are still unsent, or
 # None when the site has no cloud.
 Flush = Callable[[], int | None]
@@ -25,7 +28,8 @@ Flush = Callable[[], int | None]
 class StaffService:
     """Sign-in, users, and the booth's shifts: open, close, hand over."""
 
-    def __init__(self, config: SiteConfig, store: Store, clock: Clock, board: LaneBoard, bus: EventBus, *, flush: Flush | None = None) -> None:
+    def __init__(self, config: SiteConfig, store: Store, clock: Clock, board: LaneBoard, bus: EventBus, *, flush: Flush | None = None,
+                 anchor: Callable[[], object] | None = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock
@@ -34,6 +38,7 @@ class StaffService:
         self.booth_id = config.site.booth_id
         self.currency = config.site.currency
         self._flush = flush
+        self._anchor = anchor  # the Z report's audit head goes out of the booth at once
         self.unsent_at_close: int | None = None
         ops = config.operations
         self.pin_policy = PinPolicy(ops.attendant_pin_digits, ops.manager_pin_digits)
@@ -104,6 +109,11 @@ class StaffService:
             if hand_over_to:
                 shifts.open_shift(tx, booth_id=self.booth_id, attendant=hand_over_to, opening_float=closed.counted_cash or Money.zero(self.currency), at=now)
         diff = closed.difference
+        if self._anchor is not None:
+            try:
+                self._anchor()
+            except Exception:  # the periodic anchor catches up; the close itself is done
+                log.exception("audit anchor at shift close failed")
         if self.unsent_at_close:
             self.bus.report("warning", _("{unsent_at_close} events of this shift are not in the cloud yet; they are kept and sent when the link is back").format(unsent_at_close=self.unsent_at_close))
         self.bus.report(

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlmodel import create_engine
 
 from console.i18n import N_, _
@@ -253,3 +253,19 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def check_integrity(engine: Engine) -> None:
+    """Refuse a damaged SQLite file, naming the way back (a verified backup)."""
+    if engine.url.get_backend_name() != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    try:
+        with engine.connect() as conn:
+            problems = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+    except DBAPIError as exc:
+        problems = [str(exc.orig)]
+    if problems != ["ok"]:
+        raise StoreError(_(
+            "the database {file} is damaged ({problem}); nothing was changed. Stop every booth program, then restore "
+            "the last good backup: `booth restore FILE` (`booth backup --status` names the newest)"
+        ).format(file=engine.url.database, problem="; ".join(problems)[:300]))

@@ -23,4 +23,6 @@ def visit_from_row(row: VisitRow) -> Visit:
         paid_minor=row.paid_minor,
         tariff_id=row.tariff_id,
         close_reason=row.close_reason,
+        entry_opened_at=row.entry_opened_at,
+        exit_opened_at=row.exit_opened_at,
     )

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from console.store.audit import append_audit
+from console.store.audit_records import content_digest
 from console.store.ids import new_id
 from console.store.locks import lock_site_writes
 from console.store.tables import CounterRow, ReceiptRow
@@ -77,6 +79,9 @@ def add_receipt(
         created_at=at, content=json.dumps(content, ensure_ascii=False, sort_keys=True),
     )
     db.add(row)
+    # The content's digest in the audit trail: a receipt edited or deleted later is found.
+    append_audit(db, at=at, actor=f"booth {booth_id}", action="receipt.issued", subject=f"{booth_id}:{number}",
+                 detail={"kind": kind, "visit": visit_id, "digest": content_digest(row.content)})
     return _receipt(row)
 
 

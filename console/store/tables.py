@@ -44,6 +44,10 @@ class VisitRow(SQLModel, table=True):
     paid_minor: int = 0
     tariff_id: str | None = Field(default=None, max_length=64)
     close_reason: str | None = Field(default=None, max_length=64)
+    # When the barrier was seen open for this visit (None: commanded, never confirmed,
+    # e.g. the console died in between; such a stay may have its barrier opened again).
+    entry_opened_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    exit_opened_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class PaymentRow(SQLModel, table=True):
@@ -79,6 +83,19 @@ class AuditRow(SQLModel, table=True):
     detail: str = Field(default="{}")
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class AuditSealRow(SQLModel, table=True):
+    """Which key seals the audit chain, and from which entry on (one row per database).
+
+    The key itself is kept outside the database, in the site's secret store."""
+
+    __tablename__ = "audit_seal"
+
+    id: int = Field(default=1, primary_key=True)
+    fingerprint: str = Field(max_length=16)
+    since: int
+    created_at: datetime = Field(sa_column=utc_column())
 
 
 class OutboxRow(SQLModel, table=True):

@@ -43,6 +43,7 @@ from console.store.types import table_of
 __all__ = [
     "AlreadyInside", "AlreadySettled", "adjust_occupancy", "close_stale", "close_visit", "get_visit", "latest_visit_for", "occupancy_counts",
     "open_debts", "open_plates", "open_visit_for", "occupancy_for_entry", "record_entry", "stale_visits", "totals",
+    "confirm_opened", "record_reopen",
 ]
 
 
@@ -156,6 +157,22 @@ def stale_visits(db: Session, zone: str, entered_before: datetime, limit: int = 
         .limit(limit)
     ).all()
     return [visit_from_row(r) for r in rows]
+
+# -- barriers seen open -----------------------------------------------------------
+def confirm_opened(db: Session, *, visit_id: str, which: str, at: datetime) -> None:
+    """The barrier was seen open for the visit's entry or exit. A device fact, not a
+    decision: no audit entry (the entry or exit itself was audited)."""
+    column = _VISITS.c.entry_opened_at if which == "entry" else _VISITS.c.exit_opened_at
+    db.connection().execute(_VISITS.update().where(_VISITS.c.id == visit_id, column.is_(None)).values({column.name: at}))
+
+
+def record_reopen(db: Session, *, visit: Visit, which: str, lane: str, at: datetime) -> None:
+    """The barrier is opened again for a stay whose barrier was commanded and never seen
+    open (the console stopped in between): audited, with the stay it belongs to."""
+    append_audit(db, at=at, actor="lane", action=f"gate.reopen_{which}", subject=lane,
+                 detail={"visit": visit.id, "plate": visit.plate, "recorded_at": (visit.entry_at if which == "entry" else visit.exit_at or at).isoformat()})
+    enqueue(db, type="gate.reopened", occurred_at=at, payload={"lane": lane, "visit_id": visit.id, "plate": visit.plate, "which": which})
+
 
 # -- attendant corrections --------------------------------------------------------
 def adjust_occupancy(db: Session, *, zone: str, delta: int, reason: str, actor: str, at: datetime) -> None:
@@ -328,7 +345,9 @@ def close_visit(db: Session,
         actor=attendant,
         action="visit.exit",
         subject=row.id,
-        detail={"plate": row.plate, "fee_minor": quote.total.minor, "paid_minor": taken, "reason": reason, "lane": exit_lane, "booth": booth_id},
+        detail={"plate": row.plate, "fee_minor": quote.total.minor, "paid_minor": taken, "reason": reason, "lane": exit_lane, "booth": booth_id,
+                # each payment as recorded: `booth audit verify` checks the rows against it
+                "payments": [[p.id, p.method, p.amount_minor] for p in recorded]},
     )
     enqueue(
         db,

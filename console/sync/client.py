@@ -7,6 +7,7 @@ bearer header and never appears in a message or a log line.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import ssl
@@ -95,10 +96,28 @@ def check_cloud_url(url: str) -> str:
     return text
 
 
-def tls_verify(ca_bundle: str | None) -> ssl.SSLContext | bool:
-    """Verification is always on: the system's trust store, or the named CA bundle."""
+@functools.lru_cache(maxsize=1)
+def system_trust() -> ssl.SSLContext:
+    """The system's trust store as the OS installs it, never what the environment says:
+    OpenSSL (and httpx) would otherwise take SSL_CERT_FILE / SSL_CERT_DIR of whoever
+    started the console as the only authority, and the site file names its own CA."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the certificate and its host name
+    paths = ssl.get_default_verify_paths()
+    cafile = paths.openssl_cafile if paths.openssl_cafile and Path(paths.openssl_cafile).is_file() else None
+    capath = paths.openssl_capath if paths.openssl_capath and Path(paths.openssl_capath).is_dir() else None
+    if cafile is None and capath is None:  # a system without a CA store: the bundle httpx ships
+        import certifi
+
+        cafile = certifi.where()
+    context.load_verify_locations(cafile=cafile, capath=capath)
+    return context
+
+
+def tls_verify(ca_bundle: str | None) -> ssl.SSLContext:
+    """Verification is always on: the system's trust store, or the named CA bundle
+    (only from the site file; SSL_CERT_FILE in the environment is ignored)."""
     if not ca_bundle:
-        return True
+        return system_trust()
     path = Path(ca_bundle).expanduser()
     if not path.is_file():
         raise CloudConfigError(_("cloud.ca_bundle: {ca_bundle} is not a file").format(ca_bundle=ca_bundle))

@@ -124,6 +124,28 @@ def tls_files(tmp_path: Path) -> dict[str, str]:
     return {name: str(tmp_path / name) for name in ("ca.pem", "server.pem", "server.key")}
 
 
+def test_the_environment_cannot_replace_the_trust_store(cloud: Cloud, tls_files: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from console.sync.client import system_trust
+
+    # Whoever starts the console could point SSL_CERT_FILE at their own CA (to read the
+    # token in transit): the site's trust store stays the system's or the site file's.
+    monkeypatch.setenv("SSL_CERT_FILE", tls_files["ca.pem"])
+    system_trust.cache_clear()
+    try:
+        with ServerThread(create_app(cloud.engine), certfile=tls_files["server.pem"], keyfile=tls_files["server.key"]) as https:
+            client = CloudClient(https.url, cloud.site_id)
+            client.set_token(cloud.token)
+            with pytest.raises(CloudError, match="cannot reach"):
+                client.whoami()
+            client.close()
+            named = CloudClient(https.url, cloud.site_id, ca_bundle=tls_files["ca.pem"])
+            named.set_token(cloud.token)
+            assert named.whoami()
+            named.close()
+    finally:
+        system_trust.cache_clear()
+
+
 def test_tls_is_verified_unless_the_site_names_its_ca_bundle(cloud: Cloud, tls_files: dict[str, str], store: Store, make_sync) -> None:  # type: ignore[no-untyped-def]
     with ServerThread(create_app(cloud.engine), certfile=tls_files["server.pem"], keyfile=tls_files["server.key"]) as https:
         assert https.url.startswith("https://127.0.0.1:")

@@ -54,6 +54,8 @@ def render_shift_report(report: ShiftReport) -> list[tuple[str, RenderableType]]
     if r.closed_by:
         head.append(" · " + _("closed by {name}").format(name=r.closed_by))
     head.append("\n" + _("Shift {shift} · times in {zone}").format(shift=r.shift_id, zone=r.tz_name), style="dim")
+    if r.anchor_text:
+        head.append("\n" + _("Audit head {anchor}").format(anchor=r.anchor_text), style="dim")
 
     pay = _table(_("Payments"), _("Method"), _("Count"), _("Amount"), right=(1, 2))
     for line in r.payments:
