@@ -1,7 +1,7 @@
 """The audit chain's key and anchors, kept outside the database.
 
-The key: 32 random bytes in the site's secret store (`[cloud] secrets`: the OS keyring
-or the encrypted file), named by the database it seals. The first booth to start on a
+The key: 32 random bytes in an encrypted file beside the site's secret key file
+(`audit-keys.enc`), named by the database it seals. The first booth to start on a
 database creates it; every other booth on a shared database imports it once
 (`booth audit key export` on the first, `booth audit key import` on the others). A booth
 that lacks the key of a sealed database refuses to write audit entries rather than
@@ -33,7 +33,7 @@ from console.store.audit import Anchor, AuditSeal
 from console.store.database import Store
 from console.store.errors import StoreError
 from console.store.outbox import enqueue
-from console.sync.secrets import CredentialError, EncryptedFileStore, KeyringStore, SecretStore
+from console.sync.secrets import CredentialError, EncryptedFileStore, SecretStore
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +79,12 @@ def _decode(text: str) -> AuditSeal:
 
 
 def secret_store_of(config: SiteConfig) -> SecretStore:
-    """Where this booth keeps audit keys: the OS keyring when the site file says so and
-    this machine has one; otherwise an encrypted file in the user's config folder
-    (`audit-keys.enc` beside `[cloud] key_file`, encrypted with it), never in the data folder, so that a
-    copy of the database and its folder carries no key. Booths run by one user on one PC
-    share it; a booth on another PC imports the key once."""
-    if config.cloud.secrets == "keyring":
-        keyring_store = KeyringStore()
-        try:
-            keyring_store.get(SERVICE, "probe")
-            return keyring_store
-        except CredentialError:
-            pass  # no keyring on this machine (a service account, a headless PC)
+    """Where this booth keeps audit keys: `audit-keys.enc` beside the site's secret key
+    file (`[cloud] key_file`, default `secret.key` in the user's config folder), encrypted
+    with it. Never in the data folder, so a copy of the database and its folder carries no
+    key; never in the OS keyring, whose availability depends on a desktop session (a key
+    found at one start and not the next would stop the booth). Booths run by one user on
+    one PC share it; a booth on another PC imports the key once."""
     key = Path(config.cloud.key_file).expanduser() if config.cloud.key_file else config_dir() / "secret.key"
     return EncryptedFileStore(key.with_name(KEY_FILE), key)  # beside the key that encrypts it
 

@@ -26,6 +26,7 @@ from console.locations import tariffs_dir
 from console.site.backup_config import BackupSection
 from console.site.charging_config import ChargingSection
 from console.site.elevator_config import ElevatorSection
+from console.sync.urls import check_cloud_url
 
 if TYPE_CHECKING:
     from console.store.engine import EngineSettings
@@ -238,6 +239,25 @@ class CloudSection(_Strict):
     key_file: str = ""
     # systemd-credential: the encrypted credential `booth cloud login` writes.
     credential_file: str = "/etc/credstore.encrypted/booth-cloud-token"
+
+    @field_validator("url")
+    @classmethod
+    def _usable_url(cls, value: str) -> str:
+        # https, or plain http to this machine only: checked here so a console never
+        # starts half-configured and only fails at its first sync.
+        if not value.strip():
+            return ""
+        try:
+            return check_cloud_url(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix("cloud.url: ")) from None
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _bundle_exists(cls, value: str | None) -> str | None:
+        if value and not Path(value).expanduser().is_file():
+            raise ValueError(_("{ca_bundle} is not a file (the CA certificates the cloud's certificate is checked against)").format(ca_bundle=value))
+        return value or None
 
 
 class UISection(_Strict):

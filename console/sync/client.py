@@ -8,14 +8,12 @@ bearer header and never appears in a message or a log line.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import json
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Sequence
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import ValidationError
@@ -23,13 +21,10 @@ from pydantic import ValidationError
 from console.i18n import _
 from console.store.outbox import OutboxEvent
 from console.sync import protocol as p
+from console.sync.urls import CloudConfigError, check_cloud_url
 
 # Statuses after which the same request may succeed later.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-
-
-class CloudConfigError(ValueError):
-    """The [cloud] section cannot be used (bad URL, missing CA bundle)."""
 
 
 class CloudError(RuntimeError):
@@ -68,32 +63,6 @@ class Fetched:
     outcome: Literal["changed", "unchanged", "absent"]
     etag: str | None = None
     body: dict[str, Any] = field(default_factory=dict)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_cloud_url(url: str) -> str:
-    """The cloud's base URL without a trailing slash.
-
-    Refuses anything but https, except plain http to this machine (demos and tests):
-    a token must never cross a network in clear text.
-    """
-    text = url.strip().rstrip("/")
-    parts = urlsplit(text)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise CloudConfigError(_("cloud.url: {url!r} is not an http(s) URL").format(url=url))
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise CloudConfigError(_("cloud.url: {url!r} must use https (plain http is only allowed to this machine)").format(url=url))
-    if parts.query or parts.fragment:
-        raise CloudConfigError(_("cloud.url: {url!r} must not carry a query or fragment").format(url=url))
-    return text
 
 
 @functools.lru_cache(maxsize=1)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from console.i18n import _
-from console.sync.client import check_cloud_url
 from console.sync.secrets import (
     CredentialError,
     EncryptedFileStore,
@@ -19,6 +18,7 @@ from console.sync.secrets import (
     SecretStore,
     SystemdCredentialStore,
 )
+from console.sync.urls import check_cloud_url
 
 
 class SecretSettings(Protocol):

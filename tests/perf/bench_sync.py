@@ -45,8 +45,9 @@ def rss_kb(pid: int | str = "self") -> int:
     return 0
 
 
-def generate(db_path: str, events: int) -> None:
-    """Child process: build the booth database with `events` unsent outbox events."""
+def generate(db_path: str, events: int, poison: int = 0) -> None:
+    """Child process: build the booth database with `events` unsent outbox events, of
+    which `poison` payments carry an amount the cloud cannot store (10^30)."""
     from console.site.build import open_store
     from console.store.engine import sqlite_url
     from console.store.ids import new_id
@@ -72,6 +73,10 @@ def generate(db_path: str, events: int) -> None:
         add("visit.opened", entry, {"visit_id": visit_id, "plate": plate, "zone": "P1", "lane": lanes_in[i % 2], "entry_at": entry.isoformat(), "vehicle_class": "car"})
         add("visit.closed", exit_at, {"visit_id": visit_id, "plate": plate, "exit_at": exit_at.isoformat(), "lane": lanes_out[i % 2], "fee_minor": fee, "currency": "EUR", "tariff_id": "simple-hourly/1", "reason": "paid"})
         add("payment.recorded", exit_at, {"payment_id": payment_id, "visit_id": visit_id, "method": rng.choice(("cash", "card")), "amount_minor": fee, "currency": "EUR", "attendant": "ann"})
+    for index in rng.sample([n for n, row in enumerate(rows) if row["type"] == "payment.recorded"], poison):
+        payload = json.loads(str(rows[index]["payload"]))
+        payload["amount_minor"] = 10**30
+        rows[index]["payload"] = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     table = OutboxRow.__table__  # type: ignore[attr-defined]
     with store.write() as s:  # one transaction for the whole backlog
         for chunk in range(0, len(rows), 5000):
@@ -83,10 +88,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--poison", type=int, default=0, help="payments with an amount the cloud cannot store (the poison test: --events 10000 --poison 1)")
     parser.add_argument("--generate", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
-        generate(args.generate, args.events)
+        generate(args.generate, args.events, args.poison)
         return 0
 
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
@@ -95,7 +101,7 @@ def main() -> int:
     try:
         booth_db = work / "booth.sqlite3"
         t = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--generate", str(booth_db), "--events", str(args.events)], check=True, cwd=ROOT)
+        subprocess.run([sys.executable, __file__, "--generate", str(booth_db), "--events", str(args.events), "--poison", str(args.poison)], check=True, cwd=ROOT)
         print(f"backlog generated in {time.perf_counter() - t:.1f} s (bulk insert, child process)")
 
         from console.domain.clock import SystemClock
@@ -152,16 +158,22 @@ def main() -> int:
         sync.stop()
         books = admin.site_books(cloud_engine, "bench-site")
 
-        print(f"events in backlog       : {args.events}")
+        total = 3 * (args.events // 3)  # three events per visit
+        print(f"events in backlog       : {total}")
         print(f"drained                 : {done} (cloud books hold {books['events']} events, booth backlog {status.backlog})")
         print(f"time to drain           : {elapsed:.1f} s   (goal < 60 s)")
-        print(f"throughput              : {args.events / elapsed:,.0f} events/s   (batch {args.batch})")
+        print(f"throughput              : {total / elapsed:,.0f} events/s   (batch {args.batch})")
         print(f"booth RSS idle / peak   : {idle / 1024:.1f} MB / {peak / 1024:.1f} MB")
         print(f"booth peak above idle   : {(peak - idle) / 1024:.1f} MB   (goal <= 50 MB)")
         print(f"cloud process RSS (end) : {server_rss / 1024:.1f} MB")
+        from console.store import outbox
+
+        with store.read() as s:
+            parked = outbox.refused_count(s)
+        print(f"refused and parked      : {parked} (poisoned {args.poison}); delivered {books['events']} of {total}")
         store.engine.dispose()
         cloud_engine.dispose()
-        return 0 if done and books["events"] == args.events else 1
+        return 0 if done and books["events"] == total - args.poison and parked == args.poison else 1
     finally:
         if server is not None and server.poll() is None:
             server.terminate()

@@ -131,3 +131,17 @@ def test_bad_lane_device_url_is_named_before_anything_opens(tmp_path: Path, url:
     with pytest.raises(ConfigError) as info:
         load_site(site_file)
     assert f"{site_file}: lanes[0].gate: " in str(info.value) and words in str(info.value)
+
+
+@pytest.mark.parametrize(("cloud", "key", "words"), [
+    ('url = "http://cloud.example.com"', "cloud.url", "must use https"),
+    ('url = "ftp://cloud.example.com"', "cloud.url", "not an http(s) URL"),
+    ('url = "https://cloud.example.com"\nca_bundle = "/nowhere/ca.pem"', "cloud.ca_bundle", "is not a file"),
+])
+def test_a_cloud_the_token_must_not_use_stops_the_site_at_load(cloud: str, key: str, words: str) -> None:
+    from tests.conftest import site_text
+
+    with pytest.raises(ConfigError) as refused:
+        parse_site(site_text(200, f"\n[cloud]\n{cloud}\n"), "site.toml")
+    assert f"site.toml: {key}:" in str(refused.value) and words in str(refused.value)
+    assert parse_site(site_text(200, '\n[cloud]\nurl = "http://127.0.0.1:8080/"\n'), "site.toml").cloud.url == "http://127.0.0.1:8080"
