@@ -39,11 +39,20 @@ class ExitTicket:
     debt_ids: tuple[str, ...] = ()  # earlier unpaid exits of this plate, included in the quote
     overrides: tuple[dict[str, object], ...] = ()  # fee changes made at the desk, recorded on settling
     facts: StayFacts = StayFacts()  # what the fee depends on beyond the visit (plan, re-entry, lost ticket)
+    # Phone payments made during this stay that did not cover it (the exit grace ran out):
+    # (payment id, amount in minor units). They count against the fee and are recorded
+    # with whatever the desk takes, so the driver pays only the difference.
+    prepaid: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def prepaid_minor(self) -> int:
+        """What the phone payments of `prepaid` bring, at most the fee still open."""
+        return min(sum(amount for _id, amount in self.prepaid), max(0, self.quote.total.minor - self.visit.paid_minor))
 
     @property
     def due(self) -> Money:
         """What is still to pay after earlier payments (pay station, phone)."""
-        return Money(max(0, self.quote.total.minor - self.visit.paid_minor), self.quote.total.currency)
+        return Money(max(0, self.quote.total.minor - self.visit.paid_minor - self.prepaid_minor), self.quote.total.currency)
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,6 +135,7 @@ class ExitService:
         ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts), facts=facts)
         if self._leaves_by_itself(ticket, now):
             return None
+        ticket = self.with_phone_payments(ticket)
         self.board.hold(ticket, status=f"{plate}: {ticket.due} due")
         return ticket
 
@@ -179,6 +180,29 @@ class ExitService:
             return True
         self.report_quote_difference(ticket, now)
         return False
+
+    def with_phone_payments(self, ticket: ExitTicket) -> ExitTicket:
+        """The ticket with the phone payments made during this stay that did not cover it
+        (paid, then the exit grace ran out): the desk collects only the difference."""
+        try:
+            payments = self.store.query(cloud_copies.remote_payments_for, ticket.visit.plate)
+        except StoreError:
+            return ticket
+        mine = tuple((p.id, p.amount_minor) for p in payments
+                     if p.currency == self.currency and ticket.visit.entry_at <= p.paid_at <= ticket.exit_at)
+        return replace(ticket, prepaid=mine) if mine else ticket
+
+    def _with_prepaid(self, ticket: ExitTicket, payments: list[NewPayment]) -> list[NewPayment]:
+        """The ticket's phone payments first (as far as the fee goes), then the desk's."""
+        left = ticket.prepaid_minor
+        taken: list[NewPayment] = []
+        for payment_id, amount in ticket.prepaid:
+            if left <= 0:
+                break
+            part = min(amount, left)
+            taken.append(NewPayment("mobile", Money(part, self.currency), reference=payment_id))
+            left -= part
+        return [*taken, *payments]
 
     def report_quote_difference(self, ticket: ExitTicket, now: datetime) -> None:
         """A phone payment that does not cover the booth's fee: the booth's quote wins at
@@ -310,6 +334,7 @@ class ExitService:
         the first settlement and records nothing. Raises SiteError (nothing recorded,
         barrier closed) when the database refuses or cannot be written.
         """
+        payments = self._with_prepaid(ticket, payments) if ticket.prepaid else payments
         receipt = receipt_content(self.config, ticket, payments, attendant=attendant, change=change) if payments else None
         booth = self.config.site.booth_id
         try:

@@ -311,7 +311,8 @@ def close_visit(db: Session,
     taken = sum(p.amount.minor for p in payments)
     if any(p.amount.minor < 0 for p in payments):
         raise PaymentError("a payment amount cannot be negative")
-    if taken != max(0, due) and not (allow_unpaid and taken == 0):
+    # Unpaid (a debt, a manual open): what was paid (a phone payment) may cover a part.
+    if taken != max(0, due) and not (allow_unpaid and 0 <= taken <= max(0, due)):
         raise PaymentError(f"payments add up to {Money(taken, row.currency)}, {Money(max(0, due), row.currency)} is due")
     recorded: list[PaymentRow] = []
     for p in payments:

@@ -173,5 +173,40 @@ def test_paid_by_phone_then_driving_out_within_the_exit_grace(store, clock, clou
         clock.advance(minutes=30)  # beyond the grace: the desk collects what is owed now
         site.lanes.gates["OUT1"].arrive("LATE1")
         rec.wait_for(lambda: bool(rec.of(ExitPending)))
+        # 1 h 20 min: 5.00 now; the 2.50 paid by phone counts, the desk takes the difference.
+        ticket = rec.of(ExitPending)[-1].ticket
+        assert (ticket.quote.total.minor, ticket.due.minor) == (500, 250)
+        site.desk.pay_cash(ticket.id, "5", attendant="ann")
+        rec.wait_for(lambda: any(e.ticket.visit.plate == "LATE1" for e in rec.of(ExitSettled)))
+        with Session(store.engine) as s:
+            late = s.exec(select(PaymentRow).where(PaymentRow.visit_id == ticket.visit.id)).all()
+        assert sorted((p.method, p.amount_minor) for p in late) == [("cash", 250), ("mobile", 250)]
+        assert store.query(cloud_copies.remote_payments_for, "LATE1") == []  # the phone payment is used
+    finally:
+        site.stop()
+
+
+async def test_the_phone_qr_names_the_site_the_cloud_said(store, clock, cloud, memory_keyring) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import parse_qs, urlsplit
+
+    from console.ui.app import BoothApp
+    from tests.ui.test_console_ui import _car_waiting_at_exit, until
+
+    save_token(cloud.url, cloud.token)
+    # No site id in the site file: the cloud says which site the token belongs to.
+    config = parse_site(site_text(200, f'\n[cloud]\nurl = "{cloud.url}"\n'), "t.toml")
+    site = build_site(config, store, clock=clock, traffic=Traffic(seed=2), sync_tuning=FAST)
+    site.start()
+    site.staff.open_shift("ann", "0")
+    try:
+        assert site.cloud is not None
+        wait_until(lambda: site.cloud is not None and site.cloud.status().online and site.cloud.status().site_id == cloud.site_id)
+        app = BoothApp(site, attendant="ann")
+        async with app.run_test(size=(130, 50)) as pilot:
+            desk = await _car_waiting_at_exit(pilot, app, site, clock)
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: bool(desk.payment_link))
+            query = parse_qs(urlsplit(desk.payment_link).query)
+            assert query == {"site": [cloud.site_id], "plate": ["AB1234C"]}
     finally:
         site.stop()

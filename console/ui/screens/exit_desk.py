@@ -72,6 +72,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.attendant = attendant
         self.settled: ExitSettled | None = None
         self.paying = False
+        self.payment_link = ""  # what the phone-payment QR encodes, once shown
         self.parts: list[Tender] = []  # card / account parts of a split payment, taken with the cash
         self.change_left = False
 
@@ -263,9 +264,14 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             return
         from console.ui.widgets.qr import qr_text
 
+        # The site's id as the cloud knows it: the site file may leave it to the token.
+        site_id = status.site_id or self.config.cloud.site_id
+        if not site_id:
+            self._say(_("the cloud has not said which site this is yet: phone payment is not possible now; take cash or card"), "error")
+            return
         # No amount in the link: the cloud quotes the stay itself (docs/phones.md).
-        query = urlencode({"site": self.config.cloud.site_id, "plate": self.ticket.visit.plate})
-        link = f"{cloud}/pay?{query}"
+        query = urlencode({"site": site_id, "plate": self.ticket.visit.plate})
+        link = self.payment_link = f"{cloud}/pay?{query}"
         self.query_one("#qr", Static).update(qr_text(link))
         self._say(_("scan to pay by phone; the exit opens when the payment arrives (ctrl+r again checks now)"))
         self.check_remote()
