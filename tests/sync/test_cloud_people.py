@@ -1,0 +1,374 @@
+"""The cloud's side of elevators and charging faults, for people with an account: a
+real reference cloud on loopback with its notifier, a real booth database whose outbox
+the real sync service sends up, a loopback SMTP server and a loopback webhook receiver.
+
+Building managers see their own building's rides and portraits only (another's is
+refused and audited), statements match `booth rides statement` to the character, faults
+reach the franchise manager by webhook and e-mail (retried, every attempt recorded),
+and closing a fault in the cloud or at the booth closes it in both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from console.domain.clock import FixedClock
+from console.domain.money import Money
+from console.domain.rides import RideKind
+from console.store import charging as charging_records
+from console.store.database import Store
+from console.store.rides import NewRide, RideSummary, record_ride
+from console.sync.server import accounts, admin, faults, rides_cloud
+from console.sync.server import db as cloud_db
+from console.sync.server.app import create_app
+from console.sync.server.notify import Notifier, NotifyTuning, SmtpSettings
+from console.sync.server.ratelimit import RateLimiter
+from console.sync.server.run import ServerThread
+from console.sync.service import SyncService
+from tests.sync.conftest import SITE, ServerClock, wait_until
+from tests.sync.receivers import SmtpReceiver, WebhookReceiver
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery"
+ZONE = "Europe/Berlin"  # the embedded default site's zone: `booth rides statement` reads months on it
+
+
+def portrait_jpeg(shade: int) -> bytes:
+    """A small real JPEG, like the booth's 13-14 KB portraits."""
+    rng = np.random.default_rng(shade)
+    frame = (rng.random((160, 120, 3)) * 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    assert ok
+    return bytes(buf)
+
+
+@dataclass
+class World:
+    engine: Engine
+    server: ServerThread
+    token: str
+    notifier: Notifier
+    smtp: SmtpReceiver
+    hook: WebhookReceiver
+    clock: FixedClock
+    sync: SyncService
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def person(self, name: str) -> httpx.Client:
+        """A browser-like client signed in as `name` (cookies kept)."""
+        client = httpx.Client(base_url=self.url, timeout=10, follow_redirects=False)
+        answer = client.post("/staff/sign-in", data={"name": name, "password": PASSWORD, "next": "/staff"})
+        assert answer.status_code == 303, answer.text
+        return client
+
+    def rides(self) -> int:
+        with self.engine.connect() as conn:
+            return len(conn.execute(select(cloud_db.ride.c.ride_id)).all())
+
+
+@pytest.fixture
+def world(store: Store, cloud_engine: Engine, make_sync: Callable[..., SyncService]) -> Iterator[World]:
+    clock = FixedClock(datetime(2026, 11, 3, 7, 0, tzinfo=timezone.utc))
+    server_clock = ServerClock()
+    server_clock.follow = clock.now  # the cloud's retention runs on the same (test) time
+    token = admin.register_site(cloud_engine, SITE, name="Riverside Towers", currency="EUR")
+    at = clock.now()
+    smtp = SmtpReceiver(refuse=1).start()
+    hook = WebhookReceiver(refuse=2).start()
+    with cloud_engine.begin() as conn:
+        rides_cloud.save_building(conn, "tower-a", SITE, "Tower A", [1], at)
+        rides_cloud.save_building(conn, "tower-b", SITE, "Tower B", [2], at)
+        faults.save_franchise(conn, "volt", "Volt Charging", hook.url, at)
+        for name, role, grants, email in (
+            ("sam", "site_manager", [SITE], ""),
+            ("bea", "building_manager", ["tower-a"], ""),
+            ("bob", "building_manager", ["tower-b"], ""),
+            ("fran", "franchise_manager", ["volt"], "fran@volt.example"),
+            ("tina", "tenant", [f"{SITE}:04A1"], ""),
+        ):
+            accounts.add_person(conn, name=name, role=role, password=PASSWORD, grants=grants, at=at, email=email)
+    notifier = Notifier(cloud_engine, smtp=SmtpSettings("127.0.0.1", smtp.port, "cloud@booth.example"),
+                        tuning=NotifyTuning(tick=0.1, backoff_base=0.2, backoff_cap=1.0, purge_every=0.2), now=server_clock)
+    app = create_app(cloud_engine, now=server_clock, limiter=RateLimiter(rate=1000, burst=1000), notifier=notifier)
+    server = ServerThread(app).start()
+    notifier.start()
+    sync = make_sync(server.url, token, clock, site_id=SITE)
+    yield World(cloud_engine, server, token, notifier, smtp, hook, clock, sync)
+    notifier.stop()
+    server.stop()
+    smtp.stop()
+    hook.stop()
+
+
+def ride(store: Store, *, car: int, floor: int, at: datetime, card: str, fee: int, shade: int = 1, retention: int = 30,
+         flagged: bool = False) -> RideSummary:
+    jpeg = portrait_jpeg(shade)
+    return store.apply(record_ride, NewRide(
+        kind=RideKind.RIDE, car=car, floor=floor, doors_open_at=at, fee=Money(fee, "EUR"), card=card, card_class="resident",
+        account_id="FLAT-12A" if card == "04A1" else "FLAT-3C", swiped_at=at - timedelta(seconds=40), price_rule="flat",
+        flagged=flagged, flag_reason="face blurred" if flagged else None, snapshot=jpeg, snapshot_width=120,
+        snapshot_height=160, snapshot_face=True, retention_days=retention, timezone=ZONE,
+    ), at=at)
+
+
+def booth(*args: str, db: str, data: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "console.cli", *args, "--db", db], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "BOOTH_DATA_DIR": str(data), "BOOTH_LANGUAGE": "en", "LANG": "C.UTF-8"}, timeout=60)
+
+
+def test_a_building_manager_sees_their_rides_and_portraits_and_is_refused_another_buildings(world: World, store: Store) -> None:
+    morning = datetime(2026, 11, 3, 7, 14, tzinfo=timezone.utc)  # 08:14 in Berlin
+    a12 = ride(store, car=1, floor=12, at=morning, card="04A1", fee=80, shade=1)
+    ride(store, car=1, floor=7, at=morning + timedelta(hours=2), card="04A1", fee=80, shade=2)
+    b12 = ride(store, car=2, floor=12, at=morning + timedelta(minutes=1), card="04B2", fee=80, shade=3)
+    world.sync.wake()
+    wait_until(lambda: world.rides() == 3, timeout=15)
+
+    bea = world.person("bea")
+    # "Who got out at floor 12 at 08:14?" on the building's own clock.
+    found = bea.get("/staff/rides", params={"floor": "12", "day": "2026-11-03", "from": "08:00", "until": "08:30"})
+    assert found.status_code == 200
+    assert re.findall(r'data-ride="([^"]+)"', found.text) == [a12.id]
+    assert "Europe/Berlin" in found.text and "08:14:00" in found.text
+    by_card = bea.get("/staff/rides", params={"card": "04a1"})
+    assert len(re.findall(r'data-ride="', by_card.text)) == 2
+    assert b12.id not in bea.get("/staff/rides").text  # tower B's rides are not even listed
+    assert re.findall(r'data-ride="([^"]+)"', bea.get("/staff/rides", params={"building": "tower-b"}).text) == []
+
+    shown = bea.get(f"/staff/rides/{SITE}/{a12.id}")
+    assert shown.status_code == 200 and 'id="portrait"' in shown.text and shown.headers["cache-control"] == "no-store"
+    picture = re.search(r'src="data:image/jpeg;base64,([^"]+)"', shown.text)
+    assert picture is not None and picture.group(1).encode() and len(picture.group(1)) > 1000
+
+    refused = bea.get(f"/staff/rides/{SITE}/{b12.id}")
+    assert refused.status_code == 403 and "portrait" not in refused.text.split("<main>")[1].lower().replace("recorded", "")
+    assert "base64" not in refused.text
+    with world.engine.connect() as conn:
+        trail = rides_cloud.portrait_views(conn, SITE, b12.id)
+        shown_trail = rides_cloud.portrait_views(conn, SITE, a12.id)
+        stored = conn.execute(select(cloud_db.event.c.payload).where(cloud_db.event.c.type == "elevator.ride")).scalars().all()
+    assert [(t["person"], t["outcome"]) for t in trail] == [("bea", "refused")]
+    assert "tower-b" in trail[0]["detail"] and trail[0]["at"] is not None
+    assert [(t["person"], t["outcome"]) for t in shown_trail] == [("bea", "shown")]
+    # The portrait lives once, in the ride (which the retention empties), not in the stored events.
+    assert len(stored) == 3 and all(json.loads(s)["snapshot_jpeg_b64"] is None for s in stored)
+
+    bob = world.person("bob")
+    assert bob.get(f"/staff/rides/{SITE}/{b12.id}").status_code == 200
+    assert bob.get(f"/staff/rides/{SITE}/{a12.id}").status_code == 403
+
+    # A tenant sees their own card's rides, never a portrait, and nobody else's rides.
+    tina = world.person("tina")
+    own = tina.get(f"/staff/rides/{SITE}/{a12.id}")
+    assert own.status_code == 200 and 'id="portrait"' not in own.text and 'id="no-portrait"' in own.text
+    assert tina.get(f"/staff/rides/{SITE}/{b12.id}").status_code == 403
+    assert len(re.findall(r'data-ride="', tina.get("/staff/rides").text)) == 2
+
+    # Nobody signed in: sent to the sign-in page, nothing shown.
+    stranger = httpx.Client(base_url=world.url, timeout=10)
+    gone = stranger.get(f"/staff/rides/{SITE}/{a12.id}")
+    assert gone.status_code == 303 and gone.headers["location"].startswith("/staff/sign-in?next=")
+
+
+def test_the_clouds_statement_matches_the_booths_to_the_character(world: World, store: Store, db_url: str, tmp_path: Path) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the booth command reads the test's SQLite file")
+    # On Berlin's clock: 31 Oct 23:30 UTC is 1 Nov 00:30 (November); 30 Nov 23:30 UTC is December.
+    times = [datetime(2026, 10, 31, 23, 30, tzinfo=timezone.utc), datetime(2026, 11, 3, 7, 14, tzinfo=timezone.utc),
+             datetime(2026, 11, 12, 18, 0, tzinfo=timezone.utc), datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc),
+             datetime(2026, 10, 31, 22, 30, tzinfo=timezone.utc)]
+    for i, (at, floor, fee) in enumerate(zip(times, (12, 12, -2, 7, 5), (80, 80, 100, 80, 50))):
+        ride(store, car=1 + i % 2, floor=floor, at=at, card="04A1", fee=fee, shade=i, flagged=i == 2)
+    ride(store, car=1, floor=3, at=times[1], card="04B2", fee=999)
+    world.sync.wake()
+    wait_until(lambda: world.rides() == 6, timeout=15)
+
+    expected_json = booth("rides", "statement", "04a1", "--month", "2026-11", "--json", db=db_url, data=tmp_path)
+    expected_text = booth("rides", "statement", "04A1", "--month", "2026-11", db=db_url, data=tmp_path)
+    assert expected_json.returncode == 0 and expected_text.returncode == 0, expected_json.stderr + expected_text.stderr
+
+    sam = world.person("sam")
+    params = {"site": SITE, "card": "04a1", "month": "2026-11"}
+    cloud_json = sam.get("/staff/statement", params={**params, "format": "json"}, headers={"Accept-Language": "en"})
+    cloud_text = sam.get("/staff/statement", params={**params, "format": "text"}, headers={"Accept-Language": "en"})
+    assert cloud_json.json() == json.loads(expected_json.stdout)
+    assert cloud_text.text == expected_text.stdout
+    assert cloud_json.json()["rides"] == 3 and cloud_json.json()["flagged"] == 1  # the Berlin month, not the UTC one
+
+    # The tenant of 04A1 gets the same statement; another card's is refused.
+    tina = world.person("tina")
+    assert tina.get("/staff/statement", params={**params, "format": "json"}).json() == cloud_json.json()
+    assert tina.get("/staff/statement", params={**params, "card": "04B2"}).status_code == 403
+    page = sam.get("/staff/statement", params=params)
+    assert page.status_code == 200 and 'id="statement-text"' in page.text
+    assert sam.get("/staff/statement", params={**params, "month": "November"}).status_code == 400
+
+
+def test_portraits_go_on_the_booths_retention(world: World, store: Store) -> None:
+    at = world.clock.now()
+    kept = ride(store, car=1, floor=4, at=at, card="04A1", fee=80, retention=30)
+    short = ride(store, car=1, floor=5, at=at, card="04A1", fee=80, retention=2)
+    world.sync.wake()
+    wait_until(lambda: world.rides() == 2, timeout=15)
+    sam = world.person("sam")
+    assert 'id="portrait"' in sam.get(f"/staff/rides/{SITE}/{short.id}").text
+
+    world.clock.advance(days=2, minutes=1)  # the cloud's clock follows
+    world.notifier.wake()
+
+    def purged() -> bool:
+        with world.engine.connect() as conn:
+            row = conn.execute(select(cloud_db.ride.c.snapshot, cloud_db.ride.c.snapshot_purged_at)
+                               .where(cloud_db.ride.c.ride_id == short.id)).one()
+        return row.snapshot is None and row.snapshot_purged_at is not None
+
+    wait_until(purged, timeout=10)
+    assert sam.get(f"/staff/rides/{SITE}/{short.id}").status_code == 303  # a session lasts 12 hours
+    sam = world.person("sam")
+    gone = sam.get(f"/staff/rides/{SITE}/{short.id}")
+    assert gone.status_code == 200 and 'id="no-portrait"' in gone.text and 'id="portrait"' not in gone.text
+    assert 'id="portrait"' in sam.get(f"/staff/rides/{SITE}/{kept.id}").text
+    with world.engine.connect() as conn:
+        outcomes = [t["outcome"] for t in rides_cloud.portrait_views(conn, SITE, short.id)]
+    assert outcomes == ["purged", "shown"]
+
+
+def test_a_fault_reaches_the_franchise_manager_and_closing_it_in_the_cloud_closes_it(world: World, store: Store) -> None:
+    at = world.clock.now()
+    fault = store.apply(charging_records.raise_fault, pile_id="P-07", port=2, code="5", detail="relay stuck: 0.8 A with the session stopped",
+                        region="north", franchise="volt", at=at)
+    assert fault is not None
+    world.sync.wake()
+
+    # The webhook answered 503 twice and the SMTP server 451 once: delivered on retries,
+    # which wait on the cloud's clock (moved on here a second at a time).
+    def delivered() -> bool:
+        world.clock.advance(seconds=1)
+        world.notifier.wake()
+        return len(world.hook.requests) == 1 and len(world.smtp.messages) == 1
+
+    wait_until(delivered, timeout=20, interval=0.1)
+    headers, body = world.hook.requests[0]
+    assert body["fault_id"] == fault.id and body["pile"] == "P-07" and body["code"] == "5" and body["notify"] == "franchise-manager:volt"
+    assert headers["Idempotency-Key"] == f"{SITE}/{fault.id}"
+    recipients, mail = world.smtp.messages[0]
+    assert recipients == ["fran@volt.example"] and "P-07/2" in mail["Subject"] and "relay stuck" in mail.get_payload()
+    with world.engine.connect() as conn:
+        states = {d["channel"]: (d["state"], d["attempts"]) for d in faults.deliveries(conn, SITE, fault.id)}
+    assert states == {"webhook": ("delivered", 3), "email": ("delivered", 2)}
+
+    fran = world.person("fran")
+    listing = fran.get("/staff/faults", params={"franchise": "volt"})
+    assert listing.status_code == 200 and f'data-fault="{fault.id}"' in listing.text
+    assert 'data-channel="webhook" data-state="delivered"' in listing.text
+    page = fran.get(f"/staff/faults/{SITE}/{fault.id}")
+    assert page.text.count('class="attempt"') == 5 and "HTTP 503" in page.text and "451" in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    # No note: refused with the form shown again; a forged form (no CSRF token): refused.
+    assert fran.post(f"/staff/faults/{SITE}/{fault.id}/close", data={"csrf": csrf.group(1), "note": " "}).status_code == 422
+    assert fran.post(f"/staff/faults/{SITE}/{fault.id}/close", data={"note": "relay replaced"}).status_code == 403
+    # A building manager sees no faults; a tenant neither.
+    assert f'data-fault="{fault.id}"' not in world.person("bea").get("/staff/faults").text
+    closed = fran.post(f"/staff/faults/{SITE}/{fault.id}/close", data={"csrf": csrf.group(1), "note": "relay replaced"})
+    assert closed.status_code == 303
+    assert f'data-fault="{fault.id}"' not in fran.get("/staff/faults").text
+
+    # The booth pulls the command that closes its maintenance record.
+    commands = httpx.get(f"{world.url}/v1/sites/{SITE}/commands", headers={"Authorization": f"Bearer {world.token}"}).json()
+    assert [(c["kind"], c["fault_id"], c["note"], c["actor"]) for c in commands["commands"]] == [("close_maintenance", fault.id, "relay replaced", "cloud:fran")]
+    after = httpx.get(f"{world.url}/v1/sites/{SITE}/commands", params={"after": commands["cursor"]}, headers={"Authorization": f"Bearer {world.token}"})
+    assert after.json()["commands"] == []
+    with world.engine.connect() as conn:
+        trail = accounts.audit_trail(conn, subject=fault.id, action="fault.close")
+    assert [(t["person"], t["outcome"]) for t in trail] == [("fran", "ok")]
+
+
+def test_a_fault_closed_at_the_booth_closes_in_the_cloud(world: World, store: Store) -> None:
+    at = world.clock.now()
+    fault = store.apply(charging_records.raise_fault, pile_id="P-02", port=None, code="2", detail="meter silent", region="", franchise="volt", at=at)
+    assert fault is not None
+    world.sync.wake()
+
+    def state() -> str | None:
+        with world.engine.connect() as conn:
+            return conn.execute(select(cloud_db.fault.c.state).where(cloud_db.fault.c.fault_id == fault.id)).scalar()
+
+    wait_until(lambda: state() == "open", timeout=15)
+    store.apply(charging_records.close_maintenance, fault.id, "meter board reseated", at + timedelta(minutes=20), "ann")
+    world.sync.wake()
+    wait_until(lambda: state() == "closed", timeout=15)
+    with world.engine.connect() as conn:
+        row = conn.execute(select(cloud_db.fault).where(cloud_db.fault.c.fault_id == fault.id)).mappings().one()
+    assert (row["closed_where"], row["note"]) == ("booth", "meter board reseated")
+
+
+def test_sign_in_counts_wrong_passwords_and_locks_like_the_booth(world: World) -> None:
+    client = httpx.Client(base_url=world.url, timeout=10)
+    for _ in range(5):
+        wrong = client.post("/staff/sign-in", data={"name": "bea", "password": "not the password"})
+        assert wrong.status_code == 401 and "Wrong name or password." in wrong.text
+    nobody = client.post("/staff/sign-in", data={"name": "nobody", "password": PASSWORD})
+    assert nobody.status_code == 401 and "Wrong name or password." in nobody.text
+    locked = client.post("/staff/sign-in", data={"name": "bea", "password": PASSWORD})
+    assert locked.status_code == 401 and "try again in 5 min" in locked.text
+    assert accounts.SESSION_COOKIE not in client.cookies
+    with world.engine.connect() as conn:
+        trail = accounts.audit_trail(conn, action="person.sign_in")
+    assert [t["outcome"] for t in trail].count("refused") == 7
+    # An open redirect is not offered: `next` stays on this cloud's pages.
+    sam = httpx.Client(base_url=world.url, timeout=10)
+    signed = sam.post("/staff/sign-in", data={"name": "sam", "password": PASSWORD, "next": "https://evil.example/"})
+    assert signed.headers["location"] == "/staff"
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/staff" in cookie
+    home = sam.get("/staff")
+    assert home.status_code == 200 and "site manager" in home.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', home.text)
+    assert csrf is not None
+    assert sam.post("/staff/sign-out", data={"csrf": csrf.group(1)}).status_code == 303
+    assert sam.get("/staff").status_code == 303  # the session ended
+
+
+def test_people_are_added_from_the_command_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cloud.sqlite3'}"
+    env = {**os.environ, "BOOTH_DATA_DIR": str(tmp_path), "BOOTH_LANGUAGE": "en"}
+
+    def cloud(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "console.cli", "cloud", *args], input=stdin, capture_output=True, text=True,
+                              cwd=ROOT, env=env, timeout=60)
+
+    assert cloud("admin", "add-site", "--db", db, SITE).returncode == 0
+    assert cloud("admin", "building", "--db", db, SITE, "tower-a", "--cars", "1,2").returncode == 0
+    added = cloud("user", "add", "--db", db, "bea", "--role", "building_manager", "--grant", "tower-a", stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    tenant = cloud("user", "add", "--db", db, "tina", "--role", "tenant", "--grant", f"{SITE}:04-a1", stdin=PASSWORD + "\n")
+    assert tenant.returncode == 0, tenant.stderr
+    short = cloud("user", "add", "--db", db, "tom", "--role", "tenant", "--grant", f"{SITE}:04A1", stdin="short\n")
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr and "Traceback" not in short.stderr
+    bad_grant = cloud("user", "add", "--db", db, "tom", "--role", "landlord", "--grant", "P-1", stdin=PASSWORD + "\n")
+    assert bad_grant.returncode == 2 and "SITE:PILE" in bad_grant.stderr
+    listed = cloud("user", "list", "--db", db, "--json")
+    people = {p["name"]: p for p in json.loads(listed.stdout)["people"]}
+    assert people["bea"]["grants"] == ["tower-a"] and people["tina"]["grants"] == [f"{SITE}:04A1"] and "tom" not in people
+    assert cloud("user", "disable", "--db", db, "bea").returncode == 0
+    assert cloud("user", "disable", "--db", db, "nobody").returncode == 2
+    assert cloud("admin", "franchise", "--db", db, "volt", "--webhook", "ftp://x").returncode == 2
