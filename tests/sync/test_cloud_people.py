@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import cv2
 import httpx
@@ -32,6 +32,7 @@ from console.domain.money import Money
 from console.domain.rides import RideKind
 from console.store import charging as charging_records
 from console.store.database import Store
+from console.store.tables import AuditRow
 from console.store.rides import NewRide, RideSummary, record_ride
 from console.sync.server import accounts, admin, faults, rides_cloud
 from console.sync.server import db as cloud_db
@@ -300,6 +301,19 @@ def test_a_fault_reaches_the_franchise_manager_and_closing_it_in_the_cloud_close
     with world.engine.connect() as conn:
         trail = accounts.audit_trail(conn, subject=fault.id, action="fault.close")
     assert [(t["person"], t["outcome"]) for t in trail] == [("fran", "ok")]
+
+    # The booth's sync pulls it and closes the maintenance record, audited as fran's.
+    wait_until(lambda: not store.query(charging_records.faults, open_only=True), timeout=15)
+    record = store.query(charging_records.faults)[0]
+    assert (record.id, record.state, record.note) == (fault.id, "closed", "relay replaced")
+    with store.read() as s:
+        entry = s.execute(select(AuditRow.actor, AuditRow.subject).where(AuditRow.action == "charging.maintenance_closed")).one()  # type: ignore[arg-type]
+    assert tuple(entry) == ("cloud:fran", fault.id)
+    # Its maintenance_closed event goes up and changes nothing: closed in the cloud, by fran.
+    wait_until(lambda: world.sync.status().backlog == 0, timeout=15)
+    with world.engine.connect() as conn:
+        row = conn.execute(select(cloud_db.fault).where(cloud_db.fault.c.fault_id == fault.id)).mappings().one()
+    assert (row["state"], row["closed_where"], row["closed_by"]) == ("closed", "cloud", "fran")
 
 
 def test_a_fault_closed_at_the_booth_closes_in_the_cloud(world: World, store: Store) -> None:

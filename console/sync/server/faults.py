@@ -200,7 +200,7 @@ def commands_page(conn: Connection, site_id: str, after: str | None, limit: int)
     rows = conn.execute(q.order_by(c.seq).limit(limit)).mappings().all()
     cursor = str(rows[-1]["seq"]) if rows else after
     return {"commands": [{"id": r["command_id"], "kind": r["kind"], "subject": r["subject"], **json.loads(r["body"]),
-                          "created_at": r["created_at"].isoformat()} for r in rows], "cursor": cursor}
+                          "created_at": r["created_at"].isoformat()} for r in rows], "cursor": cursor, "more": len(rows) == limit}
 
 
 # -- delivering ----------------------------------------------------------------------------------
