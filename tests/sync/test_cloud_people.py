@@ -32,8 +32,8 @@ from console.domain.money import Money
 from console.domain.rides import RideKind
 from console.store import charging as charging_records
 from console.store.database import Store
-from console.store.tables import AuditRow
 from console.store.rides import NewRide, RideSummary, record_ride
+from console.store.tables import AuditRow
 from console.sync.server import accounts, admin, faults, rides_cloud
 from console.sync.server import db as cloud_db
 from console.sync.server.app import create_app
