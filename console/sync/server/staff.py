@@ -83,12 +83,12 @@ def staff_page(title: str, body: str, scope: Scope | None = None) -> str:
     if scope is not None:
         links = [f'<a href="/staff">{escape(scope.display_name)}</a>']
         if scope.sees_rides:
-            links.append(f'<a href="/staff/rides" id="nav-rides">{escape(_("Rides"))}</a>')
+            links.append('<a href="/staff/rides" id="nav-rides">' + escape(_("Rides")) + '</a>')
         if scope.sees_faults:
-            links.append(f'<a href="/staff/faults" id="nav-faults">{escape(_("Faults"))}</a>')
+            links.append('<a href="/staff/faults" id="nav-faults">' + escape(_("Faults")) + '</a>')
         links.append(
             f'<form method="post" action="/staff/sign-out" style="display:inline"><input type="hidden" name="csrf" value="{escape(scope.csrf)}">'
-            f'<button type="submit" id="sign-out">{escape(_("Sign out"))}</button></form>'
+            f'<button type="submit" id="sign-out">' + escape(_("Sign out")) + '</button></form>'
         )
         nav = "<nav>" + "".join(links) + "</nav>"
     return (
@@ -110,9 +110,9 @@ def _warn(note: str) -> str:
 def _sign_in_form(next_url: str, name: str = "", note: str = "") -> str:
     return staff_page(_("Sign in"), _warn(note) + (
         f'<div class="card"><form method="post" action="/staff/sign-in"><input type="hidden" name="next" value="{escape(next_url)}">'
-        f'<label for="name">{escape(_("Name"))}</label><input id="name" name="name" value="{escape(name)}" autocomplete="username">'
-        f'<label for="password">{escape(_("Password"))}</label><input id="password" name="password" type="password" autocomplete="current-password">'
-        f'<button type="submit" id="sign-in">{escape(_("Sign in"))}</button></form></div>'
+        f'<label for="name">' + escape(_("Name")) + f'</label><input id="name" name="name" value="{escape(name)}" autocomplete="username">'
+        f'<label for="password">' + escape(_("Password")) + '</label><input id="password" name="password" type="password" autocomplete="current-password">'
+        '<button type="submit" id="sign-in">' + escape(_("Sign in")) + '</button></form></div>'
     ))
 
 
@@ -163,12 +163,12 @@ async def home(ctx: StaffContext, request: Request) -> Response:
         return _to_sign_in(request)
     role = _(accounts.ROLES.get(scope.role, scope.role))
     covers = sorted(scope.sites) + sorted(scope.buildings) + sorted(scope.franchises) + [f"{s}:{x}" for s, x in sorted(scope.piles | scope.cards)]
-    parts = [f'<div class="card" id="who"><p>{escape(_("Signed in as {name}, {role}").format(name=scope.display_name, role=role))}</p>'
+    parts = ['<div class="card" id="who"><p>' + escape(_("Signed in as {name}, {role}").format(name=scope.display_name, role=role)) + f'</p>'
              f'<p class="muted">{escape(", ".join(covers))}</p></div>']
     if scope.sees_rides:
-        parts.append(f'<a class="button" href="/staff/rides" id="go-rides">{escape(_("Elevator rides"))}</a>')
+        parts.append('<a class="button" href="/staff/rides" id="go-rides">' + escape(_("Elevator rides")) + '</a>')
     if scope.sees_faults:
-        parts.append(f'<a class="button" href="/staff/faults" id="go-faults">{escape(_("Open charging faults"))}</a>')
+        parts.append('<a class="button" href="/staff/faults" id="go-faults">' + escape(_("Open charging faults")) + '</a>')
     return HTMLResponse(staff_page(_("Booth cloud"), "".join(parts), scope))
 
 
@@ -243,20 +243,20 @@ async def rides(ctx: StaffContext, request: Request) -> Response:
         return buildings, found, tz, zones
 
     buildings, found, tz, zones = await ctx.tx(read)
-    options = [f'<option value="">{escape(_("every building"))}</option>'] + [
+    options = ['<option value="">' + escape(_("every building")) + '</option>'] + [
         f'<option value="{escape(b["building_id"])}"{" selected" if b["building_id"] == building_id else ""}>{escape(b["name"] or b["building_id"])}</option>'
         for b in buildings
     ]
     form = (
-        f'<div class="card"><form method="get" action="/staff/rides" id="search">'
-        f'<label for="building">{escape(_("Building"))}</label><select id="building" name="building">{"".join(options)}</select>'
-        f'<label for="floor">{escape(_("Floor"))}</label><input id="floor" name="floor" value="{escape(floor_text)}">'
-        f'<label for="card">{escape(_("Card"))}</label><input id="card" name="card" value="{escape(card)}" autocomplete="off">'
-        f'<label for="day">{escape(_("Day (YYYY-MM-DD)"))}</label><input id="day" name="day" value="{escape(day_text)}">'
-        f'<label for="from">{escape(_("From (HH:MM)"))}</label><input id="from" name="from" value="{escape(start_text)}">'
-        f'<label for="until">{escape(_("Until (HH:MM)"))}</label><input id="until" name="until" value="{escape(end_text)}">'
-        f'<button type="submit" id="find">{escape(_("Find rides"))}</button></form>'
-        f'<p class="muted">{escape(_("Times on the clock of {zone}").format(zone=tz.key))}</p></div>'
+        '<div class="card"><form method="get" action="/staff/rides" id="search">'
+        '<label for="building">' + escape(_("Building")) + f'</label><select id="building" name="building">{"".join(options)}</select>'
+        f'<label for="floor">' + escape(_("Floor")) + f'</label><input id="floor" name="floor" value="{escape(floor_text)}">'
+        f'<label for="card">' + escape(_("Card")) + f'</label><input id="card" name="card" value="{escape(card)}" autocomplete="off">'
+        f'<label for="day">' + escape(_("Day (YYYY-MM-DD)")) + f'</label><input id="day" name="day" value="{escape(day_text)}">'
+        f'<label for="from">' + escape(_("From (HH:MM)")) + f'</label><input id="from" name="from" value="{escape(start_text)}">'
+        f'<label for="until">' + escape(_("Until (HH:MM)")) + f'</label><input id="until" name="until" value="{escape(end_text)}">'
+        f'<button type="submit" id="find">' + escape(_("Find rides")) + '</button></form>'
+        '<p class="muted">' + escape(_("Times on the clock of {zone}").format(zone=tz.key)) + '</p></div>'
     )
     rows = []
     for r in found:
@@ -268,13 +268,13 @@ async def rides(ctx: StaffContext, request: Request) -> Response:
             f'<td class="n">{escape(Money(r["fee_minor"], r["currency"]).format())}</td></tr>'
         )
     head = "".join(f"<td><b>{escape(h)}</b></td>" for h in (_("Doors opened"), _("Building"), _("Floor"), _("Card"), _("Fee")))
-    table = (f'<div class="card"><p id="count">{escape(_("{count} ride(s)").format(count=len(found)))}</p>'
+    table = ('<div class="card"><p id="count">' + escape(_("{count} ride(s)").format(count=len(found))) + f'</p>'
              f'<table class="rides" id="rides"><tr>{head}</tr>{"".join(rows)}</table></div>')
-    statement = (f'<div class="card"><form method="get" action="/staff/statement"><label for="s-card">{escape(_("Monthly statement of card"))}</label>'
-                 f'<input id="s-card" name="card" value="{escape(card)}"><label for="s-month">{escape(_("Month (YYYY-MM)"))}</label>'
+    statement = ('<div class="card"><form method="get" action="/staff/statement"><label for="s-card">' + escape(_("Monthly statement of card")) + f'</label>'
+                 f'<input id="s-card" name="card" value="{escape(card)}"><label for="s-month">' + escape(_("Month (YYYY-MM)")) + f'</label>'
                  f'<input id="s-month" name="month" value="{escape(ctx.now().astimezone(tz).strftime("%Y-%m"))}">'
                  f'<input type="hidden" name="site" value="{escape(next(iter(zones), next(iter(scope.sites), "")))}">'
-                 f'<button type="submit" id="statement">{escape(_("Statement"))}</button></form></div>')
+                 f'<button type="submit" id="statement">' + escape(_("Statement")) + '</button></form></div>')
     return HTMLResponse(staff_page(_("Elevator rides"), form + table + statement, scope))
 
 
@@ -309,12 +309,12 @@ async def ride(ctx: StaffContext, request: Request) -> Response:
     table = "".join(f"<tr><td>{escape(k)}</td><td class=\"n\">{escape(v)}</td></tr>" for k, v in facts)
     if portrait is not None:
         # Inline, so the one audited view is the one picture sent (no second URL to fetch).
-        picture = f'<img class="portrait" id="portrait" alt="{escape(_("Portrait at the exit"))}" src="data:image/jpeg;base64,{base64.b64encode(portrait).decode("ascii")}">'
-        picture += f'<p class="muted">{escape(_("This view of the portrait is recorded with your name."))}</p>'
+        picture = '<img class="portrait" id="portrait" alt="' + escape(_("Portrait at the exit")) + f'" src="data:image/jpeg;base64,{base64.b64encode(portrait).decode("ascii")}">'
+        picture += '<p class="muted">' + escape(_("This view of the portrait is recorded with your name.")) + '</p>'
     elif scope.may_see_portrait(site_id, found["building_id"]):
-        picture = f'<p id="no-portrait">{escape(_("No portrait: deleted after the retention period, or none was taken."))}</p>'
+        picture = '<p id="no-portrait">' + escape(_("No portrait: deleted after the retention period, or none was taken.")) + '</p>'
     else:
-        picture = f'<p id="no-portrait">{escape(_("Portraits are shown to the managers of the building only."))}</p>'
+        picture = '<p id="no-portrait">' + escape(_("Portraits are shown to the managers of the building only.")) + '</p>'
     body = f'<div class="card" id="ride"><table>{table}</table></div><div class="card">{picture}</div>'
     return HTMLResponse(staff_page(_("Ride"), body, scope), headers={"Cache-Control": "no-store"})
 
@@ -358,7 +358,7 @@ def _state(state: str) -> str:
 
 def _deliveries(items: list[dict[str, Any]]) -> str:
     if not items:
-        return f'<span class="muted">{escape(_("nobody to tell"))}</span>'
+        return '<span class="muted">' + escape(_("nobody to tell")) + '</span>'
     return "<br>".join(
         f'<span class="delivery state-{escape(d["state"])}" data-channel="{escape(d["channel"])}" data-state="{escape(d["state"])}">'
         f'{escape(d["channel"])} {escape(d["target"])}: {escape(_state(d["state"]))} ({d["attempts"]})</span>'
@@ -379,16 +379,16 @@ async def fault_list(ctx: StaffContext, request: Request) -> Response:
         f'<tr class="fault" data-fault="{escape(f["fault_id"])}"><td><a href="/staff/faults/{escape(f["site_id"])}/{escape(f["fault_id"])}">'
         f'{escape(f["raised_at"].strftime("%Y-%m-%d %H:%M"))}</a></td><td>{escape(f["franchise"])}</td><td>{escape(f["site_id"])} · {escape(f["pile_id"])}'
         f'{"/" + str(f["port"]) if f["port"] is not None else ""}</td><td>{escape(f["code"])} {escape(f["detail"])}</td>'
-        f'<td>{escape(_("open") if f["state"] == "open" else _("closed"))}</td><td>{_deliveries(f["deliveries"])}</td></tr>'
+        f'<td>' + escape(_("open") if f["state"] == "open" else _("closed")) + f'</td><td>{_deliveries(f["deliveries"])}</td></tr>'
         for f in found
     )
     names = sorted(scope.franchises)
     picks = " · ".join(f'<a href="/staff/faults?{urlencode({"franchise": n})}">{escape(n)}</a>' for n in names)
     head = "".join(f"<td><b>{escape(h)}</b></td>" for h in (_("Raised (UTC)"), _("Franchise"), _("Pile"), _("Fault"), _("State"), _("Notified")))
     title = _("Open faults of {franchise}").format(franchise=franchise) if franchise else _("Open charging faults")
-    body = (f'<div class="card"><p>{picks}</p><p id="count">{escape(_("{count} fault(s)").format(count=len(found)))}</p>'
+    body = (f'<div class="card"><p>{picks}</p><p id="count">' + escape(_("{count} fault(s)").format(count=len(found))) + f'</p>'
             f'<table class="faults" id="faults"><tr>{head}</tr>{rows}</table>'
-            f'<p><a href="/staff/faults?{urlencode({"state": "all", **({"franchise": franchise} if franchise else {})})}">{escape(_("Also closed ones"))}</a></p></div>')
+            f'<p><a href="/staff/faults?{urlencode({"state": "all", **({"franchise": franchise} if franchise else {})})}">' + escape(_("Also closed ones")) + '</a></p></div>')
     return HTMLResponse(staff_page(title, body, scope))
 
 
@@ -411,10 +411,10 @@ def _fault_body(found: dict[str, Any], scope: Scope, note: str = "") -> str:
     close = ""
     if found["state"] == "open" and scope.may_close_fault(found["site_id"], found["franchise"]):
         close = (f'<div class="card"><form method="post" action="/staff/faults/{escape(found["site_id"])}/{escape(found["fault_id"])}/close">'
-                 f'<input type="hidden" name="csrf" value="{escape(scope.csrf)}"><label for="note">{escape(_("What was done"))}</label>'
-                 f'<textarea id="note" name="note" rows="3"></textarea><button type="submit" id="close">{escape(_("Close the fault"))}</button></form></div>')
+                 f'<input type="hidden" name="csrf" value="{escape(scope.csrf)}"><label for="note">' + escape(_("What was done")) + '</label>'
+                 '<textarea id="note" name="note" rows="3"></textarea><button type="submit" id="close">' + escape(_("Close the fault")) + '</button></form></div>')
     return (_warn(note) + f'<div class="card" id="fault"><table>{table}</table></div>'
-            f'<div class="card"><p class="muted">{escape(_("Notifications"))}</p><ul id="deliveries">{log}</ul></div>' + close)
+            f'<div class="card"><p class="muted">' + escape(_("Notifications")) + f'</p><ul id="deliveries">{log}</ul></div>' + close)
 
 
 async def fault(ctx: StaffContext, request: Request) -> Response:
