@@ -30,7 +30,7 @@ from console.sync.server.phones import Tx
 
 CSS_EXTRA = """
 header nav{float:right;font-size:14px}header nav a,header nav button{color:#fff;margin-left:10px;background:none;border:0;
-font-size:14px;padding:0;display:inline;width:auto;cursor:pointer}.rides td,.faults td{font-size:14px}
+font-size:14px;padding:0;display:inline;width:auto;cursor:pointer}.rides td{font-size:14px;padding-right:8px}.fault p{margin:4px 0}
 img.portrait{max-width:100%;border-radius:8px}select{width:100%;font-size:18px;padding:10px;border-radius:8px}
 .state-delivered{color:#137a32}.state-failed,.state-cancelled{color:#b3261e}.state-pending{color:#8a5a00}
 textarea{width:100%;font-size:16px;padding:8px;border-radius:8px;border:1px solid #b9c0ca}
@@ -251,23 +251,24 @@ async def rides(ctx: StaffContext, request: Request) -> Response:
         '<div class="card"><form method="get" action="/staff/rides" id="search">'
         '<label for="building">' + escape(_("Building")) + f'</label><select id="building" name="building">{"".join(options)}</select>'
         f'<label for="floor">' + escape(_("Floor")) + f'</label><input id="floor" name="floor" value="{escape(floor_text)}">'
-        f'<label for="card">' + escape(_("Card")) + f'</label><input id="card" name="card" value="{escape(card)}" autocomplete="off">'
+        f'<label for="card">' + escape(_("Card id")) + f'</label><input id="card" name="card" value="{escape(card)}" autocomplete="off">'
         f'<label for="day">' + escape(_("Day (YYYY-MM-DD)")) + f'</label><input id="day" name="day" value="{escape(day_text)}">'
         f'<label for="from">' + escape(_("From (HH:MM)")) + f'</label><input id="from" name="from" value="{escape(start_text)}">'
         f'<label for="until">' + escape(_("Until (HH:MM)")) + f'</label><input id="until" name="until" value="{escape(end_text)}">'
         f'<button type="submit" id="find">' + escape(_("Find rides")) + '</button></form>'
         '<p class="muted">' + escape(_("Times on the clock of {zone}").format(zone=tz.key)) + '</p></div>'
     )
+    names = {b["building_id"]: b["name"] or b["building_id"] for b in buildings}
     rows = []
     for r in found:
         link = f"/staff/rides/{r['site_id']}/{r['ride_id']}"
         zone = zones.get(r["site_id"], tz)
         rows.append(
             f'<tr class="ride" data-ride="{escape(r["ride_id"])}"><td><a href="{escape(link)}">{escape(_local(r["doors_open_at"], zone))}</a></td>'
-            f'<td>{escape(r["building_id"] or "-")}</td><td class="n">{escape(floor_label(r["floor"]))}</td><td>{escape(r["card"] or "-")}</td>'
+            f'<td>{escape(names.get(r["building_id"] or "", r["building_id"] or "-"))}</td><td class="n">{escape(floor_label(r["floor"]))}</td><td>{escape(r["card"] or "-")}</td>'
             f'<td class="n">{escape(Money(r["fee_minor"], r["currency"]).format())}</td></tr>'
         )
-    head = "".join(f"<td><b>{escape(h)}</b></td>" for h in (_("Doors opened"), _("Building"), _("Floor"), _("Card"), _("Fee")))
+    head = "".join(f"<td><b>{escape(h)}</b></td>" for h in (_("Doors opened"), _("Building"), _("Floor"), _("Card id"), _("Fee")))
     table = ('<div class="card"><p id="count">' + escape(_("{count} ride(s)").format(count=len(found))) + f'</p>'
              f'<table class="rides" id="rides"><tr>{head}</tr>{"".join(rows)}</table></div>')
     statement = ('<div class="card"><form method="get" action="/staff/statement"><label for="s-card">' + escape(_("Monthly statement of card")) + f'</label>'
@@ -301,7 +302,7 @@ async def ride(ctx: StaffContext, request: Request) -> Response:
         (_("Doors opened"), _local(found["doors_open_at"], tz)), (_("Swiped"), _local(found["swiped_at"], tz)),
         (_("Building"), found["building_id"] or "-"), (_("Car"), str(found["car"])),
         (_("From floor"), floor_label(found["from_floor"]) if found["from_floor"] is not None else "-"), (_("Floor"), floor_label(found["floor"])),
-        (_("Card"), found["card"] or "-"), (_("Account"), found["account_id"] or "-"),
+        (_("Card id"), found["card"] or "-"), (_("Billed account"), found["account_id"] or "-"),
         (_("Fee"), Money(found["fee_minor"], found["currency"]).format()), (_("Price rule"), found["price_rule"] or "-"),
     ]
     if found["flagged"]:
@@ -375,20 +376,25 @@ async def fault_list(ctx: StaffContext, request: Request) -> Response:
     franchise = request.query_params.get("franchise", "")[:64] or None
     open_only = request.query_params.get("state", "open") != "all"
     found = await ctx.tx(lambda conn: faults.list_faults(conn, scope, franchise=franchise, open_only=open_only))
-    rows = "".join(
-        f'<tr class="fault" data-fault="{escape(f["fault_id"])}"><td><a href="/staff/faults/{escape(f["site_id"])}/{escape(f["fault_id"])}">'
-        f'{escape(f["raised_at"].strftime("%Y-%m-%d %H:%M"))}</a></td><td>{escape(f["franchise"])}</td><td>{escape(f["site_id"])} · {escape(f["pile_id"])}'
-        f'{"/" + str(f["port"]) if f["port"] is not None else ""}</td><td>{escape(f["code"])} {escape(f["detail"])}</td>'
-        f'<td>' + escape(_("open") if f["state"] == "open" else _("closed")) + f'</td><td>{_deliveries(f["deliveries"])}</td></tr>'
-        for f in found
-    )
+    open_label, closed_label = _("open"), _("closed")
+    cards = []
+    for f in found:
+        port = f"/{f['port']}" if f["port"] is not None else ""
+        link = f"/staff/faults/{f['site_id']}/{f['fault_id']}"
+        state = open_label if f["state"] == "open" else closed_label
+        cards.append(
+            f'<div class="card fault" data-fault="{escape(f["fault_id"])}"><p><a href="{escape(link)}"><b>{escape(f["code"])}</b> '
+            f'{escape(f["detail"])}</a></p><p class="muted">{escape(f["site_id"])} · {escape(f["pile_id"])}{escape(port)} · {escape(f["franchise"])} · '
+            f'{escape(f["raised_at"].strftime("%Y-%m-%d %H:%M"))} UTC · {escape(state)}</p><p>{_deliveries(f["deliveries"])}</p></div>'
+        )
     names = sorted(scope.franchises)
     picks = " · ".join(f'<a href="/staff/faults?{urlencode({"franchise": n})}">{escape(n)}</a>' for n in names)
-    head = "".join(f"<td><b>{escape(h)}</b></td>" for h in (_("Raised (UTC)"), _("Franchise"), _("Pile"), _("Fault"), _("State"), _("Notified")))
     title = _("Open faults of {franchise}").format(franchise=franchise) if franchise else _("Open charging faults")
-    body = (f'<div class="card"><p>{picks}</p><p id="count">' + escape(_("{count} fault(s)").format(count=len(found))) + f'</p>'
-            f'<table class="faults" id="faults"><tr>{head}</tr>{rows}</table>'
-            f'<p><a href="/staff/faults?{urlencode({"state": "all", **({"franchise": franchise} if franchise else {})})}">' + escape(_("Also closed ones")) + '</a></p></div>')
+    count = _("{count} fault(s)").format(count=len(found))
+    also = _("Also closed ones")
+    query = urlencode({"state": "all", **({"franchise": franchise} if franchise else {})})
+    body = (f'<div class="card"><p>{picks}</p><p id="count">{escape(count)}</p></div><div id="faults">{"".join(cards)}</div>'
+            f'<p><a href="/staff/faults?{query}">{escape(also)}</a></p>')
     return HTMLResponse(staff_page(title, body, scope))
 
 
