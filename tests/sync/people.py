@@ -91,6 +91,7 @@ def world_fixture(store: Store, cloud_engine: Engine, make_sync: Callable[..., S
             ("bob", "building_manager", ["tower-b"], ""),
             ("fran", "franchise_manager", ["volt"], "fran@volt.example"),
             ("tina", "tenant", [f"{SITE}:04A1"], ""),
+            ("lena", "landlord", [f"{SITE}:P-07"], ""),
         ):
             accounts.add_person(conn, name=name, role=role, password=PASSWORD, grants=grants, at=at, email=email)
     notifier = Notifier(cloud_engine, smtp=SmtpSettings("127.0.0.1", smtp.port, "cloud@booth.example"),
@@ -107,11 +108,11 @@ def world_fixture(store: Store, cloud_engine: Engine, make_sync: Callable[..., S
 
 
 def ride(store: Store, *, car: int, floor: int, at: datetime, card: str, fee: int, shade: int = 1, retention: int = 30,
-         flagged: bool = False) -> RideSummary:
+         flagged: bool = False, account: str | None = None) -> RideSummary:
     jpeg = portrait_jpeg(shade)
     return store.apply(record_ride, NewRide(
         kind=RideKind.RIDE, car=car, floor=floor, doors_open_at=at, fee=Money(fee, "EUR"), card=card, card_class="resident",
-        account_id="FLAT-12A" if card == "04A1" else "FLAT-3C", swiped_at=at - timedelta(seconds=40), price_rule="flat",
+        account_id=account or ("FLAT-12A" if card == "04A1" else "FLAT-3C"), swiped_at=at - timedelta(seconds=40), price_rule="flat",
         flagged=flagged, flag_reason="face blurred" if flagged else None, snapshot=jpeg, snapshot_width=120,
         snapshot_height=160, snapshot_face=True, retention_days=retention, timezone=ZONE,
     ), at=at)

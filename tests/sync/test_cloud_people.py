@@ -100,8 +100,9 @@ def test_the_clouds_statement_matches_the_booths_to_the_character(world: World, 
     for i, (at, floor, fee) in enumerate(zip(times, (12, 12, -2, 7, 5), (80, 80, 100, 80, 50))):
         ride(store, car=1 + i % 2, floor=floor, at=at, card="04A1", fee=fee, shade=i, flagged=i == 2)
     ride(store, car=1, floor=3, at=times[1], card="04B2", fee=999)
+    ride(store, car=2, floor=9, at=times[2], card="04A9", fee=70, account="FLAT-12A")  # a second card of the flat
     world.sync.wake()
-    wait_until(lambda: world.rides() == 6, timeout=15)
+    wait_until(lambda: world.rides() == 7, timeout=15)
 
     expected_json = booth("rides", "statement", "04a1", "--month", "2026-11", "--json", db=db_url, data=tmp_path)
     expected_text = booth("rides", "statement", "04A1", "--month", "2026-11", db=db_url, data=tmp_path)
@@ -119,6 +120,14 @@ def test_the_clouds_statement_matches_the_booths_to_the_character(world: World, 
     tina = world.person("tina")
     assert tina.get("/staff/statement", params={**params, "format": "json"}).json() == cloud_json.json()
     assert tina.get("/staff/statement", params={**params, "card": "04B2"}).status_code == 403
+    # The flat's account: each of its cards' statements and their sum.
+    flat = sam.get("/staff/statement", params={"site": SITE, "account": "FLAT-12A", "month": "2026-11", "format": "json"}).json()
+    assert [c["card"] for c in flat["cards"]] == ["04A1", "04A9"] and flat["cards"][0] == cloud_json.json()
+    assert (flat["rides"], flat["total_minor"], flat["currency"]) == (4, cloud_json.json()["total_minor"] + 70, "EUR")
+    flat_text = sam.get("/staff/statement", params={"site": SITE, "account": "FLAT-12A", "month": "2026-11", "format": "text"}).text
+    assert flat_text.startswith(expected_text.stdout) and "Account FLAT-12A, 2026-11: 2 card(s), 4 rides" in flat_text
+    # The tenant sees the account through their own card only.
+    assert [c["card"] for c in tina.get("/staff/statement", params={"site": SITE, "account": "FLAT-12A", "month": "2026-11", "format": "json"}).json()["cards"]] == ["04A1"]
     page = sam.get("/staff/statement", params=params)
     assert page.status_code == 200 and 'id="statement-text"' in page.text
     assert sam.get("/staff/statement", params={**params, "month": "November"}).status_code == 400
@@ -188,8 +197,15 @@ def test_a_fault_reaches_the_franchise_manager_and_closing_it_in_the_cloud_close
     # No note: refused with the form shown again; a forged form (no CSRF token): refused.
     assert fran.post(f"/staff/faults/{SITE}/{fault.id}/close", data={"csrf": csrf.group(1), "note": " "}).status_code == 422
     assert fran.post(f"/staff/faults/{SITE}/{fault.id}/close", data={"note": "relay replaced"}).status_code == 403
-    # A building manager sees no faults; a tenant neither.
+    # A building manager sees no faults; the landlord of the pile sees it but does not close it.
     assert f'data-fault="{fault.id}"' not in world.person("bea").get("/staff/faults").text
+    lena = world.person("lena")
+    assert f'data-fault="{fault.id}"' in lena.get("/staff/faults").text
+    lena_page = lena.get(f"/staff/faults/{SITE}/{fault.id}")
+    assert lena_page.status_code == 200 and 'id="close"' not in lena_page.text
+    lena_csrf = re.search(r'name="csrf" value="([^"]+)"', lena_page.text)
+    assert lena_csrf is not None
+    assert lena.post(f"/staff/faults/{SITE}/{fault.id}/close", data={"csrf": lena_csrf.group(1), "note": "fixed"}).status_code == 403
     closed = fran.post(f"/staff/faults/{SITE}/{fault.id}/close", data={"csrf": csrf.group(1), "note": "relay replaced"})
     assert closed.status_code == 303
     assert f'data-fault="{fault.id}"' not in fran.get("/staff/faults").text
@@ -201,7 +217,7 @@ def test_a_fault_reaches_the_franchise_manager_and_closing_it_in_the_cloud_close
     assert after.json()["commands"] == []
     with world.engine.connect() as conn:
         trail = accounts.audit_trail(conn, subject=fault.id, action="fault.close")
-    assert [(t["person"], t["outcome"]) for t in trail] == [("fran", "ok")]
+    assert [(t["person"], t["outcome"]) for t in trail] == [("fran", "ok"), ("lena", "refused")]
 
     # The booth's sync pulls it and closes the maintenance record, audited as fran's.
     wait_until(lambda: not store.query(charging_records.faults, open_only=True), timeout=15)

@@ -311,6 +311,41 @@ def account_cards(conn: Connection, scope: Scope, site_id: str, account_id: str)
     return sorted(c for c in conn.execute(q).scalars() if c)
 
 
+def account_statements(conn: Connection, scope: Scope, site_id: str, account_id: str, year: int, month: int) -> list[Statement]:
+    """The month's statement of every card (that the person may see) billed to an
+    account, card by card; cards without rides in the month are left out."""
+    found = [statement(conn, scope, site_id, card, year, month) for card in account_cards(conn, scope, site_id, account_id)]
+    return [s for s in found if s.rides]
+
+
+def account_json(account_id: str, statements: Sequence[Statement], month: str) -> dict[str, Any]:
+    """An account's month: its cards' statements and their sum."""
+    currencies = {s.total.currency for s in statements}
+    return {
+        "account": account_id, "month": month, "cards": [statement_json(s, month) for s in statements],
+        "rides": sum(s.rides for s in statements), "flagged": sum(s.flagged for s in statements),
+        "total_minor": sum(s.total.minor for s in statements) if len(currencies) <= 1 else None,
+        "currency": next(iter(currencies)) if len(currencies) == 1 else None,
+    }
+
+
+def account_text(account_id: str, statements: Sequence[Statement], month: str) -> str:
+    """An account's month as text: each card's statement, then the account's total."""
+    from console import formats
+    from console.domain.money import Money
+
+    parts = [statement_text(s, month) for s in statements]
+    currencies = {s.total.currency for s in statements}
+    if len(currencies) == 1:
+        total = formats.money(Money(sum(s.total.minor for s in statements), next(iter(currencies))))
+        rides = sum(s.rides for s in statements)
+        parts.append(_("Account {account}, {month}: {cards} card(s), {rides} rides, {amount}").format(
+            account=account_id, month=month, cards=len(statements), rides=rides, amount=total) + "\n")
+    elif not statements:
+        parts.append(_("Account {account}, {month}: no rides").format(account=account_id, month=month) + "\n")
+    return "".join(parts)
+
+
 def statement_json(result: Statement, month: str) -> dict[str, Any]:
     """A statement as `booth rides statement --json` prints it."""
     return {

@@ -322,30 +322,38 @@ async def ride(ctx: StaffContext, request: Request) -> Response:
 
 async def statement(ctx: StaffContext, request: Request) -> Response:
     """GET /staff/statement?site=&card=&month=YYYY-MM[&format=json|text]: what a card
-    owes for a month, as `booth rides statement` says it."""
+    owes for a month, as `booth rides statement` says it; with `account=` instead of
+    `card=`, the statements of the account's cards and their sum."""
     scope = await current(ctx, request)
     if scope is None:
         return _to_sign_in(request)
     q = request.query_params
     site_id, card, month, fmt = q.get("site", "")[:64], q.get("card", "")[:40], q.get("month", "")[:7], q.get("format", "html")
+    account = q.get("account", "")[:64]
     if not site_id and len(scope.sites | {s for s, _c in scope.cards}) == 1:
         site_id = next(iter(scope.sites | {s for s, _c in scope.cards}))
     m = re.fullmatch(r"(\d{4})-(\d{2})", month)
     if not m or not 1 <= int(m[2]) <= 12:
         raise Refused(400, _("Write the month as YYYY-MM."))
-    if not re.fullmatch(r"[0-9A-Fa-f:\s-]{2,40}", card):
+    if not account and not re.fullmatch(r"[0-9A-Fa-f:\s-]{2,40}", card):
         raise Refused(400, _("{text!r} is not a card id (hex digits).").format(text=card))
+    year, number = int(m[1]), int(m[2])
 
     def read(conn: Any) -> Any:
         try:
-            return rides_cloud.statement(conn, scope, site_id, card, int(m[1]), int(m[2]))
+            if account:
+                return rides_cloud.account_statements(conn, scope, site_id, account, year, number)
+            return rides_cloud.statement(conn, scope, site_id, card, year, number)
         except rides_cloud.RideRefused as exc:
             raise Refused(exc.status, str(exc)) from None
 
     result = await ctx.tx(read)
+    if account:
+        data, text = rides_cloud.account_json(account, result, month), rides_cloud.account_text(account, result, month)
+    else:
+        data, text = rides_cloud.statement_json(result, month), rides_cloud.statement_text(result, month)
     if fmt == "json":
-        return JSONResponse(rides_cloud.statement_json(result, month))
-    text = rides_cloud.statement_text(result, month)
+        return JSONResponse(data)
     if fmt == "text":
         return PlainTextResponse(text)
     return HTMLResponse(staff_page(_("Statement"), f'<div class="card"><pre id="statement-text">{escape(text)}</pre></div>', scope))
