@@ -303,3 +303,22 @@ def test_people_are_added_from_the_command_line(tmp_path: Path) -> None:
     assert cloud("user", "disable", "--db", db, "bea").returncode == 0
     assert cloud("user", "disable", "--db", db, "nobody").returncode == 2
     assert cloud("admin", "franchise", "--db", db, "volt", "--webhook", "ftp://x").returncode == 2
+
+
+def test_ride_and_fault_events_the_books_cannot_read_are_refused_with_a_reason(world: World) -> None:
+    import uuid
+
+    at = "2026-11-03T07:00:00+00:00"
+    events = [
+        {"id": str(uuid.uuid4()), "type": "elevator.ride", "occurred_at": at, "payload": {"ride_id": "r-1", "car": 1, "floor": 3}},
+        {"id": str(uuid.uuid4()), "type": "elevator.ride", "occurred_at": at, "payload": {
+            "ride_id": "r-2", "car": 1, "floor": 3, "doors_open_at": at, "fee_minor": 80, "currency": "EUR",
+            "snapshot_jpeg_b64": "not base64!", "timezone": "Mars/Olympus"}},
+        {"id": str(uuid.uuid4()), "type": "charging.fault_raised", "occurred_at": at, "payload": {"subject": "f-1", "pile": "P-1", "code": "5"}},
+    ]
+    answer = httpx.post(f"{world.url}/v1/sites/{SITE}/events", json={"booth_id": "booth-1", "events": events},
+                        headers={"Authorization": f"Bearer {world.token}"}).json()
+    assert answer["acknowledged"] == [] and len(answer["rejected"]) == 3
+    reasons = " ".join(r["error"] for r in answer["rejected"])
+    assert "doors_open_at" in reasons and "base64" in reasons and "Mars/Olympus" in reasons and "franchise" in reasons
+    assert world.rides() == 0

@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from console.domain.staff import MAX_FAILED_ATTEMPTS, lock_state, lockout_after
+from console.domain.staff import MAX_FAILED_ATTEMPTS, lockout_after
 from console.i18n import N_, _
 from console.sync.server import db
 
@@ -175,7 +175,7 @@ def sign_in(conn: Connection, name: str, password: str, at: datetime, client: st
         _verify(_NOBODY_HASH, password)
         audit(conn, at, key, "person.sign_in", outcome="refused", client=client, detail="unknown or inactive name")
         raise AccountError(_(_WRONG))
-    locked = lock_state(row["locked_until"], at)
+    locked = _paused(row["locked_until"], at)
     if locked:
         _verify(_NOBODY_HASH, password)
         audit(conn, at, key, "person.sign_in", outcome="refused", client=client, detail="locked")
@@ -194,6 +194,14 @@ def sign_in(conn: Connection, name: str, password: str, at: datetime, client: st
                                                   created_at=at, expires_at=at + SESSION_LIFETIME))
     audit(conn, at, key, "person.sign_in", outcome="ok", client=client)
     return token
+
+
+def _paused(locked_until: datetime | None, now: datetime) -> str | None:
+    """The refusal while a name's sign-in is paused (the booth's rule, in a password's words)."""
+    if locked_until is not None and now < locked_until:
+        minutes = max(1, -int(-(locked_until - now).total_seconds() // 60))  # rounded up
+        return _("Sign-in paused after {count} wrong passwords; try again in {minutes} min.").format(count=MAX_FAILED_ATTEMPTS, minutes=minutes)
+    return None
 
 
 def sign_out(conn: Connection, token: str, at: datetime) -> None:

@@ -337,7 +337,7 @@ def create_app(
     async def sim_confirm(request: Request) -> Response:
         return await html(request, lambda: phones.sim_confirm(ctx, request))
 
-    sctx = staff.StaffContext(tx=tx, now=now, wake=notifier.wake if notifier is not None else (lambda: None), secure_cookie=secure_cookie)
+    sctx = staff.StaffContext(tx=tx, now=now, secure_cookie=secure_cookie)
 
     def people_page(handler: Callable[[staff.StaffContext, Request], Awaitable[Response]]) -> Handler:
         async def run(request: Request) -> Response:

@@ -299,7 +299,7 @@ def statement(conn: Connection, scope: Scope, site_id: str, card: str, year: int
     flagged = conn.execute(select(func.count()).select_from(db.ride).where(*base, r.flagged.is_(True))).scalar_one()
     account = conn.execute(select(r.account_id).where(*base).order_by(r.doors_open_at.desc()).limit(1)).scalar()
     if account is None:
-        account = conn.execute(select(r.account_id).where(r.site_id == site_id, r.card == card, r.account_id.is_not(None))
+        account = conn.execute(select(r.account_id).where(r.site_id == site_id, r.card == card, r.account_id.is_not(None), _visible(scope))
                                .order_by(r.doors_open_at.desc()).limit(1)).scalar()
     return build_statement(card, account, start, end, currency, [(f, int(n), int(t)) for f, n, t in per_floor], int(flagged))
 

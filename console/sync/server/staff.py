@@ -41,7 +41,6 @@ textarea{width:100%;font-size:16px;padding:8px;border-radius:8px;border:1px soli
 class StaffContext:
     tx: Tx
     now: Callable[[], datetime]
-    wake: Callable[[], None]  # tells the notifier to look now
     secure_cookie: bool
 
 
@@ -216,9 +215,10 @@ def _period(day_text: str, start_text: str, end_text: str, tz: ZoneInfo) -> tupl
 def _search_zone(conn: Any, scope: Scope, building_id: str, buildings: list[dict[str, Any]]) -> ZoneInfo:
     """The clock a search's day and times are read on: the chosen building's site, or
     the one site the person sees; UTC when several."""
-    sites = {b["site_id"] for b in buildings if not building_id or b["building_id"] == building_id} | set(scope.sites) | {s for s, _c in scope.cards}
     if building_id:
         sites = {b["site_id"] for b in buildings if b["building_id"] == building_id}
+    else:
+        sites = {b["site_id"] for b in buildings} | set(scope.sites) | {s for s, _c in scope.cards}
     return rides_cloud.site_zone(conn, next(iter(sites))) if len(sites) == 1 else ZoneInfo("UTC")
 
 
