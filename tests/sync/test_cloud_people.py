@@ -73,6 +73,10 @@ def test_a_building_manager_sees_their_rides_and_portraits_and_is_refused_anothe
     # The portrait lives once, in the ride (which the retention empties), not in the stored events.
     assert len(stored) == 3 and all(json.loads(s)["snapshot_jpeg_b64"] is None for s in stored)
 
+    # The site's manager sees who opened the ride, or tried, and when.
+    views = world.person("sam").get(f"/staff/rides/{SITE}/{b12.id}").text
+    assert re.findall(r'<tr class="view"><td>[^<]+</td><td>(\w+)</td><td>(\w+)</td>', views) == [("sam", "shown"), ("bea", "refused")]
+
     bob = world.person("bob")
     assert bob.get(f"/staff/rides/{SITE}/{b12.id}").status_code == 200
     assert bob.get(f"/staff/rides/{SITE}/{a12.id}").status_code == 403

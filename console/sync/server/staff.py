@@ -287,17 +287,19 @@ async def ride(ctx: StaffContext, request: Request) -> Response:
     site_id, ride_id = request.path_params["site_id"][:64], request.path_params["ride_id"][:36]
     at, client = ctx.now(), _client(request)
 
-    def read(conn: Any) -> tuple[dict[str, Any], bytes | None, ZoneInfo] | rides_cloud.RideRefused:
+    def read(conn: Any) -> tuple[dict[str, Any], bytes | None, ZoneInfo, list[dict[str, Any]]] | rides_cloud.RideRefused:
         try:
             found, portrait = rides_cloud.open_ride(conn, scope, site_id, ride_id, at, client)
         except rides_cloud.RideRefused as exc:
             return exc  # the refusal's audit entry must commit
-        return found, portrait, rides_cloud.site_zone(conn, site_id)
+        # The site's manager sees who else looked (or tried).
+        views = rides_cloud.portrait_views(conn, site_id, ride_id) if site_id in scope.sites else []
+        return found, portrait, rides_cloud.site_zone(conn, site_id), views
 
     result = await ctx.tx(read)
     if isinstance(result, rides_cloud.RideRefused):
         raise Refused(result.status, str(result))
-    found, portrait, tz = result
+    found, portrait, tz, views = result
     facts = [
         (_("Doors opened"), _local(found["doors_open_at"], tz)), (_("Swiped"), _local(found["swiped_at"], tz)),
         (_("Building"), found["building_id"] or "-"), (_("Car"), str(found["car"])),
@@ -317,6 +319,11 @@ async def ride(ctx: StaffContext, request: Request) -> Response:
     else:
         picture = '<p id="no-portrait">' + escape(_("Portraits are shown to the managers of the building only.")) + '</p>'
     body = f'<div class="card" id="ride"><table>{table}</table></div><div class="card">{picture}</div>'
+    if views:
+        heading = _("Who opened this ride")
+        lines = "".join(f'<tr class="view"><td>{escape(_local(v["at"], tz))}</td><td>{escape(v["person"])}</td><td>{escape(v["outcome"])}</td></tr>'
+                        for v in views)
+        body += f'<div class="card"><p class="muted">{escape(heading)}</p><table id="views">{lines}</table></div>'
     return HTMLResponse(staff_page(_("Ride"), body, scope), headers={"Cache-Control": "no-store"})
 
 
