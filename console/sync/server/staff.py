@@ -321,8 +321,9 @@ async def ride(ctx: StaffContext, request: Request) -> Response:
     body = f'<div class="card" id="ride"><table>{table}</table></div><div class="card">{picture}</div>'
     if views:
         heading = _("Who opened this ride")
-        lines = "".join(f'<tr class="view"><td>{escape(_local(v["at"], tz))}</td><td>{escape(v["person"])}</td><td>{escape(v["outcome"])}</td></tr>'
-                        for v in views)
+        outcomes = {"shown": _("shown"), "refused": _("refused"), "purged": _("purged"), "none": _("no portrait"), "withheld": _("withheld")}
+        lines = "".join(f'<tr class="view"><td>{escape(_local(v["at"], tz))}</td><td>{escape(v["person"])}</td>'
+                        f'<td>{escape(outcomes.get(v["outcome"], v["outcome"]))}</td></tr>' for v in views)
         body += f'<div class="card"><p class="muted">{escape(heading)}</p><table id="views">{lines}</table></div>'
     return HTMLResponse(staff_page(_("Ride"), body, scope), headers={"Cache-Control": "no-store"})
 
