@@ -379,6 +379,11 @@ def _user_add(engine: Any) -> Callable[[argparse.Namespace], int]:
                                     display_name=args.display_name, email=args.email)
         except accounts.AccountError as exc:
             return _err(_("not saved: {reason}").format(reason=exc), EXIT_USAGE)
+        with engine.connect() as conn:
+            unknown = accounts.unknown_grants(conn, args.name)
+        if unknown:
+            print(_("note: this cloud does not know {things} yet; {name} sees them once they are defined").format(
+                things=", ".join(unknown), name=args.name), file=sys.stderr)
         print(_("{name} saved as {role} of {grants}").format(name=args.name, role=_(accounts.ROLES[args.role]), grants=", ".join(args.grant)))
         return EXIT_OK
 

@@ -10,6 +10,7 @@ and closing a fault in the cloud or at the booth closes it in both.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -283,16 +284,25 @@ def test_sign_in_counts_wrong_passwords_and_locks_like_the_booth(world: World) -
     assert sam.get("/staff").status_code == 303  # the session ended
 
 
-def test_people_are_added_from_the_command_line(tmp_path: Path) -> None:
+def test_people_are_added_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The `booth cloud` commands in this process (the password piped on stdin), and
+    once through the `booth` entry point itself."""
+    from console.commands import cloud as cloud_cli
+
     db = f"sqlite:///{tmp_path / 'cloud.sqlite3'}"
-    env = {**os.environ, "BOOTH_DATA_DIR": str(tmp_path), "BOOTH_LANGUAGE": "en"}
 
     def cloud(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "console.cli", "cloud", *args], input=stdin, capture_output=True, text=True,
-                              cwd=ROOT, env=env, timeout=60)
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = cloud_cli.main(["cloud", *args])
+        said = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, said.out, said.err)
 
     assert cloud("admin", "add-site", "--db", db, SITE).returncode == 0
     assert cloud("admin", "building", "--db", db, SITE, "tower-a", "--cars", "1,2").returncode == 0
+    overlap = cloud("admin", "building", "--db", db, SITE, "tower-b", "--cars", "2,3")
+    assert overlap.returncode == 2 and "belong to building tower-a" in overlap.stderr
+    early = cloud("user", "add", "--db", db, "fred", "--role", "franchise_manager", "--grant", "volt", stdin=PASSWORD + "\n")
+    assert early.returncode == 0 and "does not know volt yet" in early.stderr
     added = cloud("user", "add", "--db", db, "bea", "--role", "building_manager", "--grant", "tower-a", stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
     tenant = cloud("user", "add", "--db", db, "tina", "--role", "tenant", "--grant", f"{SITE}:04-a1", stdin=PASSWORD + "\n")
@@ -301,9 +311,11 @@ def test_people_are_added_from_the_command_line(tmp_path: Path) -> None:
     assert short.returncode == 2 and "at least 10 characters" in short.stderr and "Traceback" not in short.stderr
     bad_grant = cloud("user", "add", "--db", db, "tom", "--role", "landlord", "--grant", "P-1", stdin=PASSWORD + "\n")
     assert bad_grant.returncode == 2 and "SITE:PILE" in bad_grant.stderr
-    listed = cloud("user", "list", "--db", db, "--json")
+    listed = subprocess.run([sys.executable, "-m", "console.cli", "cloud", "user", "list", "--db", db, "--json"], capture_output=True, text=True,
+                            cwd=ROOT, env={**os.environ, "BOOTH_DATA_DIR": str(tmp_path)}, timeout=60)
     people = {p["name"]: p for p in json.loads(listed.stdout)["people"]}
     assert people["bea"]["grants"] == ["tower-a"] and people["tina"]["grants"] == [f"{SITE}:04A1"] and "tom" not in people
+    assert "does not know" not in added.stderr
     assert cloud("user", "disable", "--db", db, "bea").returncode == 0
     assert cloud("user", "disable", "--db", db, "nobody").returncode == 2
     assert cloud("admin", "franchise", "--db", db, "volt", "--webhook", "ftp://x").returncode == 2

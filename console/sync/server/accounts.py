@@ -145,6 +145,22 @@ def add_person(conn: Connection, *, name: str, role: str, password: str, grants:
     audit(conn, at, "cloud admin", "person.saved", subject=name, detail=f"role={role} grants={len(parsed)}")
 
 
+def unknown_grants(conn: Connection, name: str) -> list[str]:
+    """A person's grants this cloud knows nothing of yet (a site, building or franchise
+    not defined, a site not registered): shown as a warning, since they may come later."""
+    unknown = []
+    for g in conn.execute(select(db.grant).where(db.grant.c.person == name)).mappings():
+        if g["kind"] == "building":
+            known = conn.execute(select(db.building.c.building_id).where(db.building.c.building_id == g["ref"])).first()
+        elif g["kind"] == "franchise":
+            known = conn.execute(select(db.franchise.c.franchise_id).where(db.franchise.c.franchise_id == g["ref"])).first()
+        else:
+            known = conn.execute(select(db.site.c.site_id).where(db.site.c.site_id == g["site_id"])).first()
+        if known is None:
+            unknown.append(f"{g['site_id']}:{g['ref']}" if g["kind"] in ("pile", "card") else g["ref"])
+    return unknown
+
+
 def deactivate(conn: Connection, name: str, at: datetime) -> bool:
     """Stop a person signing in (their sessions end now). False when not known."""
     done = conn.execute(update(db.person).where(db.person.c.name == name).values(active=False))

@@ -130,6 +130,10 @@ def save_building(conn: Connection, building_id: str, site_id: str, name: str, c
     """Create or change a building (its site's cars; none: all of them) and move the
     site's rides booked so far to the buildings their cars now belong to. Returns how
     many rides the building holds."""
+    for other in _buildings(conn, site_id):
+        shared = sorted(_cars(other["cars"]) & set(cars)) if other["building_id"] != building_id else []
+        if shared:
+            raise ValueError(_("car(s) {cars} belong to building {building} already").format(cars=", ".join(map(str, shared)), building=other["building_id"]))
     values = {"site_id": site_id, "name": name[:80], "cars": ",".join(str(c) for c in sorted(set(cars)))}
     stmt = _insert(conn, db.building).values(building_id=building_id, **values)
     conn.execute(stmt.on_conflict_do_update(index_elements=["building_id"], set_=values))
