@@ -340,8 +340,14 @@ def create_app(
     sctx = staff.StaffContext(tx=tx, now=now, secure_cookie=secure_cookie)
 
     def people_page(handler: Callable[[staff.StaffContext, Request], Awaitable[Response]]) -> Handler:
+        async def render(request: Request) -> Response:
+            try:
+                return await handler(sctx, request)
+            except Refused as exc:  # a refusal on the people's pages leads back to them
+                return HTMLResponse(staff.error_page(exc.status, str(exc)), status_code=exc.status)
+
         async def run(request: Request) -> Response:
-            return await html(request, lambda: handler(sctx, request))
+            return await html(request, lambda: render(request))
 
         return run
 

@@ -97,6 +97,13 @@ def staff_page(title: str, body: str, scope: Scope | None = None) -> str:
     )
 
 
+def error_page(status: int, message: str) -> str:
+    """A refusal on the people's pages, with the way back to them."""
+    back = _("Back")
+    return staff_page(_("Sorry"), f'<div class="card warn" id="refused" data-status="{status}"><p>{escape(message)}</p></div>'
+                                  f'<a class="button" href="/staff">{escape(back)}</a>')
+
+
 def _local(at: datetime | None, tz: ZoneInfo) -> str:
     return at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if at is not None else "-"
 
