@@ -96,8 +96,6 @@ def test_a_building_manager_sees_their_rides_and_portraits_and_is_refused_anothe
 
 
 def test_the_clouds_statement_matches_the_booths_to_the_character(world: World, store: Store, db_url: str, tmp_path: Path) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the booth command reads the test's SQLite file")
     # On Berlin's clock: 31 Oct 23:30 UTC is 1 Nov 00:30 (November); 30 Nov 23:30 UTC is December.
     times = [datetime(2026, 10, 31, 23, 30, tzinfo=timezone.utc), datetime(2026, 11, 3, 7, 14, tzinfo=timezone.utc),
              datetime(2026, 11, 12, 18, 0, tzinfo=timezone.utc), datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc),
