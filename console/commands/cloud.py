@@ -338,8 +338,12 @@ def _franchise(engine: Any) -> Callable[[argparse.Namespace], int]:
         from console.sync.server import faults
 
         with engine.begin() as conn:
-            faults.save_franchise(conn, args.franchise_id, args.name or args.franchise_id, args.webhook, _utcnow())
-        print(_("franchise {franchise} saved").format(franchise=args.franchise_id))
+            secret = faults.save_franchise(conn, args.franchise_id, args.name or args.franchise_id, args.webhook, _utcnow(),
+                                           new_secret=args.new_secret)
+        print(_("franchise {franchise} saved").format(franchise=args.franchise_id), file=sys.stderr if secret else sys.stdout)
+        if secret:
+            print(_("Its webhooks are signed (X-Booth-Signature, HMAC-SHA256) with this secret; give it to the receiver:"), file=sys.stderr)
+            print(secret)
         return EXIT_OK
 
     return run
@@ -528,6 +532,7 @@ def register(subparsers: Any) -> None:
     franchise.add_argument("franchise_id", metavar="FRANCHISE")
     franchise.add_argument("--name", help=_("the franchise's name"))
     franchise.add_argument("--webhook", default="", help=_("URL that receives a POST for every fault raised (default: none)"))
+    franchise.add_argument("--new-secret", action="store_true", help=_("make a new webhook signing secret (the old one stops working)"))
     franchise.set_defaults(func=_admin(_franchise))
 
     purge = admin_sub.add_parser("purge", help=_("delete elevator portraits past their retention now"))

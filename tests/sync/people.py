@@ -55,6 +55,7 @@ class World:
     hook: WebhookReceiver
     clock: FixedClock
     sync: SyncService
+    hook_secret: str
 
     @property
     def url(self) -> str:
@@ -84,7 +85,8 @@ def world_fixture(store: Store, cloud_engine: Engine, make_sync: Callable[..., S
     with cloud_engine.begin() as conn:
         rides_cloud.save_building(conn, "tower-a", SITE, "Tower A", [1], at)
         rides_cloud.save_building(conn, "tower-b", SITE, "Tower B", [2], at)
-        faults.save_franchise(conn, "volt", "Volt Charging", hook.url, at)
+        secret = faults.save_franchise(conn, "volt", "Volt Charging", hook.url, at)
+        assert secret is not None
         for name, role, grants, email in (
             ("sam", "site_manager", [SITE], ""),
             ("bea", "building_manager", ["tower-a"], ""),
@@ -100,7 +102,7 @@ def world_fixture(store: Store, cloud_engine: Engine, make_sync: Callable[..., S
     server = ServerThread(app).start()
     notifier.start()
     sync = make_sync(server.url, token, clock, site_id=SITE)
-    yield World(cloud_engine, server, token, notifier, smtp, hook, clock, sync)
+    yield World(cloud_engine, server, token, notifier, smtp, hook, clock, sync, secret)
     notifier.stop()
     server.stop()
     smtp.stop()

@@ -106,6 +106,7 @@ class WebhookReceiver:
     def __init__(self, refuse: int = 0) -> None:
         self.refuse = refuse
         self.requests: list[tuple[dict[str, str], Any]] = []
+        self.raw: list[bytes] = []  # the bodies as sent (signatures are over these bytes)
         self.answered: list[int] = []
         receiver = self
 
@@ -115,6 +116,7 @@ class WebhookReceiver:
                 status = 503 if len(receiver.answered) < receiver.refuse else 200
                 receiver.answered.append(status)
                 if status == 200:
+                    receiver.raw.append(body)
                     receiver.requests.append((dict(self.headers), json.loads(body)))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

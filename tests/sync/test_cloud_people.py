@@ -183,6 +183,9 @@ def test_a_fault_reaches_the_franchise_manager_and_closing_it_in_the_cloud_close
     headers, body = world.hook.requests[0]
     assert body["fault_id"] == fault.id and body["pile"] == "P-07" and body["code"] == "5" and body["notify"] == "franchise-manager:volt"
     assert headers["Idempotency-Key"] == f"{SITE}/{fault.id}"
+    # Signed with the franchise's secret over the very bytes sent, stamped with the cloud's clock.
+    assert headers["X-Booth-Signature"] == faults.webhook_signature(world.hook_secret, headers["X-Booth-Timestamp"], world.hook.raw[0])
+    assert abs(int(headers["X-Booth-Timestamp"]) - world.clock.now().timestamp()) < 30
     recipients, mail = world.smtp.messages[0]
     assert recipients == ["fran@volt.example"] and "P-07/2" in mail["Subject"] and "relay stuck" in mail.get_payload()
     with world.engine.connect() as conn:
@@ -317,6 +320,12 @@ def test_people_are_added_from_the_command_line(tmp_path: Path, monkeypatch: pyt
     assert cloud("user", "disable", "--db", db, "bea").returncode == 0
     assert cloud("user", "disable", "--db", db, "nobody").returncode == 2
     assert cloud("admin", "franchise", "--db", db, "volt", "--webhook", "ftp://x").returncode == 2
+    first = cloud("admin", "franchise", "--db", db, "volt", "--webhook", "https://volt.example/hooks")
+    assert first.returncode == 0 and re.fullmatch(r"[0-9a-f]{64}\n", first.stdout) and "signed" in first.stderr
+    same = cloud("admin", "franchise", "--db", db, "volt", "--webhook", "https://volt.example/hooks2")
+    assert same.returncode == 0 and "signed" not in same.stderr  # the secret stays
+    rotated = cloud("admin", "franchise", "--db", db, "volt", "--webhook", "https://volt.example/hooks2", "--new-secret")
+    assert rotated.stdout.strip() not in ("", first.stdout.strip())
 
 
 def test_ride_and_fault_events_the_books_cannot_read_are_refused_with_a_reason(world: World) -> None:

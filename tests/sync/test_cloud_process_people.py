@@ -20,6 +20,7 @@ import pytest
 from console.domain.clock import FixedClock
 from console.store import charging as charging_records
 from console.store.database import Store
+from console.sync.server.faults import webhook_signature
 from console.sync.service import SyncService
 from tests.sync.conftest import SITE, wait_until
 from tests.sync.people import PASSWORD
@@ -49,7 +50,7 @@ def test_the_cloud_process_tells_the_franchise_manager(tmp_path: Path, store: St
         return done.stdout
 
     token = cloud("admin", "add-site", "--db", db, SITE, "--name", "Riverside Towers").strip()
-    cloud("admin", "franchise", "--db", db, "volt", "--webhook", hook.url)
+    secret = cloud("admin", "franchise", "--db", db, "volt", "--webhook", hook.url).strip()
     cloud("user", "add", "--db", db, "fran", "--role", "franchise_manager", "--grant", "volt", "--email", "fran@volt.example", stdin=PASSWORD + "\n")
 
     server = subprocess.Popen(
@@ -71,6 +72,8 @@ def test_the_cloud_process_tells_the_franchise_manager(tmp_path: Path, store: St
         assert fault is not None
         wait_until(lambda: len(hook.requests) == 1 and len(smtp.messages) == 1, timeout=20)
         assert hook.answered[:2] == [503, 200] and hook.requests[0][1]["fault_id"] == fault.id
+        signed = hook.requests[0][0]
+        assert signed["X-Booth-Signature"] == webhook_signature(secret, signed["X-Booth-Timestamp"], hook.raw[0])
         assert smtp.messages[0][0] == ["fran@volt.example"] and smtp.messages[0][1]["From"] == "cloud@booth.example"
 
         fran = httpx.Client(base_url=url, timeout=10)

@@ -302,6 +302,8 @@ franchise = Table(
     Column("franchise_id", String(64), primary_key=True),
     Column("name", String(80), nullable=False, default=""),
     Column("webhook_url", String(500), nullable=False, default=""),
+    # The key webhooks are signed with (HMAC-SHA256); the receiver holds the same.
+    Column("webhook_secret", String(64), nullable=False, default=""),
 )
 
 fault = Table(

@@ -8,7 +8,10 @@ record closed at a booth (`charging.maintenance_closed`) closes the cloud's faul
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Sequence
@@ -102,14 +105,30 @@ def _queue_notifications(conn: Connection, site_id: str, fault_id: str, franchis
 
 
 # -- franchises ----------------------------------------------------------------------------------
-def save_franchise(conn: Connection, franchise_id: str, name: str, webhook_url: str, at: datetime) -> None:
-    """Create or change a franchise and the URL its fault webhooks go to ("" : none)."""
+def save_franchise(conn: Connection, franchise_id: str, name: str, webhook_url: str, at: datetime, *, new_secret: bool = False) -> str | None:
+    """Create or change a franchise and the URL its fault webhooks go to ("": none).
+    Returns the webhook signing secret when one was made (the first webhook, or
+    `new_secret`), to give to the receiver; None when the secret stays as it was."""
     if webhook_url and not webhook_url.startswith(("http://", "https://")):
         raise ValueError(_("--webhook {url!r}: an http:// or https:// URL").format(url=webhook_url))
-    values = {"name": name[:80], "webhook_url": webhook_url}
+    old = conn.execute(select(db.franchise.c.webhook_secret).where(db.franchise.c.franchise_id == franchise_id)).scalar()
+    secret = None
+    if webhook_url and (new_secret or not old):
+        secret = secrets.token_hex(32)
+    values = {"name": name[:80], "webhook_url": webhook_url, "webhook_secret": secret or old or ""}
     stmt = _insert(conn, db.franchise).values(franchise_id=franchise_id, **values)
     conn.execute(stmt.on_conflict_do_update(index_elements=["franchise_id"], set_=values))
-    accounts.audit(conn, at, "cloud admin", "franchise.saved", subject=franchise_id, detail=f"webhook={'yes' if webhook_url else 'no'}")
+    accounts.audit(conn, at, "cloud admin", "franchise.saved", subject=franchise_id,
+                   detail=f"webhook={'yes' if webhook_url else 'no'}{' new secret' if secret else ''}")
+    return secret
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`X-Booth-Signature` of a webhook: HMAC-SHA256 over "<timestamp>.<body>" with the
+    franchise's secret, as "sha256=<hex>". A receiver recomputes it and checks the
+    timestamp is recent (a replayed old POST fails)."""
+    mac = hmac.new(secret.encode("ascii"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -208,8 +227,9 @@ def due(conn: Connection, at: datetime, limit: int = 50) -> list[dict[str, Any]]
     """Notifications due now, with their fault (oldest first)."""
     d = db.fault_delivery.c
     q = (select(db.fault_delivery, db.fault.c.pile_id, db.fault.c.port, db.fault.c.code, db.fault.c.detail, db.fault.c.region,
-                db.fault.c.franchise, db.fault.c.raised_at)
+                db.fault.c.franchise, db.fault.c.raised_at, db.franchise.c.webhook_secret)
          .join(db.fault, (db.fault.c.site_id == d.site_id) & (db.fault.c.fault_id == d.fault_id))
+         .outerjoin(db.franchise, db.franchise.c.franchise_id == db.fault.c.franchise)
          .where(d.state == "pending", d.next_attempt_at <= at).order_by(d.next_attempt_at, d.seq).limit(limit))
     return [dict(r) for r in conn.execute(q).mappings()]
 

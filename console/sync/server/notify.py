@@ -121,13 +121,17 @@ class Notifier:
     def _deliver(self, item: dict[str, Any], site_name: str) -> tuple[bool, str]:
         body = faults.notification_body(item, site_name)
         if item["channel"] == "webhook":
-            return self._post(item["target"], body)
+            return self._post(item["target"], body, item.get("webhook_secret") or "")
         return self._mail(item["target"], body)
 
-    def _post(self, url: str, body: dict[str, Any]) -> tuple[bool, str]:
+    def _post(self, url: str, body: dict[str, Any], secret: str) -> tuple[bool, str]:
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json", "Idempotency-Key": f"{body['site_id']}/{body['fault_id']}"}
+        if secret:
+            stamp = str(int(self.now().timestamp()))
+            headers |= {"X-Booth-Timestamp": stamp, "X-Booth-Signature": faults.webhook_signature(secret, stamp, content)}
         try:
-            answer = self._http.post(url, content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-                                     headers={"Content-Type": "application/json", "Idempotency-Key": f"{body['site_id']}/{body['fault_id']}"})
+            answer = self._http.post(url, content=content, headers=headers)
         except httpx.HTTPError as exc:
             return False, f"{type(exc).__name__}: {exc}"
         if 200 <= answer.status_code < 300:
