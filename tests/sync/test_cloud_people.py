@@ -78,6 +78,11 @@ def test_a_building_manager_sees_their_rides_and_portraits_and_is_refused_anothe
     views = world.person("sam").get(f"/staff/rides/{SITE}/{b12.id}").text
     assert re.findall(r'<tr class="view"><td>[^<]+</td><td>(\w+)</td><td>(\w+)</td>', views) == [("sam", "shown"), ("bea", "refused")]
 
+    audit = world.person("sam").get("/staff/audit", params={"person": "bea"})
+    assert audit.status_code == 200
+    assert re.findall(r'<td>(\w+)</td><td>opened a ride</td><td>([^<]+)</td><td>(\w+)</td>', audit.text) == [("bea", b12.id, "refused"), ("bea", a12.id, "shown")]
+    assert bea.get("/staff/audit").status_code == 403  # for the site's managers only
+
     bob = world.person("bob")
     assert bob.get(f"/staff/rides/{SITE}/{b12.id}").status_code == 200
     assert bob.get(f"/staff/rides/{SITE}/{a12.id}").status_code == 403

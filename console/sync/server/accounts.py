@@ -274,3 +274,14 @@ def audit_trail(conn: Connection, *, subject: str | None = None, action: str | N
     if action is not None:
         q = q.where(db.person_audit.c.action == action)
     return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def site_audit(conn: Connection, scope: Scope, *, person: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """The audit of the sites a site manager runs (portraits shown or refused, faults
+    closed), newest first; empty for everyone else."""
+    if not scope.sites:
+        return []
+    q = select(db.person_audit).where(db.person_audit.c.site_id.in_(sorted(scope.sites))).order_by(db.person_audit.c.seq.desc()).limit(limit)
+    if person:
+        q = q.where(db.person_audit.c.person == person)
+    return [dict(r) for r in conn.execute(q).mappings()]

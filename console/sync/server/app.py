@@ -361,6 +361,7 @@ def create_app(
         Route("/staff/rides", people_page(staff.rides), methods=["GET"]),
         Route("/staff/rides/{site_id}/{ride_id}", people_page(staff.ride), methods=["GET"]),
         Route("/staff/statement", people_page(staff.statement), methods=["GET"]),
+        Route("/staff/audit", people_page(staff.audit), methods=["GET"]),
         Route("/staff/faults", people_page(staff.fault_list), methods=["GET"]),
         Route("/staff/faults/{site_id}/{fault_id}", people_page(staff.fault), methods=["GET"]),
         Route("/staff/faults/{site_id}/{fault_id}/close", people_page(staff.close_fault), methods=["POST"]),

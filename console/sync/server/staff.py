@@ -85,6 +85,8 @@ def staff_page(title: str, body: str, scope: Scope | None = None) -> str:
             links.append('<a href="/staff/rides" id="nav-rides">' + escape(_("Rides")) + '</a>')
         if scope.sees_faults:
             links.append('<a href="/staff/faults" id="nav-faults">' + escape(_("Faults")) + '</a>')
+        if scope.sites:
+            links.append('<a href="/staff/audit" id="nav-audit">' + escape(_("Audit")) + '</a>')
         links.append(
             f'<form method="post" action="/staff/sign-out" style="display:inline"><input type="hidden" name="csrf" value="{escape(scope.csrf)}">'
             f'<button type="submit" id="sign-out">' + escape(_("Sign out")) + '</button></form>'
@@ -372,6 +374,27 @@ async def statement(ctx: StaffContext, request: Request) -> Response:
     if fmt == "text":
         return PlainTextResponse(text)
     return HTMLResponse(staff_page(_("Statement"), f'<div class="card"><pre id="statement-text">{escape(text)}</pre></div>', scope))
+
+
+async def audit(ctx: StaffContext, request: Request) -> Response:
+    """GET /staff/audit[?person=NAME]: who opened which ride (or tried) and who closed
+    which fault, at the site manager's sites."""
+    scope = await current(ctx, request)
+    if scope is None:
+        return _to_sign_in(request)
+    if not scope.sites:
+        raise Refused(403, _("The audit is for the site's managers."))
+    person = request.query_params.get("person", "")[:64] or None
+    entries = await ctx.tx(lambda conn: accounts.site_audit(conn, scope, person=person))
+    actions = {"ride.portrait_viewed": _("opened a ride"), "fault.close": _("closed a fault")}
+    rows = "".join(
+        f'<tr class="entry"><td>{escape(e["at"].strftime("%Y-%m-%d %H:%M:%S"))}</td><td>{escape(e["person"])}</td>'
+        f'<td>{escape(actions.get(e["action"], e["action"]))}</td><td>{escape(e["subject"])}</td><td>{escape(e["outcome"])}</td></tr>'
+        for e in entries
+    )
+    heading = _("Times in UTC; the newest first.")
+    body = f'<div class="card"><p class="muted">{escape(heading)}</p><table class="rides" id="audit">{rows}</table></div>'
+    return HTMLResponse(staff_page(_("Audit"), body, scope))
 
 
 # -- faults --------------------------------------------------------------------------------------
