@@ -330,11 +330,16 @@ async def ride(ctx: StaffContext, request: Request) -> Response:
     body = f'<div class="card" id="ride"><table>{table}</table></div><div class="card">{picture}</div>'
     if views:
         heading = _("Who opened this ride")
-        outcomes = {"shown": _("shown"), "refused": _("refused"), "purged": _("purged"), "none": _("no portrait"), "withheld": _("withheld")}
         lines = "".join(f'<tr class="view"><td>{escape(_local(v["at"], tz))}</td><td>{escape(v["person"])}</td>'
-                        f'<td>{escape(outcomes.get(v["outcome"], v["outcome"]))}</td></tr>' for v in views)
+                        f'<td>{escape(_outcome(v["outcome"]))}</td></tr>' for v in views)
         body += f'<div class="card"><p class="muted">{escape(heading)}</p><table id="views">{lines}</table></div>'
     return HTMLResponse(staff_page(_("Ride"), body, scope), headers={"Cache-Control": "no-store"})
+
+
+def _outcome(code: str) -> str:
+    """An audit entry's outcome for people."""
+    labels = {"shown": _("shown"), "refused": _("refused"), "purged": _("purged"), "none": _("no portrait"), "withheld": _("withheld"), "ok": _("done")}
+    return labels.get(code, code)
 
 
 async def statement(ctx: StaffContext, request: Request) -> Response:
@@ -389,7 +394,7 @@ async def audit(ctx: StaffContext, request: Request) -> Response:
     actions = {"ride.portrait_viewed": _("opened a ride"), "fault.close": _("closed a fault")}
     rows = "".join(
         f'<tr class="entry"><td>{escape(e["at"].strftime("%Y-%m-%d %H:%M:%S"))}</td><td>{escape(e["person"])}</td>'
-        f'<td>{escape(actions.get(e["action"], e["action"]))}</td><td>{escape(e["subject"])}</td><td>{escape(e["outcome"])}</td></tr>'
+        f'<td>{escape(actions.get(e["action"], e["action"]))}</td><td>{escape(e["subject"])}</td><td>{escape(_outcome(e["outcome"]))}</td></tr>'
         for e in entries
     )
     heading = _("Times in UTC; the newest first.")
