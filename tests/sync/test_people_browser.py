@@ -39,13 +39,21 @@ def shots(tmp_path: Path) -> Path:
 
 def click(browser: Any, element: Any) -> None:
     """Click and wait until the next page replaced this one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+
+    def replaced(driver: Any) -> bool:
+        try:
+            page.is_enabled()
+        except WebDriverException:  # stale, or (mid-navigation) "node does not belong to the document"
+            return True
+        return False
+
+    WebDriverWait(browser, 10).until(replaced)
 
 
 def sign_in(browser: Any, url: str, name: str, start: str) -> None:
