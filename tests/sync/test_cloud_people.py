@@ -288,6 +288,12 @@ def test_sign_in_counts_wrong_passwords_and_locks_like_the_booth(world: World) -
     assert csrf is not None
     assert sam.post("/staff/sign-out", data={"csrf": csrf.group(1)}).status_code == 303
     assert sam.get("/staff").status_code == 303  # the session ended
+    # A new password ends the sessions opened with the old one.
+    tina = world.person("tina")
+    assert tina.get("/staff").status_code == 200
+    with world.engine.begin() as conn:
+        accounts.add_person(conn, name="tina", role="tenant", password="another long password", grants=[f"{SITE}:04A1"], at=world.clock.now())
+    assert tina.get("/staff").status_code == 303
 
 
 def test_people_are_added_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -139,6 +139,8 @@ def add_person(conn: Connection, *, name: str, role: str, password: str, grants:
     if conn.execute(select(db.person.c.name).where(db.person.c.name == name)).first():
         conn.execute(update(db.person).where(db.person.c.name == name).values(**values))
         conn.execute(delete(db.grant).where(db.grant.c.person == name))
+        # A new password or role ends the sessions opened with the old ones.
+        conn.execute(update(db.person_session).where(db.person_session.c.person == name, db.person_session.c.ended_at.is_(None)).values(ended_at=at))
     else:
         conn.execute(insert(db.person).values(name=name, created_at=at, **values))
     conn.execute(insert(db.grant), [{"person": name, "kind": k, "site_id": s, "ref": r} for k, s, r in parsed])
