@@ -10,6 +10,12 @@
     booth cloud admin members --db URL SITE FILE.json
     booth cloud admin accounts --db URL SITE FILE.json
     booth cloud admin books --db URL SITE
+    booth cloud admin building --db URL SITE BUILDING [--name N] [--cars 1,2]
+    booth cloud admin franchise --db URL FRANCHISE [--name N] [--webhook URL]
+    booth cloud admin purge --db URL             delete elevator portraits past their retention now
+    booth cloud user add --db URL NAME --role ROLE --grant G [--grant G ...] [--email E]
+    booth cloud user list --db URL
+    booth cloud user disable --db URL NAME
 """
 
 from __future__ import annotations
@@ -66,8 +72,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             PlateRules(regions)
         except ValueError as exc:
             return _err(_("--plate-regions: {exc}").format(exc=exc), EXIT_USAGE)
+    smtp = None
+    smtp_host = getattr(args, "smtp_host", None)
+    if smtp_host:
+        from console.sync.server.notify import SmtpSettings
+
+        smtp_port = getattr(args, "smtp_port", None) or 25
+        if not 0 < smtp_port <= 65535:
+            return _err(_("--smtp-port {port}: not a TCP port").format(port=smtp_port), EXIT_USAGE)
+        smtp = SmtpSettings(smtp_host, smtp_port, getattr(args, "smtp_from", None) or "booth-cloud@localhost", bool(getattr(args, "smtp_starttls", False)))
     try:
-        serve(db, host, port, certfile=cert, keyfile=key, announce=lambda line: print(line, flush=True), plate_regions=regions)
+        serve(db, host, port, certfile=cert, keyfile=key, announce=lambda line: print(line, flush=True), plate_regions=regions, smtp=smtp)
     except StoreError as exc:
         return _err(_("cannot open the cloud database: {exc}").format(exc=exc), EXIT_USAGE)
     except OSError as exc:
@@ -301,6 +316,131 @@ def _books(engine: Any) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _building(engine: Any) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from console.sync.server import rides_cloud
+
+        try:
+            cars = [int(c) for c in args.cars.split(",") if c.strip()]
+        except ValueError:
+            return _err(_("--cars {cars!r}: a comma list of car numbers").format(cars=args.cars), EXIT_USAGE)
+        _require(engine, args.site_id)
+        with engine.begin() as conn:
+            held = rides_cloud.save_building(conn, args.building_id, args.site_id, args.name or args.building_id, cars, _utcnow())
+        print(_("building {building} of {site_id} saved; it holds {count} ride(s)").format(building=args.building_id, site_id=args.site_id, count=held))
+        return EXIT_OK
+
+    return run
+
+
+def _franchise(engine: Any) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from console.sync.server import faults
+
+        with engine.begin() as conn:
+            secret = faults.save_franchise(conn, args.franchise_id, args.name or args.franchise_id, args.webhook, _utcnow(),
+                                           new_secret=args.new_secret)
+        print(_("franchise {franchise} saved").format(franchise=args.franchise_id), file=sys.stderr if secret else sys.stdout)
+        if secret:
+            print(_("Its webhooks are signed (X-Booth-Signature, HMAC-SHA256) with this secret; give it to the receiver:"), file=sys.stderr)
+            print(secret)
+        return EXIT_OK
+
+    return run
+
+
+def _purge(engine: Any) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from console.sync.server import rides_cloud
+
+        with engine.begin() as conn:
+            count = rides_cloud.purge(conn, _utcnow())
+        print(_("{count} portrait(s) past their retention deleted").format(count=count))
+        return EXIT_OK
+
+    return run
+
+
+def _read_password(stream: Any = None) -> str:
+    """A new password: from stdin when piped, else asked twice without echo."""
+    stream = stream or sys.stdin
+    if not stream.isatty():
+        return str(stream.readline()).rstrip("\r\n")
+    first = getpass.getpass(_("Password (input hidden): "))
+    if getpass.getpass(_("The same password again: ")) != first:
+        raise ValueError(_("the two passwords differ; nothing changed"))
+    return first
+
+
+def _user_add(engine: Any) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from console.sync.server import accounts
+
+        password = _read_password()
+        try:
+            with engine.begin() as conn:
+                accounts.add_person(conn, name=args.name, role=args.role, password=password, grants=args.grant, at=_utcnow(),
+                                    display_name=args.display_name, email=args.email)
+        except accounts.AccountError as exc:
+            return _err(_("not saved: {reason}").format(reason=exc), EXIT_USAGE)
+        with engine.connect() as conn:
+            unknown = accounts.unknown_grants(conn, args.name)
+        if unknown:
+            print(_("note: this cloud does not know {things} yet; {name} sees them once they are defined").format(
+                things=", ".join(unknown), name=args.name), file=sys.stderr)
+        print(_("{name} saved as {role} of {grants}").format(name=args.name, role=_(accounts.ROLES[args.role]), grants=", ".join(args.grant)))
+        return EXIT_OK
+
+    return run
+
+
+def _user_list(engine: Any) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from console.sync.server import accounts
+
+        with engine.connect() as conn:
+            found = accounts.people(conn)
+        if args.json:
+            print(json.dumps({"people": found}, ensure_ascii=False, indent=2))
+            return EXIT_OK
+        for person in found:
+            state = "" if person["active"] else "  " + _("(disabled)")
+            print(f"{person['name']:<24} {person['role']:<18} {', '.join(person['grants'])}{state}")
+        return EXIT_OK
+
+    return run
+
+
+def _user_disable(engine: Any) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from console.sync.server import accounts
+
+        with engine.begin() as conn:
+            known = accounts.deactivate(conn, args.name, _utcnow())
+        if not known:
+            return _err(_("no person called {name}").format(name=args.name), EXIT_USAGE)
+        print(_("{name} can no longer sign in").format(name=args.name))
+        return EXIT_OK
+
+    return run
+
+
+def _require(engine: Any, site_id: str) -> None:
+    from sqlalchemy import select
+
+    from console.sync.server import db
+
+    with engine.connect() as conn:
+        if conn.execute(select(db.site.c.site_id).where(db.site.c.site_id == site_id)).first() is None:
+            raise ValueError(_("no site {site_id!r} (register it first)").format(site_id=site_id))
+
+
+def _utcnow() -> Any:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
 # -- parser ------------------------------------------------------------------------------------
 def _serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default: Any = argparse.SUPPRESS if suppress else None
@@ -312,6 +452,10 @@ def _serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument(
         "--plate-regions", default=default, help=_("plates drivers may give, e.g. cn,hk,mo (default: a plate of any region; docs/plates.md)")
     )
+    parser.add_argument("--smtp-host", default=default, help=_("SMTP server for fault e-mails to franchise managers"))
+    parser.add_argument("--smtp-port", type=int, default=default, help=_("its port (default 25)"))
+    parser.add_argument("--smtp-from", default=default, help=_("the sender address of fault e-mails"))
+    parser.add_argument("--smtp-starttls", action="store_true", default=default, help=_("use STARTTLS with the SMTP server"))
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:
@@ -378,6 +522,42 @@ def register(subparsers: Any) -> None:
     action("members", _("publish a member / pass / whitelist list (JSON)"), _list_doc("members", "members"), _("JSON list of members"))
     action("accounts", _("publish the account list (JSON)"), _list_doc("accounts", "accounts"), _("JSON list of accounts"))
     action("books", _("print a site's totals as the cloud keeps them"), _books)
+    building = action("building", _("define a building of a site: the elevator cars whose rides it holds"), _building)
+    building.add_argument("building_id", metavar="BUILDING")
+    building.add_argument("--name", help=_("the building's name"))
+    building.add_argument("--cars", default="", help=_("comma list of car numbers (default: every car of the site)"))
+
+    franchise = admin_sub.add_parser("franchise", help=_("define a franchise and where its fault webhooks go"))
+    franchise.add_argument("--db", help=_("the cloud's database URL (default: cloud.sqlite3 in the data folder)"))
+    franchise.add_argument("franchise_id", metavar="FRANCHISE")
+    franchise.add_argument("--name", help=_("the franchise's name"))
+    franchise.add_argument("--webhook", default="", help=_("URL that receives a POST for every fault raised (default: none)"))
+    franchise.add_argument("--new-secret", action="store_true", help=_("make a new webhook signing secret (the old one stops working)"))
+    franchise.set_defaults(func=_admin(_franchise))
+
+    purge = admin_sub.add_parser("purge", help=_("delete elevator portraits past their retention now"))
+    purge.add_argument("--db", help=_("the cloud's database URL (default: cloud.sqlite3 in the data folder)"))
+    purge.set_defaults(func=_admin(_purge))
+
+    user = sub.add_parser("user", help=_("people who sign in to the cloud's pages: managers, landlords, tenants"))
+    user_sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    add_user = user_sub.add_parser("add", help=_("add a person, or change one (the password is read from stdin or asked twice)"))
+    add_user.add_argument("--db", help=_("the cloud's database URL (default: cloud.sqlite3 in the data folder)"))
+    add_user.add_argument("name", metavar="NAME")
+    add_user.add_argument("--role", required=True, choices=["site_manager", "building_manager", "franchise_manager", "landlord", "tenant"])
+    add_user.add_argument("--grant", action="append", default=[], metavar="WHAT",
+                          help=_("what the role covers: SITE, BUILDING or FRANCHISE; SITE:PILE for a landlord, SITE:CARD for a tenant (repeat)"))
+    add_user.add_argument("--email", default="", help=_("e-mail address (franchise managers get fault e-mails there)"))
+    add_user.add_argument("--display-name", default="", help=_("the name shown on the pages"))
+    add_user.set_defaults(func=_admin(_user_add))
+    list_users = user_sub.add_parser("list", help=_("list the people and what each may see"))
+    list_users.add_argument("--db", help=_("the cloud's database URL (default: cloud.sqlite3 in the data folder)"))
+    list_users.add_argument("--json", action="store_true", help=_("print one JSON object"))
+    list_users.set_defaults(func=_admin(_user_list))
+    disable = user_sub.add_parser("disable", help=_("stop a person signing in (their sessions end)"))
+    disable.add_argument("--db", help=_("the cloud's database URL (default: cloud.sqlite3 in the data folder)"))
+    disable.add_argument("name", metavar="NAME")
+    disable.set_defaults(func=_admin(_user_disable))
 
 
 def main(argv: list[str] | None = None) -> int:

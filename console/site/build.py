@@ -167,6 +167,8 @@ def build_site(
         raise
     if cloud is not None:
         cloud.adopt_tariff()  # a tariff pulled earlier stays in force across restarts
+        if site.charging is not None:
+            cloud.on_faults_closed = site.charging.faults_closed_elsewhere
     return site
 
 

@@ -340,9 +340,20 @@ class ChargingService:
         the note is missing or the database cannot be written."""
         try:
             self.store.apply(records.close_maintenance, fault_id, note, self.clock.now(), actor)
-            still_open = self.store.query(records.faults, open_only=True)
         except StoreError as exc:
             raise ChargingError(_("maintenance record NOT closed: {why}").format(why=_(str(exc)))) from None
+        self._faults_closed([fault_id], actor)
+
+    def faults_closed_elsewhere(self, fault_ids: list[str]) -> None:
+        """Maintenance records the cloud closed (already committed by the sync): the
+        ports show their next open fault, if any."""
+        try:
+            self._faults_closed(fault_ids, "cloud")
+        except StoreError as exc:
+            self._report("error", _("charging: faults closed in the cloud not shown yet ({exc})").format(exc=exc))
+
+    def _faults_closed(self, fault_ids: list[str], actor: str) -> None:
+        still_open = self.store.query(records.faults, open_only=True)
         changed: list[PortView] = []
         with self._lock:
             for p in self._ports.values():
@@ -354,7 +365,8 @@ class ChargingService:
                         changed.append(self._view(p))
         for view in changed:
             self._publish(SessionChanged(view))
-        self._publish(MaintenanceClosed(fault_id, actor))
+        for fault_id in fault_ids:
+            self._publish(MaintenanceClosed(fault_id, actor))
 
     def block_card(self, card_id: str, actor: str, reason: str) -> None:
         self.store.apply(records.block_card, card_id, self.clock.now(), actor, reason)

@@ -7,6 +7,7 @@ sync service has its own thread, and the site only wakes it."""
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from console.domain.tariff import TariffError, parse_tariff
 from console.i18n import _
@@ -86,7 +87,10 @@ class CloudLink:
             booth_id=config.site.booth_id,
             tuning=tuning,
             tariff_versions=self.tariff_versions,
+            on_commands=self._faults_closed,
         )
+        # The charging service's hook for maintenance records the cloud closed.
+        self.on_faults_closed: Callable[[list[str]], None] | None = None
         self._seen_tariff: str | None = None
         # Listening from the start: the first occupancy, published before the sync
         # thread runs, is kept and sent as soon as it does.
@@ -123,6 +127,11 @@ class CloudLink:
                 self._tariff_texts[adopted] = cloud.text
                 self.sync.wake()
         return adopted
+
+    def _faults_closed(self, fault_ids: list[str]) -> None:
+        """Maintenance records closed by the cloud's command (sync thread)."""
+        if self.on_faults_closed is not None:
+            self.on_faults_closed(fault_ids)
 
     def tariff_versions(self) -> list[tuple[str, str]]:
         """(tariff id, text) of every version the site prices with (sync thread)."""

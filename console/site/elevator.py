@@ -340,6 +340,7 @@ class ElevatorService:
             arrived_at=match.arrived_at, price_rule=price.rule, flagged=bool(problems),
             flag_reason="; ".join(problems) or None, snapshot=snap.jpeg, snapshot_width=snap.width,
             snapshot_height=snap.height, snapshot_face=snap.face, snapshot_note=snap.note or None,
+            retention_days=self.section.snapshot_retention_days, timezone=self.tz.key,
         )
 
     def _unclaimed_record(self, stop: UnclaimedStop) -> NewRide:

@@ -56,6 +56,10 @@ class NewRide:
     snapshot_height: int | None = None
     snapshot_face: bool = False
     snapshot_note: str | None = None
+    # Sent to the cloud with the ride, so it keeps the portrait no longer than the booth
+    # and reads statement months on the booth's clock.
+    retention_days: int | None = None
+    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +110,15 @@ def _summaries_query() -> Select[Any]:
     return sa_select(*_SUMMARY_COLUMNS, _HAS_SNAPSHOT)
 
 
-def ride_payload(ride: RideSummary, snapshot: bytes | None) -> dict[str, Any]:
-    """The outbox event of a ride: the record and its snapshot as base64 (nothing else)."""
-    return {
+def ride_payload(ride: RideSummary, snapshot: bytes | None, *, retention_days: int | None = None, timezone: str | None = None) -> dict[str, Any]:
+    """The outbox event of a ride: the record and its snapshot as base64, with the
+    booth's snapshot retention and time zone when known (nothing else)."""
+    site: dict[str, Any] = {}
+    if retention_days is not None:
+        site["snapshot_retention_days"] = retention_days
+    if timezone is not None:
+        site["timezone"] = timezone
+    return site | {
         "ride_id": ride.id,
         "kind": ride.kind.value,
         "card": ride.card,
@@ -153,7 +163,7 @@ def record_ride(db: Session, ride: NewRide, *, at: datetime, actor: str = "eleva
                 "flagged": ride.flagged, "reason": ride.flag_reason},
     )
     if ride.kind is RideKind.RIDE:
-        enqueue(db, type=OUTBOX_TYPE, occurred_at=ride.doors_open_at, payload=ride_payload(summary, ride.snapshot))
+        enqueue(db, type=OUTBOX_TYPE, occurred_at=ride.doors_open_at, payload=ride_payload(summary, ride.snapshot, retention_days=ride.retention_days, timezone=ride.timezone))
     return summary
 
 

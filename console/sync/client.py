@@ -229,6 +229,20 @@ class CloudClient:
         except ValidationError as exc:
             raise CloudError(_("the cloud sent a malformed page of remote payments: {value}").format(value=p.problems(exc)), retryable=False) from None
 
+    def get_commands(self, after: str | None, limit: int = 200) -> p.CommandsPage:
+        """One page of the cloud's commands to this site after the cursor `after` (an
+        empty page from a cloud that has none to give)."""
+        params: dict[str, Any] = {"limit": limit}
+        if after:
+            params["after"] = after
+        response = self._request("GET", p.commands_path(self.site_id), params=params, accept_404=True)
+        if response.status_code == 404:
+            return p.CommandsPage(commands=[], cursor=after)
+        try:
+            return p.CommandsPage.model_validate(self._json(response))
+        except ValidationError as exc:
+            raise CloudError(_("the cloud sent a malformed page of commands: {value}").format(value=p.problems(exc)), retryable=False) from None
+
     def whoami(self) -> dict[str, Any]:
         """Which site the token belongs to."""
         return self._json(self._request("GET", f"{p.API}/whoami"))

@@ -45,6 +45,10 @@ def remote_payments_path(site_id: str) -> str:
     return f"{API}/sites/{site_id}/remote-payments"
 
 
+def commands_path(site_id: str) -> str:
+    return f"{API}/sites/{site_id}/commands"
+
+
 def books_path(site_id: str) -> str:
     return f"{API}/sites/{site_id}/books"
 
@@ -189,6 +193,23 @@ class RemotePaymentDoc(_Doc):
 
 class RemotePaymentsPage(_Doc):
     payments: list[RemotePaymentDoc]
+    cursor: str | None = Field(default=None, max_length=128)
+    more: bool = False
+
+
+class SiteCommandDoc(_Doc):
+    """Something the cloud asks the site's booths to do. `close_maintenance`: close the
+    maintenance record of `fault_id` with `note`, as `actor` (a person of the cloud)."""
+
+    id: str = Field(min_length=1, max_length=64)
+    kind: str = Field(min_length=1, max_length=32)
+    fault_id: str | None = Field(default=None, max_length=36)
+    note: str = Field(default="", max_length=2000)
+    actor: str = Field(default="cloud", max_length=64)
+
+
+class CommandsPage(_Doc):
+    commands: list[SiteCommandDoc]
     cursor: str | None = Field(default=None, max_length=128)
     more: bool = False
 

@@ -24,9 +24,10 @@ from console.sync import protocol as p
 log = logging.getLogger(__name__)
 
 REMOTE_PAYMENTS = "remote_payments"
+COMMANDS = "commands"
 _ERROR_KEEP = 2000
 
-__all__ = ["Applied", "PullState", "REMOTE_PAYMENTS", "apply_accounts", "apply_members", "apply_remote_payments", "apply_tariff", "read_states"]
+__all__ = ["Applied", "COMMANDS", "PullState", "REMOTE_PAYMENTS", "apply_commands", "apply_accounts", "apply_members", "apply_remote_payments", "apply_tariff", "read_states"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,3 +164,28 @@ def apply_remote_payments(store: Store, page: p.RemotePaymentsPage, now: datetim
         if page.cursor is not None:
             copies.save_pull_state(s, REMOTE_PAYMENTS, cursor=page.cursor, applied_at=now)
     return fresh
+
+
+def apply_commands(store: Store, page: p.CommandsPage, now: datetime) -> list[str]:
+    """Carry out a page of the cloud's commands and move the cursor, in one transaction.
+    `close_maintenance` closes a fault's maintenance record (audited with the cloud's
+    person as actor; its outbox event tells the cloud); a record closed already, or a
+    kind this booth does not know, is skipped. Returns the faults closed."""
+    from console.domain.charging import ChargingError
+    from console.store import charging as records
+
+    closed: list[str] = []
+    with store.write() as s:
+        for command in page.commands:
+            if command.kind != "close_maintenance" or not command.fault_id:
+                log.warning("cloud command %s of kind %s skipped: not known to this booth", command.id, command.kind)
+                continue
+            try:
+                with s.begin_nested():
+                    records.close_maintenance(s, command.fault_id, command.note or "closed in the cloud", now, command.actor[:64])
+            except ChargingError:
+                continue  # closed here already (or unknown here): nothing to do
+            closed.append(command.fault_id)
+        if page.cursor is not None:
+            copies.save_pull_state(s, COMMANDS, cursor=page.cursor, applied_at=now)
+    return closed

@@ -41,9 +41,11 @@ from console.sync.client import (
     TooLarge,
 )
 from console.sync.pull import (
+    COMMANDS,
     REMOTE_PAYMENTS,
     Applied,
     apply_accounts,
+    apply_commands,
     apply_members,
     apply_remote_payments,
     apply_tariff,
@@ -160,8 +162,10 @@ class SyncService:
         booth_id: str = "booth-1",
         tuning: SyncTuning | None = None,
         tariff_versions: Callable[[], list[tuple[str, str]]] | None = None,
+        on_commands: Callable[[list[str]], None] | None = None,
     ) -> None:
         self._store = store
+        self._on_commands = on_commands  # told the faults whose maintenance the cloud closed
         self._config = config
         self._site_id = site_id
         self._discover_site = not site_id
@@ -615,6 +619,19 @@ class SyncService:
                 if page.cursor is None or page.cursor == cursor or not page.more:
                     break
                 cursor = page.cursor
+            # The cloud's commands (a fault closed there) come with the remote payments.
+            state = states.get(COMMANDS)
+            cursor = state.cursor if state else None
+            for _ in range(100):
+                commands = client.get_commands(cursor)
+                closed = apply_commands(self._store, commands, self._clock.now())
+                if closed:
+                    self.wake()  # their maintenance_closed events are in the outbox now
+                    if self._on_commands is not None:
+                        self._on_commands(closed)
+                if commands.cursor is None or commands.cursor == cursor or not commands.more:
+                    break
+                cursor = commands.cursor
             with self._cv:
                 interval = self._tuning.remote_payment_interval
                 if self._exit_waiting:

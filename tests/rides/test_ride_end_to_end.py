@@ -66,6 +66,8 @@ def test_ride_is_stored_with_a_portrait_of_the_face(run_service, person_video: P
         payload = json.loads(event.payload)
         assert payload["ride_id"] == ride.id and payload["fee_minor"] == 100
         assert base64.b64decode(payload["snapshot_jpeg_b64"]) == jpeg
+        # The cloud keeps the portrait no longer than this booth, and reads months on its clock.
+        assert (payload["snapshot_retention_days"], payload["timezone"]) == (30, "Europe/Berlin")
         actions = [a.action for a in s.exec(select(AuditRow).order_by(col(AuditRow.seq))).all()]
         assert "ride.ride" in actions and actions[-1] == "ride.snapshot_viewed"
     service.elevator.simulator.swipe(1, "0A0B0C0D", 4)  # type: ignore[union-attr]

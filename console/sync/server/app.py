@@ -23,8 +23,9 @@ from starlette.routing import Route
 from console.domain.plates import PlateRules
 from console.i18n import _, best_language, language
 from console.sync import protocol as p
-from console.sync.server import books, phones
+from console.sync.server import books, faults, phones, staff
 from console.sync.server.books import Refused
+from console.sync.server.notify import Notifier
 from console.sync.server.provider import NotificationRefused, PaymentProvider, SimulatedProvider
 from console.sync.server.ratelimit import RateLimiter, worth_recording
 
@@ -75,6 +76,8 @@ def create_app(
     provider: PaymentProvider | None = None,
     limiter: RateLimiter | None = None,
     refusals: RateLimiter | None = None,
+    notifier: Notifier | None = None,
+    secure_cookie: bool = False,
 ) -> Starlette:
     """The cloud as an ASGI application over `engine` (tables must exist: open_cloud_db).
     `now` is the server's clock (its receive times never come from a booth).
@@ -83,7 +86,9 @@ def create_app(
     `provider` takes the drivers' payments (a SimulatedProvider unless told);
     `limiter` limits each client of the public pages and driver endpoints; `refusals`
     limits how many refused payment notifications a client may send (accepted ones
-    are never limited: a provider's retries must get through)."""
+    are never limited: a provider's retries must get through). `notifier` delivers the
+    fault notifications (woken when events arrive; the caller starts and stops it);
+    `secure_cookie` marks people's session cookies HTTPS-only."""
     plates = PlateRules(plate_regions) if plate_regions is not None else p.WIRE_PLATES
     provider = provider or SimulatedProvider(now=now)
     limiter = limiter or RateLimiter()
@@ -147,6 +152,8 @@ def create_app(
         sent_at = _optional_time(data.get("sent_at"))
         received_at = now()
         result = await tx(lambda conn: books.ingest(conn, site["site_id"], booth_id, sent_at, events, received_at))
+        if notifier is not None and result.accepted:
+            notifier.wake()  # a fault raised in this batch is announced at once
         return JSONResponse(result.to_json(received_at))
 
     @_endpoint
@@ -182,6 +189,21 @@ def create_app(
         limit = _int_param(request, "limit", 500, 1, 1000)
         page = await tx(lambda conn: books.remote_payments_page(conn, site["site_id"], after, limit))
         return JSONResponse(page)
+
+    @_endpoint
+    async def site_commands(request: Request) -> Response:
+        """What the cloud asks the site's booths to do (closing maintenance records)."""
+        site = await authenticate(request)
+        after = request.query_params.get("after") or None
+        limit = _int_param(request, "limit", 200, 1, 1000)
+
+        def read(conn: Any) -> dict[str, Any]:
+            try:
+                return faults.commands_page(conn, site["site_id"], after, limit)
+            except faults.FaultRefused as exc:
+                raise Refused(exc.status, str(exc)) from None
+
+        return JSONResponse(await tx(read))
 
     @_endpoint
     async def site_books(request: Request) -> Response:
@@ -315,8 +337,34 @@ def create_app(
     async def sim_confirm(request: Request) -> Response:
         return await html(request, lambda: phones.sim_confirm(ctx, request))
 
+    sctx = staff.StaffContext(tx=tx, now=now, secure_cookie=secure_cookie)
+
+    def people_page(handler: Callable[[staff.StaffContext, Request], Awaitable[Response]]) -> Handler:
+        async def render(request: Request) -> Response:
+            try:
+                return await handler(sctx, request)
+            except Refused as exc:  # a refusal on the people's pages leads back to them
+                return HTMLResponse(staff.error_page(exc.status, str(exc)), status_code=exc.status)
+
+        async def run(request: Request) -> Response:
+            return await html(request, lambda: render(request))
+
+        return run
+
     routes = [
         Route(f"{p.API}/health", health, methods=["GET"]),
+        Route(f"{p.API}/sites/{{site_id}}/commands", site_commands, methods=["GET"]),
+        Route("/staff", people_page(staff.home), methods=["GET"]),
+        Route("/staff/sign-in", people_page(staff.sign_in_page), methods=["GET"]),
+        Route("/staff/sign-in", people_page(staff.sign_in), methods=["POST"]),
+        Route("/staff/sign-out", people_page(staff.sign_out), methods=["POST"]),
+        Route("/staff/rides", people_page(staff.rides), methods=["GET"]),
+        Route("/staff/rides/{site_id}/{ride_id}", people_page(staff.ride), methods=["GET"]),
+        Route("/staff/statement", people_page(staff.statement), methods=["GET"]),
+        Route("/staff/audit", people_page(staff.audit), methods=["GET"]),
+        Route("/staff/faults", people_page(staff.fault_list), methods=["GET"]),
+        Route("/staff/faults/{site_id}/{fault_id}", people_page(staff.fault), methods=["GET"]),
+        Route("/staff/faults/{site_id}/{fault_id}/close", people_page(staff.close_fault), methods=["POST"]),
         Route(f"{p.API}/whoami", whoami, methods=["GET"]),
         Route(f"{p.API}/sites/{{site_id}}/events", post_events, methods=["POST"]),
         Route(f"{p.API}/sites/{{site_id}}/occupancy", put_occupancy, methods=["PUT"]),

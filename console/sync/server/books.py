@@ -31,7 +31,7 @@ from console.domain.money import CURRENCY_EXPONENTS
 from console.domain.quote import Quote
 from console.domain.tariff import TariffBook
 from console.sync import protocol as p
-from console.sync.server import db, quotes
+from console.sync.server import db, faults, quotes, rides_cloud
 from console.sync.server.provider import Notification
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,11 @@ class _Paid(_Payload):
 
 
 # Event types the books understand; any other type is stored as it came.
-_PROJECTED: dict[str, type[_Payload]] = {"visit.opened": _Opened, "visit.closed": _Closed, "payment.recorded": _Paid}
+_PROJECTED: dict[str, type[BaseModel]] = {
+    "visit.opened": _Opened, "visit.closed": _Closed, "payment.recorded": _Paid,
+    # Elevator rides and charging faults are booked by their own modules.
+    rides_cloud.RIDE_EVENT: rides_cloud.RideIn, faults.FAULT_RAISED: faults.FaultIn, faults.MAINTENANCE_CLOSED: faults.ClosedIn,
+}
 
 
 @dataclass
@@ -165,7 +169,7 @@ def ingest(conn: Connection, site_id: str, booth_id: str, sent_at: datetime | No
     acknowledged: the booth keeps it.
     """
     result = BatchResult()
-    valid: list[tuple[p.EventIn, _Payload | None]] = []
+    valid: list[tuple[p.EventIn, BaseModel | None]] = []
     seen: set[str] = set()
     for raw in raw_events:
         raw_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
@@ -205,7 +209,7 @@ def ingest(conn: Connection, site_id: str, booth_id: str, sent_at: datetime | No
     return result
 
 
-def _store_and_book(conn: Connection, site_id: str, booth_id: str, events: list[tuple[p.EventIn, _Payload | None]],
+def _store_and_book(conn: Connection, site_id: str, booth_id: str, events: list[tuple[p.EventIn, BaseModel | None]],
                     received_at: datetime) -> set[str]:
     """Store events (each once) and book the effects of those new here. Returns their ids."""
     rows = [
@@ -226,11 +230,18 @@ def _store_and_book(conn: Connection, site_id: str, booth_id: str, events: list[
     return fresh
 
 
-def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, _Payload | None]], received_at: datetime) -> None:
+def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, BaseModel | None]], received_at: datetime) -> None:
     """Apply the effects of events stored for the first time (and only those)."""
     opened = [x for _, x in events if isinstance(x, _Opened)]
     closed = [x for _, x in events if isinstance(x, _Closed)]
     paid = [(ev, x) for ev, x in events if isinstance(x, _Paid)]
+    rides = [(ev, x) for ev, x in events if isinstance(x, rides_cloud.RideIn)]
+    if rides:
+        rides_cloud.book(conn, site_id, rides, received_at)
+    raised = [(ev, x) for ev, x in events if isinstance(x, faults.FaultIn)]
+    fixed = [(ev, x) for ev, x in events if isinstance(x, faults.ClosedIn)]
+    if raised or fixed:
+        faults.book(conn, site_id, raised, fixed, received_at)
     if opened:
         stmt = _insert(conn, db.visit)
         stmt = stmt.on_conflict_do_update(

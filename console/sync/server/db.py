@@ -7,7 +7,7 @@ manage its schema with migrations.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint
 from sqlalchemy.engine import Engine
 
 from console.store.engine import make_engine
@@ -185,6 +185,190 @@ delivery = Table(
     Column("rejected", Integer, nullable=False, default=0),
     Column("last_booth_sent_at", UTCDateTime(), nullable=True),
     Column("last_received_at", UTCDateTime(), nullable=True),
+)
+
+
+# -- people: accounts, what each may see, sessions -----------------------------------------------
+person = Table(
+    "cloud_person",
+    metadata,
+    Column("name", String(64), primary_key=True),  # the sign-in name
+    Column("display_name", String(80), nullable=False, default=""),
+    Column("role", String(24), nullable=False),  # site_manager / building_manager / franchise_manager / landlord / tenant
+    Column("password_hash", String(200), nullable=False),  # argon2id
+    Column("email", String(200), nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("lockouts", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+grant = Table(
+    "cloud_grant",
+    metadata,
+    # One thing a person may see: a site, a building, a franchise, a pile or a card.
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("person", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # site / building / franchise / pile / card
+    Column("site_id", String(64), nullable=False, default=""),  # "" for buildings and franchises
+    Column("ref", String(64), nullable=False),
+    UniqueConstraint("person", "kind", "site_id", "ref", name="uq_cloud_grant"),
+)
+
+person_session = Table(
+    "cloud_person_session",
+    metadata,
+    # Only a SHA-256 of the cookie's value is kept.
+    Column("token_hash", String(64), primary_key=True),
+    Column("person", String(64), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime(), nullable=True),
+)
+
+person_audit = Table(
+    "cloud_person_audit",
+    metadata,
+    # What people did and saw in the cloud: sign-ins, every portrait shown or refused,
+    # faults closed. Never updated, never deleted.
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("person", String(64), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("site_id", String(64), nullable=False, default=""),
+    Column("subject", String(64), nullable=False, default=""),
+    Column("outcome", String(16), nullable=False, default=""),
+    Column("client", String(64), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_cloud_person_audit_subject", "site_id", "subject"),
+)
+
+# -- elevators -----------------------------------------------------------------------------------
+building = Table(
+    "cloud_building",
+    metadata,
+    Column("building_id", String(64), primary_key=True),
+    Column("site_id", String(64), nullable=False),
+    Column("name", String(80), nullable=False, default=""),
+    Column("cars", String(200), nullable=False, default=""),  # comma list of car numbers; "": every car of the site
+)
+
+site_elevator = Table(
+    "cloud_site_elevator",
+    metadata,
+    # What the site's booths last said about their elevator: their time zone (statement
+    # months) and how long they keep portraits (the cloud keeps them no longer).
+    Column("site_id", String(64), primary_key=True),
+    Column("timezone", String(64), nullable=False),
+    Column("retention_days", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+ride = Table(
+    "cloud_ride",
+    metadata,
+    Column("site_id", String(64), primary_key=True),
+    Column("ride_id", String(36), primary_key=True),
+    Column("building_id", String(64), nullable=True),
+    Column("card", String(40), nullable=True),
+    Column("card_class", String(32), nullable=True),
+    Column("account_id", String(64), nullable=True),
+    Column("car", Integer, nullable=False),
+    Column("from_floor", Integer, nullable=True),
+    Column("floor", Integer, nullable=False),
+    Column("swiped_at", UTCDateTime(), nullable=True),
+    Column("doors_open_at", UTCDateTime(), nullable=False),
+    Column("fee_minor", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("price_rule", String(64), nullable=False, default=""),
+    Column("flagged", Boolean, nullable=False, default=False),
+    Column("flag_reason", String(200), nullable=True),
+    Column("snapshot", LargeBinary(), nullable=True),
+    Column("snapshot_face", Boolean, nullable=False, default=False),
+    Column("purge_after", UTCDateTime(), nullable=False),  # doors_open_at + the booth's retention
+    Column("snapshot_purged_at", UTCDateTime(), nullable=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Index("ix_cloud_ride_card", "site_id", "card", "doors_open_at"),
+    Index("ix_cloud_ride_building", "building_id", "doors_open_at"),
+    Index("ix_cloud_ride_purge", "purge_after"),
+)
+
+# -- charging faults -----------------------------------------------------------------------------
+franchise = Table(
+    "cloud_franchise",
+    metadata,
+    Column("franchise_id", String(64), primary_key=True),
+    Column("name", String(80), nullable=False, default=""),
+    Column("webhook_url", String(500), nullable=False, default=""),
+    # The key webhooks are signed with (HMAC-SHA256); the receiver holds the same.
+    Column("webhook_secret", String(64), nullable=False, default=""),
+)
+
+fault = Table(
+    "cloud_fault",
+    metadata,
+    Column("site_id", String(64), primary_key=True),
+    Column("fault_id", String(36), primary_key=True),
+    Column("pile_id", String(64), nullable=False),
+    Column("port", Integer, nullable=True),
+    Column("code", String(16), nullable=False),
+    Column("detail", String(300), nullable=False, default=""),
+    Column("region", String(64), nullable=False, default=""),
+    Column("franchise", String(64), nullable=False),
+    Column("raised_at", UTCDateTime(), nullable=False),  # booth clock
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("state", String(8), nullable=False, default="open"),  # open / closed
+    Column("closed_at", UTCDateTime(), nullable=True),
+    Column("closed_by", String(64), nullable=True),
+    Column("closed_where", String(8), nullable=True),  # booth / cloud
+    Column("note", String(500), nullable=True),
+    Index("ix_cloud_fault_franchise", "franchise", "state"),
+)
+
+fault_delivery = Table(
+    "cloud_fault_delivery",
+    metadata,
+    # One notification of a raised fault to one target, until it is delivered or given up.
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), nullable=False),
+    Column("fault_id", String(36), nullable=False),
+    Column("channel", String(8), nullable=False),  # webhook / email
+    Column("target", String(500), nullable=False),
+    Column("state", String(12), nullable=False, default="pending"),  # pending / delivered / failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("last_error", String(300), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("site_id", "fault_id", "channel", "target", name="uq_cloud_fault_delivery"),
+    Index("ix_cloud_fault_delivery_due", "state", "next_attempt_at"),
+)
+
+delivery_attempt = Table(
+    "cloud_delivery_attempt",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("delivery", Integer, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("detail", String(300), nullable=False, default=""),
+)
+
+site_command = Table(
+    "cloud_site_command",
+    metadata,
+    # What the cloud asks a site's booths to do (pulled like remote payments; the
+    # sequence number is the cursor).
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("command_id", String(36), nullable=False, unique=True),
+    Column("site_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),  # close_maintenance
+    Column("subject", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_cloud_site_command_site_seq", "site_id", "seq"),
 )
 
 

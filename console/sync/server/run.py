@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from console.i18n import _
 from console.sync.server.app import create_app
 from console.sync.server.db import open_cloud_db
+from console.sync.server.notify import Notifier, SmtpSettings
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -105,20 +106,25 @@ def serve(
     keyfile: str | None = None,
     announce: Callable[[str], None] = print,
     plate_regions: Sequence[str] | None = None,
+    smtp: SmtpSettings | None = None,
 ) -> None:
     """Run the cloud in the foreground until interrupted (Ctrl-C / SIGTERM). With a
-    certificate and key it speaks HTTPS. `plate_regions`: see create_app."""
+    certificate and key it speaks HTTPS. `plate_regions`: see create_app. `smtp`: where
+    fault e-mails go (None: they wait, recorded as not delivered)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = open_cloud_db(db_url)
-    app = create_app(engine, plate_regions=plate_regions)
+    notifier = Notifier(engine, smtp=smtp)
+    app = create_app(engine, plate_regions=plate_regions, notifier=notifier, secure_cookie=bool(certfile))
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     scheme = "https" if certfile else "http"
     shown = f"[{host}]" if ":" in host else host
     announce(f"booth cloud listening on {scheme}://{shown}:{actual} (database {describe_db(db_url)})")
     server = uvicorn.Server(_config(app, "info", certfile, keyfile))
+    notifier.start()
     try:
         server.run(sockets=[sock])
     finally:
+        notifier.stop()
         sock.close()
         engine.dispose()
