@@ -119,6 +119,9 @@ class DatabaseSection(_Strict):
     # 0: no limit. A lock wait on PostgreSQL lasts busy_timeout_ms unless lock_timeout_ms is set.
     statement_timeout_ms: int = Field(default=60_000, ge=0, le=3_600_000)
     lock_timeout_ms: int | None = Field(default=None, ge=0, le=600_000)
+    # A transaction the server has not finished after this long is cut from the booth's
+    # side (a frozen server or a dead link never fires its own timeouts). 0: never.
+    stall_timeout_s: float = Field(default=20.0, ge=0, le=3600)
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
     sslrootcert: str | None = None  # the CA that signed the server's certificate
     sslcert: str | None = None  # this booth's client certificate ...

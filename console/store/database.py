@@ -18,7 +18,9 @@ from sqlalchemy.engine import Engine, Result
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
+from console.i18n import N_
 from console.store.engine import READ_ONLY, StoreError, explain
+from console.store.stall import WATCHDOG, stall_timeout_of
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,23 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = engine.execution_options(**{READ_ONLY: True})
+        # PostgreSQL: transactions are watched for a server that stops answering.
+        self._stall_s = stall_timeout_of(engine)
+
+    @contextmanager
+    def _watched(self) -> Iterator[None]:
+        if not self._stall_s:
+            yield
+            return
+        watch = WATCHDOG.arm(self._stall_s)
+        try:
+            yield
+        except (StoreError, SQLAlchemyError) as exc:
+            if watch.fired:
+                raise StoreError(N_("the database did not answer in time (server stalled or unreachable); nothing was recorded")) from exc
+            raise
+        finally:
+            WATCHDOG.disarm(watch)
 
     @property
     def dialect(self) -> str:
@@ -62,27 +81,31 @@ class Store:
         """A transaction that commits at the end of the block or not at all. On SQLite it
         takes the write lock at its start, so two writers never deadlock."""
         session = Session(self.engine, expire_on_commit=False)
-        try:
-            with database_errors():
-                yield session
-                session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        with self._watched():
+            try:
+                with database_errors():
+                    yield session
+                    session.commit()
+            except BaseException:
+                with database_errors():
+                    session.rollback()
+                raise
+            finally:
+                session.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction: a consistent snapshot that never takes the write lock
         (it is rolled back at the end; nothing written in it is kept)."""
         session = Session(self._reader, expire_on_commit=False)
-        try:
-            with database_errors():
-                yield session
-        finally:
-            session.rollback()
-            session.close()
+        with self._watched():
+            try:
+                with database_errors():
+                    yield session
+            finally:
+                with database_errors():
+                    session.rollback()
+                session.close()
 
     def apply(self, change: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run one repository change in a transaction of its own: `store.apply(f, x)` is

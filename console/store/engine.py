@@ -55,6 +55,10 @@ class EngineSettings:
     sslcert: str | None = None
     sslkey: str | None = None
     application_name: str = "booth"
+    # A transaction on PostgreSQL still running after this long is cut from the booth's
+    # side (console/store/stall.py): a frozen server or a dead link never fires the
+    # server's own timeouts. 0: never.
+    stall_timeout_s: float = 20.0
 
     @property
     def effective_lock_timeout_ms(self) -> int:
@@ -184,14 +188,23 @@ def _postgresql_engine(url: URL, settings: EngineSettings) -> Engine:
         value = getattr(settings, key)
         if value:
             connect_args[key] = value
-    return create_engine(
+    if settings.stall_timeout_s > 0:
+        # A dead link or a vanished server host is noticed by the kernel too.
+        connect_args.update(keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+                            tcp_user_timeout=int(settings.stall_timeout_s * 1000))
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.stall_timeout_s <= 0,  # else pinged under the stall watch
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout_s,
         connect_args=connect_args,
     )
+    if settings.stall_timeout_s > 0:
+        from console.store.stall import watch_engine
+
+        watch_engine(engine, settings.stall_timeout_s)
+    return engine
 
 
 def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
