@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 
 EXIT_STORE = 3
 
+# App actions that do something only while the dashboard shows.
+DASHBOARD_ACTIONS = frozenset({"exit_by_plate", "pay_next", "manual_gate", "occupancy", "receipts", "elevator",
+                               "close_shift", "manager_reports", "charging"})
+
 FALLBACK_THEME = "booth-dark"
 
 
@@ -161,7 +165,9 @@ class BoothApp(App[None]):
             if self.demo:
                 from console.site.headless import AutoAttendant
 
-                self.auto = AutoAttendant(site)
+                # The drawer is the signed-in user's: what auto-pay takes and what the
+                # desk takes after ctrl+a go into the same shift.
+                self.auto = AutoAttendant(site, name=self.attendant or "auto-attendant")
                 self.auto.enabled = self.auto_pay_wanted
             self.site = site
             self._unsubscribe = site.bus.subscribe(self._on_site_event)
@@ -281,6 +287,13 @@ class BoothApp(App[None]):
             self.dashboard.set_flags(flags)
 
     # -- actions (the registry in console.ui.actions names them) --------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The dashboard's keys work (and show) only on the dashboard: on a screen above
+        it, such as the exit desk, they are neither run nor offered."""
+        if action in DASHBOARD_ACTIONS and self.screen is not self.dashboard:
+            return False
+        return True
+
     def _site_on_dashboard(self) -> Site | None:
         """The site, when the dashboard is showing and the site has started."""
         if self.site is None:
@@ -358,9 +371,11 @@ class BoothApp(App[None]):
                 return
             self.notify(_("auto-pay exists only in the demo"), severity="warning")
             return
-        self.auto.enabled = not self.auto.enabled
+        self.auto.enabled = not self.auto.enabled  # turned on, it also pays what already waits
         self._update_flags()
         self.notify(_("demo auto-pay on") if self.auto.enabled else _("demo auto-pay off: exits come to the desk"), timeout=3)
+        if not self.auto.enabled and self.site is not None:
+            self.exits.offer_next()
 
     # -- the interface language -------------------------------------------------------------------
     def _screen_shown(self, screen: Screen[Any]) -> None:
