@@ -140,6 +140,9 @@ class ExitService:
             self.bus.report("warning", _("{lane_id}: {plate} owes {debts} earlier unpaid exit(s); added to the fee").format(lane_id=lane_id, plate=plate, debts=len(debts)))
         ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts), facts=facts)
         if self._leaves_by_itself(ticket, now):
+            if not from_reader:
+                # The typed vehicle left: a ticket it replaced must not stay behind.
+                self._dropped([t for t in (self.board.ticket_at_lane(lane_id),) if t is not None and self.board.release(t.id)], plate)
             return None
         self._dropped(self.board.hold(ticket, status=f"{plate}: {ticket.due} due", replacing=not from_reader), plate)
         return ticket

@@ -87,7 +87,8 @@ class ExitFlow(Flow):
                 self.app.notify(_("{plate} paid, change {change}").format(plate=ticket.visit.plate, change=result.change), timeout=3)
             else:
                 site.board.set_aside(ticket.id)
-            self.offer_next(after=ticket.id)
+            # Once this desk is off the screen stack, the next desk may take its place.
+            self.app.call_after_refresh(self.offer_next, after=ticket.id)
 
         self.app.push_screen(desk, closed)
 

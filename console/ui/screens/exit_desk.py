@@ -85,6 +85,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.settled: ExitSettled | None = None
         self.paying = False
         self.parts: list[Tender] = []  # card / account parts of a split payment, taken with the cash
+        self.parts_cover = False  # the parts alone pay the whole fee
         self.change_left = False
         self.guard = guard
         self.ready = guard <= 0
@@ -138,6 +139,8 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         return table
 
     def on_mount(self) -> None:
+        for empty in ("#parts", "#qr"):
+            self.query_one(empty, Static).display = False
         if self.ready:
             self.query_one("#tendered", Input).focus()
         else:
@@ -191,7 +194,14 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             first = others[0]
             text = ngettext("{n} more waiting, next: {lane} {plate} ({due})", "{n} more waiting, next: {lane} {plate} ({due})", len(others)).format(
                 n=len(others), lane=first.lane_id, plate=self.config.site.plates.display(first.visit.plate), due=first.due)
-        self.query_one("#queue", Static).update(text)
+        self._show("#queue", text)
+
+    def _show(self, selector: str, content: object) -> None:
+        """Update a line that takes no room while it is empty."""
+        widget = self.query_one(selector, Static)
+        widget.update(content)  # type: ignore[arg-type]
+        widget.display = bool(content)
+        self.call_after_refresh(self._fit)
 
     def _say(self, text: str, kind: str = "") -> None:
         label = self.query_one("#message", Static)
@@ -212,8 +222,8 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         if self.paying or not self.ready:
             return  # a second Enter while the first payment is being written
         typed = event.value.strip()
-        if not typed and self.parts:
-            # Enter with the parts already taken: they must cover the fee.
+        if not typed and self.parts and self.parts_cover:
+            # The parts cover the fee (their payment failed to record): Enter tries again.
             self._commit(list(self.parts))
             return
         if not typed and not self.ticket.due.is_zero:
@@ -258,7 +268,9 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.app.call_from_thread(self._part_taken, part, left)
 
     def _part_refused(self, message: str) -> None:
+        # The typed amount was the part's: the cash field starts empty again.
         self.paying = False
+        self.query_one("#tendered", Input).value = ""
         self.query_one("#reference", Input).value = ""
         self._say(message, "error")
         self.query_one("#tendered", Input).focus()
@@ -266,12 +278,13 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     def _part_taken(self, part: Tender, left: Money) -> None:
         self.paying = False
         self.parts.append(part)
+        self.parts_cover = left.is_zero
         self.query_one("#tendered", Input).value = ""
         self.query_one("#reference", Input).value = ""
         if left.is_zero:
             self._commit(list(self.parts))
             return
-        self.query_one("#parts", Static).update(
+        self._show("#parts",
             _("Parts: {parts} · {left} left (Enter: cash)").format(
                 parts=", ".join(_(METHODS.get(p.method, p.method)) + " " + (p.amount_text or _("rest")) for p in self.parts),
                 left=left)
@@ -314,7 +327,8 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     def _show_ticket(self, ticket: ExitTicket) -> None:
         self.ticket = ticket
         self.parts.clear()
-        self.query_one("#parts", Static).update("")
+        self.parts_cover = False
+        self._show("#parts", "")
         self.query_one("#fee", Static).update(self._fee_table())
         self.query_one("#due", Label).update(_("To pay: {due}").format(due=ticket.due) + ("  " + _("(Enter lets the vehicle leave)") if ticket.due.is_zero else ""))
         self._say(_("fee changed"), "done")
@@ -358,7 +372,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         # No amount in the link: the cloud quotes the stay itself (docs/phones.md).
         query = urlencode({"site": self.config.cloud.site_id, "plate": self.ticket.visit.plate})
         link = f"{cloud}/pay?{query}"
-        self.query_one("#qr", Static).update(qr_text(link))
+        self._show("#qr", qr_text(link))
         self.call_after_refresh(self._fit)
         self._say(_("scan to pay by phone; the exit opens when the payment arrives (ctrl+r again checks now)"))
         self.check_remote()
