@@ -16,14 +16,12 @@ from console.site.errors import SiteError, command
 from console.site.events import ExitSettled, ExitTicket
 from console.site.exits import ExitService
 from console.site.staff import StaffService
-from console.site.tender import Tender
+from console.site.tender import CASH_NEEDED, Tender
 from console.store import cloud_copies
 from console.store.audit import append_audit
 
 _APPROVAL_CODE = re.compile(r"[A-Z0-9]{4,12}")
 
-# Cash is taken only for an amount the attendant typed: an empty field never pays.
-CASH_NEEDED = N_("type the cash handed over, then Enter (F5 fills in the exact amount)")
 METHOD_NAMES = {"cash": N_("cash"), "card": N_("card"), "account": N_("account")}
 
 

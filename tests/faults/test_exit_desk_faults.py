@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from sqlmodel import select
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from console.i18n import set_language
 from console.store.tables import PaymentRow

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlmodel import Session, select
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from console.domain.staff import Role
 from console.store.tables import DebtRow, OverrideRow, PaymentRow

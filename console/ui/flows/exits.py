@@ -164,7 +164,7 @@ class ExitFlow(Flow):
                 replace()
 
         question = _("{lane} already has {waiting} waiting. Enter: {plate} replaces that ticket ({waiting} stays inside, unpaid). "
-                     "Escape: keep {waiting} and type nothing.").format(lane=busy.lane_id, waiting=busy.waiting_plate, plate=busy.plate)
+                     "Escape: keep the ticket of {waiting}.").format(lane=busy.lane_id, waiting=busy.waiting_plate, plate=busy.plate)
         self.app.push_screen(ConfirmScreen(_("One ticket per lane"), question), answered)
 
     def choose_plate(self, lane_id: str, read_plate: str, candidates: tuple[str, ...], *, replace_waiting: bool = True) -> None:

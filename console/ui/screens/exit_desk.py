@@ -24,10 +24,9 @@ from console.domain.money import Money
 from console.domain.visits import format_duration
 from console.formats import date_time
 from console.i18n import N_, _, ngettext
-from console.site.desk import CASH_NEEDED
 from console.site.errors import SiteError
 from console.site.events import ExitSettled, ExitTicket, LaneChanged, SiteEvent
-from console.site.tender import Tender
+from console.site.tender import CASH_NEEDED, Tender
 from console.ui.actions import actions_for, bindings_for
 from console.ui.widgets.key_hints import KeyHints
 

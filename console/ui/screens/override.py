@@ -56,7 +56,7 @@ class OverrideScreen(ModalScreen[OverrideRequest | None]):
                 yield Input(id="value")
             yield Label(_("Reason"))
             yield Input(id="reason")
-            yield Label(_("Manager name and PIN (needed when the fee drops by more than {limit})").format(limit=self.limit_text), classes="hint")
+            yield Label(_("Manager name and PIN (needed when the visit's fee drops by more than {limit} in all)").format(limit=self.limit_text), classes="hint")
             yield Input(placeholder=_("manager name"), id="manager")
             yield Input(placeholder=_("PIN"), password=True, id="pin")
 
