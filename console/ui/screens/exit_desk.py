@@ -165,6 +165,8 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     def _fit(self) -> None:
         """On a short terminal the details and fee table scroll, so the amount, the fields
         and the result line always show."""
+        if not self.is_mounted or not self.query("#info"):
+            return
         box = self.query_one(Vertical)
         info = self.query_one("#info", VerticalScroll)
         fixed = sum(w.outer_size.height for w in box.children if w is not info)
@@ -197,9 +199,9 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
     def _show(self, selector: str, content: object) -> None:
         """Update a line that takes no room while it is empty."""
-        widget = self.query_one(selector, Static)
-        widget.update(content)  # type: ignore[arg-type]
-        widget.display = bool(content)
+        for widget in self.query(selector).results(Static):
+            widget.update(content)  # type: ignore[arg-type]
+            widget.display = bool(content)
         self.call_after_refresh(self._fit)
 
     def _say(self, text: str, kind: str = "") -> None:
@@ -389,6 +391,8 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     def show_site_event(self, event: SiteEvent) -> None:
         """The ticket was settled elsewhere (a phone payment, another attendant); the
         queue behind this exit changed."""
+        if not self.is_mounted:
+            return  # composed after this event; it reads the board as it mounts
         if isinstance(event, LaneChanged):
             self._show_queue()
             return
