@@ -22,7 +22,11 @@ from console.store.audit import append_audit
 
 _APPROVAL_CODE = re.compile(r"[A-Z0-9]{4,12}")
 
-METHOD_NAMES = {"cash": N_("cash"), "card": N_("card"), "account": N_("account")}
+# A refused part, said per method (a whole sentence translates better than a pieced one).
+PART_REFUSED = {
+    "card": N_("card part refused: {why}. {remaining} can still be paid in cash or another way"),
+    "account": N_("account part refused: {why}. {remaining} can still be paid in cash or another way"),
+}
 
 
 class ExitDesk:
@@ -78,10 +82,7 @@ class ExitDesk:
             amount = self._part_amount(part, remaining)
             self._payment(part, amount)
         except (SiteError, DomainError) as exc:
-            method = _(METHOD_NAMES.get(part.method, part.method))
-            raise SiteError(
-                _("{method} part refused: {why}. {remaining} can still be paid in cash or another way").format(method=method, why=_(str(exc)), remaining=remaining)
-            ) from None
+            raise SiteError(_(PART_REFUSED[part.method]).format(why=_(str(exc)), remaining=remaining)) from None
         return remaining - amount
 
     @command(N_("payment NOT recorded, gate stays closed"))

@@ -104,7 +104,9 @@ class ExitFlow(Flow):
         """Another attendant signed in: close every exit desk that was open (the vehicles
         keep waiting with their tickets), so nothing is taken under the previous name."""
         closed = 0
-        while any(isinstance(s, ExitDeskScreen) for s in self.app.screen_stack):
+        for _screen in list(self.app.screen_stack):  # at most one pop per screen
+            if not any(isinstance(s, ExitDeskScreen) for s in self.app.screen_stack):
+                break
             top = self.app.screen
             if isinstance(top, ExitDeskScreen):
                 top.closed_for_sign_in = True

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 # Payment methods as the parts line names them.
 METHODS = {"cash": N_("cash"), "card": N_("card"), "account": N_("account")}
 
+CHECKING = {"card": N_("checking the card part…"), "account": N_("checking the account part…")}
+
 # The desk's own actions (its keys); any other action belongs to the app.
 _DESK_ACTIONS = {a.action.partition("(")[0] for a in actions_for("exit-desk")}
 
@@ -256,7 +258,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         amount = self.query_one("#tendered", Input).value.strip()
         reference = self.query_one("#reference", Input).value.strip()
         self.paying = True
-        self._say(_("checking the {method} part…").format(method=_(METHODS.get(method, method))))
+        self._say(_(CHECKING.get(method, CHECKING["card"])))
         self.check_part(Tender(method, amount, "", reference))
 
     @work(thread=True, exclusive=True, group="exit-part", exit_on_error=False)
