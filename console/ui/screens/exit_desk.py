@@ -375,7 +375,12 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         # No amount in the link: the cloud quotes the stay itself (docs/phones.md).
         query = urlencode({"site": self.config.cloud.site_id, "plate": self.ticket.visit.plate})
         link = f"{cloud}/pay?{query}"
+        # The code takes the place of the stay's details, so it shows whole where it fits
+        # (120x40); on a smaller screen it scrolls.
+        self.query_one("#details", Static).display = False
+        self.query_one("#fee", Static).display = False
         self._show("#qr", qr_text(link))
+        self.query_one("#info", VerticalScroll).scroll_home(animate=False)
         self.call_after_refresh(self._fit)
         self._say(_("scan to pay by phone; the exit opens when the payment arrives (ctrl+r again checks now)"))
         self.check_remote()
