@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, runtime_checkable
 
 from textual import work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -290,9 +290,12 @@ class BoothApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The dashboard's keys work (and show) only on the dashboard: on a screen above
         it, such as the exit desk, they are neither run nor offered."""
-        if action in DASHBOARD_ACTIONS and self.screen is not self.dashboard:
+        if action not in DASHBOARD_ACTIONS:
+            return True
+        try:
+            return self.screen is self.dashboard
+        except ScreenStackError:  # before the first screen: nothing to run yet
             return False
-        return True
 
     def _site_on_dashboard(self) -> Site | None:
         """The site, when the dashboard is showing and the site has started."""
