@@ -322,3 +322,20 @@ async def test_the_desk_shows_its_result_line_at_80x24(store, clock) -> None:  #
         assert not message.region.overlaps(hints.region)
         for field in desk.query(Input).results(Input):
             assert field.region.bottom <= 24 and field.region.height == 3
+
+
+async def test_the_same_attendant_signing_in_again_finds_the_desk_as_left(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    site.staff.add_user("ann", Role.ATTENDANT, "1357", actor="test")
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(100, 40)) as pilot:
+        desk = await _car_waiting_at_exit(pilot, app, site, clock)
+        await pilot.press(*"20")
+        app.staff.lock()
+        await until(pilot, lambda: app.screen.id == "sign-in")
+        await pilot.press(*"1357", "enter")  # the name field already holds ann
+        await until(pilot, lambda: app.screen is desk)
+        assert desk.query_one("#tendered", Input).value == "20"
+        await pilot.press("enter")
+        await until(pilot, lambda: desk.settled is not None)
+    assert _payments(store) == [("cash", 750, "ann")]
