@@ -154,6 +154,8 @@ class LaneBoard:
             lane = self._lanes[ticket.lane_id] if ticket is not None else None
         if ticket is not None and lane is not None and lane.pending is not None and lane.pending.id == ticket_id:
             self.update_lane(ticket.lane_id, pending=None)
+        elif ticket is not None:
+            self.update_lane(ticket.lane_id)  # the queue changed: the boards redraw it
         return ticket
 
     # -- devices ------------------------------------------------------------------------------
