@@ -79,3 +79,25 @@ class ClosedVisit:
     payments: tuple[RecordedPayment, ...]
     replayed: bool = False  # True when a repeated request found the earlier result
     receipt_number: int | None = None
+
+
+def fee_reduction_needs_manager(quoted: Money, new_total: Money, limit: Money) -> bool:
+    """Whether a fee change at the desk needs a manager's PIN.
+
+    The limit holds for the visit's whole reduction against the fee first quoted, not for
+    each change: four changes of 5.00 off a 20.00 fee lower it by 20.00 in all."""
+    return (quoted - new_total) > limit
+
+
+def check_drawer(shift_attendant: str | None, attendant: str, *, takes_cash: bool) -> None:
+    """A payment taken at the desk goes into the drawer of the attendant taking it: the
+    booth's open shift must be theirs. Raises PaymentError otherwise (nothing recorded)."""
+    if shift_attendant is None:
+        if takes_cash:
+            raise PaymentError(_("no shift is open at this booth: open one (with the float) before taking cash"))
+        return
+    if shift_attendant != attendant:
+        raise PaymentError(
+            _("the drawer belongs to the shift of {owner}, not {attendant}: close that shift or have it handed over (F10) before taking payments")
+            .format(owner=shift_attendant, attendant=attendant)
+        )

@@ -48,7 +48,8 @@ class LaneBoard:
         self._lanes: dict[str, LaneSnapshot] = {
             lane.id: LaneSnapshot(lane.id, lane.name or lane.id, lane.direction, lane.zone) for lane in config.lanes
         }
-        self._tickets: dict[str, ExitTicket] = {}
+        self._tickets: dict[str, ExitTicket] = {}  # in the order the vehicles arrived
+        self._aside: list[str] = []  # tickets the attendant stepped back from, in that order
         self._health: dict[str, DeviceHealth] = {}
         self._counts: dict[str, int] = {}
         self._counts_version = 0
@@ -94,6 +95,43 @@ class LaneBoard:
         with self._lock:
             return list(self._tickets.values())
 
+    def queue(self) -> list[ExitTicket]:
+        """Waiting exits in the order the desk serves them: first come, first served;
+        an exit the attendant stepped back from (Escape) goes behind the others."""
+        with self._lock:
+            aside = [t for t in self._aside if t in self._tickets]
+            first = [t for tid, t in self._tickets.items() if tid not in aside]
+            return first + [self._tickets[tid] for tid in aside]
+
+    def next_waiting(self, *, after: str | None = None) -> ExitTicket | None:
+        """The exit to serve next (the queue's head), skipping the ticket `after`."""
+        return next((t for t in self.queue() if t.id != after), None)
+
+    def set_aside(self, ticket_id: str) -> None:
+        """The attendant left this exit's desk: it still waits, behind the others."""
+        with self._lock:
+            if ticket_id in self._aside:
+                self._aside.remove(ticket_id)
+            if ticket_id in self._tickets:
+                self._aside.append(ticket_id)
+
+    def is_aside(self, ticket_id: str) -> bool:
+        with self._lock:
+            return ticket_id in self._aside
+
+    def waiting_by_lane(self) -> dict[str, int]:
+        """How many exits wait at each exit lane (every exit lane named, 0 included)."""
+        with self._lock:
+            counts = {lane.id: 0 for lane in self._lanes.values() if lane.direction == "exit"}
+            for ticket in self._tickets.values():
+                counts[ticket.lane_id] = counts.get(ticket.lane_id, 0) + 1
+            return counts
+
+    def ticket_at_lane(self, lane_id: str) -> ExitTicket | None:
+        """The ticket waiting at `lane_id`, if any (one per lane)."""
+        with self._lock:
+            return next((t for t in self._tickets.values() if t.lane_id == lane_id), None)
+
     def ticket(self, ticket_id: str) -> ExitTicket | None:
         with self._lock:
             return self._tickets.get(ticket_id)
@@ -102,22 +140,34 @@ class LaneBoard:
         with self._lock:
             return next((t for t in self._tickets.values() if t.visit.id == visit_id), None)
 
-    def hold(self, ticket: ExitTicket, status: str | None = None) -> None:
-        """Keep `ticket` waiting at its lane (a new ticket, or a changed fee)."""
+    def hold(self, ticket: ExitTicket, status: str | None = None, *, replacing: bool = False) -> list[ExitTicket]:
+        """Keep `ticket` waiting at its lane (a new ticket, or a changed fee). With
+        `replacing`, any other ticket at that lane goes (one ticket per lane); returns the
+        tickets that went."""
         with self._lock:
+            dropped = [t for t in self._tickets.values() if replacing and t.lane_id == ticket.lane_id and t.id != ticket.id]
+            for old in dropped:
+                del self._tickets[old.id]
+                if old.id in self._aside:
+                    self._aside.remove(old.id)
             self._tickets[ticket.id] = ticket
         if status is None:
             self.update_lane(ticket.lane_id, pending=ticket)
         else:
             self.update_lane(ticket.lane_id, pending=ticket, status=status)
+        return dropped
 
     def release(self, ticket_id: str) -> ExitTicket | None:
         """The exit no longer waits (settled or gone). Returns the ticket if it was waiting."""
         with self._lock:
             ticket = self._tickets.pop(ticket_id, None)
+            if ticket_id in self._aside:
+                self._aside.remove(ticket_id)
             lane = self._lanes[ticket.lane_id] if ticket is not None else None
         if ticket is not None and lane is not None and lane.pending is not None and lane.pending.id == ticket_id:
             self.update_lane(ticket.lane_id, pending=None)
+        elif ticket is not None:
+            self.update_lane(ticket.lane_id)  # the queue changed: the boards redraw it
         return ticket
 
     # -- devices ------------------------------------------------------------------------------

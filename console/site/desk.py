@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from console.domain.errors import DomainError
 from console.domain.money import Money
-from console.domain.payments import NewPayment, settle_cash
+from console.domain.payments import NewPayment, fee_reduction_needs_manager, settle_cash
 from console.domain.quote import QuoteItem
 from console.domain.staff import Role
 from console.i18n import N_, _
@@ -15,11 +16,17 @@ from console.site.errors import SiteError, command
 from console.site.events import ExitSettled, ExitTicket
 from console.site.exits import ExitService
 from console.site.staff import StaffService
-from console.site.tender import Tender
+from console.site.tender import CASH_NEEDED, Tender
 from console.store import cloud_copies
 from console.store.audit import append_audit
 
 _APPROVAL_CODE = re.compile(r"[A-Z0-9]{4,12}")
+
+# A refused part, said per method (a whole sentence translates better than a pieced one).
+PART_REFUSED = {
+    "card": N_("card part refused: {why}. {remaining} can still be paid in cash or another way"),
+    "account": N_("account part refused: {why}. {remaining} can still be paid in cash or another way"),
+}
 
 
 class ExitDesk:
@@ -47,14 +54,47 @@ class ExitDesk:
         """
         return self.pay(ticket_id, [Tender("cash", "", tendered_text)], attendant=attendant, change_left=change_left)
 
+    def _part_amount(self, tender: Tender, remaining: Money) -> Money:
+        """The amount of one part (empty: all that is still due), checked against it."""
+        method = tender.method
+        if method not in ("cash", "card", "account", "mobile"):
+            raise SiteError(_("unknown payment method {method!r}").format(method=method))
+        amount = Money.parse(tender.amount_text, self.currency) if tender.amount_text.strip() else remaining
+        if amount.is_negative or amount.is_zero:
+            raise SiteError(_("the {method} amount must be more than zero").format(method=method))
+        if amount > remaining:
+            raise SiteError(_("{method} {amount} is more than the {remaining} still due").format(method=method, amount=amount, remaining=remaining))
+        return amount
+
+    @command(N_("part NOT taken"))
+    def check_part(self, ticket_id: str, parts: list[Tender], part: Tender) -> Money:
+        """Check a card or account part before it joins a split payment (nothing is
+        recorded yet): its amount, the card's approval code, the account. Returns what is
+        still due after `parts` and `part`. A refused part raises SiteError saying what
+        is still payable; the parts taken so far stay as they were."""
+        ticket = self._waiting(ticket_id)
+        remaining = ticket.due
+        for earlier in parts:
+            remaining = remaining - self._part_amount(earlier, remaining)
+        if part.method not in ("card", "account"):
+            raise SiteError(_("a part is paid by card or account; the rest is cash"))
+        try:
+            amount = self._part_amount(part, remaining)
+            self._payment(part, amount)
+        except (SiteError, DomainError) as exc:
+            raise SiteError(_(PART_REFUSED[part.method]).format(why=_(str(exc)), remaining=remaining)) from None
+        return remaining - amount
+
     @command(N_("payment NOT recorded, gate stays closed"))
     def pay(self, ticket_id: str, tenders: list[Tender], *, attendant: str, change_left: bool = False) -> ExitSettled:
         """Take the fee in one or several methods (split payment), then open the gate.
 
-        A tender with no amount takes what is still due. Cash may be tendered above its
-        part (the change is worked out); a card needs the terminal's approval code; an
-        account must exist, be active and allow the amount. With `change_left` the driver
-        leaves the change: it goes into the drawer as such, not into the cash difference.
+        A tender with no amount takes what is still due. Cash needs the amount handed over
+        (never assumed) and may be above its part (the change is worked out); a card needs
+        the terminal's approval code; an account must exist, be active and allow the
+        amount. The payments go into `attendant`'s drawer: the booth's open shift must be
+        theirs. With `change_left` the driver leaves the change: it goes into the drawer
+        as such, not into the cash difference.
         """
         ticket = self._waiting(ticket_id, "this exit is no longer waiting (already paid or cancelled)")
         due = ticket.due
@@ -67,13 +107,7 @@ class ExitDesk:
         remaining = due
         for tender in tenders:
             method = tender.method
-            if method not in ("cash", "card", "account", "mobile"):
-                raise SiteError(_("unknown payment method {method!r}").format(method=method))
-            amount = Money.parse(tender.amount_text, self.currency) if tender.amount_text.strip() else remaining
-            if amount.is_negative or amount.is_zero:
-                raise SiteError(_("the {method} amount must be more than zero").format(method=method))
-            if amount > remaining:
-                raise SiteError(_("{method} {amount} is more than the {remaining} still due").format(method=method, amount=amount, remaining=remaining))
+            amount = self._part_amount(tender, remaining)
             payments.append(self._payment(tender, amount))
             if method == "cash":
                 change = change + (payments[-1].change or Money.zero(self.currency))
@@ -83,14 +117,16 @@ class ExitDesk:
         if change_left and change.is_zero:
             raise SiteError(_("there is no change to leave"))
         return self.exits.settle(
-            ticket, payments, attendant=attendant, reason="paid",
+            ticket, payments, attendant=attendant, reason="paid", drawer_of=attendant,
             change=Money.zero(self.currency) if change_left else change, change_left=change.minor if change_left else 0,
         )
 
     def _payment(self, tender: Tender, amount: Money) -> NewPayment:
         """One part of a payment, checked (SiteError or a domain error when it cannot be taken)."""
         if tender.method == "cash":
-            tendered = Money.parse(tender.tendered_text, self.currency) if tender.tendered_text.strip() else amount
+            if not tender.tendered_text.strip():
+                raise SiteError(_(CASH_NEEDED))
+            tendered = Money.parse(tender.tendered_text, self.currency)
             outcome = settle_cash(amount, tendered)
             return NewPayment("cash", amount, outcome.tendered, outcome.change)
         if tender.method == "card":
@@ -143,12 +179,17 @@ class ExitDesk:
             new_total = quote.total
         else:
             raise SiteError(_("override kind must be fee_change, waive or validation"))
-        lowered = old - new_total
+        # The limit is on the visit's whole reduction against its first quote, so small
+        # steps cannot add up to a waiver nobody approved.
+        quoted = ticket.quoted_total
         limit = Money.parse(self.config.operations.override_pin_above, self.currency)
         approved_by = None
-        if lowered > limit or (kind == "waive" and not old.is_zero and old > limit):
+        if fee_reduction_needs_manager(quoted, new_total, limit):
             if not manager.strip():
-                raise SiteError(_("lowering a fee by more than {limit} needs a manager's name and PIN").format(limit=limit))
+                raise SiteError(
+                    _("this lowers the fee by {lowered} in all (quoted {quoted}); more than {limit} needs a manager's name and PIN")
+                    .format(lowered=quoted - new_total, quoted=quoted, limit=limit)
+                )
             approver = self.staff.sign_in(manager, manager_pin)
             if approver.role is not Role.MANAGER:
                 raise SiteError(_("{name} is not a manager").format(name=approver.name))

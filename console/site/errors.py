@@ -45,6 +45,18 @@ class AlreadyLeft(SiteError):
         self.visit = visit
 
 
+class LaneBusy(SiteError):
+    """The exit lane already holds a waiting ticket for another vehicle: the attendant
+    says whether the new plate replaces it (one ticket per lane)."""
+
+    def __init__(self, lane_id: str, waiting_plate: str, due: str, plate: str) -> None:
+        self.lane_id = lane_id
+        self.waiting_plate = waiting_plate
+        self.plate = plate
+        super().__init__(_("{lane} already has {waiting} waiting ({due}); {plate} would replace it").format(
+            lane=lane_id, waiting=waiting_plate, due=due, plate=plate))
+
+
 class SettledElsewhere(SiteError):
     """The stay was settled meanwhile at another booth (or by an earlier press): nothing
     was charged here; the message names who settled it, where and when."""

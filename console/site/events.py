@@ -50,6 +50,16 @@ class ExitTicket:
         return min(sum(amount for _id, amount in self.prepaid), max(0, self.quote.total.minor - self.visit.paid_minor))
 
     @property
+    def quoted_total(self) -> Money:
+        """The fee as first quoted for this exit, before any change at the desk: the
+        override limit is measured against it."""
+        if self.overrides:
+            first = self.overrides[0].get("quoted_minor")
+            if isinstance(first, int):
+                return Money(first, self.quote.total.currency)
+        return self.quote.total
+
+    @property
     def due(self) -> Money:
         """What is still to pay after earlier payments (pay station, phone)."""
         return Money(max(0, self.quote.total.minor - self.visit.paid_minor - self.prepaid_minor), self.quote.total.currency)

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from console.domain.clock import Clock
 from console.domain.money import Money
-from console.domain.payments import ClosedVisit, NewPayment, PaymentMethod
+from console.domain.payments import ClosedVisit, NewPayment, PaymentMethod, check_drawer
 from console.domain.plates import PlateError
 from console.domain.quote import QuoteItem
 from console.domain.visits import Visit
@@ -25,7 +25,7 @@ from console.i18n import N_, _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
-from console.site.errors import AlreadyLeft, PlateNotFound, SettledElsewhere, SiteError, command, refusals
+from console.site.errors import AlreadyLeft, LaneBusy, PlateNotFound, SettledElsewhere, SiteError, command, refusals
 from console.site.events import ExitSettled, ExitTicket
 from console.site.pricing import Membership, TariffPricing
 from console.site.receipts import receipt_content
@@ -90,14 +90,18 @@ class ExitService:
     # -- a plate at an exit ------------------------------------------------------------------
     @command(N_("cannot look up the plate"))
     def open_exit(
-        self, lane_id: str, raw_plate: str, *, now: datetime | None = None, lost_ticket: bool = False
+        self, lane_id: str, raw_plate: str, *, now: datetime | None = None, lost_ticket: bool = False, replace_waiting: bool = False,
+        from_reader: bool = False,
     ) -> ExitTicket | None:
         """Find the plate's visit and quote its exit at `lane_id`.
 
         A stay within the free period, a pass, or a stay paid by phone leaves at once
         (returns None). Otherwise the lane waits with a ticket the attendant settles.
         Raises SiteError for an unknown plate (PlateNotFound, with near matches), a
-        vehicle that has already left, or a lane that is not an exit.
+        vehicle that has already left, or a lane that is not an exit. A plate typed by the
+        attendant holds one ticket per lane: another vehicle's ticket waiting there raises
+        LaneBusy, unless `replace_waiting` (the attendant confirmed), which drops it. A
+        read of the lane's own reader (`from_reader`) queues behind what waits there.
         """
         now = now or self.clock.now()
         if not self.board.has_lane(lane_id, "exit"):
@@ -120,6 +124,8 @@ class ExitService:
         existing = self.board.ticket_for_visit(visit.id)
         if existing is not None:
             return existing  # reopening the exit keeps the same ticket (and idempotency key)
+        if not from_reader:
+            self._check_lane_free(lane_id, plate, replace_waiting=replace_waiting)
         try:
             facts = self.pricing.facts(visit, memberships, previous, lost_ticket=lost_ticket)
             quote = self.pricing.quote(visit, now, facts=facts)
@@ -134,10 +140,24 @@ class ExitService:
             self.bus.report("warning", _("{lane_id}: {plate} owes {debts} earlier unpaid exit(s); added to the fee").format(lane_id=lane_id, plate=plate, debts=len(debts)))
         ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts), facts=facts)
         if self._leaves_by_itself(ticket, now):
+            if not from_reader:
+                # The typed vehicle left: a ticket it replaced must not stay behind.
+                self._dropped([t for t in (self.board.ticket_at_lane(lane_id),) if t is not None and self.board.release(t.id)], plate)
             return None
         ticket = self.with_phone_payments(ticket)
-        self.board.hold(ticket, status=f"{plate}: {ticket.due} due")
+        self._dropped(self.board.hold(ticket, status=f"{plate}: {ticket.due} due", replacing=not from_reader), plate)
         return ticket
+
+    def _check_lane_free(self, lane_id: str, plate: str, *, replace_waiting: bool) -> None:
+        waiting = self.board.ticket_at_lane(lane_id)
+        if waiting is not None and waiting.visit.plate != plate and not replace_waiting:
+            raise LaneBusy(lane_id, waiting.visit.plate, str(waiting.due), plate)
+
+    def _dropped(self, tickets: list[ExitTicket], plate: str) -> None:
+        """Say which waiting tickets a new one at their lane replaced (their visits stay open)."""
+        for old in tickets:
+            self.bus.report("warning", _("{lane_id}: the ticket of {old} ({due}) is dropped, {plate} is at the lane now; {old} stays inside").format(
+                lane_id=old.lane_id, old=old.visit.plate, due=old.due, plate=plate))
 
     def _exit_plate(self, tx: Session, raw_plate: str) -> str:
         """The plate read or typed at an exit, normalized by the site's rules.
@@ -271,11 +291,13 @@ class ExitService:
         reason: str,
         entry_at: datetime | None = None,
         lost_ticket: bool = False,
+        replace_waiting: bool = False,
     ) -> ExitTicket | None:
         """A vehicle at the exit with no visit: record its entry by hand, then quote.
 
         Either the driver states an entry time (`entry_at`, not in the future) or the
-        lost-ticket fee applies. The manual entry is audited with `reason`.
+        lost-ticket fee applies. The manual entry is audited with `reason`. Another
+        vehicle's ticket waiting at the lane raises LaneBusy unless `replace_waiting`.
         """
         now = self.clock.now()
         if not self.board.has_lane(lane_id, "exit"):
@@ -290,6 +312,7 @@ class ExitService:
                 raise SiteError(_("entry time needs a time zone"))
             if entry_at > now:
                 raise SiteError(_("the entry time is in the future"))
+        self._check_lane_free(lane_id, plate, replace_waiting=replace_waiting)
         note = f"{'lost ticket' if lost_ticket else 'entry time stated at exit'}: {reason.strip()}"
         try:
             with self.store.write() as tx:
@@ -300,7 +323,7 @@ class ExitService:
         except AlreadyInside:
             pass  # a visit turned up meanwhile: price that one
         self.bus.report("warning", _("{lane_id}: {plate} entry recorded by {actor} ({note})").format(lane_id=lane_id, plate=plate, actor=actor, note=note))
-        ticket = self.open_exit(lane_id, plate, now=now, lost_ticket=lost_ticket)
+        ticket = self.open_exit(lane_id, plate, now=now, lost_ticket=lost_ticket, replace_waiting=replace_waiting)
         if ticket is None:
             return None
         # Recorded with the exit as an override, so the shift report counts lost tickets
@@ -327,19 +350,22 @@ class ExitService:
         change: Money | None = None,
         change_left: int = 0,
         new_debt: tuple[int, str] | None = None,
+        drawer_of: str | None = None,
     ) -> ExitSettled:
         """Record the exit (one transaction), then open the barrier and update the board.
 
         Idempotent by the ticket's id: a second call for a ticket already settled finds
         the first settlement and records nothing. Raises SiteError (nothing recorded,
-        barrier closed) when the database refuses or cannot be written.
+        barrier closed) when the database refuses or cannot be written. With `drawer_of`
+        (payments taken by a person at the desk) the booth's open shift must be that
+        attendant's, checked in the settlement's own transaction.
         """
         payments = self._with_prepaid(ticket, payments) if ticket.prepaid else payments
         receipt = receipt_content(self.config, ticket, payments, attendant=attendant, change=change) if payments else None
         booth = self.config.site.booth_id
         try:
             closed = self._close(ticket, payments, booth=booth, attendant=attendant, reason=reason, receipt=receipt,
-                                 change_left=change_left, new_debt=new_debt)
+                                 change_left=change_left, new_debt=new_debt, drawer_of=drawer_of)
         except SettledElsewhere as exc:
             # Settled at another booth meanwhile: this one charges nothing, its ticket goes.
             self.board.release(ticket.id)
@@ -374,6 +400,7 @@ class ExitService:
         receipt: dict[str, Any] | None,
         change_left: int,
         new_debt: tuple[int, str] | None,
+        drawer_of: str | None = None,
     ) -> ClosedVisit:
         """The settlement's one transaction; SettledElsewhere when another booth (or an
         earlier settlement) closed the stay first."""
@@ -381,7 +408,10 @@ class ExitService:
             try:
                 with self.store.write() as tx:
                     shift = shifts.current_shift(tx, booth)
-                    if shift is None and any(p.method == PaymentMethod.CASH.value for p in payments):
+                    takes_cash = any(p.method == PaymentMethod.CASH.value for p in payments)
+                    if drawer_of is not None and payments:
+                        check_drawer(shift.attendant if shift else None, drawer_of, takes_cash=takes_cash)
+                    elif shift is None and takes_cash:
                         raise SiteError(_("no shift is open at this booth: open one (with the float) before taking cash"))
                     return visits.close_visit(
                         tx,

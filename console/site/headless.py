@@ -21,13 +21,29 @@ class AutoAttendant:
     def __init__(self, site: Site, name: str = "auto-attendant") -> None:
         self.site = site
         self.name = name
-        self.enabled = True
         self.paid = 0
         self.failures: list[str] = []
         self._queue: list[str] = []
         self._cv = threading.Condition()
+        self._enabled = True
         self._stop = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="auto-attendant")
+
+    @property
+    def enabled(self) -> bool:
+        """Whether exits are paid automatically."""
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        was, self._enabled = self._enabled, value
+        if value and not was:
+            # Turned back on: what already waits is paid too, first come first served.
+            with self._cv:
+                for ticket in self.site.board.queue():
+                    if ticket.id not in self._queue:
+                        self._queue.append(ticket.id)
+                self._cv.notify()
 
     def start(self) -> None:
         """Take over the drawer (a shift with a 100.00 float) and start answering exits."""

@@ -262,7 +262,9 @@ class LaneService:
 
     def _exit(self, lane_id: str, raw_plate: str, now: datetime) -> None:
         try:
-            ticket = self.exits.open_exit(lane_id, raw_plate, now=now)
+            # A read at the lane queues behind the lane's other waiting exits (a vehicle
+            # that backs away releases its own ticket).
+            ticket = self.exits.open_exit(lane_id, raw_plate, now=now, from_reader=True)
         except AlreadyLeft as left:
             if not self._reopen_unconfirmed(lane_id, left.visit, "exit", now):
                 self.board.update_lane(lane_id, status=str(left))

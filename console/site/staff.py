@@ -95,7 +95,9 @@ class StaffService:
         `hand_over_to`, the next attendant's shift opens with the counted cash as its
         float in the same transaction, so the drawer never belongs to nobody."""
         waiting = self.board.pending_tickets()
-        if waiting:
+        # A hand-over may leave vehicles waiting: the next attendant's drawer takes their
+        # fees. Closing with nobody after must settle them first.
+        if waiting and not hand_over_to:
             lanes = ", ".join(sorted({t.lane_id for t in waiting}))
             raise SiteError(_("a vehicle is waiting at {lanes}: settle it before closing the shift").format(lanes=lanes))
         self.unsent_at_close = self._flush() if self._flush is not None else None

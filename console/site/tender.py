@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from console.i18n import N_
+
+# Cash is taken only for an amount the attendant typed: an empty field never pays.
+CASH_NEEDED = N_("type the cash handed over, then Enter (F5 fills in the exact amount)")
+
 
 @dataclass(frozen=True, slots=True)
 class Tender:

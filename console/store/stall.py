@@ -139,6 +139,8 @@ def watch_engine(engine: Engine, timeout_s: float) -> None:
                 cursor.execute("SELECT 1")
             finally:
                 cursor.close()
+            if not getattr(dbapi_connection, "autocommit", True):
+                dbapi_connection.rollback()  # leave no transaction open: isolation and autocommit stay settable
         except Exception as exc:  # noqa: BLE001 - any failure: this connection is gone
             if watch is not None:
                 with watch.lock:

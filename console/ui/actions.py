@@ -122,6 +122,8 @@ ACTIONS: tuple[BoothAction, ...] = (
     BoothAction("choice.later", "plate-choice", "escape", "cancel", N_("Later")),
     BoothAction("unknown.later", "unknown-entry", "escape", "cancel", N_("Later")),
     BoothAction("override.cancel", "override", "escape", "cancel", N_("Cancel")),
+    BoothAction("confirm.yes", "confirm", "enter", "yes", N_("Yes"), priority=True),
+    BoothAction("confirm.no", "confirm", "escape", "no", N_("No")),
     BoothAction("plate.cancel", "plate-prompt", "escape", "cancel", N_("Cancel")),
     BoothAction("plate.down", "plate-prompt", "down", "walk(1)", N_("Next"),
                 help=N_("The next province in the picker, or the plate's next reading"), show=False),

@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, runtime_checkable
 
 from textual import work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXIT_STORE = 3
+
+# App actions that do something only while the dashboard shows.
+DASHBOARD_ACTIONS = frozenset({"exit_by_plate", "pay_next", "manual_gate", "occupancy", "receipts", "elevator",
+                               "close_shift", "manager_reports", "charging"})
 
 FALLBACK_THEME = "booth-dark"
 
@@ -161,7 +165,9 @@ class BoothApp(App[None]):
             if self.demo:
                 from console.site.headless import AutoAttendant
 
-                self.auto = AutoAttendant(site)
+                # The drawer is the signed-in user's: what auto-pay takes and what the
+                # desk takes after ctrl+a go into the same shift.
+                self.auto = AutoAttendant(site, name=self.attendant or "auto-attendant")
                 self.auto.enabled = self.auto_pay_wanted
             self.site = site
             self._unsubscribe = site.bus.subscribe(self._on_site_event)
@@ -281,6 +287,16 @@ class BoothApp(App[None]):
             self.dashboard.set_flags(flags)
 
     # -- actions (the registry in console.ui.actions names them) --------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The dashboard's keys work (and show) only on the dashboard: on a screen above
+        it, such as the exit desk, they are neither run nor offered."""
+        if action not in DASHBOARD_ACTIONS:
+            return True
+        try:
+            return self.screen is self.dashboard
+        except ScreenStackError:  # before the first screen: nothing to run yet
+            return False
+
     def _site_on_dashboard(self) -> Site | None:
         """The site, when the dashboard is showing and the site has started."""
         if self.site is None:
@@ -358,9 +374,11 @@ class BoothApp(App[None]):
                 return
             self.notify(_("auto-pay exists only in the demo"), severity="warning")
             return
-        self.auto.enabled = not self.auto.enabled
+        self.auto.enabled = not self.auto.enabled  # turned on, it also pays what already waits
         self._update_flags()
         self.notify(_("demo auto-pay on") if self.auto.enabled else _("demo auto-pay off: exits come to the desk"), timeout=3)
+        if not self.auto.enabled and self.site is not None:
+            self.exits.offer_next()
 
     # -- the interface language -------------------------------------------------------------------
     def _screen_shown(self, screen: Screen[Any]) -> None:

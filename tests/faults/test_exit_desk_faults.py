@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from sqlmodel import select
-from textual.widgets import Input, Label
+from textual.widgets import Input, Static
 
 from console.i18n import set_language
 from console.store.tables import PaymentRow
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.sqlite_only
 
 
 def _message(desk) -> str:  # type: ignore[no-untyped-def]
-    return str(desk.query_one("#message", Label).render())
+    return str(desk.query_one("#message", Static).render())
 
 
 def _payments(store) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
@@ -41,7 +41,7 @@ async def test_locked_database_during_payment_then_enter_retries(store, clock, l
             desk = await _car_waiting_at_exit(pilot, app, site, clock)  # 7.50
             with write_lock_held(store):
                 await pilot.press(*"10", "enter")
-                await until(pilot, lambda: "-error" in desk.query_one("#message", Label).classes, timeout=10)
+                await until(pilot, lambda: "-error" in desk.query_one("#message", Static).classes, timeout=10)
                 assert not_recorded in _message(desk) and busy in _message(desk)
                 assert desk.paying is False and desk.settled is None
                 assert app.screen is desk

@@ -32,6 +32,6 @@ def test_override_not_audited_leaves_the_ticket_unchanged(make_site, clock) -> N
     assert waiting is not None and waiting.due.minor == 750 and waiting.overrides == ()
     with site.store.read() as tx:
         assert not [a for a in tx.exec(select(AuditRow)).all() if a.action.startswith("override.")]
-    site.desk.pay(ticket.id, [Tender("cash", "", "")], attendant="ann")  # exact cash: the fee shown
+    site.desk.pay(ticket.id, [Tender("cash", "", "7.50")], attendant="ann")  # exact cash: the fee shown
     with site.store.read() as tx:
         assert [(p.method, p.amount_minor) for p in tx.exec(select(PaymentRow)).all()] == [("cash", 750)]

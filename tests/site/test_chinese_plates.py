@@ -150,7 +150,8 @@ def test_typed_plates_at_the_exit(lanes: Lanes, clock: FixedClock) -> None:
     with pytest.raises(SiteError, match="new-energy plates have"):
         site.exits.open_exit("OUT1", "粤BD1234X")
     # A plate with no visit at all: recorded by hand with the lost-ticket fee.
-    unknown = site.exits.exit_with_unknown_entry("OUT1", "粤b·f12345", actor="ann", reason="no ticket", lost_ticket=True)
+    # OUT1 still holds the first ticket: the attendant confirms the typed plate replaces it.
+    unknown = site.exits.exit_with_unknown_entry("OUT1", "粤b·f12345", actor="ann", reason="no ticket", lost_ticket=True, replace_waiting=True)
     assert unknown is not None and unknown.visit.plate == "粤BF12345"
     with pytest.raises(SiteError, match="is not a province abbreviation"):
         site.exits.exit_with_unknown_entry("OUT1", "泸A12345", actor="ann", reason="no ticket", lost_ticket=True)

@@ -99,3 +99,80 @@ def test_change_left_behind_is_recorded_as_such(make_site, clock) -> None:  # ty
     closed = site.staff.close_shift("5x1 2x1 1x1", actor="ann")
     assert closed.expected_cash is not None and closed.expected_cash.minor == 800
     assert closed.difference is not None and closed.difference.is_zero
+
+
+def test_cash_is_taken_only_for_an_amount_handed_over(make_site, clock) -> None:  # type: ignore[no-untyped-def]
+    site, rec = make_site()
+    ticket = _waiting(site, rec, clock, "EMPTY1")  # 7.50
+    for tendered in ("", "  "):
+        with pytest.raises(SiteError, match="type the cash handed over"):
+            site.desk.pay(ticket.id, [Tender("cash", "", tendered)], attendant="ann")
+    assert _rows(site, PaymentRow) == [] and site.board.ticket(ticket.id) is not None
+    site.desk.pay(ticket.id, [Tender("cash", "", "7.50")], attendant="ann")
+    assert [(p.method, p.amount_minor) for p in _rows(site, PaymentRow)] == [("cash", 750)]
+
+
+def test_a_part_is_checked_before_it_joins_and_a_refusal_says_what_is_left(make_site, clock) -> None:  # type: ignore[no-untyped-def]
+    site, rec = make_site()
+    ticket = _waiting(site, rec, clock, "PART1")  # 7.50
+    with pytest.raises(SiteError, match=r"card part refused: a card payment needs the terminal's approval code.*€7.50 can still be paid in cash"):
+        site.desk.check_part(ticket.id, [], Tender("card", "5"))
+    with pytest.raises(SiteError, match="account part refused: no active account"):
+        site.desk.check_part(ticket.id, [], Tender("account", "", reference="nobody"))
+    card = Tender("card", "5", reference="OK1234")
+    assert site.desk.check_part(ticket.id, [], card).minor == 250
+    with pytest.raises(SiteError, match=r"more than the €2.50 still due.*€2.50 can still be paid"):
+        site.desk.check_part(ticket.id, [card], Tender("card", "3", reference="OK5678"))
+    assert _rows(site, PaymentRow) == []  # checking records nothing
+
+
+def test_payments_go_only_into_the_own_drawer(make_site, clock) -> None:  # type: ignore[no-untyped-def]
+    site, rec = make_site()  # the shift (drawer) is ann's
+    ticket = _waiting(site, rec, clock, "DRAW1")
+    for tenders in ([Tender("cash", "", "10")], [Tender("card", reference="AB1234")]):
+        with pytest.raises(SiteError, match="the drawer belongs to the shift of ann, not ben"):
+            site.desk.pay(ticket.id, tenders, attendant="ben")
+    assert _rows(site, PaymentRow) == [] and site.board.ticket(ticket.id) is not None
+    site.staff.close_shift("", actor="ann", hand_over_to="ben")  # handed over: ben's drawer now
+    settled = site.desk.pay_cash(ticket.id, "10", attendant="ben")
+    assert settled.change.minor == 250
+    assert [(p.attendant, p.amount_minor) for p in _rows(site, PaymentRow)] == [("ben", 750)]
+
+
+def test_the_override_limit_is_on_the_total_reduction_against_the_quote(make_site, clock) -> None:  # type: ignore[no-untyped-def]
+    site, rec = make_site()
+    site.staff.add_user("Maria", Role.MANAGER, "258046", actor="test")
+    ticket = _waiting(site, rec, clock, "STEP1", hours=9)  # the 20.00 day cap
+    assert ticket.due.minor == 2000
+    step = site.desk.override(ticket.id, "fee_change", new_amount_text="15", reason="regular", actor="ann")
+    assert step.due.minor == 1500 and step.quoted_total.minor == 2000
+    for new in ("10", "5", "0"):  # each step 5.00, but 10.00 and more off in all
+        with pytest.raises(SiteError, match=r"lowers the fee by €\d+\.00 in all \(quoted €20.00\)"):
+            site.desk.override(ticket.id, "fee_change", new_amount_text=new, reason="regular", actor="ann")
+    with pytest.raises(SiteError, match="needs a manager"):
+        site.desk.override(ticket.id, "waive", reason="regular", actor="ann")
+    raised = site.desk.override(ticket.id, "fee_change", new_amount_text="18", reason="typo", actor="ann")
+    assert raised.due.minor == 1800  # raising the fee needs nobody
+    lowered = site.desk.override(ticket.id, "fee_change", new_amount_text="16", reason="regular", actor="ann")
+    assert lowered.due.minor == 1600  # 4.00 off the quote: still within the limit
+    approved = site.desk.override(ticket.id, "waive", reason="barrier hit the car", actor="ann", manager="Maria", manager_pin="258046")
+    assert approved.due.is_zero
+
+
+def test_one_typed_ticket_per_lane_and_the_queue_order(make_site, clock) -> None:  # type: ignore[no-untyped-def]
+    from console.site.errors import LaneBusy
+
+    site, rec = make_site()
+    first = _waiting(site, rec, clock, "QUEUE1")  # read at OUT1 by the lane
+    site.lanes.gates["IN1"].arrive("QUEUE2")
+    rec.wait_for(lambda: site.store.query(visits.open_visit_for, "QUEUE2") is not None)
+    clock.advance(hours=1)
+    with pytest.raises(LaneBusy, match="OUT1 already has QUEUE1 waiting"):
+        site.exits.open_exit("OUT1", "QUEUE2")
+    assert [t.id for t in site.board.queue()] == [first.id]
+    assert site.exits.open_exit("OUT1", "QUEUE1") == first  # the same vehicle keeps its ticket
+    typed = site.exits.open_exit("OUT1", "QUEUE2", replace_waiting=True)
+    assert typed is not None and [t.id for t in site.board.queue()] == [typed.id]
+    assert site.board.waiting_by_lane() == {"OUT1": 1}
+    assert site.store.query(visits.open_visit_for, "QUEUE1") is not None  # still inside, unpaid
+    assert _rows(site, PaymentRow) == []

@@ -126,10 +126,11 @@ def test_one_stay_settled_at_two_exits_at_once_is_paid_once(booths) -> None:  # 
             except SettledElsewhere as exc:
                 return str(exc)
 
-        outcomes = together(lambda: pay(one, tickets[0].id, "ann"), lambda: pay(two, tickets[1].id, "bob"))  # type: ignore[union-attr]
+        # Each attendant takes cash into the drawer of their own booth's shift.
+        outcomes = together(lambda: pay(one, tickets[0].id, "att1"), lambda: pay(two, tickets[1].id, "att2"))  # type: ignore[union-attr]
         assert outcomes.count("paid") == 1, outcomes
         refusal = next(o for o in outcomes if o != "paid")
-        winner = ("booth-1", "OUT1", "ann") if outcomes[0] == "paid" else ("booth-2", "OUT2", "bob")
+        winner = ("booth-1", "OUT1", "att1") if outcomes[0] == "paid" else ("booth-2", "OUT2", "att2")
         assert all(part in refusal for part in winner), refusal
         assert "nothing was charged" in refusal
         loser = two if outcomes[0] == "paid" else one

@@ -106,7 +106,7 @@ def pay_exit(site: Site, lane: str, plate_text: str, method: str, *, attendant: 
     "settled_elsewhere:<message>" or "left:<message>" (the exit found it already gone)."""
     now = site.clock.now() + STAY
     try:
-        ticket = site.exits.open_exit(lane, plate_text, now=now)
+        ticket = site.exits.open_exit(lane, plate_text, now=now, from_reader=True)  # as the lane reads it
     except SettledElsewhere as exc:
         return f"settled_elsewhere:{exc}"
     except SiteError as exc:

@@ -98,7 +98,7 @@ def test_a_cloud_tariff_becomes_the_next_version(store, clock, cloud, memory_key
         _enter(site, rec, "NEW1")  # 11:00 local: version 2
         clock.advance(hours=1)
         old = site.exits.open_exit("OUT1", "OLD1")
-        new = site.exits.open_exit("OUT1", "NEW1")
+        new = site.exits.open_exit("OUT1", "NEW1", replace_waiting=True)  # typed at the same lane: replaces OLD1's ticket
         assert old is not None and old.quote.tariff_id == "test-hourly@1" and old.due.minor == 750
         assert new is not None and new.quote.tariff_id == "test-hourly@2" and new.due.minor == 300
     finally:

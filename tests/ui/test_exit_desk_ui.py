@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlmodel import Session, select
-from textual.widgets import Input, Label
+from textual.widgets import Input, Static
 
 from console.domain.staff import Role
 from console.store.tables import DebtRow, OverrideRow, PaymentRow
@@ -12,7 +12,7 @@ from tests.ui.test_console_ui import _car_waiting_at_exit, _site, until
 
 
 def _message(desk) -> str:  # type: ignore[no-untyped-def]
-    return str(desk.query_one("#message", Label).render())
+    return str(desk.query_one("#message", Static).render())
 
 
 def _rows(store, table):  # type: ignore[no-untyped-def]
@@ -28,7 +28,7 @@ async def test_split_card_and_cash(store, clock) -> None:  # type: ignore[no-unt
         await pilot.press(*"5")
         desk.query_one("#reference", Input).value = "AUTH77"
         await pilot.press("ctrl+k")  # 5.00 by card, 2.50 left
-        await until(pilot, lambda: "2.50 left" in str(desk.query_one("#parts", Label).render()))
+        await until(pilot, lambda: "2.50 left" in str(desk.query_one("#parts", Static).render()))
         await pilot.press(*"10", "enter")  # the rest in cash, 10 handed over
         await until(pilot, lambda: desk.settled is not None)
         assert "Change: €7.50" in _message(desk)

@@ -19,6 +19,7 @@ HOOKS = {
     "__init__", "compose", "render", "render_line", "BINDINGS", "DEFAULT_CSS", "CSS", "CSS_PATH", "TITLE", "SUB_TITLE",
     "COMMANDS", "AUTO_FOCUS", "COMPONENT_CLASSES", "can_replace", "get_content_width", "get_content_height",
     "search", "discover", "startup", "shutdown", "bubble", "ALLOW_SELECT", "can_focus", "can_focus_children",
+    "check_action",  # dynamic actions: whether a binding runs and shows (Textual docs, "Actions")
 }
 HOOK_PREFIXES = ("on_", "action_", "watch_", "validate_", "compute_", "_on_", "_watch_", "key_")
 

@@ -69,12 +69,16 @@ class StaffFlow(Flow):
         if result is None:
             return
         user, shift = result.user, result.shift
+        previous = self.app.attendant
         self.app.signed_in(user)
+        if previous and previous != user.name:
+            # A desk opened by the previous attendant must not take money under their name.
+            self.app.exits.close_desks_for(user.name)
         self.app.notify(_("signed in: {name} ({role})").format(name=user.name, role=_(ROLES.get(user.role.value, user.role.value))), timeout=3)
         if shift is None:
             self.open_shift()
         elif shift.attendant != user.name:
-            self.app.notify(_("the drawer belongs to the shift of {name}: close it or hand over (F10)").format(name=shift.attendant), severity="warning", timeout=8)
+            self.app.notify(_("the drawer belongs to the shift of {name}: no payment can be taken until it is closed or handed over (F10)").format(name=shift.attendant), severity="warning", timeout=8)
 
     def open_shift(self) -> None:
         def opened(shift: Shift | None) -> None:

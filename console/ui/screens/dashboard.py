@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Static
 
 from console.domain.occupancy import ZoneOccupancy
 from console.i18n import _
@@ -38,6 +38,8 @@ class DashboardScreen(Screen[None]):
 
     DEFAULT_CSS = """
     DashboardScreen #lanes { grid-size: 4; grid-gutter: 0 1; height: auto; padding: 0 1; }
+    DashboardScreen #queue { height: auto; padding: 0 2; }
+    DashboardScreen #queue.-waiting { text-style: bold; color: $warning; }
     DashboardScreen #zones { height: auto; border: round $secondary; padding: 0 1; margin: 0 1; background: $surface; }
     DashboardScreen EventLog { height: 1fr; margin: 0 1; }
     """
@@ -53,6 +55,7 @@ class DashboardScreen(Screen[None]):
         with Grid(id="lanes"):
             for lane in self.config.lanes:
                 yield LanePanel(LaneSnapshot(lane.id, lane.name or lane.id, lane.direction, lane.zone, status=_("starting…")), self.tz)
+        yield Static("", id="queue")
         with Vertical(id="zones") as zones:
             zones.border_title = _("Occupancy")
             for zone in self.config.zones:
@@ -75,6 +78,25 @@ class DashboardScreen(Screen[None]):
         for zone in site.board.occupancy():
             self.query_one(f"#zone-{zone.zone}", ZoneGauge).show(zone)
         self.tick()
+
+    def show_queue(self) -> None:
+        """How many vehicles wait to pay, per exit lane and in all, and for how long."""
+        if self.site is None:
+            return
+        board = self.site.board
+        waiting = board.queue()
+        by_lane = board.waiting_by_lane()
+        line = self.query_one("#queue", Static)
+        line.set_class(bool(waiting), "-waiting")
+        if not waiting:
+            line.update(_("Waiting to pay: none"))
+            return
+        now = self.site.clock.now()
+        longest = max(int((now - t.exit_at).total_seconds() // 60) for t in waiting)
+        lanes = " · ".join(f"{lane} {n}" for lane, n in by_lane.items())
+        line.update(_("Waiting to pay: {total} ({lanes}) · longest {minutes} min · F3: {lane} {plate} next").format(
+            total=len(waiting), lanes=lanes, minutes=max(0, longest), lane=waiting[0].lane_id,
+            plate=self.config.site.plates.display(waiting[0].visit.plate)))
 
     def set_flags(self, flags: list[str]) -> None:
         """Modes the attendant must see (AUTO-PAY...), in the status bar."""
@@ -100,6 +122,7 @@ class DashboardScreen(Screen[None]):
         status = self.query_one(StatusBar)
         status.now = self.site.clock.now()
         status.refresh_text()
+        self.show_queue()
 
     def show_event(self, event: SiteEvent) -> None:
         """Render one site event. Events that arrive before the screen is composed are
@@ -107,6 +130,7 @@ class DashboardScreen(Screen[None]):
         if isinstance(event, LaneChanged):
             for panel in self.query(f"#lane-{event.lane.id}").results(LanePanel):
                 panel.show(event.lane)
+            self.show_queue()
         elif isinstance(event, OccupancyChanged):
             for zone in event.zones:
                 for gauge in self.query(f"#zone-{zone.zone}").results(ZoneGauge):

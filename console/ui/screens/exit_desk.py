@@ -16,18 +16,19 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from console.domain.money import Money
 from console.domain.visits import format_duration
 from console.formats import date_time
-from console.i18n import N_, _
+from console.i18n import N_, _, ngettext
 from console.site.errors import SiteError
-from console.site.events import ExitSettled, ExitTicket, SiteEvent
-from console.site.tender import Tender
-from console.ui.actions import bindings_for
+from console.site.events import ExitSettled, ExitTicket, LaneChanged, SiteEvent
+from console.site.tender import CASH_NEEDED, Tender
+from console.ui.actions import actions_for, bindings_for
+from console.ui.widgets.key_hints import KeyHints
 
 if TYPE_CHECKING:
     from console.site.cloud import CloudLink
@@ -38,9 +39,18 @@ if TYPE_CHECKING:
 # Payment methods as the parts line names them.
 METHODS = {"cash": N_("cash"), "card": N_("card"), "account": N_("account")}
 
+CHECKING = {"card": N_("checking the card part…"), "account": N_("checking the account part…")}
+
+# The desk's own actions (its keys); any other action belongs to the app.
+_DESK_ACTIONS = {a.action.partition("(")[0] for a in actions_for("exit-desk")}
+
 
 class ExitDeskScreen(ModalScreen[ExitSettled | None]):
-    """Fee, cash tendered, change. Dismisses with the settlement, or None if left open."""
+    """Fee, cash tendered, change. Dismisses with the settlement, or None if left open.
+
+    Money moves only on an explicit key: Enter with the cash typed, or a card/account part
+    that covers the rest. A desk that opened by itself (a vehicle arrived) ignores keys for
+    `guard` seconds, so a key meant for the dashboard never lands in the cash field."""
 
     # The ctrl keys take priority over the input fields' own editing keys (ctrl+k, ctrl+w,
     # ctrl+u...): at the exit desk the fields hold only amounts and codes.
@@ -49,21 +59,24 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     DEFAULT_CSS = """
     ExitDeskScreen { align: center middle; }
     ExitDeskScreen > Vertical {
-        width: 72; height: auto; max-height: 95%;
-        border: thick $accent; background: $surface; padding: 1 2;
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 0 1;
     }
+    ExitDeskScreen #info { height: auto; }
+    ExitDeskScreen.-tight #info { height: 1fr; }
     ExitDeskScreen #fee { height: auto; }
-    ExitDeskScreen #due { text-style: bold; color: $accent; margin: 1 0 0 0; }
+    ExitDeskScreen #due { text-style: bold; color: $accent; }
     ExitDeskScreen #message { height: auto; min-height: 1; }
     ExitDeskScreen #message.-error { color: $error; text-style: bold; }
     ExitDeskScreen #message.-done { color: $success; text-style: bold; }
-    ExitDeskScreen Input { margin: 1 0 0 0; }
+    ExitDeskScreen #parts, ExitDeskScreen #queue { height: auto; }
+    ExitDeskScreen #queue { color: $text-muted; }
     ExitDeskScreen #qr { height: auto; }
     """
 
-    SITE_EVENTS: ClassVar[tuple[type[SiteEvent], ...]] = (ExitSettled,)
+    SITE_EVENTS: ClassVar[tuple[type[SiteEvent], ...]] = (ExitSettled, LaneChanged)
 
-    def __init__(self, desk: ExitDesk, ticket: ExitTicket, attendant: str, *, cloud: CloudLink | None = None) -> None:
+    def __init__(self, desk: ExitDesk, ticket: ExitTicket, attendant: str, *, cloud: CloudLink | None = None, guard: float = 0.0) -> None:
         super().__init__(id="exit-desk")
         self.desk = desk
         self.cloud = cloud
@@ -74,21 +87,28 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.paying = False
         self.payment_link = ""  # what the phone-payment QR encodes, once shown
         self.parts: list[Tender] = []  # card / account parts of a split payment, taken with the cash
+        self.parts_cover = False  # the parts alone pay the whole fee
         self.change_left = False
+        self.guard = guard
+        self.ready = guard <= 0
+        self.closed_for_sign_in = False  # set when another attendant signed in meanwhile
 
     def compose(self) -> ComposeResult:
         t = self.ticket
         tz = self.config.site.tz
         with Vertical() as box:
             box.border_title = _("Exit {lane} · {plate}").format(lane=t.lane_id, plate=self.config.site.plates.display(t.visit.plate))
-            yield Static(self._details(tz), id="details")
-            yield Static(self._fee_table(), id="fee")
+            with VerticalScroll(id="info"):
+                yield Static(self._details(tz), id="details")
+                yield Static(self._fee_table(), id="fee")
+                yield Static("", id="qr")
             yield Label(_("To pay: {due}").format(due=t.due), id="due")
             yield Input(placeholder=_("cash tendered ({currency}), Enter to pay").format(currency=t.due.currency), id="tendered")
             yield Input(placeholder=_("card approval code / account id / reason"), id="reference")
-            yield Label("", id="parts")
-            yield Label("", id="message")
-            yield Static("", id="qr")
+            yield Static("", id="parts")
+            yield Static("", id="message")
+            yield Static("", id="queue")
+        yield KeyHints("exit-desk", id="hints")
 
     def _details(self, tz: tzinfo) -> Text:
         t = self.ticket
@@ -121,24 +141,100 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         return table
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        for empty in ("#parts", "#qr"):
+            self.query_one(empty, Static).display = False
+        if self.ready:
+            self.query_one("#tendered", Input).focus()
+        else:
+            for field in self.query(Input).results(Input):
+                field.disabled = True
+            self.set_timer(self.guard, self._arm)
+        self._show_queue()
+        self._hints()
+        self.call_after_refresh(self._fit)
+
+    def _arm(self) -> None:
+        """The guard is over: the desk takes keys."""
+        self.ready = True
+        for field in self.query(Input).results(Input):
+            field.disabled = False
+        self.query_one("#tendered", Input).focus()
+        self._hints()
+        self.refresh_bindings()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """On a short terminal the details and fee table scroll, so the amount, the fields
+        and the result line always show."""
+        if not self.is_mounted or not self.query("#info"):
+            return
+        box = self.query_one(Vertical)
+        info = self.query_one("#info", VerticalScroll)
+        fixed = sum(w.outer_size.height for w in box.children if w is not info)
+        hints = self.query_one(KeyHints).outer_size.height
+        wanted = info.virtual_size.height if info.virtual_size.height else 12
+        self.set_class(fixed + wanted + 2 + hints > self.size.height, "-tight")
+
+    def _hints(self) -> None:
+        enter = _("close") if self.settled is not None else _("pay")
+        self.query_one(KeyHints).refresh_hints([(_("Enter"), enter)])
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the guard lasts no key works; once settled only leaving does."""
+        if action not in _DESK_ACTIONS:
+            return True
+        if not self.ready:
+            return False
+        if self.settled is not None:
+            return action == "leave"
+        return True
+
+    def _show_queue(self) -> None:
+        others = [t for t in self.desk.board.queue() if t.id != self.ticket.id]
+        text = ""
+        if others:
+            first = others[0]
+            text = ngettext("{n} more waiting, next: {lane} {plate} ({due})", "{n} more waiting, next: {lane} {plate} ({due})", len(others)).format(
+                n=len(others), lane=first.lane_id, plate=self.config.site.plates.display(first.visit.plate), due=first.due)
+        self._show("#queue", text)
+
+    def _show(self, selector: str, content: object) -> None:
+        """Update a line that takes no room while it is empty."""
+        for widget in self.query(selector).results(Static):
+            widget.update(content)  # type: ignore[arg-type]
+            widget.display = bool(content)
+        self.call_after_refresh(self._fit)
 
     def _say(self, text: str, kind: str = "") -> None:
-        label = self.query_one("#message", Label)
+        label = self.query_one("#message", Static)
         label.update(text)
         label.set_class(kind == "error", "-error")
         label.set_class(kind == "done", "-done")
+        self.call_after_refresh(self._fit)
+
+    def message_text(self) -> str:
+        """The result or error line as shown (tests read it)."""
+        return str(self.query_one("#message", Static).render())
 
     @on(Input.Submitted, "#tendered")
     def submitted(self, event: Input.Submitted) -> None:
         if self.settled is not None:
             self.dismiss(self.settled)
             return
-        if self.paying:
+        if self.paying or not self.ready:
             return  # a second Enter while the first payment is being written
+        typed = event.value.strip()
+        if not typed and self.parts and self.parts_cover:
+            # The parts cover the fee (their payment failed to record): Enter tries again.
+            self._commit(list(self.parts))
+            return
+        if not typed and not self.ticket.due.is_zero:
+            self._say(_(CASH_NEEDED), "error")  # money is never assumed from an empty field
+            return
         tenders = list(self.parts)
-        if event.value.strip() or not tenders:
-            tenders.append(Tender("cash", "", event.value))
+        tenders.append(Tender("cash", "", typed))
         self._commit(tenders)
 
     def _commit(self, tenders: list[Tender]) -> None:
@@ -155,49 +251,59 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             return
         self.app.call_from_thread(self.show_settled, settled)
 
-    def _parts_total(self) -> Money:
-        total = Money.zero(self.ticket.due.currency)
-        for part in self.parts:
-            total = total + (Money.parse(part.amount_text, total.currency) if part.amount_text else self.ticket.due - total)
-        return total
-
     def action_part(self, method: str) -> None:
-        """Add a card or account part: the typed amount (empty: all that is left)."""
-        if self.settled is not None or self.paying:
+        """Add a card or account part: the typed amount (empty: all that is left). The
+        site checks it first; a refused part is not added and the rest stays payable."""
+        if self.settled is not None or self.paying or not self.ready:
             return
         amount = self.query_one("#tendered", Input).value.strip()
         reference = self.query_one("#reference", Input).value.strip()
+        self.paying = True
+        self._say(_(CHECKING.get(method, CHECKING["card"])))
+        self.check_part(Tender(method, amount, "", reference))
+
+    @work(thread=True, exclusive=True, group="exit-part", exit_on_error=False)
+    def check_part(self, part: Tender) -> None:
         try:
-            if amount:
-                Money.parse(amount, self.ticket.due.currency)
-        except ValueError as exc:
-            self._say(str(exc), "error")
+            left = self.desk.check_part(self.ticket.id, list(self.parts), part)
+        except SiteError as exc:
+            self.app.call_from_thread(self._part_refused, str(exc))
             return
-        self.parts.append(Tender(method, amount, "", reference))
+        self.app.call_from_thread(self._part_taken, part, left)
+
+    def _part_refused(self, message: str) -> None:
+        # The typed amount was the part's: the cash field starts empty again.
+        self.paying = False
         self.query_one("#tendered", Input).value = ""
         self.query_one("#reference", Input).value = ""
-        try:
-            covered = self._parts_total()
-        except ValueError as exc:
-            self.parts.pop()
-            self._say(str(exc), "error")
-            return
-        if covered.minor >= self.ticket.due.minor:
+        self._say(message, "error")
+        self.query_one("#tendered", Input).focus()
+
+    def _part_taken(self, part: Tender, left: Money) -> None:
+        self.paying = False
+        self.parts.append(part)
+        self.parts_cover = left.is_zero
+        self.query_one("#tendered", Input).value = ""
+        self.query_one("#reference", Input).value = ""
+        if left.is_zero:
             self._commit(list(self.parts))
             return
-        self.query_one("#parts", Label).update(
+        self._show("#parts",
             _("Parts: {parts} · {left} left (Enter: cash)").format(
                 parts=", ".join(_(METHODS.get(p.method, p.method)) + " " + (p.amount_text or _("rest")) for p in self.parts),
-                left=self.ticket.due - covered)
+                left=left)
         )
+        self._say(_("{left} left: type the cash handed over, then Enter").format(left=left))
         self.query_one("#tendered", Input).focus()
 
     def action_change_left(self) -> None:
+        if self.settled is not None or not self.ready:
+            return
         self.change_left = not self.change_left
         self._say(_("the driver leaves the change: it goes into the drawer") if self.change_left else _("change is handed back"))
 
     def action_override(self, kind: str) -> None:
-        if self.settled is not None or self.paying:
+        if self.settled is not None or self.paying or not self.ready:
             return
         from console.ui.screens.override import OverrideScreen
 
@@ -225,14 +331,15 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     def _show_ticket(self, ticket: ExitTicket) -> None:
         self.ticket = ticket
         self.parts.clear()
-        self.query_one("#parts", Label).update("")
+        self.parts_cover = False
+        self._show("#parts", "")
         self.query_one("#fee", Static).update(self._fee_table())
         self.query_one("#due", Label).update(_("To pay: {due}").format(due=ticket.due) + ("  " + _("(Enter lets the vehicle leave)") if ticket.due.is_zero else ""))
         self._say(_("fee changed"), "done")
         self.query_one("#tendered", Input).focus()
 
     def action_unpaid(self) -> None:
-        if self.settled is not None or self.paying:
+        if self.settled is not None or self.paying or not self.ready:
             return
         reason = self.query_one("#reference", Input).value.strip()
         if not reason:
@@ -254,6 +361,8 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
     def action_mobile(self) -> None:
         """A QR the driver scans to pay by phone; the exit settles when the payment arrives."""
+        if self.settled is not None or not self.ready:
+            return
         cloud = self.config.cloud.url.rstrip("/")
         if not cloud or self.cloud is None:
             self._say(_("phone payment needs the operator's cloud, which this site has none of: take cash or card"), "error")
@@ -272,7 +381,13 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         # No amount in the link: the cloud quotes the stay itself (docs/phones.md).
         query = urlencode({"site": site_id, "plate": self.ticket.visit.plate})
         link = self.payment_link = f"{cloud}/pay?{query}"
-        self.query_one("#qr", Static).update(qr_text(link))
+        # The code takes the place of the stay's details, so it shows whole where it fits
+        # (120x40); on a smaller screen it scrolls.
+        self.query_one("#details", Static).display = False
+        self.query_one("#fee", Static).display = False
+        self._show("#qr", qr_text(link))
+        self.query_one("#info", VerticalScroll).scroll_home(animate=False)
+        self.call_after_refresh(self._fit)
         self._say(_("scan to pay by phone; the exit opens when the payment arrives (ctrl+r again checks now)"))
         self.check_remote()
 
@@ -287,7 +402,13 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.query_one(Input).focus()
 
     def show_site_event(self, event: SiteEvent) -> None:
-        """The ticket was settled elsewhere (a phone payment, another attendant)."""
+        """The ticket was settled elsewhere (a phone payment, another attendant); the
+        queue behind this exit changed."""
+        if not self.is_mounted:
+            return  # composed after this event; it reads the board as it mounts
+        if isinstance(event, LaneChanged):
+            self._show_queue()
+            return
         if isinstance(event, ExitSettled) and event.ticket.id == self.ticket.id and self.settled is None:
             self.show_settled(event)
 
@@ -302,12 +423,14 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             self._say(_("PAID. Change: {change}. Gate opening. Enter closes.").format(change=settled.change), "done")
             self.query_one("#due", Label).update(_("Paid {due}  ·  change {change}").format(due=self.ticket.due, change=settled.change))
         self.query_one("#tendered", Input).focus()
+        self._hints()
+        self.refresh_bindings()
 
     def action_leave(self) -> None:
         self.dismiss(self.settled)
 
     def _set_amount(self, amount: Money) -> None:
-        if self.settled is None:
+        if self.settled is None and self.ready:
             field = self.query_one(Input)
             field.value = amount.decimal_text()
             field.cursor_position = len(field.value)

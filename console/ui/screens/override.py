@@ -15,6 +15,7 @@ from textual.widgets import Input, Label
 
 from console.i18n import N_, _
 from console.ui.actions import bindings_for
+from console.ui.widgets.key_hints import KeyHints
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,8 @@ class OverrideScreen(ModalScreen[OverrideRequest | None]):
     BINDINGS: ClassVar[list[BindingType]] = bindings_for("override")
     DEFAULT_CSS = """
     OverrideScreen { align: center middle; }
-    OverrideScreen > Vertical { width: 64; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
+    OverrideScreen > Vertical { width: 64; max-width: 100%; height: auto; max-height: 100%; border: thick $warning; background: $surface; padding: 0 2; }
+    OverrideScreen Label { width: 100%; }  /* long hints wrap instead of being cut */
     OverrideScreen Label.hint { color: $text-muted; }
     """
 
@@ -56,11 +58,13 @@ class OverrideScreen(ModalScreen[OverrideRequest | None]):
                 yield Input(id="value")
             yield Label(_("Reason"))
             yield Input(id="reason")
-            yield Label(_("Manager name and PIN (needed when the fee drops by more than {limit})").format(limit=self.limit_text), classes="hint")
+            yield Label(_("Manager name and PIN (needed when the visit's fee drops by more than {limit} in all)").format(limit=self.limit_text), classes="hint")
             yield Input(placeholder=_("manager name"), id="manager")
             yield Input(placeholder=_("PIN"), password=True, id="pin")
+        yield KeyHints("override")
 
     def on_mount(self) -> None:
+        self.query_one(KeyHints).refresh_hints([(_("Enter"), _("next field (on the PIN, or an empty manager name: confirm)"))])
         self.query_one("#value" if self.kind != "waive" else "#reason", Input).focus()
 
     @on(Input.Submitted)
