@@ -208,7 +208,10 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     from console.site.config import ConfigError, sample_site
 
     try:
-        config = _load_config(args) if not demo or args.site else sample_site(getattr(args, "locale", None) or "en")
+        if demo:
+            config = _load_config(args) if args.site else sample_site(getattr(args, "locale", None) or "en")
+        else:
+            config = _site_to_run(args)
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, str(exc))
     from console.i18n import set_language
@@ -237,17 +240,28 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         target = url or database_url(config)
         try:
             store = open_store(target, settings=config.engine_settings)
-            return build_site(config, store, clock=clock, speed=speed, fast_lanes=headless)
         except StoreError as exc:
             raise StoreError(_("cannot open the database {target}: {exc}").format(target=target, exc=exc)) from None
+        if not demo:
+            return build_site(config, store, clock=clock, speed=speed)
+        from console.site.build import site_traffic
+        from console.site.demo import add_demo_staff, park_demo_cars
+
+        traffic = site_traffic(config, speed)
+        site = build_site(config, store, clock=clock, speed=speed, fast_lanes=headless, traffic=traffic)
+        add_demo_staff(site)
+        if not args.keep:
+            park_demo_cars(site, traffic)
+        return site
 
     if headless:
+        from console.site.errors import SiteError
         from console.site.headless import run_headless
         from console.store.engine import StoreError
 
         try:
             site = make_site()
-        except StoreError as exc:
+        except (StoreError, SiteError) as exc:
             return _fail(EXIT_STORE, str(exc))
         print(_("{site}: simulated site running headless for {seconds:g} s").format(site=config.site.name, seconds=args.seconds), flush=True)
         summary = run_headless(site, args.seconds)
@@ -267,10 +281,34 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     # The demo needs no sign-in: it runs as a demo manager ("demo"); `booth run` starts locked.
     app = BoothApp(
         config=config, site_factory=make_site, theme_name=config.ui.theme, demo=demo,
-        attendant="demo" if demo else None, role=Role.MANAGER,
+        attendant="demo" if demo else None, role=Role.MANAGER, simulated=demo or config.site.simulated,
     )
     app.run()
     return app.return_code or 0
+
+
+def _site_to_run(args: argparse.Namespace) -> SiteConfig:
+    """The site `booth run` drives: its own site file, never the embedded sample, and
+    simulated devices only when that file says `simulated = true` (so simulated traffic
+    never reaches a real site's books). Raises ConfigError saying what to do."""
+    from console.site.config import ConfigError, load_site, simulated_devices
+
+    path = Path(args.site) if args.site else default_site_file()
+    if not path.exists():
+        raise ConfigError(_(
+            "no site file at {path}: `booth run` drives this site's own lanes and needs its site file.\n"
+            "  Write a sample with `booth init{where}`, put this site's device URLs in it, then run `booth run{site}`.\n"
+            "  To try the console on a simulated site instead: `booth demo`."
+        ).format(path=path, where=f" {path}" if args.site else "", site=f" --site {path}" if args.site else ""))
+    config = load_site(path)
+    simulated = simulated_devices(config)
+    if simulated and not config.site.simulated:
+        raise ConfigError(_(
+            "{path}: {keys} name simulated devices (sim://), and `booth run` drives real devices only.\n"
+            "  Give each of them the device URL of this site (see the comments in the file), or set\n"
+            "  `simulated = true` under [site] to run a simulated site on this database, or try `booth demo`."
+        ).format(path=path, keys=", ".join(simulated)))
+    return config
 
 
 def cmd_run(args: argparse.Namespace) -> int:

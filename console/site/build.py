@@ -152,15 +152,22 @@ def build_site(
     return site
 
 
+def site_traffic(config: SiteConfig, speed: float = 1.0) -> Traffic:
+    """The simulated cars of a site: `[simulation]` stays scaled to a clock `speed` times
+    faster than real time, carrying the site's own kind of plate (mainland ones where the
+    site reads them)."""
+    sim = config.simulation
+    plates = "cn" if "cn" in config.site.plate_regions else "latin"
+    return Traffic(dwell=Dwell(sim.dwell_min_minutes * 60 / speed, sim.dwell_max_minutes * 60 / speed),
+                   plates=plates, province=config.site.plate_province)
+
+
 def _open_gates(
     config: SiteConfig, speed: float, fast_lanes: bool, traffic: Traffic | None
 ) -> tuple[dict[str, GateDriver], list[LaneSimulator]]:
     """A driver for every lane (and the simulators of simulated lanes on real wires)."""
     sim = config.simulation
-    # Simulated cars carry the site's own kind of plate: mainland ones where the site reads them.
-    plates = "cn" if "cn" in config.site.plate_regions else "latin"
-    traffic = traffic or Traffic(dwell=Dwell(sim.dwell_min_minutes * 60 / speed, sim.dwell_max_minutes * 60 / speed),
-                                 plates=plates, province=config.site.plate_province)
+    traffic = traffic or site_traffic(config, speed)
     rate = sim.arrivals_per_hour / 3600 * speed
     gates: dict[str, GateDriver] = {}
     simulators: list[LaneSimulator] = []

@@ -85,6 +85,7 @@ class BoothApp(App[None]):
         attendant: str | None = None,
         role: Role = Role.ATTENDANT,
         auto_pay: bool | None = None,
+        simulated: bool | None = None,
     ) -> None:
         """Give a built site (tests), or the config and a factory that builds the site.
 
@@ -101,6 +102,9 @@ class BoothApp(App[None]):
         self._given_site = site
         self._site_factory = site_factory
         self.demo = demo
+        # Simulated devices (the demo, or a site file with `simulated = true`): the title
+        # bar says so, so nobody takes simulated traffic for the site's own.
+        self.simulated = (demo or config.site.simulated) if simulated is None else simulated
         # With a given attendant (tests, demo) nobody signs in; otherwise the console
         # stays locked until a user signs in with a PIN.
         self.attendant = attendant or ""
@@ -123,7 +127,10 @@ class BoothApp(App[None]):
 
     def _set_title(self) -> None:
         config = self.config
-        self.title = f"{config.site.name} · {config.site.booth_id}" + (" · " + _("DEMO") if self.demo else "")
+        marks = [_("DEMO")] if self.demo else []
+        if self.simulated:
+            marks.append(_("simulated"))
+        self.title = " · ".join([config.site.name, config.site.booth_id, *marks])
 
     # -- life cycle -----------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -161,7 +168,8 @@ class BoothApp(App[None]):
             if self.demo:
                 from console.site.headless import AutoAttendant
 
-                self.auto = AutoAttendant(site)
+                # The demo's drawer and its payments are the signed-in demo manager's.
+                self.auto = AutoAttendant(site, name=self.attendant or "auto-attendant")
                 self.auto.enabled = self.auto_pay_wanted
             self.site = site
             self._unsubscribe = site.bus.subscribe(self._on_site_event)

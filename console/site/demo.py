@@ -1,0 +1,69 @@
+"""What `booth demo` adds to the simulated site so that every part can be tried at once:
+a manager and an attendant with PINs (the README gives them), and cars that are already
+parked when the demo opens, so the first paying exit comes within seconds, not after the
+free period of the first arrivals."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from console.domain.staff import Role
+from console.site.errors import SiteError
+from console.site.site import Site
+from console.store import visits
+from drivers.gate.simworld import Traffic
+
+# The README's "Demo identities" decision names these; the demo database is fresh on
+# every start, so they are created each time.
+DEMO_MANAGER = ("demo", "246810")
+DEMO_ATTENDANT = ("ann", "1357")
+
+
+@dataclass(frozen=True, slots=True)
+class Parked:
+    """The cars the demo starts with."""
+
+    count: int
+    first_exit_s: float  # real seconds from start to the first of them leaving
+
+
+def add_demo_staff(site: Site) -> None:
+    """The demo's manager and attendant, unless the database has users already (--keep)."""
+    if not site.staff.needs_first_manager():
+        return
+    site.staff.add_user(DEMO_MANAGER[0], Role.MANAGER, DEMO_MANAGER[1], actor="booth demo")
+    site.staff.add_user(DEMO_ATTENDANT[0], Role.ATTENDANT, DEMO_ATTENDANT[1], actor="booth demo")
+
+
+def park_demo_cars(site: Site, traffic: Traffic, *, count: int = 12, seed: int | None = None) -> Parked:
+    """Record `count` cars that entered between 40 minutes and 6 hours ago (demo time) and
+    let them leave one after another over the first two minutes (the first within about
+    5 s), so exits reach the desk as soon as auto-pay is off. Entries are written in time
+    order, oldest first, before the lanes start, like lane entries (audited, outbox)."""
+    rng = random.Random(seed)
+    now = site.clock.now()
+    entry_lanes = [lane for lane in site.config.lanes if lane.direction == "entry"]
+    if not entry_lanes or count <= 0:
+        return Parked(0, 0.0)
+    ages = sorted((rng.uniform(40, 360) for _ in range(count)), reverse=True)
+    leave_in = 5.0
+    first = 0.0
+    started = time.monotonic()
+    parked = 0
+    for index, minutes in enumerate(ages):
+        plate = traffic.new_plate()
+        lane = entry_lanes[index % len(entry_lanes)]
+        try:
+            with site.store.write() as tx:
+                visits.record_entry(tx, plate=plate, zone=lane.zone, lane=lane.id, at=now - timedelta(minutes=minutes),
+                                    currency=site.currency)
+        except (visits.AlreadyInside, SiteError):
+            continue
+        traffic.parked(plate, now=started, stay=leave_in)
+        first = first or leave_in
+        parked += 1
+        leave_in += rng.uniform(4, 14)
+    return Parked(parked, first)
