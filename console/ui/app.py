@@ -8,10 +8,10 @@ import gc
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Protocol, runtime_checkable
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -131,6 +131,19 @@ class BoothApp(App[None]):
         if self.simulated:
             marks.append(_("simulated"))
         self.title = " · ".join([config.site.name, config.site.booth_id, *marks])
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own palette entries, less its theme picker (it lists every built-in
+        theme; the booth's two are F9's) and the screenshot (a file nobody at the booth reads)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Theme", "Screenshot"):
+                yield command
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Demo-only keys are neither shown nor run outside the demo."""
+        if action == "toggle_autopay" and not self.demo:
+            return False
+        return True
 
     # -- life cycle -----------------------------------------------------------------------
     def on_mount(self) -> None:
