@@ -13,6 +13,7 @@ from console.locations import data_dir, default_site_file, log_dir
 
 if TYPE_CHECKING:
     from console.site.config import SiteConfig
+    from console.site.demo import DemoCloud
     from console.site.site import Site
 
 EXIT_CONFIG = 2
@@ -218,6 +219,7 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
 
     set_language(config.ui.language)
     headless = demo and bool(getattr(args, "headless", False))
+    demo_cloud: DemoCloud | None = None
     if demo:
         db_path = Path(args.db) if args.db else folder / "demo.sqlite3"
         if not args.keep:
@@ -227,6 +229,16 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         # Headless runs are short: without a speed given they run 100x the demo speed.
         speed = args.speed if args.speed is not None else config.simulation.speed * (100 if headless else 1)
         clock: Clock = ScaledClock(speed)
+        if not headless and not config.cloud.url:
+            # A cloud of its own on loopback, so phone payments (ctrl+r) can be tried.
+            from console.site.demo import DemoCloud, with_demo_cloud
+
+            try:
+                demo_cloud = DemoCloud(folder / "demo-cloud.sqlite3", "demo", config.site.name, config.site.currency, clock.now).start()
+            except (OSError, RuntimeError, ValueError) as exc:
+                print(_("the demo runs without its cloud: {exc}").format(exc=exc), file=sys.stderr)
+            else:
+                config = with_demo_cloud(config, demo_cloud)
     else:
         url = args.db or ""
         clock, speed = SystemClock(), 1.0
@@ -237,6 +249,8 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         from console.site.build import build_site, database_url, open_store
         from console.store.engine import StoreError
 
+        token = demo_cloud.token if demo_cloud is not None else None
+        cloud_token = (lambda: token) if token is not None else None
         target = url or database_url(config)
         try:
             store = open_store(target, settings=config.engine_settings)
@@ -248,7 +262,7 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         from console.site.demo import add_demo_staff, park_demo_cars
 
         traffic = site_traffic(config, speed)
-        site = build_site(config, store, clock=clock, speed=speed, fast_lanes=headless, traffic=traffic)
+        site = build_site(config, store, clock=clock, speed=speed, fast_lanes=headless, traffic=traffic, cloud_token=cloud_token)
         add_demo_staff(site)
         if not args.keep:
             park_demo_cars(site, traffic)
@@ -283,7 +297,11 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         config=config, site_factory=make_site, theme_name=config.ui.theme, demo=demo,
         attendant="demo" if demo else None, role=Role.MANAGER, simulated=demo or config.site.simulated,
     )
-    app.run()
+    try:
+        app.run()
+    finally:
+        if demo_cloud is not None:
+            demo_cloud.stop()
     return app.return_code or 0
 
 

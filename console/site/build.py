@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from console.domain.clock import Clock, SystemClock
@@ -111,6 +112,7 @@ def build_site(
     fast_lanes: bool = False,
     traffic: Traffic | None = None,
     sync_tuning: SyncTuning | None = None,
+    cloud_token: Callable[[], str | None] | None = None,
 ) -> Site:
     """Build (not start) the site: every service, composed once, in dependency order.
 
@@ -128,7 +130,7 @@ def build_site(
         print_queue = _print_queue(config, store, clock, board, bus)
         documents = Documents(config, store, clock, bus, print_queue)
         exits = ExitService(config, store, clock, board, gates, pricing, bus, receipts_queued=documents.queued)
-        cloud = CloudLink(config, store, exits, pricing, bus, sync_tuning) if config.cloud.url else None
+        cloud = CloudLink(config, store, exits, pricing, bus, sync_tuning, token=cloud_token) if config.cloud.url else None
         staff = StaffService(config, store, clock, board, bus, flush=cloud.flush if cloud is not None else None)
         emergency = EmergencyJournal(
             emergency_journal_path(config, store), store,

@@ -8,9 +8,12 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
 
 from console.domain.staff import Role
+from console.site.config import SiteConfig
 from console.site.errors import SiteError
 from console.site.site import Site
 from console.store import visits
@@ -67,3 +70,40 @@ def park_demo_cars(site: Site, traffic: Traffic, *, count: int = 12, seed: int |
         parked += 1
         leave_in += rng.uniform(4, 14)
     return Parked(parked, first)
+
+
+class DemoCloud:
+    """The reference cloud on a loopback port with a database of its own, for the demo's
+    phone payments (ctrl+r at the desk) and the cloud link in the status bar. Its clock
+    is the demo's, so it quotes the demo's stays as the booth does."""
+
+    def __init__(self, db_path: Path, site_id: str, name: str, currency: str, now: Callable[[], datetime]) -> None:
+        from console.sync.server.admin import register_site
+        from console.sync.server.app import create_app
+        from console.sync.server.db import open_cloud_db
+        from console.sync.server.run import ServerThread
+
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        self.engine = open_cloud_db(f"sqlite:///{db_path}")
+        self.site_id = site_id
+        self.token = register_site(self.engine, site_id, name=name, currency=currency)
+        self.server = ServerThread(create_app(self.engine, now=now))
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> DemoCloud:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.engine.dispose()
+
+
+def with_demo_cloud(config: SiteConfig, cloud: DemoCloud) -> SiteConfig:
+    """The demo site linked to its own cloud (the site file's `[cloud]` otherwise kept)."""
+    section = config.cloud.model_copy(update={"url": cloud.url, "site_id": cloud.site_id})
+    return config.model_copy(update={"cloud": section})
