@@ -156,3 +156,21 @@ async def test_a_simulated_site_says_so_in_the_title_bar(store, clock) -> None: 
     async with plain.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: plain.dashboard.site is not None)
         assert "simulated" not in screen_lines(plain)[0]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_waiting_exit_shows_what_it_owes_on_the_dashboard(store, clock, size) -> None:  # type: ignore[no-untyped-def]
+    config = parse_site(site_text() + '\n[[lanes]]\nid = "IN2"\ndirection = "entry"\nzone = "P1"\ngate = "sim://?timing=fast&rate=0"\n'
+                        '\n[[lanes]]\nid = "OUT2"\ndirection = "exit"\nzone = "P1"\ngate = "sim://?timing=fast"\n', "t.toml")
+    site = build_site(config, store, clock=clock, traffic=Traffic(seed=1))
+    site.staff.open_shift("Ann", "0")
+    app = BoothApp(site, attendant="Ann", role=Role.ATTENDANT)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        site.lanes.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
+        await until(pilot, lambda: site.board.occupancy()[0].occupied == 1)
+        clock.advance(hours=2, minutes=5)
+        app.user = None  # nobody at the desk: the vehicle waits on the dashboard
+        site.lanes.gates["OUT1"].arrive("AB1234C")  # type: ignore[attr-defined]
+        await until(pilot, lambda: site.board.pending_tickets() != [])
+        await until(pilot, lambda: "€7.50" in "\n".join(screen_lines(app)))

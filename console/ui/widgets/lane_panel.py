@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
 from textual.content import Content
 from textual.widgets import Static
 
@@ -40,6 +41,9 @@ class LanePanel(Static):
     def on_mount(self) -> None:
         self.show(self.lane)
 
+    def on_resize(self) -> None:
+        self.show(self.lane)  # the waiting line's form depends on the width
+
     def show(self, lane: LaneSnapshot) -> None:
         """Redraw with a new snapshot."""
         self.lane = lane
@@ -58,7 +62,12 @@ class LanePanel(Static):
             parts.append((f"   {lane.last_event_at.astimezone(self.tz):%H:%M:%S}", "$text-muted"))
         parts.append("\n")
         if lane.pending is not None:
-            parts.append((_("WAITING: {plate} owes {due}").format(plate=lane.pending.visit.plate, due=lane.pending.due), "bold reverse"))
+            waiting = _("WAITING: {plate} owes {due}").format(plate=lane.pending.visit.plate, due=lane.pending.due)
+            if 0 < self.size.width < cell_len(waiting) and lane.pending.visit.plate == lane.last_plate:
+                # A narrow panel (four lanes at 80 columns): the plate is on the line above,
+                # and the whole sentence would be cut off at its last line.
+                waiting = _("DUE {due}").format(due=lane.pending.due)
+            parts.append((waiting, "bold reverse"))
         else:
             parts.append((lane.status or "", "italic"))
         if lane.health not in ("ok",):
