@@ -234,7 +234,8 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
             from console.site.demo import DemoCloud, with_demo_cloud
 
             try:
-                demo_cloud = DemoCloud(folder / "demo-cloud.sqlite3", "demo", config.site.name, config.site.currency, clock.now).start()
+                demo_cloud = DemoCloud(folder / "demo-cloud.sqlite3", "demo", config.site.name, config.site.currency, clock.now,
+                                       fresh=not args.keep).start()
             except (OSError, RuntimeError, ValueError) as exc:
                 print(_("the demo runs without its cloud: {exc}").format(exc=exc), file=sys.stderr)
             else:

@@ -14,7 +14,6 @@ from typing import Callable
 
 from console.domain.staff import Role
 from console.site.config import SiteConfig
-from console.site.errors import SiteError
 from console.site.site import Site
 from console.store import visits
 from drivers.gate.simworld import Traffic
@@ -63,8 +62,8 @@ def park_demo_cars(site: Site, traffic: Traffic, *, count: int = 12, seed: int |
             with site.store.write() as tx:
                 visits.record_entry(tx, plate=plate, zone=lane.zone, lane=lane.id, at=now - timedelta(minutes=minutes),
                                     currency=site.currency)
-        except (visits.AlreadyInside, SiteError):
-            continue
+        except visits.AlreadyInside:
+            continue  # the same plate drawn twice: one car fewer
         traffic.parked(plate, now=started, stay=leave_in)
         first = first or leave_in
         parked += 1
@@ -77,13 +76,16 @@ class DemoCloud:
     phone payments (ctrl+r at the desk) and the cloud link in the status bar. Its clock
     is the demo's, so it quotes the demo's stays as the booth does."""
 
-    def __init__(self, db_path: Path, site_id: str, name: str, currency: str, now: Callable[[], datetime]) -> None:
+    def __init__(self, db_path: Path, site_id: str, name: str, currency: str, now: Callable[[], datetime], *,
+                 fresh: bool = True) -> None:
+        """`fresh`: a new database (as the demo's own is); False keeps the last run's books,
+        for `booth demo --keep`, whose events the cloud already has."""
         from console.sync.server.admin import register_site
         from console.sync.server.app import create_app
         from console.sync.server.db import open_cloud_db
         from console.sync.server.run import ServerThread
 
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm") if fresh else ():
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
         self.engine = open_cloud_db(f"sqlite:///{db_path}")
         self.site_id = site_id
