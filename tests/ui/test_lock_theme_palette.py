@@ -50,7 +50,8 @@ async def test_the_lock_screen_shows_the_lanes_and_the_waiting_exit_read_only(st
         site.lanes.gates["OUT1"].arrive("AB1234C")  # type: ignore[attr-defined]
         await until(pilot, lambda: "1 vehicle waiting: OUT1 AB1234C €7.50" in str(app.screen.query_one("#queue", Label).render()))
         shown = "\n".join(screen_lines(app))
-        assert "IN1" in shown and "OUT1" in shown and "WAITING" in shown  # the lanes, updated behind the lock
+        assert "IN1" in shown and "OUT1" in shown  # the lanes, updated behind the lock:
+        assert "€7.50" in str(app.screen.query_one("#lane-OUT1", LanePanel).render())
         assert "1 vehicle waiting: OUT1 AB1234C €7.50" in shown
         assert "sign in" in shown and "Press Enter to sign in" in shown
         await pilot.press("f3")  # read only: no desk opens behind the lock
