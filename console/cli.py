@@ -229,12 +229,6 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         # Headless runs are short: without a speed given they run 100x the demo speed.
         speed = args.speed if args.speed is not None else config.simulation.speed * (100 if headless else 1)
         clock: Clock = ScaledClock(speed)
-        if config.elevator.url.startswith("sim:"):
-            # The simulated building runs in real time while the demo clock runs `speed`
-            # times faster: the swipe timeout (demo time) stretches to match, or most
-            # rides would count as doors that never opened.
-            elevator = config.elevator.model_copy(update={"swipe_timeout_s": config.elevator.swipe_timeout_s * speed})
-            config = config.model_copy(update={"elevator": elevator})
         if not headless and not config.cloud.url:
             # A cloud of its own on loopback, so phone payments (ctrl+r) can be tried.
             from console.site.demo import DemoCloud, with_demo_cloud

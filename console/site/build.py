@@ -141,7 +141,7 @@ def build_site(
         site = Site(
             config=config, clock=clock, store=store, bus=bus, board=board, pricing=pricing, lanes=lanes, exits=exits,
             desk=ExitDesk(exits, staff), staff=staff, documents=documents, print_queue=print_queue, cloud=cloud,
-            elevator=_elevator(config, store, clock, bus), charging=_charging(config, store, clock, bus),
+            elevator=_elevator(config, store, clock, bus, speed), charging=_charging(config, store, clock, bus),
             backup=_backup(config, store, board, bus), live=LiveOccupancy(store, board),
             after_stop=[sim_lane.stop for sim_lane in simulators],  # simulated controllers stop after their drivers
         )
@@ -213,11 +213,17 @@ def _lane_cameras(config: SiteConfig) -> dict[str, Camera]:
     return cameras
 
 
-def _elevator(config: SiteConfig, store: Store, clock: Clock, bus: EventBus) -> ElevatorService | None:
+def _elevator(config: SiteConfig, store: Store, clock: Clock, bus: EventBus, speed: float) -> ElevatorService | None:
     if not config.elevator.url:
         return None
+    section = config.elevator
+    if section.url.startswith("sim:") and speed != 1.0:
+        # The simulated building runs in real time while the clock runs `speed` times
+        # faster: the swipe timeout (clock time) stretches to match, or most rides would
+        # count as doors that never opened.
+        section = section.model_copy(update={"swipe_timeout_s": section.swipe_timeout_s * speed})
     try:
-        return ElevatorService(store, config.elevator, config.site.tz, config.site.currency, clock, report=bus.report, publish=bus.publish)
+        return ElevatorService(store, section, config.site.tz, config.site.currency, clock, report=bus.report, publish=bus.publish)
     except ValueError as exc:  # a fee with more decimals than the currency has
         raise StoreError(_("elevator: {exc}").format(exc=exc)) from None
 

@@ -40,11 +40,11 @@ def add_demo_staff(site: Site) -> None:
     site.staff.add_user(DEMO_ATTENDANT[0], Role.ATTENDANT, DEMO_ATTENDANT[1], actor="booth demo")
 
 
-def park_demo_cars(site: Site, traffic: Traffic, *, count: int = 30, seed: int | None = None) -> Parked:
+def park_demo_cars(site: Site, traffic: Traffic, *, count: int = 45, seed: int | None = None) -> Parked:
     """Record `count` cars that entered between 40 minutes and 6 hours ago (demo time) and
     let them leave one after another, every 6 to 24 s (the first after 5 s), so exits reach
     the desk within seconds of auto-pay going off until the cars that arrive meanwhile
-    start leaving (with 30 cars, about 7 minutes). Entries are written in time order,
+    start leaving (45 cars: about 11 minutes). Entries are written in time order,
     oldest first, before the lanes start, like lane entries (audited, outbox)."""
     rng = random.Random(seed)
     now = site.clock.now()
