@@ -27,8 +27,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import venv
 from pathlib import Path
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -116,6 +119,49 @@ def ensure_system_packages() -> None:
     install_system_packages(missing_system_packages())
 
 
+def pip_install(python: Path, args: list[str], *, heartbeat: float = 10.0, out: TextIO | None = None) -> int:
+    """`pip install ARGS` with one short line per package it collects and installs, and a
+    line at least every `heartbeat` seconds while it is busy, so a first install (minutes
+    of downloads) never looks hung. Returns pip's exit code; its last lines on failure."""
+    stream = out or sys.stdout
+    command = [str(python), "-m", "pip", "install", "--progress-bar", "off", "--disable-pip-version-check", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    started = time.monotonic()
+    last = [started]
+    done = threading.Event()
+    collected = 0
+    tail: list[str] = []
+
+    def say(text: str) -> None:
+        last[0] = time.monotonic()
+        print(text, file=stream, flush=True)
+
+    def beat() -> None:
+        while not done.wait(1.0):
+            if time.monotonic() - last[0] >= heartbeat:
+                say(f"  … still working ({time.monotonic() - started:.0f} s)")
+
+    ticker = threading.Thread(target=beat, daemon=True)
+    ticker.start()
+    assert process.stdout is not None
+    for raw in process.stdout:
+        line = raw.rstrip()
+        tail = (tail + [line])[-15:]
+        if line.startswith(("Collecting ", "Processing ")) and len(line.split()) > 1:
+            collected += 1
+            say(f"  [{collected}] {Path(line.split()[1]).name}")
+        elif line.startswith("Installing collected packages:"):
+            names = line.split(":", 1)[1].split(",")
+            say(f"  installing {len(names)} packages …")
+        elif line.startswith(("Successfully installed", "Building wheel", "Building editable")):
+            say("  " + (line if len(line) < 100 else line[:97] + "…"))
+    code = process.wait()
+    done.set()
+    if code != 0:
+        print("\n".join(tail), file=stream, flush=True)
+    return code
+
+
 def _fingerprint() -> str:
     return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
 
@@ -129,10 +175,12 @@ def setup() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     if STAMP.exists() and STAMP.read_text() == _fingerprint():
         return
-    print("installing booth and its dependencies into .venv …", flush=True)
-    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test]"], check=True)
+    print("installing booth and its dependencies into .venv (a first install downloads for a few minutes) …", flush=True)
+    for args in (["--upgrade", "pip"], ["-e", f"{ROOT}[test]"]):
+        if pip_install(PYTHON, args) != 0:
+            sys.exit(f"pip install {' '.join(args)} failed (its last lines are above)")
     STAMP.write_text(_fingerprint())
+    print("set-up done", flush=True)
 
 
 def install(prefix: Path) -> int:
@@ -144,8 +192,9 @@ def install(prefix: Path) -> int:
         print(f"creating {prefix} …", flush=True)
         venv.EnvBuilder(with_pip=True).create(prefix)
     print(f"installing booth into {prefix} …", flush=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", str(ROOT)], check=True)
+    for args in (["--upgrade", "pip"], ["--upgrade", str(ROOT)]):
+        if pip_install(python, args) != 0:
+            sys.exit(f"pip install {' '.join(args)} failed (its last lines are above)")
     print(f"installed: {python.parent / 'booth'}")
     return 0
 

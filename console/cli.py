@@ -13,6 +13,7 @@ from console.locations import data_dir, default_site_file, log_dir
 
 if TYPE_CHECKING:
     from console.site.config import SiteConfig
+    from console.site.demo import DemoCloud
     from console.site.site import Site
 
 EXIT_CONFIG = 2
@@ -210,13 +211,17 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     from console.site.config import ConfigError, sample_site
 
     try:
-        config = _load_config(args) if not demo or args.site else sample_site(getattr(args, "locale", None) or "en")
+        if demo:
+            config = _load_config(args) if args.site else sample_site(getattr(args, "locale", None) or "en")
+        else:
+            config = _site_to_run(args)
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, str(exc))
     from console.i18n import set_language
 
     set_language(config.ui.language)
     headless = demo and bool(getattr(args, "headless", False))
+    demo_cloud: DemoCloud | None = None
     if demo:
         db_path = Path(args.db) if args.db else folder / "demo.sqlite3"
         if not args.keep:
@@ -226,6 +231,17 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         # Headless runs are short: without a speed given they run 100x the demo speed.
         speed = args.speed if args.speed is not None else config.simulation.speed * (100 if headless else 1)
         clock: Clock = ScaledClock(speed)
+        if not headless and not config.cloud.url:
+            # A cloud of its own on loopback, so phone payments (ctrl+r) can be tried.
+            from console.site.demo import DemoCloud, with_demo_cloud
+
+            try:
+                demo_cloud = DemoCloud(folder / "demo-cloud.sqlite3", "demo", config.site.name, config.site.currency, clock.now,
+                                       fresh=not args.keep).start()
+            except (OSError, RuntimeError, ValueError) as exc:
+                print(_("the demo runs without its cloud: {exc}").format(exc=exc), file=sys.stderr)
+            else:
+                config = with_demo_cloud(config, demo_cloud)
     else:
         url = args.db or ""
         clock, speed = SystemClock(), 1.0
@@ -236,20 +252,33 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         from console.site.build import build_site, database_url, open_store
         from console.store.engine import StoreError
 
+        token = demo_cloud.token if demo_cloud is not None else None
+        cloud_token = (lambda: token) if token is not None else None
         target = url or database_url(config)
         try:
             store = open_store(target, settings=config.engine_settings, integrity=True)
-            return build_site(config, store, clock=clock, speed=speed, fast_lanes=headless)
         except StoreError as exc:
             raise StoreError(_("cannot open the database {target}: {exc}").format(target=target, exc=exc)) from None
+        if not demo:
+            return build_site(config, store, clock=clock, speed=speed)
+        from console.site.build import site_traffic
+        from console.site.demo import add_demo_staff, park_demo_cars
+
+        traffic = site_traffic(config, speed)
+        site = build_site(config, store, clock=clock, speed=speed, fast_lanes=headless, traffic=traffic, cloud_token=cloud_token)
+        add_demo_staff(site)
+        if not args.keep:
+            park_demo_cars(site, traffic)
+        return site
 
     if headless:
+        from console.site.errors import SiteError
         from console.site.headless import run_headless
         from console.store.engine import StoreError
 
         try:
             site = make_site()
-        except StoreError as exc:
+        except (StoreError, SiteError) as exc:
             return _fail(EXIT_STORE, str(exc))
         print(_("{site}: simulated site running headless for {seconds:g} s").format(site=config.site.name, seconds=args.seconds), flush=True)
         summary = run_headless(site, args.seconds)
@@ -269,10 +298,38 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     # The demo needs no sign-in: it runs as a demo manager ("demo"); `booth run` starts locked.
     app = BoothApp(
         config=config, site_factory=make_site, theme_name=config.ui.theme, demo=demo,
-        attendant="demo" if demo else None, role=Role.MANAGER,
+        attendant="demo" if demo else None, role=Role.MANAGER, simulated=demo or config.site.simulated,
     )
-    app.run()
+    try:
+        app.run()
+    finally:
+        if demo_cloud is not None:
+            demo_cloud.stop()
     return app.return_code or 0
+
+
+def _site_to_run(args: argparse.Namespace) -> SiteConfig:
+    """The site `booth run` drives: its own site file, never the embedded sample, and
+    simulated devices only when that file says `simulated = true` (so simulated traffic
+    never reaches a real site's books). Raises ConfigError saying what to do."""
+    from console.site.config import ConfigError, load_site, simulated_devices
+
+    path = Path(args.site) if args.site else default_site_file()
+    if not path.exists():
+        raise ConfigError(_(
+            "no site file at {path}: `booth run` drives this site's own lanes and needs its site file.\n"
+            "  Write a sample with `booth init{where}`, put this site's device URLs in it, then run `booth run{site}`.\n"
+            "  To try the console on a simulated site instead: `booth demo`."
+        ).format(path=path, where=f" {path}" if args.site else "", site=f" --site {path}" if args.site else ""))
+    config = load_site(path)
+    simulated = simulated_devices(config)
+    if simulated and not config.site.simulated:
+        raise ConfigError(_(
+            "{path}: {keys} name simulated devices (sim://), and `booth run` drives real devices only.\n"
+            "  Give each of them the device URL of this site (see the comments in the file), or set\n"
+            "  `simulated = true` under [site] to run a simulated site on this database, or try `booth demo`."
+        ).format(path=path, keys=", ".join(simulated)))
+    return config
 
 
 def cmd_run(args: argparse.Namespace) -> int:

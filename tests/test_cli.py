@@ -130,3 +130,35 @@ def test_bad_inputs_named_in_one_line_without_a_traceback(tmp_path: Path) -> Non
         said = (result.stdout + result.stderr).strip()
         assert result.returncode != 0, said
         assert words in said and "Traceback" not in said and len(said.splitlines()) == 1, said
+
+
+def test_run_without_a_site_file_says_how_to_make_one(tmp_path: Path) -> None:
+    env = {"BOOTH_DATA_DIR": str(tmp_path), "BOOTH_CONFIG_DIR": str(tmp_path / "config")}
+    result = _booth("run", env_extra=env)
+    assert result.returncode == 2
+    assert "no site file at" in result.stderr and "booth init" in result.stderr and "booth demo" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "booth.sqlite3").exists()  # nothing was simulated into a database
+
+
+def test_run_refuses_the_sample_site_with_its_simulated_devices(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    env = {"BOOTH_DATA_DIR": str(tmp_path)}
+    assert _booth("init", str(site), env_extra=env).returncode == 0
+    result = _booth("run", "--site", str(site), env_extra=env)
+    assert result.returncode == 2
+    assert "lanes[0].gate" in result.stderr and "elevator.url" in result.stderr and "charging.epiles[0].url" in result.stderr
+    assert "simulated = true" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "booth.sqlite3").exists()
+
+
+def test_a_site_file_that_says_simulated_may_run_its_simulators(tmp_path: Path) -> None:
+    import argparse
+
+    from console.cli import _site_to_run
+    from console.site.config import sample_site_text
+
+    site = tmp_path / "site.toml"
+    site.write_text(sample_site_text("en").replace("# simulated = true", "simulated = true"))
+    config = _site_to_run(argparse.Namespace(site=str(site)))
+    assert config.site.simulated

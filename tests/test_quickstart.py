@@ -67,3 +67,33 @@ def test_root_with_apt_would_install_what_is_missing(capsys: pytest.CaptureFixtu
     assert f"installing system packages: {' '.join(missing)} (simulated)" in out
     if missing != ["postgresql"]:
         assert all(f"Inst {package} " in out for package in missing)
+
+
+def test_pip_progress_is_printed_while_pip_works(tmp_path: Path) -> None:
+    """A first install downloads for minutes: every package collected gets a line, and a
+    silent pip still gets a line every `heartbeat` seconds (here a stand-in for pip that
+    talks like it and stays silent for 2.5 s)."""
+    import io
+
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'Collecting textual>=8'\necho '  Downloading textual-8.2.8.whl (700 kB)'\n"
+                    "echo 'Processing /opt/wheels/babel-2.18.0-py3-none-any.whl (from booth)'\nsleep 2.5\n"
+                    "echo 'Installing collected packages: babel, textual'\necho 'Successfully installed babel-2.18.0 textual-8.2.8'\n")
+    fake.chmod(0o755)
+    out = io.StringIO()
+    assert quickstart.pip_install(fake, ["-e", "."], heartbeat=1.0, out=out) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["  [1] textual>=8", "  [2] babel-2.18.0-py3-none-any.whl"]
+    assert any("still working" in line for line in lines)
+    assert lines[-2:] == ["  installing 2 packages …", "  Successfully installed babel-2.18.0 textual-8.2.8"]
+
+
+def test_a_failing_pip_shows_its_last_lines(tmp_path: Path) -> None:
+    import io
+
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'ERROR: No matching distribution found for textual'\nexit 1\n")
+    fake.chmod(0o755)
+    out = io.StringIO()
+    assert quickstart.pip_install(fake, ["textual"], out=out) == 1
+    assert "No matching distribution found for textual" in out.getvalue()

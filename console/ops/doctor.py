@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from console.i18n import N_, _
 from console.locations import data_dir, default_site_file
-from console.site.config import ConfigError, SiteConfig, default_site, load_site
+from console.site.config import ConfigError, SiteConfig, default_site, load_site, simulated_devices
 from drivers.probe import probe_tcp, probe_url, within
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def check_site_file(c: Checkup) -> list[Finding]:
     path = c.site_file or default_site_file()
     if c.site_file is None and not path.exists():
         c.config = default_site()
-        return [Finding(N_("site file"), Level.WARN, _("no site file at {path}; the embedded demo site would run").format(path=path),
+        return [Finding(N_("site file"), Level.FAIL, _("no site file at {path}: `booth run` does not start without one").format(path=path),
                         _("booth init {path}, then edit it (or set BOOTH_SITE)").format(path=path))]
     try:
         c.config = load_site(path)
@@ -83,6 +83,10 @@ def check_site_file(c: Checkup) -> list[Finding]:
         lines = str(exc).splitlines()
         more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
         return [Finding(N_("site file"), Level.FAIL, lines[0] + more, _("fix {path}; `booth run --site {path}` lists every problem").format(path=path))]
+    simulated = simulated_devices(c.config)
+    if simulated and not c.config.site.simulated:
+        return [Finding(N_("site file"), Level.FAIL, _("{path}: `booth run` refuses its simulated devices: {keys}").format(path=path, keys=", ".join(simulated)),
+                        _("give them this site's device URLs, or set simulated = true under [site]"))]
     return [Finding(N_("site file"), Level.OK, _("{path}: {name}, booth {booth_id}").format(path=path, name=c.config.site.name, booth_id=c.config.site.booth_id))]
 
 

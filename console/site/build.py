@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from console.domain.clock import Clock, SystemClock
@@ -127,6 +128,7 @@ def build_site(
     fast_lanes: bool = False,
     traffic: Traffic | None = None,
     sync_tuning: SyncTuning | None = None,
+    cloud_token: Callable[[], str | None] | None = None,
 ) -> Site:
     """Build (not start) the site: every service, composed once, in dependency order.
 
@@ -145,7 +147,7 @@ def build_site(
         print_queue = _print_queue(config, store, clock, board, bus)
         documents = Documents(config, store, clock, bus, print_queue)
         exits = ExitService(config, store, clock, board, gates, pricing, bus, receipts_queued=documents.queued)
-        cloud = CloudLink(config, store, exits, pricing, bus, sync_tuning) if config.cloud.url else None
+        cloud = CloudLink(config, store, exits, pricing, bus, sync_tuning, token=cloud_token) if config.cloud.url else None
         anchors = AuditAnchors(store, anchor_file(config, store), config.site.booth_id)
         staff = StaffService(config, store, clock, board, bus, flush=cloud.flush if cloud is not None else None, anchor=anchors.anchor)
         emergency = EmergencyJournal(
@@ -157,7 +159,7 @@ def build_site(
         site = Site(
             config=config, clock=clock, store=store, bus=bus, board=board, pricing=pricing, lanes=lanes, exits=exits,
             desk=ExitDesk(exits, staff), staff=staff, documents=documents, print_queue=print_queue, cloud=cloud,
-            elevator=_elevator(config, store, clock, bus), charging=_charging(config, store, clock, bus),
+            elevator=_elevator(config, store, clock, bus, speed), charging=_charging(config, store, clock, bus),
             backup=_backup(config, store, board, bus), live=LiveOccupancy(store, board), anchors=anchors, seal=seal,
             after_stop=[sim_lane.stop for sim_lane in simulators],  # simulated controllers stop after their drivers
         )
@@ -172,15 +174,22 @@ def build_site(
     return site
 
 
+def site_traffic(config: SiteConfig, speed: float = 1.0) -> Traffic:
+    """The simulated cars of a site: `[simulation]` stays scaled to a clock `speed` times
+    faster than real time, carrying the site's own kind of plate (mainland ones where the
+    site reads them)."""
+    sim = config.simulation
+    plates = "cn" if "cn" in config.site.plate_regions else "latin"
+    return Traffic(dwell=Dwell(sim.dwell_min_minutes * 60 / speed, sim.dwell_max_minutes * 60 / speed),
+                   plates=plates, province=config.site.plate_province)
+
+
 def _open_gates(
     config: SiteConfig, speed: float, fast_lanes: bool, traffic: Traffic | None
 ) -> tuple[dict[str, GateDriver], list[LaneSimulator]]:
     """A driver for every lane (and the simulators of simulated lanes on real wires)."""
     sim = config.simulation
-    # Simulated cars carry the site's own kind of plate: mainland ones where the site reads them.
-    plates = "cn" if "cn" in config.site.plate_regions else "latin"
-    traffic = traffic or Traffic(dwell=Dwell(sim.dwell_min_minutes * 60 / speed, sim.dwell_max_minutes * 60 / speed),
-                                 plates=plates, province=config.site.plate_province)
+    traffic = traffic or site_traffic(config, speed)
     rate = sim.arrivals_per_hour / 3600 * speed
     gates: dict[str, GateDriver] = {}
     simulators: list[LaneSimulator] = []
@@ -224,11 +233,17 @@ def _lane_cameras(config: SiteConfig) -> dict[str, Camera]:
     return cameras
 
 
-def _elevator(config: SiteConfig, store: Store, clock: Clock, bus: EventBus) -> ElevatorService | None:
+def _elevator(config: SiteConfig, store: Store, clock: Clock, bus: EventBus, speed: float) -> ElevatorService | None:
     if not config.elevator.url:
         return None
+    section = config.elevator
+    if section.url.startswith("sim:") and speed != 1.0:
+        # The simulated building runs in real time while the clock runs `speed` times
+        # faster: the swipe timeout (clock time) stretches to match, or most rides would
+        # count as doors that never opened.
+        section = section.model_copy(update={"swipe_timeout_s": section.swipe_timeout_s * speed})
     try:
-        return ElevatorService(store, config.elevator, config.site.tz, config.site.currency, clock, report=bus.report, publish=bus.publish)
+        return ElevatorService(store, section, config.site.tz, config.site.currency, clock, report=bus.report, publish=bus.publish)
     except ValueError as exc:  # a fee with more decimals than the currency has
         raise StoreError(_("elevator: {exc}").format(exc=exc)) from None
 

@@ -216,7 +216,11 @@ class ChargingService:
         self._worker = threading.Thread(target=self._work, name="charging", daemon=True)
         self._worker.start()
         for pile in self.section.epiles:
-            driver = open_epile(pile.id, pile.url, address=pile.address, poll_interval=pile.poll_s)
+            try:
+                driver = open_epile(pile.id, pile.url, address=pile.address, poll_interval=pile.poll_s, ports=pile.ports)
+            except ValueError as exc:  # a sim:// option it does not know: that pile stays off
+                self._report("error", _("pile {id}: {exc}").format(id=pile.id, exc=exc))
+                continue
             self.drivers[pile.id] = driver
             driver.start(self._on_epile, self._on_health)
         if self.section.ocpp.enabled:

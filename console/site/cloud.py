@@ -68,7 +68,9 @@ class CloudLink:
     status bar how the link is."""
 
     def __init__(self, config: SiteConfig, store: Store, exits: ExitService, pricing: TariffPricing, bus: EventBus,
-                 tuning: SyncTuning | None = None) -> None:
+                 tuning: SyncTuning | None = None, token: Callable[[], str | None] | None = None) -> None:
+        """`token` gives the site token (default: the store `[cloud] secrets` names; the
+        demo's own cloud hands its token over directly)."""
         self.store = store
         self.exits = exits
         self.pricing = pricing
@@ -83,7 +85,7 @@ class CloudLink:
             config.cloud.site_id,
             exits.clock,
             _validate_tariff,
-            keyring_token_provider(config.cloud.url, site_secret_store(config.cloud)),
+            token or keyring_token_provider(config.cloud.url, site_secret_store(config.cloud)),
             booth_id=config.site.booth_id,
             tuning=tuning,
             tariff_versions=self.tariff_versions,

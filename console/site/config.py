@@ -50,6 +50,10 @@ class SiteSection(_Strict):
     plate_regions: tuple[str, ...] = Field(default=("latin",), strict=False)  # TOML gives a list
     # The site's own province: offered first when a mainland plate is typed.
     plate_province: str | None = None
+    # A site whose devices are simulators (sim:// URLs): `booth run` refuses sim://
+    # devices unless this is true, so simulated traffic never reaches a real site's
+    # books by accident; `booth demo` allows them always.
+    simulated: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -382,6 +386,24 @@ class SiteConfig(_Strict):
         """The source text of the tariff named in [tariff] (sent to the cloud, which
         quotes drivers with the very same text)."""
         return self._tariff_text
+
+
+def simulated_devices(config: SiteConfig) -> list[str]:
+    """The site-file keys whose device is a built-in simulator (a `sim://` URL)."""
+    keys: list[str] = []
+    for index, lane in enumerate(config.lanes):
+        if lane.gate.startswith("sim:"):
+            keys.append(f"lanes[{index}].gate")
+        if lane.camera.startswith("sim:"):
+            keys.append(f"lanes[{index}].camera")
+    for key, url in (("camera.url", config.camera.url), ("elevator.url", config.elevator.url),
+                     ("elevator.camera_url", config.elevator.camera_url)):
+        if url.startswith("sim:"):
+            keys.append(key)
+    for index, pile in enumerate(config.charging.epiles):
+        if pile.url.startswith("sim:"):
+            keys.append(f"charging.epiles[{index}].url")
+    return keys
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

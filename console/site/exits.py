@@ -361,7 +361,10 @@ class ExitService:
         attendant's, checked in the settlement's own transaction.
         """
         payments = self._with_prepaid(ticket, payments) if ticket.prepaid else payments
-        receipt = receipt_content(self.config, ticket, payments, attendant=attendant, change=change) if payments else None
+        # A paid exit gets its receipt; an unpaid one the slip of what is owed and why.
+        owed = (Money(new_debt[0], self.currency), new_debt[1]) if new_debt is not None else None
+        receipt = receipt_content(self.config, ticket, payments, attendant=attendant, change=change, paid_at=self.clock.now(),
+                                  owed=owed) if payments or owed is not None else None
         booth = self.config.site.booth_id
         try:
             closed = self._close(ticket, payments, booth=booth, attendant=attendant, reason=reason, receipt=receipt,

@@ -73,8 +73,8 @@ class AutoAttendant:
                     return
                 ticket_id = self._queue.pop(0)
             ticket = self.site.board.ticket(ticket_id)
-            if ticket is None:
-                continue
+            if ticket is None or not self.enabled:
+                continue  # auto-pay turned off meanwhile: the exit waits for the desk
             try:
                 self.site.desk.pay_cash(ticket_id, ticket.due.decimal_text(), attendant=self.name)
                 self.paid += 1

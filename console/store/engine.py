@@ -207,6 +207,20 @@ def _postgresql_engine(url: URL, settings: EngineSettings) -> Engine:
     return engine
 
 
+def _set_wal(cursor: sqlite3.Cursor, busy_timeout_ms: int) -> None:
+    """Switch to write-ahead logging. On a fresh file two booths starting together race
+    for it, and SQLite answers "locked" at once, without its busy handler: wait here."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     database = url.database or ""
     uri_filename = database.startswith("file:")
@@ -243,7 +257,7 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _set_wal(cursor, busy_timeout_ms)
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             # Deleted content (purged portraits, pruned events) is overwritten, not left in

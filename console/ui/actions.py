@@ -130,6 +130,8 @@ ACTIONS: tuple[BoothAction, ...] = (
     BoothAction("plate.up", "plate-prompt", "up", "walk(-1)", N_("Previous"),
                 help=N_("The previous province in the picker, or the plate's previous reading"), show=False),
     BoothAction("signin.quit", "sign-in", "ctrl+q", "app.quit", N_("Quit")),
+    BoothAction("open_shift.later", "open-shift", "escape", "cancel", N_("Later"),
+                help=N_("Leave the drawer closed for now: no cash until it is opened (sign in again)")),
     BoothAction("close.cancel", "close-shift", "escape", "cancel", N_("Cancel")),
     BoothAction("shift_report.back", "shift-report", "escape", "back", N_("Back")),
     BoothAction("shift_report.reload", "shift-report", "r", "reload", N_("Reload"), N_("Reload the report"),

@@ -8,10 +8,10 @@ import gc
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Protocol, runtime_checkable
 
 from textual import work
-from textual.app import App, ScreenStackError
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -89,6 +89,7 @@ class BoothApp(App[None]):
         attendant: str | None = None,
         role: Role = Role.ATTENDANT,
         auto_pay: bool | None = None,
+        simulated: bool | None = None,
     ) -> None:
         """Give a built site (tests), or the config and a factory that builds the site.
 
@@ -105,6 +106,9 @@ class BoothApp(App[None]):
         self._given_site = site
         self._site_factory = site_factory
         self.demo = demo
+        # Simulated devices (the demo, or a site file with `simulated = true`): the title
+        # bar says so, so nobody takes simulated traffic for the site's own.
+        self.simulated = (demo or config.site.simulated) if simulated is None else simulated
         # With a given attendant (tests, demo) nobody signs in; otherwise the console
         # stays locked until a user signs in with a PIN.
         self.attendant = attendant or ""
@@ -127,7 +131,17 @@ class BoothApp(App[None]):
 
     def _set_title(self) -> None:
         config = self.config
-        self.title = f"{config.site.name} · {config.site.booth_id}" + (" · " + _("DEMO") if self.demo else "")
+        marks = [_("DEMO")] if self.demo else []
+        if self.simulated:
+            marks.append(_("simulated"))
+        self.title = " · ".join([config.site.name, config.site.booth_id, *marks])
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own palette entries, less its theme picker (it lists every built-in
+        theme; the booth's two are F9's) and the screenshot (a file nobody at the booth reads)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Theme", "Screenshot"):
+                yield command
 
     # -- life cycle -----------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -289,7 +303,10 @@ class BoothApp(App[None]):
     # -- actions (the registry in console.ui.actions names them) --------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The dashboard's keys work (and show) only on the dashboard: on a screen above
-        it, such as the exit desk, they are neither run nor offered."""
+        it, such as the exit desk, they are neither run nor offered. Demo-only keys are
+        neither shown nor run outside the demo."""
+        if action == "toggle_autopay" and not self.demo:
+            return False
         if action not in DASHBOARD_ACTIONS:
             return True
         try:

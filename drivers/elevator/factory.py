@@ -35,7 +35,8 @@ def open_elevator(url: str, *, name: str = "elevator", timing: LinkTiming | None
     - `socket://host:port`, `rfc2217://host:port`, `loop://`: other pyserial transports.
     - `sim://?cars=2&lowest=-2&highest=10&lobby=1&rate=0.05&seed=7&timing=fast`: a
       simulated building on a pseudo-terminal, driven by the real serial driver; `rate`
-      is random rides per second (0: scripted only, through `driver.simulator`).
+      is random rides per second (0: scripted only, through `driver.simulator`);
+      `cards=04A1B2C3,04B2C3D4` are the riders' cards (default: 40 random ones).
     """
     parts = urlsplit(url)
     if parts.scheme != "sim":
@@ -44,7 +45,7 @@ def open_elevator(url: str, *, name: str = "elevator", timing: LinkTiming | None
         query = dict(parse_qsl(parts.query, strict_parsing=bool(parts.query)))
     except ValueError:
         raise ElevatorURLError(f"{url}: malformed query string") from None
-    unknown = set(query) - {"cars", "lowest", "highest", "lobby", "rate", "seed", "timing"}
+    unknown = set(query) - {"cars", "lowest", "highest", "lobby", "rate", "seed", "timing", "cards"}
     if unknown:
         raise ElevatorURLError(f"{url}: unknown option(s) {', '.join(sorted(unknown))}")
     try:
@@ -61,9 +62,10 @@ def open_elevator(url: str, *, name: str = "elevator", timing: LinkTiming | None
     if rate < 0:
         raise ElevatorURLError(f"{url}: rate must not be negative")
     sim_timing = FAST_TIMING if query.get("timing") == "fast" else SimTiming()
+    cards = tuple(card.strip().upper() for card in query.get("cards", "").split(",") if card.strip())
     try:
         simulator = ElevatorSimulator(
-            cars, lowest, highest, lobby=lobby, timing=sim_timing, seed=seed, traffic_rate=rate
+            cars, lowest, highest, lobby=lobby, timing=sim_timing, seed=seed, traffic_rate=rate, cards=cards
         )
     except ValueError as exc:
         raise ElevatorURLError(f"{url}: {exc}") from None

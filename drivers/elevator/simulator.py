@@ -319,6 +319,7 @@ class ElevatorSimulator:
         seed: int | None = None,
         traffic_rate: float = 0.0,
         link_path: str | None = None,
+        cards: tuple[str, ...] = (),
     ) -> None:
         if not 1 <= cars <= 255:
             raise ValueError("cars must be 1..255")
@@ -338,7 +339,11 @@ class ElevatorSimulator:
             link_path = os.path.join(self._tmpdir, "controller")
         self.link = PtyLink(link_path)
         self.cars = {n: SimCar(n, self.floors, lobby, self.timing, self._event) for n in range(1, cars + 1)}
-        self.cards = [self._new_card() for _ in range(40)]
+        # The building's riders: the given cards (a demo site bills them to accounts), or
+        # 40 random ones. Given cards are checked here, before a ride ever uses one.
+        for card in cards:
+            card_bytes(card)
+        self.cards = list(cards) or [self._new_card() for _ in range(40)]
         self._out: queue.Queue[_Outgoing] = queue.Queue()
         self._seq_lock = threading.Lock()
         self._tx_lock = threading.Lock()  # one frame at a time on the wire

@@ -93,11 +93,13 @@ class Traffic:
             i = self._rng.choice(spots)
         return plate[:i] + table[plate[i]] + plate[i + 1 :]
 
-    def parked(self, plate: str, now: float | None = None) -> None:
-        """A car passed an entry barrier; it will want to leave after its dwell."""
+    def parked(self, plate: str, now: float | None = None, *, stay: float | None = None) -> None:
+        """A car passed an entry barrier; it will want to leave after its dwell (or after
+        `stay` real seconds: a car that was parked before the simulation started)."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            stay = self._rng.uniform(self._dwell.low, self._dwell.high)
+            if stay is None:
+                stay = self._rng.uniform(self._dwell.low, self._dwell.high)
             self._inside.add(plate)
             heapq.heappush(self._departures, (now + stay, plate))
 

@@ -29,12 +29,13 @@ from tests.conftest import HOURLY_TARIFF
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _site_text(lanes: list[tuple[str, str, str]], printer: str = "") -> str:
+def _site_text(lanes: list[tuple[str, str, str]], printer: str = "", *, simulated: bool = False) -> str:
     text = f"""
 [site]
 name = "Doctor Garage"
 timezone = "Europe/Berlin"
 currency = "EUR"
+simulated = {str(simulated).lower()}
 
 [tariff]
 file = "{HOURLY_TARIFF}"
@@ -121,7 +122,7 @@ def test_progress_names_every_check_and_a_broken_site_file_is_a_fail(tmp_path: P
 
 def test_the_command_prints_one_table_and_fails_on_a_missing_port(tmp_path: Path) -> None:
     site = tmp_path / "site.toml"
-    site.write_text(_site_text([("IN1", "entry", "sim://"), ("OUT1", "exit", "/dev/ttyUSB98")]), encoding="utf-8")
+    site.write_text(_site_text([("IN1", "entry", "sim://"), ("OUT1", "exit", "/dev/ttyUSB98")], simulated=True), encoding="utf-8")
     env = {**os.environ, "BOOTH_DATA_DIR": str(tmp_path / "data")}
     done = subprocess.run([sys.executable, "-m", "console.cli", "doctor", "--site", str(site), "--timeout", "1"],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
@@ -130,7 +131,19 @@ def test_the_command_prints_one_table_and_fails_on_a_missing_port(tmp_path: Path
     assert lines[0].split() == ["STATE", "CHECK", "DETAIL"]
     assert any(line.startswith("FAIL") and "lane OUT1" in line for line in lines)
     assert "1 failed" in done.stdout and "Traceback" not in done.stderr
-    site.write_text(_site_text([("IN1", "entry", "sim://"), ("OUT1", "exit", "sim://")]), encoding="utf-8")
+    site.write_text(_site_text([("IN1", "entry", "sim://"), ("OUT1", "exit", "sim://")], simulated=True), encoding="utf-8")
     ok = subprocess.run([sys.executable, "-m", "console.cli", "doctor", "--site", str(site), "--json"],
                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert ok.returncode == 0 and '"check": "backups"' in ok.stdout
+
+
+def test_simulated_devices_in_a_site_file_that_does_not_say_simulated_stop_booth_run(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from console.ops.doctor import check_site_file
+
+    site = tmp_path / "site.toml"
+    site.write_text(_site_text([("IN1", "entry", "/dev/ttyUSB0"), ("OUT1", "exit", "sim://")]), encoding="utf-8")
+    found = check_site_file(Checkup(site_file=site, data=tmp_path))
+    assert found[0].level is Level.FAIL and "lanes[1].gate" in found[0].detail and "simulated = true" in found[0].fix
+    monkeypatch.setenv("BOOTH_SITE", str(tmp_path / "nowhere.toml"))
+    missing = check_site_file(Checkup(site_file=None, data=tmp_path))
+    assert missing[0].level is Level.FAIL and "does not start" in missing[0].detail

@@ -333,7 +333,8 @@ async def test_the_same_attendant_signing_in_again_finds_the_desk_as_left(store,
         await pilot.press(*"20")
         app.staff.lock()
         await until(pilot, lambda: app.screen.id == "sign-in")
-        await pilot.press(*"1357", "enter")  # the name field already holds ann
+        # After a lock no field takes keys until Enter; the name field already holds ann.
+        await pilot.press("enter", *"1357", "enter")
         await until(pilot, lambda: app.screen is desk)
         assert desk.query_one("#tendered", Input).value == "20"
         await pilot.press("enter")

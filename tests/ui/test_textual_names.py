@@ -19,7 +19,8 @@ HOOKS = {
     "__init__", "compose", "render", "render_line", "BINDINGS", "DEFAULT_CSS", "CSS", "CSS_PATH", "TITLE", "SUB_TITLE",
     "COMMANDS", "AUTO_FOCUS", "COMPONENT_CLASSES", "can_replace", "get_content_width", "get_content_height",
     "search", "discover", "startup", "shutdown", "bubble", "ALLOW_SELECT", "can_focus", "can_focus_children",
-    "check_action",  # dynamic actions: whether a binding runs and shows (Textual docs, "Actions")
+    # docs/guide/actions.md ("Dynamic actions") and docs/guide/command_palette.md ("System commands")
+    "check_action", "get_system_commands",
 }
 HOOK_PREFIXES = ("on_", "action_", "watch_", "validate_", "compute_", "_on_", "_watch_", "key_")
 

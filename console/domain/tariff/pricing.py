@@ -274,8 +274,11 @@ def _price(tariff: Tariff, vc: VehicleClass, start: int, end: int, plan: MemberP
     lines: list[Line] = []
     stay = end - start
     if stay <= rules.grace and rules.grace:
-        lines.append((_("Grace period: stay of {stay} (free up to {grace})").format(
-            stay=duration_text(stay), grace=duration_text(rules.grace)), 0, 1))
+        # A lost ticket's stay is unknown (its entry is recorded at the exit): its minimum
+        # charge below is the fee, and a "grace period: stay of 0 min" line would be noise.
+        if not lost_ticket:
+            lines.append((_("Grace period: stay of {stay} (free up to {grace})").format(
+                stay=duration_text(stay), grace=duration_text(rules.grace)), 0, 1))
         total = 0
     else:
         covered = _plan_filter(tariff, vc, plan, zone, notes)

@@ -49,16 +49,19 @@ class StaffFlow(Flow):
 
         self.app.push_screen(FirstManagerScreen(self.site.staff), created)
 
-    def sign_in(self, last_user: str = "") -> None:
-        """Cover the console until someone signs in with a PIN."""
-        self.app.push_screen(SignInScreen(self.site.staff, self.app.config.site.name, last_user), self._signed_in)
+    def sign_in(self, last_user: str = "", *, locked: bool = False) -> None:
+        """Cover the console until someone signs in with a PIN; the lanes stay in view.
+        After a lock the form waits for Enter, so keys typed meanwhile go nowhere."""
+        screen = SignInScreen(self.site.staff, self.app.config.site.name, last_user, lanes=self.site.board.lanes(),
+                              tz=self.app.config.site.tz, armed=not locked)
+        self.app.push_screen(screen, self._signed_in)
 
     def lock(self) -> None:
         if self.app.site is None or self.app.screen.id == "sign-in":
             return
         last = self.app.user.name if self.app.user else ""
         self.app.sign_out()
-        self.sign_in(last)
+        self.sign_in(last, locked=True)
 
     def lock_when_idle(self, minutes: float) -> None:
         """Called on a timer: lock after `minutes` without a key."""
@@ -84,6 +87,9 @@ class StaffFlow(Flow):
         def opened(shift: Shift | None) -> None:
             if shift is not None:
                 self.app.notify(_("shift open, float {amount}").format(amount=shift.opening_float), timeout=3)
+            else:
+                self.app.notify(_("the drawer is not open: no cash can be taken. Lock (ctrl+l) and sign in again to open it"),
+                                severity="warning", timeout=8)
 
         self.app.push_screen(OpenShiftScreen(self.site.staff, self.attendant), opened)
 

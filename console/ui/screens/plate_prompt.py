@@ -18,6 +18,7 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
@@ -185,7 +186,7 @@ class PlatePromptScreen(ModalScreen[tuple[str, str] | None]):
         picker = self.query_one("#picker", Static)
         if not self.candidates:
             typed = self.query_one("#province", Input).value
-            picker.update(Text(_("no province reads {typed!r}").format(typed=typed), style="bold red"))
+            picker.update(Content.styled(_("no province reads {typed!r}").format(typed=typed), "bold $error"))
             return
         start = self.chosen_index - self.chosen_index % PICKER_SIZE
         shown = self.candidates[start:start + PICKER_SIZE]

@@ -20,6 +20,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static, TabbedContent, TabPane
@@ -166,7 +167,7 @@ class ManagerReportsScreen(Screen[None]):
     @on(Failed)
     def failed(self, message: Failed) -> None:
         if message.request == self._request:
-            self.query_one("#summary", Static).update(Text(_("The report could not be built: {error}").format(error=message.error), style="bold red"))
+            self.query_one("#summary", Static).update(Content.styled(_("The report could not be built: {error}").format(error=message.error), "bold $error"))
 
     @on(Loaded)
     def show(self, message: Loaded) -> None:

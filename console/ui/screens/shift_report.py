@@ -42,8 +42,9 @@ def _table(title: str, *columns: str, right: tuple[int, ...] = ()) -> Table:
     return table
 
 
-def render_shift_report(report: ShiftReport) -> list[tuple[str, RenderableType]]:
-    """The report as (section id, renderable) pairs, in reading order."""
+def render_shift_report(report: ShiftReport, *, error_color: str = "red") -> list[tuple[str, RenderableType]]:
+    """The report as (section id, renderable) pairs, in reading order; a cash difference
+    in `error_color` (the theme's error colour, given by the screen)."""
     r = report
     c = r.cash
     head = Text()
@@ -74,9 +75,9 @@ def render_shift_report(report: ShiftReport) -> list[tuple[str, RenderableType]]
     drawer.add_row(Text(_("Expected in drawer"), style="bold"), "", Text(str(c.expected), style="bold"))
     drawer.add_row(_("Counted"), "", str(c.counted) if c.counted is not None else _("not counted"))
     if c.difference is not None:
-        style = "bold" if c.difference.is_zero else "bold red"
+        style = "bold" if c.difference.is_zero else f"bold {error_color}"
         drawer.add_row(Text(_("Difference"), style=style), "", Text(_signed(c.difference), style=style))
-    verdict = Text(c.verdict, style="bold" if c.difference is None or c.difference.is_zero else "bold red")
+    verdict = Text(c.verdict, style="bold" if c.difference is None or c.difference.is_zero else f"bold {error_color}")
     notes = [Text(f"• {note}", style="italic") for note in c.notes]
     cash = Group(drawer, verdict, *notes)
 
@@ -189,7 +190,7 @@ class ShiftReportScreen(Screen[None]):
         self.report = message.report
         body = self.query_one("#report", VerticalScroll)
         await body.remove_children()
-        await body.mount_all([Static(renderable, id=f"section-{name}") for name, renderable in render_shift_report(message.report)])
+        await body.mount_all([Static(renderable, id=f"section-{name}") for name, renderable in render_shift_report(message.report, error_color=self.app.current_theme.error or "red")])
         r = message.report
         self._say(_("{title} · built {time}").format(title=r.title, time=f"{r.local(r.generated_at):%H:%M:%S}"))
         body.focus()

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Callable, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Callable, ClassVar, Sequence, TypeVar
+from zoneinfo import ZoneInfo
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Footer, Header, Input, Label
 
 from console.domain.staff import Role, User
-from console.i18n import _
+from console.i18n import _, ngettext
 from console.site.errors import SiteError
+from console.site.events import LaneChanged, LaneSnapshot, SiteEvent
 from console.ui.actions import bindings_for
+from console.ui.widgets.lane_panel import LanePanel
 
 if TYPE_CHECKING:
     from console.site.staff import StaffService
@@ -45,6 +48,7 @@ class ClosedShift:
 _CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{ width: 64; height: auto; border: thick $primary; background: $surface; padding: 1 2; }}
+{name} Label {{ width: 100%; height: auto; }}
 {name} #error {{ color: $error; text-style: bold; height: auto; }}
 {name} Label.hint {{ color: $text-muted; }}
 """
@@ -81,28 +85,100 @@ class _Form(ModalScreen[T]):
 
 
 class SignInScreen(_Form[SignedIn]):
-    """Covers the console until a user signs in with a PIN (also the idle lock)."""
+    """Covers the console until a user signs in with a PIN (also the idle lock).
 
-    DEFAULT_CSS = _CSS.format(name="SignInScreen")
+    The lanes and the exits waiting stay in view, read only: whoever walks up to a locked
+    booth sees what is going on before signing in. After a lock (`armed=False`) no field
+    has the keys until Enter is pressed, so digits typed just as the screen locked land
+    nowhere, not in the name or PIN field."""
+
+    DEFAULT_CSS = """
+    SignInScreen { background: $background; layout: vertical; }
+    SignInScreen #locked-lanes { grid-size: 4; grid-gutter: 0 1; height: auto; padding: 0 1; }
+    SignInScreen #queue { height: auto; margin: 0 1; color: $text; }
+    SignInScreen #signin-box { height: auto; border: thick $primary; background: $surface; padding: 0 1; margin: 0 1; }
+    SignInScreen #signin-fields { height: auto; }
+    SignInScreen #signin-fields > Label { width: auto; padding: 1 1 0 0; }
+    SignInScreen #signin-fields > Input { width: 1fr; }
+    SignInScreen #error { color: $error; text-style: bold; height: auto; }
+    SignInScreen Label.hint { color: $text-muted; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = bindings_for("sign-in")
+    AUTO_FOCUS = ""  # no automatic focus: the form decides (see `armed`)
+    SITE_EVENTS: ClassVar[tuple[type[SiteEvent], ...]] = (LaneChanged,)
 
-    def __init__(self, staff: StaffService, site_name: str, last_user: str = "") -> None:
+    def __init__(self, staff: StaffService, site_name: str, last_user: str = "", *, lanes: Sequence[LaneSnapshot] = (),
+                 tz: ZoneInfo | None = None, armed: bool = True) -> None:
         super().__init__(staff, id="sign-in")
         self.site_name = site_name
         self.last_user = last_user
+        self.lanes = {lane.id: lane for lane in lanes}
+        self.tz = tz or ZoneInfo("UTC")
+        self.armed = armed
 
     def compose(self) -> ComposeResult:
-        with Vertical() as box:
+        yield Header()
+        with Grid(id="locked-lanes"):
+            for lane in self.lanes.values():
+                yield LanePanel(lane, self.tz)
+        yield Label("", id="queue")
+        with Vertical(id="signin-box") as box:
             box.border_title = _("{site}: sign in").format(site=self.site_name)
-            yield Label(_("Name"))
-            yield Input(value=self.last_user, id="name")
-            yield Label(_("PIN, Enter to sign in"))
-            yield Input(password=True, id="pin")
+            with Horizontal(id="signin-fields"):
+                yield Label(_("Name"))
+                yield Input(value=self.last_user, id="name")
+                yield Label(_("PIN"))
+                yield Input(password=True, id="pin")
+            yield Label(self._hint(), id="hint", classes="hint")
             yield Label("", id="error")
         yield Footer()
 
+    def _hint(self) -> str:
+        if not self.armed:
+            return _("Locked. Press Enter to sign in.")
+        return _("Name, Enter, then PIN, Enter to sign in")
+
     def on_mount(self) -> None:
+        self._show_queue()
+        if self.armed:
+            self._arm()
+        else:
+            self.set_focus(None)
+
+    def _arm(self) -> None:
+        self.armed = True
+        self.query_one("#hint", Label).update(self._hint())
         self.query_one("#pin" if self.last_user else "#name", Input).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # Until armed, a key only arms the form (Enter) or is dropped: nothing typed
+        # around the moment of the lock reaches a field.
+        if self.armed:
+            return
+        if event.key == "enter":
+            self._arm()
+        if event.key != "ctrl+q":
+            event.stop()
+            event.prevent_default()
+
+    def show_site_event(self, event: SiteEvent) -> None:
+        """Lanes update behind the lock, read only."""
+        if isinstance(event, LaneChanged):
+            self.lanes[event.lane.id] = event.lane
+            for panel in self.query(f"#lane-{event.lane.id}").results(LanePanel):
+                panel.show(event.lane)
+            self._show_queue()
+
+    def _show_queue(self) -> None:
+        waiting = [lane.pending for lane in self.lanes.values() if lane.pending is not None]
+        if not waiting:
+            text = _("No vehicle is waiting at an exit.")
+        else:
+            waiting.sort(key=lambda t: t.exit_at)
+            items = "  ·  ".join(f"{t.lane_id} {t.visit.plate} {t.due}" for t in waiting)
+            text = ngettext("{n} vehicle waiting: {items}", "{n} vehicles waiting: {items}", len(waiting)).format(n=len(waiting), items=items)
+        for label in self.query("#queue").results(Label):
+            label.update(text)
 
     @on(Input.Submitted, "#name")
     def to_pin(self) -> None:
@@ -165,6 +241,7 @@ class OpenShiftScreen(_Form["Shift"]):
     """Count the float into the drawer and open the shift."""
 
     DEFAULT_CSS = _CSS.format(name="OpenShiftScreen")
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("open-shift")
 
     def __init__(self, staff: StaffService, attendant: str) -> None:
         super().__init__(staff, id="open-shift")
@@ -177,6 +254,7 @@ class OpenShiftScreen(_Form["Shift"]):
             yield Label(_("Float counted into the drawer ({currency}), Enter to open the shift").format(currency=self.currency))
             yield Input(placeholder=_("e.g. 150.00"), id="float")
             yield Label("", id="error")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -184,6 +262,10 @@ class OpenShiftScreen(_Form["Shift"]):
     @on(Input.Submitted, "#float")
     def submitted(self, event: Input.Submitted) -> None:
         self.send(partial(self.staff.open_shift, self.attendant, event.value))
+
+    def action_cancel(self) -> None:
+        """Leave without opening the drawer (no cash can be taken until it is open)."""
+        self.dismiss(None)
 
 
 class CloseShiftScreen(_Form[ClosedShift | None]):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.text import Text
+from rich.cells import cell_len
+from textual.content import Content
 from textual.widgets import Static
 
 from console.i18n import N_, _
@@ -40,29 +41,39 @@ class LanePanel(Static):
     def on_mount(self) -> None:
         self.show(self.lane)
 
+    def on_resize(self) -> None:
+        self.show(self.lane)  # the waiting line's form depends on the width
+
     def show(self, lane: LaneSnapshot) -> None:
         """Redraw with a new snapshot."""
         self.lane = lane
         arrow = "▼ " + _("ENTRY") if lane.direction == "entry" else "▲ " + _("EXIT")
         self.border_title = f"{lane.id} · {lane.name}"
         self.border_subtitle = f"{arrow} → {lane.zone}"
-        text = Text()
         gate = _(GATE_STATES[lane.gate]) if lane.gate in GATE_STATES else lane.gate.upper()
-        text.append(_("Gate") + "  ")
-        text.append(gate, style="bold green" if lane.gate == "open" else ("bold red" if lane.gate == "fault" else "bold"))
-        text.append("   " + _("Loop") + "  ")
-        text.append(_("VEHICLE") if lane.vehicle_present else _("free"), style="bold yellow" if lane.vehicle_present else "dim")
-        text.append("\n" + _("Plate") + " ")
-        text.append(lane.last_plate or "—", style="bold")
+        # Colours are the theme's ($success, $warning, $error): readable in every theme.
+        gate_style = "bold $success" if lane.gate == "open" else ("bold $error" if lane.gate == "fault" else "bold")
+        parts: list[str | tuple[str, str]] = [
+            _("Gate") + "  ", (gate, gate_style), "   " + _("Loop") + "  ",
+            (_("VEHICLE"), "bold $warning") if lane.vehicle_present else (_("free"), "$text-muted"),
+            "\n" + _("Plate") + " ", (lane.last_plate or "—", "bold"),
+        ]
         if lane.last_event_at is not None:
-            text.append(f"   {lane.last_event_at.astimezone(self.tz):%H:%M:%S}", style="dim")
-        text.append("\n")
+            parts.append((f"   {lane.last_event_at.astimezone(self.tz):%H:%M:%S}", "$text-muted"))
+        parts.append("\n")
         if lane.pending is not None:
-            text.append(_("WAITING: {plate} owes {due}").format(plate=lane.pending.visit.plate, due=lane.pending.due), style="bold reverse")
+            waiting = _("WAITING: {plate} owes {due}").format(plate=lane.pending.visit.plate, due=lane.pending.due)
+            if 0 < self.size.width < cell_len(waiting) and lane.pending.visit.plate == lane.last_plate:
+                # A narrow panel (four lanes at 80 columns): the plate is on the line above,
+                # and the whole sentence would be cut off at its last line.
+                waiting = _("DUE {due}").format(due=lane.pending.due)
+            parts.append((waiting, "bold reverse"))
         else:
-            text.append(lane.status or "", style="italic")
+            parts.append((lane.status or "", "italic"))
         if lane.health not in ("ok",):
-            text.append("\n" + _("device: {health}").format(health=_(HEALTH[lane.health]) if lane.health in HEALTH else lane.health), style="red")
+            health = _(HEALTH[lane.health]) if lane.health in HEALTH else lane.health
+            parts.append(("\n" + _("device: {health}").format(health=health), "$error"))
+        text = Content.assemble(*parts)
         self.update(text)
         self.set_class(lane.pending is not None, "-pending")
         self.set_class(lane.gate == "fault", "-fault")

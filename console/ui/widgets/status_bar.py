@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.text import Text
+from textual.content import Content
 from textual.widgets import Static
 
 from console.formats import day_month
@@ -37,17 +37,19 @@ class StatusBar(Static):
         self.refresh_text()
 
     def refresh_text(self) -> None:
-        text = Text()
+        parts: list[str | tuple[str, str]] = []
         if self.now is not None:
-            text.append(f"{day_month(self.now, self.tz)} {self.now.astimezone(self.tz):%H:%M:%S}  ", style="bold")
+            parts.append((f"{day_month(self.now, self.tz)} {self.now.astimezone(self.tz):%H:%M:%S}  ", "bold"))
         ok = sum(1 for h in self.devices.values() if h.state.value == "ok")
-        text.append(_("devices {ok}/{total} ok").format(ok=ok, total=len(self.devices)), style="green" if ok == len(self.devices) else "bold red")
+        # Theme colours only: the daylight theme's warning is as readable as its text.
+        parts.append((_("devices {ok}/{total} ok").format(ok=ok, total=len(self.devices)), "$success" if ok == len(self.devices) else "bold $error"))
         for health in self.devices.values():
             if health.state.value != "ok":
-                text.append(f"  {health.device}: {_(HEALTH.get(health.state.value, health.state.value))}", style="red")
+                parts.append((f"  {health.device}: {_(HEALTH.get(health.state.value, health.state.value))}", "$error"))
         database = self.database or _("db ok")
         cloud = self.cloud or _("cloud: not configured")
-        text.append(f"  · {database} · {cloud}")
+        parts.append(f"  · {database} · {cloud}")
         for flag in self.flags:
-            text.append(f"  [{flag}]", style="bold yellow")
+            parts.append((f"  [{flag}]", "bold $warning"))
+        text = Content.assemble(*parts)
         self.update(text)

@@ -1,0 +1,112 @@
+"""What `booth demo` adds to the simulated site so that every part can be tried at once:
+a manager and an attendant with PINs (the README gives them), and cars that are already
+parked when the demo opens, so the first paying exit comes within seconds, not after the
+free period of the first arrivals."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+from console.domain.staff import Role
+from console.site.config import SiteConfig
+from console.site.site import Site
+from console.store import visits
+from drivers.gate.simworld import Traffic
+
+# The README's "Demo identities" decision names these; the demo database is fresh on
+# every start, so they are created each time.
+DEMO_MANAGER = ("demo", "246810")
+DEMO_ATTENDANT = ("ann", "1357")
+
+
+@dataclass(frozen=True, slots=True)
+class Parked:
+    """The cars the demo starts with."""
+
+    count: int
+    first_exit_s: float  # real seconds from start to the first of them leaving
+
+
+def add_demo_staff(site: Site) -> None:
+    """The demo's manager and attendant, unless the database has users already (--keep)."""
+    if not site.staff.needs_first_manager():
+        return
+    site.staff.add_user(DEMO_MANAGER[0], Role.MANAGER, DEMO_MANAGER[1], actor="booth demo")
+    site.staff.add_user(DEMO_ATTENDANT[0], Role.ATTENDANT, DEMO_ATTENDANT[1], actor="booth demo")
+
+
+def park_demo_cars(site: Site, traffic: Traffic, *, count: int = 45, seed: int | None = None) -> Parked:
+    """Record `count` cars that entered between 40 minutes and 6 hours ago (demo time) and
+    let them leave one after another, every 6 to 24 s (the first after 5 s), so exits reach
+    the desk within seconds of auto-pay going off until the cars that arrive meanwhile
+    start leaving (45 cars: about 11 minutes). Entries are written in time order,
+    oldest first, before the lanes start, like lane entries (audited, outbox)."""
+    rng = random.Random(seed)
+    now = site.clock.now()
+    entry_lanes = [lane for lane in site.config.lanes if lane.direction == "entry"]
+    if not entry_lanes or count <= 0:
+        return Parked(0, 0.0)
+    ages = sorted((rng.uniform(40, 360) for _ in range(count)), reverse=True)
+    leave_in = 5.0
+    first = 0.0
+    started = time.monotonic()
+    parked = 0
+    for index, minutes in enumerate(ages):
+        plate = traffic.new_plate()
+        lane = entry_lanes[index % len(entry_lanes)]
+        try:
+            with site.store.write() as tx:
+                visits.record_entry(tx, plate=plate, zone=lane.zone, lane=lane.id, at=now - timedelta(minutes=minutes),
+                                    currency=site.currency)
+        except visits.AlreadyInside:
+            continue  # the same plate drawn twice: one car fewer
+        traffic.parked(plate, now=started, stay=leave_in)
+        first = first or leave_in
+        parked += 1
+        leave_in += rng.uniform(6, 24)
+    return Parked(parked, first)
+
+
+class DemoCloud:
+    """The reference cloud on a loopback port with a database of its own, for the demo's
+    phone payments (ctrl+r at the desk) and the cloud link in the status bar. Its clock
+    is the demo's, so it quotes the demo's stays as the booth does."""
+
+    def __init__(self, db_path: Path, site_id: str, name: str, currency: str, now: Callable[[], datetime], *,
+                 fresh: bool = True) -> None:
+        """`fresh`: a new database (as the demo's own is); False keeps the last run's books,
+        for `booth demo --keep`, whose events the cloud already has."""
+        from console.sync.server.admin import register_site
+        from console.sync.server.app import create_app
+        from console.sync.server.db import open_cloud_db
+        from console.sync.server.run import ServerThread
+
+        for suffix in ("", "-wal", "-shm") if fresh else ():
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        self.engine = open_cloud_db(f"sqlite:///{db_path}")
+        self.site_id = site_id
+        self.token = register_site(self.engine, site_id, name=name, currency=currency)
+        self.server = ServerThread(create_app(self.engine, now=now))
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> DemoCloud:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.engine.dispose()
+
+
+def with_demo_cloud(config: SiteConfig, cloud: DemoCloud) -> SiteConfig:
+    """The demo site linked to its own cloud (the site file's `[cloud]` otherwise kept)."""
+    section = config.cloud.model_copy(update={"url": cloud.url, "site_id": cloud.site_id})
+    return config.model_copy(update={"cloud": section})
