@@ -280,17 +280,17 @@ def manager_report_csv(report: ManagerReport) -> str:
         kinds = ";".join(f"{k}={n}" for k, n in a.by_kind)
         out.add("overrides", a.actor, count=a.count, amount=a.forgone, actor=a.actor, note=kinds)
     c = m.charging
-    for h, wh in enumerate(c.energy_by_hour):
-        out.add("charging_hour", f"{h:02d}", note=f"energy_wh={wh}")
+    for hour, wh in enumerate(c.energy_by_hour):
+        out.add("charging_hour", f"{hour:02d}", note=f"energy_wh={wh}")
     for f in c.franchises:
         out.add("charging_franchise", f.franchise, count=f.sessions, amount=f.fees, note=f"energy_wh={f.energy_wh}")
     for section, items in (("charging_user", c.by_user), ("charging_pile", c.by_pile), ("charging_region", c.by_region)):
         for r in items:
             out.add(section, r.key, count=r.sessions, amount=r.fees, note=f"franchise={r.franchise};energy_wh={r.energy_wh}")
     for u in c.user_curves:
-        for h, wh in enumerate(u.energy_by_hour):
+        for hour, wh in enumerate(u.energy_by_hour):
             if wh:
-                out.add("charging_user_hour", f"{u.account} {h:02d}", note=f"energy_wh={wh}")
+                out.add("charging_user_hour", f"{u.account} {hour:02d}", note=f"energy_wh={wh}")
     return out.text()
 
 
