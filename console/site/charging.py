@@ -174,7 +174,10 @@ class ChargingService:
         self.clock = clock
         self.store = store
         self._report = report
-        self._publish = publish
+        from console.site.charging_phone import PhoneCharging
+
+        self.phone = PhoneCharging(self)
+        self._publish = self.phone.follow(publish)
         self._lock = threading.RLock()
         # The worker's queue holds order-sensitive events (plug, power) as they come, and
         # for port readings only a marker: the reading itself waits in `_pending`, where a
@@ -375,6 +378,22 @@ class ChargingService:
     def top_up(self, account_id: str, amount: Money, actor: str) -> Money:
         return self.store.apply(records.top_up, account_id, amount, self.clock.now(), actor)
 
+    def phone_commands(self, commands: list[Any]) -> None:
+        """Starts and stops asked from phones, pulled from the cloud (sync thread)."""
+        self.phone.carry_out(commands)
+
+    def knows_pile(self, pile_id: str) -> bool:
+        return pile_id in self._piles
+
+    def modes_of(self, pile_id: str) -> tuple[str, ...]:
+        """The pay modes a pile takes (its `modes` in the site file)."""
+        pile = self._piles.get(pile_id)
+        return tuple(getattr(pile, "modes", ("prepaid", "postpaid")))
+
+    def raise_fault(self, pile_id: str, port: int | None, code: str, detail: str) -> FaultRecord | None:
+        """Record a fault (no duplicate while the same one is open) and show it."""
+        return self._fault(pile_id, port, code, detail)
+
     # -- read models --------------------------------------------------------------------------------
     def ports(self) -> list[PortView]:
         with self._lock:
@@ -528,7 +547,7 @@ class ChargingService:
             elif event.on and not event.ok:
                 run = p.running
                 self._close(p, f"pile refused power: {event.detail}", zero=True)
-                if run.record.card_id is None:  # a QR start that the pile could not serve
+                if run.record.card_id is None or run.record.id in self.phone.sessions:  # a QR or phone start the pile could not serve
                     self._fault(p.pile_id, p.port, FaultCode.QR_START_FAILED.value, f"QR start failed: pile refused power ({event.detail})")
 
     def _reading(self, p: _Port, now: datetime, powered: bool, plugged: bool, current_ma: int, meter_wh: int | None, received: float) -> None:
