@@ -51,12 +51,14 @@ from console.site.events import (
 from console.store import charging as records
 from console.store.charging import (
     AccountView,
+    CardView,
     FaultRecord,
     NewSession,
     SessionRecord,
     Settlement,
     UsageRow,
 )
+from console.store.charging_cards import AccountUsage
 from console.store.database import Store, StoreError
 from drivers.charger import (
     EPileDriver,
@@ -377,6 +379,31 @@ class ChargingService:
 
     def top_up(self, account_id: str, amount: Money, actor: str) -> Money:
         return self.store.apply(records.top_up, account_id, amount, self.clock.now(), actor)
+
+    def bind_card(self, qr_text: str, account_id: str, actor: str) -> CardView:
+        """Bind the card whose QR text this is to an account (audited); the chargers
+        get the new card in their local list."""
+        from console.domain.charging_cards import card_from_qr
+        from console.store.charging_cards import bind_card
+
+        bound = self.store.apply(bind_card, card_from_qr(qr_text), account_id, self.clock.now(), actor)
+        self._push_local_lists()
+        return bound
+
+    def authorize_piles(self, card_id: str, piles: list[str], actor: str, *, remove: bool = False) -> CardView:
+        """Piles a landlord's card authorizes, added or taken away (audited)."""
+        from console.store.charging_cards import authorize_piles
+
+        unknown = [p for p in piles if p not in self._piles]
+        if unknown and not remove:
+            raise ChargingError(_("no pile {piles} on this site").format(piles=", ".join(unknown)))
+        return self.store.apply(authorize_piles, card_id, piles, self.clock.now(), actor, remove=remove)
+
+    def account_usage(self, card_id: str) -> AccountUsage:
+        """The account of a card as its holder may see it: balance, owed, cards, sessions."""
+        from console.store.charging_cards import account_of_card, account_usage
+
+        return self.store.query(account_usage, self.store.query(account_of_card, card_id))
 
     def phone_commands(self, commands: list[Any]) -> None:
         """Starts and stops asked from phones, pulled from the cloud (sync thread)."""

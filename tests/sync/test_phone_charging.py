@@ -51,16 +51,16 @@ account = "FLAT-12A"
 '''
 
 
-@pytest.fixture
-def fast_pile() -> Iterator[EPileSimulator]:
+@pytest.fixture(name="fast_pile")
+def fast_pile_fixture() -> Iterator[EPileSimulator]:
     start = time.monotonic()
     sim = EPileSimulator(ports=4, address=1, clock=lambda: start + (time.monotonic() - start) * SPEED).start()
     yield sim
     sim.stop()
 
 
-@pytest.fixture
-def phone_site(world: World, store: Store, fast_pile: EPileSimulator, memory_keyring: object) -> Iterator[Site]:
+@pytest.fixture(name="phone_site")
+def phone_site_fixture(world: World, store: Store, fast_pile: EPileSimulator, memory_keyring: object) -> Iterator[Site]:
     world.sync.stop()  # the site's own cloud link sends this booth's outbox and pulls its commands
     save_token(world.url, world.token)
     extra = f'\n[cloud]\nurl = "{world.url}"\nsite_id = "{SITE}"\n' + charging_toml(fast_pile.url) + ACCOUNTS

@@ -18,7 +18,7 @@ from tests.sync.conftest import SITE, wait_until
 from tests.sync.people import PASSWORD, World, world_fixture  # noqa: F401 - the `world` fixture
 from tests.sync.test_people_browser import click
 from tests.sync.test_phone_browser import CHROMEDRIVER, CHROMIUM, phone_browser
-from tests.sync.test_phone_charging import fast_pile, phone_site, plugged  # noqa: F401 - fixtures
+from tests.sync.test_phone_charging import fast_pile_fixture, phone_site_fixture, plugged  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.skipif(
     not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()), reason="chromium and chromium-driver are not installed"
