@@ -59,6 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     auth.add_argument("--remove", action="store_true", help=_("take these piles away instead"))
     _common(auth, _authorize)
 
+    qr = sub.add_parser("qr", help=_("the address a pile port's QR code holds, for charging from a phone"))
+    qr.add_argument("pile", metavar="PILE")
+    qr.add_argument("ports", metavar="PORT", nargs="*", type=int, help=_("ports (default: all)"))
+    _common(qr, _qr)
+
     piles = sub.add_parser("piles", help=_("usage of the piles a landlord's card authorizes"))
     piles.add_argument("card", metavar="CARD")
     piles.add_argument("--json", action="store_true", help=_("print JSON"))
@@ -226,4 +231,22 @@ def _piles(args: argparse.Namespace, config: Any, store: Any) -> int:
     for r in rows:
         print(_("{pile:<10} {sessions:>4} sessions {kwh:>9.3f} kWh {fees:>12}").format(
             pile=r.key, sessions=r.sessions, kwh=r.energy_wh / 1000, fees=_money(r.fees_minor, config.site.currency)))
+    return EXIT_OK
+
+
+def _qr(args: argparse.Namespace, config: Any, store: Any) -> int:
+    from console.domain.charging_cards import pile_qr_address
+
+    piles = {p.id: (p.ports, p.modes) for p in config.charging.epiles} | {c.id: (c.connectors, c.modes) for c in config.charging.chargers}
+    if args.pile not in piles:
+        raise _Refused(_("no pile {piles} on this site").format(piles=args.pile))
+    if not (config.cloud.url and config.cloud.site_id):
+        raise _Refused(_("the site file names no cloud ([cloud] url and site_id): phones reach piles through the cloud"))
+    count, modes = piles[args.pile]
+    ports = args.ports or list(range(1, count + 1))
+    for port in ports:
+        if not 1 <= port <= count:
+            raise _Refused(_("pile {pile} has ports 1 to {count}").format(pile=args.pile, count=count))
+    for port in ports:
+        print(pile_qr_address(config.cloud.url, config.cloud.site_id, args.pile, port, list(modes)))
     return EXIT_OK

@@ -1,4 +1,5 @@
-"""Charging cards as their owners hold them: the text of a card's QR code.
+"""Charging cards as their owners hold them: the text of a card's QR code; and the
+address a pile port's QR code holds for phones.
 
 A card's QR code reads `booth-card:?card=C-1234` (what the card printer puts on it); a
 card whose QR holds only its id (`C-1234`) is read as that id. Pure: no I/O.
@@ -27,3 +28,12 @@ def card_from_qr(text: str) -> str:
     if not _CARD_ID.match(card) or card.startswith("booth-"):
         raise ChargingError(_("{text!r} is not a charging card's QR code").format(text=text[:80]))
     return card
+
+
+PAY_MODES = ("prepaid", "postpaid")
+
+
+def pile_qr_address(cloud_url: str, site_id: str, pile: str, port: int, modes: tuple[str, ...] | list[str] = PAY_MODES) -> str:
+    """What a pile port's QR code holds: the address of its charging page in the cloud,
+    with the pay modes the pile takes."""
+    return f"{cloud_url.rstrip('/')}/staff/charge/{site_id}/{pile}/{port}?modes={','.join(modes)}"

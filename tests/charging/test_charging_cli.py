@@ -92,3 +92,18 @@ def test_charging_cli_bind_block_top_up_usage_and_landlord_piles(
     assert len(_audit(store, "charging.piles_authorized")) == 2
     assert main(["charging", "piles", "C-LORD", *common]) == 0
     assert "no sessions" in capsys.readouterr().out
+
+
+def test_charging_cli_prints_the_pile_qr_addresses(tmp_path: Path, db_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    pile_url = "socket://127.0.0.1:9"  # never opened: the command only reads the site file
+    plain = _site(tmp_path, pile_url)
+    assert main(["charging", "qr", "E1", "--site", plain, "--db", db_url]) == 1
+    assert "no cloud" in capsys.readouterr().err
+    cloud = tmp_path / "cloud.toml"
+    cloud.write_text(site_text(50, '\n[cloud]\nurl = "https://cloud.example"\nsite_id = "garage-1"\n' + charging_toml(pile_url)),
+                     encoding="utf-8")
+    assert main(["charging", "qr", "E1", "2", "--site", str(cloud), "--db", db_url]) == 0
+    assert capsys.readouterr().out.splitlines() == ["https://cloud.example/staff/charge/garage-1/E1/2?modes=prepaid,postpaid"]
+    assert main(["charging", "qr", "E1", "9", "--site", str(cloud), "--db", db_url]) == 1
+    assert main(["charging", "qr", "E1", "--site", str(cloud), "--db", db_url]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4

@@ -20,13 +20,14 @@ import secrets
 import uuid
 from decimal import Decimal, InvalidOperation
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from console.domain.charging_cards import PAY_MODES, pile_qr_address
 from console.domain.money import Money, MoneyError
 from console.i18n import N_, _
 from console.sync.server import accounts
@@ -43,7 +44,7 @@ _WORDS = (N_("Card number"), N_("Energy"), N_("Fee"), N_("How much"), N_("Pay"),
           N_("Refunded"), N_("Start charging"), N_("Stop at"), N_("Stop charging"), N_("Stopping…"), N_("Time"), N_("Your card"))
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-MODES = ("prepaid", "postpaid")
+MODES = PAY_MODES
 
 
 # -- reading the form ------------------------------------------------------------------------------
@@ -256,6 +257,4 @@ async def stop(ctx: StaffContext, request: Request) -> Response:
     return RedirectResponse(f"/staff/charge/r/{request_id}", status_code=303)
 
 
-def qr_address(cloud_url: str, site_id: str, pile: str, port: int, modes: Sequence[str] = MODES) -> str:
-    """What a pile port's QR code holds: the address of its charging page."""
-    return f"{cloud_url.rstrip('/')}/staff/charge/{site_id}/{pile}/{port}?modes={','.join(modes)}"
+qr_address = pile_qr_address  # the address the page answers at
