@@ -57,6 +57,10 @@ class PhoneCharging:
                     self._start(command)
                 elif command.kind == "charging.stop":
                     self._stop(command)
+                elif command.kind == "charging.scan_failed" and command.pile and self.service.knows_pile(command.pile):
+                    # Reported from the pile's page: fault 3, once while it stays open.
+                    self.service.raise_fault(command.pile, command.port or None, FaultCode.QR_START_FAILED.value,
+                                             f"scan failure reported from a phone: {command.note}"[:300])
             except StoreError as exc:
                 log.warning("charging command %s not carried out: %s", command.id, exc)
                 raise

@@ -198,3 +198,22 @@ def test_a_tenant_cannot_charge_on_a_card_not_hers(world: World, phone_site: Sit
     bad = httpx.post(f"{world.url}/staff/charge/{SITE}/E1/4", data={"card": "04A1", "kind": "energy", "value": "lots", "mode": "prepaid"})
     assert bad.status_code == 422 and "not a number" in bad.text
     assert httpx.get(f"{world.url}/staff/charge/r/{'0' * 32}").status_code == 404
+
+
+def test_a_scan_failure_reported_from_the_page_is_fault_3(world: World, phone_site: Site) -> None:
+    charging = phone_site.charging
+    assert charging is not None
+    phone = httpx.Client(base_url=world.url, timeout=10)
+    form = phone.get(f"/staff/charge/{SITE}/E1/4")
+    assert 'id="report-problem"' in form.text
+    for _ in range(2):  # pressed twice: one open fault
+        told = phone.post(f"/staff/charge/{SITE}/E1/4/problem")
+        assert told.status_code == 200 and 'id="reported"' in told.text
+    wait_until(lambda: bool(charging.faults(open_only=True)), timeout=15)
+    time.sleep(1.0)  # both commands pulled
+    assert [(f.pile_id, f.port, f.code) for f in charging.faults(open_only=True)] == [("E1", 4, "3")]
+    assert "reported from a phone" in charging.faults(open_only=True)[0].detail
+    assert phone.post(f"/staff/charge/{SITE}/E9x/1/problem").status_code == 200  # a pile the booth does not know: nothing raised
+    assert phone.post("/staff/charge/nowhere/E1/1/problem").status_code == 404
+    time.sleep(1.0)
+    assert len(charging.faults(open_only=True)) == 1

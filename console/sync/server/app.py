@@ -367,6 +367,7 @@ def create_app(
         Route("/staff/faults/{site_id}/{fault_id}/close", people_page(staff.close_fault), methods=["POST"]),
         Route("/staff/charge/r/{request_id}", people_page(charge_phone.status), methods=["GET"]),
         Route("/staff/charge/r/{request_id}/stop", people_page(charge_phone.stop), methods=["POST"]),
+        Route("/staff/charge/{site_id}/{pile}/{port}/problem", people_page(charge_phone.report_problem), methods=["POST"]),
         Route("/staff/charge/{site_id}/{pile}/{port}", people_page(charge_phone.start_page), methods=["GET"]),
         Route("/staff/charge/{site_id}/{pile}/{port}", people_page(charge_phone.start), methods=["POST"]),
         Route(f"{p.API}/whoami", whoami, methods=["GET"]),

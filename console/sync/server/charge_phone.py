@@ -38,6 +38,7 @@ from console.sync.server.staff import StaffContext, _check_csrf, _client, _form,
 
 START_COMMAND = "charging.start"
 STOP_COMMAND = "charging.stop"
+SCAN_FAILED_COMMAND = "charging.scan_failed"
 
 # Words used inside the pages' f-strings (where the catalog's extractor does not look).
 _WORDS = (N_("Card number"), N_("Energy"), N_("Fee"), N_("How much"), N_("Pay"), N_("Pile {pile}, port {port}, card {card}"),
@@ -124,7 +125,33 @@ def _start_form(site: dict[str, Any], pile: str, port: int, modes: tuple[str, ..
         f'<label class="radio"><input type="radio" name="mode" value="{m}" id="mode-{m}"{" checked" if i == 0 else ""}> {escape(names[m])}</label>'
         for i, m in enumerate(modes)))
     form.append(f'<button type="submit" id="start">{escape(_("Start charging"))}</button></form></div>')
+    problem = escape(_("The pile did not react to the code: tell the operator"))
+    form.append(f'<form method="post" action="/staff/charge/{escape(site_id)}/{escape(pile)}/{port}/problem">'
+                + (f'<input type="hidden" name="csrf" value="{escape(scope.csrf)}">' if scope is not None else "")
+                + f'<button type="submit" class="secondary" id="report-problem">{problem}</button></form>')
     return "".join(parts) + "".join(form)
+
+
+async def report_problem(ctx: StaffContext, request: Request) -> Response:
+    """POST: the code was scanned but the pile did nothing: fault 3 at the booth."""
+    site_id, pile, port = _where(request)
+    scope = await current(ctx, request)
+    form = await _form(request)
+    if scope is not None:
+        _check_csrf(scope, form)
+    at, client = ctx.now(), _client(request)
+    await ctx.tx(lambda conn: _site(conn, site_id))
+    person = scope.person if scope is not None else "phone"
+
+    def work(conn: Connection) -> None:
+        conn.execute(insert(cdb.site_command).values(
+            command_id=str(uuid.uuid4()), site_id=site_id, kind=SCAN_FAILED_COMMAND, subject=f"{pile}/{port}", created_at=at,
+            body=json.dumps({"pile": pile, "port": port, "note": f"reported by {person}", "actor": f"cloud:{person}"[:64]})))
+        accounts.audit(conn, at, person, "charging.scan_failed", site_id=site_id, subject=f"{pile}/{port}", outcome="queued", client=client)
+
+    await ctx.tx(work)
+    thanks = escape(_("Thank you: the operator has been told that pile {pile}, port {port} did not work.").format(pile=pile, port=port))
+    return HTMLResponse(staff_page(_("Charge at this pile"), f'<div class="card" id="reported"><p>{thanks}</p></div>', scope))
 
 
 async def start_page(ctx: StaffContext, request: Request) -> Response:
