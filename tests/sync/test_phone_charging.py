@@ -118,8 +118,9 @@ def test_tenant_signs_in_charges_prepaid_by_energy_and_sees_it_end(world: World,
                                                          "mode": "prepaid"})
     assert started.status_code == 303
     page = started.headers["location"]
-
+    asked = time.monotonic()
     wait_until(lambda: figures(tina, page)["state"] in ("started", "closed", "refused"), timeout=15)
+    print(f"phone start: {time.monotonic() - asked:.2f} s from the page's POST to the booth's answer on the page")
     assert figures(tina, page)["state"] != "refused", figures(tina, page)
     running = tina.get(page)
     assert 'http-equiv="refresh"' in running.text or figures(tina, page)["state"] == "closed"
