@@ -57,6 +57,8 @@ class PhoneCharging:
                     self._start(command)
                 elif command.kind == "charging.stop":
                     self._stop(command)
+                elif command.kind == "charging.block_card" and command.card:
+                    self._block(command)
                 elif command.kind == "charging.scan_failed" and command.pile and self.service.knows_pile(command.pile):
                     # Reported from the pile's page: fault 3, once while it stays open.
                     self.service.raise_fault(command.pile, command.port or None, FaultCode.QR_START_FAILED.value,
@@ -91,6 +93,13 @@ class PhoneCharging:
         s.store.apply(phone_records.answer, s.clock.now(), request, started=True, detail={
             "pile": pile, "port": port, "card": command.card, "session": rec.id, "mode": rec.mode, "hold_minor": rec.hold_minor,
             "currency": rec.currency})
+
+    def _block(self, command: Any) -> None:
+        """A tenant blocked their lost card in the cloud: blocked here, audited with them."""
+        try:
+            self.service.block_card(command.card, command.actor[:64], command.note or "blocked in the cloud")
+        except ChargingError as exc:  # blocked already, or not a card of this site
+            log.info("cloud block of card %s: %s", command.card, exc)
 
     def _stop(self, command: Any) -> None:
         if not command.session_id:

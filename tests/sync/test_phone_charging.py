@@ -218,3 +218,43 @@ def test_a_scan_failure_reported_from_the_page_is_fault_3(world: World, phone_si
     assert phone.post("/staff/charge/nowhere/E1/1/problem").status_code == 404
     time.sleep(1.0)
     assert len(charging.faults(open_only=True)) == 1
+
+
+def test_tenant_sees_her_cards_usage_and_blocks_a_lost_card_landlord_sees_his_pile(world: World, phone_site: Site,
+                                                                                   fast_pile: EPileSimulator) -> None:
+    from datetime import datetime, timezone
+
+    charging = phone_site.charging
+    assert charging is not None
+    with world.engine.begin() as conn:
+        from tests.sync.people import PASSWORD
+
+        accounts.add_person(conn, name="lou", role="landlord", password=PASSWORD, grants=[f"{SITE}:E1"], at=datetime.now(timezone.utc))
+    plugged(phone_site, fast_pile, 2)
+    phone = httpx.Client(base_url=world.url, timeout=10)
+    page = phone.post(f"/staff/charge/{SITE}/E1/2", data={"card": "04A1", "kind": "time", "value": "60", "mode": "postpaid"}).headers["location"]
+    wait_until(lambda: figures(phone, page)["fee_minor"] > 0, timeout=30)
+    phone.post(f"{page}/stop")
+    wait_until(lambda: figures(phone, page)["state"] == "closed", timeout=15)
+    fee = figures(phone, page)["fee_minor"]
+    phone_site.cloud.flush()  # type: ignore[union-attr]
+
+    tina = world.person("tina")
+    mine = tina.get("/staff/charging")
+    assert mine.status_code == 200 and 'data-card="04A1"' in mine.text and "77B2" not in mine.text
+    card = mine.text[mine.text.index('data-card="04A1"'):]
+    assert '<span class="sessions">1</span>' in card and str(Money(fee, "EUR")) in card
+    lou = world.person("lou").get("/staff/charging")
+    assert 'data-pile="E1"' in lou.text and '<span class="sessions">1</span>' in lou.text and "04A1" not in lou.text
+
+    csrf = csrf_of(mine.text)
+    assert tina.post("/staff/charging/block", data={"csrf": csrf, "site": SITE, "card": "77B2"}).status_code == 403
+    assert tina.post("/staff/charging/block", data={"csrf": csrf, "site": SITE, "card": "04A1"}).status_code == 303
+    wait_until(lambda: charging.account_usage("77B2").cards[0].state == "blocked", timeout=15)
+    states = {c.card_id: c.state for c in charging.account_usage("77B2").cards}
+    assert states == {"04A1": "blocked", "77B2": "active"}  # the account and its other card stay
+    account = charging.account("FLAT-12A")
+    assert account is not None and account.owed == Money(fee, "EUR")
+    with world.engine.connect() as conn:
+        trail = accounts.audit_trail(conn, action="charging.block_card")
+    assert sorted((e["subject"], e["outcome"]) for e in trail) == [("04A1", "queued"), ("77B2", "refused")]

@@ -85,6 +85,8 @@ def staff_page(title: str, body: str, scope: Scope | None = None, head: str = ""
             links.append('<a href="/staff/rides" id="nav-rides">' + escape(_("Rides")) + '</a>')
         if scope.sees_faults:
             links.append('<a href="/staff/faults" id="nav-faults">' + escape(_("Faults")) + '</a>')
+        if scope.cards or scope.piles:
+            links.append('<a href="/staff/charging" id="nav-charging">' + escape(_("Charging")) + '</a>')
         if scope.sites:
             links.append('<a href="/staff/audit" id="nav-audit">' + escape(_("Audit")) + '</a>')
         links.append(
