@@ -262,7 +262,7 @@ class ManagerReportsScreen(Screen[None]):
             by_franchise.add_row(f.franchise, str(f.sessions), f"{f.energy_wh / 1000:.1f}", str(f.fees))
         # Within each franchise: per user, pile and region (as `booth report manager`).
         details = Table(expand=True, show_edge=False, pad_edge=False)
-        for title, justify in ((_("By"), "left"), (_("Franchise"), "left"), (_("Who / where"), "left"), (_("Sessions"), "right"),
+        for title, justify in ((_("Grouped by"), "left"), (_("Franchise"), "left"), (_("Who / where"), "left"), (_("Sessions"), "right"),
                                (_("Energy (kWh)"), "right"), (_("Fees"), "right")):
             details.add_column(title, justify=justify)  # type: ignore[arg-type]
         for label_text, rows in ((_("user"), usage.by_user), (_("pile"), usage.by_pile), (_("region"), usage.by_region)):
