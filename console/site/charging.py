@@ -251,7 +251,9 @@ class ChargingService:
                     self._save(p, now)
 
     def _resume(self, now: datetime) -> None:
-        for rec in self.store.query(records.open_sessions):
+        resumed = self.store.query(records.open_sessions)
+        self.phone.resume([rec.id for rec in resumed])
+        for rec in resumed:
             port = self._ports.get((rec.pile_id, rec.port))
             plan = self.plans.get(rec.plan_id)
             if port is None or plan is None:

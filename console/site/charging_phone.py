@@ -39,6 +39,12 @@ class PhoneCharging:
         self._sent: dict[str, float] = {}
         self._lock = threading.Lock()
 
+    def resume(self, open_session_ids: list[str]) -> None:
+        """After a restart: the open sessions a phone started keep reporting to it."""
+        found = self.service.store.query(phone_records.phone_sessions, open_session_ids)
+        with self._lock:
+            self.sessions.update(found)
+
     def follow(self, publish: Callable[[SiteEvent], None]) -> Callable[[SiteEvent], None]:
         """Wrap the service's publisher so a phone session's figures also go to the cloud."""
         def publish_and_report(event: SiteEvent) -> None:
@@ -77,7 +83,9 @@ class PhoneCharging:
             from console.site.charging import parse_preset
 
             preset = parse_preset(command.preset)
-            mode = PayMode(command.mode) if command.mode in ("prepaid", "postpaid") else None
+            if command.mode and command.mode not in ("prepaid", "postpaid"):
+                raise ChargingError(_("unknown pay mode {mode!r}").format(mode=command.mode[:16]))
+            mode = PayMode(command.mode) if command.mode else None
             allowed = s.modes_of(pile)
             if mode is not None and mode.value not in allowed:
                 raise ChargingError(_("pile {pile_id} does not take {mode} sessions").format(pile_id=pile, mode=mode.value))

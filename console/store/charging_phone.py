@@ -25,6 +25,24 @@ def answered(db: Session, request_id: str) -> bool:
     return db.execute(q.limit(1)).first() is not None
 
 
+def phone_sessions(db: Session, session_ids: list[str]) -> dict[str, str]:
+    """Which of these (open) sessions a phone started: session id -> request id."""
+    import json
+
+    if not session_ids:
+        return {}
+    audit = AuditRow.__table__.c  # type: ignore[attr-defined]
+    wanted, found = set(session_ids), {}
+    for subject, detail in db.execute(select(audit.subject, audit.detail).where(audit.action == PHONE_STARTED)).all():
+        try:
+            session = json.loads(detail).get("session")
+        except (ValueError, AttributeError):
+            continue
+        if session in wanted:
+            found[session] = subject
+    return found
+
+
 def answer(db: Session, at: datetime, request_id: str, *, started: bool, detail: dict[str, Any]) -> None:
     """Record the answer to a phone's start request: audited, and sent to the cloud."""
     action = PHONE_STARTED if started else PHONE_REFUSED
