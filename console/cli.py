@@ -405,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     stmt.add_argument("--db", help=_("database URL (overrides the site file)"))
     stmt.set_defaults(func=cmd_rides_statement)
 
+    from console.commands import charging as charging_cli
     from console.commands import cloud as sync_cli
     from console.commands import ops as ops_cli
     from console.commands import reports as reports_cli
@@ -414,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     reports_cli.register(sub)
     sync_cli.register(sub)
     ops_cli.register(sub)
+    charging_cli.register(sub)
     return parser
 
 

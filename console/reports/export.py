@@ -23,7 +23,7 @@ from typing import Any, Iterable, Sequence
 from console import formats
 from console.domain.money import Money
 from console.i18n import _, current_language
-from console.reports.model import ManagerReport, ShiftReport
+from console.reports.model import ChargingRow, ChargingUsage, ManagerReport, ShiftReport
 
 # -- JSON ---------------------------------------------------------------------------------
 
@@ -134,6 +134,24 @@ def manager_report_json(report: ManagerReport) -> dict[str, Any]:
             {"actor": a.actor, "count": a.count, "forgone": _money(a.forgone), "by_kind": dict(a.by_kind)}
             for a in m.overrides_by_attendant
         ],
+        "charging": _charging_json(m.charging),
+    }
+
+
+def _charging_json(c: ChargingUsage) -> dict[str, Any]:
+    def rows(items: tuple[ChargingRow, ...], name: str) -> list[dict[str, Any]]:
+        return [{"franchise": r.franchise, name: r.key, "sessions": r.sessions, "energy_wh": r.energy_wh, "fees": _money(r.fees)}
+                for r in items]
+
+    return {
+        "sessions": c.sessions, "energy_wh": c.energy_wh,
+        "energy_by_hour": [{"hour": h, "energy_wh": wh} for h, wh in enumerate(c.energy_by_hour)],
+        "franchises": [{"franchise": f.franchise, "sessions": f.sessions, "energy_wh": f.energy_wh, "fees": _money(f.fees)}
+                       for f in c.franchises],
+        "by_user": rows(c.by_user, "user"),
+        "by_pile": rows(c.by_pile, "pile"),
+        "by_region": rows(c.by_region, "region"),
+        "users_by_hour": [{"user": u.account, "energy_wh_by_hour": list(u.energy_by_hour)} for u in c.user_curves],
     }
 
 
@@ -261,6 +279,18 @@ def manager_report_csv(report: ManagerReport) -> str:
     for a in m.overrides_by_attendant:
         kinds = ";".join(f"{k}={n}" for k, n in a.by_kind)
         out.add("overrides", a.actor, count=a.count, amount=a.forgone, actor=a.actor, note=kinds)
+    c = m.charging
+    for hour, wh in enumerate(c.energy_by_hour):
+        out.add("charging_hour", f"{hour:02d}", note=f"energy_wh={wh}")
+    for f in c.franchises:
+        out.add("charging_franchise", f.franchise, count=f.sessions, amount=f.fees, note=f"energy_wh={f.energy_wh}")
+    for section, items in (("charging_user", c.by_user), ("charging_pile", c.by_pile), ("charging_region", c.by_region)):
+        for r in items:
+            out.add(section, r.key, count=r.sessions, amount=r.fees, note=f"franchise={r.franchise};energy_wh={r.energy_wh}")
+    for u in c.user_curves:
+        for hour, wh in enumerate(u.energy_by_hour):
+            if wh:
+                out.add("charging_user_hour", f"{u.account} {hour:02d}", note=f"energy_wh={wh}")
     return out.text()
 
 
@@ -548,4 +578,27 @@ def manager_report_text(report: ManagerReport) -> str:
         kinds = ", ".join(f"{k} {n}" for k, n in a.by_kind)
         lines.append("  " + _("{actor:<16} {count:>5}  {amount:>12} off  ({kinds})").format(
             actor=a.actor, count=a.count, amount=money(a.forgone), kinds=kinds))
+    lines += _charging_text(m.charging)
     return "\n".join(lines) + "\n"
+
+
+def _kwh(wh: int) -> str:
+    return f"{wh / 1000:.3f}"
+
+
+def _charging_text(c: ChargingUsage) -> list[str]:
+    money = formats.money
+    lines = ["", _("Charging: {sessions} sessions, {kwh} kWh").format(sessions=c.sessions, kwh=_kwh(c.energy_wh))]
+    if not c.sessions:
+        lines.append("  " + _("none"))
+        return lines
+    lines.append(_("By franchise        sessions       kWh          fees"))
+    lines += [f"  {f.franchise:<16} {f.sessions:>9} {_kwh(f.energy_wh):>9} {money(f.fees):>13}" for f in c.franchises]
+    for title, items in ((_("By user"), c.by_user), (_("By pile"), c.by_pile), (_("By region"), c.by_region)):
+        lines += ["", title + "  " + _("(franchise, sessions, kWh, fees)")]
+        lines += [f"  {r.franchise:<12} {r.key:<14} {r.sessions:>6} {_kwh(r.energy_wh):>9} {money(r.fees):>13}" for r in items]
+    lines += ["", _("Charging kWh by hour of day, all users and each user"),
+              f"  {'':5} {_('all'):>9}" + "".join(f" {u.account[:9]:>9}" for u in c.user_curves)]
+    for h, wh in enumerate(c.energy_by_hour):
+        lines.append(f"  {h:02d}:00 {_kwh(wh):>9}" + "".join(f" {_kwh(u.energy_by_hour[h]):>9}" for u in c.user_curves))
+    return lines

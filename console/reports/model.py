@@ -438,6 +438,25 @@ class FranchiseCharging:
 
 
 @dataclass(frozen=True, slots=True)
+class ChargingRow:
+    """Charging of one user (account), pile or region within one franchise."""
+
+    franchise: str
+    key: str
+    sessions: int
+    energy_wh: int
+    fees: Money
+
+
+@dataclass(frozen=True, slots=True)
+class UserCurve:
+    """One user's charging energy (Wh) by local hour of day, spread as the site total is."""
+
+    account: str
+    energy_by_hour: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ChargingUsage:
     """The charging piles in the period: closed sessions that started in it. Energy by
     local hour of day is spread over the hours each session ran (so a session started
@@ -445,6 +464,10 @@ class ChargingUsage:
 
     energy_by_hour: tuple[int, ...] = (0,) * 24
     franchises: tuple[FranchiseCharging, ...] = ()
+    by_user: tuple[ChargingRow, ...] = ()
+    by_pile: tuple[ChargingRow, ...] = ()
+    by_region: tuple[ChargingRow, ...] = ()
+    user_curves: tuple[UserCurve, ...] = ()
 
     @property
     def energy_wh(self) -> int:

@@ -35,6 +35,7 @@ from console.reports.model import (
     AttendantOverrides,
     CashLine,
     CashSummary,
+    ChargingRow,
     ChargingUsage,
     DayFigures,
     DebtLine,
@@ -53,6 +54,7 @@ from console.reports.model import (
     ReportError,
     ShiftReport,
     ShiftSummary,
+    UserCurve,
     VisitCounts,
 )
 from console.store.charging import hourly_energy
@@ -588,7 +590,9 @@ def _dwell_rows(conn: Connection, dialect: str, start: datetime, end: datetime) 
 
 def _charging_usage(conn: Connection, zone: ZoneInfo, start_utc: datetime, end_utc: datetime, currency: str) -> ChargingUsage:
     """Closed charging sessions started in the period (in the report's currency): energy by
-    local hour, and sessions, energy and fees per franchise."""
+    local hour, sessions, energy and fees per franchise and, within each franchise, per
+    user (account), pile and region; and each user's own hourly curve. The same figures
+    the F12 screen's usage reads (`console.store.charging.usage`), over the report's days."""
     in_period = (_CHARGE.c.started_at >= start_utc, _CHARGE.c.started_at < end_utc, _CHARGE.c.currency == currency)
     rows = conn.execute(
         select(_CHARGE.c.franchise, func.count(), func.sum(_CHARGE.c.energy_wh), func.sum(_CHARGE.c.bill_minor))
@@ -596,9 +600,23 @@ def _charging_usage(conn: Connection, zone: ZoneInfo, start_utc: datetime, end_u
         .group_by(_CHARGE.c.franchise)
         .order_by(_CHARGE.c.franchise)
     ).all()
+
+    def grouped(key: Any) -> tuple[ChargingRow, ...]:
+        found = conn.execute(
+            select(_CHARGE.c.franchise, key, func.count(), func.sum(_CHARGE.c.energy_wh), func.sum(_CHARGE.c.bill_minor))
+            .where(_CHARGE.c.state == "closed", *in_period)
+            .group_by(_CHARGE.c.franchise, key)
+            .order_by(_CHARGE.c.franchise, key)
+        ).all()
+        return tuple(ChargingRow(f, str(k), _int(n), _int(e), Money(_int(b), currency)) for f, k, n, e, b in found)
+
+    by_user = grouped(_CHARGE.c.account_id)
+    users = sorted({r.key for r in by_user})
+    curves = tuple(UserCurve(u, tuple(hourly_energy(conn, zone, *in_period, _CHARGE.c.account_id == u))) for u in users)
     return ChargingUsage(
         tuple(hourly_energy(conn, zone, *in_period)),
         tuple(FranchiseCharging(f, _int(n), _int(e), Money(_int(b), currency)) for f, n, e, b in rows),
+        by_user, grouped(_CHARGE.c.pile_id), grouped(_CHARGE.c.region), curves,
     )
 
 

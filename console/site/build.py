@@ -171,6 +171,7 @@ def build_site(
         cloud.adopt_tariff()  # a tariff pulled earlier stays in force across restarts
         if site.charging is not None:
             cloud.on_faults_closed = site.charging.faults_closed_elsewhere
+            cloud.sync.on_charging_commands = site.charging.phone_commands
     return site
 
 

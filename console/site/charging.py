@@ -51,12 +51,14 @@ from console.site.events import (
 from console.store import charging as records
 from console.store.charging import (
     AccountView,
+    CardView,
     FaultRecord,
     NewSession,
     SessionRecord,
     Settlement,
     UsageRow,
 )
+from console.store.charging_cards import AccountUsage
 from console.store.database import Store, StoreError
 from drivers.charger import (
     EPileDriver,
@@ -174,7 +176,10 @@ class ChargingService:
         self.clock = clock
         self.store = store
         self._report = report
-        self._publish = publish
+        from console.site.charging_phone import PhoneCharging
+
+        self.phone = PhoneCharging(self)
+        self._publish = self.phone.follow(publish)
         self._lock = threading.RLock()
         # The worker's queue holds order-sensitive events (plug, power) as they come, and
         # for port readings only a marker: the reading itself waits in `_pending`, where a
@@ -250,7 +255,9 @@ class ChargingService:
                     self._save(p, now)
 
     def _resume(self, now: datetime) -> None:
-        for rec in self.store.query(records.open_sessions):
+        resumed = self.store.query(records.open_sessions)
+        self.phone.resume([rec.id for rec in resumed])
+        for rec in resumed:
             port = self._ports.get((rec.pile_id, rec.port))
             plan = self.plans.get(rec.plan_id)
             if port is None or plan is None:
@@ -378,6 +385,47 @@ class ChargingService:
 
     def top_up(self, account_id: str, amount: Money, actor: str) -> Money:
         return self.store.apply(records.top_up, account_id, amount, self.clock.now(), actor)
+
+    def bind_card(self, qr_text: str, account_id: str, actor: str) -> CardView:
+        """Bind the card whose QR text this is to an account (audited); the chargers
+        get the new card in their local list."""
+        from console.domain.charging_cards import card_from_qr
+        from console.store.charging_cards import bind_card
+
+        bound = self.store.apply(bind_card, card_from_qr(qr_text), account_id, self.clock.now(), actor)
+        self._push_local_lists()
+        return bound
+
+    def authorize_piles(self, card_id: str, piles: list[str], actor: str, *, remove: bool = False) -> CardView:
+        """Piles a landlord's card authorizes, added or taken away (audited)."""
+        from console.store.charging_cards import authorize_piles
+
+        unknown = [p for p in piles if p not in self._piles]
+        if unknown and not remove:
+            raise ChargingError(_("no pile {piles} on this site").format(piles=", ".join(unknown)))
+        return self.store.apply(authorize_piles, card_id, piles, self.clock.now(), actor, remove=remove)
+
+    def account_usage(self, card_id: str) -> AccountUsage:
+        """The account of a card as its holder may see it: balance, owed, cards, sessions."""
+        from console.store.charging_cards import account_of_card, account_usage
+
+        return self.store.query(account_usage, self.store.query(account_of_card, card_id))
+
+    def phone_commands(self, commands: list[Any]) -> None:
+        """Starts and stops asked from phones, pulled from the cloud (sync thread)."""
+        self.phone.carry_out(commands)
+
+    def knows_pile(self, pile_id: str) -> bool:
+        return pile_id in self._piles
+
+    def modes_of(self, pile_id: str) -> tuple[str, ...]:
+        """The pay modes a pile takes (its `modes` in the site file)."""
+        pile = self._piles.get(pile_id)
+        return tuple(getattr(pile, "modes", ("prepaid", "postpaid")))
+
+    def raise_fault(self, pile_id: str, port: int | None, code: str, detail: str) -> FaultRecord | None:
+        """Record a fault (no duplicate while the same one is open) and show it."""
+        return self._fault(pile_id, port, code, detail)
 
     # -- read models --------------------------------------------------------------------------------
     def ports(self) -> list[PortView]:
@@ -532,7 +580,7 @@ class ChargingService:
             elif event.on and not event.ok:
                 run = p.running
                 self._close(p, f"pile refused power: {event.detail}", zero=True)
-                if run.record.card_id is None:  # a QR start that the pile could not serve
+                if run.record.card_id is None or run.record.id in self.phone.sessions:  # a QR or phone start the pile could not serve
                     self._fault(p.pile_id, p.port, FaultCode.QR_START_FAILED.value, f"QR start failed: pile refused power ({event.detail})")
 
     def _reading(self, p: _Port, now: datetime, powered: bool, plugged: bool, current_ma: int, meter_wh: int | None, received: float) -> None:

@@ -68,6 +68,7 @@ class EPile(_Strict):
     plan: str
     # Half a second keeps a threshold breach under one second from reading to screen.
     poll_s: float = Field(default=0.5, gt=0, le=60)
+    modes: tuple[Literal["prepaid", "postpaid"], ...] = Field(default=("prepaid", "postpaid"), min_length=1)  # offered to phones
 
 
 class OcppCharger(_Strict):
@@ -79,6 +80,7 @@ class OcppCharger(_Strict):
     region: str = "default"
     franchise: str = "default"
     plan: str
+    modes: tuple[Literal["prepaid", "postpaid"], ...] = Field(default=("prepaid", "postpaid"), min_length=1)  # offered to phones
 
 
 class Window(_Strict):

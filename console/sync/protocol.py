@@ -206,6 +206,16 @@ class SiteCommandDoc(_Doc):
     fault_id: str | None = Field(default=None, max_length=36)
     note: str = Field(default="", max_length=2000)
     actor: str = Field(default="cloud", max_length=64)
+    # `charging.start` (from a phone): start `pile`/`port` for `card` with `preset` and
+    # `mode`, answering with events that name `request_id`; `charging.stop`: stop
+    # `session_id`.
+    request_id: str | None = Field(default=None, max_length=64)
+    pile: str | None = Field(default=None, max_length=64)
+    port: int | None = Field(default=None, ge=0, le=10_000)
+    card: str | None = Field(default=None, max_length=64)
+    preset: str | None = Field(default=None, max_length=40)
+    mode: str | None = Field(default=None, max_length=16)
+    session_id: str | None = Field(default=None, max_length=36)
 
 
 class CommandsPage(_Doc):

@@ -25,9 +25,11 @@ log = logging.getLogger(__name__)
 
 REMOTE_PAYMENTS = "remote_payments"
 COMMANDS = "commands"
+# Commands the charging service carries out itself (they need the running piles).
+CHARGING_COMMANDS = ("charging.start", "charging.stop", "charging.scan_failed", "charging.block_card")
 _ERROR_KEEP = 2000
 
-__all__ = ["Applied", "COMMANDS", "PullState", "REMOTE_PAYMENTS", "apply_commands", "apply_accounts", "apply_members", "apply_remote_payments", "apply_tariff", "read_states"]
+__all__ = ["Applied", "CHARGING_COMMANDS", "COMMANDS", "PullState", "REMOTE_PAYMENTS", "apply_commands", "apply_accounts", "apply_members", "apply_remote_payments", "apply_tariff", "read_states"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,8 @@ def apply_commands(store: Store, page: p.CommandsPage, now: datetime) -> list[st
     closed: list[str] = []
     with store.write() as s:
         for command in page.commands:
+            if command.kind in CHARGING_COMMANDS:
+                continue  # handed to the charging service before this page is applied
             if command.kind != "close_maintenance" or not command.fault_id:
                 log.warning("cloud command %s of kind %s skipped: not known to this booth", command.id, command.kind)
                 continue

@@ -41,6 +41,7 @@ from console.sync.client import (
     TooLarge,
 )
 from console.sync.pull import (
+    CHARGING_COMMANDS,
     COMMANDS,
     REMOTE_PAYMENTS,
     Applied,
@@ -166,6 +167,8 @@ class SyncService:
     ) -> None:
         self._store = store
         self._on_commands = on_commands  # told the faults whose maintenance the cloud closed
+        # The charging service's hook for starts and stops asked from phones.
+        self.on_charging_commands: Callable[[list[p.SiteCommandDoc]], None] | None = None
         self._config = config
         self._site_id = site_id
         self._discover_site = not site_id
@@ -624,6 +627,12 @@ class SyncService:
             cursor = state.cursor if state else None
             for _ in range(100):
                 commands = client.get_commands(cursor)
+                charging = [c for c in commands.commands if c.kind in CHARGING_COMMANDS]
+                if charging and self.on_charging_commands is not None:
+                    # Carried out before the cursor moves: a crash in between repeats them,
+                    # and the charging service knows a start it has made already.
+                    self.on_charging_commands(charging)
+                    self.wake()  # their answers are in the outbox now
                 closed = apply_commands(self._store, commands, self._clock.now())
                 if closed:
                     self.wake()  # their maintenance_closed events are in the outbox now

@@ -111,6 +111,8 @@ ACTIONS: tuple[BoothAction, ...] = (
                 N_("Start charging: pile, port and card, or a pasted QR code")),
     BoothAction("charging.stop", "charging", "x", "stop", N_("Stop session"), N_("Stop charging"),
                 N_("Stop the selected port's running session and settle it")),
+    BoothAction("charging.cards", "charging", "c", "cards", N_("Cards"), N_("Charging cards"),
+                N_("Bind a card by its QR, block a lost card, top up, usage; landlords' piles")),
     BoothAction("elevator.close", "elevator", "escape", "close", N_("Back"), help=N_("Back to the dashboard")),
     BoothAction("elevator.search", "elevator", "slash", "focus_search", N_("Search"), N_("Search rides"),
                 N_("Search by card, floor, day or time range")),

@@ -221,10 +221,13 @@ async def test_manager_screen_shows_charging_by_franchise(store, day: Day) -> No
     from dataclasses import replace
 
     from console.domain.money import Money
-    from console.reports.model import ChargingUsage, FranchiseCharging
+    from console.reports.model import ChargingRow, ChargingUsage, FranchiseCharging
 
     hours = tuple(1500 if h in (18, 19) else 0 for h in range(24))
-    usage = ChargingUsage(energy_by_hour=hours, franchises=(FranchiseCharging("North", 3, 3000, Money(96, "EUR")),))
+    usage = ChargingUsage(energy_by_hour=hours, franchises=(FranchiseCharging("North", 3, 3000, Money(96, "EUR")),),
+                          by_user=(ChargingRow("North", "flat-12a", 2, 2000, Money(64, "EUR")),),
+                          by_pile=(ChargingRow("North", "E1", 3, 3000, Money(96, "EUR")),),
+                          by_region=(ChargingRow("North", "levels-b1", 3, 3000, Money(96, "EUR")),))
 
     def fetch(start: date, end: date) -> ManagerReport:
         return replace(build_manager_report(store.engine, start, end, TZ, currency="EUR"), charging=usage)
@@ -238,3 +241,4 @@ async def test_manager_screen_shows_charging_by_franchise(store, day: Day) -> No
         assert "Charging energy by hour of day" in str(screen.query_one("#charging", PlotextPlot).render())
         table = text_of(screen.query_one("#charging-table", Static))
         assert "North" in table and "3.0" in table and "€0.96" in table
+        assert "flat-12a" in table and "€0.64" in table and "E1" in table and "levels-b1" in table

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from console.domain.plates import PlateRules
 from console.i18n import _, best_language, language
 from console.sync import protocol as p
-from console.sync.server import books, faults, phones, staff
+from console.sync.server import books, charge_cards, charge_phone, faults, phones, staff
 from console.sync.server.books import Refused
 from console.sync.server.notify import Notifier
 from console.sync.server.provider import NotificationRefused, PaymentProvider, SimulatedProvider
@@ -365,6 +365,13 @@ def create_app(
         Route("/staff/faults", people_page(staff.fault_list), methods=["GET"]),
         Route("/staff/faults/{site_id}/{fault_id}", people_page(staff.fault), methods=["GET"]),
         Route("/staff/faults/{site_id}/{fault_id}/close", people_page(staff.close_fault), methods=["POST"]),
+        Route("/staff/charging", people_page(charge_cards.page), methods=["GET"]),
+        Route("/staff/charging/block", people_page(charge_cards.block), methods=["POST"]),
+        Route("/staff/charge/r/{request_id}", people_page(charge_phone.status), methods=["GET"]),
+        Route("/staff/charge/r/{request_id}/stop", people_page(charge_phone.stop), methods=["POST"]),
+        Route("/staff/charge/{site_id}/{pile}/{port}/problem", people_page(charge_phone.report_problem), methods=["POST"]),
+        Route("/staff/charge/{site_id}/{pile}/{port}", people_page(charge_phone.start_page), methods=["GET"]),
+        Route("/staff/charge/{site_id}/{pile}/{port}", people_page(charge_phone.start), methods=["POST"]),
         Route(f"{p.API}/whoami", whoami, methods=["GET"]),
         Route(f"{p.API}/sites/{{site_id}}/events", post_events, methods=["POST"]),
         Route(f"{p.API}/sites/{{site_id}}/occupancy", put_occupancy, methods=["PUT"]),

@@ -31,7 +31,7 @@ from console.domain.money import CURRENCY_EXPONENTS
 from console.domain.quote import Quote
 from console.domain.tariff import TariffBook
 from console.sync import protocol as p
-from console.sync.server import db, faults, quotes, rides_cloud
+from console.sync.server import charge_events, db, faults, quotes, rides_cloud
 from console.sync.server.provider import Notification
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,10 @@ _PROJECTED: dict[str, type[BaseModel]] = {
     "visit.opened": _Opened, "visit.closed": _Closed, "payment.recorded": _Paid,
     # Elevator rides and charging faults are booked by their own modules.
     rides_cloud.RIDE_EVENT: rides_cloud.RideIn, faults.FAULT_RAISED: faults.FaultIn, faults.MAINTENANCE_CLOSED: faults.ClosedIn,
+    **charge_events.PROJECTED,
 }
+
+_PHONE = frozenset(charge_events.PROJECTED.values())
 
 
 @dataclass
@@ -242,6 +245,9 @@ def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, BaseMode
     fixed = [(ev, x) for ev, x in events if isinstance(x, faults.ClosedIn)]
     if raised or fixed:
         faults.book(conn, site_id, raised, fixed, received_at)
+    phone = [x for _, x in events if x is not None and type(x) in _PHONE]
+    if phone:
+        charge_events.book(conn, site_id, phone, received_at)
     if opened:
         stmt = _insert(conn, db.visit)
         stmt = stmt.on_conflict_do_update(

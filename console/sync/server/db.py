@@ -371,6 +371,33 @@ site_command = Table(
     Index("ix_cloud_site_command_site_seq", "site_id", "seq"),
 )
 
+charge_request = Table(
+    "cloud_charge_request",
+    metadata,
+    # A charging session asked from a phone (the pile's QR page): queued as a
+    # `charging.start` command, then followed by the booth's events.
+    Column("request_id", String(64), primary_key=True),  # random: the page's address is its only key
+    Column("site_id", String(64), nullable=False),
+    Column("pile", String(64), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("card", String(64), nullable=False),
+    Column("person", String(64), nullable=True),  # signed in, or None (the card was typed)
+    Column("preset", String(40), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # queued / started / refused / closed
+    Column("session_id", String(36), nullable=True, index=True),
+    Column("energy_wh", Integer, nullable=False, default=0),
+    Column("seconds", Integer, nullable=False, default=0),
+    Column("fee_minor", Integer, nullable=False, default=0),
+    Column("hold_minor", Integer, nullable=False, default=0),
+    Column("refund_minor", Integer, nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("detail", String(300), nullable=False, default=""),  # the refusal, or why it ended
+    Column("stop_asked", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 
 def open_cloud_db(url: str) -> Engine:
     """An engine for the cloud's database (SQLite file or PostgreSQL URL) with its

@@ -76,7 +76,7 @@ def _check_csrf(scope: Scope, form: dict[str, str]) -> None:
 
 
 # -- layout --------------------------------------------------------------------------------------
-def staff_page(title: str, body: str, scope: Scope | None = None) -> str:
+def staff_page(title: str, body: str, scope: Scope | None = None, head: str = "") -> str:
     lang = "zh-CN" if current_language() == "zh_CN" else "en"
     nav = ""
     if scope is not None:
@@ -85,6 +85,8 @@ def staff_page(title: str, body: str, scope: Scope | None = None) -> str:
             links.append('<a href="/staff/rides" id="nav-rides">' + escape(_("Rides")) + '</a>')
         if scope.sees_faults:
             links.append('<a href="/staff/faults" id="nav-faults">' + escape(_("Faults")) + '</a>')
+        if scope.cards or scope.piles:
+            links.append('<a href="/staff/charging" id="nav-charging">' + escape(_("Charging")) + '</a>')
         if scope.sites:
             links.append('<a href="/staff/audit" id="nav-audit">' + escape(_("Audit")) + '</a>')
         links.append(
@@ -94,7 +96,7 @@ def staff_page(title: str, body: str, scope: Scope | None = None) -> str:
         nav = "<nav>" + "".join(links) + "</nav>"
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<title>{escape(title)}</title><style>{pages.CSS}{CSS_EXTRA}</style></head><body><header>{nav}<h1>{escape(title)}</h1></header>'
+        f'{head}<title>{escape(title)}</title><style>{pages.CSS}{CSS_EXTRA}</style></head><body><header>{nav}<h1>{escape(title)}</h1></header>'
         f"<main>{body}</main></body></html>"
     )
 

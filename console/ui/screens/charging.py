@@ -70,6 +70,8 @@ class ChargingScreen(Screen[None]):
     ChargingScreen #note.open { display: block; }
     ChargingScreen #start { display: none; }
     ChargingScreen #start.open { display: block; }
+    ChargingScreen #cards { display: none; }
+    ChargingScreen #cards.open { display: block; }
     """
 
     def __init__(self, service: ChargingCommands, *, attendant: str = "attendant", sessions: bool = True) -> None:
@@ -88,6 +90,8 @@ class ChargingScreen(Screen[None]):
         with Vertical():
             yield DataTable(id="ports", cursor_type="row", zebra_stripes=True)
             yield Input(placeholder=_("pile port card (e.g. E1 2 C-1234) or paste a QR code; Enter starts"), id="start")
+            yield Input(placeholder=_("bind QR ACCOUNT, block CARD REASON, top-up ACCOUNT AMOUNT, usage CARD, authorize CARD PILE, piles CARD"),
+                        id="cards")
             with Horizontal(id="lower"):
                 with Vertical(id="faults"):
                     yield DataTable(id="fault-table", cursor_type="row")
@@ -272,6 +276,34 @@ class ChargingScreen(Screen[None]):
         except Exception as exc:  # noqa: BLE001 - a failing device or store must not close the screen
             message = _("not stopped: {error}").format(error=f"{type(exc).__name__}: {exc}")
         self.app.call_from_thread(self._stopped, message)
+
+    # -- charging cards ------------------------------------------------------------------------
+    def action_cards(self) -> None:
+        box = self.query_one("#cards", Input)
+        box.add_class("open")
+        box.focus()
+
+    @on(Input.Submitted, "#cards")
+    def _submit_cards(self, event: Input.Submitted) -> None:
+        self._run_cards(event.value.strip())
+
+    @work(thread=True, exit_on_error=False)
+    def _run_cards(self, text: str) -> None:
+        from console.ui.screens.charging_cards import run_card_command
+
+        try:
+            message, done = run_card_command(self.service, text, self.attendant), True  # type: ignore[arg-type]
+        except ChargingError as exc:
+            message, done = _("not done: {error}").format(error=exc), False
+        except Exception as exc:  # noqa: BLE001 - a failing store must not close the screen
+            message, done = _("not done: {error}").format(error=f"{type(exc).__name__}: {exc}"), False
+        self.app.call_from_thread(self._cards_done, message, done)
+
+    def _cards_done(self, message: str, done: bool) -> None:
+        self._say(message)
+        if done:
+            self.query_one("#cards", Input).value = ""
+        self.refresh_data()
 
     def _stopped(self, message: str) -> None:
         self._say(message)

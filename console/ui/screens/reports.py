@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Callable, ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -260,4 +261,12 @@ class ManagerReportsScreen(Screen[None]):
         by_franchise.add_column(_("Fees"), justify="right")
         for f in usage.franchises:
             by_franchise.add_row(f.franchise, str(f.sessions), f"{f.energy_wh / 1000:.1f}", str(f.fees))
-        self.query_one("#charging-table", Static).update(by_franchise if usage.franchises else "")
+        # Within each franchise: per user, pile and region (as `booth report manager`).
+        details = Table(expand=True, show_edge=False, pad_edge=False)
+        for title, justify in ((_("Grouped by"), "left"), (_("Franchise"), "left"), (_("Who / where"), "left"), (_("Sessions"), "right"),
+                               (_("Energy (kWh)"), "right"), (_("Fees"), "right")):
+            details.add_column(title, justify=justify)  # type: ignore[arg-type]
+        for label_text, rows in ((_("user"), usage.by_user), (_("pile"), usage.by_pile), (_("region"), usage.by_region)):
+            for r in rows:
+                details.add_row(label_text, r.franchise, r.key, str(r.sessions), f"{r.energy_wh / 1000:.1f}", str(r.fees))
+        self.query_one("#charging-table", Static).update(Group(by_franchise, details) if usage.franchises else "")
