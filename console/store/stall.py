@@ -146,17 +146,3 @@ def watch_engine(engine: Engine, timeout_s: float) -> None:
                 with watch.lock:
                     watch.fd = None
             raise DisconnectionError(str(exc)) from exc  # the pool tries a fresh connection
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _note_socket(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        watch: Watch | None = getattr(_current, "watch", None)
-        if watch is None or watch.fd is not None:
-            return
-        try:
-            fd = conn.connection.dbapi_connection.pgconn.socket
-        except Exception:  # noqa: BLE001 - not a psycopg connection: nothing to watch
-            return
-        with watch.lock:
-            watch.fd = int(fd)
-        if watch.fired:  # already late before its first statement
-            _cut(watch)

@@ -31,7 +31,7 @@ def _backend_pids(url: str) -> list[int]:
     store = open_store(url, migrate=False)
     try:
         with store.read() as s:
-            rows = s.connection().execute(text("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'booth%' AND pid <> pg_backend_pid()")).all()
+            rows = s.connection().execute(text("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'booth%' AND datname = current_database() AND pid <> pg_backend_pid()")).all()
         return [int(r[0]) for r in rows]
     finally:
         store.engine.dispose()
