@@ -38,6 +38,12 @@ from drivers.gate.base import GateDriver
 
 log = logging.getLogger(__name__)
 
+# How an exit was settled, as the lane panel says it (other reasons are plan or member names).
+EXIT_REASONS = {
+    "paid": N_("paid"), "free": N_("free"), "paid remotely": N_("paid by phone"), "unpaid exit": N_("unpaid exit"),
+    "nothing due": N_("nothing due"),
+}
+
 
 class ExitService:
     """Exit lookups, quotes and settlements for every exit lane of the booth."""
@@ -145,7 +151,7 @@ class ExitService:
                 self._dropped([t for t in (self.board.ticket_at_lane(lane_id),) if t is not None and self.board.release(t.id)], plate)
             return None
         ticket = self.with_phone_payments(ticket)
-        self._dropped(self.board.hold(ticket, status=f"{plate}: {ticket.due} due", replacing=not from_reader), plate)
+        self._dropped(self.board.hold(ticket, status=_("{plate}: {due} due").format(plate=plate, due=ticket.due), replacing=not from_reader), plate)
         return ticket
 
     def _check_lane_free(self, lane_id: str, plate: str, *, replace_waiting: bool) -> None:
@@ -385,7 +391,8 @@ class ExitService:
         # Effects only after the commit.
         self.board.expect_open(ticket.lane_id, ticket.visit.id, "exit")
         self.gates[ticket.lane_id].open_barrier()
-        self.board.update_lane(ticket.lane_id, status=f"{ticket.visit.plate} left ({reason})")
+        shown = _(EXIT_REASONS[reason]) if reason in EXIT_REASONS else reason  # a plan or member name as written
+        self.board.update_lane(ticket.lane_id, status=_("{plate} left ({reason})").format(plate=ticket.visit.plate, reason=shown))
         self.refresh_occupancy()
         paid = sum((p.amount for p in closed.payments), Money.zero(self.currency))
         self.bus.report("info", _("{lane_id}: {plate} left, fee {total}, paid {paid}").format(lane_id=ticket.lane_id, plate=ticket.visit.plate, total=ticket.quote.total, paid=paid))

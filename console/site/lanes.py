@@ -133,7 +133,7 @@ class LaneService:
             elif kind is GateEventKind.BARRIER_CLOSED:
                 self.board.update_lane(lane_id, gate="closed", last_event_at=now)
             elif kind is GateEventKind.BARRIER_FAULT:
-                self.board.update_lane(lane_id, gate="fault", status=f"barrier fault: {event.detail}", last_event_at=now)
+                self.board.update_lane(lane_id, gate="fault", status=_("barrier fault: {detail}").format(detail=event.detail), last_event_at=now)
                 self.bus.report("error", _("{lane_id}: barrier fault {detail}").format(lane_id=lane_id, detail=event.detail).strip())
             elif kind is GateEventKind.COMMAND_FAILED:
                 self.bus.report("warning", _("{lane_id}: {value}").format(lane_id=lane_id, value=event.detail or 'gate command failed'))
@@ -339,7 +339,7 @@ class LaneService:
             gate.open_barrier()
         else:
             gate.close_barrier()
-        self.board.update_lane(lane_id, status=f"manual {action}: {reason}")
+        self.board.update_lane(lane_id, status=(_("opened by hand: {reason}") if action == "open" else _("closed by hand: {reason}")).format(reason=reason))
         moved = _("{lane_id}: barrier opened by {actor}: {reason}{note}") if action == "open" else _("{lane_id}: barrier closed by {actor}: {reason}{note}")
         self.bus.report("warning", moved.format(lane_id=lane_id, actor=actor, reason=reason, note=" - " + note if note else ""))
         return record
