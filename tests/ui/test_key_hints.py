@@ -1,0 +1,100 @@
+"""Key hints on every screen, through Pilot at 80x24: only the keys that work there,
+wrapped instead of cut, in the attendant's language; the palette offers only what works."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+
+from console.domain.staff import Role
+from console.i18n import set_language
+from console.ui.app import BoothApp
+from console.ui.commands import BoothCommands
+from console.ui.widgets.key_hints import KeyHints
+from tests.ui.test_console_ui import _site, until
+
+
+def _shown(app: BoothApp) -> str:
+    """What the top screen draws, line by line."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def _hints(app: BoothApp) -> KeyHints:
+    return app.screen.query_one(KeyHints)
+
+
+async def test_the_dashboard_shows_every_key_at_80x24(store, clock) -> None:  # type: ignore[no-untyped-def]
+    app = BoothApp(_site(store, clock), attendant="ann", role=Role.MANAGER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        await until(pilot, lambda: "F12" in str(_hints(app).render()))
+        hints = _hints(app)
+        assert hints.region.bottom <= 24 and hints.region.height >= 2  # wrapped, not cut
+        shown = _shown(app)
+        for key in ("F2", "F3", "F8", "F9", "F10", "F11", "F12", "^l Lock", "^q Quit", "^p palette"):
+            assert key in shown, key
+        assert "^a" not in shown  # demo only
+
+
+async def test_screens_show_only_their_own_keys(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    app = BoothApp(site, attendant="ann", role=Role.MANAGER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        await pilot.press("f7")
+        await until(pilot, lambda: app.screen.id == "receipts")
+        text = str(_hints(app).render())
+        assert "Enter reprint" in text and "esc Close" in text
+        assert "F2" not in text and "Receipts" not in text  # the dashboard's keys do nothing here
+        assert "Close" in _shown(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.dashboard)
+        await pilot.press("f10")
+        await until(pilot, lambda: app.screen.id == "close-shift")
+        text = str(_hints(app).render())
+        assert "Enter next field / close" in text and "esc Cancel" in text and "F12" not in text
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.dashboard)
+        await pilot.press("f4")
+        await until(pilot, lambda: app.screen.id == "manual-gate")
+        text = str(_hints(app).render())
+        assert "Tab next field" in text and "esc Cancel" in text
+        assert _hints(app).region.bottom <= 24
+
+
+async def test_the_hints_follow_the_language(store, clock) -> None:  # type: ignore[no-untyped-def]
+    app = BoothApp(_site(store, clock), attendant="ann", role=Role.MANAGER)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.dashboard.site is not None)
+            await pilot.press("f7")
+            await until(pilot, lambda: app.screen.id == "receipts")
+            app.switch_language("zh_CN")
+            await pilot.pause()
+            text = str(_hints(app).render())
+            assert "重打" in text and "reprint" not in text
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is app.dashboard)
+            dashboard = str(_hints(app).render())
+            assert "F12" in dashboard and "Charging" not in dashboard
+    finally:
+        set_language("en")
+
+
+async def test_the_palette_offers_only_what_works_here(store, clock) -> None:  # type: ignore[no-untyped-def]
+    app = BoothApp(_site(store, clock), attendant="ann", role=Role.MANAGER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        on_dashboard = [a.id for a, _t in BoothCommands(app.screen_stack[-2])._offered()]
+        assert "booth.receipts" in on_dashboard and "booth.charging" in on_dashboard
+        assert "booth.autopay" not in on_dashboard  # not the demo
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.dashboard)
+        await pilot.press("f3")  # nothing waits: no desk, still the dashboard
+        await pilot.press("f8")
+        await until(pilot, lambda: app.screen.id in ("elevator", "dashboard"))
+        await pilot.press("f7")
+        await until(pilot, lambda: app.screen.id == "receipts")
+        offered = [a.id for a, _t in BoothCommands(app.screen)._offered()]
+        assert offered == [] or all(not i.startswith("booth.") for i in offered)
