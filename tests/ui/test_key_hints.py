@@ -9,6 +9,7 @@ from console.domain.staff import Role
 from console.i18n import set_language
 from console.ui.app import BoothApp
 from console.ui.commands import BoothCommands
+from console.ui.screens.exit_desk import ExitDeskScreen
 from console.ui.widgets.key_hints import KeyHints
 from tests.ui.test_console_ui import _site, until
 
@@ -91,10 +92,29 @@ async def test_the_palette_offers_only_what_works_here(store, clock) -> None:  #
         assert "booth.autopay" not in on_dashboard  # not the demo
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is app.dashboard)
-        await pilot.press("f3")  # nothing waits: no desk, still the dashboard
-        await pilot.press("f8")
-        await until(pilot, lambda: app.screen.id in ("elevator", "dashboard"))
-        await pilot.press("f7")
-        await until(pilot, lambda: app.screen.id == "receipts")
-        offered = [a.id for a, _t in BoothCommands(app.screen)._offered()]
-        assert offered == [] or all(not i.startswith("booth.") for i in offered)
+
+
+async def test_the_palette_follows_the_desk_state(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        site.lanes.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
+        await until(pilot, lambda: site.board.occupancy()[0].occupied == 1)
+        clock.advance(hours=2, minutes=5)
+        site.lanes.gates["OUT1"].arrive("AB1234C")  # type: ignore[attr-defined]
+        await until(pilot, lambda: isinstance(app.screen, ExitDeskScreen))
+        desk = app.screen
+        assert isinstance(desk, ExitDeskScreen)
+        if not desk.ready:  # the guard against keys meant for the dashboard: nothing works yet
+            assert BoothCommands(desk)._offered() == []
+            assert "Exact amount" not in str(desk.query_one(KeyHints).render())
+        await until(pilot, lambda: desk.ready, timeout=3)
+        offered = [a.id for a, _t in BoothCommands(desk)._offered()]
+        assert "exit.exact" in offered and "booth.receipts" not in offered
+        await pilot.press("f5", "enter")
+        await until(pilot, lambda: desk.settled is not None)
+        settled = [a.id for a, _t in BoothCommands(desk)._offered()]
+        assert "exit.exact" not in settled and "exit.waive" not in settled  # paid: no money keys left
+        hints = str(desk.query_one(KeyHints).render())
+        assert "Exact amount" not in hints and "Enter close" in hints
