@@ -118,3 +118,18 @@ async def test_the_palette_follows_the_desk_state(store, clock) -> None:  # type
         assert "exit.exact" not in settled and "exit.waive" not in settled  # paid: no money keys left
         hints = str(desk.query_one(KeyHints).render())
         assert "Exact amount" not in hints and "Enter close" in hints
+
+
+async def test_the_lock_screen_says_how_to_sign_in_and_switch_language(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    site.staff.add_user("Ann", Role.ATTENDANT, "4826", actor="test")
+    app = BoothApp(site, attendant="Ann", role=Role.ATTENDANT)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: app.screen.id == "sign-in")
+        hints = _hints(app)
+        text = str(hints.render())
+        assert "Enter next field / sign in" in text and "^o Language" in text and "^q Quit" in text
+        assert "F2" not in text and "F12" not in text
+        assert hints.region.bottom <= 24 and "^o Language" in _shown(app)

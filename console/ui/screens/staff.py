@@ -132,7 +132,8 @@ class SignInScreen(_Form[SignedIn]):
                 yield Input(password=True, id="pin")
             yield Label(self._hint(), id="hint", classes="hint")
             yield Label("", id="error")
-        yield KeyHints("sign-in", [(N_("Enter"), N_("next field / sign in"))])
+        # The language key too: whoever walks up may read the other language.
+        yield KeyHints("sign-in", [(N_("Enter"), N_("next field / sign in"))], app_keys=("booth.language",))
 
     def _hint(self) -> str:
         if not self.armed:

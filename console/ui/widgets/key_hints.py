@@ -29,11 +29,12 @@ class KeyHints(Static):
     """
 
     def __init__(self, scope: str, leading: list[tuple[str, str]] | None = None,
-                 trailing: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+                 trailing: list[tuple[str, str]] | None = None, app_keys: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scope = scope
         self.leading: list[tuple[str, str]] = list(leading or [])
         self.trailing: list[tuple[str, str]] = list(trailing or [])  # after the registry's keys
+        self.app_keys = app_keys  # ids of the console's own actions also worth showing here
         self.pairs: list[tuple[str, str]] = []
 
     def on_mount(self) -> None:
@@ -53,10 +54,10 @@ class KeyHints(Static):
         # The app's keys are allowed by the app, a screen's by the screen.
         judge = self.app if self.scope == APP else self.screen
         pairs = [(self._key(key), _(label)) for key, label in self.leading]
-        for action in actions_for(self.scope):
-            if not action.show:
-                continue
-            if not works_now(judge, action):
+        wanted = [(action, judge) for action in actions_for(self.scope)]
+        wanted += [(action, self.app) for action in actions_for(APP) if action.id in self.app_keys]
+        for action, owner in wanted:
+            if not action.show or not works_now(owner, action):
                 continue
             key = self.app.get_key_display(action.binding())
             pairs.append((key.upper() if _FUNCTION_KEY.fullmatch(key) else key, _(action.label)))
