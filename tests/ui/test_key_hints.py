@@ -118,6 +118,12 @@ async def test_the_palette_follows_the_desk_state(store, clock) -> None:  # type
         assert "exit.exact" not in settled and "exit.waive" not in settled  # paid: no money keys left
         hints = str(desk.query_one(KeyHints).render())
         assert "Exact amount" not in hints and "Enter close" in hints
+        try:
+            app.switch_language("zh_CN")  # the desk's own "Enter" hint follows too
+            await pilot.pause()
+            assert "Enter 关闭" in str(desk.query_one(KeyHints).render())
+        finally:
+            set_language("en")
 
 
 async def test_the_lock_screen_says_how_to_sign_in_and_switch_language(store, clock) -> None:  # type: ignore[no-untyped-def]
