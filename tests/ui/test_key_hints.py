@@ -139,3 +139,14 @@ async def test_the_lock_screen_says_how_to_sign_in_and_switch_language(store, cl
         assert "Enter next field / sign in" in text and "^o Language" in text and "^q Quit" in text
         assert "F2" not in text and "F12" not in text
         assert hints.region.bottom <= 24 and "^o Language" in _shown(app)
+
+
+async def test_an_attendant_is_not_shown_the_managers_key(store, clock) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock)
+    site.staff.add_user("Ann", Role.ATTENDANT, "4826", actor="test")
+    app = BoothApp(site, attendant="Ann", role=Role.ATTENDANT)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        await until(pilot, lambda: "F12" in str(_hints(app).render()))
+        text = str(_hints(app).render())
+        assert "F11" not in text and "Reports" not in text and "F10 Close shift" in text

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
+from console.domain.staff import Role, may
 from console.i18n import _
 from console.ui.actions import APP, actions_for, works_now
 
@@ -56,14 +57,23 @@ class KeyHints(Static):
         pairs = [(self._key(key), _(label)) for key, label in self.leading]
         wanted = [(action, judge) for action in actions_for(self.scope)]
         wanted += [(action, self.app) for action in actions_for(APP) if action.id in self.app_keys]
+        role = self._role()
         for action, owner in wanted:
             if not action.show or not works_now(owner, action):
                 continue
+            if action.permission is not None and (role is None or not may(role, action.permission)):
+                continue  # a manager's key is not offered to an attendant (it only says no)
             key = self.app.get_key_display(action.binding())
             pairs.append((key.upper() if _FUNCTION_KEY.fullmatch(key) else key, _(action.label)))
         pairs.extend((self._key(key), _(label)) for key, label in self.trailing)
         self.pairs = pairs
         self._draw()
+
+    def _role(self) -> Role | None:
+        """The signed-in user's role, when the app knows one."""
+        signed_in_role = getattr(self.app, "signed_in_role", None)
+        role = signed_in_role() if callable(signed_in_role) else None
+        return role if isinstance(role, Role) else None
 
     def _key(self, key: str) -> str:
         """A fixed hint's key as the footer would show it ("ctrl+p" as "^p"); a word such
