@@ -182,3 +182,13 @@ def _palette(binding: Binding) -> Binding:
 def _relabelled(binding: Binding, action: BoothAction) -> Binding:
     # replace() keeps a key the user rebound (App.set_keymap).
     return replace(binding, description=_(action.label), tooltip=_(action.help) if action.help else "")
+
+
+def works_now(node: DOMNode, action: BoothAction) -> bool:
+    """Whether `node` (the screen, or the app for the console's keys) takes `action` in its
+    present state: its `check_action` says yes (not "no", nor "shown but disabled")."""
+    name, _sep, rest = action.action.partition("(")
+    params: tuple[object, ...] = ()
+    if rest:
+        params = tuple(p.strip().strip("'\"") for p in rest.rstrip(")").split(","))
+    return node.check_action(name, params) is True

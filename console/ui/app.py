@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Protocol, r
 from textual import work
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import BindingType
+from textual.command import CommandPalette
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -37,6 +38,7 @@ from console.ui.messages import SiteUpdate
 from console.ui.screens.dashboard import DashboardScreen
 from console.ui.screens.receipts import ReceiptsScreen
 from console.ui.themes import load_themes
+from console.ui.widgets.key_hints import KeyHints
 
 if TYPE_CHECKING:
     from console.site.headless import AutoAttendant
@@ -310,9 +312,13 @@ class BoothApp(App[None]):
         if action not in DASHBOARD_ACTIONS:
             return True
         try:
-            return self.screen is self.dashboard
+            screen = self.screen
         except ScreenStackError:  # before the first screen: nothing to run yet
             return False
+        if isinstance(screen, CommandPalette) and len(self.screen_stack) > 1:
+            # The palette asks for the screen it was opened over (its choice runs there).
+            screen = self.screen_stack[-2]
+        return screen is self.dashboard
 
     def _site_on_dashboard(self) -> Site | None:
         """The site, when the dashboard is showing and the site has started."""
@@ -421,6 +427,8 @@ class BoothApp(App[None]):
                 retranslate_bindings(node)
             if isinstance(screen, Retranslatable):
                 screen.retranslate()
+            for hints in screen.query(KeyHints).results(KeyHints):
+                hints.refresh_hints()
             screen.refresh_bindings()
         retranslate_bindings(self)
         self.refresh_bindings()

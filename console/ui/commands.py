@@ -10,7 +10,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from console.domain.staff import Role
 from console.i18n import _
-from console.ui.actions import APP, BoothAction, actions_for
+from console.ui.actions import APP, BoothAction, actions_for, works_now
 
 
 @runtime_checkable
@@ -38,8 +38,9 @@ class BoothCommands(Provider):
             scopes.append((APP, "app"))
         offered: list[tuple[BoothAction, str]] = []
         for scope, target in scopes:
+            judge = app if target == "app" else screen
             for action in actions_for(scope):
-                if action.title and action.allowed(role, demo=demo):
+                if action.title and action.allowed(role, demo=demo) and works_now(judge, action):
                     offered.append((action, target))
         return offered
 

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label
+from textual.widgets import DataTable, Input, Label
 from textual_plotext import PlotextPlot
 
 from console.domain.charging import ChargingError
@@ -33,6 +33,7 @@ from console.site.events import (
 )
 from console.store.charging import FaultRecord, SessionRecord, Settlement
 from console.ui.actions import bindings_for
+from console.ui.widgets.key_hints import KeyHints
 
 
 class ChargingCommands(Protocol):
@@ -98,7 +99,7 @@ class ChargingScreen(Screen[None]):
                     yield Input(placeholder=_("what was done (Enter closes the maintenance record)"), id="note")
                     yield Label("", id="message")
                 yield PlotextPlot(id="hours")
-        yield Footer()
+        yield KeyHints("charging", [(N_("Enter"), N_("start / close the record"))])
 
     def on_mount(self) -> None:
         self._port_columns = list(self.query_one("#ports", DataTable).add_columns(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from console.domain.occupancy import ZoneOccupancy
 from console.i18n import _
@@ -24,7 +24,9 @@ from console.site.events import (
     OccupancyChanged,
     SiteEvent,
 )
+from console.ui.actions import APP, PALETTE_LABEL
 from console.ui.widgets.event_log import EventLog
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.lane_panel import LanePanel
 from console.ui.widgets.status_bar import StatusBar
 from console.ui.widgets.zone_gauge import ZoneGauge
@@ -62,7 +64,8 @@ class DashboardScreen(Screen[None]):
                 yield ZoneGauge(ZoneOccupancy(zone.id, zone.name or zone.id, zone.capacity, 0))
         yield EventLog(self.tz, id="events")
         yield StatusBar(self.tz, id="status")
-        yield Footer()
+        # Every key the dashboard takes, wrapped: a footer line cuts the last ones at 80 columns.
+        yield KeyHints(APP, trailing=[("ctrl+p", PALETTE_LABEL)], id="hints")
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.tick)

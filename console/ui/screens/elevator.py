@@ -20,9 +20,9 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Label
+from textual.widgets import DataTable, Input, Label
 
-from console.i18n import _, ngettext
+from console.i18n import N_, _, ngettext
 from console.site.events import RideRecorded, SiteEvent, SnapshotsPurged
 from console.ui.actions import bindings_for
 from console.ui.widgets.halfblock import HalfBlockImage
@@ -42,6 +42,7 @@ except Exception:  # noqa: BLE001 - any failure of the probe means: no graphics 
     _BestImage = HalfcellImage = HalfBlockImage  # type: ignore[assignment,misc]
 
 from console.domain.rides import RideKind, RideQueryError, floor_label
+from console.ui.widgets.key_hints import KeyHints
 
 if TYPE_CHECKING:  # the store (and SQLAlchemy) stays out of the screen's start-up imports
     from console.store.rides import RideSummary
@@ -151,7 +152,7 @@ class ElevatorScreen(Screen[None]):
                     id="search")
         yield Label("", id="message")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="rides")
-        yield Footer()
+        yield KeyHints("elevator", [(N_("Enter"), N_("open the ride"))])
 
     def on_mount(self) -> None:
         table = self.query_one("#rides", DataTable)
@@ -258,6 +259,7 @@ class RideScreen(ModalScreen[None]):
             with Vertical(id="picture"):
                 yield Label("loading snapshot...", id="picture-state")
             yield Label("", id="details")
+        yield KeyHints("ride")
 
     def on_mount(self) -> None:
         self.load()

@@ -178,8 +178,9 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.set_class(fixed + wanted + 2 + hints > self.size.height, "-tight")
 
     def _hints(self) -> None:
-        enter = _("close") if self.settled is not None else _("pay")
-        self.query_one(KeyHints).refresh_hints([(_("Enter"), enter)])
+        # msgids: the hints translate them when drawn, so they follow a language switch.
+        enter = N_("close") if self.settled is not None else N_("pay")
+        self.query_one(KeyHints).refresh_hints([(N_("Enter"), enter)])
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the guard lasts no key works; once settled only leaving does."""

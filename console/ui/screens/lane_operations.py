@@ -14,8 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
-from console.i18n import _
+from console.i18n import N_, _
 from console.ui.actions import bindings_for
+from console.ui.widgets.key_hints import KeyHints
 
 _MODAL_CSS = """
 {name} {{ align: center middle; }}
@@ -56,6 +57,7 @@ class ManualGateScreen(ModalScreen[GateRequest | None]):
             yield Select([(r, r) for r in self.reasons], value=self.reasons[0], allow_blank=False, id="reason")
             yield Label(_("Note (required for “other”), Enter to confirm"))
             yield Input(placeholder=_("what happened"), id="note")
+        yield KeyHints("manual-gate", [(N_("Tab"), N_("next field")), (N_("Enter"), N_("confirm"))])
 
     def on_mount(self) -> None:
         self.query_one("#reason", Select).focus()
@@ -108,6 +110,7 @@ class OccupancyScreen(ModalScreen[OccupancyRequest | None]):
             yield Input(placeholder=_("count"), id="count")
             yield Label(_("Reason, Enter to confirm"))
             yield Input(placeholder=_("e.g. counted on the deck; lane 2 was down"), id="reason")
+        yield KeyHints("occupancy", [(N_("Tab"), N_("next field")), (N_("Enter"), N_("confirm"))])
 
     def _facts(self, zone_id: str) -> str:
         return _("counted now: {count} · open visits older than the limit: {stale}").format(count=self.current.get(zone_id, 0), stale=self.stale.get(zone_id, 0))
@@ -164,6 +167,7 @@ class PlateChoiceScreen(ModalScreen[str | None]):
                 Option(_("None of these (unknown entry)"), id=NONE_OF_THESE),
                 id="choices",
             )
+        yield KeyHints("plate-choice", [(N_("Enter"), N_("pick"))])
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -208,6 +212,7 @@ class UnknownEntryScreen(ModalScreen[UnknownEntryRequest | None]):
             yield Input(placeholder=_("entry time"), id="entry")
             yield Label(_("Reason, Enter to confirm"))
             yield Input(placeholder=_("e.g. ticket lost; parking receipt shown"), id="reason")
+        yield KeyHints("unknown-entry", [(N_("Tab"), N_("next field")), (N_("Enter"), N_("confirm"))])
 
     def on_mount(self) -> None:
         self.query_one("#mode", Select).focus()

@@ -64,7 +64,7 @@ class OverrideScreen(ModalScreen[OverrideRequest | None]):
         yield KeyHints("override")
 
     def on_mount(self) -> None:
-        self.query_one(KeyHints).refresh_hints([(_("Enter"), _("next field (on the PIN, or an empty manager name: confirm)"))])
+        self.query_one(KeyHints).refresh_hints([(N_("Enter"), N_("next field (on the PIN, or an empty manager name: confirm)"))])
         self.query_one("#value" if self.kind != "waive" else "#reason", Input).focus()
 
     @on(Input.Submitted)

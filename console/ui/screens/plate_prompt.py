@@ -24,9 +24,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from console.domain.plates import Plate, PlateRules, Province
-from console.i18n import _
+from console.i18n import N_, _
 from console.ui.actions import bindings_for
 from console.ui.plate_words import kind_text, refusal_text
+from console.ui.widgets.key_hints import KeyHints
 
 # How many provinces the picker line shows at once (digits 1-9 pick among them).
 PICKER_SIZE = 9
@@ -90,6 +91,7 @@ class PlatePromptScreen(ModalScreen[tuple[str, str] | None]):
             yield Label(_("Plate"), id="plate-label")
             yield Input(placeholder=self._plate_hint(), id="plate")
             yield Static(id="preview")
+        yield KeyHints("plate-prompt", [(N_("Enter"), N_("look up")), ("↑↓", N_("other readings"))])
 
     def _home_hint(self) -> str:
         home = self.rules.home_province

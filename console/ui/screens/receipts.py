@@ -11,9 +11,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
-from console.i18n import _, ngettext
+from console.i18n import N_, _, ngettext
 from console.site.errors import SiteError
 from console.ui.actions import bindings_for
+from console.ui.widgets.key_hints import KeyHints
 
 if TYPE_CHECKING:
     from console.site.documents import Documents
@@ -42,6 +43,7 @@ class ReceiptsScreen(ModalScreen[None]):
             box.border_title = _("Last receipts · Enter reprints")
             yield DataTable(cursor_type="row", zebra_stripes=True, id="table")
             yield Label("", id="message")
+        yield KeyHints("receipts", [(N_("Enter"), N_("reprint"))])
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

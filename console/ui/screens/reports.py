@@ -24,15 +24,16 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import Header, Input, Label, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from console.domain.money import Money, currency_exponent
 from console.domain.visits import format_duration
-from console.i18n import _
+from console.i18n import N_, _
 from console.reports.model import OVERRIDE_LABELS, ManagerReport, label
 from console.reports.queries import MAX_RANGE_DAYS
 from console.ui.actions import bindings_for
+from console.ui.widgets.key_hints import KeyHints
 
 
 class RangeError(ValueError):
@@ -123,7 +124,7 @@ class ManagerReportsScreen(Screen[None]):
                 with Vertical():
                     yield PlotextPlot(id="charging")
                     yield Static("", id="charging-table")
-        yield Footer()
+        yield KeyHints("manager-reports", [(N_("Enter"), N_("next field / show"))])
 
     def on_mount(self) -> None:
         self.query_one("#start", Input).focus()

@@ -21,12 +21,13 @@ from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from console.domain.money import Money
 from console.i18n import _
 from console.reports.model import ShiftReport
 from console.ui.actions import bindings_for
+from console.ui.widgets.key_hints import KeyHints
 
 _STAMP = "%d.%m.%Y %H:%M"
 
@@ -166,7 +167,7 @@ class ShiftReportScreen(Screen[None]):
         yield Header()
         yield Static(_("Building the report…"), id="message")
         yield VerticalScroll(id="report")
-        yield Footer()
+        yield KeyHints("shift-report")
 
     def on_mount(self) -> None:
         self.load()

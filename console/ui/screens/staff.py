@@ -15,13 +15,14 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Header, Input, Label
+from textual.widgets import Header, Input, Label
 
 from console.domain.staff import Role, User
-from console.i18n import _, ngettext
+from console.i18n import N_, _, ngettext
 from console.site.errors import SiteError
 from console.site.events import LaneChanged, LaneSnapshot, SiteEvent
 from console.ui.actions import bindings_for
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.lane_panel import LanePanel
 
 if TYPE_CHECKING:
@@ -131,7 +132,8 @@ class SignInScreen(_Form[SignedIn]):
                 yield Input(password=True, id="pin")
             yield Label(self._hint(), id="hint", classes="hint")
             yield Label("", id="error")
-        yield Footer()
+        # The language key too: whoever walks up may read the other language.
+        yield KeyHints("sign-in", [(N_("Enter"), N_("next field / sign in"))], app_keys=("booth.language",))
 
     def _hint(self) -> str:
         if not self.armed:
@@ -216,6 +218,7 @@ class FirstManagerScreen(_Form[User]):
             yield Label(_("PIN again, Enter to create"))
             yield Input(password=True, id="pin2")
             yield Label("", id="error")
+        yield KeyHints("first-manager", [(N_("Enter"), N_("next field / create"))])
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
@@ -254,7 +257,7 @@ class OpenShiftScreen(_Form["Shift"]):
             yield Label(_("Float counted into the drawer ({currency}), Enter to open the shift").format(currency=self.currency))
             yield Input(placeholder=_("e.g. 150.00"), id="float")
             yield Label("", id="error")
-        yield Footer()
+        yield KeyHints("open-shift", [(N_("Enter"), N_("open the shift"))])
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -289,6 +292,7 @@ class CloseShiftScreen(_Form[ClosedShift | None]):
             yield Label(_("Hand over to (name of the next attendant; empty: close only), Enter to close"))
             yield Input(id="next")
             yield Label("", id="error")
+        yield KeyHints("close-shift", [(N_("Enter"), N_("next field / close"))])
 
     def on_mount(self) -> None:
         self.query_one("#count", Input).focus()
