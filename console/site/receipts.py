@@ -50,6 +50,7 @@ def receipt_content(
         "site": config.site.name,
         "booth": config.site.booth_id,
         "plate": ticket.visit.plate,
+        "plate_shown": config.site.plates.display(ticket.visit.plate),  # as written: 粤B·D12345
         "entry": _("unknown (lost ticket)") if entry_unknown else _local(ticket.visit.entry_at, tz),
         "exit": _local(ticket.exit_at, tz),
         "paid_at": _local(paid_at, tz) if payments else "",
@@ -82,7 +83,7 @@ def receipt_document(content: dict[str, Any]) -> PrintDocument:
         Text(_("Booth {booth}   Receipt {number}").format(booth=content.get("booth", ""), number=content.get("number", "")),
              align="center"),
         Rule(),
-        Columns(_("Plate"), str(content.get("plate", "")), bold=True),
+        Columns(_("Plate"), str(content.get("plate_shown") or content.get("plate", "")), bold=True),
         Columns(_("Entry"), str(content.get("entry", ""))),
         Columns(_("Exit"), str(content.get("exit", ""))),
     ]

@@ -100,3 +100,29 @@ def test_an_unpaid_exit_gets_a_slip_with_what_is_owed_and_why(store: Store, cloc
     assert "due at this plate's next exit" in " ".join(lines)
     assert not any(line.startswith(("Paid", "Cash", "Change")) for line in lines)  # nothing was paid
     assert job.find_line("OWED") is not None and job.find_line("OWED").bold  # type: ignore[union-attr]
+
+
+def test_a_new_energy_plate_prints_as_it_is_written(store: Store, clock: FixedClock, tmp_path: Path) -> None:
+    from console.i18n import set_language
+    from tests.ui.chinese_site import CHINESE_SITE
+
+    paper = tmp_path / "receipts.bin"
+    config = parse_site(CHINESE_SITE + f'\n[printer]\nurl = "file://{paper}"\n', "cn.toml")
+    site = build_site(config, store, clock=clock, traffic=Traffic(seed=5))
+    rec = Recorder()
+    site.bus.subscribe(rec)
+    site.start()
+    site.staff.open_shift("ann", "0")
+    try:
+        site.lanes.gates["IN1"].arrive("粤B·D12345")  # read with its middle dot
+        rec.wait_for(lambda: site.store.query(visits.open_visit_for, "粤BD12345") is not None)  # stored canonical
+        clock.advance(minutes=125)
+        site.lanes.gates["OUT1"].arrive("粤BD12345")
+        rec.wait_for(lambda: bool(rec.of(ExitPending)))
+        ticket = rec.of(ExitPending)[-1].ticket
+        site.desk.pay_cash(ticket.id, "100", attendant="ann")
+        job = _jobs(paper, 1)[0]
+    finally:
+        site.stop()
+        set_language("en")
+    assert "粤B·D12345" in job.text  # printed as the driver's plate says it

@@ -69,7 +69,7 @@ class ReceiptsScreen(ModalScreen[None]):
             else:
                 state = ngettext("waiting ({count} try)", "waiting ({count} tries)", r.attempts).format(count=r.attempts)
                 state += f": {r.last_error}" if r.last_error else ""
-            table.add_row(str(r.number), r.kind, r.content.get("plate", ""), r.content.get("total", ""),
+            table.add_row(str(r.number), r.kind, r.content.get("plate_shown") or r.content.get("plate", ""), r.content.get("total", ""),
                           f"{r.created_at.astimezone(tz):%d.%m. %H:%M}", state[:60], key=str(r.number))
 
     @on(DataTable.RowSelected)
