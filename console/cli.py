@@ -219,7 +219,8 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         return _fail(EXIT_CONFIG, str(exc))
     from console.i18n import set_language
 
-    set_language(config.ui.language)
+    # `--lang` chosen on the command line wins over the site file's language for this session.
+    set_language(getattr(args, "lang", None) or config.ui.language)
     headless = demo and bool(getattr(args, "headless", False))
     demo_cloud: DemoCloud | None = None
     if demo:

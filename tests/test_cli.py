@@ -39,6 +39,14 @@ def test_headless_demo_reports_what_the_database_holds(tmp_path: Path) -> None:
     assert summary["revenue_minor"] == revenue
 
 
+def test_lang_on_the_command_line_wins_over_the_site_language(tmp_path: Path) -> None:
+    # The English demo site says `[ui] language = "en"`; the attendant asked for Chinese.
+    result = _booth("--lang", "zh-CN", "demo", "--headless", "--seconds", "1", "--db", str(tmp_path / "d.sqlite3"),
+                    env_extra={"BOOTH_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "模拟站点无界面运行" in result.stdout.splitlines()[0]
+
+
 def test_init_then_migrate_then_bad_site(tmp_path: Path) -> None:
     site = tmp_path / "site.toml"
     assert _booth("init", str(site)).returncode == 0
