@@ -281,6 +281,10 @@ class UISection(_Strict):
             raise ValueError(_("unknown language {value!r} (allowed: en, zh-CN)").format(value=value)) from None
     # The screen locks after this many idle minutes (0: never); signing in again unlocks it.
     idle_lock_minutes: float = Field(default=10, ge=0, le=24 * 60)
+    # Seconds an exit desk that opened by itself ignores keys: about a reaction time, so a
+    # held Enter or a key meant for the dashboard never pays. 0 turns the guard off; more
+    # than 3 s would keep an attendant waiting at every car.
+    desk_key_guard_seconds: float = Field(default=0.6, ge=0, le=3)
 
 
 class SimulationSection(_Strict):

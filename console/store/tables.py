@@ -28,6 +28,9 @@ class VisitRow(SQLModel, table=True):
             postgresql_where=text("state = 'open'"),
         ),
         Index("ix_visit_zone_state", "zone", "state"),
+        # The occupancy count (every entry, every start) reads the open visits only: by
+        # state first it is a search of the few open ones, not a walk of every visit.
+        Index("ix_visit_state_zone", "state", "zone"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -244,7 +247,12 @@ class ReceiptRow(SQLModel, table=True):
     Numbers are gap-free per booth: taken in the same transaction as the payment."""
 
     __tablename__ = "receipt"
-    __table_args__ = (Index("uq_receipt_booth_number", "booth_id", "number", unique=True),)
+    __table_args__ = (
+        Index("uq_receipt_booth_number", "booth_id", "number", unique=True),
+        # The print queue looks for what is not printed yet after every payment: a few
+        # rows among every receipt ever printed.
+        Index("ix_receipt_waiting", "number", sqlite_where=text("printed_at IS NULL"), postgresql_where=text("printed_at IS NULL")),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     booth_id: str = Field(max_length=32)

@@ -27,10 +27,6 @@ from console.ui.screens.lane_operations import (
 )
 from console.ui.screens.plate_prompt import PlatePromptScreen
 
-# Seconds a desk that opened by itself ignores keys: about a human reaction time, so a key
-# already on its way to the dashboard (F7 for receipts) never fills or pays at the desk.
-DESK_KEY_GUARD = 0.6
-
 
 class ExitFlow(Flow):
     """From a plate at an exit to the exit desk."""
@@ -78,7 +74,10 @@ class ExitFlow(Flow):
         keys for a moment (a key meant for the dashboard must not pay). When it closes,
         the next waiting exit is offered; one left with Escape goes behind the others."""
         site = self.site
-        desk = ExitDeskScreen(site.desk, ticket, self.attendant, cloud=site.cloud, guard=DESK_KEY_GUARD if by_itself else 0.0)
+        # `[ui] desk_key_guard_seconds`: a key already on its way to the dashboard (F7 for
+        # receipts, a held Enter) never fills the cash field or pays at a desk it did not open.
+        guard = site.config.ui.desk_key_guard_seconds if by_itself else 0.0
+        desk = ExitDeskScreen(site.desk, ticket, self.attendant, cloud=site.cloud, guard=guard)
 
         def closed(result: ExitSettled | None) -> None:
             if desk.closed_for_sign_in:

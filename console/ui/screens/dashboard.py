@@ -56,7 +56,8 @@ class DashboardScreen(Screen[None]):
         yield Header()
         with Grid(id="lanes"):
             for lane in self.config.lanes:
-                yield LanePanel(LaneSnapshot(lane.id, lane.name or lane.id, lane.direction, lane.zone, status=_("starting…")), self.tz)
+                yield LanePanel(LaneSnapshot(lane.id, lane.name or lane.id, lane.direction, lane.zone, status=_("starting…")), self.tz,
+                                plate_text=self.config.site.plates.display)
         yield Static("", id="queue")
         with Vertical(id="zones") as zones:
             zones.border_title = _("Occupancy")

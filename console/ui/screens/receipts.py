@@ -27,7 +27,7 @@ class ReceiptsScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = bindings_for("receipts")
     DEFAULT_CSS = """
     ReceiptsScreen { align: center middle; }
-    ReceiptsScreen > Vertical { width: 110; height: 80%; border: thick $primary; background: $surface; padding: 0 1; }
+    ReceiptsScreen > Vertical { width: 100%; max-width: 110; height: 80%; border: thick $primary; background: $surface; padding: 0 1; }
     ReceiptsScreen DataTable { height: 1fr; }
     """
 
