@@ -49,6 +49,16 @@ account = "FLAT-12A"
 [[charging.cards]]
 card_id = "77B2"
 account = "FLAT-12A"
+
+[[charging.accounts]]
+id = "OWNER-9"
+name = "Landlord of the bike shed"
+kind = "landlord"
+
+[[charging.cards]]
+card_id = "LL01"
+account = "OWNER-9"
+kind = "landlord"
 '''
 
 
