@@ -30,7 +30,7 @@ from console.sync.server.books import Refused
 from console.sync.server.staff import StaffContext, _check_csrf, _client, _form, _to_sign_in, current, staff_page
 
 BLOCK_COMMAND = "charging.block_card"
-_WORDS = (N_("Block this card"), N_("Sessions"), N_("Owed (postpaid)"), N_("Your piles"), N_("Your cards"))
+_WORDS = (N_("Block this card"), N_("Sessions"), N_("Owed (postpaid)"), N_("Your piles"), N_("Your cards"), N_("Bind a card"), N_("Authorize piles"))
 
 
 def sessions(conn: Connection, sites: set[str]) -> list[dict[str, Any]]:

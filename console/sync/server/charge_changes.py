@@ -39,7 +39,9 @@ BIND = "charging.bind_card"
 AUTHORIZE = "charging.authorize_piles"
 STATES = {"queued": N_("Sent to the booth; waiting for its answer…"), "done": N_("Done"), "refused": N_("Refused by the booth")}
 _WORDS = (N_("Bind a card"), N_("Card (number or QR text)"), N_("Code printed at the booth"), N_("Card PIN"), N_("Bind"),
-          N_("Authorize"), N_("Take away"), N_("Piles of card {card}"), N_("authorized"), N_("not authorized"))
+          N_("Authorize"), N_("Take away"), N_("Piles of card {card}"), N_("authorized"), N_("not authorized"), N_("Code or PIN"),
+          N_("The booth prints a code for a new card; a card bound at the booth already is proved by its PIN."), N_("Piles now: {piles}"),
+          N_("Site"), N_("Back"))
 
 
 def _csrf(scope: Scope) -> str:
