@@ -102,7 +102,7 @@ class PhoneCharging:
             self.sessions[rec.id] = request
         s.store.apply(phone_records.answer, s.clock.now(), request, started=True, detail={
             "pile": pile, "port": port, "card": command.card, "session": rec.id, "mode": rec.mode, "hold_minor": rec.hold_minor,
-            "currency": rec.currency})
+            "currency": rec.currency, "proof": command.proof or ""})  # how the phone proved the card (owner or PIN)
 
     def _block(self, command: Any) -> None:
         """A tenant blocked their lost card in the cloud: blocked here, audited with them."""

@@ -6,7 +6,7 @@ A real cloud on loopback and a real booth site with the e-bike simulator on a pt
 
 from __future__ import annotations
 
-import time
+import json
 
 import httpx
 from sqlalchemy import select
@@ -98,6 +98,10 @@ def test_the_right_pin_starts_prepaid_and_postpaid_and_an_owner_needs_none(world
     with phone_site.store.read() as s:
         rows = s.execute(select(charge_session.c.card_id, charge_session.c.mode, charge_session.c.source)).all()
     assert sorted(rows) == [("04A1", "postpaid", "phone"), ("77B2", "prepaid", "phone")]
+    table = AuditRow.__table__.c  # type: ignore[attr-defined]
+    with phone_site.store.read() as s:
+        started = [json.loads(d) for d in s.execute(select(table.detail).where(table.action == "charging.phone_started")).scalars()]
+    assert sorted((d["card"], d["proof"]) for d in started) == [("04A1", "pin"), ("77B2", "pin")]  # the booth's audit says how
     # Tina owns 04A1: signed in, she picks it and types no PIN.
     tina = world.person("tina")
     form = tina.get(f"/staff/charge/{SITE}/E1/1")
@@ -109,4 +113,14 @@ def test_the_right_pin_starts_prepaid_and_postpaid_and_an_owner_needs_none(world
         trail = accounts.audit_trail(conn, action="charging.phone_start")
     proofs = [e["detail"].rsplit(" proof ", 1)[1] for e in reversed(trail) if e["outcome"] == "queued"]
     assert proofs == ["pin", "pin", "owner"]
-    time.sleep(0.5)
+
+
+def test_one_device_trying_number_after_number_is_stopped(world: World, phone_site: Site) -> None:
+    from console.sync.server.charge_proof import CLIENT_WRONG_PER_HOUR
+
+    phone = httpx.Client(base_url=world.url, timeout=10)
+    for n in range(CLIENT_WRONG_PER_HOUR):  # a common PIN on one number after another, 1 try each
+        assert WRONG in ask(phone, 4, f"{0xA000 + n:04X}", "2580").text
+    stopped = ask(phone, 4, "04A1", PINS["04A1"])
+    assert stopped.status_code == 403 and "Too many wrong tries from this device" in stopped.text
+    assert queued(world) == 0

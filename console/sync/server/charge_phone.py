@@ -215,7 +215,7 @@ async def start(ctx: StaffContext, request: Request) -> Response:
         conn.execute(insert(cdb.site_command).values(
             command_id=str(uuid.uuid4()), site_id=site_id, kind=START_COMMAND, subject=request_id, created_at=at,
             body=json.dumps({"request_id": request_id, "pile": pile, "port": port, "card": card, "preset": preset, "mode": mode,
-                             "actor": f"cloud:{person}"[:64]})))
+                             "proof": "owner" if owner else "pin", "actor": f"cloud:{person}"[:64]})))
         accounts.audit(conn, at, person, "charging.phone_start", site_id=site_id, subject=request_id, outcome="queued", client=client,
                        detail=f"{pile}/{port} card {card} {preset} {mode} proof {'owner' if owner else 'pin'}")
 

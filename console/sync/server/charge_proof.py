@@ -19,7 +19,7 @@ once and the sum equals the booth's `owed` for the same account.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from argon2 import PasswordHasher
@@ -40,6 +40,10 @@ _NOBODY = _HASHER.hash("no such card")
 
 WRONG_PROOF = N_("That card number and PIN (or code) do not go together. Check both and try again.")
 LOCKED = N_("Too many wrong tries for this card number: try again in {minutes} min.")
+DEVICE_LOCKED = N_("Too many wrong tries from this device: try again in {minutes} min.")
+# Wrong PINs or codes one client may type in an hour over all card numbers: a lock per
+# number alone would let one phone try a common PIN on number after number.
+CLIENT_WRONG_PER_HOUR = 30
 
 CARD_ISSUED, CARD_BOUND, CARD_BLOCKED = "charging.card_issued", "charging.card_bound", "charging.card_blocked"
 CARD_PIN, BIND_CODE, PILES = "charging.card_pin", "charging.bind_code", "charging.piles_authorized"
@@ -225,7 +229,7 @@ def check_proof(conn: Connection, site_id: str, card: str, secret: str, at: date
     if found is None:
         conn.execute(insert(cdb.card_attempt).values(site_id=site_id, card=card, failed=0, lockouts=0))
     action = "charging.card_pin" if kind == "pin" else "charging.bind_code"
-    paused = _locked(tries["locked_until"], at)
+    paused = _locked(tries["locked_until"], at) or _client_paused(conn, client, at)
     if paused:
         _verify(None, secret)
         accounts.audit(conn, at, person, action, site_id=site_id, subject=card, outcome="locked", client=client)
@@ -249,6 +253,19 @@ def check_proof(conn: Connection, site_id: str, card: str, secret: str, at: date
     accounts.audit(conn, at, person, action, site_id=site_id, subject=card, outcome="refused", client=client,
                    detail="locked" if failed == 0 else f"{failed} wrong")
     return _(WRONG_PROOF)
+
+
+def _client_paused(conn: Connection, client: str, at: datetime) -> str | None:
+    """The refusal while one client has typed too many wrong PINs or codes this hour."""
+    au = cdb.person_audit.c
+    since = at - timedelta(hours=1)
+    q = (select(au.at).where(au.client == client, au.outcome == "refused", au.action.in_(("charging.card_pin", "charging.bind_code")),
+                             au.at > since).order_by(au.at.desc()).limit(CLIENT_WRONG_PER_HOUR))
+    wrong = conn.execute(q).scalars().all()
+    if len(wrong) < CLIENT_WRONG_PER_HOUR:
+        return None
+    minutes = max(1, -int(-(wrong[-1] + timedelta(hours=1) - at).total_seconds() // 60))
+    return _(DEVICE_LOCKED).format(minutes=minutes)
 
 
 def use_code(conn: Connection, site_id: str, card: str, at: datetime) -> None:
