@@ -70,9 +70,10 @@ async def page(ctx: StaffContext, request: Request) -> Response:
         owed: dict[tuple[str, str], tuple[str, int]] = {}
         for site_id, card in scope.cards:
             row = charge_proof.card_row(conn, site_id, card)
-            if row is not None and row["account"]:
+            account = row["account"] if row is not None and row["account"] else charge_proof.account_billed(conn, site_id, card)
+            if account:
                 # The card's account owes it (all its cards' postpaid sessions, less payments).
-                owed[(site_id, card)] = (row["account"], charge_proof.owed(conn, site_id, row["account"]))
+                owed[(site_id, card)] = (account, charge_proof.owed(conn, site_id, account))
         return sessions(conn, sites), {s: _currency(conn, s) for s in sites}, blocked, owed
 
     found, currencies, blocked, owed = await ctx.tx(read)

@@ -176,6 +176,12 @@ def owed(conn: Connection, site_id: str, account: str) -> int:
     return int(conn.execute(select(func.coalesce(func.sum(led.amount_minor), 0)).where(led.site_id == site_id, led.account == account)).scalar_one())
 
 
+def account_billed(conn: Connection, site_id: str, card: str) -> str | None:
+    """The account a card's postpaid bills went to (for a card whose facts never came up)."""
+    led = cdb.charge_ledger.c
+    return conn.execute(select(led.account).where(led.site_id == site_id, led.card == card).limit(1)).scalar()
+
+
 def card_row(conn: Connection, site_id: str, card: str) -> dict[str, Any] | None:
     c = cdb.charge_card.c
     row = conn.execute(select(cdb.charge_card).where(c.site_id == site_id, c.card == card)).mappings().first()
