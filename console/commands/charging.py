@@ -34,7 +34,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bind = sub.add_parser("bind", help=_("bind a card to an account by the text of its QR code"))
     bind.add_argument("qr", metavar="QR", help=_("the card's QR text (booth-card:?card=ID) or its id"))
     bind.add_argument("--account", required=True, help=_("the tenant's or landlord's account"))
+    bind.add_argument("--pin", action="store_true",
+                      help=_("give the card a PIN (read from stdin, or asked twice): it starts charging from a phone"))
     _common(bind, _bind)
+
+    pin = sub.add_parser("pin", help=_("give a card its PIN or a new one (read from stdin, or asked twice)"))
+    pin.add_argument("card", metavar="CARD")
+    _common(pin, _pin)
+
+    code = sub.add_parser("bind-code", help=_("print a one-time code with which the holder of a new card binds it from the cloud"))
+    code.add_argument("qr", metavar="QR", help=_("the card's QR text (booth-card:?card=ID) or its id"))
+    code.add_argument("--account", required=True, help=_("the tenant's or landlord's account"))
+    code.add_argument("--hours", type=int, default=72, help=_("how long the code works (default 72)"))
+    _common(code, _bind_code)
+
+    pay = sub.add_parser("pay", help=_("record a payment of what a postpaid account owes"))
+    pay.add_argument("account", metavar="ACCOUNT")
+    pay.add_argument("amount", metavar="AMOUNT", help=_("in the site's currency, e.g. 50 or 12.50"))
+    _common(pay, _pay)
 
     block = sub.add_parser("block", help=_("block a lost card at once (its account and balance stay)"))
     block.add_argument("card", metavar="CARD")
@@ -132,13 +149,64 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _read_pin() -> str:
+    """A card's PIN: one line of stdin when it is not a terminal, else asked twice."""
+    from console.domain.charging_cards import check_card_pin
+
+    if not sys.stdin.isatty():
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass(_("Card PIN: "))
+        if getpass.getpass(_("The same PIN again: ")) != pin:
+            raise _Refused(_("the two PINs differ; nothing was changed"))
+    return check_card_pin(pin)
+
+
 def _bind(args: argparse.Namespace, config: Any, store: Any) -> int:
     from console.domain.charging_cards import card_from_qr
-    from console.store.charging_cards import bind_card
+    from console.store.charging_cards import bind_card, hash_secret
 
     card_id = card_from_qr(args.qr)
-    card = store.apply(bind_card, card_id, args.account.strip(), _now(), _actor(args))
+    pin_hash = hash_secret(_read_pin()) if args.pin else None
+    card = store.apply(bind_card, card_id, args.account.strip(), _now(), _actor(args), pin_hash)
     print(_("card {card} bound to account {account} ({kind})").format(card=card.card_id, account=card.account_id, kind=card.kind))
+    if pin_hash is not None:
+        print(_("card {card}: PIN set").format(card=card.card_id))
+    return EXIT_OK
+
+
+def _pin(args: argparse.Namespace, config: Any, store: Any) -> int:
+    from console.store.charging_cards import hash_secret, set_pin
+
+    pin_hash = hash_secret(_read_pin())
+    store.apply(set_pin, args.card.strip(), pin_hash, _now(), _actor(args))
+    print(_("card {card}: PIN set").format(card=args.card.strip()))
+    return EXIT_OK
+
+
+def _bind_code(args: argparse.Namespace, config: Any, store: Any) -> int:
+    from console.domain.charging_cards import card_from_qr
+    from console.store.charging_cards import hash_secret, issue_bind_code, new_bind_code
+
+    card_id = card_from_qr(args.qr)
+    code = new_bind_code()
+    expires = store.apply(issue_bind_code, card_id, args.account.strip(), hash_secret(code), _now(), _actor(args), hours=args.hours)
+    print(_("bind code for card {card} (account {account}): {code}").format(card=card_id, account=args.account.strip(), code=code))
+    print(_("valid until {at}; the card's holder types it on the cloud's charging page").format(
+        at=expires.astimezone(config.site.tz).strftime("%Y-%m-%d %H:%M")))
+    return EXIT_OK
+
+
+def _pay(args: argparse.Namespace, config: Any, store: Any) -> int:
+    from console.domain.money import Money
+    from console.store.charging_cards import pay_owed
+
+    try:
+        amount = Money.parse(args.amount, config.site.currency)
+    except ValueError as exc:
+        raise _Refused(_("{amount!r} is not an amount: {why}").format(amount=args.amount, why=exc)) from None
+    owed = store.apply(pay_owed, args.account.strip(), amount, _now(), _actor(args))
+    print(_("account {account}: {amount} paid, still owed {owed}").format(account=args.account.strip(), amount=amount, owed=owed))
     return EXIT_OK
 
 

@@ -546,7 +546,7 @@ def register(subparsers: Any) -> None:
     add_user.add_argument("name", metavar="NAME")
     add_user.add_argument("--role", required=True, choices=["site_manager", "building_manager", "franchise_manager", "landlord", "tenant"])
     add_user.add_argument("--grant", action="append", default=[], metavar="WHAT",
-                          help=_("what the role covers: SITE, BUILDING or FRANCHISE; SITE:PILE for a landlord, SITE:CARD for a tenant (repeat)"))
+                          help=_("what the role covers: SITE, BUILDING or FRANCHISE; SITE:PILE or SITE:card:CARD (their landlord card) for a landlord, SITE:CARD for a tenant (repeat)"))
     add_user.add_argument("--email", default="", help=_("e-mail address (franchise managers get fault e-mails there)"))
     add_user.add_argument("--display-name", default="", help=_("the name shown on the pages"))
     add_user.set_defaults(func=_admin(_user_add))

@@ -37,3 +37,24 @@ def pile_qr_address(cloud_url: str, site_id: str, pile: str, port: int, modes: t
     """What a pile port's QR code holds: the address of its charging page in the cloud,
     with the pay modes the pile takes."""
     return f"{cloud_url.rstrip('/')}/staff/charge/{site_id}/{pile}/{port}?modes={','.join(modes)}"
+
+
+CARD_PIN_DIGITS = 4  # a card's PIN: 4 to 12 digits, not one repeated digit or a plain run
+BIND_CODE_DIGITS = 8  # a code the booth prints to bind a new card from the cloud
+
+
+def check_card_pin(pin: str) -> str:
+    """A card's PIN as typed, checked by the staff PINs' rules. Raises ChargingError."""
+    from console.domain.staff import StaffError, check_pin_rules
+
+    pin = pin.strip()
+    try:
+        check_pin_rules(pin, CARD_PIN_DIGITS)
+    except StaffError as exc:
+        raise ChargingError(str(exc)) from None
+    return pin
+
+
+def normal_code(text: str) -> str:
+    """A printed bind code as a person types it (spaces and dashes dropped)."""
+    return re.sub(r"[\s-]", "", text)

@@ -386,15 +386,54 @@ class ChargingService:
     def top_up(self, account_id: str, amount: Money, actor: str) -> Money:
         return self.store.apply(records.top_up, account_id, amount, self.clock.now(), actor)
 
-    def bind_card(self, qr_text: str, account_id: str, actor: str) -> CardView:
-        """Bind the card whose QR text this is to an account (audited); the chargers
-        get the new card in their local list."""
-        from console.domain.charging_cards import card_from_qr
-        from console.store.charging_cards import bind_card
+    def bind_card(self, qr_text: str, account_id: str, actor: str, pin: str | None = None) -> CardView:
+        """Bind the card whose QR text this is to an account (audited), with its PIN when
+        given; the chargers get the new card in their local list."""
+        from console.domain.charging_cards import card_from_qr, check_card_pin
+        from console.store.charging_cards import bind_card, hash_secret
 
-        bound = self.store.apply(bind_card, card_from_qr(qr_text), account_id, self.clock.now(), actor)
+        card_id = card_from_qr(qr_text)
+        pin_hash = hash_secret(check_card_pin(pin)) if pin is not None else None
+        bound = self.store.apply(bind_card, card_id, account_id, self.clock.now(), actor, pin_hash)
         self._push_local_lists()
         return bound
+
+    def set_pin(self, card_id: str, pin: str, actor: str) -> None:
+        """Give a card its PIN or a new one (audited; only its hash is kept)."""
+        from console.domain.charging_cards import check_card_pin
+        from console.store.charging_cards import hash_secret, set_pin
+
+        self.store.apply(set_pin, card_id, hash_secret(check_card_pin(pin)), self.clock.now(), actor)
+
+    def issue_bind_code(self, qr_text: str, account_id: str, actor: str, hours: int = 72) -> tuple[str, datetime]:
+        """A one-time code to print for the holder of a new card, who binds it to
+        `account_id` from the cloud. Returns the code (shown once) and its expiry."""
+        from console.domain.charging_cards import card_from_qr
+        from console.store.charging_cards import hash_secret, issue_bind_code, new_bind_code
+
+        code = new_bind_code()
+        expires = self.store.apply(issue_bind_code, card_from_qr(qr_text), account_id, hash_secret(code), self.clock.now(), actor, hours=hours)
+        return code, expires
+
+    def bind_by_code(self, card_id: str, actor: str) -> CardView:
+        """Bind a new card to the account of its printed code (the cloud checked the code)."""
+        from console.store.charging_cards import bind_by_code
+
+        bound = self.store.apply(bind_by_code, card_id, self.clock.now(), actor)
+        self._push_local_lists()
+        return bound
+
+    def claim_card(self, card_id: str, actor: str) -> CardView:
+        """A person of the cloud proved with its PIN that a card is theirs (audited)."""
+        from console.store.charging_cards import claim_card
+
+        return self.store.apply(claim_card, card_id, self.clock.now(), actor)
+
+    def pay_owed(self, account_id: str, amount: Money, actor: str) -> Money:
+        """Record a payment of what a postpaid account owes; returns what it still owes."""
+        from console.store.charging_cards import pay_owed
+
+        return self.store.apply(pay_owed, account_id, amount, self.clock.now(), actor)
 
     def authorize_piles(self, card_id: str, piles: list[str], actor: str, *, remove: bool = False) -> CardView:
         """Piles a landlord's card authorizes, added or taken away (audited)."""

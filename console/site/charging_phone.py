@@ -65,6 +65,8 @@ class PhoneCharging:
                     self._stop(command)
                 elif command.kind == "charging.block_card" and command.card:
                     self._block(command)
+                elif command.kind in ("charging.bind_card", "charging.authorize_piles"):
+                    self._change(command)
                 elif command.kind == "charging.scan_failed" and command.pile and self.service.knows_pile(command.pile):
                     # Reported from the pile's page: fault 3, once while it stays open.
                     self.service.raise_fault(command.pile, command.port or None, FaultCode.QR_START_FAILED.value,
@@ -100,7 +102,7 @@ class PhoneCharging:
             self.sessions[rec.id] = request
         s.store.apply(phone_records.answer, s.clock.now(), request, started=True, detail={
             "pile": pile, "port": port, "card": command.card, "session": rec.id, "mode": rec.mode, "hold_minor": rec.hold_minor,
-            "currency": rec.currency})
+            "currency": rec.currency, "proof": command.proof or ""})  # how the phone proved the card (owner or PIN)
 
     def _block(self, command: Any) -> None:
         """A tenant blocked their lost card in the cloud: blocked here, audited with them."""
@@ -108,6 +110,29 @@ class PhoneCharging:
             self.service.block_card(command.card, command.actor[:64], command.note or "blocked in the cloud")
         except ChargingError as exc:  # blocked already, or not a card of this site
             log.info("cloud block of card %s: %s", command.card, exc)
+
+    def _change(self, command: Any) -> None:
+        """A card bound or a pile authorized from the cloud: carried out with the same
+        service calls as `booth charging bind|authorize`, answered once per request."""
+        s = self.service
+        request = command.request_id or command.id
+        if s.store.query(phone_records.answered, request):
+            return  # pulled again after a restart
+        card = command.card or ""
+        actor = (command.actor or "cloud")[:64]
+        detail: dict[str, Any] = {"kind": command.kind, "card": card}
+        try:
+            if command.kind == "charging.bind_card":
+                bound = s.bind_by_code(card, actor) if command.proof == "code" else s.claim_card(card, actor)
+                detail.update(account=bound.account_id, card_kind=bound.kind, piles=list(bound.piles))
+            else:
+                changed = s.authorize_piles(card, list(command.piles), actor, remove=bool(command.remove))
+                detail.update(account=changed.account_id, piles=list(changed.piles), asked=list(command.piles),
+                              remove=bool(command.remove))
+        except ChargingError as exc:
+            s.store.apply(phone_records.answer_change, s.clock.now(), request, actor, ok=False, detail={**detail, "error": str(exc)})
+            return
+        s.store.apply(phone_records.answer_change, s.clock.now(), request, actor, ok=True, detail=detail)
 
     def _stop(self, command: Any) -> None:
         if not command.session_id:

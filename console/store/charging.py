@@ -199,7 +199,8 @@ def seed(db: Session, accounts: Iterable[dict[str, Any]], cards: Iterable[dict[s
     for card in cards:
         if db.execute(select(C.c.card_id).where(C.c.card_id == card["card_id"])).first() is None:
             db.execute(C.insert().values(state="active", **card))
-            _change(db, at, "charging.card_issued", card["card_id"], {"account": card["account_id"], "kind": card["kind"]})
+            _change(db, at, "charging.card_issued", card["card_id"], {"account": card["account_id"], "kind": card["kind"],
+                                                                      "piles": [p for p in str(card.get("piles") or "").split(",") if p]})
             created += 1
     return created
 
@@ -367,6 +368,8 @@ def close_session(db: Session, session_id: str, *, at: datetime, reason: str, bi
     _change(db, at, "charging.session_closed", session_id, {
         "pile": m["pile_id"], "port": m["port"], "account": m["account_id"], "reason": reason, "energy_wh": energy_wh,
         "seconds": seconds, "bill_minor": bill.minor, "refund_minor": refund.minor, "franchise": m["franchise"],
+        # What the cloud books an account's owed from (postpaid bills) without the start.
+        "mode": m["mode"], "card": m["card_id"], "currency": cur,
     })
     return Settlement(session_id, bill, refund)
 

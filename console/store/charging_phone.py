@@ -16,12 +16,14 @@ from console.store.tables import AuditRow
 PHONE_STARTED = "charging.phone_started"
 PHONE_REFUSED = "charging.phone_refused"
 PROGRESS = "charging.progress"
+CHANGE_ANSWERED = "charging.change_answered"
 
 
 def answered(db: Session, request_id: str) -> bool:
-    """Has this booth's site answered the phone's request already (started or refused)?"""
+    """Has this booth's site answered the phone's (or a card or pile change's) request
+    already (started, refused, done)?"""
     audit = AuditRow.__table__.c  # type: ignore[attr-defined]
-    q = select(audit.seq).where(audit.subject == request_id[:64], audit.action.in_([PHONE_STARTED, PHONE_REFUSED]))
+    q = select(audit.seq).where(audit.subject == request_id[:64], audit.action.in_([PHONE_STARTED, PHONE_REFUSED, CHANGE_ANSWERED]))
     return db.execute(q.limit(1)).first() is not None
 
 
@@ -54,3 +56,10 @@ def progress(db: Session, at: datetime, session_id: str, *, energy_wh: int, seco
     """A running session's figures for the phone that started it (not a decision: no audit)."""
     enqueue(db, type=PROGRESS, occurred_at=at, payload={
         "subject": session_id, "energy_wh": energy_wh, "seconds": seconds, "fee_minor": fee_minor, "currency": currency})
+
+
+def answer_change(db: Session, at: datetime, request_id: str, actor: str, *, ok: bool, detail: dict[str, Any]) -> None:
+    """Record the outcome of a card binding or pile authorization asked in the cloud:
+    audited with the person who asked, and sent to the cloud for their page."""
+    append_audit(db, at=at, actor=actor[:64], action=CHANGE_ANSWERED, subject=request_id[:64], detail={"ok": ok, **detail})
+    enqueue(db, type=CHANGE_ANSWERED, occurred_at=at, payload={"subject": request_id, "ok": ok, **detail})

@@ -2,7 +2,7 @@
 maintenance records, anomalies and the account ledger.
 
 Plain SQLAlchemy Core tables on SQLModel's metadata (so Alembic's environment sees them);
-only migration 0006_charging creates them.
+migrations 0006_charging and 0012_charge_card_pin create them.
 """
 
 from __future__ import annotations
@@ -37,6 +37,22 @@ charge_card = Table(
     Column("piles", Text, nullable=False, server_default=""),  # landlord cards: piles they authorize
     Column("blocked_at", UTCDateTime(), nullable=True),
     Column("note", String(200), nullable=True),
+    # argon2id of the card's PIN (its own random salt inside); None: no PIN set. Proves the
+    # holder on a phone that is not signed in as the card's owner (migration 0012).
+    Column("pin_hash", String(200), nullable=True),
+)
+
+charge_bind_code = Table(
+    "charge_bind_code",
+    metadata,
+    # A one-time code the booth prints so the holder of a new card binds it to an
+    # account from the cloud; only its argon2id hash is kept (migration 0012).
+    Column("card_id", String(64), primary_key=True),
+    Column("account_id", String(64), ForeignKey("charge_account.id"), nullable=False),
+    Column("code_hash", String(200), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
 )
 
 charge_session = Table(

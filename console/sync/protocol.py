@@ -216,6 +216,12 @@ class SiteCommandDoc(_Doc):
     preset: str | None = Field(default=None, max_length=40)
     mode: str | None = Field(default=None, max_length=16)
     session_id: str | None = Field(default=None, max_length=36)
+    # `charging.bind_card`: bind (proof "code": the card's printed code) or claim (proof
+    # "pin") `card`; `charging.authorize_piles`: `piles` on the landlord's `card`, taken
+    # away with `remove`. Both answer `charging.change_answered` naming `request_id`.
+    proof: str | None = Field(default=None, max_length=8)
+    piles: list[str] = Field(default_factory=list, max_length=50)
+    remove: bool = False
 
 
 class CommandsPage(_Doc):

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 REMOTE_PAYMENTS = "remote_payments"
 COMMANDS = "commands"
 # Commands the charging service carries out itself (they need the running piles).
-CHARGING_COMMANDS = ("charging.start", "charging.stop", "charging.scan_failed", "charging.block_card")
+CHARGING_COMMANDS = ("charging.start", "charging.stop", "charging.scan_failed", "charging.block_card", "charging.bind_card",
+                     "charging.authorize_piles")
 _ERROR_KEEP = 2000
 
 __all__ = ["Applied", "CHARGING_COMMANDS", "COMMANDS", "PullState", "REMOTE_PAYMENTS", "apply_commands", "apply_accounts", "apply_members", "apply_remote_payments", "apply_tariff", "read_states"]

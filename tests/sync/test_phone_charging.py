@@ -32,6 +32,7 @@ from tests.sync.people import World, world_fixture  # noqa: F401 - the `world` f
 from tests.sync.test_people_site import charging_toml
 
 SPEED = 60.0  # the pile and the site's clock: one real second is a minute
+PINS = {"04A1": "2580", "77B2": "3691"}  # set at the booth; the cloud checks what phones type
 
 ACCOUNTS = '''
 [[charging.accounts]]
@@ -48,6 +49,16 @@ account = "FLAT-12A"
 [[charging.cards]]
 card_id = "77B2"
 account = "FLAT-12A"
+
+[[charging.accounts]]
+id = "OWNER-9"
+name = "Landlord of the bike shed"
+kind = "landlord"
+
+[[charging.cards]]
+card_id = "LL01"
+account = "OWNER-9"
+kind = "landlord"
 '''
 
 
@@ -79,6 +90,9 @@ def phone_site_fixture(world: World, store: Store, fast_pile: EPileSimulator, me
         assert site.charging is not None
         charging = site.charging
         wait_until(lambda: all(p.online for p in charging.ports()), timeout=10)
+        for card, pin in PINS.items():
+            charging.set_pin(card, pin, "test")
+        assert site.cloud is not None and site.cloud.flush() == 0  # the cloud knows the PINs' hashes
         yield site
     finally:
         running.set()
@@ -150,7 +164,8 @@ def test_card_typed_postpaid_stopped_from_the_page(world: World, phone_site: Sit
     phone = httpx.Client(base_url=world.url, timeout=10)
     form = phone.get(f"/staff/charge/{SITE}/E1/2")
     assert form.status_code == 200 and 'id="card"' in form.text and "sign-in-link" in form.text
-    started = phone.post(f"/staff/charge/{SITE}/E1/2", data={"card": "77B2", "kind": "time", "value": "120", "mode": "postpaid"})
+    started = phone.post(f"/staff/charge/{SITE}/E1/2", data={"card": "77B2", "pin": PINS["77B2"], "kind": "time", "value": "120",
+                                                                "mode": "postpaid"})
     assert started.status_code == 303
     page = started.headers["location"]
     wait_until(lambda: figures(phone, page)["energy_wh"] > 0 and figures(phone, page)["fee_minor"] > 0, timeout=30)
@@ -173,7 +188,8 @@ def test_a_start_the_pile_cannot_serve_is_fault_3_and_holds_nothing(world: World
     assert charging is not None
     phone = httpx.Client(base_url=world.url, timeout=10)
     # Port 3 has nothing plugged in: the booth refuses, the page says so.
-    started = phone.post(f"/staff/charge/{SITE}/E1/3", data={"card": "04A1", "kind": "amount", "value": "2.50", "mode": "prepaid"})
+    started = phone.post(f"/staff/charge/{SITE}/E1/3", data={"card": "04A1", "pin": PINS["04A1"], "kind": "amount", "value": "2.50",
+                                                             "mode": "prepaid"})
     page = started.headers["location"]
     wait_until(lambda: figures(phone, page)["state"] == "refused", timeout=15)
     assert "nothing is plugged" in figures(phone, page)["detail"]
@@ -232,7 +248,8 @@ def test_tenant_sees_her_cards_usage_and_blocks_a_lost_card_landlord_sees_his_pi
         accounts.add_person(conn, name="lou", role="landlord", password=PASSWORD, grants=[f"{SITE}:E1"], at=datetime.now(timezone.utc))
     plugged(phone_site, fast_pile, 2)
     phone = httpx.Client(base_url=world.url, timeout=10)
-    page = phone.post(f"/staff/charge/{SITE}/E1/2", data={"card": "04A1", "kind": "time", "value": "60", "mode": "postpaid"}).headers["location"]
+    page = phone.post(f"/staff/charge/{SITE}/E1/2", data={"card": "04A1", "pin": PINS["04A1"], "kind": "time", "value": "60",
+                                                        "mode": "postpaid"}).headers["location"]
     wait_until(lambda: figures(phone, page)["fee_minor"] > 0, timeout=30)
     phone.post(f"{page}/stop")
     wait_until(lambda: figures(phone, page)["state"] == "closed", timeout=15)

@@ -103,10 +103,15 @@ def _token_hash(token: str) -> str:
 
 def parse_grant(role: str, text: str) -> tuple[str, str, str]:
     """A grant as typed for `role`: "SITE" (site manager), "BUILDING" (building manager),
-    "FRANCHISE" (franchise manager), "SITE:PILE" (landlord), "SITE:CARD" (tenant).
+    "FRANCHISE" (franchise manager), "SITE:PILE" or "SITE:card:CARD" (landlord: a pile, or
+    their landlord card), "SITE:CARD" (tenant).
     Returns (kind, site, ref). Raises AccountError."""
     kind = GRANT_KIND[role]
     text = text.strip()
+    site, colon, ref = text.partition(":")
+    if role == "landlord" and ref.startswith("card:"):
+        # A landlord's own landlord card (SITE:card:CARD): the piles they authorize are on it.
+        kind, text = "card", f"{site}:{ref[len('card:'):]}"
     if kind in ("pile", "card"):
         site, colon, ref = text.partition(":")
         if not colon or not site or not ref:

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from console.domain.plates import PlateRules
 from console.i18n import _, best_language, language
 from console.sync import protocol as p
-from console.sync.server import books, charge_cards, charge_phone, faults, phones, staff
+from console.sync.server import books, charge_cards, charge_changes, charge_phone, faults, phones, staff
 from console.sync.server.books import Refused
 from console.sync.server.notify import Notifier
 from console.sync.server.provider import NotificationRefused, PaymentProvider, SimulatedProvider
@@ -367,6 +367,11 @@ def create_app(
         Route("/staff/faults/{site_id}/{fault_id}/close", people_page(staff.close_fault), methods=["POST"]),
         Route("/staff/charging", people_page(charge_cards.page), methods=["GET"]),
         Route("/staff/charging/block", people_page(charge_cards.block), methods=["POST"]),
+        Route("/staff/charging/bind", people_page(charge_changes.bind_page), methods=["GET"]),
+        Route("/staff/charging/bind", people_page(charge_changes.bind), methods=["POST"]),
+        Route("/staff/charging/piles", people_page(charge_changes.piles_page), methods=["GET"]),
+        Route("/staff/charging/piles", people_page(charge_changes.authorize), methods=["POST"]),
+        Route("/staff/charging/change/{request_id}", people_page(charge_changes.change), methods=["GET"]),
         Route("/staff/charge/r/{request_id}", people_page(charge_phone.status), methods=["GET"]),
         Route("/staff/charge/r/{request_id}/stop", people_page(charge_phone.stop), methods=["POST"]),
         Route("/staff/charge/{site_id}/{pile}/{port}/problem", people_page(charge_phone.report_problem), methods=["POST"]),

@@ -31,7 +31,7 @@ from console.domain.money import CURRENCY_EXPONENTS
 from console.domain.quote import Quote
 from console.domain.tariff import TariffBook
 from console.sync import protocol as p
-from console.sync.server import charge_events, db, faults, quotes, rides_cloud
+from console.sync.server import charge_events, charge_proof, db, faults, quotes, rides_cloud
 from console.sync.server.provider import Notification
 
 log = logging.getLogger(__name__)
@@ -142,9 +142,11 @@ _PROJECTED: dict[str, type[BaseModel]] = {
     # Elevator rides and charging faults are booked by their own modules.
     rides_cloud.RIDE_EVENT: rides_cloud.RideIn, faults.FAULT_RAISED: faults.FaultIn, faults.MAINTENANCE_CLOSED: faults.ClosedIn,
     **charge_events.PROJECTED,
+    **charge_proof.PROJECTED,
 }
 
 _PHONE = frozenset(charge_events.PROJECTED.values())
+_CARDS = frozenset(charge_proof.PROJECTED.values())
 
 
 @dataclass
@@ -248,6 +250,9 @@ def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, BaseMode
     phone = [x for _, x in events if x is not None and type(x) in _PHONE]
     if phone:
         charge_events.book(conn, site_id, phone, received_at)
+    cards = [(ev, x) for ev, x in events if x is not None and (type(x) in _CARDS or ev.type == charge_proof.SESSION_CLOSED)]
+    if cards:
+        charge_proof.book(conn, site_id, cards, received_at)
     if opened:
         stmt = _insert(conn, db.visit)
         stmt = stmt.on_conflict_do_update(

@@ -1,7 +1,8 @@
 """`/staff/charging`: a tenant's cards and a landlord's piles in the cloud.
 
 A tenant sees each card their grants name (`SITE:CARD`) with its charging sessions as
-the booths reported them (energy, fee, pay mode) and the postpaid total billed to it,
+the booths reported them (energy, fee, pay mode) and what its account owes (postpaid
+bills booked less payments, `charge_proof.owed`: the booth's figure),
 and blocks a lost card: the cloud queues `charging.block_card` and the booth blocks it
 (its account stays). A landlord sees the sessions, energy and fees on each pile their
 grants name (`SITE:PILE`). Nobody sees a card or pile their grants do not name. The
@@ -18,18 +19,18 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from console.domain.money import Money
 from console.i18n import N_, _
-from console.sync.server import accounts
+from console.sync.server import accounts, charge_proof
 from console.sync.server import db as cdb
 from console.sync.server.accounts import Scope
 from console.sync.server.books import Refused
 from console.sync.server.staff import StaffContext, _check_csrf, _client, _form, _to_sign_in, current, staff_page
 
 BLOCK_COMMAND = "charging.block_card"
-_WORDS = (N_("Block this card"), N_("Sessions"), N_("Billed (postpaid)"), N_("Your piles"), N_("Your cards"))
+_WORDS = (N_("Block this card"), N_("Sessions"), N_("Owed (postpaid)"), N_("Your piles"), N_("Your cards"), N_("Bind a card"), N_("Authorize piles"))
 
 
 def sessions(conn: Connection, sites: set[str]) -> list[dict[str, Any]]:
@@ -63,23 +64,41 @@ async def page(ctx: StaffContext, request: Request) -> Response:
         return _to_sign_in(request)
     sites = {s for s, _x in scope.cards | scope.piles}
 
-    def read(conn: Connection) -> tuple[list[dict[str, Any]], dict[str, str], dict[tuple[str, str], bool]]:
+    def read(conn: Connection) -> tuple[list[dict[str, Any]], dict[str, str], dict[tuple[str, str], bool], dict[tuple[str, str], tuple[str, int]]]:
         c = cdb.site_command.c
         blocked = {(r.site_id, r.subject): True for r in conn.execute(select(c.site_id, c.subject).where(c.kind == BLOCK_COMMAND))}
-        return sessions(conn, sites), {s: _currency(conn, s) for s in sites}, blocked
+        owed: dict[tuple[str, str], tuple[str, int]] = {}
+        for site_id, card in scope.cards:
+            row = charge_proof.card_row(conn, site_id, card)
+            account = row["account"] if row is not None and row["account"] else charge_proof.account_billed(conn, site_id, card)
+            if account:
+                # The card's account owes it (all its cards' postpaid sessions, less payments).
+                owed[(site_id, card)] = (account, charge_proof.owed(conn, site_id, account))
+        return sessions(conn, sites), {s: _currency(conn, s) for s in sites}, blocked, owed
 
-    found, currencies, blocked = await ctx.tx(read)
+    found, currencies, blocked, owed = await ctx.tx(read)
+    if request.query_params.get("format") == "json":
+        return JSONResponse({"cards": [
+            {"site": site_id, "card": card, "account": owed.get((site_id, card), ("", 0))[0], "owed_minor": owed.get((site_id, card), ("", 0))[1],
+             "currency": currencies.get(site_id, "EUR"), "sessions": len([x for x in found if x["site_id"] == site_id and x["card"] == card])}
+            for site_id, card in sorted(scope.cards)]}, headers={"Cache-Control": "no-store"})
     parts: list[str] = []
+    links = []
+    if scope.role == "tenant":
+        links.append(f'<a class="button" id="go-bind" href="/staff/charging/bind">{escape(_("Bind a card"))}</a>')
+    if scope.role == "landlord":
+        links.append(f'<a class="button" id="go-piles" href="/staff/charging/piles">{escape(_("Authorize piles"))}</a>')
     if scope.cards:
         parts.append("<h2>" + escape(_("Your cards")) + "</h2>")
     for site_id, card in sorted(scope.cards):
         mine = [x for x in found if x["site_id"] == site_id and x["card"] == card]
         cur = currencies.get(site_id, "EUR")
-        billed = Money(sum(x["bill_minor"] for x in mine if x["mode"] == "postpaid"), cur)
+        account, owed_minor = owed.get((site_id, card), ("", 0))
         energy = sum(x["energy_wh"] for x in mine) / 1000
-        parts.append(f'<div class="card" data-card="{escape(card)}"><p><strong>{escape(card)}</strong> · {escape(site_id)}</p>'
+        parts.append(f'<div class="card" data-card="{escape(card)}"><p><strong>{escape(card)}</strong> · {escape(site_id)}'
+                     + (f' · {escape(account)}' if account else "") + '</p>'
                      f'<p>{escape(_("Sessions"))}: <span class="sessions">{len(mine)}</span> · {energy:.3f} kWh</p>'
-                     f'<p>{escape(_("Billed (postpaid)"))}: <span class="billed">{escape(str(billed))}</span></p>')
+                     f'<p>{escape(_("Owed (postpaid)"))}: <span class="owed">{escape(str(Money(owed_minor, cur)))}</span></p>')
         if (site_id, card) in blocked:
             parts.append('<p class="muted blocked">' + escape(_("Blocking asked; the booth blocks the card when it next checks in.")) + "</p>")
         else:
@@ -97,7 +116,7 @@ async def page(ctx: StaffContext, request: Request) -> Response:
                      f'<span class="fees">{escape(str(fees))}</span></p></div>')
     if not parts:
         parts.append('<div class="card"><p>' + escape(_("No charging cards or piles are granted to you.")) + "</p></div>")
-    return HTMLResponse(staff_page(_("Charging"), "".join(parts), scope))
+    return HTMLResponse(staff_page(_("Charging"), "".join(links + parts), scope))
 
 
 async def block(ctx: StaffContext, request: Request) -> Response:

@@ -9,7 +9,9 @@ with `charging.phone_started` or `charging.phone_refused`; while the session run
 its bill. The page `/staff/charge/r/<request>` shows them and a stop button (a
 `charging.stop` command). The request's random id is the page's only key, so a typed
 card's holder without an account follows their own session; a signed-in tenant may
-choose only the cards their grants name. Every start and stop asked is audited.
+choose only the cards their grants name. A typed card starts only with its PIN
+(`charge_proof`: wrong PINs counted and locked, one answer whether the card exists or
+not), for prepaid and postpaid alike. Every start and stop asked is audited.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from console.domain.charging_cards import PAY_MODES, pile_qr_address
 from console.domain.money import Money, MoneyError
 from console.i18n import N_, _
-from console.sync.server import accounts
+from console.sync.server import accounts, charge_proof
 from console.sync.server import db as cdb
 from console.sync.server.accounts import Scope
 from console.sync.server.books import Refused
@@ -112,6 +114,9 @@ def _start_form(site: dict[str, Any], pile: str, port: int, modes: tuple[str, ..
         form.append(f'<label for="card">{escape(_("Your card"))}</label><select id="card" name="card">{options}</select>')
     else:
         form.append(f'<label for="card">{escape(_("Card number"))}</label><input id="card" name="card" autocomplete="off">')
+        # Typed, a card needs its PIN: the number alone is printed on the card.
+        form.append(f'<label for="pin">{escape(_("Card PIN"))}</label>'
+                    '<input id="pin" name="pin" type="password" inputmode="numeric" autocomplete="off" maxlength="12">')
         if scope is None:
             target = f"/staff/charge/{site_id}/{pile}/{port}?modes={','.join(modes)}"
             form.append(f'<p class="muted"><a id="sign-in-link" href="/staff/sign-in?next={escape(target)}">'
@@ -187,11 +192,20 @@ async def start(ctx: StaffContext, request: Request) -> Response:
     except Refused as exc:
         return again(str(exc), exc.status)
     person = scope.person if scope is not None else f"card:{card}"
-    if scope is not None and scope.role == "tenant" and (site_id, card) not in scope.cards:
-        # A tenant charges on their own cards only; the refusal is kept.
+    owner = scope is not None and (site_id, card) in scope.cards
+    pin = form.get("pin", "").strip()[:12]
+    if not owner and scope is not None and scope.role == "tenant" and not pin:
+        # A tenant charges on their own cards, or on another with its PIN; the refusal is kept.
         await ctx.tx(lambda conn: accounts.audit(conn, at, person, "charging.phone_start", site_id=site_id, subject=card,
                                                  outcome="refused", client=client, detail=f"{pile}/{port}"))
         return again(_("That card is not one of yours."), 403)
+    if not owner:
+        # The number alone proves nothing: its PIN does (tries counted, locked like PINs).
+        refusal = await ctx.tx(lambda conn: charge_proof.check_proof(conn, site_id, card, pin, at, person=person, client=client))
+        if refusal is not None:
+            await ctx.tx(lambda conn: accounts.audit(conn, at, person, "charging.phone_start", site_id=site_id, subject=card,
+                                                     outcome="refused", client=client, detail=f"{pile}/{port}: no proof"))
+            return again(refusal, 403)
     request_id = secrets.token_hex(16)
 
     def work(conn: Connection) -> None:
@@ -201,9 +215,9 @@ async def start(ctx: StaffContext, request: Request) -> Response:
         conn.execute(insert(cdb.site_command).values(
             command_id=str(uuid.uuid4()), site_id=site_id, kind=START_COMMAND, subject=request_id, created_at=at,
             body=json.dumps({"request_id": request_id, "pile": pile, "port": port, "card": card, "preset": preset, "mode": mode,
-                             "actor": f"cloud:{person}"[:64]})))
+                             "proof": "owner" if owner else "pin", "actor": f"cloud:{person}"[:64]})))
         accounts.audit(conn, at, person, "charging.phone_start", site_id=site_id, subject=request_id, outcome="queued", client=client,
-                       detail=f"{pile}/{port} card {card} {preset} {mode}")
+                       detail=f"{pile}/{port} card {card} {preset} {mode} proof {'owner' if owner else 'pin'}")
 
     await ctx.tx(work)
     return RedirectResponse(f"/staff/charge/r/{request_id}", status_code=303)

@@ -399,6 +399,79 @@ charge_request = Table(
 )
 
 
+# -- charging cards as the booths reported them, and what proves a card's holder -----------------
+charge_card = Table(
+    "cloud_charge_card",
+    metadata,
+    Column("site_id", String(64), primary_key=True),
+    Column("card", String(64), primary_key=True),
+    Column("account", String(64), nullable=False, default=""),
+    Column("kind", String(16), nullable=False, default="tenant"),  # tenant / landlord
+    Column("state", String(16), nullable=False, default="active"),  # active / blocked
+    Column("piles", Text, nullable=False, default=""),  # a landlord card's piles, comma list
+    Column("pin_hash", String(200), nullable=True),  # argon2id, as the booth made it
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+card_attempt = Table(
+    "cloud_card_attempt",
+    metadata,
+    # Wrong PINs or bind codes typed for a card number, counted whether or not the card
+    # exists (so a lock says nothing about it); locks like the booth's staff PINs.
+    Column("site_id", String(64), primary_key=True),
+    Column("card", String(64), primary_key=True),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("lockouts", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime(), nullable=True),
+)
+
+bind_code = Table(
+    "cloud_bind_code",
+    metadata,
+    # A code the booth printed for binding a new card from here (only its hash).
+    Column("site_id", String(64), primary_key=True),
+    Column("card", String(64), primary_key=True),
+    Column("account", String(64), nullable=False),
+    Column("code_hash", String(200), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+)
+
+charge_ledger = Table(
+    "cloud_charge_ledger",
+    metadata,
+    # What a postpaid account owes, entry by entry: each closed postpaid session's booked
+    # bill (+) and each payment the booth recorded (-). One entry per booth event.
+    Column("site_id", String(64), primary_key=True),
+    Column("entry_id", String(64), primary_key=True),  # the booth event's id
+    Column("account", String(64), nullable=False),
+    Column("card", String(64), nullable=True),
+    Column("kind", String(8), nullable=False),  # bill / payment
+    Column("amount_minor", Integer, nullable=False),  # signed: what it adds to the owed
+    Column("currency", String(3), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index("ix_cloud_charge_ledger_account", "site_id", "account"),
+)
+
+card_change = Table(
+    "cloud_card_change",
+    metadata,
+    # A card binding or a pile authorization asked on a person's page, sent down as a
+    # command and answered by the booth (`charging.change_answered`).
+    Column("request_id", String(64), primary_key=True),
+    Column("site_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),  # charging.bind_card / charging.authorize_piles
+    Column("card", String(64), nullable=False),
+    Column("piles", String(300), nullable=False, default=""),
+    Column("remove", Boolean, nullable=False, default=False),
+    Column("person", String(64), nullable=False),
+    Column("state", String(12), nullable=False),  # queued / done / refused
+    Column("detail", String(300), nullable=False, default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+
 def open_cloud_db(url: str) -> Engine:
     """An engine for the cloud's database (SQLite file or PostgreSQL URL) with its
     tables created. SQLite gets the same durability settings as a booth."""

@@ -1,7 +1,11 @@
 """The charging cards line of the F12 screen (`c`): what the attendant types, read into a
 call of the site's charging service, and the answer to show.
 
-    bind QR ACCOUNT           bind a card by its QR text to a tenant's or landlord's account
+    bind QR ACCOUNT [PIN]     bind a card by its QR text to a tenant's or landlord's account
+                              (with its PIN: the holder can then start charging from a phone)
+    pin CARD PIN              give a card its PIN or a new one
+    code QR ACCOUNT           a one-time code for the holder of a new card to bind it in the cloud
+    pay ACCOUNT AMOUNT        a payment of what a postpaid account owes
     block CARD REASON...      block a lost card (its account and balance stay)
     top-up ACCOUNT AMOUNT     add to a prepaid balance
     usage CARD                the card's account: balance, owed, sessions per pile
@@ -13,6 +17,7 @@ Every change is audited by the service's store calls with the signed-in attendan
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from console.domain.charging import ChargingError
@@ -21,7 +26,8 @@ from console.i18n import _
 from console.store.charging import CardView, UsageRow
 from console.store.charging_cards import AccountUsage
 
-USAGE = "bind QR ACCOUNT | block CARD REASON | top-up ACCOUNT AMOUNT | usage CARD | authorize CARD PILE... | unauthorize CARD PILE... | piles CARD"
+USAGE = ("bind QR ACCOUNT [PIN] | pin CARD PIN | code QR ACCOUNT | block CARD REASON | top-up ACCOUNT AMOUNT | pay ACCOUNT AMOUNT | "
+         "usage CARD | authorize CARD PILE... | unauthorize CARD PILE... | piles CARD")
 
 
 class CardCommands(Protocol):
@@ -29,7 +35,13 @@ class CardCommands(Protocol):
 
     currency: str
 
-    def bind_card(self, qr_text: str, account_id: str, actor: str) -> CardView: ...
+    def bind_card(self, qr_text: str, account_id: str, actor: str, pin: str | None = None) -> CardView: ...
+
+    def set_pin(self, card_id: str, pin: str, actor: str) -> None: ...
+
+    def issue_bind_code(self, qr_text: str, account_id: str, actor: str, hours: int = 72) -> tuple[str, datetime]: ...
+
+    def pay_owed(self, account_id: str, amount: Money, actor: str) -> Money: ...
 
     def block_card(self, card_id: str, actor: str, reason: str) -> None: ...
 
@@ -49,9 +61,24 @@ def run_card_command(service: CardCommands, text: str, actor: str) -> str:
     if not words:
         raise ChargingError(_("type one of: {usage}").format(usage=USAGE))
     verb, args = words[0].lower(), words[1:]
-    if verb == "bind" and len(args) == 2:
-        card = service.bind_card(args[0], args[1], actor)
-        return _("card {card} bound to account {account} ({kind})").format(card=card.card_id, account=card.account_id, kind=card.kind)
+    if verb == "bind" and len(args) in (2, 3):
+        card = service.bind_card(args[0], args[1], actor, args[2] if len(args) == 3 else None)
+        said = _("card {card} bound to account {account} ({kind})").format(card=card.card_id, account=card.account_id, kind=card.kind)
+        return said + ("; " + _("card {card}: PIN set").format(card=card.card_id) if len(args) == 3 else "")
+    if verb == "pin" and len(args) == 2:
+        service.set_pin(args[0], args[1], actor)
+        return _("card {card}: PIN set").format(card=args[0])
+    if verb == "code" and len(args) == 2:
+        code, expires = service.issue_bind_code(args[0], args[1], actor)
+        return _("bind code for card {card} (account {account}): {code}").format(card=args[0], account=args[1], code=code) + "; " + _(
+            "valid until {at}; the card's holder types it on the cloud's charging page").format(at=expires.strftime("%Y-%m-%d %H:%M UTC"))
+    if verb == "pay" and len(args) == 2:
+        try:
+            paid = Money.parse(args[1], service.currency)
+        except ValueError as exc:
+            raise ChargingError(str(exc)) from None
+        owed = service.pay_owed(args[0], paid, actor)
+        return _("account {account}: {amount} paid, still owed {owed}").format(account=args[0], amount=paid, owed=owed)
     if verb == "block" and len(args) >= 2:
         service.block_card(args[0], actor, " ".join(args[1:]))
         return _("card {card} blocked; its account stays").format(card=args[0])
