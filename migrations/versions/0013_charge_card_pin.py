@@ -1,7 +1,7 @@
 """charging cards get a PIN (argon2id, its own salt) and one-time codes to bind them from the cloud
 
-Revision ID: 0012_charge_card_pin
-Revises: 0011_barrier_confirmed
+Revision ID: 0013_charge_card_pin
+Revises: 0012_start_up_indexes
 Create Date: 2026-12-04
 
 Written by hand; it matches console/store/charging_tables.py (charge_card.pin_hash,
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = "0012_charge_card_pin"
-down_revision: Union[str, None] = "0011_barrier_confirmed"
+revision: str = "0013_charge_card_pin"
+down_revision: Union[str, None] = "0012_start_up_indexes"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
