@@ -303,3 +303,13 @@ def use_code(conn: Connection, site_id: str, card: str, at: datetime) -> None:
     """A bind code that proved its card is used up here (the booth uses its own up too)."""
     b = cdb.bind_code.c
     conn.execute(update(cdb.bind_code).where(b.site_id == site_id, b.card == card).values(used_at=at))
+
+
+def unlock(conn: Connection, site_id: str, card: str, at: datetime, actor: str) -> bool:
+    """Clear a card number's wrong tries and its lock (`booth cloud admin unlock-card`),
+    audited. False when it had none."""
+    a = cdb.card_attempt.c
+    done = conn.execute(update(cdb.card_attempt).where(a.site_id == site_id, a.card == card, (a.failed > 0) | a.locked_until.is_not(None))
+                        .values(failed=0, lockouts=0, locked_until=None))
+    accounts.audit(conn, at, actor, "charging.card_unlocked", site_id=site_id, subject=card, outcome="ok" if done.rowcount else "none")
+    return bool(done.rowcount)
