@@ -361,6 +361,19 @@ def _purge(engine: Any) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _unlock_card(engine: Any) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from console.sync.server import charge_proof
+
+        with engine.begin() as conn:
+            done = charge_proof.unlock(conn, args.site_id, args.card, _utcnow(), f"{args.by or 'cloud admin'}")
+        print(_("card number {card} at {site}: wrong tries cleared").format(card=args.card, site=args.site_id) if done
+              else _("card number {card} at {site} had no wrong tries").format(card=args.card, site=args.site_id))
+        return EXIT_OK
+
+    return run
+
+
 def _read_password(stream: Any = None) -> str:
     """A new password: from stdin when piped, else asked twice without echo."""
     stream = stream or sys.stdin
@@ -538,6 +551,13 @@ def register(subparsers: Any) -> None:
     purge = admin_sub.add_parser("purge", help=_("delete elevator portraits past their retention now"))
     purge.add_argument("--db", help=_("the cloud's database URL (default: cloud.sqlite3 in the data folder)"))
     purge.set_defaults(func=_admin(_purge))
+
+    unlock = admin_sub.add_parser("unlock-card", help=_("let a card number locked after wrong PINs or codes be tried again (audited)"))
+    unlock.add_argument("--db", help=_("the cloud's database URL (default: cloud.sqlite3 in the data folder)"))
+    unlock.add_argument("site_id", metavar="SITE")
+    unlock.add_argument("card", metavar="CARD")
+    unlock.add_argument("--by", help=_("who does it, for the audit"))
+    unlock.set_defaults(func=_admin(_unlock_card))
 
     user = sub.add_parser("user", help=_("people who sign in to the cloud's pages: managers, landlords, tenants"))
     user_sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)

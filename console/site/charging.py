@@ -208,15 +208,19 @@ class ChargingService:
                 self._ports[(charger.id, n)] = _Port(charger.id, n, "ocpp", charger.region, charger.franchise, charger.plan, model.limits(), model.max_power_w)
 
     # -- life cycle -------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Seed accounts and cards, resume open sessions, start the drivers and the server."""
-        now = self.clock.now()
-        self.store.apply(
+    def seed(self) -> int:
+        """Create the site file's accounts and cards that do not exist yet (start does)."""
+        return self.store.apply(
             records.seed,
             [dict(id=a.id, name=a.name, kind=a.kind, currency=self.currency, balance_minor=a.balance, credit_limit_minor=a.credit_limit) for a in self.section.accounts],
             [dict(card_id=c.card_id, account_id=c.account, kind=c.kind, piles=",".join(c.piles)) for c in self.section.cards],
-            now,
+            self.clock.now(),
         )
+
+    def start(self) -> None:
+        """Seed accounts and cards, resume open sessions, start the drivers and the server."""
+        self.seed()
+        now = self.clock.now()
         self._resume(now)
         self._worker = threading.Thread(target=self._work, name="charging", daemon=True)
         self._worker.start()
@@ -397,6 +401,12 @@ class ChargingService:
         bound = self.store.apply(bind_card, card_id, account_id, self.clock.now(), actor, pin_hash)
         self._push_local_lists()
         return bound
+
+    def has_pin(self, card_id: str) -> bool:
+        """Has the card a PIN (a phone can then start it by number and PIN)?"""
+        from console.store.charging_cards import has_pin
+
+        return bool(self.store.query(has_pin, card_id))
 
     def set_pin(self, card_id: str, pin: str, actor: str) -> None:
         """Give a card its PIN or a new one (audited; only its hash is kept)."""

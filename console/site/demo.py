@@ -22,6 +22,7 @@ from drivers.gate.simworld import Traffic
 # every start, so they are created each time.
 DEMO_MANAGER = ("demo", "246810")
 DEMO_ATTENDANT = ("ann", "1357")
+DEMO_CARD_PIN = "2580"  # the demo's charging cards: typed on the pile's phone page with their number
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +34,25 @@ class Parked:
 
 
 def add_demo_staff(site: Site) -> None:
-    """The demo's manager and attendant, unless the database has users already (--keep)."""
+    """The demo's manager and attendant, unless the database has users already (--keep);
+    and the demo's charging cards' PIN."""
+    add_demo_card_pins(site)
     if not site.staff.needs_first_manager():
         return
     site.staff.add_user(DEMO_MANAGER[0], Role.MANAGER, DEMO_MANAGER[1], actor="booth demo")
     site.staff.add_user(DEMO_ATTENDANT[0], Role.ATTENDANT, DEMO_ATTENDANT[1], actor="booth demo")
+
+
+def add_demo_card_pins(site: Site) -> None:
+    """Give the site file's charging cards the demo PIN (those without one), so a phone
+    can start them by number and PIN from a pile's QR page."""
+    charging = site.charging
+    if charging is None:
+        return
+    charging.seed()
+    for card in charging.section.cards:
+        if not charging.has_pin(card.card_id):
+            charging.set_pin(card.card_id, DEMO_CARD_PIN, "booth demo")
 
 
 def park_demo_cars(site: Site, traffic: Traffic, *, count: int = 45, seed: int | None = None) -> Parked:

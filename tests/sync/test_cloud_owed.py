@@ -69,3 +69,19 @@ def test_cloud_owed_equals_the_booths_usage_owed(world: World, phone_site: Site,
     shown = page[page.index('data-card="04A1"'):]
     assert f'<span class="owed">€{booth // 100}.{booth % 100:02d}</span>' in shown or f"{booth / 100:.2f}" in shown
     print(f"owed: booth {booth} = cloud {cloud['04A1']['owed_minor']} (bills {bills[:2]}, paid {paid}; prepaid {bills[2]} not owed)")
+
+    # A cloud that held these events before it booked charging facts books them on start.
+    from sqlalchemy import select
+
+    from console.sync.server import charge_proof
+    from console.sync.server import db as cloud_db
+
+    tables = (cloud_db.charge_card, cloud_db.charge_ledger)
+    with world.engine.begin() as conn:
+        before = [sorted(tuple(r) for r in conn.execute(select(*[c for c in t.c if c.name != "updated_at"]))) for t in tables]
+        for t in tables:
+            conn.execute(t.delete())
+        assert charge_proof.rebook(conn) > 0
+        after = [sorted(tuple(r) for r in conn.execute(select(*[c for c in t.c if c.name != "updated_at"]))) for t in tables]
+        assert charge_proof.rebook(conn) == 0  # once
+    assert after == before

@@ -80,3 +80,46 @@ def test_tenant_charges_from_the_pile_qr_in_a_browser(world: World, phone_site: 
     assert account is not None
     spent = 5000 - account.balance.minor
     assert spent > 0 and f"{spent / 100:.2f}" in fee_text.replace(",", ".")
+
+
+def test_a_typed_card_and_its_pin_in_a_browser(world: World, phone_site: Site, fast_pile: EPileSimulator, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from tests.sync.test_phone_charging import PINS
+
+    shots = Path(os.environ.get("BOOTH_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    charging = phone_site.charging
+    assert charging is not None
+    plugged(phone_site, fast_pile, 2)
+    browser = phone_browser("zh-CN")
+
+    def start_with(pin: str) -> None:
+        browser.find_element(By.ID, "card").clear()
+        browser.find_element(By.ID, "card").send_keys("77B2")
+        browser.find_element(By.ID, "pin").send_keys(pin)
+        Select(browser.find_element(By.ID, "preset-kind")).select_by_value("time")
+        value = browser.find_element(By.ID, "preset-value")
+        value.clear()
+        value.send_keys("30")
+        browser.find_element(By.ID, "mode-postpaid").click()
+        click(browser, browser.find_element(By.ID, "start"))
+
+    try:
+        browser.get(qr_address(world.url, SITE, "E1", 2))
+        start_with("1111")
+        assert "卡号和密码" in browser.find_element(By.ID, "note").text  # refused, in the phone's language
+        browser.save_screenshot(str(shots / "phone-charge-wrong-pin.png"))
+        start_with(PINS["77B2"])
+        assert "/staff/charge/r/" in browser.current_url
+
+        def started() -> bool:
+            browser.refresh()
+            return browser.find_element(By.ID, "charging").get_attribute("data-state") == "started" and bool(browser.find_elements(By.ID, "stop"))
+
+        wait_until(started, timeout=20, interval=0.3)
+        click(browser, browser.find_element(By.ID, "stop"))
+    finally:
+        browser.quit()
+    wait_until(lambda: not any(p.session_id for p in charging.ports()), timeout=15)

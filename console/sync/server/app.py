@@ -23,7 +23,7 @@ from starlette.routing import Route
 from console.domain.plates import PlateRules
 from console.i18n import _, best_language, language
 from console.sync import protocol as p
-from console.sync.server import books, charge_cards, charge_changes, charge_phone, faults, phones, staff
+from console.sync.server import books, charge_cards, charge_changes, charge_phone, charge_proof, faults, phones, staff
 from console.sync.server.books import Refused
 from console.sync.server.notify import Notifier
 from console.sync.server.provider import NotificationRefused, PaymentProvider, SimulatedProvider
@@ -90,6 +90,8 @@ def create_app(
     fault notifications (woken when events arrive; the caller starts and stops it);
     `secure_cookie` marks people's session cookies HTTPS-only."""
     plates = PlateRules(plate_regions) if plate_regions is not None else p.WIRE_PLATES
+    with engine.begin() as conn:
+        charge_proof.rebook(conn)  # charging facts held from before this cloud booked them
     provider = provider or SimulatedProvider(now=now)
     limiter = limiter or RateLimiter()
     refusals = refusals or RateLimiter(rate=1.0, burst=20)

@@ -199,6 +199,8 @@ async def start(ctx: StaffContext, request: Request) -> Response:
         await ctx.tx(lambda conn: accounts.audit(conn, at, person, "charging.phone_start", site_id=site_id, subject=card,
                                                  outcome="refused", client=client, detail=f"{pile}/{port}"))
         return again(_("That card is not one of yours."), 403)
+    if not owner and not pin:
+        return again(_("Type the card's PIN as well: the number alone does not start it."), 422)  # not a try: nothing counted
     if not owner:
         # The number alone proves nothing: its PIN does (tries counted, locked like PINs).
         refusal = await ctx.tx(lambda conn: charge_proof.check_proof(conn, site_id, card, pin, at, person=person, client=client))

@@ -120,7 +120,7 @@ def _card(conn: Connection, site_id: str, card: str, at: datetime, **values: Any
         conn.execute(insert(cdb.charge_card).values(site_id=site_id, card=card, updated_at=at, **values))
 
 
-def book(conn: Connection, site_id: str, events: Sequence[tuple[Any, BaseModel]], at: datetime) -> None:
+def book(conn: Connection, site_id: str, events: Sequence[tuple[Any, BaseModel | None]], at: datetime) -> None:
     """Book the cards' facts, the owed ledger and the answers to changes, in event order."""
     for ev, x in events:
         if isinstance(x, CardIn):
@@ -145,6 +145,31 @@ def book(conn: Connection, site_id: str, events: Sequence[tuple[Any, BaseModel]]
             _answered(conn, site_id, x, at)
         elif ev.type == SESSION_CLOSED:
             _bill(conn, site_id, ev, at)
+
+
+def rebook(conn: Connection) -> int:
+    """Book the charging facts of events stored before this cloud projected them (a cloud
+    upgraded with booths' events already held): done once, while it has no cards and no
+    ledger yet; each event is booked as if it had just arrived. Returns how many."""
+    if conn.execute(select(cdb.charge_card.c.card).limit(1)).first() or conn.execute(select(cdb.charge_ledger.c.entry_id).limit(1)).first():
+        return 0
+    from console.sync import protocol as p
+
+    e = cdb.event.c
+    rows = conn.execute(select(cdb.event).where(e.type.in_([*PROJECTED, SESSION_CLOSED])).order_by(e.site_id, e.occurred_at, e.event_id)).mappings().all()
+    booked = 0
+    for row in rows:
+        try:
+            ev = p.EventIn(id=row["event_id"], type=row["type"], occurred_at=row["occurred_at"], payload=json.loads(row["payload"]))
+            model = PROJECTED.get(ev.type)
+            projected = model.model_validate(ev.payload) if model is not None else None
+        except ValueError:
+            continue  # what could not be read then cannot now
+        if projected is None and ev.type != SESSION_CLOSED:
+            continue
+        book(conn, row["site_id"], [(ev, projected)], row["received_at"])
+        booked += 1
+    return booked
 
 
 def _currency(conn: Connection, site_id: str) -> str:
@@ -278,3 +303,13 @@ def use_code(conn: Connection, site_id: str, card: str, at: datetime) -> None:
     """A bind code that proved its card is used up here (the booth uses its own up too)."""
     b = cdb.bind_code.c
     conn.execute(update(cdb.bind_code).where(b.site_id == site_id, b.card == card).values(used_at=at))
+
+
+def unlock(conn: Connection, site_id: str, card: str, at: datetime, actor: str) -> bool:
+    """Clear a card number's wrong tries and its lock (`booth cloud admin unlock-card`),
+    audited. False when it had none."""
+    a = cdb.card_attempt.c
+    done = conn.execute(update(cdb.card_attempt).where(a.site_id == site_id, a.card == card, (a.failed > 0) | a.locked_until.is_not(None))
+                        .values(failed=0, lockouts=0, locked_until=None))
+    accounts.audit(conn, at, actor, "charging.card_unlocked", site_id=site_id, subject=card, outcome="ok" if done.rowcount else "none")
+    return bool(done.rowcount)
