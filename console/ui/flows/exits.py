@@ -179,7 +179,7 @@ class ExitFlow(Flow):
             elif result is not None:
                 self.look_up(lane_id, result, replace_waiting=replace_waiting)
 
-        self.app.push_screen(PlateChoiceScreen(lane_id, read_plate, candidates), chosen)
+        self.app.push_screen(PlateChoiceScreen(lane_id, read_plate, candidates, shown=self.app.config.site.plates.display), chosen)
 
     def ask_unknown_entry(self, lane_id: str, plate: str, *, replace_waiting: bool = True) -> None:
         """Lost ticket, or an entry time the driver states."""
@@ -188,7 +188,7 @@ class ExitFlow(Flow):
             if result is not None:
                 self.in_thread(partial(self._record_unknown_entry, result, replace_waiting), group="unknown-entry")
 
-        self.app.push_screen(UnknownEntryScreen(lane_id, plate), chosen)
+        self.app.push_screen(UnknownEntryScreen(lane_id, plate, shown=self.app.config.site.plates.display), chosen)
 
     def _record_unknown_entry(self, request: UnknownEntryRequest, replace_waiting: bool = True) -> None:
         site = self.site
