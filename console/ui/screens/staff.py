@@ -126,14 +126,24 @@ class SignInScreen(_Form[SignedIn]):
         with Vertical(id="signin-box") as box:
             box.border_title = _("{site}: sign in").format(site=self.site_name)
             with Horizontal(id="signin-fields"):
-                yield Label(_("Name"))
+                yield Label(_("Name"), id="name-label")
                 yield Input(value=self.last_user, id="name")
-                yield Label(_("PIN"))
+                yield Label(_("PIN"), id="pin-label")
                 yield Input(password=True, id="pin")
             yield Label(self._hint(), id="hint", classes="hint")
             yield Label("", id="error")
-        # The language key too: whoever walks up may read the other language.
-        yield KeyHints("sign-in", [(N_("Enter"), N_("next field / sign in"))], app_keys=("booth.language",))
+        yield KeyHints("sign-in", [(N_("Enter"), N_("next field / sign in"))])
+
+    def retranslate(self) -> None:
+        """Redraw the words in the current language (the language key works while locked);
+        what the fields hold stays."""
+        self.query_one("#signin-box", Vertical).border_title = _("{site}: sign in").format(site=self.site_name)
+        self.query_one("#name-label", Label).update(_("Name"))
+        self.query_one("#pin-label", Label).update(_("PIN"))
+        self.query_one("#hint", Label).update(self._hint())
+        for panel in self.query(LanePanel).results(LanePanel):
+            panel.show(panel.lane)
+        self._show_queue()
 
     def _hint(self) -> str:
         if not self.armed:
@@ -159,7 +169,7 @@ class SignInScreen(_Form[SignedIn]):
             return
         if event.key == "enter":
             self._arm()
-        if event.key != "ctrl+q":
+        if event.key not in ("ctrl+q", "ctrl+o"):  # quitting and the language type into no field
             event.stop()
             event.prevent_default()
 
