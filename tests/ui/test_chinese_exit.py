@@ -111,6 +111,9 @@ async def test_a_new_energy_car_pays_cash_and_gets_a_chinese_receipt(store, cloc
         await until(pilot, lambda: app.screen is app.dashboard)
         await until(pilot, lambda: site.board.occupancy()[0].occupied == 0 and "0/200" in shown(app))
         assert "已抬杆" in shown(app) or "已落杆" in shown(app)  # the exit barrier's state shows again
+        await pilot.press("f7")  # the receipts list: the plate as written, the time as a Chinese site writes it
+        await until(pilot, lambda: app.screen.id == "receipts" and "粤B·D12345" in shown(app))
+        assert "03-02 18:05" in shown(app) and "02.03." not in shown(app)
     assert [(p.method, p.amount_minor, p.tendered_minor, p.change_minor) for p in _payments(store)] == [("cash", 1250, 5000, 3750)]
     receipt = _receipts(paper, 1)[0]
     assert "粤B·D12345" in receipt.text and "¥12.50" in receipt.text
