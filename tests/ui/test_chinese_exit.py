@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import Session, select
 from textual.widgets import Input
 
+from console.domain.staff import Role
 from console.i18n import set_language
 from console.site.build import build_site
 from console.site.site import Site
@@ -43,10 +44,10 @@ def shown(app: BoothApp) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-def _site(store, clock, paper: Path) -> Site:  # type: ignore[no-untyped-def]
+def _site(store, clock, paper: Path, attendant: str = "ann") -> Site:  # type: ignore[no-untyped-def]
     config = chinese_site(tariff=GARAGE_TARIFF, extra=f'\n[printer]\nurl = "file://{paper}"\n')
     site = build_site(config, store, clock=clock, traffic=Traffic(seed=3))
-    site.staff.open_shift("ann", "0")  # the drawer is open: cash can be taken
+    site.staff.open_shift(attendant, "0")  # the drawer is open: cash can be taken
     return site
 
 
@@ -177,3 +178,26 @@ async def test_a_lost_ticket_in_chinese(store, clock, tmp_path, chinese, size) -
     assert [(p.amount_minor, p.change_minor) for p in _payments(store)] == [(6000, 4000)]
     receipt = _receipts(paper, 1)[0]
     assert "沪A·D12345" in receipt.text and "¥60.00" in receipt.text
+
+
+async def test_messages_and_the_lock_screen_write_plates_as_written(store, clock, tmp_path, chinese) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock, tmp_path / "receipts.bin", attendant="Ann")
+    site.staff.add_user("Ann", Role.ATTENDANT, "4826", actor="test")
+    app = BoothApp(site, attendant="Ann", role=Role.ATTENDANT)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        site.lanes.gates["IN1"].arrive("粤BD12345")  # type: ignore[attr-defined]
+        await until(pilot, lambda: site.board.occupancy()[0].occupied == 1)
+        clock.advance(hours=2, minutes=5)
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: app.screen.id == "sign-in")
+        site.lanes.gates["OUT1"].arrive("粤BD12345")  # type: ignore[attr-defined]
+        await until(pilot, lambda: "1 辆车等候：OUT1 粤B·D12345 ¥12.50" in shown(app))  # behind the lock
+        await pilot.press("enter", *"4826", "enter")
+        await until(pilot, lambda: app.screen is app.dashboard)
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, ExitDeskScreen) and app.screen.ready)
+        await pilot.press(*"20", "enter")
+        await until(pilot, lambda: _desk(app).settled is not None)
+        await pilot.press("enter")
+        await until(pilot, lambda: any("粤B·D12345 已付，找零 ¥7.50" in str(n.message) for n in app._notifications))
