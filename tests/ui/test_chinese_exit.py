@@ -201,3 +201,18 @@ async def test_messages_and_the_lock_screen_write_plates_as_written(store, clock
         await until(pilot, lambda: _desk(app).settled is not None)
         await pilot.press("enter")
         await until(pilot, lambda: any("粤B·D12345 已付，找零 ¥7.50" in str(n.message) for n in app._notifications))
+
+
+async def test_a_stay_of_days_reads_in_chinese_at_the_desk(store, clock, tmp_path, chinese) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock, tmp_path / "receipts.bin")
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        site.lanes.gates["IN1"].arrive("京A12345")  # type: ignore[attr-defined]
+        await until(pilot, lambda: site.board.occupancy()[0].occupied == 1)
+        clock.advance(days=2, hours=3, minutes=5)  # 2 days at the 60 yuan cap, then 7 half hours
+        site.lanes.gates["OUT1"].arrive("京A12345")  # type: ignore[attr-defined]
+        await until(pilot, lambda: isinstance(app.screen, ExitDeskScreen) and app.screen.ready)
+        screen = shown(app)
+        assert "停留时长  2天 03:05" in screen and "2026-03-04 19:05" in screen
+        assert "应付：¥137.50" in screen and "京A·12345" in screen

@@ -21,8 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from console.domain.money import Money
-from console.domain.visits import format_duration
-from console.formats import date_time
+from console.formats import date_time, duration
 from console.i18n import N_, _, ngettext
 from console.site.errors import SiteError
 from console.site.events import ExitSettled, ExitTicket, LaneChanged, SiteEvent
@@ -168,7 +167,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         text.append(label(labels[0]), style="dim").append(self.config.site.plates.display(t.visit.plate), style="bold").append("\n")
         text.append(label(labels[1]), style="dim").append(f"{date_time(entry)}  ({t.visit.entry_lane})\n")
         text.append(label(labels[2]), style="dim").append(f"{date_time(exit_)}  ({t.lane_id})\n")
-        text.append(label(labels[3]), style="dim").append(format_duration(exit_ - entry))
+        text.append(label(labels[3]), style="dim").append(duration(exit_ - entry))
         if t.visit.paid_minor:
             text.append("\n" + label(labels[4]), style="dim").append(str(Money(t.visit.paid_minor, t.due.currency)))
         return text

@@ -29,7 +29,6 @@ from textual_plotext import PlotextPlot
 
 from console import formats
 from console.domain.money import Money, currency_exponent
-from console.domain.visits import format_duration
 from console.i18n import N_, _
 from console.reports.model import OVERRIDE_LABELS, ManagerReport, label
 from console.reports.queries import MAX_RANGE_DAYS
@@ -177,7 +176,7 @@ class ManagerReportsScreen(Screen[None]):
         if message.request != self._request:
             return  # an older range finished after a newer one was asked for
         self.report = m = message.report
-        average = format_duration(m.dwell_average) if m.dwell_average is not None else "-"
+        average = formats.duration(m.dwell_average) if m.dwell_average is not None else "-"
         methods = " · ".join(f"{x.label} {x.amount}" for x in m.methods) or _("no payments")
         summary = Text()
         summary.append(f"{formats.day(m.start)} – {formats.day(m.end)}  ", style="bold")
