@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 from sqlmodel import Session, select
-from textual.widgets import Input
+from textual.widgets import Input, Select
 
 from console.domain.staff import Role
 from console.i18n import set_language
@@ -216,3 +216,20 @@ async def test_a_stay_of_days_reads_in_chinese_at_the_desk(store, clock, tmp_pat
         screen = shown(app)
         assert "停留时长  2天 03:05" in screen and "2026-03-04 19:05" in screen
         assert "应付：¥137.50" in screen and "京A·12345" in screen
+
+
+async def test_no_ticket_priced_from_the_entry_time_the_driver_states(store, clock, tmp_path, chinese) -> None:  # type: ignore[no-untyped-def]
+    site = _site(store, clock, tmp_path / "receipts.bin")
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.dashboard.site is not None)
+        site.lanes.gates["OUT1"].arrive("沪AD12345")  # type: ignore[attr-defined]
+        await until(pilot, lambda: app.screen.id == "unknown-entry")
+        assert "2026-11-21 14:30" in shown(app)  # the example is written as a Chinese site writes a time
+        app.screen.query_one("#mode", Select).value = "time"
+        app.screen.query_one("#entry", Input).focus()
+        await pilot.press(*"2026-03-02 14:30", "enter")  # 16:00 now in Shanghai: 1 h 30 min
+        await pilot.press(*"司机说明入场时间", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ExitDeskScreen) and app.screen.ready)
+        screen = shown(app)
+        assert "2026-03-02 14:30" in screen and "停留时长  1:30" in screen and "应付：¥7.50" in screen
