@@ -193,7 +193,7 @@ class ExitService:
         member = ticket.facts.free_pass
         if member is not None and not debts:
             quote = ticket.quote
-            waived = replace(ticket, quote=replace(quote, total=Money.zero(self.currency), items=quote.items + (QuoteItem(f"{member}: no charge", -quote.total),)))
+            waived = replace(ticket, quote=replace(quote, total=Money.zero(self.currency), items=quote.items + (QuoteItem(_("{member}: no charge").format(member=member), -quote.total),)))
             self.settle(waived, [], attendant="lane", reason=member)
             return True
         if ticket.due.is_zero:

@@ -61,3 +61,10 @@ def test_a_double_exit_says_when_in_chinese(site, clock) -> None:  # type: ignor
     with pytest.raises(AlreadyLeft) as refused:
         site.exits.open_exit("OUT1", "粤B D12345")
     assert str(refused.value) == "粤B·D12345 已于 03-02 18:05 离场：重复出场"
+
+
+def test_a_changed_fee_is_a_chinese_fee_line(site, clock) -> None:  # type: ignore[no-untyped-def]
+    ticket = _waiting(site, clock, "京A12345", 125)  # ¥12.50
+    changed = site.desk.override(ticket.id, "fee_change", new_amount_text="10.00", reason="道闸故障耽误", actor="ann")
+    assert changed.due.minor == 1000
+    assert [(i.label, i.amount.minor) for i in changed.quote.items][-1] == ("ann 改费：道闸故障耽误", -250)
