@@ -196,3 +196,16 @@ def test_babel_extracts_every_literal_message() -> None:
                      for message in messages
                      if isinstance(message, ast.Constant) and isinstance(message.value, str) and message.value not in extracted})
     assert missed == [], "Babel does not extract these (write them outside the f-string):\n" + "\n".join(missed)
+
+
+def test_fee_lines_the_site_adds_are_translated() -> None:
+    # A fee line shows on the desk and prints on the receipt: one written as an f-string
+    # or a bare literal is English at a Chinese booth.
+    untranslated = []
+    for path in sorted((ROOT / "console" / "site").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "QuoteItem" and node.args:
+                label = node.args[0]
+                if isinstance(label, ast.JoinedStr) or (isinstance(label, ast.Constant) and isinstance(label.value, str)):
+                    untranslated.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(label)[:70]}")
+    assert untranslated == [], "fee lines not translated (_() and .format()):\n" + "\n".join(untranslated)
