@@ -399,7 +399,7 @@ class ExitService:
         self.board.update_lane(ticket.lane_id, status=_("{plate} left ({reason})").format(plate=ticket.visit.plate, reason=shown))
         self.refresh_occupancy()
         paid = sum((p.amount for p in closed.payments), Money.zero(self.currency))
-        self.bus.report("info", _("{lane_id}: {plate} left, fee {total}, paid {paid}").format(lane_id=ticket.lane_id, plate=ticket.visit.plate, total=ticket.quote.total, paid=paid))
+        self.bus.report("info", _("{lane_id}: {plate} left, fee {total}, paid {paid}").format(lane_id=ticket.lane_id, plate=self.plates.display(ticket.visit.plate), total=ticket.quote.total, paid=paid))
         self.bus.publish(settled)
         return settled
 

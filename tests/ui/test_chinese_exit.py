@@ -112,6 +112,8 @@ async def test_a_new_energy_car_pays_cash_and_gets_a_chinese_receipt(store, cloc
         await until(pilot, lambda: app.screen is app.dashboard)
         await until(pilot, lambda: site.board.occupancy()[0].occupied == 0 and "0/200" in shown(app))
         assert "已抬杆" in shown(app) or "已落杆" in shown(app)  # the exit barrier's state shows again
+        await until(pilot, lambda: "OUT1：粤B·D12345 已离场，费用 ¥12.50，已付 ¥12.50" in shown(app))  # the event log
+        assert "IN1：粤B·D12345 已入场" in shown(app)
         await pilot.press("f7")  # the receipts list: the plate as written, the time as a Chinese site writes it
         await until(pilot, lambda: app.screen.id == "receipts" and "粤B·D12345" in shown(app))
         assert "03-02 18:05" in shown(app) and "02.03." not in shown(app)
