@@ -71,16 +71,24 @@ def day(value: date | datetime, tz: tzinfo | None = None, *, lang: str | None = 
     return value.strftime(_DATE.get(_language(lang), _DATE["en"]))
 
 
-def day_month(value: datetime, tz: tzinfo | None = None, *, lang: str | None = None) -> str:
+def day_month(value: date | datetime, tz: tzinfo | None = None, *, lang: str | None = None) -> str:
     """Day and month without the year ("02.03." / "03-02")."""
-    local = value.astimezone(tz) if tz is not None else value
-    return local.strftime(_DAY_MONTH.get(_language(lang), _DAY_MONTH["en"]))
+    if isinstance(value, datetime) and tz is not None:
+        value = value.astimezone(tz)
+    return value.strftime(_DAY_MONTH.get(_language(lang), _DAY_MONTH["en"]))
 
 
-def clock(moment: datetime, tz: tzinfo | None = None) -> str:
-    """The time of day to the minute ("09:00"), the same in every language."""
+def clock(moment: datetime, tz: tzinfo | None = None, *, seconds: bool = False) -> str:
+    """The time of day to the minute ("09:00"), or the second ("09:00:05"); the same in
+    every language."""
     local = moment.astimezone(tz) if tz is not None else moment
-    return local.strftime("%H:%M")
+    return local.strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def short_date_time(moment: datetime, tz: tzinfo | None = None, *, seconds: bool = False, lang: str | None = None) -> str:
+    """A recent moment without its year, for lists: "02.03. 09:00" / "03-02 09:00"."""
+    local = moment.astimezone(tz) if tz is not None else moment
+    return f"{day_month(local, lang=lang)} {clock(local, seconds=seconds)}"
 
 
 def duration(delta: timedelta, *, lang: str | None = None) -> str:
@@ -101,7 +109,8 @@ def payment_method(method: str) -> str:
     return _(label) if label is not None else method
 
 
-__all__ = ["METHOD_LABELS", "clock", "date_time", "day", "day_month", "duration", "money", "payment_method", "signed_money"]
+__all__ = ["METHOD_LABELS", "clock", "date_time", "day", "day_month", "duration", "money", "payment_method", "short_date_time",
+           "signed_money", "text_width"]
 
 
 def text_width(text: str) -> int:

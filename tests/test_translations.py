@@ -115,3 +115,97 @@ def test_no_function_hides_the_translation_function() -> None:
                 hiding += [f"{path.relative_to(ROOT)}:{n.lineno} in {node.name}()"
                            for n in _names_bound_in(node) if n.id == "_"]
     assert hiding == [], "these bind _ and call _() too: " + ", ".join(hiding)
+
+
+# -- what Babel can extract ---------------------------------------------------------------------
+
+TRANSLATING = ("_", "N_", "ngettext")
+
+
+def _module_strings(tree: ast.Module) -> set[str]:
+    """Names a module binds, at its top, to a bare string (not marked with N_())."""
+    names: set[str] = set()
+    for node in tree.body:
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[union-attr]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _translation_calls() -> Iterator[tuple[str, ast.Call, list[ast.expr], set[str]]]:
+    """(where, call, its message arguments, the module's bare string names) for every
+    _(), N_() and ngettext() in console/."""
+    for path in sorted((ROOT / "console").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bare = _module_strings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in TRANSLATING:
+                messages = node.args[:2] if node.func.id == "ngettext" else node.args[:1]
+                yield f"{path.relative_to(ROOT)}:{node.lineno}", node, messages, bare
+
+
+def _why_not_extractable(call: ast.Call, message: ast.expr, bare: set[str]) -> str | None:
+    """Why Babel cannot find the message of `call` in the source, or None when it can (a
+    literal) or the argument looks a message up that is marked elsewhere: a name or
+    attribute holding an N_() text, `TABLE[key]` / `TABLE.get(key, default)` over N_()
+    texts, or `str(exc)` of an error raised with a translated message."""
+    assert isinstance(call.func, ast.Name)
+    if isinstance(message, ast.Constant):
+        return None if isinstance(message.value, str) else "not a string"
+    if call.func.id == "N_":
+        return "N_() marks a literal only"
+    if isinstance(message, ast.JoinedStr):
+        return "an f-string (each value makes another msgid: use {name} and .format())"
+    if isinstance(message, ast.BinOp):
+        return "a concatenation or % format (translate the whole sentence, placeholders in it)"
+    if isinstance(message, (ast.IfExp, ast.BoolOp)):
+        return "a choice between texts (translate each: _(a) if c else _(b))"
+    if isinstance(message, ast.Name) and message.id in bare:
+        return f"{message.id} is a bare string constant (mark it with N_())"
+    if isinstance(message, (ast.Name, ast.Attribute, ast.Subscript)):
+        return None
+    if isinstance(message, ast.Call):
+        func = message.func
+        if isinstance(func, ast.Attribute) and func.attr == "get":
+            return None
+        if isinstance(func, ast.Name) and func.id == "str" and len(message.args) == 1:
+            return None
+        return "a call's result (translate the literal first, then call: _(text).format(...))"
+    return f"a {type(message).__name__}"
+
+
+def test_every_translated_message_is_a_literal_or_a_marked_lookup() -> None:
+    # Babel extracts literals only: _(f"...") or _("a" + b) puts nothing in the catalog,
+    # and the attendant reads English whatever the language.
+    found = [f"{where}: {ast.unparse(call)[:80]} is {why}"
+             for where, call, messages, bare in _translation_calls()
+             for message in messages
+             if (why := _why_not_extractable(call, message, bare)) is not None]
+    assert found == [], "messages Babel cannot extract:\n" + "\n".join(found)
+
+
+def test_babel_extracts_every_literal_message() -> None:
+    # Older tokenizers do not look inside f-strings: f"{_('all'):>9}" is a _() call that
+    # Python runs but extraction may never see (then nothing can translate it).
+    extracted: set[str] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT / "console"), keywords=KEYWORDS, comment_tags=()):
+        extracted |= set(message) if isinstance(message, tuple) else {message}  # plural forms too
+    missed = sorted({f"{where}: {message.value!r}"
+                     for where, _call, messages, _bare in _translation_calls()
+                     for message in messages
+                     if isinstance(message, ast.Constant) and isinstance(message.value, str) and message.value not in extracted})
+    assert missed == [], "Babel does not extract these (write them outside the f-string):\n" + "\n".join(missed)
+
+
+def test_fee_lines_the_site_adds_are_translated() -> None:
+    # A fee line shows on the desk and prints on the receipt: one written as an f-string
+    # or a bare literal is English at a Chinese booth.
+    untranslated = []
+    for path in sorted((ROOT / "console" / "site").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "QuoteItem" and node.args:
+                label = node.args[0]
+                if isinstance(label, ast.JoinedStr) or (isinstance(label, ast.Constant) and isinstance(label.value, str)):
+                    untranslated.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(label)[:70]}")
+    assert untranslated == [], "fee lines not translated (_() and .format()):\n" + "\n".join(untranslated)

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from console import formats
 from console.i18n import _
 
 EXIT_OK, EXIT_BROKEN, EXIT_INPUT, EXIT_STORE = 0, 1, 2, 3
@@ -276,8 +277,8 @@ def _shifts(args: argparse.Namespace) -> int:
     if not rows:
         print(_("no shifts yet"))
     for s in rows:
-        closed = s.closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if s.closed_at else _("open")
-        print(f"{s.id}  {s.booth_id:<10} {s.attendant:<16} {s.opened_at.astimezone(tz):%Y-%m-%d %H:%M} - {closed}")
+        closed = formats.date_time(s.closed_at, tz) if s.closed_at else _("open")
+        print(f"{s.id}  {s.booth_id:<10} {s.attendant:<16} {formats.date_time(s.opened_at, tz)} - {closed}")
     return EXIT_OK
 
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from console.domain.errors import DomainError
 from console.domain.money import Money
-from console.i18n import _
+from console.i18n import N_, _
 
 
 class RideKind(str, Enum):
@@ -335,7 +335,7 @@ class RideQuery:
     kinds: tuple[RideKind, ...] = ()
 
 
-_QUERY_HELP = (
+_QUERY_HELP = N_(
     'search by card ("04A1" or card:04A1), floor ("-2" or floor:B2), day ("2026-03-02"), '
     'time ("08:00-09:30" today), "flagged", "unclaimed", "timeout"'
 )
@@ -381,7 +381,7 @@ def parse_ride_query(text: str, *, now: datetime, tz: ZoneInfo) -> RideQuery:
         elif low in ("unclaimed", "timeout", "ride", "rides"):
             kinds.append(RideKind(low.removesuffix("s")))
         else:
-            raise RideQueryError(_("{token!r} not understood; {help}").format(token=token, help=_QUERY_HELP))
+            raise RideQueryError(_("{token!r} not understood; {help}").format(token=token, help=_(_QUERY_HELP)))
     if day is not None or span is not None:
         the_day = day or now.astimezone(tz).date()
         if span is None:

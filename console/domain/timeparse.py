@@ -7,14 +7,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from console.domain.errors import DomainError
-from console.i18n import _
+from console.i18n import N_, _
 
 
 class TimeInputError(DomainError):
     """Text that is not a time we can use, with a message saying what is accepted."""
 
 
-_HELP = 'use "14:30" (today, or yesterday if later than now), "21.11. 14:30" or "2026-11-21 14:30"'
+_HELP = N_('use "14:30" (today, or yesterday if later than now), "21.11. 14:30" or "2026-11-21 14:30"')
 
 
 def parse_local_time(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
@@ -42,7 +42,7 @@ def parse_local_time(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})", raw)
     if m:
         return _combine(_date(int(m[1]), int(m[2]), int(m[3])), int(m[4]), int(m[5]), tz).astimezone(timezone.utc)
-    raise TimeInputError(_("{text!r} is not a time: {HELP}").format(text=text, HELP=_HELP))
+    raise TimeInputError(_("{text!r} is not a time: {HELP}").format(text=text, HELP=_(_HELP)))
 
 
 def _date(year: int, month: int, day: int) -> date:

@@ -556,7 +556,7 @@ def manager_report_text(report: ManagerReport) -> str:
     m = report
     money = formats.money
     lines = [
-        _("Period {start} to {end} ({zone})").format(start=m.start.isoformat(), end=m.end.isoformat(), zone=m.tz_name),
+        _("Period {start} to {end} ({zone})").format(start=formats.day(m.start), end=formats.day(m.end), zone=m.tz_name),
         _("Revenue {amount} from {payments} payments; {entries} entries, {exits} exits").format(
             amount=money(m.revenue_total), payments=m.payment_count, entries=m.entries, exits=m.exits),
         "",
@@ -564,7 +564,7 @@ def manager_report_text(report: ManagerReport) -> str:
     ]
     lines += [f"  {x.label:<10} {x.count:>8} {money(x.amount):>14}" for x in m.methods]
     lines += ["", _("By day        revenue  payments  entries    exits")]
-    lines += [f"  {d.day.isoformat()} {money(d.revenue):>12} {d.payments:>9} {d.entries:>8} {d.exits:>8}" for d in m.days]
+    lines += [f"  {formats.day(d.day)} {money(d.revenue):>12} {d.payments:>9} {d.entries:>8} {d.exits:>8}" for d in m.days]
     lines += ["", _("By hour of day   revenue  payments   inside avg  peak")]
     for h, o in zip(m.revenue_by_hour, m.occupancy_by_hour):
         lines.append(f"  {h.hour:02d}:00 {money(h.amount):>16} {h.payments:>9} {o.average:>12.1f} {o.peak:>5}")
@@ -597,8 +597,9 @@ def _charging_text(c: ChargingUsage) -> list[str]:
     for title, items in ((_("By user"), c.by_user), (_("By pile"), c.by_pile), (_("By region"), c.by_region)):
         lines += ["", title + "  " + _("(franchise, sessions, kWh, fees)")]
         lines += [f"  {r.franchise:<12} {r.key:<14} {r.sessions:>6} {_kwh(r.energy_wh):>9} {money(r.fees):>13}" for r in items]
+    everyone = _("all")  # outside the f-string, where extraction finds it
     lines += ["", _("Charging kWh by hour of day, all users and each user"),
-              f"  {'':5} {_('all'):>9}" + "".join(f" {u.account[:9]:>9}" for u in c.user_curves)]
+              f"  {'':5} {everyone:>9}" + "".join(f" {u.account[:9]:>9}" for u in c.user_curves)]
     for h, wh in enumerate(c.energy_by_hour):
         lines.append(f"  {h:02d}:00 {_kwh(wh):>9}" + "".join(f" {_kwh(u.energy_by_hour[h]):>9}" for u in c.user_curves))
     return lines

@@ -163,10 +163,10 @@ class ExitDesk:
             new_total = Money.parse(new_amount_text, self.currency)
             if new_total.is_negative:
                 raise SiteError(_("a fee cannot be negative"))
-            quote = replace(ticket.quote, total=new_total, items=ticket.quote.items + (QuoteItem(f"Fee changed by {actor}: {reason.strip()}", new_total - old),))
+            quote = replace(ticket.quote, total=new_total, items=ticket.quote.items + (QuoteItem(_("Fee changed by {actor}: {reason}").format(actor=actor, reason=reason.strip()), new_total - old),))
         elif kind == "waive":
             new_total = Money.zero(self.currency)
-            quote = replace(ticket.quote, total=new_total, items=ticket.quote.items + (QuoteItem(f"Waived by {actor}: {reason.strip()}", -old),))
+            quote = replace(ticket.quote, total=new_total, items=ticket.quote.items + (QuoteItem(_("Waived by {actor}: {reason}").format(actor=actor, reason=reason.strip()), -old),))
         elif kind == "validation":
             if not code.strip():
                 raise SiteError(_("type the validation code"))

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 
 from sqlmodel import Session
 
+from console import formats
 from console.domain.clock import Clock
 from console.domain.money import Money
 from console.domain.payments import ClosedVisit, NewPayment, PaymentMethod, check_drawer
@@ -125,7 +126,8 @@ class ExitService:
         if visit is None:
             if last is not None and last.exit_at is not None:
                 local = last.exit_at.astimezone(self.config.site.tz)
-                raise AlreadyLeft(_("{plate} already left at {local:%H:%M} on {local:%d.%m.}: double exit").format(plate=plate, local=local), last)
+                raise AlreadyLeft(_("{plate} already left at {time} on {day}: double exit").format(
+                    plate=self.plates.display(plate), time=formats.clock(local), day=formats.day_month(local)), last)
             raise PlateNotFound(plate, tuple(m.plate for m in near if not m.exact))
         existing = self.board.ticket_for_visit(visit.id)
         if existing is not None:
@@ -140,7 +142,8 @@ class ExitService:
         if debts:
             tz = self.config.site.tz
             extra = tuple(
-                QuoteItem(f"Unpaid from {at.astimezone(tz):%d.%m.%Y} ({reason})", Money(amount, self.currency)) for _, amount, at, reason in debts
+                QuoteItem(_("Unpaid from {day} ({reason})").format(day=formats.day(at, tz), reason=reason), Money(amount, self.currency))
+                for _debt, amount, at, reason in debts
             )
             quote = replace(quote, total=quote.total + Money(sum(d[1] for d in debts), self.currency), items=quote.items + extra)
             self.bus.report("warning", _("{lane_id}: {plate} owes {debts} earlier unpaid exit(s); added to the fee").format(lane_id=lane_id, plate=plate, debts=len(debts)))
@@ -190,7 +193,7 @@ class ExitService:
         member = ticket.facts.free_pass
         if member is not None and not debts:
             quote = ticket.quote
-            waived = replace(ticket, quote=replace(quote, total=Money.zero(self.currency), items=quote.items + (QuoteItem(f"{member}: no charge", -quote.total),)))
+            waived = replace(ticket, quote=replace(quote, total=Money.zero(self.currency), items=quote.items + (QuoteItem(_("{member}: no charge").format(member=member), -quote.total),)))
             self.settle(waived, [], attendant="lane", reason=member)
             return True
         if ticket.due.is_zero:
@@ -281,7 +284,8 @@ class ExitService:
             if not after.total.is_zero or payment.amount_minor < then.total.minor:
                 continue
             tz = self.config.site.tz
-            note = QuoteItem(f"Left within the exit grace of paying by phone at {payment.paid_at.astimezone(tz):%H:%M}", Money.zero(self.currency))
+            note = QuoteItem(_("Left within the exit grace of paying by phone at {time}").format(time=formats.clock(payment.paid_at, tz)),
+                             Money.zero(self.currency))
             settled = replace(ticket, quote=replace(then, items=then.items + (note,)))
             self.settle(settled, [NewPayment("mobile", then.total, reference=payment.id)], attendant="cloud", reason="paid remotely")
             return True
@@ -395,7 +399,7 @@ class ExitService:
         self.board.update_lane(ticket.lane_id, status=_("{plate} left ({reason})").format(plate=ticket.visit.plate, reason=shown))
         self.refresh_occupancy()
         paid = sum((p.amount for p in closed.payments), Money.zero(self.currency))
-        self.bus.report("info", _("{lane_id}: {plate} left, fee {total}, paid {paid}").format(lane_id=ticket.lane_id, plate=ticket.visit.plate, total=ticket.quote.total, paid=paid))
+        self.bus.report("info", _("{lane_id}: {plate} left, fee {total}, paid {paid}").format(lane_id=ticket.lane_id, plate=self.plates.display(ticket.visit.plate), total=ticket.quote.total, paid=paid))
         self.bus.publish(settled)
         return settled
 

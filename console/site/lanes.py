@@ -250,8 +250,9 @@ class LaneService:
             self.board.set_counts(counts)
         self.board.expect_open(lane_id, visit.id, "entry")
         self.gates[lane_id].open_barrier()
-        self.board.update_lane(lane_id, status=_("entered {plate}").format(plate=plate))
-        self.bus.report("info", _("{lane}: {plate} entered (visit {visit})").format(lane=lane_id, plate=plate, visit=visit.id[-6:]))
+        shown = self.config.site.plates.display(plate)  # as it is written: 粤B·D12345
+        self.board.update_lane(lane_id, status=_("entered {plate}").format(plate=shown))
+        self.bus.report("info", _("{lane}: {plate} entered (visit {visit})").format(lane=lane_id, plate=shown, visit=visit.id[-6:]))
         return EntryOutcome.ENTERED
 
     def _inside(self, plate: str) -> Visit | None:

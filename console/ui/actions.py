@@ -132,6 +132,9 @@ ACTIONS: tuple[BoothAction, ...] = (
     BoothAction("plate.up", "plate-prompt", "up", "walk(-1)", N_("Previous"),
                 help=N_("The previous province in the picker, or the plate's previous reading"), show=False),
     BoothAction("signin.quit", "sign-in", "ctrl+q", "app.quit", N_("Quit")),
+    # The lock screen is modal (the console's keys do not reach it): its own language key,
+    # so whoever walks up may read the other language before signing in.
+    BoothAction("signin.language", "sign-in", "ctrl+o", "app.switch_language", N_("Language")),
     BoothAction("open_shift.later", "open-shift", "escape", "cancel", N_("Later"),
                 help=N_("Leave the drawer closed for now: no cash until it is opened (sign in again)")),
     BoothAction("close.cancel", "close-shift", "escape", "cancel", N_("Cancel")),

@@ -380,7 +380,7 @@ class BoothApp(App[None]):
             return
         from console.ui.screens.charging import ChargingScreen
 
-        self.push_screen(ChargingScreen(site.charging, attendant=self.attendant))
+        self.push_screen(ChargingScreen(site.charging, attendant=self.attendant, tz=self.config.site.tz))
 
     def action_next_theme(self) -> None:
         ours = [name for name in ("booth-dark", "booth-daylight") if name in self.available_themes]

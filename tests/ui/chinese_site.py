@@ -8,6 +8,8 @@ from pathlib import Path
 from console.site.config import SiteConfig, parse_site
 
 TARIFF = Path(__file__).resolve().parents[2] / "tariffs" / "cn_guangzhou_onstreet.toml"
+# A garage's tariff with a lost-ticket fee and fen in its prices (the on-street one has neither).
+GARAGE_TARIFF = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "cn_garage.toml"
 
 CHINESE_SITE = f"""
 [site]
@@ -45,6 +47,7 @@ language = "zh-CN"
 """
 
 
-def chinese_site() -> SiteConfig:
-    """The Chinese test site."""
-    return parse_site(CHINESE_SITE, "cn-test-site.toml")
+def chinese_site(*, tariff: Path = TARIFF, extra: str = "") -> SiteConfig:
+    """The Chinese test site; `tariff` replaces its tariff file, `extra` is appended TOML
+    (a printer, say)."""
+    return parse_site(CHINESE_SITE.replace(str(TARIFF), str(tariff)) + extra, "cn-test-site.toml")

@@ -31,6 +31,10 @@ from console.ui.screens.plate_prompt import PlatePromptScreen
 class ExitFlow(Flow):
     """From a plate at an exit to the exit desk."""
 
+    def shown(self, plate: str) -> str:
+        """A stored plate as it is written (粤BD12345 -> 粤B·D12345), for what people read."""
+        return self.app.config.site.plates.display(plate)
+
     # -- what the lanes report ------------------------------------------------------------------
     def vehicle_waiting(self, event: ExitPending) -> None:
         """A vehicle came to an exit: the desk opens for the exit waiting longest (first
@@ -40,7 +44,7 @@ class ExitFlow(Flow):
         if self.app.screen is self.app.dashboard and self.app.user is not None:
             self.offer_next()
         else:
-            self.app.notify(_("{plate} waiting at {lane}: {due}").format(plate=event.ticket.visit.plate, lane=event.ticket.lane_id, due=event.ticket.due), timeout=4)
+            self.app.notify(_("{plate} waiting at {lane}: {due}").format(plate=self.shown(event.ticket.visit.plate), lane=event.ticket.lane_id, due=event.ticket.due), timeout=4)
 
     def offer_next(self, *, after: str | None = None) -> None:
         """Open the desk by itself for the next waiting exit, unless every one waiting
@@ -58,7 +62,7 @@ class ExitFlow(Flow):
         if self.app.screen is self.app.dashboard:
             self.choose_plate(event.lane_id, event.read_plate, event.candidates)
         else:
-            self.app.notify(_("{lane}: plate {plate} needs checking (F2)").format(lane=event.lane_id, plate=event.read_plate), severity="warning")
+            self.app.notify(_("{lane}: plate {plate} needs checking (F2)").format(lane=event.lane_id, plate=self.shown(event.read_plate)), severity="warning")
 
     def no_visit(self, event: UnknownAtExit) -> None:
         if self.app.hands_off:
@@ -66,7 +70,7 @@ class ExitFlow(Flow):
         if self.app.screen is self.app.dashboard:
             self.ask_unknown_entry(event.lane_id, event.plate)
         else:
-            self.app.notify(_("{lane}: no visit for {plate} (F2)").format(lane=event.lane_id, plate=event.plate), severity="warning")
+            self.app.notify(_("{lane}: no visit for {plate} (F2)").format(lane=event.lane_id, plate=self.shown(event.plate)), severity="warning")
 
     # -- the desk ------------------------------------------------------------------------------
     def open_desk(self, ticket: ExitTicket, *, by_itself: bool = False) -> None:
@@ -83,7 +87,7 @@ class ExitFlow(Flow):
             if desk.closed_for_sign_in:
                 return  # the new attendant starts from the dashboard and the queue
             if result is not None:
-                self.app.notify(_("{plate} paid, change {change}").format(plate=ticket.visit.plate, change=result.change), timeout=3)
+                self.app.notify(_("{plate} paid, change {change}").format(plate=self.shown(ticket.visit.plate), change=result.change), timeout=3)
             else:
                 site.board.set_aside(ticket.id)
             # Once this desk is off the screen stack, the next desk may take its place.
@@ -152,7 +156,7 @@ class ExitFlow(Flow):
             self.notify(str(exc), severity="error", timeout=6)
             return
         if ticket is None:
-            self.notify(_("{plate}: within the free period, gate opening").format(plate=plate))
+            self.notify(_("{plate}: within the free period, gate opening").format(plate=self.shown(plate)))
             return
         self.later(self.open_desk, ticket)
 
@@ -165,7 +169,7 @@ class ExitFlow(Flow):
                 replace()
 
         question = _("{lane} already has {waiting} waiting. Enter: {plate} replaces that ticket ({waiting} stays inside, unpaid). "
-                     "Escape: keep the ticket of {waiting}.").format(lane=busy.lane_id, waiting=busy.waiting_plate, plate=busy.plate)
+                     "Escape: keep the ticket of {waiting}.").format(lane=busy.lane_id, waiting=self.shown(busy.waiting_plate), plate=self.shown(busy.plate))
         self.app.push_screen(ConfirmScreen(_("One ticket per lane"), question), answered)
 
     def choose_plate(self, lane_id: str, read_plate: str, candidates: tuple[str, ...], *, replace_waiting: bool = True) -> None:
@@ -178,7 +182,7 @@ class ExitFlow(Flow):
             elif result is not None:
                 self.look_up(lane_id, result, replace_waiting=replace_waiting)
 
-        self.app.push_screen(PlateChoiceScreen(lane_id, read_plate, candidates), chosen)
+        self.app.push_screen(PlateChoiceScreen(lane_id, read_plate, candidates, shown=self.shown), chosen)
 
     def ask_unknown_entry(self, lane_id: str, plate: str, *, replace_waiting: bool = True) -> None:
         """Lost ticket, or an entry time the driver states."""
@@ -187,7 +191,7 @@ class ExitFlow(Flow):
             if result is not None:
                 self.in_thread(partial(self._record_unknown_entry, result, replace_waiting), group="unknown-entry")
 
-        self.app.push_screen(UnknownEntryScreen(lane_id, plate), chosen)
+        self.app.push_screen(UnknownEntryScreen(lane_id, plate, shown=self.shown), chosen)
 
     def _record_unknown_entry(self, request: UnknownEntryRequest, replace_waiting: bool = True) -> None:
         site = self.site

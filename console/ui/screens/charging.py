@@ -11,6 +11,7 @@ refusals are shown on the screen.
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import ClassVar, Protocol, Sequence
 
 from textual import on, work
@@ -21,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label
 from textual_plotext import PlotextPlot
 
+from console import formats
 from console.domain.charging import ChargingError
 from console.i18n import N_, _
 from console.site.events import (
@@ -75,11 +77,13 @@ class ChargingScreen(Screen[None]):
     ChargingScreen #cards.open { display: block; }
     """
 
-    def __init__(self, service: ChargingCommands, *, attendant: str = "attendant", sessions: bool = True) -> None:
+    def __init__(self, service: ChargingCommands, *, attendant: str = "attendant", sessions: bool = True, tz: tzinfo | None = None) -> None:
         """`service` is the site's charging service; with `sessions` False the screen only
-        shows and closes records (starting and stopping sessions is not offered)."""
+        shows and closes records (starting and stopping sessions is not offered). Times
+        show in `tz`, the site's time zone (they are stored in UTC)."""
         super().__init__(id="charging")
         self.service = service
+        self.tz = tz
         self.attendant = attendant
         self.sessions = sessions
         self._port_sessions: dict[str, str | None] = {}
@@ -163,7 +167,7 @@ class ChargingScreen(Screen[None]):
         ft.clear()
         self._fault_ids = [f.id for f in faults]
         for f in faults:
-            ft.add_row(f.raised_at.strftime("%H:%M:%S"), f.pile_id, str(f.port or ""), f.code, f.detail, _(FAULT_STATES.get(f.state, f.state)) if not f.note else _("closed: {note}").format(note=f.note))
+            ft.add_row(formats.clock(f.raised_at, self.tz, seconds=True), f.pile_id, str(f.port or ""), f.code, f.detail, _(FAULT_STATES.get(f.state, f.state)) if not f.note else _("closed: {note}").format(note=f.note))
         if faults:
             ft.move_cursor(row=min(max(selected, 0), len(faults) - 1), animate=False)
         plot = self.query_one(PlotextPlot)

@@ -22,6 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Input, Label
 
+from console import formats
 from console.i18n import N_, _, ngettext
 from console.site.events import RideRecorded, SiteEvent, SnapshotsPurged
 from console.ui.actions import bindings_for
@@ -74,8 +75,9 @@ def _picture(jpeg: bytes) -> PILImage.Image | None:
         return None
 
 
-def _when(at: datetime | None, tz: ZoneInfo, fmt: str = "%d.%m. %H:%M:%S") -> str:
-    return at.astimezone(tz).strftime(fmt) if at else "-"
+def _when(at: datetime | None, tz: ZoneInfo) -> str:
+    """A ride's moment in the list and the detail ("02.03. 09:00:05" / "03-02 09:00:05")."""
+    return formats.short_date_time(at, tz, seconds=True) if at else "-"
 
 
 def _status(ride: RideSummary) -> str:
@@ -119,7 +121,7 @@ class SnapshotTile(Vertical):
         else:
             yield SnapshotImage(picture, classes="tile-image")
         r = self.ride
-        yield Label(f"{_when(r.doors_open_at, self._tz, '%H:%M')} {r.card or '?'} {floor_label(r.floor)}")
+        yield Label(f"{formats.clock(r.doors_open_at, self._tz) if r.doors_open_at else '-'} {r.card or '?'} {floor_label(r.floor)}")
 
 
 class ElevatorScreen(Screen[None]):
@@ -286,7 +288,7 @@ class RideScreen(ModalScreen[None]):
         elif jpeg:
             state.update(_("the stored picture is damaged"))
         elif ride.snapshot_purged_at is not None:
-            state.update(_("snapshot deleted on {day} (retention period)").format(day=_when(ride.snapshot_purged_at, self.source.tz, "%d.%m.%Y")))
+            state.update(_("snapshot deleted on {day} (retention period)").format(day=formats.day(ride.snapshot_purged_at, self.source.tz)))
         else:
             state.update(_("no snapshot for this record"))
         tz = self.source.tz

@@ -21,8 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from console.domain.money import Money
-from console.domain.visits import format_duration
-from console.formats import date_time
+from console.formats import date_time, duration
 from console.i18n import N_, _, ngettext
 from console.site.errors import SiteError
 from console.site.events import ExitSettled, ExitTicket, LaneChanged, SiteEvent
@@ -87,6 +86,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.paying = False
         self.payment_link = ""  # what the phone-payment QR encodes, once shown
         self.parts: list[Tender] = []  # card / account parts of a split payment, taken with the cash
+        self.parts_left: Money | None = None  # what the parts leave to pay, while there are parts
         self.parts_cover = False  # the parts alone pay the whole fee
         self.change_left = False
         self.guard = guard
@@ -94,21 +94,63 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.closed_for_sign_in = False  # set when another attendant signed in meanwhile
 
     def compose(self) -> ComposeResult:
-        t = self.ticket
         tz = self.config.site.tz
         with Vertical() as box:
-            box.border_title = _("Exit {lane} · {plate}").format(lane=t.lane_id, plate=self.config.site.plates.display(t.visit.plate))
+            box.border_title = self._title()
             with VerticalScroll(id="info"):
                 yield Static(self._details(tz), id="details")
                 yield Static(self._fee_table(), id="fee")
                 yield Static("", id="qr")
-            yield Label(_("To pay: {due}").format(due=t.due), id="due")
-            yield Input(placeholder=_("cash tendered ({currency}), Enter to pay").format(currency=t.due.currency), id="tendered")
+            yield Label(self._due_text(), id="due")
+            yield Input(placeholder=self._cash_hint(), id="tendered")
             yield Input(placeholder=_("card approval code / account id / reason"), id="reference")
             yield Static("", id="parts")
             yield Static("", id="message")
             yield Static("", id="queue")
         yield KeyHints("exit-desk", id="hints")
+
+    def _title(self) -> str:
+        t = self.ticket
+        return _("Exit {lane} · {plate}").format(lane=t.lane_id, plate=self.config.site.plates.display(t.visit.plate))
+
+    def _cash_hint(self) -> str:
+        return _("cash tendered ({currency}), Enter to pay").format(currency=self.ticket.due.currency)
+
+    def _due_text(self) -> str:
+        """The amount line: what is due, or once paid what was paid and the change."""
+        settled, due = self.settled, self.ticket.due
+        if settled is not None and settled.closed.visit.close_reason != "unpaid exit":
+            return _("Paid {due}  ·  change {change}").format(due=due, change=settled.change)
+        return _("To pay: {due}").format(due=due) + ("  " + _("(Enter lets the vehicle leave)") if due.is_zero and settled is None else "")
+
+    def _settled_text(self, settled: ExitSettled) -> str:
+        if settled.closed.visit.close_reason == "unpaid exit":
+            return _("Left unpaid: {due} recorded as owed. Gate opening. Enter closes.").format(due=self.ticket.due)
+        return _("PAID. Change: {change}. Gate opening. Enter closes.").format(change=settled.change)
+
+    def _parts_text(self, left: Money) -> str:
+        return _("Parts: {parts} · {left} left (Enter: cash)").format(
+            parts=", ".join(_(METHODS.get(p.method, p.method)) + " " + (p.amount_text or _("rest")) for p in self.parts),
+            left=left)
+
+    def retranslate(self) -> None:
+        """Redraw the desk's words in the current language (after a language switch). What
+        the fields hold stays; a settled desk says again what it settled, other one-off
+        messages keep the words they were said in."""
+        if not self.is_mounted:
+            return
+        self.query_one(Vertical).border_title = self._title()
+        self.query_one("#details", Static).update(self._details(self.config.site.tz))
+        self.query_one("#fee", Static).update(self._fee_table())
+        self.query_one("#due", Label).update(self._due_text())
+        self.query_one("#tendered", Input).placeholder = self._cash_hint()
+        self.query_one("#reference", Input).placeholder = _("card approval code / account id / reason")
+        if self.parts and self.parts_left is not None:
+            self._show("#parts", self._parts_text(self.parts_left))
+        if self.settled is not None:
+            self._say(self._settled_text(self.settled), "done")
+        self._show_queue()
+        self._hints()
 
     def _details(self, tz: tzinfo) -> Text:
         t = self.ticket
@@ -125,7 +167,7 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         text.append(label(labels[0]), style="dim").append(self.config.site.plates.display(t.visit.plate), style="bold").append("\n")
         text.append(label(labels[1]), style="dim").append(f"{date_time(entry)}  ({t.visit.entry_lane})\n")
         text.append(label(labels[2]), style="dim").append(f"{date_time(exit_)}  ({t.lane_id})\n")
-        text.append(label(labels[3]), style="dim").append(format_duration(exit_ - entry))
+        text.append(label(labels[3]), style="dim").append(duration(exit_ - entry))
         if t.visit.paid_minor:
             text.append("\n" + label(labels[4]), style="dim").append(str(Money(t.visit.paid_minor, t.due.currency)))
         return text
@@ -289,11 +331,8 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         if left.is_zero:
             self._commit(list(self.parts))
             return
-        self._show("#parts",
-            _("Parts: {parts} · {left} left (Enter: cash)").format(
-                parts=", ".join(_(METHODS.get(p.method, p.method)) + " " + (p.amount_text or _("rest")) for p in self.parts),
-                left=left)
-        )
+        self.parts_left = left
+        self._show("#parts", self._parts_text(left))
         self._say(_("{left} left: type the cash handed over, then Enter").format(left=left))
         self.query_one("#tendered", Input).focus()
 
@@ -332,10 +371,11 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     def _show_ticket(self, ticket: ExitTicket) -> None:
         self.ticket = ticket
         self.parts.clear()
+        self.parts_left = None
         self.parts_cover = False
         self._show("#parts", "")
         self.query_one("#fee", Static).update(self._fee_table())
-        self.query_one("#due", Label).update(_("To pay: {due}").format(due=ticket.due) + ("  " + _("(Enter lets the vehicle leave)") if ticket.due.is_zero else ""))
+        self.query_one("#due", Label).update(self._due_text())
         self._say(_("fee changed"), "done")
         self.query_one("#tendered", Input).focus()
 
@@ -418,11 +458,9 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
         self.paying = False
         self.settled = settled
         self.query_one(Input).disabled = False
-        if settled.closed.visit.close_reason == "unpaid exit":
-            self._say(_("Left unpaid: {due} recorded as owed. Gate opening. Enter closes.").format(due=self.ticket.due), "done")
-        else:
-            self._say(_("PAID. Change: {change}. Gate opening. Enter closes.").format(change=settled.change), "done")
-            self.query_one("#due", Label).update(_("Paid {due}  ·  change {change}").format(due=self.ticket.due, change=settled.change))
+        self._say(self._settled_text(settled), "done")
+        if settled.closed.visit.close_reason != "unpaid exit":
+            self.query_one("#due", Label).update(self._due_text())
         self.query_one("#tendered", Input).focus()
         self._hints()
         self.refresh_bindings()

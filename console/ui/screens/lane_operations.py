@@ -4,7 +4,7 @@ choice; the app sends it to the site, which validates and audits it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -152,18 +152,20 @@ class PlateChoiceScreen(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = bindings_for("plate-choice")
     DEFAULT_CSS = _MODAL_CSS.format(name="PlateChoiceScreen")
 
-    def __init__(self, lane_id: str, read_plate: str, candidates: tuple[str, ...]) -> None:
+    def __init__(self, lane_id: str, read_plate: str, candidates: tuple[str, ...], *, shown: Callable[[str], str] = str) -> None:
         super().__init__(id="plate-choice")
         self.lane_id = lane_id
         self.read_plate = read_plate
         self.candidates = candidates
+        # Plates are kept canonical (粤BD12345) and shown as written (粤B·D12345).
+        self.shown = shown
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = _("{lane}: plate read {plate}").format(lane=self.lane_id, plate=self.read_plate)
+            box.border_title = _("{lane}: plate read {plate}").format(lane=self.lane_id, plate=self.shown(self.read_plate))
             yield Label(_("No visit has that plate. Compare with the vehicle and pick the right one:"))
             yield OptionList(
-                *[Option(f"{plate}", id=plate) for plate in self.candidates],
+                *[Option(self.shown(plate), id=plate) for plate in self.candidates],
                 Option(_("None of these (unknown entry)"), id=NONE_OF_THESE),
                 id="choices",
             )
@@ -195,14 +197,15 @@ class UnknownEntryScreen(ModalScreen[UnknownEntryRequest | None]):
     BINDINGS: ClassVar[list[BindingType]] = bindings_for("unknown-entry")
     DEFAULT_CSS = _MODAL_CSS.format(name="UnknownEntryScreen")
 
-    def __init__(self, lane_id: str, plate: str) -> None:
+    def __init__(self, lane_id: str, plate: str, *, shown: Callable[[str], str] = str) -> None:
         super().__init__(id="unknown-entry")
         self.lane_id = lane_id
         self.plate = plate
+        self.shown = shown  # the plate as written, for the title
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = _("{lane}: no visit for {plate}").format(lane=self.lane_id, plate=self.plate)
+            box.border_title = _("{lane}: no visit for {plate}").format(lane=self.lane_id, plate=self.shown(self.plate))
             yield Label(_("Charge"))
             yield Select(
                 [(_("Lost-ticket fee"), "lost"), (_("From an entry time the driver states"), "time")],

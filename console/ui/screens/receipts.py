@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
+from console.formats import short_date_time
 from console.i18n import N_, _, ngettext
 from console.site.errors import SiteError
 from console.ui.actions import bindings_for
@@ -70,7 +71,7 @@ class ReceiptsScreen(ModalScreen[None]):
                 state = ngettext("waiting ({count} try)", "waiting ({count} tries)", r.attempts).format(count=r.attempts)
                 state += f": {r.last_error}" if r.last_error else ""
             table.add_row(str(r.number), r.kind, r.content.get("plate_shown") or r.content.get("plate", ""), r.content.get("total", ""),
-                          f"{r.created_at.astimezone(tz):%d.%m. %H:%M}", state[:60], key=str(r.number))
+                          short_date_time(r.created_at, tz), state[:60], key=str(r.number))
 
     @on(DataTable.RowSelected)
     def selected(self, event: DataTable.RowSelected) -> None:

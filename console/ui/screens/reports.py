@@ -27,8 +27,8 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Label, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from console import formats
 from console.domain.money import Money, currency_exponent
-from console.domain.visits import format_duration
 from console.i18n import N_, _
 from console.reports.model import OVERRIDE_LABELS, ManagerReport, label
 from console.reports.queries import MAX_RANGE_DAYS
@@ -176,10 +176,10 @@ class ManagerReportsScreen(Screen[None]):
         if message.request != self._request:
             return  # an older range finished after a newer one was asked for
         self.report = m = message.report
-        average = format_duration(m.dwell_average) if m.dwell_average is not None else "-"
+        average = formats.duration(m.dwell_average) if m.dwell_average is not None else "-"
         methods = " · ".join(f"{x.label} {x.amount}" for x in m.methods) or _("no payments")
         summary = Text()
-        summary.append(f"{m.start:%d.%m.%Y} – {m.end:%d.%m.%Y}  ", style="bold")
+        summary.append(f"{formats.day(m.start)} – {formats.day(m.end)}  ", style="bold")
         summary.append(_("Revenue {total} ({count} payments: {methods})").format(total=m.revenue_total, count=m.payment_count, methods=methods) + "\n")
         summary.append(_("{entries} entries · {exits} exits · average stay {average} · times in {zone}").format(entries=m.entries, exits=m.exits, average=average, zone=m.tz_name))
         self.query_one("#summary", Static).update(summary)
@@ -199,7 +199,7 @@ class ManagerReportsScreen(Screen[None]):
         plt = day.plt
         plt.clear_data()
         plt.clear_figure()
-        labels = [f"{d.day:%d.%m}" for d in m.days]
+        labels = [formats.day_month(d.day) for d in m.days]
         plt.bar(labels, [_units(d.revenue) for d in m.days])
         plt.title(_("Revenue by day ({currency})").format(currency=currency))
         day.refresh()

@@ -23,13 +23,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
+from console import formats
 from console.domain.money import Money
 from console.i18n import _
 from console.reports.model import ShiftReport
 from console.ui.actions import bindings_for
 from console.ui.widgets.key_hints import KeyHints
-
-_STAMP = "%d.%m.%Y %H:%M"
 
 
 def _signed(amount: Money) -> str:
@@ -51,8 +50,8 @@ def render_shift_report(report: ShiftReport, *, error_color: str = "red") -> lis
     head = Text()
     head.append(f"{r.site_name}  " if r.site_name else "", style="bold")
     head.append(r.title, style="bold reverse" if not r.is_final else "bold")
-    head.append("\n" + _("Booth {booth} · attendant {name}").format(booth=r.booth_id, name=r.attendant) + f" · {r.local(r.opened_at):{_STAMP}} – ")
-    head.append(f"{r.local(r.window_end):{_STAMP}}" + ("" if r.is_final else " " + _("(now)")))
+    head.append("\n" + _("Booth {booth} · attendant {name}").format(booth=r.booth_id, name=r.attendant) + f" · {formats.date_time(r.local(r.opened_at))} – ")
+    head.append(formats.date_time(r.local(r.window_end)) + ("" if r.is_final else " " + _("(now)")))
     if r.closed_by:
         head.append(" · " + _("closed by {name}").format(name=r.closed_by))
     head.append("\n" + _("Shift {shift} · times in {zone}").format(shift=r.shift_id, zone=r.tz_name), style="dim")
@@ -92,11 +91,11 @@ def render_shift_report(report: ShiftReport, *, error_color: str = "red") -> lis
                        _("Time"), _("Kind"), _("Plate"), _("Quoted"), _("New"), _("Reason"), _("By"), right=(3, 4))
     for o in r.overrides:
         who = o.actor + (f" / {o.approved_by}" if o.approved_by else "")
-        overrides.add_row(f"{r.local(o.at):%H:%M}", o.label, o.plate, str(o.quoted), str(o.new), o.reason, who)
+        overrides.add_row(formats.clock(r.local(o.at)), o.label, o.plate, str(o.quoted), str(o.new), o.reason, who)
 
     gates = _table(_("Gate opened without payment ({count})").format(count=len(r.gate_opens)), _("Time"), _("Lane"), _("Reason"), _("Note"), _("Plate"), _("By"))
     for g in r.gate_opens:
-        gates.add_row(f"{r.local(g.at):%H:%M}", g.lane, g.reason, g.note, g.plate or "", g.actor)
+        gates.add_row(formats.clock(r.local(g.at)), g.lane, g.reason, g.note, g.plate or "", g.actor)
 
     receipts = _table(_("Receipts"), _("Kind"), _("Count"), _("Printed"), _("Numbers"), right=(1, 2))
     for x in r.receipts:
@@ -106,7 +105,7 @@ def render_shift_report(report: ShiftReport, *, error_color: str = "red") -> lis
     debts = _table(_("Unpaid exits ({count}) · owed {total}").format(count=len(r.debts), total=r.debts_total), _("Time"), _("Plate"), _("Amount"),
                    _("Reason"), _("By"), _("Settled"), right=(2,))
     for d in r.debts:
-        debts.add_row(f"{r.local(d.at):%H:%M}", d.plate, str(d.amount), d.reason, d.actor, _("yes") if d.settled_at else "")
+        debts.add_row(formats.clock(r.local(d.at)), d.plate, str(d.amount), d.reason, d.actor, _("yes") if d.settled_at else "")
 
     sections: list[tuple[str, RenderableType]] = [
         ("head", head), ("payments", pay), ("cash", cash), ("visits", visits), ("overrides", overrides),
@@ -115,7 +114,7 @@ def render_shift_report(report: ShiftReport, *, error_color: str = "red") -> lis
     if r.adjustments:
         adjust = _table(_("Occupancy corrections ({count})").format(count=len(r.adjustments)), _("Time"), _("Zone"), _("Change"), _("Reason"), _("By"), right=(2,))
         for a in r.adjustments:
-            adjust.add_row(f"{r.local(a.at):%H:%M}", a.zone, f"{a.delta:+d}", a.reason, a.actor)
+            adjust.add_row(formats.clock(r.local(a.at)), a.zone, f"{a.delta:+d}", a.reason, a.actor)
         sections.append(("adjustments", adjust))
     if r.note:
         sections.append(("note", Text(_("Note: {note}").format(note=r.note))))
@@ -193,7 +192,7 @@ class ShiftReportScreen(Screen[None]):
         await body.remove_children()
         await body.mount_all([Static(renderable, id=f"section-{name}") for name, renderable in render_shift_report(message.report, error_color=self.app.current_theme.error or "red")])
         r = message.report
-        self._say(_("{title} · built {time}").format(title=r.title, time=f"{r.local(r.generated_at):%H:%M:%S}"))
+        self._say(_("{title} · built {time}").format(title=r.title, time=formats.clock(r.local(r.generated_at), seconds=True)))
         body.focus()
 
     @on(Failed)

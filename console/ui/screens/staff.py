@@ -109,8 +109,9 @@ class SignInScreen(_Form[SignedIn]):
     SITE_EVENTS: ClassVar[tuple[type[SiteEvent], ...]] = (LaneChanged,)
 
     def __init__(self, staff: StaffService, site_name: str, last_user: str = "", *, lanes: Sequence[LaneSnapshot] = (),
-                 tz: ZoneInfo | None = None, armed: bool = True) -> None:
+                 tz: ZoneInfo | None = None, armed: bool = True, shown: Callable[[str], str] = str) -> None:
         super().__init__(staff, id="sign-in")
+        self.shown = shown  # a stored plate as it is written
         self.site_name = site_name
         self.last_user = last_user
         self.lanes = {lane.id: lane for lane in lanes}
@@ -126,14 +127,24 @@ class SignInScreen(_Form[SignedIn]):
         with Vertical(id="signin-box") as box:
             box.border_title = _("{site}: sign in").format(site=self.site_name)
             with Horizontal(id="signin-fields"):
-                yield Label(_("Name"))
+                yield Label(_("Name"), id="name-label")
                 yield Input(value=self.last_user, id="name")
-                yield Label(_("PIN"))
+                yield Label(_("PIN"), id="pin-label")
                 yield Input(password=True, id="pin")
             yield Label(self._hint(), id="hint", classes="hint")
             yield Label("", id="error")
-        # The language key too: whoever walks up may read the other language.
-        yield KeyHints("sign-in", [(N_("Enter"), N_("next field / sign in"))], app_keys=("booth.language",))
+        yield KeyHints("sign-in", [(N_("Enter"), N_("next field / sign in"))])
+
+    def retranslate(self) -> None:
+        """Redraw the words in the current language (the language key works while locked);
+        what the fields hold stays."""
+        self.query_one("#signin-box", Vertical).border_title = _("{site}: sign in").format(site=self.site_name)
+        self.query_one("#name-label", Label).update(_("Name"))
+        self.query_one("#pin-label", Label).update(_("PIN"))
+        self.query_one("#hint", Label).update(self._hint())
+        for panel in self.query(LanePanel).results(LanePanel):
+            panel.show(panel.lane)
+        self._show_queue()
 
     def _hint(self) -> str:
         if not self.armed:
@@ -159,7 +170,7 @@ class SignInScreen(_Form[SignedIn]):
             return
         if event.key == "enter":
             self._arm()
-        if event.key != "ctrl+q":
+        if event.key not in ("ctrl+q", "ctrl+o"):  # quitting and the language type into no field
             event.stop()
             event.prevent_default()
 
@@ -177,7 +188,7 @@ class SignInScreen(_Form[SignedIn]):
             text = _("No vehicle is waiting at an exit.")
         else:
             waiting.sort(key=lambda t: t.exit_at)
-            items = "  ·  ".join(f"{t.lane_id} {t.visit.plate} {t.due}" for t in waiting)
+            items = "  ·  ".join(f"{t.lane_id} {self.shown(t.visit.plate)} {t.due}" for t in waiting)
             text = ngettext("{n} vehicle waiting: {items}", "{n} vehicles waiting: {items}", len(waiting)).format(n=len(waiting), items=items)
         for label in self.query("#queue").results(Label):
             label.update(text)
