@@ -17,6 +17,9 @@ from console.site.errors import SiteError
 from console.ui.actions import bindings_for
 from console.ui.widgets.key_hints import KeyHints
 
+# What each kind of stored document is called in the list (a kind not named here shows as stored).
+KIND_LABELS: dict[str, str] = {"receipt": N_("receipt"), "reprint": N_("reprint"), "shift_report": N_("shift report")}
+
 if TYPE_CHECKING:
     from console.site.documents import Documents
     from console.store.receipts import Receipt
@@ -70,7 +73,7 @@ class ReceiptsScreen(ModalScreen[None]):
             else:
                 state = ngettext("waiting ({count} try)", "waiting ({count} tries)", r.attempts).format(count=r.attempts)
                 state += f": {r.last_error}" if r.last_error else ""
-            table.add_row(str(r.number), r.kind, r.content.get("plate_shown") or r.content.get("plate", ""), r.content.get("total", ""),
+            table.add_row(str(r.number), _(KIND_LABELS[r.kind]) if r.kind in KIND_LABELS else r.kind, r.content.get("plate_shown") or r.content.get("plate", ""), r.content.get("total", ""),
                           short_date_time(r.created_at, tz), state[:60], key=str(r.number))
 
     @on(DataTable.RowSelected)
