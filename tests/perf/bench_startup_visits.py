@@ -116,13 +116,13 @@ def _generator() -> Any:
 def statements_at_start(site_path: Path, db: Path, top: int = 8) -> None:
     """Build and start the site in this process with every statement timed; print the
     slowest with their query plans."""
+    import logging
+
     from sqlalchemy import event
 
     from console.site.build import build_site, open_store
     from console.site.config import load_site
     from console.store.engine import check_integrity, make_engine, sqlite_url
-
-    import logging
 
     logging.getLogger().addHandler(logging.NullHandler())  # the console's log lines are not figures
     timings: list[tuple[float, str, Any]] = []
