@@ -7,7 +7,7 @@ The big database is made by scripts/generate_visits.py (a year of a busy booth: 
 their payments, receipts, shifts and audit entries) and reused between runs, as
 tests/perf/bench_reports.py does. The console runs in a real pseudo-terminal of 80x24 as
 an attendant starts it: `booth run --site FILE --db URL`, on a site file of the demo's
-lanes marked `simulated = true` with no traffic of its own, so nothing is written to the
+lanes marked `simulated = true` with no traffic of its own and no printer, so nothing is written to the
 books. Two times are printed per database:
 
 - first frame: exec to the lanes drawn on the terminal (the screen comes first, drawn from
@@ -56,6 +56,9 @@ def site_file(folder: Path) -> Path:
     # The elevator stays off: its camera's start is the picture libraries' time, not the database's.
     text = re.sub(r'^url = "sim://\?cars=.*$', 'url = ""', text, count=1, flags=re.MULTILINE)
     text = text.replace("arrivals_per_hour = 30", "arrivals_per_hour = 0").replace("sim://?plugged=2", "sim://?plugged=0")
+    # No printer: the generated year leaves some receipts unprinted, which a printer would
+    # take at start (the print queue's time, not the start's).
+    text = text.replace('url = "file://receipts.bin"', 'url = ""')
     path = folder / "site.toml"
     path.write_text(text, encoding="utf-8")
     from console.site.config import load_site
