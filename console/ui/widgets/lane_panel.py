@@ -78,8 +78,8 @@ class LanePanel(Static):
         gate_part = Content.assemble(_("Gate") + "  ", (gate, gate_style))
         loop_part = Content.assemble(_("Loop") + "  ", loop)
         both = Content.assemble(gate_part, "   ", loop_part)
-        # Narrow or not by the longest words, not the present ones: every panel keeps its
-        # form (and its height) whatever its lane does.
+        # Narrow or not by the longest words, not the present ones: a panel keeps its form
+        # whatever its lane does, so the lines do not jump about as the barrier moves.
         longest = (cell_len(_("Gate")) + 2 + max(cell_len(_(word)) for word in GATE_STATES.values()) + 3
                    + cell_len(_("Loop")) + 2 + max(cell_len(_("VEHICLE")), cell_len(_("free"))))
         narrow = longest > min(width, row_width or width)
