@@ -129,3 +129,7 @@ class Site:
                 hook()
             except Exception:
                 log.exception("a stop hook failed")
+        try:
+            self.store.close_cleanly()  # last: nothing of this run writes after it
+        except Exception:
+            log.exception("the database was not closed cleanly")

@@ -278,6 +278,8 @@ def restore(copy: Path, database: Path, now: datetime, *, known_revision: KnownR
 
 def _move_aside(database: Path, now: datetime) -> tuple[Path, ...]:
     """Move the live database and its -wal / -shm, byte for byte, into `replaced/`."""
+    # The note of the old file's clean close does not describe the restored one.
+    Path(f"{database}.closed").unlink(missing_ok=True)
     if database.exists():
         try:
             # Nobody else has it open (we hold the lock): closing the only connection

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from sqlmodel import Session
 
 from console.i18n import N_
-from console.store.engine import READ_ONLY, StoreError, explain
+from console.store.engine import READ_ONLY, StoreError, explain, mark_clean_close
 from console.store.stall import WATCHDOG, stall_timeout_of
 
 log = logging.getLogger(__name__)
@@ -143,3 +143,8 @@ class Store:
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, and in tests)."""
         self.engine.dispose()
+
+    def close_cleanly(self) -> None:
+        """Close every pooled connection at the end of a run and note an SQLite file as
+        it was left, so the next start need not read all of it (engine.check_integrity)."""
+        mark_clean_close(self.engine)

@@ -282,10 +282,70 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     return engine
 
 
-def check_integrity(engine: Engine) -> None:
-    """Refuse a damaged SQLite file, naming the way back (a verified backup)."""
+def _sqlite_file(engine: Engine) -> Path | None:
     if engine.url.get_backend_name() != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    return Path(str(engine.url.database))
+
+
+def _closed_marker(path: Path) -> Path:
+    return path.with_name(path.name + ".closed")
+
+
+def _file_stamp(path: Path) -> str | None:
+    """What identifies the file as it was left: size, modification time and SQLite's
+    change counter (header bytes 24-27). None while a write-ahead log holds changes."""
+    wal = path.with_name(path.name + "-wal")
+    try:
+        if wal.exists() and wal.stat().st_size > 0:
+            return None
+        stat = path.stat()
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except OSError:
+        return None
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{header[24:28].hex()}"
+
+
+def mark_clean_close(engine: Engine) -> None:
+    """After the console's last connection closed: note the SQLite file as it was left,
+    so the next start may skip reading every page when nothing touched it since."""
+    path = _sqlite_file(engine)
+    if path is None:
         return
+    engine.dispose()
+    stamp = _file_stamp(path)
+    if stamp is not None:
+        try:
+            _closed_marker(path).write_text(stamp, encoding="ascii")
+        except OSError:
+            pass  # no marker: the next start checks the whole file, as without one
+
+
+def check_integrity(engine: Engine) -> str:
+    """Refuse a damaged SQLite file, naming the way back (a verified backup). Returns
+    "checked", or "unchanged" when the file is exactly as the console left it at a clean
+    close (then its pages are not read again: on a year of visits that is seconds), or
+    "not a file" for PostgreSQL and memory databases.
+
+    The note of a clean close is removed first, so a start that crashes leaves none and
+    the next start reads every page; any write by anyone since the close (a new size,
+    time or change counter, or a write-ahead log) means a full check as well."""
+    path = _sqlite_file(engine)
+    if path is None:
+        return "not a file"
+    marker = _closed_marker(path)
+    try:
+        left = marker.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        left = None
+    if left is not None:
+        try:
+            marker.unlink()
+        except OSError:
+            left = None  # a marker that cannot be removed is not trusted
+    if left is not None and left == _file_stamp(path):
+        return "unchanged"
     try:
         with engine.connect() as conn:
             problems = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
@@ -296,3 +356,4 @@ def check_integrity(engine: Engine) -> None:
             "the database {file} is damaged ({problem}); nothing was changed. Stop every booth program, then restore "
             "the last good backup: `booth restore FILE` (`booth backup --status` names the newest)"
         ).format(file=engine.url.database, problem="; ".join(problems)[:300]))
+    return "checked"

@@ -110,3 +110,34 @@ async def test_a_long_status_is_cut_last_and_says_so(store, language: str) -> No
             assert any("…" in line for line in lines)  # what did not fit is marked, not silently dropped
     finally:
         set_language("en")
+
+
+async def test_the_lock_screen_panels_keep_every_line_at_80x24(store) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(T0)
+    site = screen_site(store, "zh", clock)
+    set_language("zh_CN")
+    try:
+        app = BoothApp(site, attendant="ann")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.dashboard.site is not None)
+            site.lanes.gates["IN1"].arrive(PLATE["zh"])  # type: ignore[attr-defined]
+            await until(pilot, lambda: site.board.occupancy()[0].occupied == 1)
+            clock.advance(hours=2, minutes=5)
+            site.lanes.gates["OUT1"].arrive(PLATE["zh"])  # type: ignore[attr-defined]
+            await until(pilot, lambda: isinstance(app.screen, ExitDeskScreen) and app.screen.ready)
+            due = str(app.screen.ticket.due)
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is app.dashboard)
+            height = app.dashboard.query_one("#lane-OUT1", LanePanel).region.height
+            await pilot.press("ctrl+l")
+            await until(pilot, lambda: app.screen.id == "sign-in")
+            panel = app.screen.query_one("#lane-OUT1", LanePanel)
+            await until(pilot, lambda: panel.lane.pending is not None)
+            panel.show(replace(panel.lane, health="degraded"))  # the sixth line: the device's health
+            await pilot.pause()
+            assert panel.region.height == height
+            lines = panel_lines(app, panel)
+            for text in (_("CLOSED"), _("VEHICLE"), due, _("degraded")):
+                assert _whole(lines, text), f"{text!r} not whole in {lines}"
+    finally:
+        set_language("en")

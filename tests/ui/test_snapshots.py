@@ -1,6 +1,6 @@
 """Snapshots of the attendant's main screens at 80x24 and 120x40, in English and in Chinese:
 the dashboard with a vehicle waiting, the exit desk for it (F3), the receipts after it paid
-(F7), the shift close (F10) and the charging piles (F12). One working day's path through a
+(F7), the shift close (F10), the charging piles (F12) and the lock screen (ctrl+l). One working day's path through a
 real site (simulated lanes, real SQLite, a fixed clock, fixed seeds), driven by Pilot.
 
 Each screen is also checked for what must be on it whole (the plate, the fee, the keys), so
@@ -125,5 +125,16 @@ async def test_main_screens(store, tmp_path: Path, language: str, size: tuple[in
             _has(shown, "EB1", "esc")
             _hints_whole(app)
             compare(f"charging-{tag}", shown)
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is app.dashboard)
+
+            # ctrl+l: the lock screen keeps the lanes in view, read-only.
+            await pilot.press("ctrl+l")
+            await until(pilot, lambda: app.screen.id == "sign-in")
+            await _settled(pilot, app)
+            shown = screen_text(app)
+            _has(shown, "IN1", "OUT2", "^q")
+            _hints_whole(app)
+            compare(f"lock-{tag}", shown)
     finally:
         set_language("en")

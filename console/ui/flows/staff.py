@@ -53,7 +53,7 @@ class StaffFlow(Flow):
         """Cover the console until someone signs in with a PIN; the lanes stay in view.
         After a lock the form waits for Enter, so keys typed meanwhile go nowhere."""
         screen = SignInScreen(self.site.staff, self.app.config.site.name, last_user, lanes=self.site.board.lanes(),
-                              tz=self.app.config.site.tz, armed=not locked, shown=self.app.config.site.plates.display)
+                              tz=self.app.config.site.tz, armed=not locked, plate_text=self.app.config.site.plates.display)
         self.app.push_screen(screen, self._signed_in)
 
     def lock(self) -> None:

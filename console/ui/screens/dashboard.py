@@ -87,10 +87,13 @@ class DashboardScreen(Screen[None]):
         """How many vehicles wait to pay, per exit lane and in all, and for how long."""
         if self.site is None:
             return
+        lines = list(self.query("#queue").results(Static))
+        if not lines:
+            return  # the screen is being taken down (the console quits while events arrive)
+        line = lines[0]
         board = self.site.board
         waiting = board.queue()
         by_lane = board.waiting_by_lane()
-        line = self.query_one("#queue", Static)
         line.set_class(bool(waiting), "-waiting")
         if not waiting:
             line.update(_("Waiting to pay: none"))

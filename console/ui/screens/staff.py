@@ -109,9 +109,9 @@ class SignInScreen(_Form[SignedIn]):
     SITE_EVENTS: ClassVar[tuple[type[SiteEvent], ...]] = (LaneChanged,)
 
     def __init__(self, staff: StaffService, site_name: str, last_user: str = "", *, lanes: Sequence[LaneSnapshot] = (),
-                 tz: ZoneInfo | None = None, armed: bool = True, shown: Callable[[str], str] = str) -> None:
+                 tz: ZoneInfo | None = None, armed: bool = True, plate_text: Callable[[str], str] = str) -> None:
         super().__init__(staff, id="sign-in")
-        self.shown = shown  # a stored plate as it is written
+        self.plate_text = plate_text  # the site's way of writing a plate, as on the dashboard
         self.site_name = site_name
         self.last_user = last_user
         self.lanes = {lane.id: lane for lane in lanes}
@@ -122,7 +122,7 @@ class SignInScreen(_Form[SignedIn]):
         yield Header()
         with Grid(id="locked-lanes"):
             for lane in self.lanes.values():
-                yield LanePanel(lane, self.tz)
+                yield LanePanel(lane, self.tz, plate_text=self.plate_text)
         yield Label("", id="queue")
         with Vertical(id="signin-box") as box:
             box.border_title = _("{site}: sign in").format(site=self.site_name)
@@ -188,7 +188,7 @@ class SignInScreen(_Form[SignedIn]):
             text = _("No vehicle is waiting at an exit.")
         else:
             waiting.sort(key=lambda t: t.exit_at)
-            items = "  ·  ".join(f"{t.lane_id} {self.shown(t.visit.plate)} {t.due}" for t in waiting)
+            items = "  ·  ".join(f"{t.lane_id} {self.plate_text(t.visit.plate)} {t.due}" for t in waiting)
             text = ngettext("{n} vehicle waiting: {items}", "{n} vehicles waiting: {items}", len(waiting)).format(n=len(waiting), items=items)
         for label in self.query("#queue").results(Label):
             label.update(text)

@@ -18,11 +18,11 @@ GATE_STATES = {"open": N_("OPEN"), "closed": N_("CLOSED"), "opening": N_("OPENIN
 HEALTH = {"connecting": N_("connecting"), "degraded": N_("degraded"), "fault": N_("fault"), "offline": N_("offline")}
 
 
-# Content lines a panel has: five fit every state on one line each once a panel is wide
-# enough for "Gate … Loop …" side by side; a narrow panel (four lanes at 80 columns) puts
-# them on two lines and gets one more, so the plate and the fee owed are never cut.
-LINES_WIDE = 5
-LINES_NARROW = 6
+# Content lines of a panel: the most that must show whole is six (the barrier and the loop
+# on two lines in a narrow panel, the plate, a waiting vehicle's plate and its fee, the
+# device's health). One fixed height for every panel and width keeps the rows of panels
+# even and the grid's height known before the first frame.
+LINES = 6
 
 
 class LanePanel(Static):
@@ -35,12 +35,11 @@ class LanePanel(Static):
 
     DEFAULT_CSS = """
     LanePanel {
-        height: 7;
+        height: 8;
         border: round $secondary;
         padding: 0 1;
         background: $surface;
     }
-    LanePanel.-narrow { height: 8; }
     LanePanel.-pending { border: heavy $accent; }
     LanePanel.-fault { border: heavy $error; }
     LanePanel.-offline { border: dashed $error; }
@@ -65,7 +64,7 @@ class LanePanel(Static):
 
     def _narrowest(self) -> int:
         """The content width of the narrowest panel beside this one: panels in a row
-        differ by a cell, and they take one form so that they keep one height."""
+        differ by a cell, and they take one form so that the row reads alike."""
         widths = [p.content_size.width for p in (self.parent.children if self.parent else ()) if isinstance(p, LanePanel)]
         return min((w for w in widths if w > 0), default=self._width())
 
@@ -79,12 +78,12 @@ class LanePanel(Static):
         gate_part = Content.assemble(_("Gate") + "  ", (gate, gate_style))
         loop_part = Content.assemble(_("Loop") + "  ", loop)
         both = Content.assemble(gate_part, "   ", loop_part)
-        # Narrow or not by the longest words, not the present ones: every panel keeps its
-        # form (and its height) whatever its lane does.
+        # Narrow or not by the longest words, not the present ones: a panel keeps its form
+        # whatever its lane does, so the lines do not jump about as the barrier moves.
         longest = (cell_len(_("Gate")) + 2 + max(cell_len(_(word)) for word in GATE_STATES.values()) + 3
                    + cell_len(_("Loop")) + 2 + max(cell_len(_("VEHICLE")), cell_len(_("free"))))
         narrow = longest > min(width, row_width or width)
-        budget = LINES_NARROW if narrow else LINES_WIDE
+        budget = LINES
         first: list[Content] = [gate_part, loop_part] if narrow else [both]
 
         plate = self.plate_text(lane.last_plate) if lane.last_plate else "—"
@@ -133,8 +132,7 @@ class LanePanel(Static):
         arrow = "▼ " + _("ENTRY") if lane.direction == "entry" else "▲ " + _("EXIT")
         self.border_title = f"{lane.id} · {lane.name}"
         self.border_subtitle = f"{arrow} → {lane.zone}"
-        lines, narrow = self.lines(lane, self._width(), self._narrowest())
-        self.set_class(narrow, "-narrow")
+        lines, _narrow = self.lines(lane, self._width(), self._narrowest())
         self.update(Content("\n").join(lines))
         self.set_class(lane.pending is not None, "-pending")
         self.set_class(lane.gate == "fault", "-fault")
