@@ -51,6 +51,13 @@ def _connection(db: Session) -> Connection:
     return conn
 
 
+def _close_quietly(cursor: Any) -> None:
+    try:
+        cursor.close()
+    except Exception:  # noqa: BLE001 - the statement's own error is the one to report
+        pass
+
+
 class Prepared:
     """One Core statement, compiled once per dialect and run on the raw driver."""
 
@@ -93,10 +100,15 @@ class Prepared:
         try:
             cursor.execute(c.sql, bound)
         except Exception as exc:
-            cursor.close()
             error = dialect.loaded_dbapi.Error
             if isinstance(exc, error):
-                raise DBAPIError.instance(c.sql, bound, exc, error) from exc
+                # A lost connection must not go back to the pool (as SQLAlchemy would do).
+                gone = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+                _close_quietly(cursor)
+                if gone:
+                    conn.invalidate(exc)
+                raise DBAPIError.instance(c.sql, bound, exc, error, connection_invalidated=gone) from exc
+            _close_quietly(cursor)
             raise
         return cursor, c
 

@@ -84,17 +84,19 @@ def plate(i: int) -> str:
 
 
 def seed(store: Store, count: int) -> None:
-    """`count` visits inside, a third of the plates with two earlier stays on record."""
-    with store.write() as tx:
-        for i in range(count):
-            p = plate(i)
-            if i % 3 == 0:
-                for k in (3, 2):
-                    at = T0 - timedelta(days=k)
-                    v = visits.record_entry(tx, plate=p, zone="P1", lane="IN1", at=at, currency="EUR")
-                    tx.connection().execute(visits._VISITS.update().where(visits._VISITS.c.id == v.id).values(
-                        state="closed", exit_at=at + timedelta(hours=1), exit_lane="OUT1", fee_minor=250, paid_minor=250))
-            visits.record_entry(tx, plate=p, zone="P1", lane="IN1", at=T0 - timedelta(minutes=30 + i % 600), currency="EUR")
+    """`count` visits inside, a third of the plates with two earlier stays on record
+    (in transactions of 200 plates: one huge one would outlast the stall watch on PostgreSQL)."""
+    for first in range(0, count, 200):
+        with store.write() as tx:
+            for i in range(first, min(count, first + 200)):
+                p = plate(i)
+                if i % 3 == 0:
+                    for k in (3, 2):
+                        at = T0 - timedelta(days=k)
+                        v = visits.record_entry(tx, plate=p, zone="P1", lane="IN1", at=at, currency="EUR")
+                        tx.connection().execute(visits._VISITS.update().where(visits._VISITS.c.id == v.id).values(
+                            state="closed", exit_at=at + timedelta(hours=1), exit_lane="OUT1", fee_minor=250, paid_minor=250))
+                visits.record_entry(tx, plate=p, zone="P1", lane="IN1", at=T0 - timedelta(minutes=30 + i % 600), currency="EUR")
 
 
 def start_site(store: Store, clock: FixedClock) -> Site:

@@ -54,9 +54,12 @@ class StatementLog:
     def _mine(self) -> bool:
         return self._thread is not None and threading.get_ident() == self._thread
 
-    def _statement(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         if self._mine():
-            self._current.statements.append((statement, parameters, executemany))
+            # A multi-row INSERT (SQLAlchemy's "insertmanyvalues") is one execute of its own
+            # batch, though the context says executemany.
+            style = getattr(getattr(context, "execute_style", None), "name", "")
+            self._current.statements.append((statement, parameters, executemany and style != "INSERTMANYVALUES"))
 
     def _end(self, how: str) -> None:
         if not self._mine():
