@@ -285,6 +285,8 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
             for listener in connection.dispatch.before_cursor_execute:
                 listener(connection, cursor, sql, (), None, False)
             cursor.execute(sql)
+        except sqlite3.Error as exc:  # as SQLAlchemy's own error, like every other statement's
+            raise DBAPIError.instance(sql, (), exc, sqlite3.Error) from exc
         finally:
             cursor.close()
 
