@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -222,7 +224,8 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     # `--lang` chosen on the command line wins over the site file's language for this session.
     set_language(getattr(args, "lang", None) or config.ui.language)
     headless = demo and bool(getattr(args, "headless", False))
-    demo_cloud: DemoCloud | None = None
+    demo_clouds: list[DemoCloud] = []  # the demo's own cloud, once the site has started it
+    demo_cloud_sock: socket.socket | None = None
     if demo:
         db_path = Path(args.db) if args.db else folder / "demo.sqlite3"
         if not args.keep:
@@ -233,16 +236,16 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         speed = args.speed if args.speed is not None else config.simulation.speed * (100 if headless else 1)
         clock: Clock = ScaledClock(speed)
         if not headless and not config.cloud.url:
-            # A cloud of its own on loopback, so phone payments (ctrl+r) can be tried.
-            from console.site.demo import DemoCloud, with_demo_cloud
+            # A cloud of its own on loopback, so phone payments (ctrl+r) can be tried. Its
+            # port is reserved now; the cloud starts with the site, after the first frame.
+            from console.site.demo import DEMO_SITE_ID, demo_cloud_socket, linked_to
 
             try:
-                demo_cloud = DemoCloud(folder / "demo-cloud.sqlite3", "demo", config.site.name, config.site.currency, clock.now,
-                                       fresh=not args.keep).start()
-            except (OSError, RuntimeError, ValueError) as exc:
+                demo_cloud_sock, cloud_url = demo_cloud_socket()
+            except OSError as exc:
                 print(_("the demo runs without its cloud: {exc}").format(exc=exc), file=sys.stderr)
             else:
-                config = with_demo_cloud(config, demo_cloud)
+                config = linked_to(config, cloud_url, DEMO_SITE_ID)
     else:
         url = args.db or ""
         clock, speed = SystemClock(), 1.0
@@ -253,8 +256,20 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         from console.site.build import build_site, database_url, open_store
         from console.store.engine import StoreError
 
-        token = demo_cloud.token if demo_cloud is not None else None
-        cloud_token = (lambda: token) if token is not None else None
+        cloud_token = None
+        if demo_cloud_sock is not None:
+            from console.site.demo import DEMO_SITE_ID, DemoCloud
+
+            try:
+                cloud = DemoCloud(folder / "demo-cloud.sqlite3", DEMO_SITE_ID, config.site.name, config.site.currency, clock.now,
+                                  fresh=not args.keep, sock=demo_cloud_sock).start()
+            except (OSError, RuntimeError, ValueError) as exc:
+                # The link then says the cloud cannot be reached; the lanes work on.
+                logging.getLogger(__name__).warning("the demo runs without its cloud: %s", exc)
+            else:
+                demo_clouds.append(cloud)
+                token = cloud.token
+                cloud_token = lambda: token  # noqa: E731
         target = url or database_url(config)
         try:
             store = open_store(target, settings=config.engine_settings, integrity=True)
@@ -304,8 +319,10 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     try:
         app.run()
     finally:
-        if demo_cloud is not None:
-            demo_cloud.stop()
+        for cloud in demo_clouds:
+            cloud.stop()
+        if demo_cloud_sock is not None and not demo_clouds:
+            demo_cloud_sock.close()
     return app.return_code or 0
 
 

@@ -250,6 +250,11 @@ class AuditAnchors:
     def anchor(self) -> Anchor | None:
         """Anchor the current head now (no-op for an empty chain or an unchanged head)."""
         with self._lock:
+            # Looked at first without the write lock: an unchanged head (the usual case)
+            # must not hold up the lanes' writers.
+            peek = self.store.query(audit.head)
+            if peek is None or peek[0] == self._last:
+                return None
             with self.store.write() as tx:
                 last = audit.head(tx)
                 if last is None or last[0] == self._last:

@@ -6,17 +6,22 @@ free period of the first arrivals."""
 from __future__ import annotations
 
 import random
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from console.domain.staff import Role
 from console.site.config import SiteConfig
-from console.site.site import Site
-from console.store import visits
-from drivers.gate.simworld import Traffic
+from console.sync.server.listen import bind
+
+if TYPE_CHECKING:  # the site and its database stack load after the console's first frame
+    from console.site.site import Site
+    from drivers.gate.simworld import Traffic
+
+# The demo cloud's name for the demo site.
+DEMO_SITE_ID = "demo"
 
 # The README's "Demo identities" decision names these; the demo database is fresh on
 # every start, so they are created each time.
@@ -36,6 +41,8 @@ class Parked:
 def add_demo_staff(site: Site) -> None:
     """The demo's manager and attendant, unless the database has users already (--keep);
     and the demo's charging cards' PIN."""
+    from console.domain.staff import Role
+
     add_demo_card_pins(site)
     if not site.staff.needs_first_manager():
         return
@@ -61,6 +68,8 @@ def park_demo_cars(site: Site, traffic: Traffic, *, count: int = 45, seed: int |
     the desk within seconds of auto-pay going off until the cars that arrive meanwhile
     start leaving (45 cars: about 11 minutes). Entries are written in time order,
     oldest first, before the lanes start, like lane entries (audited, outbox)."""
+    from console.store import visits
+
     rng = random.Random(seed)
     now = site.clock.now()
     entry_lanes = [lane for lane in site.config.lanes if lane.direction == "entry"]
@@ -93,9 +102,10 @@ class DemoCloud:
     is the demo's, so it quotes the demo's stays as the booth does."""
 
     def __init__(self, db_path: Path, site_id: str, name: str, currency: str, now: Callable[[], datetime], *,
-                 fresh: bool = True) -> None:
+                 fresh: bool = True, sock: socket.socket | None = None) -> None:
         """`fresh`: a new database (as the demo's own is); False keeps the last run's books,
-        for `booth demo --keep`, whose events the cloud already has."""
+        for `booth demo --keep`, whose events the cloud already has. `sock`: the listening
+        socket reserved for it (`demo_cloud_socket`), else a free port is bound."""
         from console.sync.server.admin import register_site
         from console.sync.server.app import create_app
         from console.sync.server.db import open_cloud_db
@@ -106,7 +116,7 @@ class DemoCloud:
         self.engine = open_cloud_db(f"sqlite:///{db_path}")
         self.site_id = site_id
         self.token = register_site(self.engine, site_id, name=name, currency=currency)
-        self.server = ServerThread(create_app(self.engine, now=now))
+        self.server = ServerThread(create_app(self.engine, now=now), sock=sock)
 
     @property
     def url(self) -> str:
@@ -123,5 +133,18 @@ class DemoCloud:
 
 def with_demo_cloud(config: SiteConfig, cloud: DemoCloud) -> SiteConfig:
     """The demo site linked to its own cloud (the site file's `[cloud]` otherwise kept)."""
-    section = config.cloud.model_copy(update={"url": cloud.url, "site_id": cloud.site_id})
+    return linked_to(config, cloud.url, cloud.site_id)
+
+
+def linked_to(config: SiteConfig, url: str, site_id: str) -> SiteConfig:
+    """The site linked to the cloud at `url` as `site_id`."""
+    section = config.cloud.model_copy(update={"url": url, "site_id": site_id})
     return config.model_copy(update={"cloud": section})
+
+
+def demo_cloud_socket() -> tuple[socket.socket, str]:
+    """A loopback port for the demo's cloud, reserved (listening) before the console's first
+    frame, and its URL: the site file can name it at once, while the cloud itself (the web
+    stack, its database) starts later with the site, off the screen's path."""
+    sock = bind("127.0.0.1", 0)
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -31,6 +31,7 @@ from console.site.events import ExitSettled, ExitTicket
 from console.site.pricing import Membership, TariffPricing
 from console.site.receipts import receipt_content
 from console.store import cloud_copies, shifts, visits
+from console.store.cloud_copies import RemotePayment
 from console.store.database import Store
 from console.store.engine import StoreError
 from console.store.ids import new_id
@@ -44,6 +45,14 @@ EXIT_REASONS = {
     "paid": N_("paid"), "free": N_("free"), "paid remotely": N_("paid by phone"), "unpaid exit": N_("unpaid exit"),
     "nothing due": N_("nothing due"),
 }
+
+
+def _covering(payments: list[RemotePayment], due: Money) -> str | None:
+    """The id of the first phone payment that covers `due`, if any."""
+    for payment in payments:
+        if payment.currency == due.currency and payment.amount_minor >= due.minor:
+            return payment.id
+    return None
 
 
 class ExitService:
@@ -89,10 +98,7 @@ class ExitService:
             payments = self.store.query(cloud_copies.remote_payments_for, plate)
         except StoreError:
             return None
-        for payment in payments:
-            if payment.currency == due.currency and payment.amount_minor >= due.minor:
-                return payment.id
-        return None
+        return _covering(payments, due)
 
     # -- a plate at an exit ------------------------------------------------------------------
     @command(N_("cannot look up the plate"))
@@ -113,6 +119,8 @@ class ExitService:
         now = now or self.clock.now()
         if not self.board.has_lane(lane_id, "exit"):
             raise SiteError(_("{lane_id} is not an exit lane").format(lane_id=lane_id))
+        # One read transaction for everything the exit depends on (a consistent snapshot
+        # that never takes the write lock); no query is sent twice.
         with self.store.read() as tx:
             plate = self._exit_plate(tx, raw_plate)
             visit = visits.open_visit_for(tx, plate)
@@ -122,6 +130,7 @@ class ExitService:
             debts = visits.open_debts(tx, plate) if visit is not None else []
             previous = visits.previous_visits_for(tx, plate, visit.entry_at) if visit is not None else []
             found = cloud_copies.members_for(tx, plate, now) if visit is not None else []
+            phone = cloud_copies.remote_payments_for(tx, plate) if visit is not None else []
             memberships = [Membership(m.kind, m.name, m.plan) for m in found]
         if visit is None:
             if last is not None and last.exit_at is not None:
@@ -148,12 +157,12 @@ class ExitService:
             quote = replace(quote, total=quote.total + Money(sum(d[1] for d in debts), self.currency), items=quote.items + extra)
             self.bus.report("warning", _("{lane_id}: {plate} owes {debts} earlier unpaid exit(s); added to the fee").format(lane_id=lane_id, plate=plate, debts=len(debts)))
         ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts), facts=facts)
-        if self._leaves_by_itself(ticket, now):
+        if self._leaves_by_itself(ticket, now, phone):
             if not from_reader:
                 # The typed vehicle left: a ticket it replaced must not stay behind.
                 self._dropped([t for t in (self.board.ticket_at_lane(lane_id),) if t is not None and self.board.release(t.id)], plate)
             return None
-        ticket = self.with_phone_payments(ticket)
+        ticket = self.with_phone_payments(ticket, phone)
         self._dropped(self.board.hold(ticket, status=_("{plate}: {due} due").format(plate=plate, due=ticket.due), replacing=not from_reader), plate)
         return ticket
 
@@ -185,11 +194,11 @@ class ExitService:
                 raise PlateNotFound(exc.cleaned, tuple(m.plate for m in near)) from None
             raise
 
-    def _leaves_by_itself(self, ticket: ExitTicket, now: datetime) -> bool:
+    def _leaves_by_itself(self, ticket: ExitTicket, now: datetime, phone: list[RemotePayment]) -> bool:
         """Plan-less passes and whitelisted plates, stays with nothing due (a member plan
         that covers the whole stay among them) and stays paid by phone leave without the
-        attendant (with the network down too)."""
-        plate, debts = ticket.visit.plate, ticket.debt_ids
+        attendant (with the network down too). `phone`: the plate's unused phone payments."""
+        debts = ticket.debt_ids
         member = ticket.facts.free_pass
         if member is not None and not debts:
             quote = ticket.quote
@@ -199,24 +208,21 @@ class ExitService:
         if ticket.due.is_zero:
             self.settle(ticket, [], attendant="lane", reason=ticket.facts.plan_label if ticket.facts.plan else "free")
             return True
-        remote = self.remote_payment(plate, ticket.due)
+        remote = _covering(phone, ticket.due)
         if remote is not None:
             # The remote payment's id goes on the payment row, in the exit's own
             # transaction, so it can never be used twice.
             self.settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
             return True
-        if not debts and self._leave_within_exit_grace(ticket, now):
+        if not debts and self._leave_within_exit_grace(ticket, now, phone):
             return True
-        self.report_quote_difference(ticket, now)
+        self.report_quote_difference(ticket, now, phone)
         return False
 
-    def with_phone_payments(self, ticket: ExitTicket) -> ExitTicket:
+    def with_phone_payments(self, ticket: ExitTicket, payments: list[RemotePayment]) -> ExitTicket:
         """The ticket with the phone payments made during this stay that did not cover it
-        (paid, then the exit grace ran out): the desk collects only the difference."""
-        try:
-            payments = self.store.query(cloud_copies.remote_payments_for, ticket.visit.plate)
-        except StoreError:
-            return ticket
+        (paid, then the exit grace ran out): the desk collects only the difference.
+        `payments`: the plate's unused phone payments."""
         mine = tuple((p.id, p.amount_minor) for p in payments
                      if p.currency == self.currency and ticket.visit.entry_at <= p.paid_at <= ticket.exit_at)
         return replace(ticket, prepaid=mine) if mine else ticket
@@ -233,14 +239,11 @@ class ExitService:
             left -= part
         return [*taken, *payments]
 
-    def report_quote_difference(self, ticket: ExitTicket, now: datetime) -> None:
+    def report_quote_difference(self, ticket: ExitTicket, now: datetime, payments: list[RemotePayment]) -> None:
         """A phone payment that does not cover the booth's fee: the booth's quote wins at
         the gate (the vehicle waits for the desk); the difference is reported once per
-        visit and payment, audited and sent to the cloud."""
-        try:
-            payments = self.store.query(cloud_copies.remote_payments_for, ticket.visit.plate)
-        except StoreError:
-            return
+        visit and payment, audited and sent to the cloud. `payments`: the plate's unused
+        phone payments."""
         for payment in payments:
             key = (ticket.visit.id, payment.id)
             if payment.currency != ticket.due.currency or payment.amount_minor >= ticket.due.minor or key in self._differences_reported:
@@ -265,14 +268,10 @@ class ExitService:
             except StoreError as exc:
                 log.warning("quote difference not recorded: %s", exc)
 
-    def _leave_within_exit_grace(self, ticket: ExitTicket, now: datetime) -> bool:
+    def _leave_within_exit_grace(self, ticket: ExitTicket, now: datetime, payments: list[RemotePayment]) -> bool:
         """A driver who paid by phone before driving to the exit owes nothing more while
         within the tariff's exit grace after paying: the stay is settled at the fee as of
         the payment, with that payment. Returns True when the vehicle could leave."""
-        try:
-            payments = self.store.query(cloud_copies.remote_payments_for, ticket.visit.plate)
-        except StoreError:
-            return False
         for payment in reversed(payments):  # the latest payment first
             if payment.currency != self.currency or not ticket.visit.entry_at <= payment.paid_at <= now:
                 continue

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -27,6 +27,7 @@ from console.i18n import _
 from console.store.changes import announce
 from console.store.errors import StoreError
 from console.store.locks import lock_site_writes
+from console.store.prepared import Prepared
 from console.store.tables import AuditRow, AuditSealRow
 from console.store.types import table_of
 
@@ -34,8 +35,9 @@ GENESIS = "0" * 64
 
 # Built once: statement construction costs more than the SQL itself on the hot path.
 _TABLE = table_of(AuditRow)
-_LAST_ENTRY = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
-_INSERT = _TABLE.insert()
+_LAST_ENTRY = Prepared(select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1))
+_COLUMNS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
+_INSERT = Prepared(_TABLE.insert().values({name: bindparam(name) for name in _COLUMNS}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,26 +125,23 @@ def append_audit(
     database's write lock; on PostgreSQL the site's write lock is taken here, before the
     chain's head is read, and held until the caller commits (so every booth's entries
     join one chain per site). Sealed with the site's key when the database has one."""
-    lock_site_writes(db)
-    conn = db.connection()  # Core statements on the session's connection: the hot path
-    last = conn.execute(_LAST_ENTRY).first()
-    prev_hash = last[1] if last else GENESIS
-    seq = last[0] + 1 if last else 1
+    # The JSON is written before the chain's head is read: only the digest needs the head.
     detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     at_utc = at.astimezone(timezone.utc)
+    lock_site_writes(db)
     seal = _seal_of(db)
+    last = _LAST_ENTRY.first(db)  # prepared statements on the session's transaction: the hot path
+    prev_hash = last[1] if last else GENESIS
+    seq = last[0] + 1 if last else 1
     digest = _digest(prev_hash, seq, at_utc, actor, action, subject, detail_text, seal.key if seal else None)
-    conn.execute(
-        _INSERT,
-        {"seq": seq, "at": at_utc, "actor": actor, "action": action, "subject": subject, "detail": detail_text, "prev_hash": prev_hash, "hash": digest},
-    )
+    _INSERT.execute(db, seq=seq, at=at_utc, actor=actor, action=action, subject=subject, detail=detail_text, prev_hash=prev_hash, hash=digest)
     announce(db, action)  # every booth's listener hears of it when this commits
     return digest
 
 
 def head(db: Session) -> tuple[int, str] | None:
     """The chain's last entry: (seq, digest), or None for an empty chain."""
-    last = db.connection().execute(_LAST_ENTRY).first()
+    last = _LAST_ENTRY.first(db)
     return (int(last[0]), str(last[1])) if last else None
 
 

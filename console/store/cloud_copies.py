@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Iterable
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select, update
 from sqlmodel import Session
 
 from console.domain.plates import PlateError, PlateRules
@@ -26,6 +27,7 @@ from console.store.cloud_tables import (
 )
 from console.store.database import affected
 from console.store.outbox import enqueue
+from console.store.prepared import Prepared
 from console.store.tables import PaymentRow
 from console.store.types import table_of
 
@@ -95,6 +97,7 @@ class PullState:
 _ANY_PLATE = PlateRules.every_region()
 
 
+@lru_cache(maxsize=4096)
 def _plate(plate: str) -> str | None:
     try:
         return _ANY_PLATE.normalize(plate)
@@ -109,17 +112,19 @@ def active_tariff(db: Session) -> CloudTariff | None:
     return CloudTariff(row.version, row.text, row.received_at) if row else None
 
 
+_MEMBERS_FOR = Prepared(select(_MEMBER).where(
+    _MEMBER.c.plate == bindparam("plate"),
+    or_(_MEMBER.c.valid_from.is_(None), _MEMBER.c.valid_from <= bindparam("at", type_=_MEMBER.c.valid_from.type)),
+    or_(_MEMBER.c.valid_until.is_(None), _MEMBER.c.valid_until > bindparam("at", type_=_MEMBER.c.valid_until.type)),
+).order_by(_MEMBER.c.id))
+
+
 def members_for(db: Session, plate: str, at: datetime) -> list[Member]:
     """The plate's memberships, passes and whitelist entries valid at `at`."""
     key = _plate(plate)
     if key is None:
         return []
-    query = select(_MEMBER).where(
-        _MEMBER.c.plate == key,
-        or_(_MEMBER.c.valid_from.is_(None), _MEMBER.c.valid_from <= at),
-        or_(_MEMBER.c.valid_until.is_(None), _MEMBER.c.valid_until > at),
-    )
-    rows = db.execute(query.order_by(_MEMBER.c.id)).all()
+    rows = _MEMBERS_FOR.all(db, plate=key, at=at)
     return [Member(r.plate, r.kind, r.name, r.account_id, r.valid_from, r.valid_until, r.plan) for r in rows]
 
 
@@ -127,6 +132,11 @@ def account(db: Session, account_id: str) -> Account | None:
     """A customer account by id."""
     r = db.execute(select(_ACCOUNT).where(_ACCOUNT.c.id == account_id)).first()
     return Account(r.id, r.name, bool(r.active), r.credit_limit_minor, r.currency) if r else None
+
+
+# Built once: the exit lane asks it for every plate it reads.
+_USED = exists().where(and_(_PAYMENT.c.reference == _REMOTE.c.id, _PAYMENT.c.method == REMOTE_PAYMENT_METHOD))
+_REMOTE_FOR = Prepared(select(_REMOTE).where(_REMOTE.c.plate == bindparam("plate"), ~_USED).order_by(_REMOTE.c.paid_at, _REMOTE.c.id))
 
 
 def remote_payments_for(db: Session, plate: str) -> list[RemotePayment]:
@@ -139,9 +149,8 @@ def remote_payments_for(db: Session, plate: str) -> list[RemotePayment]:
     key = _plate(plate)
     if key is None:
         return []
-    used = exists().where(and_(_PAYMENT.c.reference == _REMOTE.c.id, _PAYMENT.c.method == REMOTE_PAYMENT_METHOD))
-    query = select(_REMOTE).where(_REMOTE.c.plate == key, ~used).order_by(_REMOTE.c.paid_at, _REMOTE.c.id)
-    return [RemotePayment(r.id, r.plate, r.amount_minor, r.currency, r.paid_at, r.reference) for r in db.execute(query).all()]
+    rows = _REMOTE_FOR.all(db, plate=key)
+    return [RemotePayment(r.id, r.plate, r.amount_minor, r.currency, r.paid_at, r.reference) for r in rows]
 
 
 def pull_states(db: Session) -> dict[str, PullState]:

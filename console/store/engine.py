@@ -277,7 +277,18 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        sql = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        # Straight to the driver: a full statement execution here would cost more than the
+        # whole read that follows (listeners still hear it, as they hear every statement).
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            for listener in connection.dispatch.before_cursor_execute:
+                listener(connection, cursor, sql, (), None, False)
+            cursor.execute(sql)
+        except sqlite3.Error as exc:  # as SQLAlchemy's own error, like every other statement's
+            raise DBAPIError.instance(sql, (), exc, sqlite3.Error) from exc
+        finally:
+            cursor.close()
 
     return engine
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy.engine import Row
+
 from console.domain.visits import Visit, VisitState
 from console.store.tables import VisitRow
 
 
-def visit_from_row(row: VisitRow) -> Visit:
-    """A domain `Visit` from its row."""
+def visit_from_row(row: VisitRow | Row[Any]) -> Visit:
+    """A domain `Visit` from its row (an ORM object or a Core row of the visit table)."""
     return Visit(
         id=row.id,
         plate=row.plate,

@@ -10,17 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlmodel import Session
 
 from console.i18n import _
 from console.store.database import affected
 from console.store.ids import new_id
+from console.store.prepared import Prepared
 from console.store.tables import OutboxRow
 from console.store.types import table_of
 
 _OUTBOX = table_of(OutboxRow)
-_INSERT = _OUTBOX.insert()  # built once: hot path
+# Compiled once, sent straight to the driver: the hot path of every change.
+_INSERT = Prepared(_OUTBOX.insert().values({name: bindparam(name) for name in ("id", "type", "occurred_at", "payload", "attempts")}))
 # Waiting to be sent: not acknowledged, and not parked after the cloud refused it.
 _UNSENT = and_(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.refused_at.is_(None))
 _PARKED = and_(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.refused_at.is_not(None))
@@ -29,16 +31,8 @@ _PARKED = and_(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.refused_at.is_not(None))
 def enqueue(db: Session, *, type: str, occurred_at: datetime, payload: dict[str, Any]) -> str:
     """Add an event inside the caller's transaction. Returns its id."""
     event_id = new_id()
-    db.connection().execute(  # Core on the session's connection: the hot path
-        _INSERT,
-        {
-            "id": event_id,
-            "type": type,
-            "occurred_at": occurred_at,
-            "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str),
-            "attempts": 0,
-        },
-    )
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    _INSERT.execute(db, id=event_id, type=type, occurred_at=occurred_at, payload=text, attempts=0)
     return event_id
 
 

@@ -11,14 +11,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from console.store.audit import append_audit
 from console.store.audit_records import content_digest
 from console.store.ids import new_id
 from console.store.locks import lock_site_writes
+from console.store.prepared import Prepared
 from console.store.tables import CounterRow, ReceiptRow
+from console.store.types import table_of
+
+_COUNTER = table_of(CounterRow)
+_RECEIPTS = table_of(ReceiptRow)
+# Compiled once (a receipt is numbered in every paid exit's transaction): one round trip
+# advances the counter and returns the new value.
+_ADVANCE = Prepared(
+    update(_COUNTER).where(_COUNTER.c.booth_id == bindparam("b_booth"), _COUNTER.c.name == bindparam("b_name"))
+    .values(value=_COUNTER.c.value + 1).returning(_COUNTER.c.value)
+)
+_START = Prepared(_COUNTER.insert().values(booth_id=bindparam("booth_id"), name=bindparam("name"), value=bindparam("value")))
+_RECEIPT_COLUMNS = ("id", "booth_id", "number", "kind", "visit_id", "shift_id", "created_at", "content", "attempts")
+_INSERT_RECEIPT = Prepared(_RECEIPTS.insert().values({name: bindparam(name) for name in _RECEIPT_COLUMNS}))
 
 
 def next_number(db: Session, booth_id: str, name: str = "receipt") -> int:
@@ -28,14 +42,11 @@ def next_number(db: Session, booth_id: str, name: str = "receipt") -> int:
     booth, say a reprint and a payment's receipt from two threads, never read the same
     value, and the number is gap-free because it commits or rolls back with its document."""
     lock_site_writes(db)
-    row = db.exec(select(CounterRow).where(CounterRow.booth_id == booth_id, CounterRow.name == name)
-                  .execution_options(populate_existing=True)).first()
-    if row is None:
-        row = CounterRow(booth_id=booth_id, name=name, value=0)
-    row.value += 1
-    db.add(row)
-    db.flush()
-    return row.value
+    advanced = _ADVANCE.first(db, b_booth=booth_id, b_name=name)
+    if advanced is not None:
+        return int(advanced[0])
+    _START.execute(db, booth_id=booth_id, name=name, value=1)
+    return 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +85,13 @@ def add_receipt(
     """Number a document and queue it for printing (inside the caller's transaction)."""
     number = next_number(db, booth_id)
     content = {**content, "number": number, "kind": kind}
-    row = ReceiptRow(
-        id=new_id(), booth_id=booth_id, number=number, kind=kind, visit_id=visit_id, shift_id=shift_id,
-        created_at=at, content=json.dumps(content, ensure_ascii=False, sort_keys=True),
-    )
-    db.add(row)
+    receipt_id, text = new_id(), json.dumps(content, ensure_ascii=False, sort_keys=True)
+    _INSERT_RECEIPT.execute(db, id=receipt_id, booth_id=booth_id, number=number, kind=kind, visit_id=visit_id, shift_id=shift_id,
+                            created_at=at, content=text, attempts=0)
     # The content's digest in the audit trail: a receipt edited or deleted later is found.
     append_audit(db, at=at, actor=f"booth {booth_id}", action="receipt.issued", subject=f"{booth_id}:{number}",
-                 detail={"kind": kind, "visit": visit_id, "digest": content_digest(row.content)})
-    return _receipt(row)
+                 detail={"kind": kind, "visit": visit_id, "digest": content_digest(text)})
+    return Receipt(receipt_id, number, kind, visit_id, at, json.loads(text), None, 0, None, shift_id)
 
 
 def by_number(db: Session, booth_id: str, number: int) -> Receipt | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as core_select  # Core rows, for the prepared statements
 from sqlmodel import Session, col, select
 
 from console.domain.cash import count_total
@@ -16,7 +18,9 @@ from console.i18n import _
 from console.store.audit import append_audit
 from console.store.ids import new_id
 from console.store.outbox import enqueue
+from console.store.prepared import Prepared
 from console.store.tables import CashMovementRow, PaymentRow, ShiftRow
+from console.store.types import table_of
 
 
 class ShiftError(DomainError):
@@ -43,7 +47,7 @@ class Shift:
         return self.counted_cash - self.expected_cash
 
 
-def _shift(row: ShiftRow) -> Shift:
+def _shift(row: Any) -> Shift:
     cur = row.currency
     return Shift(
         row.id, row.booth_id, row.attendant, row.state, cur, row.opened_at, Money(row.opening_float_minor, cur), row.closed_at,
@@ -52,8 +56,14 @@ def _shift(row: ShiftRow) -> Shift:
     )
 
 
+_SHIFTS = table_of(ShiftRow)
+# Read in every paid exit's transaction: compiled once.
+_CURRENT = Prepared(core_select(_SHIFTS).where(_SHIFTS.c.booth_id == bindparam("booth_id"), _SHIFTS.c.state == "open").limit(1))
+
+
 def current_shift(session: Session, booth_id: str) -> Shift | None:
-    row = session.exec(select(ShiftRow).where(ShiftRow.booth_id == booth_id, ShiftRow.state == "open")).first()
+    """The booth's open shift, if any."""
+    row = _CURRENT.first(session, booth_id=booth_id)
     return _shift(row) if row else None
 
 

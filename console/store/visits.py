@@ -5,10 +5,12 @@ or `Store.read()`), and every change writes its audit entry and outbox event wit
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Sequence
 
 from sqlalchemy import bindparam, func, literal, union_all
+from sqlalchemy import select as core_select  # Core rows, for the prepared statements
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -27,6 +29,7 @@ from console.store.ids import new_id
 from console.store.locks import lock_site_writes
 from console.store.mapping import visit_from_row
 from console.store.outbox import enqueue
+from console.store.prepared import Prepared
 from console.store.receipts import add_receipt
 from console.store.tables import (
     AuditRow,
@@ -73,39 +76,64 @@ def _is_open_plate_violation(exc: IntegrityError) -> bool:
 
 # Hot-path statements, built once.
 _VISITS = table_of(VisitRow)
-_OPEN_VISIT_ENTRY = select(_VISITS.c.entry_at).where(_VISITS.c.plate == bindparam("plate"), _VISITS.c.state == "open")
-_INSERT_VISIT = _VISITS.insert()
+_OPEN_VISIT_ENTRY = Prepared(select(_VISITS.c.entry_at).where(_VISITS.c.plate == bindparam("plate"), _VISITS.c.state == "open"))
+_ENTRY_COLUMNS = ("id", "plate", "zone", "vehicle_class", "entry_lane", "entry_at", "state", "currency", "paid_minor")
+_INSERT_VISIT = Prepared(_VISITS.insert().values({name: bindparam(name) for name in _ENTRY_COLUMNS}))
 _ADJUSTMENTS = table_of(OccupancyAdjustmentRow)
-_OCCUPANCY = union_all(
-    select(_VISITS.c.zone, func.count(), literal(0)).where(_VISITS.c.state == "open").group_by(_VISITS.c.zone),
+_OCCUPANCY = Prepared(union_all(
+    select(_VISITS.c.zone, func.count().label("n"), literal(0).label("is_delta")).where(_VISITS.c.state == "open").group_by(_VISITS.c.zone),
     select(_ADJUSTMENTS.c.zone, func.sum(_ADJUSTMENTS.c.delta), literal(1)).group_by(_ADJUSTMENTS.c.zone),
+))
+
+
+_DEBTS = table_of(DebtRow)
+_PAYMENTS = table_of(PaymentRow)
+# The exit's transaction, compiled once. The visit's row is locked first (FOR UPDATE on
+# PostgreSQL; SQLite's write transaction already excludes every other writer) and read
+# afresh from the database, whatever the session may hold.
+_LOCK_VISIT = Prepared(core_select(_VISITS).where(_VISITS.c.id == bindparam("visit_id")).with_for_update())
+_PAYMENTS_OF_KEY = Prepared(core_select(_PAYMENTS).where(_PAYMENTS.c.idempotency_key == bindparam("key")).order_by(_PAYMENTS.c.id))
+_PAYMENT_COLUMNS = ("id", "visit_id", "method", "amount_minor", "currency", "tendered_minor", "change_minor", "reference", "attendant",
+                    "created_at", "idempotency_key", "shift_id")
+_INSERT_PAYMENT = Prepared(_PAYMENTS.insert().values({name: bindparam(name) for name in _PAYMENT_COLUMNS}))
+_CLOSE_VISIT = Prepared(_VISITS.update().where(_VISITS.c.id == bindparam("visit_id")).values(
+    exit_lane=bindparam("u_exit_lane"), exit_at=bindparam("u_exit_at"), state=bindparam("u_state"), fee_minor=bindparam("u_fee"),
+    paid_minor=bindparam("u_paid"), tariff_id=bindparam("u_tariff"), close_reason=bindparam("u_reason"),
+))
+# The exit lane's reads, built once: it asks them for every plate it reads.
+_OPEN_VISIT = Prepared(core_select(_VISITS).where(_VISITS.c.plate == bindparam("plate"), _VISITS.c.state == "open").limit(1))
+_LATEST_VISIT = Prepared(core_select(_VISITS).where(_VISITS.c.plate == bindparam("plate")).order_by(_VISITS.c.entry_at.desc()).limit(1))
+_PREVIOUS_VISITS = Prepared(
+    core_select(_VISITS)
+    .where(_VISITS.c.plate == bindparam("plate"), _VISITS.c.exit_at.is_not(None),
+           _VISITS.c.exit_at <= bindparam("before", type_=_VISITS.c.exit_at.type))
+    .order_by(_VISITS.c.exit_at.desc())
+    .limit(bindparam("limit"))
+)
+_OPEN_DEBTS = Prepared(
+    select(_DEBTS.c.id, _DEBTS.c.amount_minor, _DEBTS.c.at, _DEBTS.c.reason)
+    .where(_DEBTS.c.plate == bindparam("plate"), _DEBTS.c.settled_at.is_(None))
+    .order_by(_DEBTS.c.at)
 )
 
 
 # -- reads ------------------------------------------------------------------------
 def open_visit_for(db: Session, plate: str) -> Visit | None:
     """The plate's open visit, if any."""
-    row = db.exec(select(VisitRow).where(VisitRow.plate == plate, VisitRow.state == "open")).first()
+    row = _OPEN_VISIT.first(db, plate=plate)
     return visit_from_row(row) if row else None
 
 
 def latest_visit_for(db: Session, plate: str) -> Visit | None:
     """The plate's most recent visit, open or closed."""
-    row = db.exec(
-        select(VisitRow).where(VisitRow.plate == plate).order_by(col(VisitRow.entry_at).desc()).limit(1)
-    ).first()
+    row = _LATEST_VISIT.first(db, plate=plate)
     return visit_from_row(row) if row else None
 
 
 def previous_visits_for(db: Session, plate: str, before: datetime, limit: int = 8) -> list[Visit]:
     """The plate's last visits that had left by `before`, the latest first (a re-entry may
     continue them: a chain of short trips out is one stay)."""
-    rows = db.exec(
-        select(VisitRow)
-        .where(VisitRow.plate == plate, col(VisitRow.exit_at).is_not(None), col(VisitRow.exit_at) <= before)
-        .order_by(col(VisitRow.exit_at).desc())
-        .limit(limit)
-    ).all()
+    rows = _PREVIOUS_VISITS.all(db, plate=plate, before=before, limit=limit)
     return [visit_from_row(row) for row in rows]
 
 
@@ -119,7 +147,7 @@ def occupancy_counts(db: Session) -> dict[str, int]:
     it runs on every entry, under the site's write lock on a shared database)."""
     counts: dict[str, int] = {}
     deltas: dict[str, int] = {}
-    for zone, n, is_delta in db.connection().execute(_OCCUPANCY):
+    for zone, n, is_delta in _OCCUPANCY.all(db):
         (deltas if is_delta else counts)[zone] = int(n or 0)
     for zone, delta in deltas.items():
         counts[zone] = max(0, counts.get(zone, 0) + delta)
@@ -136,7 +164,7 @@ def occupancy_for_entry(db: Session) -> dict[str, int]:
 
 def open_debts(db: Session, plate: str) -> list[tuple[str, int, datetime, str]]:
     """Unpaid amounts the plate left behind: (id, amount_minor, at, reason), oldest first."""
-    rows = db.exec(select(DebtRow).where(DebtRow.plate == plate, col(DebtRow.settled_at).is_(None)).order_by(col(DebtRow.at))).all()
+    rows = _OPEN_DEBTS.all(db, plate=plate)
     return [(r.id, r.amount_minor, r.at, r.reason) for r in rows]
 
 
@@ -223,17 +251,14 @@ def record_entry(db: Session,
     `note` marks an entry recorded by hand (e.g. a time the driver stated at the exit)."""
     visit_id = new_id()
     lock_site_writes(db)  # another booth's entry of the same plate waits for ours
-    conn = db.connection()  # Core on the session's connection: the hot path
-    existing = conn.execute(_OPEN_VISIT_ENTRY, {"plate": plate}).first()
+    # Prepared statements on the session's transaction: the hot path
+    existing = _OPEN_VISIT_ENTRY.first(db, plate=plate)
     if existing is not None:
         raise AlreadyInside(_("{plate} is already inside (entered {when} UTC)").format(plate=plate, when=f"{existing[0]:%Y-%m-%d %H:%M}"))
     try:
-        conn.execute(
-            _INSERT_VISIT,
-            {
-                "id": visit_id, "plate": plate, "zone": zone, "vehicle_class": vehicle_class, "entry_lane": lane,
-                "entry_at": at, "state": "open", "currency": currency, "paid_minor": 0,
-            },
+        _INSERT_VISIT.execute(
+            db, id=visit_id, plate=plate, zone=zone, vehicle_class=vehicle_class, entry_lane=lane, entry_at=at, state="open",
+            currency=currency, paid_minor=0,
         )
     except IntegrityError as exc:
         # The partial unique index on open visits is the last guard: only its violation
@@ -289,57 +314,52 @@ def close_visit(db: Session,
     # The visit's row is locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite's
     # write transaction already excludes every other writer): a second booth settling
     # the same stay waits here for the first to commit, then reads it closed.
-    locked = _lock_visit(db, visit_id)
-    earlier = db.exec(select(PaymentRow).where(PaymentRow.idempotency_key == idempotency_key)).all()
+    locked = _LOCK_VISIT.first(db, visit_id=visit_id)
+    earlier = _PAYMENTS_OF_KEY.all(db, key=idempotency_key)
     if earlier:
-        row = db.get(VisitRow, earlier[0].visit_id)
+        row = db.get(VisitRow, earlier[0].visit_id, populate_existing=True)
         assert row is not None
         number = db.exec(
             select(ReceiptRow.number).where(ReceiptRow.visit_id == row.id, ReceiptRow.kind == "receipt")
         ).first()
         return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in earlier), replayed=True, receipt_number=number)
-    row = locked
-    if row is None:
+    if locked is None:
         raise VisitError("no such visit")
-    if row.state != "open":
-        raise AlreadySettled(settled_by(db, row))
-    visit = visit_from_row(row)
+    if locked.state != "open":
+        raise AlreadySettled(settled_by(db, locked))
+    visit = visit_from_row(locked)
     check_exit_time(visit, exit_at)
-    if quote.total.currency != row.currency:
-        raise PaymentError(f"fee is in {quote.total.currency}, visit in {row.currency}")
-    due = quote.total.minor - row.paid_minor
+    currency = visit.currency
+    if quote.total.currency != currency:
+        raise PaymentError(f"fee is in {quote.total.currency}, visit in {currency}")
+    due = quote.total.minor - visit.paid_minor
     taken = sum(p.amount.minor for p in payments)
     if any(p.amount.minor < 0 for p in payments):
         raise PaymentError("a payment amount cannot be negative")
     # Unpaid (a debt, a manual open): what was paid (a phone payment) may cover a part.
     if taken != max(0, due) and not (allow_unpaid and 0 <= taken <= max(0, due)):
-        raise PaymentError(f"payments add up to {Money(taken, row.currency)}, {Money(max(0, due), row.currency)} is due")
-    recorded: list[PaymentRow] = []
+        raise PaymentError(f"payments add up to {Money(taken, currency)}, {Money(max(0, due), currency)} is due")
+    recorded: list[RecordedPayment] = []
     for p in payments:
-        prow = PaymentRow(
-            id=new_id(),
-            visit_id=row.id,
-            method=p.method,
-            amount_minor=p.amount.minor,
-            currency=p.amount.currency,
-            tendered_minor=p.tendered.minor if p.tendered else None,
-            change_minor=p.change.minor if p.change else None,
-            reference=p.reference,
-            attendant=attendant,
-            created_at=exit_at,
-            idempotency_key=idempotency_key,
-            shift_id=shift_id,
+        payment = RecordedPayment(
+            id=new_id(), method=p.method, amount=p.amount, tendered=p.tendered, change=p.change, reference=p.reference,
+            attendant=attendant, created_at=exit_at,
         )
-        db.add(prow)
-        recorded.append(prow)
-    row.state = "closed"
-    row.exit_lane = exit_lane
-    row.exit_at = exit_at
-    row.fee_minor = quote.total.minor
-    row.paid_minor += taken
-    row.tariff_id = quote.tariff_id
-    row.close_reason = reason
-    db.add(row)
+        _INSERT_PAYMENT.execute(
+            db, id=payment.id, visit_id=visit.id, method=p.method, amount_minor=p.amount.minor, currency=p.amount.currency,
+            tendered_minor=p.tendered.minor if p.tendered else None, change_minor=p.change.minor if p.change else None,
+            reference=p.reference, attendant=attendant, created_at=exit_at, idempotency_key=idempotency_key, shift_id=shift_id,
+        )
+        recorded.append(payment)
+    closed = replace(
+        visit, state=VisitState.CLOSED, exit_lane=exit_lane, exit_at=exit_at, fee_minor=quote.total.minor,
+        paid_minor=visit.paid_minor + taken, tariff_id=quote.tariff_id, close_reason=reason,
+    )
+    _CLOSE_VISIT.execute(
+        db, visit_id=visit.id, u_exit_lane=exit_lane, u_exit_at=exit_at, u_state="closed", u_fee=quote.total.minor,
+        u_paid=closed.paid_minor, u_tariff=quote.tariff_id, u_reason=reason,
+    )
+    row = locked  # the plate and the visit's id, for the records below
     append_audit(
         db,
         at=exit_at,
@@ -348,7 +368,7 @@ def close_visit(db: Session,
         subject=row.id,
         detail={"plate": row.plate, "fee_minor": quote.total.minor, "paid_minor": taken, "reason": reason, "lane": exit_lane, "booth": booth_id,
                 # each payment as recorded: `booth audit verify` checks the rows against it
-                "payments": [[p.id, p.method, p.amount_minor] for p in recorded]},
+                "payments": [[p.id, p.method, p.amount.minor] for p in recorded]},
     )
     enqueue(
         db,
@@ -365,19 +385,19 @@ def close_visit(db: Session,
             "reason": reason,
         },
     )
-    for prow in recorded:
+    for payment in recorded:
         enqueue(
             db,
             type="payment.recorded",
             occurred_at=exit_at,
             payload={
-                "payment_id": prow.id,
+                "payment_id": payment.id,
                 "visit_id": row.id,
-                "method": prow.method,
-                "amount_minor": prow.amount_minor,
-                "currency": prow.currency,
+                "method": payment.method,
+                "amount_minor": payment.amount.minor,
+                "currency": payment.amount.currency,
                 "attendant": attendant,
-                "reference": prow.reference,  # card approval code, phone payment id: reconciliation
+                "reference": payment.reference,  # card approval code, phone payment id: reconciliation
             },
         )
     for debt_id in settles_debts:
@@ -403,8 +423,8 @@ def close_visit(db: Session,
     if receipt is not None:
         number = add_receipt(db, booth_id=booth_id, kind="receipt", content=receipt, at=exit_at, visit_id=row.id, shift_id=shift_id
         ).number
-    db.flush()
-    return ClosedVisit(visit_from_row(row), tuple(_recorded(p) for p in recorded), receipt_number=number)
+    db.flush()  # the rarer records above (debts, overrides, change left) are ORM rows
+    return ClosedVisit(closed, tuple(recorded), receipt_number=number)
 
 
 def _lock_visit(db: Session, visit_id: str) -> VisitRow | None:
@@ -417,7 +437,7 @@ def _lock_visit(db: Session, visit_id: str) -> VisitRow | None:
 _SETTLING_ACTIONS = ("visit.exit", "visit.close_stale")
 
 
-def settled_by(db: Session, row: VisitRow) -> str:
+def settled_by(db: Session, row: Any) -> str:
     """Who closed a visit, at which booth and lane, and when: the refusal a second booth
     shows when the stay it was about to settle has just been settled elsewhere."""
     audit = table_of(AuditRow)
@@ -440,7 +460,8 @@ def settled_by(db: Session, row: VisitRow) -> str:
     )
 
 
-def _recorded(p: PaymentRow) -> RecordedPayment:
+def _recorded(p: Any) -> RecordedPayment:
+    """A payment row (ORM object or Core row) as the domain's record."""
     cur = p.currency
     return RecordedPayment(
         id=p.id,

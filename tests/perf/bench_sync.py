@@ -84,6 +84,46 @@ def generate(db_path: str, events: int, poison: int = 0) -> None:
     store.engine.dispose()
 
 
+def ingest_floor(work: Path, booth_db: Path, batch: int) -> tuple[int, float, float]:
+    """The cloud's own work on the same batches, without HTTP or the booth: (events, seconds
+    of `books.ingest` in this process, one transaction per batch, on a fresh cloud
+    database; seconds of the very statements it sent, replayed on raw sqlite3 against a
+    copy of that database taken before): the cloud's database floor."""
+    import sqlite3
+
+    from console.store.engine import sqlite_url
+    from console.sync.server import admin, books
+    from console.sync.server.db import open_cloud_db
+    from tests.perf.floors import StatementLog, raw_sqlite, replay
+
+    with sqlite3.connect(booth_db) as conn:
+        rows = conn.execute("SELECT id, type, occurred_at, payload FROM outbox_event WHERE refused_at IS NULL ORDER BY id").fetchall()
+    utc = timezone.utc
+    events = [{"id": i, "type": t, "occurred_at": datetime.fromisoformat(at).replace(tzinfo=utc).isoformat(), "payload": json.loads(pl)}
+              for i, t, at, pl in rows]
+    path, copy = work / "floor-cloud.sqlite3", work / "floor-raw.sqlite3"
+    engine = open_cloud_db(sqlite_url(path))
+    admin.register_site(engine, "bench-site", name="Bench")
+    engine.dispose()  # the last connection checkpoints the WAL: the copy is whole
+    shutil.copy(path, copy)
+    engine = open_cloud_db(sqlite_url(path))
+    log = StatementLog(engine)
+    log.recording = True
+    now = datetime.now(utc)
+    t = time.perf_counter()
+    for start in range(0, len(events), batch):
+        with engine.begin() as conn:
+            books.ingest(conn, "bench-site", "booth-1", now, events[start:start + batch], now)
+    own = time.perf_counter() - t
+    log.recording = False
+    raw = raw_sqlite(str(copy))
+    floor = sum(replay(raw, tx) for tx in log.take())
+    raw.close()
+    log.close()
+    engine.dispose()
+    return len(events), own, floor
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=60_000)
@@ -172,6 +212,12 @@ def main() -> int:
             parked = outbox.refused_count(s)
         print(f"refused and parked      : {parked} (poisoned {args.poison}); delivered {books['events']} of {total}")
         store.engine.dispose()
+        count, own, floor = ingest_floor(work, booth_db, args.batch)
+        print(f"cloud's ingest alone    : {count / own:,.0f} events/s   (the same batches through books.ingest in-process, "
+              f"one transaction each, no HTTP)")
+        print(f"cloud's database floor  : {count / floor:,.0f} events/s   (the statements it sent, replayed on raw sqlite3)")
+        print(f"end to end vs the floor : {total / elapsed:,.0f} / {count / floor:,.0f} = {(total / elapsed) / (count / floor):.2f}x "
+              f"of the floor's rate (goal >= 0.5x)")
         cloud_engine.dispose()
         return 0 if done and books["events"] == total - args.poison and parked == args.poison else 1
     finally:

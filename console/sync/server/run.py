@@ -15,20 +15,8 @@ from sqlalchemy.engine import make_url
 from console.i18n import _
 from console.sync.server.app import create_app
 from console.sync.server.db import open_cloud_db
+from console.sync.server.listen import bind
 from console.sync.server.notify import Notifier, SmtpSettings
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket (port 0: any free port)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto must say TCP: asyncio sets TCP_NODELAY on accepted sockets only then, and
-    # without it every keep-alive answer waits ~40 ms for a delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
 
 
 def _config(app: Any, log_level: str, certfile: str | None = None, keyfile: str | None = None) -> uvicorn.Config:
@@ -55,11 +43,13 @@ class ServerThread:
         *,
         certfile: str | None = None,
         keyfile: str | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
+        """`sock`: a socket already listening (from `bind`), else one is bound on host:port."""
         self.app = app
-        self.host = host
         self.scheme = "https" if certfile else "http"
-        self._sock = bind(host, port)
+        self._sock = sock if sock is not None else bind(host, port)
+        self.host = self._sock.getsockname()[0]
         self.port: int = self._sock.getsockname()[1]
         self._server = uvicorn.Server(_config(app, log_level, certfile, keyfile))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, name="cloud-server", daemon=True)
