@@ -79,6 +79,6 @@ async def test_status_bar_shows_emergency_mode_until_merged(store, clock) -> Non
 
         with write_lock_held(store):
             site.lanes.manual_gate("IN1", "open", reason="emergency vehicle", actor="ann")
-            await until(pilot, lambda: "EMERGENCY MODE: 1 manual move waits" in bar(), timeout=5)
+            await until(pilot, lambda: "EMERGENCY MODE: 1 decision waits" in bar(), timeout=5)
         journal.merge()
         await until(pilot, lambda: "EMERGENCY" not in bar(), timeout=5)

@@ -1,0 +1,178 @@
+"""Decided exits while the database cannot be written: a manual open that takes the
+waiting fee, a free exit, cash in hand at the desk, vehicles let in by hand. Each opens
+the barrier at once, is kept in the local journal, and is merged exactly once, or listed
+as a conflict for the manager when the database already says otherwise."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from console.domain.money import Money
+from console.site.emergency import EmergencyJournal
+from console.site.errors import SiteError
+from console.site.events import LaneChanged
+from console.site.tender import Tender
+from console.store import emergency_records, visits
+from console.store.audit import verify_chain
+from console.store.tables import PaymentRow, VisitRow
+from tests.conftest import T0
+from tests.faults.locks import write_lock_held
+
+pytestmark = pytest.mark.sqlite_only
+
+STAY = timedelta(hours=2, minutes=10)  # 7.50 on the hourly tariff
+
+
+def _waiting(site, plate: str):  # type: ignore[no-untyped-def]
+    assert site.lanes.enter("IN1", plate, T0).value == "entered"
+    ticket = site.exits.open_exit("OUT1", plate, now=T0 + STAY, from_reader=True)
+    assert ticket is not None and ticket.due == Money(750, "EUR")
+    return ticket
+
+
+def _payments(site, visit_id: str) -> list[tuple[str, int, str | None]]:  # type: ignore[no-untyped-def]
+    with site.store.read() as tx:
+        return [(p.method, p.amount_minor, p.shift_id) for p in tx.exec(select(PaymentRow).where(PaymentRow.visit_id == visit_id)).all()]
+
+
+def _visit(site, visit_id: str) -> tuple[str, str | None, int | None]:  # type: ignore[no-untyped-def]
+    with site.store.read() as tx:
+        row = tx.get(VisitRow, visit_id)
+        assert row is not None
+        return row.state, row.close_reason, row.fee_minor
+
+
+def _chain_ok(site) -> None:  # type: ignore[no-untyped-def]
+    with Session(site.store.engine) as session:
+        report = verify_chain(session)
+    assert report.ok, report.problem
+
+
+def _quiet_journal(site) -> EmergencyJournal:  # type: ignore[no-untyped-def]
+    """The site's journal with its background merges stopped: the test merges."""
+    journal = site.lanes.emergency
+    assert journal is not None
+    journal.stop()
+    return journal
+
+
+def _opened(rec, lane: str) -> bool:  # type: ignore[no-untyped-def]
+    return any(e.lane.id == lane and e.lane.gate == "open" for e in rec.of(LaneChanged))
+
+
+def test_a_manual_open_that_takes_cash_settles_the_stay_once_when_merged(make_site) -> None:  # type: ignore[no-untyped-def]
+    site, rec = make_site()
+    journal = _quiet_journal(site)
+    ticket = _waiting(site, "AB123")
+    shift = site.staff.current_shift()
+    with write_lock_held(site.store):
+        site.lanes.manual_gate("OUT1", "open", reason="exit without payment", actor="ann", taken=Tender("cash", "7.50", "10"))
+        rec.wait_for(lambda: _opened(rec, "OUT1"))
+        [line] = journal.pending()
+        assert line["exit"]["visit"] == ticket.visit.id and line["exit"]["fee_minor"] == 750
+        assert line["exit"]["payments"] == [{"method": "cash", "amount_minor": 750, "tendered_minor": 1000, "change_minor": 250, "reference": None}]
+        assert site.board.ticket(ticket.id) is None  # the journal settles it, not the desk
+        assert journal.offline
+    kept = journal.path.with_suffix(".copy")
+    shutil.copy(journal.path, kept)
+    assert journal.merge() == 1
+    assert not journal.offline and journal.pending() == []
+    shutil.copy(kept, journal.path)  # a crash after the merge's commit, before the rewrite
+    assert journal.merge() == 0
+    assert _payments(site, ticket.visit.id) == [("cash", 750, shift.id if shift else None)]
+    assert _visit(site, ticket.visit.id) == ("closed", "manual open: exit without payment", 750)
+    _chain_ok(site)
+
+
+def test_a_stay_settled_elsewhere_meanwhile_is_a_conflict_not_a_second_payment(make_site) -> None:  # type: ignore[no-untyped-def]
+    site, rec = make_site()
+    journal = _quiet_journal(site)
+    ticket = _waiting(site, "CD456")
+    with write_lock_held(site.store):
+        site.lanes.manual_gate("OUT1", "open", reason="exit without payment", actor="ann", taken=Tender("cash", "7.50"))
+    # Meanwhile the same stay is paid at the desk (as another booth would).
+    again = site.exits.open_exit("OUT1", "CD456", now=T0 + STAY, from_reader=True)
+    assert again is not None
+    site.desk.pay_cash(again.id, "10", attendant="ann")
+    assert journal.merge() == 1
+    assert [m for m, _, _ in _payments(site, ticket.visit.id)] == ["cash"]  # one payment
+    [conflict] = site.store.query(emergency_records.conflicts)
+    assert conflict.kind == "settled_elsewhere" and conflict.plate == "CD456" and conflict.paid_minor == 750
+    assert journal.conflict_count == 1
+    assert any("conflict" in getattr(e, "text", "") for e in rec.events)
+    assert site.store.apply(emergency_records.resolve_conflict, line_id=conflict.id, actor="mia", note="refunded 7.50", at=T0)
+    assert site.store.query(emergency_records.conflicts) == []
+    assert site.store.query(emergency_records.conflicts, include_resolved=True)[0].resolved_by == "mia"
+    _chain_ok(site)
+
+
+def test_a_free_exit_leaves_and_is_journaled_when_the_database_is_locked(make_site) -> None:  # type: ignore[no-untyped-def]
+    site, rec = make_site()
+    journal = _quiet_journal(site)
+    assert site.lanes.enter("IN1", "EF789", T0).value == "entered"
+    with write_lock_held(site.store):
+        assert site.exits.open_exit("OUT1", "EF789", now=T0 + timedelta(minutes=10), from_reader=True) is None  # left by itself
+        rec.wait_for(lambda: _opened(rec, "OUT1"))
+        [line] = journal.pending()
+        assert line["exit"]["reason"] == "free" and line["exit"]["payments"] == []
+    assert journal.merge() == 1
+    row = site.store.query(visits.latest_visit_for, "EF789")
+    assert row is not None and row.exit_at == T0 + timedelta(minutes=10)
+    assert site.store.query(emergency_records.conflicts) == []
+
+
+def test_cash_in_hand_at_the_desk_opens_and_is_journaled_after_the_commit_failed(make_site) -> None:  # type: ignore[no-untyped-def]
+    site, rec = make_site()
+    journal = _quiet_journal(site)
+    ticket = _waiting(site, "GH246")
+    with write_lock_held(site.store):
+        with pytest.raises(SiteError, match="NOT recorded"):
+            site.desk.pay_cash(ticket.id, "10", attendant="ann")
+        assert site.desk.in_emergency  # the desk now offers to open and journal
+        with pytest.raises(SiteError, match="drawer"):  # the drawer is still checked
+            site.desk.pay_and_journal(ticket.id, [Tender("cash", "", "10")], attendant="bob")
+        settled = site.desk.pay_and_journal(ticket.id, [Tender("cash", "", "10")], attendant="ann")
+        assert settled.change == Money(250, "EUR")
+        rec.wait_for(lambda: _opened(rec, "OUT1"))
+        with pytest.raises(SiteError):  # the ticket is gone: it cannot be journaled twice
+            site.desk.pay_and_journal(ticket.id, [Tender("cash", "", "10")], attendant="ann")
+    assert journal.merge() == 1
+    shift = site.staff.current_shift()
+    assert _payments(site, ticket.visit.id) == [("cash", 750, shift.id if shift else None)]
+    _chain_ok(site)
+
+
+def test_vehicles_let_in_by_hand_become_visits_and_a_plate_inside_is_a_conflict(make_site) -> None:  # type: ignore[no-untyped-def]
+    site, _rec = make_site()
+    journal = _quiet_journal(site)
+    assert site.lanes.enter("IN1", "JK111", T0).value == "entered"
+    with write_lock_held(site.store):
+        assert site.lanes.enter("IN1", "LM222", T0).value == "not_recorded"
+        assert journal.offline  # the attendant is told to let vehicles in by hand
+        site.board.update_lane("IN1", last_plate="LM222", vehicle_present=True)  # as the lane's reader left it
+        site.lanes.manual_gate("IN1", "open", reason="other", note="database down", actor="ann")
+        site.board.update_lane("IN1", last_plate="JK111", vehicle_present=True)  # already inside
+        site.lanes.manual_gate("IN1", "open", reason="other", note="database down", actor="ann")
+    assert journal.merge() == 2
+    inside = site.store.query(visits.open_visit_for, "LM222")
+    assert inside is not None and inside.entry_lane == "IN1"
+    [conflict] = site.store.query(emergency_records.conflicts)
+    assert conflict.kind == "entered_twice" and conflict.plate == "JK111"
+    assert len(site.store.query(visits.open_plates)) == 2  # JK111 once, LM222
+    _chain_ok(site)
+
+
+def test_a_torn_last_line_is_dropped_and_never_swallows_the_next(make_site, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site, _rec = make_site()
+    path = tmp_path / "torn.jsonl"
+    path.write_text('{"v": 2, "id": "x", "at": "2026-03-02T08:00:00+00:00", "gate": {"lane": "IN1", "act', encoding="utf-8")
+    journal = EmergencyJournal(path, site.store, booth_id="booth-1")
+    assert journal.pending_count == 0
+    journal.append(action_id="kept", lane="IN1", action="open", reason="safety", note="", actor="ann", at=T0, plate=None)
+    assert [line["id"] for line in journal.pending()] == ["kept"]
+    assert journal.merge() == 1
+    assert path.read_text(encoding="utf-8") == ""
