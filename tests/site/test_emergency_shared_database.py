@@ -10,8 +10,6 @@ becomes a conflict for the manager, never a second payment or visit.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import threading
 import time
