@@ -527,7 +527,7 @@ class ExitService:
         recorded = tuple(RecordedPayment(f"{line_id}-{n}", p.method, p.amount, p.tendered, p.change, p.reference, attendant, now)
                          for n, p in enumerate(payments))
         closed = ClosedVisit(replace(ticket.visit, exit_at=ticket.exit_at, exit_lane=ticket.lane_id), recorded)
-        settled = ExitSettled(ticket, closed, change or Money.zero(self.currency))
+        settled = ExitSettled(ticket, closed, change or Money.zero(self.currency), journaled=True)
         self.gates[ticket.lane_id].open_barrier()
         shown = _(EXIT_REASONS[reason]) if reason in EXIT_REASONS else reason
         self.board.update_lane(ticket.lane_id, status=_("{plate} left ({reason}); EMERGENCY: kept in the local journal").format(

@@ -176,3 +176,33 @@ def test_a_torn_last_line_is_dropped_and_never_swallows_the_next(make_site, tmp_
     assert [line["id"] for line in journal.pending()] == ["kept"]
     assert journal.merge() == 1
     assert path.read_text(encoding="utf-8") == ""
+
+
+async def test_the_exit_desk_offers_open_and_journal_after_the_commit_failed(store, clock) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import Static
+
+    from console.ui.app import BoothApp
+    from tests.ui.test_console_ui import _car_waiting_at_exit, _site, until
+
+    site = _site(store, clock)
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(130, 50)) as pilot:
+        desk = await _car_waiting_at_exit(pilot, app, site, clock)  # 7.50
+        journal = _quiet_journal(site)
+
+        def message() -> str:
+            return str(desk.query_one("#message", Static).render())
+
+        with write_lock_held(store):
+            assert not desk.check_action("journal", ())  # not offered while the database works
+            await pilot.press(*"10", "enter")
+            await until(pilot, lambda: "-error" in desk.query_one("#message", Static).classes, timeout=10)
+            assert "payment NOT recorded" in message() and "ctrl+b" in message()
+            assert desk.check_action("journal", ())
+            await pilot.press("ctrl+b")
+            await until(pilot, lambda: desk.settled is not None, timeout=10)
+            assert "EMERGENCY" in message() and "2.50" in message()
+            assert journal.pending_count == 1
+        assert journal.merge() == 1
+    with store.read() as tx:
+        assert [(p.method, p.amount_minor) for p in tx.exec(select(PaymentRow)).all()] == [("cash", 750)]
