@@ -53,7 +53,7 @@ def _common(parser: argparse.ArgumentParser, run: Any) -> None:
 
 def _run(args: argparse.Namespace, run: Any) -> int:
     from console.commands.ops import _site
-    from console.site.build import open_store
+    from console.site.build import open_seal, open_store
     from console.store.errors import StoreError
 
     try:
@@ -67,6 +67,8 @@ def _run(args: argparse.Namespace, run: Any) -> int:
         print(_("the database cannot be used: {exc}").format(exc=_(str(exc))), file=sys.stderr)
         return EXIT_STORE
     try:
+        if run in (_merge, _resolve):
+            open_seal(config, store)  # their audit entries are sealed like the console's
         return int(run(args, config, store))
     except StoreError as exc:
         print(_("the database cannot be used: {exc}").format(exc=_(str(exc))), file=sys.stderr)

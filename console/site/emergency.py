@@ -384,6 +384,15 @@ def ngettext_merged(n: int) -> str:
                     "emergency journal: {n} decisions merged into the database", n).format(n=n)
 
 
+def pending_in(path: Path) -> int:
+    """How many decisions wait in the journal at `path` (read only: for the doctor)."""
+    try:
+        raw_text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return 0
+    return sum(1 for raw in raw_text.splitlines() if _parse(raw) is not None)
+
+
 def _parse(raw: str) -> dict[str, Any] | None:
     """A journal line as a v2 record (an older line, a barrier move only, converted);
     None for a torn or unreadable line."""

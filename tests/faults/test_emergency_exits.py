@@ -206,3 +206,37 @@ async def test_the_exit_desk_offers_open_and_journal_after_the_commit_failed(sto
         assert journal.merge() == 1
     with store.read() as tx:
         assert [(p.method, p.amount_minor) for p in tx.exec(select(PaymentRow)).all()] == [("cash", 750)]
+
+
+def test_the_manager_lists_and_resolves_conflicts_from_the_command_line(make_site, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from console import cli
+    from tests.conftest import site_text
+
+    site, _rec = make_site()
+    journal = _quiet_journal(site)
+    _waiting(site, "NP777")
+    with write_lock_held(site.store):
+        site.lanes.manual_gate("OUT1", "open", reason="exit without payment", actor="ann", taken=Tender("cash", "7.50"))
+    again = site.exits.open_exit("OUT1", "NP777", now=T0 + STAY, from_reader=True)
+    assert again is not None
+    site.desk.pay_cash(again.id, "10", attendant="ann")
+    assert journal.merge() == 1
+    site_file = tmp_path / "site.toml"
+    site_file.write_text(site_text(), encoding="utf-8")
+    where = ["--site", str(site_file), "--db", site.store.engine.url.render_as_string(hide_password=False)]
+    capsys.readouterr()
+    assert cli.main(["emergency", "conflicts", "--json", *where]) == 1  # open conflicts: exit 1
+    [listed] = json.loads(capsys.readouterr().out)
+    assert listed["plate"] == "NP777" and listed["kind"] == "settled_elsewhere" and listed["paid_minor"] == 750
+    assert cli.main(["emergency", "conflicts", *where]) == 1
+    said = capsys.readouterr().out
+    assert "NP777" in said and "7.50" in said and "settled at another booth" in said
+    assert cli.main(["doctor", "--json", *where]) in (0, 1)
+    assert "emergency conflicts" in capsys.readouterr().out
+    assert cli.main(["emergency", "resolve", listed["id"], "--note", "refunded the driver", "--by", "mia", *where]) == 0
+    capsys.readouterr()
+    assert cli.main(["emergency", "conflicts", *where]) == 0
+    assert "no emergency conflicts" in capsys.readouterr().out
+    assert cli.main(["emergency", "status", *where]) == 0
