@@ -122,5 +122,7 @@ def test_kill9_while_journaling_and_merging_loses_and_doubles_nothing(tmp_path: 
 
 @pytest.mark.slow
 def test_kill9_soak(tmp_path: Path) -> None:
-    figures = _kill_loop(tmp_path, iterations=40, seed=29)
-    assert figures["acknowledged"] > 200
+    # BOOTH_KILL9_KILLS=80 for the figure of about a thousand decisions.
+    kills = int(os.environ.get("BOOTH_KILL9_KILLS", "40"))
+    figures = _kill_loop(tmp_path, iterations=kills, seed=29)
+    assert figures["acknowledged"] > 5 * kills
