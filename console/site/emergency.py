@@ -368,6 +368,8 @@ class EmergencyJournal:
     def _run(self) -> None:
         self.refresh_conflicts()
         while not self._stop.is_set():
+            # Cleared before the pass: a line appended during it wakes the next one.
+            self._wake.clear()
             try:
                 self.merge()
                 if self.offline and not self.pending_count:
@@ -375,7 +377,6 @@ class EmergencyJournal:
             except Exception:  # never let the retry loop die silently
                 log.exception("emergency journal merge failed")
             self._wake.wait(self.retry_s)
-            self._wake.clear()
 
 
 def ngettext_merged(n: int) -> str:

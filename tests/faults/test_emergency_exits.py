@@ -240,3 +240,28 @@ def test_the_manager_lists_and_resolves_conflicts_from_the_command_line(make_sit
     assert cli.main(["emergency", "conflicts", *where]) == 0
     assert "no emergency conflicts" in capsys.readouterr().out
     assert cli.main(["emergency", "status", *where]) == 0
+
+
+async def test_the_status_bar_counts_the_conflicts_for_the_manager(store, clock) -> None:  # type: ignore[no-untyped-def]
+    from console.ui.app import BoothApp
+    from console.ui.widgets.status_bar import StatusBar
+    from tests.ui.test_console_ui import _site, until
+
+    site = _site(store, clock)
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(130, 40)) as pilot:
+        await until(pilot, lambda: app.site is not None and app.dashboard.site is not None)
+        journal = _quiet_journal(site)
+
+        def bar() -> str:
+            return str(app.dashboard.query_one(StatusBar).render())
+
+        _waiting(site, "ST123")
+        with write_lock_held(store):
+            site.lanes.manual_gate("OUT1", "open", reason="exit without payment", actor="ann", taken=Tender("cash", "7.50"))
+            await until(pilot, lambda: "EMERGENCY MODE: 1 decision waits" in bar(), timeout=5)
+        again = site.exits.open_exit("OUT1", "ST123", now=T0 + STAY, from_reader=True)
+        assert again is not None
+        site.desk.pay_cash(again.id, "10", attendant="ann")
+        assert journal.merge() == 1
+        await until(pilot, lambda: "1 emergency conflict for the manager" in bar() and "EMERGENCY MODE" not in bar(), timeout=5)
