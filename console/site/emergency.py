@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from console.domain.errors import DomainError
@@ -174,6 +175,16 @@ class EmergencyJournal:
         except OSError as exc:
             log.warning("emergency journal %s: torn last line not ended: %s", self.path, exc)
 
+    def _set_aside(self, line: dict[str, Any], exc: Exception) -> None:
+        """Keep a line the merge cannot read beside the journal, for people, and say so."""
+        side = self.path.with_name(self.path.name + ".unreadable")
+        log.error("emergency journal %s: line %s set aside: %r", self.path, line.get("id"), exc)
+        with open(side, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self._report("error", _("emergency journal: a decision could not be merged and was set aside in {path}").format(path=side))
+
     def _drop(self, done: set[str]) -> None:
         """Rewrite the file without the lines merged (`done`): a new file renamed over the
         old one, so a crash leaves either, never half of one."""
@@ -215,7 +226,15 @@ class EmergencyJournal:
             failed = False
             try:
                 for line in lines:
-                    found = self._merge_line(line)
+                    try:
+                        found = self._merge_line(line)
+                    except StoreError:
+                        raise
+                    except (KeyError, TypeError, ValueError, IntegrityError) as exc:
+                        # A line this build cannot read must not hold back the others.
+                        self._set_aside(line, exc)
+                        done.add(line["id"])
+                        continue
                     done.add(line["id"])
                     if found is not None:
                         written += 1

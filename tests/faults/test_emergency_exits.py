@@ -265,3 +265,15 @@ async def test_the_status_bar_counts_the_conflicts_for_the_manager(store, clock)
         site.desk.pay_cash(again.id, "10", attendant="ann")
         assert journal.merge() == 1
         await until(pilot, lambda: "1 emergency conflict for the manager" in bar() and "EMERGENCY MODE" not in bar(), timeout=5)
+
+
+def test_a_line_the_merge_cannot_read_is_set_aside_and_holds_back_nothing(make_site, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site, rec = make_site()
+    path = tmp_path / "bad.jsonl"
+    journal = EmergencyJournal(path, site.store, booth_id="booth-1", report=site.bus.report)
+    journal.append_line({"id": "bad", "at": T0.isoformat(), "actor": "ann", "exit": {"visit": "v", "lane": "OUT1"}})  # no fee, no ticket
+    journal.append(action_id="good", lane="IN1", action="open", reason="safety", note="", actor="ann", at=T0, plate=None)
+    assert journal.merge() == 1
+    assert journal.pending() == []
+    assert '"id": "bad"' in path.with_name(path.name + ".unreadable").read_text(encoding="utf-8")
+    assert any("set aside" in getattr(e, "text", "") for e in rec.events)
