@@ -277,3 +277,29 @@ def test_a_line_the_merge_cannot_read_is_set_aside_and_holds_back_nothing(make_s
     assert journal.pending() == []
     assert '"id": "bad"' in path.with_name(path.name + ".unreadable").read_text(encoding="utf-8")
     assert any("set aside" in getattr(e, "text", "") for e in rec.events)
+
+
+async def test_f4_with_the_cash_taken_for_the_waiting_fee_is_journaled_and_merged(store, clock) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import Input
+
+    from console.ui.app import BoothApp
+    from tests.ui.test_console_ui import _site, until
+
+    site = _site(store, clock)
+    app = BoothApp(site, attendant="ann")
+    async with app.run_test(size=(130, 44), notifications=True) as pilot:
+        await until(pilot, lambda: app.site is not None and app.dashboard.site is not None)
+        journal = _quiet_journal(site)
+        ticket = _waiting(site, "FK404")
+        with write_lock_held(store):
+            await pilot.press("f4")
+            await until(pilot, lambda: app.screen.id == "manual-gate")
+            app.screen.query_one("#lane").value = "OUT1"  # type: ignore[attr-defined]
+            app.screen.query_one("#taken", Input).focus()
+            await pilot.press(*"7.50", "enter", *"database down", "enter")
+            await until(pilot, lambda: journal.pending_count == 1, timeout=10)
+            [line] = journal.pending()
+            assert line["exit"]["payments"][0]["amount_minor"] == 750 and line["exit"]["plate"] == "FK404"
+        assert journal.merge() == 1
+    with store.read() as tx:
+        assert [(p.visit_id, p.method, p.amount_minor) for p in tx.exec(select(PaymentRow)).all()] == [(ticket.visit.id, "cash", 750)]
