@@ -467,7 +467,8 @@ def keep_in_journal(journal: EmergencyJournal, failure: StoreError | str, line: 
     line = {"booth": journal.booth_id, **line}
     line["id"] = line.get("id") or new_id()
     why = str(failure)
-    journal.note_failure(why)
+    if isinstance(failure, StoreError):
+        journal.note_failure(why)
     try:
         journal.append_line(line)
     except OSError as exc:

@@ -40,7 +40,6 @@ from drivers.gate.base import GateDriver
 
 log = logging.getLogger(__name__)
 
-# How an exit was settled, as the lane panel says it (other reasons are plan or member names).
 class _Unwritable(SiteError):
     """The settlement's transaction failed for the database (not a refusal): the caller
     may keep the exit in the emergency journal."""
@@ -50,6 +49,7 @@ class _Unwritable(SiteError):
         self.error = error
 
 
+# How an exit was settled, as the lane panel says it (other reasons are plan or member names).
 EXIT_REASONS = {
     "paid": N_("paid"), "free": N_("free"), "paid remotely": N_("paid by phone"), "unpaid exit": N_("unpaid exit"),
     "nothing due": N_("nothing due"),
@@ -214,7 +214,7 @@ class ExitService:
         if member is not None and not debts:
             quote = ticket.quote
             waived = replace(ticket, quote=replace(quote, total=Money.zero(self.currency), items=quote.items + (QuoteItem(f"{member}: no charge", -quote.total),)))
-            self.settle(waived, [], attendant="lane", reason=member)
+            self.settle(waived, [], attendant="lane", reason=member, journal=True)
             return True
         if ticket.due.is_zero:
             self.settle(ticket, [], attendant="lane", reason=ticket.facts.plan_label if ticket.facts.plan else "free", journal=True)

@@ -125,6 +125,24 @@ def test_a_free_exit_leaves_and_is_journaled_when_the_database_is_locked(make_si
     assert site.store.query(emergency_records.conflicts) == []
 
 
+def test_a_pass_holder_leaves_free_and_is_journaled_when_the_database_is_locked(make_site) -> None:  # type: ignore[no-untyped-def]
+    from console.store import cloud_copies
+
+    site, rec = make_site()
+    journal = _quiet_journal(site)
+    with site.store.write() as tx:
+        cloud_copies.replace_members(tx, [{"plate": "PS321", "kind": "pass", "name": "staff", "plan": None}])
+    assert site.lanes.enter("IN1", "PS321", T0).value == "entered"
+    with write_lock_held(site.store):
+        assert site.exits.open_exit("OUT1", "PS321", now=T0 + STAY, from_reader=True) is None  # leaves by itself
+        rec.wait_for(lambda: _opened(rec, "OUT1"))
+        [line] = journal.pending()
+        assert line["exit"]["reason"] == "pass staff" and line["exit"]["fee_minor"] == 0
+    assert journal.merge() == 1
+    assert site.store.query(visits.open_visit_for, "PS321") is None
+    _chain_ok(site)
+
+
 def test_cash_in_hand_at_the_desk_opens_and_is_journaled_after_the_commit_failed(make_site) -> None:  # type: ignore[no-untyped-def]
     site, rec = make_site()
     journal = _quiet_journal(site)
