@@ -121,6 +121,7 @@ def test_kill9_while_journaling_and_merging_loses_and_doubles_nothing(tmp_path: 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_kill9_soak(tmp_path: Path) -> None:
     # BOOTH_KILL9_KILLS=80 for the figure of about a thousand decisions.
     kills = int(os.environ.get("BOOTH_KILL9_KILLS", "40"))
