@@ -85,10 +85,12 @@ def _journal(config: Any, store: Any) -> Any:
 
 
 def _status(args: argparse.Namespace, config: Any, store: Any) -> int:
+    from console.site.build import emergency_journal_path
+    from console.site.emergency import pending_in
     from console.store import emergency_records
 
-    journal = _journal(config, store)
-    print(_("{n} decisions wait in {path}").format(n=journal.pending_count, path=journal.path))
+    path = emergency_journal_path(config, store)  # read only: the console may be writing it
+    print(_("{n} decisions wait in {path}").format(n=pending_in(path), path=path))
     print(_("{n} conflicts open for the manager").format(n=store.query(emergency_records.open_conflict_count)))
     return EXIT_OK
 
