@@ -30,13 +30,15 @@ database takes a write again (a merge, or a probe when nothing waits) the mode e
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -118,9 +120,8 @@ class EmergencyJournal:
         """Keep one decision on disk (fsynced) before it takes effect. Raises OSError when
         even the local disk refuses (the caller then says so and does not act)."""
         data = (json.dumps({"v": VERSION, **line}, ensure_ascii=False) + "\n").encode("utf-8")
-        with self._lock:
+        with self._lock, _file_lock(self.path):
             created = not self.path.exists()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 view = memoryview(data)
@@ -160,8 +161,10 @@ class EmergencyJournal:
 
     def _repair_tail(self) -> None:
         """End a line torn by a crash mid-write, so the next line does not join it."""
+        if not self.path.exists():
+            return
         try:
-            with open(self.path, "rb+") as f:
+            with _file_lock(self.path), open(self.path, "rb+") as f:
                 f.seek(0, os.SEEK_END)
                 if f.tell() == 0:
                     return
@@ -188,7 +191,7 @@ class EmergencyJournal:
     def _drop(self, done: set[str]) -> None:
         """Rewrite the file without the lines merged (`done`): a new file renamed over the
         old one, so a crash leaves either, never half of one."""
-        with self._lock:
+        with self._lock, _file_lock(self.path):
             try:
                 raw_lines = self.path.read_bytes().decode("utf-8", errors="replace").splitlines()
             except FileNotFoundError:
@@ -428,6 +431,19 @@ def _parse(raw: str) -> dict[str, Any] | None:
         return {"v": VERSION, "legacy": True, "id": line["id"], "at": line["at"], "actor": line.get("actor", ""),
                 "gate": {k: line.get(k) for k in ("lane", "action", "reason", "note", "plate")}}
     return line
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Exclusive across processes (the console and `booth emergency merge`): an append
+    never goes to a file another process is replacing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _fsync_dir(folder: Path) -> None:
