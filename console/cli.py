@@ -425,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from console.commands import charging as charging_cli
     from console.commands import cloud as sync_cli
+    from console.commands import emergency as emergency_cli
     from console.commands import ops as ops_cli
     from console.commands import reports as reports_cli
     from console.commands import tariff as tariff_cli
@@ -434,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync_cli.register(sub)
     ops_cli.register(sub)
     charging_cli.register(sub)
+    emergency_cli.register(sub)
     return parser
 
 

@@ -147,6 +147,7 @@ def check_database(c: Checkup) -> list[Finding]:
                                         _("{count} event(s) refused by the cloud are kept here, not sent").format(count=parked),
                                         _("`booth cloud refused` lists them; fix the cause, then --requeue")))
             findings.append(_audit_key_finding(c.config, engine))
+            findings += _emergency_findings(c.config, engine)
         return findings
     except SchemaTooNew as exc:
         return [Finding(N_("migrations"), Level.FAIL, str(exc).split(". Nothing")[0], _("install the newer booth, or `booth restore` a backup"))]
@@ -156,6 +157,28 @@ def check_database(c: Checkup) -> list[Finding]:
         return [Finding(N_("database"), Level.FAIL, _("cannot open {split}: {value}").format(split=url.split('@')[-1], value=explain(exc)), _("see booth.log; `booth restore` a backup if it is damaged"))]
     finally:
         engine.dispose()
+
+
+def _emergency_findings(config: SiteConfig, engine: Engine) -> list[Finding]:
+    """Decisions still waiting in this booth's emergency journal, and conflicts its merges
+    (or another booth's) left for the manager."""
+    from console.site.build import emergency_journal_path
+    from console.site.emergency import pending_in
+    from console.store import emergency_records
+    from console.store.database import Store
+
+    store = Store(engine)
+    findings: list[Finding] = []
+    path = emergency_journal_path(config, store)
+    waiting = pending_in(path)
+    if waiting:
+        findings.append(Finding(N_("emergency journal"), Level.WARN, _("{n} decisions taken while the database was down wait in {path}").format(n=waiting, path=path),
+                                _("the console merges them on start and every 5 s; `booth emergency merge` does it now")))
+    conflicts = store.query(emergency_records.open_conflict_count)
+    if conflicts:
+        findings.append(Finding(N_("emergency conflicts"), Level.WARN, _("{n} emergency decisions conflict with the database (settled elsewhere, entered twice)").format(n=conflicts),
+                                _("`booth emergency conflicts` lists them; `booth emergency resolve ID --note` closes one")))
+    return findings
 
 
 def _audit_key_finding(config: SiteConfig, engine: Engine) -> Finding:

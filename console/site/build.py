@@ -7,7 +7,7 @@ from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from console.domain.clock import Clock, SystemClock
-from console.i18n import _, ngettext
+from console.i18n import _
 from console.locations import data_dir
 from console.site.audit_trail import AuditAnchors, AuditKeyError, SealState, anchor_file, seal_store
 from console.site.backup import BackupService
@@ -146,15 +146,11 @@ def build_site(
         pricing = TariffPricing.of(config.active_tariff)
         print_queue = _print_queue(config, store, clock, board, bus)
         documents = Documents(config, store, clock, bus, print_queue)
-        exits = ExitService(config, store, clock, board, gates, pricing, bus, receipts_queued=documents.queued)
+        emergency = EmergencyJournal(emergency_journal_path(config, store), store, booth_id=config.site.booth_id, report=bus.report, now=clock.now)
+        exits = ExitService(config, store, clock, board, gates, pricing, bus, receipts_queued=documents.queued, emergency=emergency)
         cloud = CloudLink(config, store, exits, pricing, bus, sync_tuning, token=cloud_token) if config.cloud.url else None
         anchors = AuditAnchors(store, anchor_file(config, store), config.site.booth_id)
         staff = StaffService(config, store, clock, board, bus, flush=cloud.flush if cloud is not None else None, anchor=anchors.anchor)
-        emergency = EmergencyJournal(
-            emergency_journal_path(config, store), store,
-            merged=lambda n: bus.report("info", ngettext("emergency journal: {n} manual move merged into the database",
-                                                         "emergency journal: {n} manual moves merged into the database", n).format(n=n)),
-        )
         lanes = LaneService(config, store, clock, board, gates, exits, bus, cameras=_lane_cameras(config), emergency=emergency)
         site = Site(
             config=config, clock=clock, store=store, bus=bus, board=board, pricing=pricing, lanes=lanes, exits=exits,

@@ -40,6 +40,13 @@ class ExitDesk:
         self.board = exits.board
         self.currency = exits.currency
 
+    @property
+    def in_emergency(self) -> bool:
+        """The database failed a write and has not taken one since: the desk offers to
+        open and journal a payment in hand (`pay_and_journal`)."""
+        journal = self.exits.emergency
+        return journal is not None and journal.offline
+
     def _waiting(self, ticket_id: str, message: str = "this exit is no longer waiting") -> ExitTicket:
         ticket = self.board.ticket(ticket_id)
         if ticket is None:
@@ -96,10 +103,24 @@ class ExitDesk:
         theirs. With `change_left` the driver leaves the change: it goes into the drawer
         as such, not into the cash difference.
         """
+        return self._pay(ticket_id, tenders, attendant=attendant, change_left=change_left)
+
+    @command(N_("exit NOT kept in the emergency journal, gate stays closed"))
+    def pay_and_journal(self, ticket_id: str, tenders: list[Tender], *, attendant: str, change_left: bool = False) -> ExitSettled:
+        """Cash (or a card payment) in hand while the database cannot be written: the
+        payment is checked as `pay` checks it, kept in the emergency journal (fsynced),
+        and the gate opens; the journal's merge books it into the drawer once the
+        database is back (a stay settled elsewhere meanwhile becomes a conflict for the
+        manager, never a second payment). Refused when the booth has no journal."""
+        if self.exits.emergency is None:
+            raise SiteError(_("this booth has no emergency journal"))
+        return self._pay(ticket_id, tenders, attendant=attendant, change_left=change_left, journal_now=True)
+
+    def _pay(self, ticket_id: str, tenders: list[Tender], *, attendant: str, change_left: bool, journal_now: bool = False) -> ExitSettled:
         ticket = self._waiting(ticket_id, "this exit is no longer waiting (already paid or cancelled)")
         due = ticket.due
         if due.is_zero:  # waived or validated to nothing: the vehicle simply leaves
-            return self.exits.settle(ticket, [], attendant=attendant, reason="nothing due")
+            return self.exits.settle(ticket, [], attendant=attendant, reason="nothing due", journal=journal_now, journal_now=journal_now)
         if not tenders:
             raise SiteError(_("no payment given"))
         payments: list[NewPayment] = []
@@ -108,6 +129,8 @@ class ExitDesk:
         for tender in tenders:
             method = tender.method
             amount = self._part_amount(tender, remaining)
+            if journal_now and method == "account":
+                raise SiteError(_("an account payment needs the database; take cash or card"))
             payments.append(self._payment(tender, amount))
             if method == "cash":
                 change = change + (payments[-1].change or Money.zero(self.currency))
@@ -119,6 +142,7 @@ class ExitDesk:
         return self.exits.settle(
             ticket, payments, attendant=attendant, reason="paid", drawer_of=attendant,
             change=Money.zero(self.currency) if change_left else change, change_left=change.minor if change_left else 0,
+            journal=journal_now, journal_now=journal_now,
         )
 
     def _payment(self, tender: Tender, amount: Money) -> NewPayment:

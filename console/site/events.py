@@ -109,6 +109,7 @@ class ExitSettled:
     ticket: ExitTicket
     closed: ClosedVisit
     change: Money
+    journaled: bool = False  # kept in the emergency journal: the database books it later
 
 
 @dataclass(frozen=True, slots=True)

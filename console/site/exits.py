@@ -9,16 +9,17 @@ does the barrier open and the board change.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from sqlmodel import Session
 
 from console import formats
 from console.domain.clock import Clock
 from console.domain.money import Money
-from console.domain.payments import ClosedVisit, NewPayment, PaymentMethod, check_drawer
+from console.domain.payments import ClosedVisit, NewPayment, PaymentMethod, RecordedPayment, check_drawer
 from console.domain.plates import PlateError
 from console.domain.quote import QuoteItem
 from console.domain.visits import Visit
@@ -26,6 +27,7 @@ from console.i18n import N_, _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
+from console.site.emergency import EmergencyJournal, exit_part, keep_in_journal
 from console.site.errors import AlreadyLeft, LaneBusy, PlateNotFound, SettledElsewhere, SiteError, command, refusals
 from console.site.events import ExitSettled, ExitTicket
 from console.site.pricing import Membership, TariffPricing
@@ -39,6 +41,15 @@ from console.store.visits import AlreadyInside
 from drivers.gate.base import GateDriver
 
 log = logging.getLogger(__name__)
+
+class _Unwritable(SiteError):
+    """The settlement's transaction failed for the database (not a refusal): the caller
+    may keep the exit in the emergency journal."""
+
+    def __init__(self, error: StoreError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
 
 # How an exit was settled, as the lane panel says it (other reasons are plan or member names).
 EXIT_REASONS = {
@@ -69,6 +80,7 @@ class ExitService:
         bus: EventBus,
         *,
         receipts_queued: Callable[[], None] = lambda: None,
+        emergency: EmergencyJournal | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -80,6 +92,7 @@ class ExitService:
         self.currency = config.site.currency
         self.plates = config.site.plates
         self._receipts_queued = receipts_queued
+        self.emergency = emergency  # decided exits go here while the database cannot be written
         self._differences_reported: set[tuple[str, str]] = set()  # (visit, remote payment)
 
     # -- members and phone payments (the cloud's copies, kept locally: work offline) --------------
@@ -121,7 +134,7 @@ class ExitService:
             raise SiteError(_("{lane_id} is not an exit lane").format(lane_id=lane_id))
         # One read transaction for everything the exit depends on (a consistent snapshot
         # that never takes the write lock); no query is sent twice.
-        with self.store.read() as tx:
+        with self._noting_failure(), self.store.read() as tx:
             plate = self._exit_plate(tx, raw_plate)
             visit = visits.open_visit_for(tx, plate)
             last = visits.latest_visit_for(tx, plate) if visit is None else None
@@ -166,6 +179,16 @@ class ExitService:
         self._dropped(self.board.hold(ticket, status=_("{plate}: {due} due").format(plate=plate, due=ticket.due), replacing=not from_reader), plate)
         return ticket
 
+    @contextmanager
+    def _noting_failure(self) -> Iterator[None]:
+        """A database that cannot even be read puts the booth in emergency mode."""
+        try:
+            yield
+        except StoreError as exc:
+            if self.emergency is not None:
+                self.emergency.note_failure(str(exc))
+            raise
+
     def _check_lane_free(self, lane_id: str, plate: str, *, replace_waiting: bool) -> None:
         waiting = self.board.ticket_at_lane(lane_id)
         if waiting is not None and waiting.visit.plate != plate and not replace_waiting:
@@ -203,16 +226,16 @@ class ExitService:
         if member is not None and not debts:
             quote = ticket.quote
             waived = replace(ticket, quote=replace(quote, total=Money.zero(self.currency), items=quote.items + (QuoteItem(_("{member}: no charge").format(member=member), -quote.total),)))
-            self.settle(waived, [], attendant="lane", reason=member)
+            self.settle(waived, [], attendant="lane", reason=member, journal=True)
             return True
         if ticket.due.is_zero:
-            self.settle(ticket, [], attendant="lane", reason=ticket.facts.plan_label if ticket.facts.plan else "free")
+            self.settle(ticket, [], attendant="lane", reason=ticket.facts.plan_label if ticket.facts.plan else "free", journal=True)
             return True
         remote = _covering(phone, ticket.due)
         if remote is not None:
             # The remote payment's id goes on the payment row, in the exit's own
             # transaction, so it can never be used twice.
-            self.settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
+            self.settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely", journal=True)
             return True
         if not debts and self._leave_within_exit_grace(ticket, now, phone):
             return True
@@ -360,6 +383,8 @@ class ExitService:
         change_left: int = 0,
         new_debt: tuple[int, str] | None = None,
         drawer_of: str | None = None,
+        journal: bool = False,
+        journal_now: bool = False,
     ) -> ExitSettled:
         """Record the exit (one transaction), then open the barrier and update the board.
 
@@ -368,6 +393,12 @@ class ExitService:
         barrier closed) when the database refuses or cannot be written. With `drawer_of`
         (payments taken by a person at the desk) the booth's open shift must be that
         attendant's, checked in the settlement's own transaction.
+
+        A decided exit (`journal`: free, member, paid by phone, or cash in hand the
+        attendant chose to journal) that the database cannot take is kept in the
+        emergency journal instead and leaves: the barrier opens, the merge settles the
+        stay later. In emergency mode, and with `journal_now`, it goes to the journal
+        without trying the database first.
         """
         payments = self._with_prepaid(ticket, payments) if ticket.prepaid else payments
         # A paid exit gets its receipt; an unpaid one the slip of what is owed and why.
@@ -375,9 +406,17 @@ class ExitService:
         receipt = receipt_content(self.config, ticket, payments, attendant=attendant, change=change, paid_at=self.clock.now(),
                                   owed=owed) if payments or owed is not None else None
         booth = self.config.site.booth_id
+        emergency = self.emergency if journal and new_debt is None else None
+        if emergency is not None and (journal_now or emergency.offline):
+            return self._journaled(ticket, payments, emergency, emergency.offline_why or N_("kept in the journal at the attendant's word"),
+                                   attendant=attendant, reason=reason, change=change, change_left=change_left, drawer_of=drawer_of)
         try:
             closed = self._close(ticket, payments, booth=booth, attendant=attendant, reason=reason, receipt=receipt,
-                                 change_left=change_left, new_debt=new_debt, drawer_of=drawer_of)
+                                 change_left=change_left, new_debt=new_debt, drawer_of=drawer_of, journal=emergency)
+        except _Unwritable as failure:
+            assert emergency is not None
+            return self._journaled(ticket, payments, emergency, failure.error, attendant=attendant, reason=reason, change=change,
+                                   change_left=change_left, drawer_of=drawer_of)
         except SettledElsewhere as exc:
             # Settled at another booth meanwhile: this one charges nothing, its ticket goes.
             self.board.release(ticket.id)
@@ -414,9 +453,11 @@ class ExitService:
         change_left: int,
         new_debt: tuple[int, str] | None,
         drawer_of: str | None = None,
+        journal: EmergencyJournal | None = None,
     ) -> ClosedVisit:
         """The settlement's one transaction; SettledElsewhere when another booth (or an
-        earlier settlement) closed the stay first."""
+        earlier settlement) closed the stay first; _Unwritable when the database cannot
+        take it and `journal` may."""
         with refusals(N_("payment NOT recorded, gate stays closed")):
             try:
                 with self.store.write() as tx:
@@ -447,7 +488,57 @@ class ExitService:
                     )
             except visits.AlreadySettled as exc:
                 raise SettledElsewhere(str(exc)) from None
+            except StoreError as exc:
+                if self.emergency is not None:
+                    self.emergency.note_failure(str(exc))  # the desk may now offer to journal
+                if journal is not None:
+                    raise _Unwritable(exc) from exc
+                raise
         raise AssertionError(_("refusals() never swallows an error"))  # for the type checker
+
+    def _journaled(
+        self, ticket: ExitTicket, payments: list[NewPayment], journal: EmergencyJournal, failure: StoreError | str, *, attendant: str, reason: str,
+        change: Money | None, change_left: int, drawer_of: str | None,
+    ) -> ExitSettled:
+        """A decided exit the database cannot take: kept in the emergency journal (fsynced),
+        then the barrier opens. The drawer is checked against the open shift when the
+        database can still be read; the merge books the money into that shift."""
+        with refusals(N_("exit NOT kept in the emergency journal, gate stays closed")):
+            shift_id = None
+            # SQLite reads never wait for a writer; a cut-off server would make this read
+            # wait for the stall timeout, so in emergency mode it is not asked.
+            if payments and (not journal.offline or self.store.dialect == "sqlite"):
+                try:
+                    shift = self.store.query(shifts.current_shift, self.config.site.booth_id)
+                except StoreError:
+                    shift = None  # cannot be read either: the merge finds the booth's shift
+                else:
+                    takes_cash = any(p.method == PaymentMethod.CASH.value for p in payments)
+                    if drawer_of is not None:
+                        check_drawer(shift.attendant if shift else None, drawer_of, takes_cash=takes_cash)
+                shift_id = shift.id if shift is not None else None
+            taken = sum(p.amount.minor for p in payments)
+            part = exit_part(
+                ticket_id=ticket.id, visit_id=ticket.visit.id, plate=ticket.visit.plate, lane=ticket.lane_id, exit_at=ticket.exit_at,
+                fee=ticket.quote.total, tariff_id=ticket.quote.tariff_id, payments=payments, reason=reason,
+                unpaid=taken < max(0, ticket.quote.total.minor - ticket.visit.paid_minor), shift_id=shift_id, debts=ticket.debt_ids,
+                overrides=ticket.overrides, change_left=change_left,
+            )
+            line_id = keep_in_journal(journal, failure, {"at": self.clock.now().isoformat(), "actor": attendant, "exit": part})
+        self.board.release(ticket.id)
+        now = self.clock.now()
+        recorded = tuple(RecordedPayment(f"{line_id}-{n}", p.method, p.amount, p.tendered, p.change, p.reference, attendant, now)
+                         for n, p in enumerate(payments))
+        closed = ClosedVisit(replace(ticket.visit, exit_at=ticket.exit_at, exit_lane=ticket.lane_id), recorded)
+        settled = ExitSettled(ticket, closed, change or Money.zero(self.currency), journaled=True)
+        self.gates[ticket.lane_id].open_barrier()
+        shown = _(EXIT_REASONS[reason]) if reason in EXIT_REASONS else reason
+        self.board.update_lane(ticket.lane_id, status=_("{plate} left ({reason}); EMERGENCY: kept in the local journal").format(
+            plate=ticket.visit.plate, reason=shown))
+        self.bus.report("warning", _("{lane_id}: EMERGENCY MODE, {plate} left ({reason}, paid {paid}); kept in the local journal until the database takes it").format(
+            lane_id=ticket.lane_id, plate=ticket.visit.plate, reason=shown, paid=Money(taken, self.currency)))
+        self.bus.publish(settled)
+        return settled
 
     def settle_remote_payments(self) -> int:
         """Let every waiting exit whose driver has meanwhile paid by phone leave (called

@@ -16,19 +16,23 @@ from functools import partial
 from typing import Mapping
 
 from console.domain.clock import Clock
+from console.domain.money import Money
+from console.domain.payments import NewPayment
 from console.domain.plates import PlateError
 from console.domain.visits import Visit, VisitError
 from console.i18n import _
 from console.site.board import LaneBoard
 from console.site.bus import EventBus
 from console.site.config import SiteConfig
-from console.site.emergency import EmergencyJournal, keep_in_journal
+from console.site.emergency import EmergencyJournal, exit_part, gate_line, keep_in_journal
 from console.site.errors import AlreadyLeft, PlateNotFound, SiteError, command
-from console.site.events import ExitPending, PlateNeedsConfirmation, UnknownAtExit
+from console.site.events import ExitPending, ExitTicket, PlateNeedsConfirmation, UnknownAtExit
 from console.site.exits import ExitService
-from console.store import gate_actions, visits
+from console.site.tender import Tender
+from console.store import gate_actions, shifts, visits
 from console.store.database import Store
 from console.store.engine import StoreError
+from console.store.ids import new_id
 from console.store.visits import AlreadyInside
 from drivers.camera import Camera
 from drivers.camera.still import frame_jpeg
@@ -244,6 +248,8 @@ class LaneService:
                 self.bus.report("warning", _("{lane}: {reason}; gate kept closed").format(lane=lane_id, reason=exc))
                 return EntryOutcome.INSIDE
             except StoreError as exc:
+                if self.emergency is not None:
+                    self.emergency.note_failure(str(exc))  # the attendant lets vehicles in by hand now
                 self.board.update_lane(lane_id, status=_("entry NOT recorded"))
                 self.bus.report("error", _("{lane}: entry of {plate} not recorded: {exc}; gate kept closed").format(lane=lane_id, plate=plate, exc=exc))
                 return EntryOutcome.NOT_RECORDED
@@ -288,11 +294,16 @@ class LaneService:
 
     # -- by hand --------------------------------------------------------------------------
     @command("not recorded, barrier not moved")
-    def manual_gate(self, lane_id: str, action: str, *, reason: str, note: str = "", actor: str, snapshot: bytes | None = None) -> str:
+    def manual_gate(self, lane_id: str, action: str, *, reason: str, note: str = "", actor: str, snapshot: bytes | None = None,
+                    taken: Tender | None = None) -> str:
         """Open or close a barrier by hand. The reason must come from the configured list
         ("other" needs a note). Recorded (and audited) before the barrier moves.
 
-        Opening an exit where a vehicle waits with a fee lets it leave owing that fee.
+        Opening an exit where a vehicle waits with a fee settles that stay: with what
+        the attendant took (`taken`: cash or card, its amount; the rest is left owing),
+        or with nothing taken. When the database cannot be written the move and that
+        decision go to the emergency journal and the barrier moves anyway; the merge
+        settles the stay once, or lists a conflict when another booth settled it first.
         """
         if lane_id not in self.gates:
             raise SiteError(_("no lane {lane_id}").format(lane_id=lane_id))
@@ -305,36 +316,36 @@ class LaneService:
             raise SiteError('reason "other" needs a note')
         lane = self.board.lane(lane_id)
         now = self.clock.now()
+        ticket = lane.pending if action == "open" else None
+        payments = self._taken(ticket, taken) if taken is not None else []
         plate = lane.pending.visit.plate if lane.pending else (lane.last_plate if lane.vehicle_present else None)
         if snapshot is None and lane_id in self.cameras:
             snapshot = self._lane_snapshot(lane_id)
-        try:
-            record = self.store.apply(
-                gate_actions.record_gate_action,
-                lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate, snapshot=snapshot,
-            )
-        except StoreError as exc:
-            if self.emergency is None:
-                raise
-            # The barrier is never hostage to the database: kept on disk, merged later.
-            record = keep_in_journal(self.emergency, exc, lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate)
-            self.bus.report("error", _("{lane}: EMERGENCY MODE, database not writable ({why}); manual {action} kept in the local journal").format(
-                lane=lane_id, why=_(str(exc)), action=action))
-            ticket = None  # a waiting fee is settled at the desk once the database is back
+        failure: StoreError | str | None = None
+        if self.emergency is not None and self.emergency.offline:
+            failure = self.emergency.offline_why or ""  # known unwritable: no wait for a frozen server
         else:
-            ticket = lane.pending
-        if action == "open" and ticket is not None:
             try:
-                self.store.apply(
-                    visits.close_visit,
-                    visit_id=ticket.visit.id, exit_lane=lane_id, exit_at=ticket.exit_at, quote=ticket.quote, payments=[],
-                    attendant=actor, idempotency_key=ticket.id, reason=f"manual open: {reason}", allow_unpaid=True,
+                record = self.store.apply(
+                    gate_actions.record_gate_action,
+                    lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate, snapshot=snapshot,
                 )
-            except (VisitError, StoreError) as exc:
-                self.bus.report("error", _("{lane_id}: visit of {plate} not closed: {exc}").format(lane_id=lane_id, plate=ticket.visit.plate, exc=exc))
-            else:
-                self.board.release(ticket.id)
-                self.exits.refresh_occupancy()
+            except StoreError as exc:
+                if self.emergency is None:
+                    raise
+                failure = exc
+        if failure is not None:
+            assert self.emergency is not None
+            # The barrier is never hostage to the database: kept on disk, merged later.
+            line = gate_line(new_id(), lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate)
+            line.update(self._journal_parts(lane_id, action, reason, ticket, payments, plate))
+            record = keep_in_journal(self.emergency, failure, line)
+            self.bus.report("error", _("{lane}: EMERGENCY MODE, database not writable ({why}); manual {action} kept in the local journal").format(
+                lane=lane_id, why=_(str(failure)), action=action))
+            if ticket is not None:
+                self.board.release(ticket.id)  # the journal's merge settles it
+        elif ticket is not None:
+            self._settle_by_hand(lane_id, ticket, payments, reason=reason, actor=actor)
         gate = self.gates[lane_id]
         if action == "open":
             gate.open_barrier()
@@ -344,6 +355,65 @@ class LaneService:
         moved = _("{lane_id}: barrier opened by {actor}: {reason}{note}") if action == "open" else _("{lane_id}: barrier closed by {actor}: {reason}{note}")
         self.bus.report("warning", moved.format(lane_id=lane_id, actor=actor, reason=reason, note=" - " + note if note else ""))
         return record
+
+    def _taken(self, ticket: ExitTicket | None, taken: Tender) -> list[NewPayment]:
+        """What the attendant says they took for the waiting fee at a manual open."""
+        if ticket is None:
+            raise SiteError(_("no fee waits at this lane: nothing can be taken for it"))
+        if taken.method not in ("cash", "card"):
+            raise SiteError(_("at a manual open the fee is taken in cash or by card"))
+        amount = Money.parse(taken.amount_text, self.currency)
+        if amount.is_negative or amount.is_zero:
+            raise SiteError(_("the {method} amount must be more than zero").format(method=taken.method))
+        if amount > ticket.due:
+            raise SiteError(_("{method} {amount} is more than the {remaining} still due").format(method=taken.method, amount=amount, remaining=ticket.due))
+        if taken.method == "card":
+            return [NewPayment("card", amount, reference=taken.reference.strip().upper() or None)]
+        tendered = Money.parse(taken.tendered_text, self.currency) if taken.tendered_text.strip() else amount
+        if tendered < amount:
+            raise SiteError(_("the cash handed over is less than the amount taken"))
+        return [NewPayment("cash", amount, tendered, tendered - amount)]
+
+    def _journal_parts(self, lane_id: str, action: str, reason: str, ticket: ExitTicket | None, payments: list[NewPayment],
+                       plate: str | None) -> dict[str, object]:
+        """What a journaled manual open decided besides the move: the waiting fee settled
+        (with what was taken), a vehicle let in with its plate, or let out unquoted."""
+        if action != "open":
+            return {}
+        lane = self.board.lane(lane_id)
+        if ticket is not None:
+            taken = sum(p.amount.minor for p in payments)
+            return {"exit": exit_part(
+                ticket_id=ticket.id, visit_id=ticket.visit.id, plate=ticket.visit.plate, lane=lane_id, exit_at=ticket.exit_at,
+                fee=ticket.quote.total, tariff_id=ticket.quote.tariff_id, payments=payments, reason=f"manual open: {reason}",
+                unpaid=taken < ticket.due.minor, debts=ticket.debt_ids, overrides=ticket.overrides,
+            )}
+        if plate is None:
+            return {}
+        try:
+            plate = self.config.site.plates.normalize(plate)
+        except PlateError:
+            return {}
+        if lane.direction == "entry":
+            return {"entry": {"plate": plate, "lane": lane_id, "zone": lane.zone, "currency": self.currency, "reason": reason}}
+        return {"left": {"plate": plate, "lane": lane_id}}
+
+    def _settle_by_hand(self, lane_id: str, ticket: ExitTicket, payments: list[NewPayment], *, reason: str, actor: str) -> None:
+        """The waiting fee of a manual open, with what was taken (the rest left owing)."""
+        booth = self.config.site.booth_id
+        try:
+            with self.store.write() as tx:
+                shift = shifts.current_shift(tx, booth) if payments else None
+                visits.close_visit(
+                    tx, visit_id=ticket.visit.id, exit_lane=lane_id, exit_at=ticket.exit_at, quote=ticket.quote, payments=payments,
+                    attendant=actor, idempotency_key=ticket.id, reason=f"manual open: {reason}", allow_unpaid=True, booth_id=booth,
+                    shift_id=shift.id if shift is not None else None, settles_debts=ticket.debt_ids if payments else (),
+                )
+        except (VisitError, StoreError) as exc:
+            self.bus.report("error", _("{lane_id}: visit of {plate} not closed: {exc}").format(lane_id=lane_id, plate=ticket.visit.plate, exc=exc))
+        else:
+            self.board.release(ticket.id)
+            self.exits.refresh_occupancy()
 
     def _lane_snapshot(self, lane_id: str) -> bytes | None:
         """The lane camera's latest frame as a small JPEG; None when the camera has none

@@ -121,6 +121,20 @@ def watch_engine(engine: Engine, timeout_s: float) -> None:
     SQLAlchemy's own pre-ping, which would wait unwatched on a frozen server)."""
     _TIMEOUTS[engine] = timeout_s
 
+    @event.listens_for(engine, "do_connect")
+    def _connect_within_the_watch(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        # A fresh connection made for a watched transaction (the pool replacing one cut
+        # or lost) has only what is left of the watch to connect: a socket being opened
+        # cannot be cut, and a link that froze would otherwise hold the booth for the
+        # whole connect timeout on top of the stall timeout.
+        watch: Watch | None = getattr(_current, "watch", None)
+        if watch is None:
+            return
+        left = max(1, int(watch.deadline - time.monotonic() + 0.999))
+        if watch.fired:
+            left = 1
+        cparams["connect_timeout"] = min(int(cparams.get("connect_timeout") or left), left)
+
     @event.listens_for(engine, "checkout")
     def _ping_watched(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         watch: Watch | None = getattr(_current, "watch", None)

@@ -103,6 +103,8 @@ ACTIONS: tuple[BoothAction, ...] = (
                 N_("Leave owing the fee; it comes up at the next exit"), priority=True),
     BoothAction("exit.mobile", "exit-desk", "ctrl+r", "mobile", N_("Phone QR"), N_("Pay by phone"),
                 N_("Show a payment QR for the driver's phone"), priority=True),
+    BoothAction("exit.journal", "exit-desk", "ctrl+b", "journal", N_("Open and journal"), N_("Open and journal"),
+                N_("Database down: keep the payment in hand in the emergency journal and open"), priority=True),
     # -- other screens ------------------------------------------------------------------------
     BoothAction("charging.back", "charging", "escape", "app.pop_screen", N_("Back")),
     BoothAction("charging.note", "charging", "n", "note", N_("Close record with note"), N_("Close maintenance record"),

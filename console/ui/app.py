@@ -296,8 +296,13 @@ class BoothApp(App[None]):
         flags = [_("AUTO-PAY")] if self.hands_off else []
         journal = self.site.lanes.emergency if self.site is not None else None
         if journal is not None and journal.pending_count:
-            flags.append(ngettext("EMERGENCY MODE: {n} manual move waits for the database",
-                                  "EMERGENCY MODE: {n} manual moves wait for the database", journal.pending_count).format(n=journal.pending_count))
+            flags.append(ngettext("EMERGENCY MODE: {n} decision waits for the database",
+                                  "EMERGENCY MODE: {n} decisions wait for the database", journal.pending_count).format(n=journal.pending_count))
+        elif journal is not None and journal.offline:
+            flags.append(_("EMERGENCY MODE: the database cannot be written"))
+        if journal is not None and journal.conflict_count:
+            flags.append(ngettext("{n} emergency conflict for the manager (booth emergency conflicts)",
+                                  "{n} emergency conflicts for the manager (booth emergency conflicts)", journal.conflict_count).format(n=journal.conflict_count))
         if flags != self._flags_shown:
             self._flags_shown = flags
             self.dashboard.set_flags(flags)

@@ -30,6 +30,7 @@ def test_manual_open_with_the_database_locked_is_journaled_then_merged(make_site
     site, rec = make_site()
     journal = site.lanes.emergency
     assert journal is not None
+    journal.stop()  # this test merges by itself (the next one tests the background retry)
     with write_lock_held(site.store):
         record = site.lanes.manual_gate("IN1", "open", reason="emergency vehicle", actor="ann")
         rec.wait_for(lambda: any(e.lane.id == "IN1" and e.lane.gate == "open" for e in rec.of(LaneChanged)))
@@ -79,6 +80,6 @@ async def test_status_bar_shows_emergency_mode_until_merged(store, clock) -> Non
 
         with write_lock_held(store):
             site.lanes.manual_gate("IN1", "open", reason="emergency vehicle", actor="ann")
-            await until(pilot, lambda: "EMERGENCY MODE: 1 manual move waits" in bar(), timeout=5)
+            await until(pilot, lambda: "EMERGENCY MODE: 1 decision waits" in bar(), timeout=5)
         journal.merge()
         await until(pilot, lambda: "EMERGENCY" not in bar(), timeout=5)

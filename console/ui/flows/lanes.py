@@ -6,6 +6,7 @@ from functools import partial
 
 from console.i18n import N_, _, ngettext
 from console.site.errors import SiteError
+from console.site.tender import Tender
 from console.ui.flows.base import Flow
 from console.ui.screens.lane_operations import (
     GateRequest,
@@ -32,7 +33,8 @@ class LaneFlow(Flow):
 
     def _move_gate(self, request: GateRequest) -> None:
         try:
-            self.site.lanes.manual_gate(request.lane_id, request.action, reason=request.reason, note=request.note, actor=self.attendant)
+            taken = Tender("cash", request.taken) if request.taken else None
+            self.site.lanes.manual_gate(request.lane_id, request.action, reason=request.reason, note=request.note, actor=self.attendant, taken=taken)
         except SiteError as exc:
             self.notify(_("barrier not moved: {error}").format(error=exc), severity="error", timeout=8)
             return

@@ -126,6 +126,9 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     def _settled_text(self, settled: ExitSettled) -> str:
         if settled.closed.visit.close_reason == "unpaid exit":
             return _("Left unpaid: {due} recorded as owed. Gate opening. Enter closes.").format(due=self.ticket.due)
+        if settled.journaled:
+            return _("PAID (EMERGENCY: kept in the local journal until the database is back). Change: {change}. Gate opening. Enter closes.").format(
+                change=settled.change)
         return _("PAID. Change: {change}. Gate opening. Enter closes.").format(change=settled.change)
 
     def _parts_text(self, left: Money) -> str:
@@ -232,6 +235,8 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
             return False
         if self.settled is not None:
             return action == "leave"
+        if action == "journal":
+            return self.desk.in_emergency  # offered once the database failed a write
         return True
 
     def _show_queue(self) -> None:
@@ -289,6 +294,31 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
     def pay(self, tenders: list[Tender]) -> None:
         try:
             settled = self.desk.pay(self.ticket.id, tenders, attendant=self.attendant, change_left=self.change_left)
+        except SiteError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self.show_settled, settled)
+
+    def action_journal(self) -> None:
+        """The database cannot be written and the driver has paid: keep the payment in the
+        emergency journal and open (the typed cash and the parts, as Enter would)."""
+        if self.settled is not None or self.paying or not self.ready:
+            return
+        typed = self.query_one("#tendered", Input).value.strip()
+        tenders = list(self.parts)
+        if typed or not (self.parts and self.parts_cover):
+            if not typed and not self.ticket.due.is_zero:
+                self._say(_(CASH_NEEDED), "error")
+                return
+            tenders.append(Tender("cash", "", typed))
+        self.paying = True
+        self._say(_("keeping the payment in the emergency journal…"))
+        self.pay_journaled(tenders)
+
+    @work(thread=True, exclusive=True, group="exit-pay", exit_on_error=False)
+    def pay_journaled(self, tenders: list[Tender]) -> None:
+        try:
+            settled = self.desk.pay_and_journal(self.ticket.id, tenders, attendant=self.attendant, change_left=self.change_left)
         except SiteError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
@@ -439,8 +469,11 @@ class ExitDeskScreen(ModalScreen[ExitSettled | None]):
 
     def _failed(self, message: str) -> None:
         self.paying = False
+        if self.desk.in_emergency:  # the database failed: the desk can open and journal
+            message = _("{message}. ctrl+b: open and keep the payment in the emergency journal").format(message=message)
         self._say(message, "error")
         self.query_one(Input).focus()
+        self.refresh_bindings()
 
     def show_site_event(self, event: SiteEvent) -> None:
         """The ticket was settled elsewhere (a phone payment, another attendant); the

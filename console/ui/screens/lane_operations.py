@@ -32,6 +32,7 @@ class GateRequest:
     action: str
     reason: str
     note: str
+    taken: str = ""  # cash taken for the fee waiting at that exit (empty: none)
 
 
 class ManualGateScreen(ModalScreen[GateRequest | None]):
@@ -55,12 +56,18 @@ class ManualGateScreen(ModalScreen[GateRequest | None]):
             yield Select([(_("Open"), "open"), (_("Close"), "close")], value="open", allow_blank=False, id="action")
             yield Label(_("Reason"))
             yield Select([(r, r) for r in self.reasons], value=self.reasons[0], allow_blank=False, id="reason")
+            yield Label(_("Cash taken for the fee waiting at this exit (empty: none)"))
+            yield Input(placeholder=_("e.g. 7.50"), id="taken")
             yield Label(_("Note (required for “other”), Enter to confirm"))
             yield Input(placeholder=_("what happened"), id="note")
         yield KeyHints("manual-gate", [(N_("Tab"), N_("next field")), (N_("Enter"), N_("confirm"))])
 
     def on_mount(self) -> None:
         self.query_one("#reason", Select).focus()
+
+    @on(Input.Submitted, "#taken")
+    def next_field(self) -> None:
+        self.query_one("#note", Input).focus()
 
     @on(Input.Submitted, "#note")
     def submitted(self) -> None:
@@ -70,6 +77,7 @@ class ManualGateScreen(ModalScreen[GateRequest | None]):
                 str(self.query_one("#action", Select).value),
                 str(self.query_one("#reason", Select).value),
                 self.query_one("#note", Input).value,
+                self.query_one("#taken", Input).value.strip(),
             )
         )
 
