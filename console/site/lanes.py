@@ -245,7 +245,7 @@ class LaneService:
                 return EntryOutcome.INSIDE
             except StoreError as exc:
                 self.board.update_lane(lane_id, status=_("entry NOT recorded"))
-                self.bus.report("error", _("{lane}: entry of {plate} not recorded: {exc}; gate kept closed").format(lane=lane_id, plate=plate, exc=exc))
+                self.bus.report("error", _("{lane}: entry of {plate} not recorded: {exc}; gate kept closed").format(lane=lane_id, plate=plate, exc=_(str(exc))))
                 return EntryOutcome.NOT_RECORDED
             self.board.set_counts(counts)
         self.board.expect_open(lane_id, visit.id, "entry")

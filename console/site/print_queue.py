@@ -8,6 +8,7 @@ import threading
 from typing import Callable
 
 from console.domain.clock import Clock
+from console.i18n import _
 from console.site.bus import Level
 from console.site.receipts import receipt_document
 from console.store.database import Store
@@ -98,14 +99,14 @@ class PrintQueue:
             with self.store.write() as s:
                 mark_failed(s, receipt.id, str(exc), park=not retryable)
             if retryable:
-                self._on_log("warning", f"receipt {receipt.number} waits for the printer: {exc}")
+                self._on_log("warning", _("receipt {number} waits for the printer: {problem}").format(number=receipt.number, problem=exc))
                 return False
-            self._on_log("error", f"receipt {receipt.number} cannot be printed: {exc}")
+            self._on_log("error", _("receipt {number} cannot be printed: {problem}").format(number=receipt.number, problem=exc))
             return True
         except ValueError as exc:  # a document that can never print: park it, go on
             with self.store.write() as s:
                 mark_failed(s, receipt.id, str(exc), park=True)
-            self._on_log("error", f"receipt {receipt.number} cannot be printed: {exc}")
+            self._on_log("error", _("receipt {number} cannot be printed: {problem}").format(number=receipt.number, problem=exc))
             return True
         with self.store.write() as s:
             mark_printed(s, receipt.id, self.clock.now())
