@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from console.commands.argtypes import whole
 from console.i18n import _
 
 EXIT_OK, EXIT_BROKEN, EXIT_INPUT, EXIT_STORE = 0, 1, 2, 3
@@ -51,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     shifts = rsub.add_parser("shifts", help=_("list recent shifts"), description=_("List the newest shifts with their ids."))
     shifts.add_argument("--booth", metavar="ID", help=_("only this booth (default: all)"))
-    shifts.add_argument("--limit", type=int, default=20, help=_("how many (default 20)"))
+    shifts.add_argument("--limit", type=whole(1, 1_000_000), default=20, help=_("how many (default 20)"))
     _common(shifts)
     shifts.set_defaults(func=_shifts_command)
 
@@ -337,10 +338,14 @@ def _verify(args: argparse.Namespace) -> int:
             given.append(parse_anchor(text))
         except ValueError as exc:
             raise _Fail(EXIT_INPUT, str(exc)) from None
+    if args.anchors and not Path(args.anchors).is_file():
+        raise _Fail(EXIT_INPUT, _("--anchors {path}: no such file").format(path=args.anchors))
     engine = _engine(args, config)
     store = Store(engine)
     state = held_seal(config, store)
     anchors = [*read_anchors(Path(args.anchors) if args.anchors else anchor_file(config, store)), *given]
+    if args.anchors and len(anchors) == len(given) and Path(args.anchors).stat().st_size:
+        raise _Fail(EXIT_INPUT, _("--anchors {path}: not an anchor file (no line of it is an anchor)").format(path=args.anchors))
     with read_connection(engine) as conn:
         with Session(bind=conn) as session:
             result = verify_chain(session, seal=state.seal, anchors=anchors)
