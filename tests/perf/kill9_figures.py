@@ -121,7 +121,10 @@ def child(database: Path, site_file: Path, start: int, count: int, seed: int) ->
                 ticket = site.exits.open_exit("OUT1", plate, replace_waiting=True)
                 assert ticket is not None, f"{plate} left without a fee"
                 if kind == "override":
-                    ticket = site.desk.override(ticket.id, "fee_change", reason="regular customer", actor="ann", new_amount_text="1")
+                    # 1.00 off: within what an attendant may lower without a manager
+                    lowered = max(ticket.due.minor - 100, 0)
+                    ticket = site.desk.override(ticket.id, "fee_change", reason="regular customer", actor="ann",
+                                                new_amount_text=f"{lowered // 100}.{lowered % 100:02d}")
                 site.desk.pay_cash(ticket.id, "100", attendant="ann")
         else:
             with store.read() as tx:
@@ -158,10 +161,11 @@ def main() -> int:
     confirmed: set[int] = set()
     found_done = 0
     next_op, kills, restarts, started = 0, 0, 0, time.monotonic()
+    errors = open(work / "booth-stderr.txt", "a")  # noqa: SIM115 (the booths' own words, if one fails)
     while next_op < args.ops:
         booth = subprocess.Popen([sys.executable, __file__, "--ops", str(args.ops), "--seed", str(args.seed), "--child",
                                   str(database), str(site_file), str(next_op)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO)
+                                 stdout=subprocess.PIPE, stderr=errors, text=True, env=env, cwd=REPO)
         restarts += 1
         assert booth.stdout is not None
         ready = booth.stdout.readline()
@@ -188,7 +192,7 @@ def main() -> int:
                     break
         booth.wait()
         if not killed and next_op < args.ops:
-            print(f"the booth stopped by itself at operation {next_op} (exit {booth.returncode})")
+            print(f"the booth stopped by itself at operation {next_op} (exit {booth.returncode}); see {work / 'booth-stderr.txt'}")
             return 1
     elapsed = time.monotonic() - started
     _report(args, database, site_file, env, confirmed, kills, restarts, elapsed, found_done)
