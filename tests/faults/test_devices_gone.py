@@ -94,3 +94,55 @@ async def test_exit_controller_unplugged_mid_command_then_back(store, clock, exi
     with store.read() as tx:
         paid = sorted(p.amount_minor for p in tx.exec(select(PaymentRow)).all())
     assert paid == [250, 750]  # each car paid once: nothing lost, nothing doubled
+
+
+@pytest.mark.parametrize("lang, waits", [("en", "waits for the printer"), ("zh_CN", "等待打印机")])
+def test_printer_switched_off_mid_receipts_prints_them_once_when_back(store, clock, lang: str, waits: str) -> None:  # type: ignore[no-untyped-def]
+    """The printer goes off between receipts (its port closes). The payments stand, the
+    receipts wait with the reason said, and they print — each once — soon after it is
+    switched on again, well before the queue's back-off would have retried."""
+    import time
+
+    from console.site.events import ExitPending, LogEntry
+    from console.store.receipts import waiting
+    from drivers.printer.simulator import NetworkPrinterSimulator
+    from tests.conftest import Recorder
+
+    set_language(lang)
+    with NetworkPrinterSimulator() as printer:
+        text = site_text(200, f'\n[printer]\nurl = "{printer.url}"\n')
+        site = build_site(parse_site(text, "printer-site.toml"), store, clock=clock, traffic=Traffic(seed=1))
+        rec = Recorder()
+        site.bus.subscribe(rec)
+        assert site.print_queue is not None
+        site.print_queue._retry = 30.0  # a long back-off: only the printer coming back can end it early
+        site.start()
+        try:
+            site.staff.open_shift("ann", "0")
+            printer.set_state("offline")
+            plates = ["AB1234C", "CD5678E", "EF9012G"]
+            for plate in plates:
+                site.lanes.gates["IN1"].arrive(plate)  # type: ignore[attr-defined]
+                rec.wait_for(lambda p=plate: store.query(visits.open_visit_for, p) is not None)
+                clock.advance(minutes=50)
+                before = len(rec.of(ExitPending))
+                site.lanes.gates["OUT1"].arrive(plate)  # type: ignore[attr-defined]
+                rec.wait_for(lambda b=before: len(rec.of(ExitPending)) > b)
+                site.desk.pay_cash(rec.of(ExitPending)[-1].ticket.id, "20", attendant="ann")
+            rec.wait_for(lambda: any(waits in e.text for e in rec.of(LogEntry)), timeout=10)
+            rec.wait_for(lambda: site.board.device_health()["printer"].state.value == "offline", timeout=10)
+            assert len(store.query(waiting, 10)) == 3
+            time.sleep(1.0)
+            printer.set_state("ok")
+            back = time.monotonic()
+            while store.query(waiting, 10) and time.monotonic() - back < 20:
+                time.sleep(0.05)
+            assert not store.query(waiting, 10), "receipts still waiting after the printer came back"
+            assert time.monotonic() - back < 20  # not the 30-60 s back-off
+        finally:
+            site.stop()
+            set_language("en")
+        printed = printer.decode().text
+    assert [printed.count(p) for p in plates] == [1, 1, 1]
+    with store.read() as tx:
+        assert len(tx.exec(select(PaymentRow)).all()) == 3

@@ -76,6 +76,9 @@ class Booth:
         self.site.lanes.gates["IN1"].arrive(plate)
         self.rec.wait_for(lambda: any(plate in e.text for e in self.rec.of(LogEntry)[seen:]), timeout=10)
 
+    def of_log(self) -> list[LogEntry]:
+        return self.rec.of(LogEntry)
+
     def said_since(self, seen: int) -> str:
         return "\n".join(e.text for e in self.rec.of(LogEntry)[seen:])
 
@@ -240,3 +243,24 @@ def test_disk_full_during_a_receipt_write(tmp_path: Path, tmpfs: Path) -> None:
         assert paper.read_bytes().count(b"A12345") == 1 or paper.read_bytes().count("A·12345".encode()) == 1
     finally:
         booth.stop()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_files_that_may_not_grow_during_an_entry_and_a_payment(tmp_path: Path, lang: str) -> None:
+    """The portable form of a full disk (no mount needed): the booth's process may not
+    grow its files (RLIMIT_FSIZE). SQLite says "disk I/O error": the attendant reads that
+    the database cannot be written; nothing changes; once the limit is lifted both go through."""
+    import json
+    import subprocess
+    import sys
+
+    child = Path(__file__).with_name("fsize_child.py")
+    done = subprocess.run([sys.executable, str(child), str(tmp_path), lang], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "BOOTH_DATA_DIR": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert SAID[(lang, "read-only")] in result["entry"], result["entry"]
+    assert SAID[(lang, "not paid")] in result["payment"] and SAID[(lang, "read-only")] in result["payment"], result["payment"]
+    assert result["during"] == result["before"]
+    assert result["after"]["payments"] == result["before"]["payments"] + 1 and result["after"]["chain_ok"]
+    assert result["inside"] == {"B12345": False, "C12345": True}
