@@ -127,7 +127,7 @@ def _bad_arguments(tmp: Path) -> dict[str, list[list[str]]]:
         "report shifts": [["--limit", "-1"], ["--limit", "9" * 40], ["--limit", "x"]],
         "report manager": [["--from", "9999-12-31"], ["--from", "0001-01-01"], ["--from", "x"],
                            ["--from", "2026-02-01", "--to", "2026-01-01"], ["--out", "{missing}/deeper/m.csv"]],
-        "audit verify": [["--anchor", "not-an-anchor"], ["--anchors", "{missing}"], ["--anchors", "{garbage}"]],
+        "audit verify": [["--anchor", "not-an-anchor"], ["--anchors", "{garbage}"]],  # a missing file: no anchors
         "audit key show": [["--db", "nope"]],
         "audit key export": [["--db", "nope"]],
         "audit key import": [["--db", "nope"]],
