@@ -55,19 +55,21 @@ def immutable(database: Path) -> Iterator[None]:
 
 
 def try_immutable(folder: Path) -> None:
-    """Raise FaultUnavailable unless `chattr +i` works in `folder` (and stops a write)."""
+    """Raise FaultUnavailable unless `chattr +i` works in `folder` and stops a write through
+    a descriptor opened before (the console's connections are open when the flag is set;
+    some file systems, tmpfs among them, check the flag only when a file is opened)."""
     probe = folder / ".immutable-probe"
     probe.write_bytes(b"x")
     try:
-        _chattr("+i", [probe])
-        try:
-            with open(probe, "ab") as handle:
+        with open(probe, "ab", buffering=0) as handle:
+            _chattr("+i", [probe])
+            try:
                 handle.write(b"y")
-            raise FaultUnavailable("the immutable flag does not stop root here")
-        except PermissionError:
-            pass
-        finally:
-            _chattr("-i", [probe])
+                raise FaultUnavailable("the immutable flag does not stop an already open file here")
+            except PermissionError:
+                pass
+            finally:
+                _chattr("-i", [probe])
     finally:
         probe.unlink(missing_ok=True)
 
@@ -87,6 +89,31 @@ def small_disk(folder: Path, size: str = "32m") -> Iterator[Path]:
     finally:
         # Lazy: a console thread may still hold a descriptor for a moment.
         subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+@contextmanager
+def ext4_disk(folder: Path, size_mb: int = 32) -> Iterator[Path]:
+    """A small ext4 file system (an image file on a loop device) mounted on `folder` for
+    the block: where the test's own folder is a file system on which `chattr +i` does
+    not stop an open file."""
+    if os.geteuid() != 0 or shutil.which("mkfs.ext4") is None:
+        raise FaultUnavailable("an ext4 loop disk needs root and mkfs.ext4")
+    folder.mkdir(parents=True, exist_ok=True)
+    image = folder.with_name(folder.name + ".img")
+    with open(image, "wb") as handle:
+        handle.truncate(size_mb << 20)
+    made = subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], capture_output=True, text=True)
+    if made.returncode != 0:
+        raise FaultUnavailable(f"mkfs.ext4: {made.stderr.strip()}")
+    done = subprocess.run(["mount", "-o", "loop", str(image), str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        image.unlink(missing_ok=True)
+        raise FaultUnavailable(f"cannot mount a loop disk: {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+        image.unlink(missing_ok=True)
 
 
 @contextmanager
