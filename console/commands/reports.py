@@ -165,7 +165,7 @@ def _reason(exc: BaseException) -> str:
     if "malformed" in lowered or "not a database" in lowered:
         return _("the database file is damaged or is not a database")
     if "unable to open" in lowered:
-        return _("the database file cannot be opened")
+        return _("the database file cannot be opened (no such folder, no permission, or a read-only disk: SQLite must be able to write beside it)")
     if "no such table" in lowered or "no such column" in lowered:
         return _("the database schema is older than this console ({reason}); run `booth migrate`").format(reason=text)
     return _("database error: {reason}").format(reason=text)

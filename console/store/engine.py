@@ -82,7 +82,7 @@ def explain(exc: BaseException) -> str:
     if "disk i/o error" in text:
         return N_("the database file cannot be written (a disk error, or the file was made read-only); nothing was recorded")
     if "unable to open" in text:
-        return N_("the database file cannot be opened")
+        return N_("the database file cannot be opened (no such folder, no permission, or a read-only disk: SQLite must be able to write beside it)")
     if "malformed" in text or "not a database" in text:
         return N_("the database file is damaged")
     return f"database error: {getattr(exc, 'orig', exc)}"

@@ -117,6 +117,25 @@ def ext4_disk(folder: Path, size_mb: int = 32) -> Iterator[Path]:
 
 
 @contextmanager
+def read_only_view(source: Path, folder: Path) -> Iterator[Path]:
+    """`source` seen through a read-only bind mount on `folder` (created) for the block,
+    as a disk remounted read-only after errors looks to the console at its start."""
+    if os.geteuid() != 0:
+        raise FaultUnavailable("a read-only bind mount needs root")
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "--bind", str(source), str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise FaultUnavailable(f"cannot bind-mount: {done.stderr.strip()}")
+    try:
+        ro = subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], capture_output=True, text=True)
+        if ro.returncode != 0:
+            raise FaultUnavailable(f"cannot make the bind mount read-only: {ro.stderr.strip()}")
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+@contextmanager
 def disk_full(folder: Path) -> Iterator[Path]:
     """Fill the file system of `folder` to its last byte for the block; the filler file is
     removed after it (the disk has room again)."""

@@ -29,7 +29,17 @@ from console.store.database import Store
 from console.store.engine import sqlite_url
 from drivers.gate.simworld import Traffic
 from tests.conftest import Recorder, site_text
-from tests.faults.files import Books, FaultUnavailable, database_files, disk_full, ext4_disk, immutable, small_disk, try_immutable
+from tests.faults.files import (
+    Books,
+    FaultUnavailable,
+    database_files,
+    disk_full,
+    ext4_disk,
+    immutable,
+    read_only_view,
+    small_disk,
+    try_immutable,
+)
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -278,3 +288,28 @@ def test_files_that_may_not_grow_during_an_entry_and_a_payment(tmp_path: Path, l
     assert result["during"] == result["before"]
     assert result["after"]["payments"] == result["before"]["payments"] + 1 and result["after"]["chain_ok"]
     assert result["inside"] == {"B12345": False, "C12345": True}
+
+
+def test_a_database_on_a_read_only_disk_is_refused_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console started on a database whose disk is read-only (a read-only bind mount
+    of its folder): one clear line naming the likely causes, exit 3, nothing created."""
+    import contextlib
+    import io
+
+    from console import cli
+
+    folder = tmp_path / "rw"
+    folder.mkdir()
+    open_store(sqlite_url(folder / "booth.sqlite3")).engine.dispose()
+    before = sorted(p.name for p in folder.iterdir())
+    try:
+        with read_only_view(folder, tmp_path / "ro") as ro:
+            monkeypatch.setenv("BOOTH_DATA_DIR", str(tmp_path / "data"))
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                code = cli.main(["migrate", "--db", sqlite_url(ro / "booth.sqlite3")])
+    except FaultUnavailable as exc:
+        pytest.skip(str(exc))
+    said = out.getvalue().strip()
+    assert code == 3 and "read-only disk" in said and len(said.splitlines()) == 1 and "Traceback" not in said, said
+    assert sorted(p.name for p in folder.iterdir()) == before
