@@ -146,3 +146,40 @@ def test_printer_switched_off_mid_receipts_prints_them_once_when_back(store, clo
     assert [printed.count(p) for p in plates] == [1, 1, 1]
     with store.read() as tx:
         assert len(tx.exec(select(PaymentRow)).all()) == 3
+
+
+@pytest.mark.parametrize("lang, offline", [("en", "printer: offline"), ("zh_CN", "printer: 离线")])
+async def test_printer_gone_shows_on_the_status_line_and_clears(store, clock, lang: str, offline: str) -> None:  # type: ignore[no-untyped-def]
+    """The printer switched off under the console: the status line says so in the
+    attendant's language while a paid car's receipt waits; it clears when the printer is
+    back and the receipt has printed."""
+    from console.store.receipts import waiting
+    from console.ui.widgets.status_bar import StatusBar
+    from drivers.printer.simulator import NetworkPrinterSimulator
+
+    with NetworkPrinterSimulator() as printer:
+        text = site_text(200, f'\n[printer]\nurl = "{printer.url}"\n')
+        site = build_site(parse_site(text, "printer-site.toml"), store, clock=clock, traffic=Traffic(seed=1))
+        site.staff.open_shift("ann", "0")
+        app = BoothApp(site, attendant="ann")
+        set_language(lang)
+        try:
+            async with app.run_test(size=(130, 40)) as pilot:
+                bar = app.dashboard.query_one(StatusBar)
+                printer.set_state("offline")
+                site.lanes.gates["IN1"].arrive("AB1234C")  # type: ignore[attr-defined]
+                await until(pilot, lambda: site.board.occupancy()[0].occupied == 1)
+                clock.advance(hours=2, minutes=5)
+                site.lanes.gates["OUT1"].arrive("AB1234C")  # type: ignore[attr-defined]
+                await until(pilot, lambda: isinstance(app.screen, ExitDeskScreen) and app.screen.ready, timeout=10)
+                await pilot.press(*"20", "enter")
+                await until(pilot, lambda: store.query(visits.open_visit_for, "AB1234C") is None, timeout=10)
+                await pilot.press("escape")
+                await until(pilot, lambda: offline in str(bar.render()), timeout=15)
+                assert store.query(waiting, 10)  # the receipt waits; the payment stands
+                printer.set_state("ok")
+                await until(pilot, lambda: not store.query(waiting, 10), timeout=20)
+                await until(pilot, lambda: offline not in str(bar.render()), timeout=10)
+        finally:
+            set_language("en")
+        assert printer.decode().text.count("AB1234C") == 1
