@@ -475,6 +475,29 @@ def choose_language(argv: list[str], environ: dict[str, str] | None = None) -> s
     return "en"
 
 
+def _log_crash(words: list[str], exc: BaseException) -> Path | None:
+    """Append the traceback of a failed command to the console's log file (its own
+    handler: the root logger may print to the terminal). Returns the file, or None."""
+    import logging
+
+    path = log_dir() / "booth.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    crash = logging.getLogger("console.cli.crash")
+    crash.propagate = False
+    crash.addHandler(handler)
+    try:
+        crash.error("booth %s failed", " ".join(words[:2]), exc_info=exc)
+    finally:
+        crash.removeHandler(handler)
+        handler.close()
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `booth` command."""
     from console.i18n import LanguageError, current_language, set_language
@@ -505,11 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a fault of the program: its traceback goes to the log, not the screen
-        import logging
-
-        logging.getLogger("console.cli").exception("booth %s failed", " ".join(words[:2]))
-        return _fail(EXIT_INTERNAL, _("booth: internal error ({kind}: {exc}); please report it with the log file").format(
-            kind=type(exc).__name__, exc=str(exc)[:200]))
+        log = _log_crash(words, exc)
+        return _fail(EXIT_INTERNAL, _("booth: internal error ({kind}: {exc}); please report it with {log}").format(
+            kind=type(exc).__name__, exc=str(exc)[:200], log=log or _("the log file")))
     finally:
         set_language(before)  # in-process callers (tests) get their language back
 

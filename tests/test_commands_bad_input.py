@@ -266,3 +266,19 @@ def test_a_bad_argument_is_one_clear_refusal(name: str, case: list[str], workpla
     assert code in expected, shown
     lines = said.strip().splitlines()
     assert lines and len(lines) <= 8, shown
+
+
+def test_a_fault_of_the_program_is_one_line_and_its_traceback_goes_to_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last net: a command that fails for a reason nobody foresaw says so in one line
+    (exit 70) and names the log file, where the traceback is."""
+    monkeypatch.setenv("BOOTH_DATA_DIR", str(tmp_path / "data"))
+
+    def broken(args: argparse.Namespace) -> int:
+        raise RuntimeError("a fault nobody foresaw")
+
+    monkeypatch.setattr(cli, "cmd_init", broken)
+    code, said = _run_guarded(["init", str(tmp_path / "site.toml")])
+    assert code == 70 and "Traceback" not in said and len(said.strip().splitlines()) == 1, said
+    assert "RuntimeError" in said and "booth.log" in said, said
+    log = next((tmp_path / "data").rglob("booth.log"))
+    assert "Traceback" in log.read_text(encoding="utf-8") and "a fault nobody foresaw" in log.read_text(encoding="utf-8")
