@@ -185,7 +185,7 @@ def main() -> int:
                 seen += 1
                 if seen >= budget and next_op < args.ops:
                     # Mid-operation: the next one has started (or is about to) when the signal lands.
-                    time.sleep(rng.uniform(0, 0.02))
+                    time.sleep(rng.uniform(0, 0.008))  # an operation takes a few ms (its fsync)
                     os.kill(booth.pid, signal.SIGKILL)
                     kills += 1
                     killed = True
