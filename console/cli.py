@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from console.commands.argtypes import number
 from console.i18n import N_, _
 from console.locations import data_dir, default_site_file, log_dir
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 EXIT_CONFIG = 2
 EXIT_STORE = 3
+EXIT_INTERNAL = 70  # sysexits EX_SOFTWARE: a fault of the program, not of its input
 
 
 # Roles by their stored value, for messages.
@@ -159,6 +161,8 @@ def cmd_rides_statement(args: argparse.Namespace) -> int:
         config = _load_config(args)
         year, month = (int(x) for x in args.month.split("-"))
         date(year, month, 1)
+        if not 1900 <= year < 3000:  # the years the booth prices and reports (pricing.EARLIEST..LATEST)
+            raise ValueError(year)
     except ConfigError as exc:
         return _fail(EXIT_CONFIG, str(exc))
     except ValueError:
@@ -379,8 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help=_("open the console against the simulated site"))
     demo.add_argument("--headless", action="store_true", help=_("no screen: run, then print a JSON summary"))
-    demo.add_argument("--seconds", type=float, default=10.0, help=_("how long to run headless (default 10)"))
-    demo.add_argument("--speed", type=float, help=_("demo clock speed-up (default: the site file's, 30; x100 when headless)"))
+    demo.add_argument("--seconds", type=number(0, 366 * 86400), default=10.0, help=_("how long to run headless (default 10)"))
+    demo.add_argument("--speed", type=number(0, 1e6, low_open=True), help=_("demo clock speed-up (default: the site file's, 30; x100 when headless)"))
     demo.add_argument("--site", help=_("use this site file instead of the embedded demo site"))
     demo.add_argument("--locale", help=_("run the embedded sample site of this locale: zh-CN is a Chinese garage"))
     demo.add_argument("--db", help=_("demo database file (default: demo.sqlite3 in the data folder)"))
@@ -491,6 +495,29 @@ def choose_language(argv: list[str], environ: dict[str, str] | None = None) -> s
     return "en"
 
 
+def _log_crash(words: list[str], exc: BaseException) -> Path | None:
+    """Append the traceback of a failed command to the console's log file (its own
+    handler: the root logger may print to the terminal). Returns the file, or None."""
+    import logging
+
+    path = log_dir() / "booth.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    crash = logging.getLogger("console.cli.crash")
+    crash.propagate = False
+    crash.addHandler(handler)
+    try:
+        crash.error("booth %s failed", " ".join(words[:2]), exc_info=exc)
+    finally:
+        crash.removeHandler(handler)
+        handler.close()
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `booth` command."""
     from console.i18n import LanguageError, current_language, set_language
@@ -499,6 +526,14 @@ def main(argv: list[str] | None = None) -> int:
     before = current_language()
     set_language(choose_language(words))
     try:
+        for number_, word in enumerate(words, 1):
+            # Bytes that are not UTF-8 reach Python as lone surrogates: no file name, plate
+            # or database value can be made of them, and printing one back would crash.
+            try:
+                word.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = word.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                return _fail(EXIT_CONFIG, _("argument {number} is not UTF-8 text: {shown}").format(number=number_, shown=shown))
         parser = build_parser()
         args = parser.parse_args(words)
         if args.lang:
@@ -512,6 +547,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a fault of the program: its traceback goes to the log, not the screen
+        log = _log_crash(words, exc)
+        return _fail(EXIT_INTERNAL, _("booth: internal error ({kind}: {exc}); please report it with {log}").format(
+            kind=type(exc).__name__, exc=str(exc)[:200], log=log or _("the log file")))
     finally:
         set_language(before)  # in-process callers (tests) get their language back
 

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from console.commands.argtypes import whole
 from console.i18n import _
 
 EXIT_OK, EXIT_REFUSED, EXIT_INPUT, EXIT_STORE = 0, 1, 2, 3
@@ -78,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     qr = sub.add_parser("qr", help=_("the address a pile port's QR code holds, for charging from a phone"))
     qr.add_argument("pile", metavar="PILE")
-    qr.add_argument("ports", metavar="PORT", nargs="*", type=int, help=_("ports (default: all)"))
+    qr.add_argument("ports", metavar="PORT", nargs="*", type=whole(1, 999), help=_("ports (default: all)"))
     _common(qr, _qr)
 
     piles = sub.add_parser("piles", help=_("usage of the piles a landlord's card authorizes"))

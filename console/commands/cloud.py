@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from console.commands.argtypes import PORT, number, whole
 from console.i18n import _
 
 EXIT_OK = 0
@@ -63,6 +64,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
     if bool(cert) != bool(key):
         return _err(_("give both --tls-cert and --tls-key, or neither"), EXIT_USAGE)
+    for option, given in (("--tls-cert", cert), ("--tls-key", key)):
+        if given and not Path(given).is_file():  # said before "listening on" is announced
+            return _err(_("{option} {path}: no such file").format(option=option, path=given), EXIT_USAGE)
     regions_text = getattr(args, "plate_regions", None)
     regions = [r.strip() for r in regions_text.split(",") if r.strip()] if regions_text is not None else None
     if regions is not None:
@@ -310,6 +314,7 @@ def _books(engine: Any) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from console.sync.server.admin import site_books
 
+        _require(engine, args.site_id)  # an unknown site is a mistake, not a site with no takings
         print(json.dumps(site_books(engine, args.site_id), indent=2, sort_keys=True))
         return EXIT_OK
 
@@ -459,14 +464,14 @@ def _serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default: Any = argparse.SUPPRESS if suppress else None
     parser.add_argument("--db", default=default, help=_("database URL (default: cloud.sqlite3 in the data folder; postgresql+psycopg://... works)"))
     parser.add_argument("--host", default=default, help=_("address to listen on (default 127.0.0.1)"))
-    parser.add_argument("--port", type=int, default=default, help=_("TCP port (default {DEFAULT_PORT}; 0 picks a free one)").format(DEFAULT_PORT=DEFAULT_PORT))
+    parser.add_argument("--port", type=PORT, default=default, help=_("TCP port (default {DEFAULT_PORT}; 0 picks a free one)").format(DEFAULT_PORT=DEFAULT_PORT))
     parser.add_argument("--tls-cert", default=default, help=_("PEM certificate: serve HTTPS (with --tls-key)"))
     parser.add_argument("--tls-key", default=default, help=_("PEM private key of --tls-cert"))
     parser.add_argument(
         "--plate-regions", default=default, help=_("plates drivers may give, e.g. cn,hk,mo (default: a plate of any region; docs/plates.md)")
     )
     parser.add_argument("--smtp-host", default=default, help=_("SMTP server for fault e-mails to franchise managers"))
-    parser.add_argument("--smtp-port", type=int, default=default, help=_("its port (default 25)"))
+    parser.add_argument("--smtp-port", type=PORT, default=default, help=_("its port (default 25)"))
     parser.add_argument("--smtp-from", default=default, help=_("the sender address of fault e-mails"))
     parser.add_argument("--smtp-starttls", action="store_true", default=default, help=_("use STARTTLS with the SMTP server"))
 
@@ -508,7 +513,7 @@ def register(subparsers: Any) -> None:
     refused.add_argument("--site", help=_("site file"))
     refused.add_argument("--db", help=_("database URL (overrides the site file)"))
     refused.add_argument("--requeue", action="store_true", help=_("send every refused event again"))
-    refused.add_argument("--limit", type=int, default=200, help=_("list at most this many (default 200)"))
+    refused.add_argument("--limit", type=whole(1, 1_000_000), default=200, help=_("list at most this many (default 200)"))
     refused.add_argument("--json", action="store_true", help=_("print one JSON object"))
     refused.set_defaults(func=cmd_refused)
 
@@ -527,8 +532,8 @@ def register(subparsers: Any) -> None:
 
     add = action("add-site", _("register a site (or give it a new token); prints the token"), _add_site)
     add.add_argument("--name", help=_("the site's name for drivers"))
-    add.add_argument("--lat", type=float, help=_("latitude (for drivers' nearby search)"))
-    add.add_argument("--lon", type=float, help=_("longitude"))
+    add.add_argument("--lat", type=number(-90, 90), help=_("latitude (for drivers' nearby search)"))
+    add.add_argument("--lon", type=number(-180, 180), help=_("longitude"))
     add.add_argument("--currency", default="EUR", help=_("ISO 4217 code the site bills in (default EUR)"))
     tariff = action("tariff", _("publish a tariff file for a site"), _tariff, _("tariff TOML file"))
     tariff.add_argument("--no-validate", action="store_true", help=_("publish even if the tariff parser refuses it (to test booths)"))

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
+from console.commands.argtypes import number
 from console.formats import text_width
 from console.i18n import _
 
@@ -123,6 +124,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     folder = Path(args.to).expanduser() if args.to else backup_folder(config)
     if folder is None:
         return _err(_("booth backup: no backup folder: set [backup] folder in the site file or give --to FOLDER"), EXIT_USAGE)
+    if folder.exists() and not folder.is_dir():
+        return _err(_("booth backup: --to {folder} is a file, not a folder").format(folder=folder), EXIT_USAGE)
     if sqlite_file(url) is not None and not sqlite_file(url).exists():  # type: ignore[union-attr]
         return _err(_("booth backup: there is no database at {value} yet").format(value=sqlite_file(url)), EXIT_USAGE)
     try:
@@ -167,7 +170,7 @@ def register(subparsers: Any) -> None:
     """Add `doctor`, `backup` and `restore` to the `booth` command's sub-parsers."""
     doctor = subparsers.add_parser("doctor", help=_("check this booth PC: what is wrong and how to fix it"))
     _site_options(doctor)
-    doctor.add_argument("--timeout", type=float, default=2.0, help=_("seconds to wait for each device (default 2)"))
+    doctor.add_argument("--timeout", type=number(0, 3600, low_open=True), default=2.0, help=_("seconds to wait for each device (default 2)"))
     doctor.add_argument("--json", action="store_true", help=_("print the findings as JSON"))
     doctor.set_defaults(func=cmd_doctor)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from console import formats
+from console.commands.argtypes import whole
 from console.i18n import _
 
 EXIT_OK, EXIT_BROKEN, EXIT_INPUT, EXIT_STORE = 0, 1, 2, 3
@@ -52,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     shifts = rsub.add_parser("shifts", help=_("list recent shifts"), description=_("List the newest shifts with their ids."))
     shifts.add_argument("--booth", metavar="ID", help=_("only this booth (default: all)"))
-    shifts.add_argument("--limit", type=int, default=20, help=_("how many (default 20)"))
+    shifts.add_argument("--limit", type=whole(1, 1_000_000), default=20, help=_("how many (default 20)"))
     _common(shifts)
     shifts.set_defaults(func=_shifts_command)
 
@@ -165,7 +166,7 @@ def _reason(exc: BaseException) -> str:
     if "malformed" in lowered or "not a database" in lowered:
         return _("the database file is damaged or is not a database")
     if "unable to open" in lowered:
-        return _("the database file cannot be opened")
+        return _("the database file cannot be opened (no such folder, no permission, or a read-only disk: SQLite must be able to write beside it)")
     if "no such table" in lowered or "no such column" in lowered:
         return _("the database schema is older than this console ({reason}); run `booth migrate`").format(reason=text)
     return _("database error: {reason}").format(reason=text)
@@ -342,6 +343,10 @@ def _verify(args: argparse.Namespace) -> int:
     store = Store(engine)
     state = held_seal(config, store)
     anchors = [*read_anchors(Path(args.anchors) if args.anchors else anchor_file(config, store)), *given]
+    # A missing file means "no anchors" (tamper checks pass one on purpose); a file with
+    # bytes but not one anchor in it is the wrong file.
+    if args.anchors and len(anchors) == len(given) and Path(args.anchors).is_file() and Path(args.anchors).stat().st_size:
+        raise _Fail(EXIT_INPUT, _("--anchors {path}: not an anchor file (no line of it is an anchor)").format(path=args.anchors))
     with read_connection(engine) as conn:
         with Session(bind=conn) as session:
             result = verify_chain(session, seal=state.seal, anchors=anchors)

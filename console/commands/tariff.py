@@ -14,6 +14,7 @@ prices the stay, and an entry before every version's `effective_from` is refused
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from datetime import datetime
@@ -85,7 +86,10 @@ def _load(path: str) -> Tariff:
     from console.site.config import find_tariff_file
 
     found = path if Path(path).exists() else find_tariff_file(path, None)
-    text = Path(found or path).read_text(encoding="utf-8")
+    try:
+        text = Path(found or path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise OSError(errno.EILSEQ, _("not UTF-8 text (byte {offset})").format(offset=exc.start)) from None
     return parse_tariff(text, source=path)
 
 

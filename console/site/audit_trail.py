@@ -213,7 +213,8 @@ def read_anchors(path: Path) -> list[Anchor]:
     """The anchors kept in a local anchor file (a damaged line is skipped, not fatal)."""
     found: list[Anchor] = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # Bytes that are not UTF-8 make a damaged line like any other.
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         return found
     for line in lines:

@@ -251,7 +251,7 @@ class LaneService:
                 if self.emergency is not None:
                     self.emergency.note_failure(str(exc))  # the attendant lets vehicles in by hand now
                 self.board.update_lane(lane_id, status=_("entry NOT recorded"))
-                self.bus.report("error", _("{lane}: entry of {plate} not recorded: {exc}; gate kept closed").format(lane=lane_id, plate=plate, exc=exc))
+                self.bus.report("error", _("{lane}: entry of {plate} not recorded: {exc}; gate kept closed").format(lane=lane_id, plate=plate, exc=_(str(exc))))
                 return EntryOutcome.NOT_RECORDED
             self.board.set_counts(counts)
         self.board.expect_open(lane_id, visit.id, "entry")

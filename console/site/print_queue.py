@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 from console.domain.clock import Clock
+from console.i18n import _
 from console.site.bus import Level
 from console.site.receipts import receipt_document
 from console.store.database import Store
 from console.store.engine import StoreError
 from console.store.receipts import Receipt, mark_failed, mark_printed, waiting
+from drivers.health import HealthState
 from drivers.printer import PrintDocument, PrinterError, ReceiptPrinter
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ class PrintQueue:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.printed = 0
+        self.probe_seconds = 2.0  # how often a failed printer is asked whether it is back
 
     def start(self) -> None:
         if self._thread is None:
@@ -74,7 +78,21 @@ class PrintQueue:
                 log.warning("print queue cannot read the database: %s", exc)
                 ok = False
             delay = self._retry if ok else min(self._max_retry, delay * 2)
-            self._wake.wait(timeout=delay if not ok else self._max_retry)
+            if ok:
+                self._wake.wait(timeout=self._max_retry)
+            else:
+                self._wait_for_printer(delay)
+
+    def _wait_for_printer(self, delay: float) -> None:
+        """Wait out the back-off, but ask the printer every few seconds whether it is back:
+        receipts print as soon as it is switched on again, not at the end of a long back-off."""
+        deadline = time.monotonic() + delay
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._wake.wait(timeout=min(self.probe_seconds, left)):
+                return
+            if self.printer.status().state is HealthState.OK:
+                return
 
     def drain(self) -> bool:
         """Print everything waiting. Returns False when the printer failed (retry later)."""
@@ -98,14 +116,14 @@ class PrintQueue:
             with self.store.write() as s:
                 mark_failed(s, receipt.id, str(exc), park=not retryable)
             if retryable:
-                self._on_log("warning", f"receipt {receipt.number} waits for the printer: {exc}")
+                self._on_log("warning", _("receipt {number} waits for the printer: {problem}").format(number=receipt.number, problem=exc))
                 return False
-            self._on_log("error", f"receipt {receipt.number} cannot be printed: {exc}")
+            self._on_log("error", _("receipt {number} cannot be printed: {problem}").format(number=receipt.number, problem=exc))
             return True
         except ValueError as exc:  # a document that can never print: park it, go on
             with self.store.write() as s:
                 mark_failed(s, receipt.id, str(exc), park=True)
-            self._on_log("error", f"receipt {receipt.number} cannot be printed: {exc}")
+            self._on_log("error", _("receipt {number} cannot be printed: {problem}").format(number=receipt.number, problem=exc))
             return True
         with self.store.write() as s:
             mark_printed(s, receipt.id, self.clock.now())

@@ -6,6 +6,7 @@ import fcntl
 import importlib
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -76,11 +77,29 @@ def explain(exc: BaseException) -> str:
         return N_("the database is read-only; nothing was recorded")
     if "full" in text:
         return N_("the disk is full; nothing was recorded")
+    if FILE_GONE in text:
+        return N_("the database file was removed or moved while the console runs (put it back where the site file says); nothing was recorded")
+    if "disk i/o error" in text:
+        return N_("the database file cannot be written (a disk error, or the file was made read-only); nothing was recorded")
     if "unable to open" in text:
-        return N_("the database file cannot be opened")
+        return N_("the database file cannot be opened (no such folder, no permission, or a read-only disk: SQLite must be able to write beside it)")
     if "malformed" in text or "not a database" in text:
         return N_("the database file is damaged")
     return f"database error: {getattr(exc, 'orig', exc)}"
+
+
+# Said (in English, to the log) by a connection whose database file is no longer the one
+# at its path; `explain` turns it into the attendant's words.
+FILE_GONE = "database file removed or replaced at its path"
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file at `path` (device, inode), or None when nothing is there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def lock_file(database: Path) -> Path:
@@ -245,10 +264,29 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
                     pass  # SQLite reports what is wrong when it opens the file
 
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000})
+    # The file the open connections write to. Removed or renamed while they are open,
+    # SQLite would go on committing to a file nobody will open again (a payment "saved"
+    # and lost at the next start), and a new connection would create an empty one in its
+    # place: both are refused until the file is back.
+    opened: dict[str, Any] = {"identity": None, "live": 0}
+    counting = threading.Lock()
+
+    if file is not None:
+        watched = file
+
+        @event.listens_for(engine, "do_connect")
+        def _same_file(_dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
+            if opened["live"] > 0 and _identity(watched) != opened["identity"]:
+                raise sqlite3.OperationalError(FILE_GONE)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: sqlite3.Connection, record: Any) -> None:
         if file is not None:
+            with counting:
+                opened["live"] += 1
+                if opened["live"] == 1:
+                    opened["identity"] = _identity(file)
+                record.info["booth_file"] = opened["identity"]
             fd = _take_shared_lock(file, busy_timeout_ms)
             if fd is not None:
                 record.info["booth_lock"] = fd
@@ -267,6 +305,9 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
             cursor.close()
 
     def _release(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop("booth_file", False) is not False:
+            with counting:
+                opened["live"] -= 1
         fd = record.info.pop("booth_lock", None)
         if fd is not None:
             os.close(fd)
@@ -277,6 +318,8 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY, False)
+        if file is not None and not read_only and _identity(file) != connection.connection.info.get("booth_file"):
+            raise sqlite3.OperationalError(FILE_GONE)
         sql = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         # Straight to the driver: a full statement execution here would cost more than the
         # whole read that follows (listeners still hear it, as they hear every statement).

@@ -2,6 +2,7 @@
 site (simulated lanes, the real store):
 
 - SQLite: another program holds the file's write lock longer than the busy timeout;
+- the SQLite file made unwritable (`chattr +i`), moved away and put back, its disk full;
 - PostgreSQL (when a server can be started, as the tests do): the server's processes
   are frozen (SIGSTOP), as a hung host or a saturated server looks from the booth.
 
@@ -91,6 +92,64 @@ def _scenario(name: str, url: str, extra: str, fault, hold: float) -> None:  # t
         store.engine.dispose()
 
 
+def _file_scenarios(work: Path, hold: float) -> None:
+    """The SQLite file itself under the running console: made unwritable (`chattr +i`,
+    which stops root too), moved away and put back, and its disk filled to the last byte
+    (a tmpfs mounted for the run). A scenario this machine cannot produce says so."""
+    from contextlib import contextmanager
+
+    from console.store.engine import sqlite_url
+    from tests.faults.files import FaultUnavailable, database_files, disk_full, immutable, small_disk, try_immutable
+
+    def later(cleared: threading.Event, hold: float, undo) -> None:  # type: ignore[no-untyped-def]
+        def run() -> None:
+            undo()
+            cleared.set()
+
+        threading.Timer(hold, run).start()
+
+    @contextmanager
+    def unwritable(store, cleared, hold):  # type: ignore[no-untyped-def]
+        path = Path(store.engine.url.database)
+        guard = immutable(path)
+        guard.__enter__()
+        later(cleared, hold, lambda: guard.__exit__(None, None, None))
+        yield
+
+    @contextmanager
+    def moved(store, cleared, hold):  # type: ignore[no-untyped-def]
+        path = Path(store.engine.url.database)
+        aside = path.parent / "aside"
+        aside.mkdir(exist_ok=True)
+        files = database_files(path)
+        for f in files:
+            f.rename(aside / f.name)
+        later(cleared, hold, lambda: [(aside / f.name).rename(f) for f in files])
+        yield
+
+    @contextmanager
+    def full(store, cleared, hold):  # type: ignore[no-untyped-def]
+        path = Path(store.engine.url.database)
+        guard = disk_full(path.parent)
+        guard.__enter__()
+        later(cleared, hold, lambda: guard.__exit__(None, None, None))
+        yield
+
+    folder = work / "files"
+    folder.mkdir()
+    try:
+        try_immutable(folder)
+        _scenario(f"SQLite file made unwritable (chattr +i) for {hold:g} s", sqlite_url(folder / "ro.sqlite3"), "", unwritable, hold)
+    except FaultUnavailable as exc:
+        print(f"SQLite file made unwritable: skipped ({exc})")
+    _scenario(f"SQLite file moved away, put back after {hold:g} s", sqlite_url(folder / "moved.sqlite3"), "", moved, hold)
+    try:
+        with small_disk(work / "disk", "24m") as disk:
+            _scenario(f"Disk full (a 24 MB tmpfs filled to the last byte) for {hold:g} s", sqlite_url(disk / "full.sqlite3"), "", full, hold)
+    except FaultUnavailable as exc:
+        print(f"Disk full: skipped ({exc})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hold", type=float, default=3.0, help="seconds the fault lasts (default 3)")
@@ -115,6 +174,8 @@ def main() -> int:
 
     _scenario("SQLite write lock held by another program (busy timeout 1 s)", sqlite_url(work / "booth.sqlite3"),
               "\n[database]\nbusy_timeout_ms = 1000\n", sqlite_lock, args.hold)
+
+    _file_scenarios(work, args.hold)
 
     from tests.support.postgres import PostgresUnavailable, start_postgres
 
