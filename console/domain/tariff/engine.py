@@ -726,7 +726,10 @@ def _kinds(cx: Compiled, sched: Schedule, bord: int) -> tuple[int, bool] | None:
         # the occurrences holding its unit starts begin on this date or the next and end
         # by the one after; in restart modes it also reads the occurrence after those
         # (one date more); the kind of yesterday matters only to member plans limited
-        # to days
+        # to days. The last date counts only by its length: the ends of the windows of
+        # the date before it that cross midnight hang on its clock change, not on its
+        # kind (the walk never reads its occurrences), so two days alike up to it are
+        # one day, and a week walks fewer days.
         last = _reach(cx)
         kinds: list[int] = []
         periodic = True
@@ -735,10 +738,11 @@ def _kinds(cx: Compiled, sched: Schedule, bord: int) -> tuple[int, bool] | None:
             if d.end - d.start != DAY:
                 got = False
                 break
-            k = cx.klass[d.day_type]
-            kinds.append(k)
-            if k != cx.weekday_class[(o - 1) % 7]:  # ordinal 1 is a Monday
-                periodic = False
+            if o < bord + last:
+                k = cx.klass[d.day_type]
+                kinds.append(k)
+                if k != cx.weekday_class[(o - 1) % 7]:  # ordinal 1 is a Monday
+                    periodic = False
         else:
             ids = cx.kind_ids
             got = (ids.setdefault(tuple(kinds), len(ids)), periodic)
