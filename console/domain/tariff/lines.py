@@ -402,44 +402,58 @@ def _rate_name(tariff: Tariff, vc: VehicleClass, w: int) -> str:
 
 def _cap_lines(tariff: Tariff, vc: VehicleClass, acc: _Tally, lines: list[Line]) -> int:
     total = 0
+    texts = tariff.texts
+    language = current_language()  # the cached label texts are per language
     for (bind, w), (amount_box, scopes) in acc.caps.items():
         amount = amount_box[0]
-        if bind == BIND_OCCURRENCE:
-            rate = vc.rates[w]
-            win = tariff.windows[w]
-            label = _("{window} {span}: maximum {amount} each ({when})").format(
-                window=rate.label or win.label, span=win.span_text,
-                amount=_money_text(tariff, rate.max_per_occurrence or 0), when=_list(tariff, scopes, "occ"))
-        elif bind == BIND_DAY:
-            label = _("Daily maximum {amount} ({when})").format(
-                amount=_money_text(tariff, vc.caps.per_calendar_day or 0), when=_list(tariff, scopes, "day"))
-        elif bind == BIND_STAY:
-            label = _("Maximum {amount} per stay").format(amount=_money_text(tariff, vc.caps.per_stay or 0))
+        # The label without its list of dates or periods ("\x00" stands for it) is the
+        # same for every stay; only the list is made per quote.
+        tk = ("cap", vc.name, bind, w, language)
+        parts = texts.get(tk)
+        if parts is None:
+            parts = texts[tk] = _cap_label(tariff, vc, bind, w)
+        if "\x00" in parts:
+            kind = "occ" if bind == BIND_OCCURRENCE else "day" if bind == BIND_DAY else "period"
+            label = parts.replace("\x00", _list(tariff, scopes, kind))
         else:
-            pc = vc.caps.from_entry[bind - BIND_PERIOD]
-            if pc.label:
-                label = f"{pc.label} ({_list(tariff, scopes, 'period')})"
-            else:
-                money = _money_text(tariff, pc.amount)
-                when = _list(tariff, scopes, "period")
-                days = pc.every // 1440
-                if pc.wall and pc.once:
-                    label = (_("Maximum {amount} for the first day from entry, to the same clock time ({when})") if days == 1
-                             else _("Maximum {amount} for the first {days} days from entry, to the same clock time ({when})")
-                             ).format(amount=money, days=days, when=when)
-                elif pc.wall:
-                    label = (_("Maximum {amount} per day from entry, to the same clock time ({when})") if days == 1
-                             else _("Maximum {amount} per {days} days from entry, to the same clock time ({when})")
-                             ).format(amount=money, days=days, when=when)
-                elif pc.once:
-                    label = _("Maximum {amount} for the first {span} from entry ({when})").format(
-                        amount=money, span=duration_text(pc.every), when=when)
-                else:
-                    label = _("Maximum {amount} per {span} from entry ({when})").format(
-                        amount=money, span=duration_text(pc.every), when=when)
+            label = parts
         lines.append((label, amount, 1))
         total += amount
     return total
+
+
+def _cap_label(tariff: Tariff, vc: VehicleClass, bind: int, w: int) -> str:
+    """The label of a cap's line, with "\x00" where the list of its dates goes."""
+    when = "\x00"
+    if bind == BIND_OCCURRENCE:
+        rate = vc.rates[w]
+        win = tariff.windows[w]
+        return _("{window} {span}: maximum {amount} each ({when})").format(
+            window=rate.label or win.label, span=win.span_text,
+            amount=_money_text(tariff, rate.max_per_occurrence or 0), when=when)
+    if bind == BIND_DAY:
+        return _("Daily maximum {amount} ({when})").format(
+            amount=_money_text(tariff, vc.caps.per_calendar_day or 0), when=when)
+    if bind == BIND_STAY:
+        return _("Maximum {amount} per stay").format(amount=_money_text(tariff, vc.caps.per_stay or 0))
+    pc = vc.caps.from_entry[bind - BIND_PERIOD]
+    if pc.label:
+        return f"{pc.label} ({when})"
+    money = _money_text(tariff, pc.amount)
+    days = pc.every // 1440
+    if pc.wall and pc.once:
+        return (_("Maximum {amount} for the first day from entry, to the same clock time ({when})") if days == 1
+                else _("Maximum {amount} for the first {days} days from entry, to the same clock time ({when})")
+                ).format(amount=money, days=days, when=when)
+    if pc.wall:
+        return (_("Maximum {amount} per day from entry, to the same clock time ({when})") if days == 1
+                else _("Maximum {amount} per {days} days from entry, to the same clock time ({when})")
+                ).format(amount=money, days=days, when=when)
+    if pc.once:
+        return _("Maximum {amount} for the first {span} from entry ({when})").format(
+            amount=money, span=duration_text(pc.every), when=when)
+    return _("Maximum {amount} per {span} from entry ({when})").format(
+        amount=money, span=duration_text(pc.every), when=when)
 
 
 def _list(tariff: Tariff, scopes: _Scopes, kind: str) -> str:
