@@ -574,6 +574,9 @@ def charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
     fence = 0  # a repeat before this index of `out` must not be extended
     pdays = cx.period_days
     reach = _reach(cx)
+    dates = cx.dates
+    days = sched.days_memo()
+    new_repeat = tuple.__new__
 
     def materialize() -> _Walk:
         w = base.copy()
@@ -586,14 +589,16 @@ def charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
         return w
 
     while b + DAY + umax <= end:
-        info = sched.day(bord)
+        info = days.get(bord) or sched.day(bord)
         while b >= info.end:
             bord += 1
             info = sched.day(bord)
         while b < info.start:
             bord -= 1
             info = sched.day(bord)
-        kind = _kinds(cx, sched, bord)
+        kind = dates.get(bord)
+        if type(kind) is not tuple:
+            kind = _kinds(cx, sched, bord)
         if kind is None:  # a clock change is near: walk, and start the pattern afresh
             w = materialize()
             _walk(stay, w, b + DAY, out)
@@ -642,9 +647,10 @@ def charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
             prev = out[-1] if len(out) > fence else None
             if (type(prev) is Repeat and prev.copies == 1 and prev.hi == hit.lo
                     and prev.dt == dt and prev.dday == dd):
-                out[-1] = prev._replace(hi=hit.hi)  # the day after the last one repeated
+                # the day after the last one repeated
+                out[-1] = new_repeat(Repeat, (prev[0], hit.hi, 1, dt, dd, 0, 0))
             else:
-                out.append(Repeat(hit.lo, hit.hi, 1, dt, dd))
+                out.append(new_repeat(Repeat, (hit.lo, hit.hi, 1, dt, dd, 0, 0)))
             base, vt, vd, sid = hit.after, dt, dd, hit.after_id
         else:
             w = materialize()

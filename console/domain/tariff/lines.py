@@ -105,25 +105,26 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
     """The tally of stretches and repeats when no line key moves with a shift (no
     bands): every stretch is added once, times the number of times it is used."""
     n = len(out)
+    if not any(type(s) is Repeat for s in out):
+        return _tally_plain(out)
     # How often each entry is used: 1 in the main sequence, plus its share of every
     # later repeat whose block covers it. Repeats only point backwards, so a descending
     # pass with a running sum over block ranges settles it.
     uses = [1] * n
-    if any(type(s) is Repeat for s in out):
-        begin = [0] * (n + 1)
-        finish = [0] * (n + 1)
-        run = 0
-        for k in range(n - 1, -1, -1):
-            run += begin[k]
-            m = 1 + run
-            uses[k] = m
-            s = out[k]
-            if isinstance(s, Repeat):
-                v = m * s.copies
-                if s.hi > s.lo:
-                    begin[s.hi - 1] += v
-                    finish[s.lo] += v
-            run -= finish[k]
+    begin = [0] * (n + 1)
+    finish = [0] * (n + 1)
+    run = 0
+    for k in range(n - 1, -1, -1):
+        run += begin[k]
+        m = 1 + run
+        uses[k] = m
+        s = out[k]
+        if isinstance(s, Repeat):
+            v = m * s.copies
+            if s.hi > s.lo:
+                begin[s.hi - 1] += v
+                finish[s.lo] += v
+        run -= finish[k]
     acc = _Tally()
     units, caps, plan = acc.units, acc.caps, acc.plan
     blocks: dict[tuple[int, int], dict[tuple[int, int], _Scopes]] = {}
@@ -199,6 +200,32 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
             plan[pk2] = plan.get(pk2, 0) + charged * m
     for ck, (box, _scopes) in list(caps.items()):
         caps[ck] = (box, main[ck])
+    return acc
+
+
+def _tally_plain(out: list[Stretch | Repeat]) -> _Tally:
+    """The tally of stretches alone (a stay walked to its end), in time order."""
+    acc = _Tally()
+    units, caps, plan = acc.units, acc.caps, acc.plan
+    for s in out:
+        w, step, _cycle, cnt, gross, charged, bind, scope, _occ_start, _occ, day_type, _rest = s
+        key = (w, 0, step)
+        got = units.get(key)
+        if got is None:
+            units[key] = [cnt, gross, step]
+        else:
+            got[0] += cnt
+            got[1] += gross
+        if bind:
+            ck = (bind, w if bind == BIND_OCCURRENCE else 0)
+            entry = caps.get(ck)
+            if entry is None:
+                entry = caps[ck] = ([0], _Scopes())
+            entry[0][0] -= gross - charged
+            entry[1].add(scope)
+        if charged:
+            pk2 = (w, day_type)
+            plan[pk2] = plan.get(pk2, 0) + charged
     return acc
 
 
