@@ -12,6 +12,7 @@ handful of lines. The lines always add up to the time charge exactly.
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
 from console.domain.money import Money
 from console.domain.tariff.engine import (
@@ -106,7 +107,7 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
     bands): every stretch is added once, times the number of times it is used."""
     n = len(out)
     if not any(type(s) is Repeat for s in out):
-        return _tally_plain(out)
+        return _tally_plain(cast("list[Stretch]", out))
     # How often each entry is used: 1 in the main sequence, plus its share of every
     # later repeat whose block covers it. Repeats only point backwards, so a descending
     # pass with a running sum over block ranges settles it.
@@ -203,7 +204,7 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
     return acc
 
 
-def _tally_plain(out: list[Stretch | Repeat]) -> _Tally:
+def _tally_plain(out: list[Stretch]) -> _Tally:
     """The tally of stretches alone (a stay walked to its end), in time order."""
     acc = _Tally()
     units, caps, plan = acc.units, acc.caps, acc.plan
