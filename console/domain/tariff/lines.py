@@ -150,22 +150,38 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
                 sc = into.get(ck)
                 if sc is None:
                     sc = into[ck] = _Scopes()
-                sc.add(s[7])
+                x = s[7]
+                if not sc.count or sc.last != x:  # _Scopes.add, inline on this hot path
+                    if not sc.count:
+                        sc.first = x
+                    sc.count += 1
+                    sc.last = x
+                    if len(sc.head) < 3:
+                        sc.head.append(x)
 
     def _extend(into: dict[tuple[int, int], _Scopes], rep: Repeat) -> None:
         block = scopes_of(rep.lo, rep.hi)
         if not block:
             return
-        for r in range(rep.copies):
-            dt, dday = rep.dt + r * rep.step_dt, rep.dday + r * rep.step_dday
-            pk = (dt, dday)
-            didx = periods.get(pk)
-            if didx is None:
-                didx = periods[pk] = shift_periods(vc, dt, dday)
+        _lo, _hi, copies, dt0, dd0, step_dt, step_dd = rep
+        for r in range(copies):
+            dt, dday = dt0 + r * step_dt, dd0 + r * step_dd
+            didx = None
             for ck, sc in block.items():
                 bind = ck[0]
-                shift = (dt if bind == BIND_OCCURRENCE else dday if bind == BIND_DAY
-                         else 0 if bind == BIND_STAY else didx[bind - BIND_PERIOD])
+                if bind == BIND_OCCURRENCE:
+                    shift = dt
+                elif bind == BIND_DAY:
+                    shift = dday
+                elif bind == BIND_STAY:
+                    shift = 0
+                else:
+                    if didx is None:
+                        pk = (dt, dday)
+                        didx = periods.get(pk)
+                        if didx is None:
+                            didx = periods[pk] = shift_periods(vc, dt, dday)
+                    shift = didx[bind - BIND_PERIOD]
                 mine = into.get(ck)
                 if mine is None:
                     mine = into[ck] = _Scopes()
@@ -195,7 +211,13 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
             sc = main.get(ck)
             if sc is None:
                 sc = main[ck] = _Scopes()
-            sc.add(scope)
+            if not sc.count or sc.last != scope:  # _Scopes.add, inline on this hot path
+                if not sc.count:
+                    sc.first = scope
+                sc.count += 1
+                sc.last = scope
+                if len(sc.head) < 3:
+                    sc.head.append(scope)
         if charged:
             pk2 = (w, day_type)
             plan[pk2] = plan.get(pk2, 0) + charged * m
