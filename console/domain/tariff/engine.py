@@ -90,8 +90,10 @@ class Repeat(NamedTuple):
 
 def shift_periods(vc: VehicleClass, dt: int, dday: int) -> tuple[int, ...]:
     """How many periods of each cap from entry a shift of dt minutes / dday dates is."""
-    return tuple(dday // (p.every // DAY) if p.wall else dt // p.every
-                 for p in vc.caps.from_entry)
+    caps = vc.caps.from_entry
+    if not caps:
+        return ()
+    return tuple([dday // (p.every // DAY) if p.wall else dt // p.every for p in caps])
 
 
 class Compiled:
