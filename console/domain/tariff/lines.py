@@ -94,20 +94,22 @@ class _Tally:
         self.plan: dict[tuple[int, str], int] = {}  # (window, day type) -> charged
 
 
-def _tally(vc: VehicleClass, out: list[Stretch | Repeat], banded: bool | None = None) -> _Tally:
+def _tally(vc: VehicleClass, out: list[Stretch | Repeat], banded: bool | None = None,
+           plan: bool = True) -> _Tally:
     if banded is None:
         banded = any(r.banded for r in vc.rates)
     if not banded:
-        return _tally_weighted(vc, out)
+        return _tally_weighted(vc, out, plan)
     return _tally_nested(vc, out)
 
 
-def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
+def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat], with_plan: bool = True) -> _Tally:
     """The tally of stretches and repeats when no line key moves with a shift (no
-    bands): every stretch is added once, times the number of times it is used."""
+    bands): every stretch is added once, times the number of times it is used. The
+    charges per window and day type (for a member plan) only `with_plan`."""
     n = len(out)
-    if not any(type(s) is Repeat for s in out):
-        return _tally_plain(cast("list[Stretch]", out))
+    if not any(isinstance(s, Repeat) for s in out):
+        return _tally_plain(cast("list[Stretch]", out), with_plan)
     # How often each entry is used: 1 in the main sequence, plus its share of every
     # later repeat whose block covers it. Repeats only point backwards, so a descending
     # pass with a running sum over block ranges settles it.
@@ -218,7 +220,7 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
                 sc.last = scope
                 if len(sc.head) < 3:
                     sc.head.append(scope)
-        if charged:
+        if charged and with_plan:
             pk2 = (w, day_type)
             plan[pk2] = plan.get(pk2, 0) + charged * m
     for ck, (box, _scopes) in list(caps.items()):
@@ -226,7 +228,7 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
     return acc
 
 
-def _tally_plain(out: list[Stretch]) -> _Tally:
+def _tally_plain(out: list[Stretch], with_plan: bool = True) -> _Tally:
     """The tally of stretches alone (a stay walked to its end), in time order."""
     acc = _Tally()
     units, caps, plan = acc.units, acc.caps, acc.plan
@@ -246,7 +248,7 @@ def _tally_plain(out: list[Stretch]) -> _Tally:
                 entry = caps[ck] = ([0], _Scopes())
             entry[0][0] -= gross - charged
             entry[1].add(scope)
-        if charged:
+        if charged and with_plan:
             pk2 = (w, day_type)
             plan[pk2] = plan.get(pk2, 0) + charged
     return acc
@@ -371,7 +373,7 @@ def time_lines(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: i
     out = charge(tariff, vc, start, origin, end)
     if not out:
         return 0
-    acc = _tally(vc, out, compiled(tariff, vc).banded)
+    acc = _tally(vc, out, compiled(tariff, vc).banded, covered is not None)
     total = 0
     texts = tariff.texts
     language = current_language()  # the cached line texts are per language
