@@ -102,7 +102,7 @@ class Compiled:
     __slots__ = ("steps", "cycle", "cap", "free", "per_occ", "restart", "partial", "tolerance",
                  "charged", "day_cap", "periods", "stay_cap", "umax", "fix", "lcm", "accel",
                  "klass", "weekday_class", "period_days", "odd_holidays", "any_per_occ",
-                 "walls", "plan_days", "dates", "kind_ids", "consts", "banded")
+                 "walls", "plan_days", "dates", "kind_ids", "consts", "banded", "odd_after")
 
     def __init__(self, tariff: Tariff, vc: VehicleClass) -> None:
         rates = vc.rates
@@ -145,6 +145,7 @@ class Compiled:
             if self.klass[tariff.holidays_as] != self.weekday_class[d.weekday()])
         self.accel = not self.charged and self.lcm <= _LCM_LIMIT
         self.dates: dict[int, tuple[int, bool] | bool] = {}  # see _kinds
+        self.odd_after: dict[int, tuple[int, int]] = {}  # see _next_odd_date
         self.kind_ids: dict[tuple[int, ...], int] = {}
         # A window whose rate is one unit price (no ladder, no restarts) takes a short
         # path in the walk: its (unit, price).
@@ -517,7 +518,11 @@ def time_charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
 
 def _next_odd_date(cx: Compiled, sched: Schedule, ordinal: int, until: int) -> int:
     """The first date >= ordinal (and <= until) that breaks the weekly pattern (a holiday
-    priced unlike its weekday, or a clock change); until + 1 if none."""
+    priced unlike its weekday, or a clock change); until + 1 if none. Kept per date
+    with how far it was looked for."""
+    known = cx.odd_after.get(ordinal)
+    if known is not None and (known[0] <= known[1] or known[1] >= until):
+        return min(known[0], until + 1)
     best = until + 1
     k = bisect_left(cx.odd_holidays, ordinal)
     if k < len(cx.odd_holidays):
@@ -532,6 +537,9 @@ def _next_odd_date(cx: Compiled, sched: Schedule, ordinal: int, until: int) -> i
                 best = min(best, d)
                 break
         year += 1
+    if len(cx.odd_after) > 20_000:
+        cx.odd_after.clear()
+    cx.odd_after[ordinal] = (best, until)
     return best
 
 
