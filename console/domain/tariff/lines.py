@@ -95,11 +95,11 @@ class _Tally:
 
 
 def _tally(vc: VehicleClass, out: list[Stretch | Repeat], banded: bool | None = None,
-           plan: bool = True) -> _Tally:
+           with_plan: bool = True) -> _Tally:
     if banded is None:
         banded = any(r.banded for r in vc.rates)
     if not banded:
-        return _tally_weighted(vc, out, plan)
+        return _tally_weighted(vc, out, with_plan)
     return _tally_nested(vc, out)
 
 
