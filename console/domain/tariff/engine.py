@@ -330,7 +330,8 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
     origin = stay.origin
     p = st.p
     dord, i = st.dord, st.didx
-    info = sched.day(dord)
+    days = sched.days_memo()
+    info = days.get(dord) or sched.day(dord)
     occs = info.occurrences
     os_, oe, w, orem = st.os, st.oe, st.w, st.orem
     track_day = day_cap_or_none is not None
@@ -350,7 +351,7 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
             i += 1
             while i >= len(occs):
                 dord += 1
-                info = sched.day(dord)
+                info = days.get(dord) or sched.day(dord)
                 occs = info.occurrences
                 i = 0
             os_, oe, w = occs[i]
@@ -391,7 +392,7 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
                 b = cyc_end
         if track_day:
             if t >= day_end:
-                d = sched.day(day_ord + 1)
+                d = days.get(day_ord + 1) or sched.day(day_ord + 1)
                 while t >= d.end:
                     d = sched.day(d.ordinal + 1)
                 day_ord, day_end, day_rem = d.ordinal, d.end, day_cap
@@ -779,9 +780,15 @@ def _relative(cx: Compiled, st: _Walk, b: int) -> tuple[int, ...]:
     """A settled state as seen from boundary b: what decides the walk from b on."""
     p = st.p
     fix, lc = cx.fix, cx.lcm
-    return (st.t - b, p if p < fix else fix, p % lc if lc else 0, st.os - b, st.oe - b,
+    head = (st.t - b, p if p < fix else fix, p % lc if lc else 0, st.os - b, st.oe - b,
             st.w, st.orem, st.day_end - b if cx.day_cap is not None else 0, st.day_rem,
-            st.stay_rem, *[x - b for x in st.pend], *st.prem)
+            st.stay_rem)
+    pend = st.pend
+    if not pend:
+        return head
+    if len(pend) == 1:  # the common case: one cap from entry (per 24 h)
+        return (*head, pend[0] - b, st.prem[0])
+    return (*head, *[x - b for x in pend], *st.prem)
 
 
 def _spend(st: _Walk) -> None:
