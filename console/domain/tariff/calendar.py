@@ -172,6 +172,11 @@ class Schedule:
             return self.holidays_as
         return WEEKDAYS[day.weekday()]
 
+    def days_memo(self) -> dict[int, DayInfo]:
+        """The dates built so far, by ordinal, for callers that look many up in a row
+        (a miss there is built by `day`)."""
+        return self._days
+
     def day(self, ordinal: int) -> DayInfo:
         """The DayInfo of a local date (cached)."""
         info = self._days.get(ordinal)

@@ -90,8 +90,10 @@ class Repeat(NamedTuple):
 
 def shift_periods(vc: VehicleClass, dt: int, dday: int) -> tuple[int, ...]:
     """How many periods of each cap from entry a shift of dt minutes / dday dates is."""
-    return tuple(dday // (p.every // DAY) if p.wall else dt // p.every
-                 for p in vc.caps.from_entry)
+    caps = vc.caps.from_entry
+    if not caps:
+        return ()
+    return tuple([dday // (p.every // DAY) if p.wall else dt // p.every for p in caps])
 
 
 class Compiled:
@@ -100,7 +102,7 @@ class Compiled:
     __slots__ = ("steps", "cycle", "cap", "free", "per_occ", "restart", "partial", "tolerance",
                  "charged", "day_cap", "periods", "stay_cap", "umax", "fix", "lcm", "accel",
                  "klass", "weekday_class", "period_days", "odd_holidays", "any_per_occ",
-                 "walls", "plan_days", "dates", "kind_ids", "consts", "banded")
+                 "walls", "plan_days", "dates", "kind_ids", "consts", "banded", "odd_after")
 
     def __init__(self, tariff: Tariff, vc: VehicleClass) -> None:
         rates = vc.rates
@@ -143,6 +145,7 @@ class Compiled:
             if self.klass[tariff.holidays_as] != self.weekday_class[d.weekday()])
         self.accel = not self.charged and self.lcm <= _LCM_LIMIT
         self.dates: dict[int, tuple[int, bool] | bool] = {}  # see _kinds
+        self.odd_after: dict[int, tuple[int, int]] = {}  # see _next_odd_date
         self.kind_ids: dict[tuple[int, ...], int] = {}
         # A window whose rate is one unit price (no ladder, no restarts) takes a short
         # path in the walk: its (unit, price).
@@ -327,7 +330,8 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
     origin = stay.origin
     p = st.p
     dord, i = st.dord, st.didx
-    info = sched.day(dord)
+    days = sched.days_memo()
+    info = days.get(dord) or sched.day(dord)
     occs = info.occurrences
     os_, oe, w, orem = st.os, st.oe, st.w, st.orem
     track_day = day_cap_or_none is not None
@@ -347,7 +351,7 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
             i += 1
             while i >= len(occs):
                 dord += 1
-                info = sched.day(dord)
+                info = days.get(dord) or sched.day(dord)
                 occs = info.occurrences
                 i = 0
             os_, oe, w = occs[i]
@@ -388,7 +392,7 @@ def _walk(stay: _Stay, st: _Walk, stop: int, out: list[Stretch | Repeat]) -> Non
                 b = cyc_end
         if track_day:
             if t >= day_end:
-                d = sched.day(day_ord + 1)
+                d = days.get(day_ord + 1) or sched.day(day_ord + 1)
                 while t >= d.end:
                     d = sched.day(d.ordinal + 1)
                 day_ord, day_end, day_rem = d.ordinal, d.end, day_cap
@@ -515,7 +519,11 @@ def time_charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
 
 def _next_odd_date(cx: Compiled, sched: Schedule, ordinal: int, until: int) -> int:
     """The first date >= ordinal (and <= until) that breaks the weekly pattern (a holiday
-    priced unlike its weekday, or a clock change); until + 1 if none."""
+    priced unlike its weekday, or a clock change); until + 1 if none. Kept per date
+    with how far it was looked for."""
+    known = cx.odd_after.get(ordinal)
+    if known is not None and (known[0] <= known[1] or known[1] >= until):
+        return min(known[0], until + 1)
     best = until + 1
     k = bisect_left(cx.odd_holidays, ordinal)
     if k < len(cx.odd_holidays):
@@ -530,6 +538,9 @@ def _next_odd_date(cx: Compiled, sched: Schedule, ordinal: int, until: int) -> i
                 best = min(best, d)
                 break
         year += 1
+    if len(cx.odd_after) > 20_000:
+        cx.odd_after.clear()
+    cx.odd_after[ordinal] = (best, until)
     return best
 
 
@@ -574,6 +585,9 @@ def charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
     fence = 0  # a repeat before this index of `out` must not be extended
     pdays = cx.period_days
     reach = _reach(cx)
+    dates = cx.dates
+    days = sched.days_memo()
+    new_repeat = tuple.__new__
 
     def materialize() -> _Walk:
         w = base.copy()
@@ -586,14 +600,16 @@ def charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
         return w
 
     while b + DAY + umax <= end:
-        info = sched.day(bord)
+        info = days.get(bord) or sched.day(bord)
         while b >= info.end:
             bord += 1
             info = sched.day(bord)
         while b < info.start:
             bord -= 1
             info = sched.day(bord)
-        kind = _kinds(cx, sched, bord)
+        kind = dates.get(bord)
+        if type(kind) is not tuple:
+            kind = _kinds(cx, sched, bord)
         if kind is None:  # a clock change is near: walk, and start the pattern afresh
             w = materialize()
             _walk(stay, w, b + DAY, out)
@@ -642,9 +658,10 @@ def charge(tariff: Tariff, vc: VehicleClass, start: int, origin: int,
             prev = out[-1] if len(out) > fence else None
             if (type(prev) is Repeat and prev.copies == 1 and prev.hi == hit.lo
                     and prev.dt == dt and prev.dday == dd):
-                out[-1] = prev._replace(hi=hit.hi)  # the day after the last one repeated
+                # the day after the last one repeated
+                out[-1] = new_repeat(Repeat, (prev[0], hit.hi, 1, dt, dd, 0, 0))
             else:
-                out.append(Repeat(hit.lo, hit.hi, 1, dt, dd))
+                out.append(new_repeat(Repeat, (hit.lo, hit.hi, 1, dt, dd, 0, 0)))
             base, vt, vd, sid = hit.after, dt, dd, hit.after_id
         else:
             w = materialize()
@@ -726,7 +743,10 @@ def _kinds(cx: Compiled, sched: Schedule, bord: int) -> tuple[int, bool] | None:
         # the occurrences holding its unit starts begin on this date or the next and end
         # by the one after; in restart modes it also reads the occurrence after those
         # (one date more); the kind of yesterday matters only to member plans limited
-        # to days
+        # to days. The last date counts only by its length: the ends of the windows of
+        # the date before it that cross midnight hang on its clock change, not on its
+        # kind (the walk never reads its occurrences), so two days alike up to it are
+        # one day, and a week walks fewer days.
         last = _reach(cx)
         kinds: list[int] = []
         periodic = True
@@ -735,10 +755,11 @@ def _kinds(cx: Compiled, sched: Schedule, bord: int) -> tuple[int, bool] | None:
             if d.end - d.start != DAY:
                 got = False
                 break
-            k = cx.klass[d.day_type]
-            kinds.append(k)
-            if k != cx.weekday_class[(o - 1) % 7]:  # ordinal 1 is a Monday
-                periodic = False
+            if o < bord + last:
+                k = cx.klass[d.day_type]
+                kinds.append(k)
+                if k != cx.weekday_class[(o - 1) % 7]:  # ordinal 1 is a Monday
+                    periodic = False
         else:
             ids = cx.kind_ids
             got = (ids.setdefault(tuple(kinds), len(ids)), periodic)
@@ -759,9 +780,15 @@ def _relative(cx: Compiled, st: _Walk, b: int) -> tuple[int, ...]:
     """A settled state as seen from boundary b: what decides the walk from b on."""
     p = st.p
     fix, lc = cx.fix, cx.lcm
-    return (st.t - b, p if p < fix else fix, p % lc if lc else 0, st.os - b, st.oe - b,
+    head = (st.t - b, p if p < fix else fix, p % lc if lc else 0, st.os - b, st.oe - b,
             st.w, st.orem, st.day_end - b if cx.day_cap is not None else 0, st.day_rem,
-            st.stay_rem, *[x - b for x in st.pend], *st.prem)
+            st.stay_rem)
+    pend = st.pend
+    if not pend:
+        return head
+    if len(pend) == 1:  # the common case: one cap from entry (per 24 h)
+        return (*head, pend[0] - b, st.prem[0])
+    return (*head, *[x - b for x in pend], *st.prem)
 
 
 def _spend(st: _Walk) -> None:

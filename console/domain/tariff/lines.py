@@ -12,6 +12,7 @@ handful of lines. The lines always add up to the time charge exactly.
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
 from console.domain.money import Money
 from console.domain.tariff.engine import (
@@ -93,37 +94,40 @@ class _Tally:
         self.plan: dict[tuple[int, str], int] = {}  # (window, day type) -> charged
 
 
-def _tally(vc: VehicleClass, out: list[Stretch | Repeat], banded: bool | None = None) -> _Tally:
+def _tally(vc: VehicleClass, out: list[Stretch | Repeat], banded: bool | None = None,
+           with_plan: bool = True) -> _Tally:
     if banded is None:
         banded = any(r.banded for r in vc.rates)
     if not banded:
-        return _tally_weighted(vc, out)
+        return _tally_weighted(vc, out, with_plan)
     return _tally_nested(vc, out)
 
 
-def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
+def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat], with_plan: bool = True) -> _Tally:
     """The tally of stretches and repeats when no line key moves with a shift (no
-    bands): every stretch is added once, times the number of times it is used."""
+    bands): every stretch is added once, times the number of times it is used. The
+    charges per window and day type (for a member plan) only `with_plan`."""
     n = len(out)
+    if not any(isinstance(s, Repeat) for s in out):
+        return _tally_plain(cast("list[Stretch]", out), with_plan)
     # How often each entry is used: 1 in the main sequence, plus its share of every
     # later repeat whose block covers it. Repeats only point backwards, so a descending
     # pass with a running sum over block ranges settles it.
     uses = [1] * n
-    if any(type(s) is Repeat for s in out):
-        begin = [0] * (n + 1)
-        finish = [0] * (n + 1)
-        run = 0
-        for k in range(n - 1, -1, -1):
-            run += begin[k]
-            m = 1 + run
-            uses[k] = m
-            s = out[k]
-            if isinstance(s, Repeat):
-                v = m * s.copies
-                if s.hi > s.lo:
-                    begin[s.hi - 1] += v
-                    finish[s.lo] += v
-            run -= finish[k]
+    begin = [0] * (n + 1)
+    finish = [0] * (n + 1)
+    run = 0
+    for k in range(n - 1, -1, -1):
+        run += begin[k]
+        m = 1 + run
+        uses[k] = m
+        s = out[k]
+        if isinstance(s, Repeat):
+            v = m * s.copies
+            if s.hi > s.lo:
+                begin[s.hi - 1] += v
+                finish[s.lo] += v
+        run -= finish[k]
     acc = _Tally()
     units, caps, plan = acc.units, acc.caps, acc.plan
     blocks: dict[tuple[int, int], dict[tuple[int, int], _Scopes]] = {}
@@ -148,22 +152,38 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
                 sc = into.get(ck)
                 if sc is None:
                     sc = into[ck] = _Scopes()
-                sc.add(s[7])
+                x = s[7]
+                if not sc.count or sc.last != x:  # _Scopes.add, inline on this hot path
+                    if not sc.count:
+                        sc.first = x
+                    sc.count += 1
+                    sc.last = x
+                    if len(sc.head) < 3:
+                        sc.head.append(x)
 
     def _extend(into: dict[tuple[int, int], _Scopes], rep: Repeat) -> None:
         block = scopes_of(rep.lo, rep.hi)
         if not block:
             return
-        for r in range(rep.copies):
-            dt, dday = rep.dt + r * rep.step_dt, rep.dday + r * rep.step_dday
-            pk = (dt, dday)
-            didx = periods.get(pk)
-            if didx is None:
-                didx = periods[pk] = shift_periods(vc, dt, dday)
+        _lo, _hi, copies, dt0, dd0, step_dt, step_dd = rep
+        for r in range(copies):
+            dt, dday = dt0 + r * step_dt, dd0 + r * step_dd
+            didx = None
             for ck, sc in block.items():
                 bind = ck[0]
-                shift = (dt if bind == BIND_OCCURRENCE else dday if bind == BIND_DAY
-                         else 0 if bind == BIND_STAY else didx[bind - BIND_PERIOD])
+                if bind == BIND_OCCURRENCE:
+                    shift = dt
+                elif bind == BIND_DAY:
+                    shift = dday
+                elif bind == BIND_STAY:
+                    shift = 0
+                else:
+                    if didx is None:
+                        pk = (dt, dday)
+                        didx = periods.get(pk)
+                        if didx is None:
+                            didx = periods[pk] = shift_periods(vc, dt, dday)
+                    shift = didx[bind - BIND_PERIOD]
                 mine = into.get(ck)
                 if mine is None:
                     mine = into[ck] = _Scopes()
@@ -193,12 +213,44 @@ def _tally_weighted(vc: VehicleClass, out: list[Stretch | Repeat]) -> _Tally:
             sc = main.get(ck)
             if sc is None:
                 sc = main[ck] = _Scopes()
-            sc.add(scope)
-        if charged:
+            if not sc.count or sc.last != scope:  # _Scopes.add, inline on this hot path
+                if not sc.count:
+                    sc.first = scope
+                sc.count += 1
+                sc.last = scope
+                if len(sc.head) < 3:
+                    sc.head.append(scope)
+        if charged and with_plan:
             pk2 = (w, day_type)
             plan[pk2] = plan.get(pk2, 0) + charged * m
     for ck, (box, _scopes) in list(caps.items()):
         caps[ck] = (box, main[ck])
+    return acc
+
+
+def _tally_plain(out: list[Stretch], with_plan: bool = True) -> _Tally:
+    """The tally of stretches alone (a stay walked to its end), in time order."""
+    acc = _Tally()
+    units, caps, plan = acc.units, acc.caps, acc.plan
+    for s in out:
+        w, step, _cycle, cnt, gross, charged, bind, scope, _occ_start, _occ, day_type, _rest = s
+        key = (w, 0, step)
+        got = units.get(key)
+        if got is None:
+            units[key] = [cnt, gross, step]
+        else:
+            got[0] += cnt
+            got[1] += gross
+        if bind:
+            ck = (bind, w if bind == BIND_OCCURRENCE else 0)
+            entry = caps.get(ck)
+            if entry is None:
+                entry = caps[ck] = ([0], _Scopes())
+            entry[0][0] -= gross - charged
+            entry[1].add(scope)
+        if charged and with_plan:
+            pk2 = (w, day_type)
+            plan[pk2] = plan.get(pk2, 0) + charged
     return acc
 
 
@@ -321,7 +373,7 @@ def time_lines(tariff: Tariff, vc: VehicleClass, start: int, origin: int, end: i
     out = charge(tariff, vc, start, origin, end)
     if not out:
         return 0
-    acc = _tally(vc, out, compiled(tariff, vc).banded)
+    acc = _tally(vc, out, compiled(tariff, vc).banded, covered is not None)
     total = 0
     texts = tariff.texts
     language = current_language()  # the cached line texts are per language
@@ -402,44 +454,58 @@ def _rate_name(tariff: Tariff, vc: VehicleClass, w: int) -> str:
 
 def _cap_lines(tariff: Tariff, vc: VehicleClass, acc: _Tally, lines: list[Line]) -> int:
     total = 0
+    texts = tariff.texts
+    language = current_language()  # the cached label texts are per language
     for (bind, w), (amount_box, scopes) in acc.caps.items():
         amount = amount_box[0]
-        if bind == BIND_OCCURRENCE:
-            rate = vc.rates[w]
-            win = tariff.windows[w]
-            label = _("{window} {span}: maximum {amount} each ({when})").format(
-                window=rate.label or win.label, span=win.span_text,
-                amount=_money_text(tariff, rate.max_per_occurrence or 0), when=_list(tariff, scopes, "occ"))
-        elif bind == BIND_DAY:
-            label = _("Daily maximum {amount} ({when})").format(
-                amount=_money_text(tariff, vc.caps.per_calendar_day or 0), when=_list(tariff, scopes, "day"))
-        elif bind == BIND_STAY:
-            label = _("Maximum {amount} per stay").format(amount=_money_text(tariff, vc.caps.per_stay or 0))
+        # The label without its list of dates or periods ("\x00" stands for it) is the
+        # same for every stay; only the list is made per quote.
+        tk = ("cap", vc.name, bind, w, language)
+        parts = texts.get(tk)
+        if parts is None:
+            parts = texts[tk] = _cap_label(tariff, vc, bind, w)
+        if "\x00" in parts:
+            kind = "occ" if bind == BIND_OCCURRENCE else "day" if bind == BIND_DAY else "period"
+            label = parts.replace("\x00", _list(tariff, scopes, kind))
         else:
-            pc = vc.caps.from_entry[bind - BIND_PERIOD]
-            if pc.label:
-                label = f"{pc.label} ({_list(tariff, scopes, 'period')})"
-            else:
-                money = _money_text(tariff, pc.amount)
-                when = _list(tariff, scopes, "period")
-                days = pc.every // 1440
-                if pc.wall and pc.once:
-                    label = (_("Maximum {amount} for the first day from entry, to the same clock time ({when})") if days == 1
-                             else _("Maximum {amount} for the first {days} days from entry, to the same clock time ({when})")
-                             ).format(amount=money, days=days, when=when)
-                elif pc.wall:
-                    label = (_("Maximum {amount} per day from entry, to the same clock time ({when})") if days == 1
-                             else _("Maximum {amount} per {days} days from entry, to the same clock time ({when})")
-                             ).format(amount=money, days=days, when=when)
-                elif pc.once:
-                    label = _("Maximum {amount} for the first {span} from entry ({when})").format(
-                        amount=money, span=duration_text(pc.every), when=when)
-                else:
-                    label = _("Maximum {amount} per {span} from entry ({when})").format(
-                        amount=money, span=duration_text(pc.every), when=when)
+            label = parts
         lines.append((label, amount, 1))
         total += amount
     return total
+
+
+def _cap_label(tariff: Tariff, vc: VehicleClass, bind: int, w: int) -> str:
+    """The label of a cap's line, with "\x00" where the list of its dates goes."""
+    when = "\x00"
+    if bind == BIND_OCCURRENCE:
+        rate = vc.rates[w]
+        win = tariff.windows[w]
+        return _("{window} {span}: maximum {amount} each ({when})").format(
+            window=rate.label or win.label, span=win.span_text,
+            amount=_money_text(tariff, rate.max_per_occurrence or 0), when=when)
+    if bind == BIND_DAY:
+        return _("Daily maximum {amount} ({when})").format(
+            amount=_money_text(tariff, vc.caps.per_calendar_day or 0), when=when)
+    if bind == BIND_STAY:
+        return _("Maximum {amount} per stay").format(amount=_money_text(tariff, vc.caps.per_stay or 0))
+    pc = vc.caps.from_entry[bind - BIND_PERIOD]
+    if pc.label:
+        return f"{pc.label} ({when})"
+    money = _money_text(tariff, pc.amount)
+    days = pc.every // 1440
+    if pc.wall and pc.once:
+        return (_("Maximum {amount} for the first day from entry, to the same clock time ({when})") if days == 1
+                else _("Maximum {amount} for the first {days} days from entry, to the same clock time ({when})")
+                ).format(amount=money, days=days, when=when)
+    if pc.wall:
+        return (_("Maximum {amount} per day from entry, to the same clock time ({when})") if days == 1
+                else _("Maximum {amount} per {days} days from entry, to the same clock time ({when})")
+                ).format(amount=money, days=days, when=when)
+    if pc.once:
+        return _("Maximum {amount} for the first {span} from entry ({when})").format(
+            amount=money, span=duration_text(pc.every), when=when)
+    return _("Maximum {amount} per {span} from entry ({when})").format(
+        amount=money, span=duration_text(pc.every), when=when)
 
 
 def _list(tariff: Tariff, scopes: _Scopes, kind: str) -> str:

@@ -116,13 +116,13 @@ class Caps:
     per_24h: int | None = None
     per_stay: int | None = None
     periods: tuple[PeriodCap, ...] = ()
+    #: Every cap measured from entry, `per_24h` first, in the order they bind (made
+    #: once: the engine reads it for every repeated block of a long stay).
+    from_entry: tuple[PeriodCap, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def from_entry(self) -> tuple[PeriodCap, ...]:
-        """Every cap measured from entry, `per_24h` first, in the order they bind."""
-        if self.per_24h is None:
-            return self.periods
-        return (PeriodCap(1440, self.per_24h), *self.periods)
+    def __post_init__(self) -> None:
+        every = self.periods if self.per_24h is None else (PeriodCap(1440, self.per_24h), *self.periods)
+        object.__setattr__(self, "from_entry", every)
 
 
 @dataclass(frozen=True, slots=True)

@@ -229,6 +229,12 @@ def _make_quote(tariff: Tariff, vc: VehicleClass, currency: str, total: int,
     made = tariff.derived.get("values")
     if not isinstance(made, dict):
         made = tariff.derived["values"] = {}
+    # Whole quotes recur too (most short stays print the same few lines): an equal
+    # quote is the same immutable value, found by its lines.
+    whole = ("quote", vc.name, total, tuple(lines), tuple(notes))
+    got = made.get(whole)
+    if isinstance(got, Quote):
+        return got
     items = []
     for line in lines:
         item = made.get(line)
@@ -242,7 +248,10 @@ def _make_quote(tariff: Tariff, vc: VehicleClass, currency: str, total: int,
     money = made.get(key)
     if not isinstance(money, Money):
         money = made[key] = Money(total, currency)
-    return Quote(money, tariff.tariff_id, tuple(items), tuple(notes), _tax_rate(tariff, vc))
+    if len(made) > 50_000:
+        made.clear()
+    got = made[whole] = Quote(money, tariff.tariff_id, tuple(items), tuple(notes), _tax_rate(tariff, vc))
+    return got
 
 
 def _tax_on_top(tariff: Tariff, vc: VehicleClass, lines: list[Line], amount: int) -> int:
