@@ -110,8 +110,8 @@ def test_a_chinese_quote_explains_itself() -> None:
     # 25 h from Tuesday 18:00: the first 24 h hold 2 + 22 day half hours and 12 night
     # hours = 30.00, capped at 20.00; the last hour (Wednesday 18:00-19:00) pays 2.00.
     assert [(i.label, i.amount.decimal_text()) for i in q.items] == [
-        ("Day 07:00-19:00: 26 x 30 min @ 1.00", "26.00"),
-        ("Night 19:00-07:00: 12 x 1 h @ 0.50", "6.00"),
+        ("日间 07:00-19:00: 26 x 30 min @ 1.00", "26.00"),
+        ("夜间 19:00-07:00: 12 x 1 h @ 0.50", "6.00"),
         ("Maximum 20.00 per 24 h from entry (period 1)", "-10.00"),
     ]
     assert q.total.minor == 2200
