@@ -262,7 +262,7 @@ def _tax_on_top(tariff: Tariff, vc: VehicleClass, lines: list[Line], amount: int
     rate = rule.rates[vc.tax or rule.default]
     tax = rate.tax_on_net(amount)
     if tax:
-        lines.append((f"{rate.label} {rate.percent_text} on {_money_text(tariff, amount)}",
+        lines.append((_("{label} {percent} on {amount}").format(label=rate.label, percent=rate.percent_text, amount=_money_text(tariff, amount)),
                       tax, 1))
     return amount + tax
 
@@ -330,7 +330,7 @@ def _price(tariff: Tariff, vc: VehicleClass, start: int, end: int, plan: MemberP
                 else:
                     cut = total
                     text = _("free")
-                lines.append((f"{v.label} ({v.code}): {text}", -cut, 1))
+                lines.append((_("{label} ({code}): {cut}").format(label=v.label, code=v.code, cut=text), -cut, 1))
                 total -= cut
     if lost_ticket and vc.lost_ticket is not None and total < vc.lost_ticket:
         lines.append((_("Lost ticket: minimum charge {amount}").format(amount=_money_text(tariff, vc.lost_ticket)),
