@@ -148,7 +148,7 @@ def test_printer_switched_off_mid_receipts_prints_them_once_when_back(store, clo
         assert len(tx.exec(select(PaymentRow)).all()) == 3
 
 
-@pytest.mark.parametrize("lang, offline", [("en", "printer: offline"), ("zh_CN", "printer: 离线")])
+@pytest.mark.parametrize("lang, offline", [("en", "printer: offline"), ("zh_CN", "打印机：离线")])
 async def test_printer_gone_shows_on_the_status_line_and_clears(store, clock, lang: str, offline: str) -> None:  # type: ignore[no-untyped-def]
     """The printer switched off under the console: the status line says so in the
     attendant's language while a paid car's receipt waits; it clears when the printer is

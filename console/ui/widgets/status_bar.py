@@ -13,7 +13,21 @@ from console.formats import day_month
 from console.i18n import N_, _
 from drivers.health import DeviceHealth
 
+# Devices report under their ids ("gate OUT1", "printer"); the line names them in the attendant's words.
+DEVICES = {"printer": N_("printer"), "elevator": N_("elevator"), "exit-camera": N_("exit camera"), "backup": N_("backup"),
+           "OCPP central system": N_("OCPP central system")}
+DEVICE_KINDS = {"gate": N_("gate {id}"), "camera": N_("camera {id}"), "pile": N_("pile {id}")}
 HEALTH = {"connecting": N_("connecting"), "ok": N_("ok"), "degraded": N_("degraded"), "fault": N_("fault"), "offline": N_("offline")}
+
+
+def device_label(device: str) -> str:
+    """A device's id as the attendant reads it: 道闸 OUT1, 打印机; an id not known here as it is."""
+    if device in DEVICES:
+        return _(DEVICES[device])
+    kind, _space, ident = device.partition(" ")
+    if ident and kind in DEVICE_KINDS:
+        return _(DEVICE_KINDS[kind]).format(id=ident)
+    return device
 
 
 class StatusBar(Static):
@@ -45,7 +59,8 @@ class StatusBar(Static):
         parts.append((_("devices {ok}/{total} ok").format(ok=ok, total=len(self.devices)), "$success" if ok == len(self.devices) else "bold $error"))
         for health in self.devices.values():
             if health.state.value != "ok":
-                parts.append((f"  {health.device}: {_(HEALTH.get(health.state.value, health.state.value))}", "$error"))
+                state = _(HEALTH[health.state.value]) if health.state.value in HEALTH else health.state.value
+                parts.append(("  " + _("{device}: {state}").format(device=device_label(health.device), state=state), "$error"))
         database = self.database or _("db ok")
         cloud = self.cloud or _("cloud: not configured")
         parts.append(f"  · {database} · {cloud}")
