@@ -4,7 +4,7 @@ and compared on every run. A change shows as a diff of plain lines in review.
 A test fails when the screen differs from its stored snapshot, or when the snapshot is
 missing. After a deliberate change of a screen, write the snapshots anew and read the diff:
 
-    BOOTH_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -p no:cacheprovider tests/ui/test_snapshots.py
+    BOOTH_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -p no:cacheprovider tests/ui/test_snapshots.py tests/rides/test_elevator_snapshots.py
 
 Values no test can fix in advance (record ids drawn at random) are masked before comparing.
 """

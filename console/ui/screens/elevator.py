@@ -131,7 +131,7 @@ class ElevatorScreen(Screen[None]):
     SITE_EVENTS: ClassVar[tuple[type[SiteEvent], ...]] = (RideRecorded, SnapshotsPurged)
     DEFAULT_CSS = """
     ElevatorScreen { layout: vertical; }
-    ElevatorScreen #gallery { height: 14; border: round $primary; padding: 0 1; }
+    ElevatorScreen #gallery { height: 14; max-height: 40%; border: round $primary; padding: 0 1; }  /* the ride log keeps its rows at 80x24 */
     ElevatorScreen #gallery-empty { color: $text-muted; }
     ElevatorScreen #search { margin: 0 0; }
     ElevatorScreen #message { height: 1; color: $warning; padding: 0 1; }
@@ -173,7 +173,7 @@ class ElevatorScreen(Screen[None]):
         gallery = self.query_one("#gallery", Horizontal)
         await gallery.remove_children()
         if not items:
-            await gallery.mount(Label("no snapshots yet", id="gallery-empty"))
+            await gallery.mount(Label(_("no snapshots yet"), id="gallery-empty"))
             return
         await gallery.mount_all([SnapshotTile(ride, jpeg, self.source.tz) for ride, jpeg in items])
 
