@@ -62,7 +62,7 @@ def park_demo_cars(site: Site, traffic: Traffic, *, count: int = 45, seed: int |
         try:
             with site.store.write() as tx:
                 visits.record_entry(tx, plate=plate, zone=lane.zone, lane=lane.id, at=now - timedelta(minutes=minutes),
-                                    currency=site.currency)
+                                    currency=site.currency, booth_id=site.config.site.booth_id)
         except visits.AlreadyInside:
             continue  # the same plate drawn twice: one car fewer
         traffic.parked(plate, now=started, stay=leave_in)
