@@ -21,7 +21,7 @@ from sqlmodel import Session
 from console.store.tables import AuditRow
 from console.store.types import table_of
 
-__all__ = ["SITE_EVENT_ACTIONS", "SiteActivity", "activity_after", "last_seq"]
+__all__ = ["SITE_EVENT_ACTIONS", "SiteActivity", "activity_after", "first_entry", "last_seq"]
 
 # What every booth's event log shows of the others: vehicles in and out, money taken,
 # barriers moved by hand.
@@ -72,3 +72,18 @@ def activity_after(db: Session, seq: int, *, limit: int = 500) -> list[SiteActiv
         found.append(SiteActivity(int(row.seq), row.at, row.actor, row.action, row.subject,
                                   detail if isinstance(detail, dict) else {}))
     return found
+
+
+def first_entry(db: Session, action: str) -> SiteActivity | None:
+    """The chain's first entry of `action` (of any booth), or None."""
+    row = db.connection().execute(
+        select(_TABLE.c.seq, _TABLE.c.at, _TABLE.c.actor, _TABLE.c.action, _TABLE.c.subject, _TABLE.c.detail)
+        .where(_TABLE.c.action == action).order_by(_TABLE.c.seq).limit(1)
+    ).first()
+    if row is None:
+        return None
+    try:
+        detail = json.loads(row.detail or "{}")
+    except ValueError:
+        detail = {}
+    return SiteActivity(int(row.seq), row.at, row.actor, row.action, row.subject, detail if isinstance(detail, dict) else {})
