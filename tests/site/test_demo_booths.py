@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from console.site.build import open_store
+from console.site.config import ConfigError, sample_site
 from console.site.demo import shared_demo_clock
 from console.site.demo_booth import demo_booth
-from console.site.config import ConfigError, sample_site
-from console.site.build import open_store
 from console.store.engine import make_engine, sqlite_url
 
 ROOT = Path(__file__).resolve().parents[2]
