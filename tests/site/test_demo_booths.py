@@ -41,7 +41,8 @@ def _summary(booth: subprocess.Popen[str]) -> dict[str, int]:
     out, err = booth.communicate(timeout=90)
     assert booth.returncode == 0, err
     assert "Traceback" not in err
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    summary: dict[str, int] = json.loads(out.strip().splitlines()[-1])
+    return summary
 
 
 @pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgresql), "sqlite"])
@@ -57,7 +58,7 @@ def test_two_demo_booths_run_one_site_on_one_database(backend: str, request: pyt
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            lanes = dict(conn.execute(text("SELECT entry_lane, count(*) FROM visit GROUP BY entry_lane")).all())
+            lanes: dict[str, int] = dict(conn.execute(text("SELECT entry_lane, count(*) FROM visit GROUP BY entry_lane")).all())
             exits = {row[0] for row in conn.execute(text("SELECT DISTINCT exit_lane FROM visit WHERE exit_lane IS NOT NULL"))}
             crossed = conn.execute(text(
                 "SELECT count(*) FROM visit WHERE (entry_lane = 'IN1' AND exit_lane = 'OUT2') OR (entry_lane = 'IN2' AND exit_lane = 'OUT1')"
