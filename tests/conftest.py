@@ -99,20 +99,30 @@ def postgres_server() -> Iterator[PostgresServer]:
     server.stop()
 
 
+def _own_data_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A booth on a server database keeps its audit anchors in its data folder, by booth id
+    # (a SQLite file keeps them beside itself): without a folder of its own, a test would
+    # meet the anchors of every earlier test's database, as a booth switched to another
+    # database rightly would.
+    monkeypatch.setenv("BOOTH_DATA_DIR", str(tmp_path / "booth-data"))
+
+
 @pytest.fixture
-def pg_url(postgres_server: PostgresServer) -> Iterator[str]:
+def pg_url(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty PostgreSQL database of its own for the test; dropped afterwards."""
+    _own_data_folder(monkeypatch, tmp_path)
     name = postgres_server.create_database()
     yield postgres_server.url(name)
     postgres_server.drop_database(name)
 
 
 @pytest.fixture
-def pg_migrated_url(postgres_server: PostgresServer) -> Iterator[str]:
+def pg_migrated_url(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     """An empty PostgreSQL database of its own already at the newest schema, under a name
     never used before: one an earlier test emptied (its rows truncated, kept only if it
     still has the template's shape), else a copy of the template (about 0.1 s instead of
     the 0.6 s a migration takes; a second or more on a busy machine)."""
+    _own_data_folder(monkeypatch, tmp_path)
     name = postgres_server.create_database(migrated=True)
     yield postgres_server.url(name)
     postgres_server.recycle_database(name)
