@@ -20,6 +20,8 @@ import logging
 import threading
 import time
 
+from sqlmodel import Session
+
 from console.domain.money import Money
 from console.i18n import _
 from console.site.board import LaneBoard
@@ -87,6 +89,30 @@ class LiveOccupancy:
         self.refreshes += 1
         return self.board.set_counts_if_unchanged(counts, version)
 
+    def _refresh_all(self) -> None:
+        """The counts and the other booths' events in one read transaction: every booth
+        does this after every booth's change, so one transaction instead of two counts."""
+        if self.bus is None or self.seen_seq is None:
+            self.refresh()
+            self.follow_events()
+            return
+        version = self.board.counts_version()
+        after = self.seen_seq
+
+        def read(tx: Session) -> tuple[dict[str, int], list[site_events.SiteActivity]]:
+            return visits.occupancy_counts(tx), site_events.activity_after(tx, after)
+
+        try:
+            counts, found = self.store.query(read)
+        except StoreError as exc:
+            log.warning("site occupancy and events not refreshed: %s", exc)
+            return
+        self.refreshes += 1
+        self.board.set_counts_if_unchanged(counts, version)
+        self.events_shown += self._show(found)
+        if len(found) >= site_events.PAGE:
+            self.follow_events()  # a long burst: read on until it is all shown
+
     def _mark_start(self) -> None:
         if self.bus is None:
             return
@@ -109,21 +135,29 @@ class LiveOccupancy:
                 found = self.store.query(site_events.activity_after, self.seen_seq)
             except StoreError as exc:
                 log.warning("site events not read: %s", exc)
-                return shown
-            for activity in found:
-                self.seen_seq = activity.seq
-                booth = activity.booth
-                # This booth's own lines are in the log already; an entry that names no
-                # booth cannot be told from this booth's, so it is left out too.
-                if not booth or booth == self.booth_id:
-                    continue
-                line = self._line(activity)
-                if line is not None:
-                    self.bus.publish(LogEntry(activity.at, line[0], line[1], booth=booth))
-                    shown += 1
-            if len(found) < 500:
-                self.events_shown += shown
-                return shown
+                break
+            shown += self._show(found)
+            if len(found) < site_events.PAGE:
+                break
+        self.events_shown += shown
+        return shown
+
+    def _show(self, found: list[site_events.SiteActivity]) -> int:
+        """Put the other booths' events of `found` in the log; returns how many."""
+        assert self.bus is not None
+        shown = 0
+        for activity in found:
+            self.seen_seq = max(self.seen_seq or 0, activity.seq)
+            booth = activity.booth
+            # This booth's own lines are in the log already; an entry that names no
+            # booth cannot be told from this booth's, so it is left out too.
+            if not booth or booth == self.booth_id:
+                continue
+            line = self._line(activity)
+            if line is not None:
+                self.bus.publish(LogEntry(activity.at, line[0], line[1], booth=booth))
+                shown += 1
+        return shown
 
     def _line(self, activity: site_events.SiteActivity) -> tuple[str, str] | None:
         """The log line of another booth's event, in the words this booth uses for its own."""
@@ -158,8 +192,7 @@ class LiveOccupancy:
                         if self._stop.wait(max(0.0, last + self.min_interval_s - time.monotonic())):
                             break
                         last = time.monotonic()
-                        self.refresh()
-                        self.follow_events()
+                        self._refresh_all()
                 except Exception:  # never let the thread die: the board would freeze silently
                     log.exception("the site's change feed failed; going on")
                     self._stop.wait(1.0)

@@ -21,11 +21,14 @@ from sqlmodel import Session
 from console.store.tables import AuditRow
 from console.store.types import table_of
 
-__all__ = ["SITE_EVENT_ACTIONS", "SiteActivity", "activity_after", "first_entry", "last_seq"]
+__all__ = ["PAGE", "SITE_EVENT_ACTIONS", "SiteActivity", "activity_after", "first_entry", "last_seq"]
 
 # What every booth's event log shows of the others: vehicles in and out, money taken,
 # barriers moved by hand.
 SITE_EVENT_ACTIONS = ("visit.entry", "visit.entry_manual", "visit.exit", "gate.manual_open", "gate.manual_close")
+
+# Entries read at most at once: a booth that falls far behind catches up page by page.
+PAGE = 500
 
 _TABLE = table_of(AuditRow)
 _LAST_SEQ = select(func.coalesce(func.max(_TABLE.c.seq), 0))
@@ -61,7 +64,7 @@ def last_seq(db: Session) -> int:
     return int(db.connection().execute(_LAST_SEQ).scalar_one())
 
 
-def activity_after(db: Session, seq: int, *, limit: int = 500) -> list[SiteActivity]:
+def activity_after(db: Session, seq: int, *, limit: int = PAGE) -> list[SiteActivity]:
     """The site events recorded after entry `seq`, oldest first, at most `limit`."""
     found: list[SiteActivity] = []
     for row in db.connection().execute(_AFTER, {"after": seq, "limit": limit}):
