@@ -40,7 +40,7 @@ class LiveOccupancy:
 
     def __init__(
         self, store: Store, board: LaneBoard, *, poll_s: float = 0.5, wait_s: float = 1.0, min_interval_s: float = 0.1,
-        bus: EventBus | None = None, booth_id: str = "", currency: str = "",
+        bus: EventBus | None = None, booth_id: str = "", currency: str = "", resync_s: float = 5.0,
     ) -> None:
         self.store = store
         self.board = board
@@ -54,6 +54,7 @@ class LiveOccupancy:
         # At most one read per interval: at a busy site every booth hears every booth's
         # every change; the board need not follow faster than people can read it.
         self.min_interval_s = min_interval_s
+        self.resync_s = resync_s
         self.feed = ChangeFeed(store.engine, poll_s=poll_s)
         self.refreshes = 0  # reads of the counts (for tests and the benchmark)
         self._stop = threading.Event()
@@ -187,7 +188,10 @@ class LiveOccupancy:
         try:
             while not self._stop.is_set():
                 try:
-                    if self.feed.wait(self.wait_s):
+                    # Without a word for `resync_s` the state is read anyway: a notification
+                    # lost on a link that broke without the connection noticing (a half-open
+                    # TCP connection) delays the board and the log by that much at most.
+                    if self.feed.wait(self.wait_s) or time.monotonic() - last >= self.resync_s:
                         # Changes heard meanwhile stay queued and make one more read.
                         if self._stop.wait(max(0.0, last + self.min_interval_s - time.monotonic())):
                             break

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from sqlalchemy import text
 
 from console.site.events import LogEntry
 from console.site.lanes import EntryOutcome
@@ -96,3 +97,18 @@ def test_an_event_while_the_listener_is_cut_off_is_shown_after_it_reconnects(
     _until(lambda: feed.reconnects >= 2, timeout=5)
     assert one.lanes.enter("IN1", "BACK1") is EntryOutcome.ENTERED
     assert _until(lambda: any("BACK1 entered" in e.text for e in _from(heard_two, "booth-1")), timeout=1.0) < 1.0
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("two_booths", ["postgresql"], indirect=True)
+def test_a_change_that_sent_no_notification_shows_within_the_resync(two_booths: tuple[Site, Site, Recorder, Recorder]) -> None:
+    """A notification lost where the listener cannot notice (a half-open link) is caught by
+    the listener reading the site anyway after `resync_s` without a word."""
+    one, two, _heard_one, _heard_two = two_booths
+    assert two.live is not None
+    time.sleep(1.5)  # the booths' own start-up notifications are heard and read first
+    with one.store.engine.begin() as conn:  # a change written without a NOTIFY
+        conn.execute(text("INSERT INTO occupancy_adjustment (id, zone, delta, reason, actor, at) "
+                          "VALUES ('quiet-1', 'P1', 3, 'counted by hand', 'test', now())"))
+    took = _until(lambda: two.board.occupied("P1") == 3, timeout=two.live.resync_s + 3)
+    assert took > 0.5  # it was the resync, not a notification
