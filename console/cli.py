@@ -216,9 +216,16 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     from console.locations import sqlite_url
     from console.site.config import ConfigError, sample_site
 
+    shared = False
+    demo_url: str | None = None
     try:
         if demo:
+            from console.site.demo_booth import demo_booth
+
             config = _load_config(args) if args.site else sample_site(getattr(args, "locale", None) or "en")
+            # One booth of a shared site (--db URL, --booth-id, --lanes), checked before anything starts.
+            booth = demo_booth(config, db=args.db, booth_id=args.booth_id, lanes=args.lanes)
+            config, demo_url, shared = booth.config, booth.url, booth.shared
         else:
             config = _site_to_run(args)
     except ConfigError as exc:
@@ -231,15 +238,20 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
     demo_clouds: list[DemoCloud] = []  # the demo's own cloud, once the site has started it
     demo_cloud_sock: socket.socket | None = None
     if demo:
-        db_path = Path(args.db) if args.db else folder / "demo.sqlite3"
-        if not args.keep:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        url = sqlite_url(db_path)
+        if demo_url is not None:
+            url = demo_url
+        else:
+            db_path = Path(args.db) if args.db else folder / "demo.sqlite3"
+            if not args.keep and not shared:  # a shared site's database holds the other booths' books
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+            url = sqlite_url(db_path)
         # Headless runs are short: without a speed given they run 100x the demo speed.
         speed = args.speed if args.speed is not None else config.simulation.speed * (100 if headless else 1)
         clock: Clock = ScaledClock(speed)
-        if not headless and not config.cloud.url:
+        # A booth of a shared demo has no cloud of its own: the booths share one outbox,
+        # and each its own cloud would split the site's events between them.
+        if not headless and not config.cloud.url and not shared:
             # A cloud of its own on loopback, so phone payments (ctrl+r) can be tried. Its
             # port is reserved now; the cloud starts with the site, after the first frame.
             from console.site.demo import DEMO_SITE_ID, demo_cloud_socket, linked_to
@@ -259,6 +271,8 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         # should not wait for it.
         from console.site.build import build_site, database_url, open_store
         from console.store.engine import StoreError
+
+        nonlocal clock, speed
 
         cloud_token = None
         if demo_cloud_sock is not None:
@@ -282,12 +296,23 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         if not demo:
             return build_site(config, store, clock=clock, speed=speed)
         from console.site.build import site_traffic
-        from console.site.demo import add_demo_staff, park_demo_cars
+        from console.site.demo import add_demo_staff, has_visits, park_demo_cars, shared_demo_clock
 
+        asked = speed
+        if shared:
+            try:
+                site_clock = shared_demo_clock(store, speed)
+            except StoreError:
+                store.dispose()
+                raise
+            clock, speed = site_clock, site_clock.speed
         traffic = site_traffic(config, speed)
         site = build_site(config, store, clock=clock, speed=speed, fast_lanes=headless, traffic=traffic, cloud_token=cloud_token)
+        if speed != asked:
+            site.bus.report("info", _("demo clock: this shared site runs {speed:g} times real time, as its first booth started it").format(speed=speed))
         add_demo_staff(site)
-        if not args.keep:
+        # A shared site's cars are parked by the first booth only (an empty database).
+        if (not shared and not args.keep) or (shared and not has_visits(site)):
             park_demo_cars(site, traffic)
         return site
 
@@ -387,7 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=number(0, 1e6, low_open=True), help=_("demo clock speed-up (default: the site file's, 30; x100 when headless)"))
     demo.add_argument("--site", help=_("use this site file instead of the embedded demo site"))
     demo.add_argument("--locale", help=_("run the embedded sample site of this locale: zh-CN is a Chinese garage"))
-    demo.add_argument("--db", help=_("demo database file (default: demo.sqlite3 in the data folder)"))
+    demo.add_argument("--db", help=_("demo database: a file (default: demo.sqlite3 in the data folder) or a URL such as "
+                                     "postgresql+psycopg://host/booth shared with other demo booths"))
+    demo.add_argument("--booth-id", help=_("run as this booth of a shared site (e.g. booth-2); the database is kept"))
+    demo.add_argument("--lanes", help=_("the lanes this booth drives, by id, separated by commas (e.g. IN2,OUT2); default: all"))
     demo.add_argument("--keep", action="store_true", help=_("keep the demo database of the last run"))
     demo.set_defaults(func=cmd_demo)
 

@@ -71,7 +71,10 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
         return
     options: dict[str, Any] = {}
     if engine.dialect.name == "postgresql":
+        # One snapshot for the whole report, and read-only as on SQLite: a report
+        # query can never write.
         options["isolation_level"] = "REPEATABLE READ"
+        options["postgresql_readonly"] = True
     with engine.connect().execution_options(**options) as conn:
         try:
             yield conn

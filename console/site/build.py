@@ -156,7 +156,8 @@ def build_site(
             config=config, clock=clock, store=store, bus=bus, board=board, pricing=pricing, lanes=lanes, exits=exits,
             desk=ExitDesk(exits, staff), staff=staff, documents=documents, print_queue=print_queue, cloud=cloud,
             elevator=_elevator(config, store, clock, bus, speed), charging=_charging(config, store, clock, bus),
-            backup=_backup(config, store, board, bus), live=LiveOccupancy(store, board), anchors=anchors, seal=seal,
+            backup=_backup(config, store, board, bus), anchors=anchors, seal=seal,
+            live=LiveOccupancy(store, board, bus=bus, booth_id=config.site.booth_id, currency=config.site.currency),
             after_stop=[sim_lane.stop for sim_lane in simulators],  # simulated controllers stop after their drivers
         )
     except BaseException:

@@ -9,7 +9,7 @@ import random
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -17,11 +17,14 @@ from console.site.config import SiteConfig
 from console.sync.server.listen import bind
 
 if TYPE_CHECKING:  # the site and its database stack load after the console's first frame
+    from console.domain.clock import ScaledClock
     from console.site.site import Site
+    from console.store.database import Store
     from drivers.gate.simworld import Traffic
 
 # The demo cloud's name for the demo site.
 DEMO_SITE_ID = "demo"
+
 
 # The README's "Demo identities" decision names these; the demo database is fresh on
 # every start, so they are created each time.
@@ -42,12 +45,18 @@ def add_demo_staff(site: Site) -> None:
     """The demo's manager and attendant, unless the database has users already (--keep);
     and the demo's charging cards' PIN."""
     from console.domain.staff import Role
+    from console.site.errors import SiteError
 
     add_demo_card_pins(site)
     if not site.staff.needs_first_manager():
         return
-    site.staff.add_user(DEMO_MANAGER[0], Role.MANAGER, DEMO_MANAGER[1], actor="booth demo")
-    site.staff.add_user(DEMO_ATTENDANT[0], Role.ATTENDANT, DEMO_ATTENDANT[1], actor="booth demo")
+    try:
+        site.staff.add_user(DEMO_MANAGER[0], Role.MANAGER, DEMO_MANAGER[1], actor="booth demo")
+        site.staff.add_user(DEMO_ATTENDANT[0], Role.ATTENDANT, DEMO_ATTENDANT[1], actor="booth demo")
+    except SiteError:
+        # Another booth of a shared demo, starting at the same moment, added them first.
+        if site.staff.needs_first_manager():
+            raise
 
 
 def add_demo_card_pins(site: Site) -> None:
@@ -86,7 +95,7 @@ def park_demo_cars(site: Site, traffic: Traffic, *, count: int = 45, seed: int |
         try:
             with site.store.write() as tx:
                 visits.record_entry(tx, plate=plate, zone=lane.zone, lane=lane.id, at=now - timedelta(minutes=minutes),
-                                    currency=site.currency)
+                                    currency=site.currency, booth_id=site.config.site.booth_id)
         except visits.AlreadyInside:
             continue  # the same plate drawn twice: one car fewer
         traffic.parked(plate, now=started, stay=leave_in)
@@ -94,6 +103,45 @@ def park_demo_cars(site: Site, traffic: Traffic, *, count: int = 45, seed: int |
         parked += 1
         leave_in += rng.uniform(6, 24)
     return Parked(parked, first)
+
+
+DEMO_CLOCK_ACTION = "demo.clock"
+
+
+def shared_demo_clock(store: Store, speed: float) -> ScaledClock:
+    """The clock of a demo site shared by several booths: every booth's demo time must be
+    the same, or a car entering at one booth could leave another before it came in.
+
+    The first booth records (audited) the real instant its demo clock started and its
+    speed; every booth then runs at that speed from that instant, whenever it starts.
+    The recorded speed wins over this booth's `speed`."""
+    from console.domain.clock import ScaledClock
+    from console.store.audit import append_audit
+    from console.store.locks import lock_site_writes
+    from console.store.site_events import first_entry
+
+    real_now = datetime.now(timezone.utc)
+    with store.write() as tx:
+        lock_site_writes(tx)  # two booths starting together record one start
+        found = first_entry(tx, DEMO_CLOCK_ACTION)
+        if found is None:
+            append_audit(tx, at=real_now, actor="booth demo", action=DEMO_CLOCK_ACTION, subject="",
+                         detail={"real_start": real_now.isoformat(), "speed": speed})
+            anchor, recorded = real_now, speed
+        else:
+            anchor = datetime.fromisoformat(str(found.detail.get("real_start")))
+            value = found.detail.get("speed")
+            recorded = float(value) if isinstance(value, (int, float)) and value > 0 else speed
+    elapsed = datetime.now(timezone.utc) - anchor
+    return ScaledClock(recorded, start=anchor + elapsed * recorded)
+
+
+def has_visits(site: Site) -> bool:
+    """Whether the site's database holds any visit (a booth of a shared demo parks the
+    demo's cars only in a database that has none)."""
+    from console.store import visits
+
+    return site.store.query(visits.totals)["entries"] > 0
 
 
 class DemoCloud:

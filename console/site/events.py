@@ -97,6 +97,7 @@ class LogEntry:
     at: datetime
     level: str  # info / warning / error
     text: str
+    booth: str = ""  # another booth of the site that did it ("": this booth)
 
 
 @dataclass(frozen=True, slots=True)

@@ -350,7 +350,7 @@ class ExitService:
             with self.store.write() as tx:
                 visits.record_entry(
                     tx, plate=plate, zone=self.board.lane(lane_id).zone, lane=lane_id, at=entry_at or now,
-                    currency=self.currency, actor=actor, note=note,
+                    currency=self.currency, actor=actor, note=note, booth_id=self.config.site.booth_id,
                 )
         except AlreadyInside:
             pass  # a visit turned up meanwhile: price that one

@@ -232,7 +232,8 @@ class LaneService:
                         if member is None:
                             raise _ZoneFull(counts)
                         self.bus.report("info", _("{lane}: zone {zone} full, {plate} enters as {member}").format(lane=lane_id, zone=zone_id, plate=plate, member=member))
-                    visit = visits.record_entry(tx, plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency)
+                    visit = visits.record_entry(tx, plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency,
+                                                booth_id=self.config.site.booth_id)
                     # No second count while the lock is held: this entry is the only change.
                     counts = {**counts, zone_id: counts.get(zone_id, 0) + 1}
             except _ZoneFull as full:
@@ -329,6 +330,7 @@ class LaneService:
                 record = self.store.apply(
                     gate_actions.record_gate_action,
                     lane=lane_id, action=action, reason=reason, note=note.strip(), actor=actor, at=now, plate=plate, snapshot=snapshot,
+                    booth_id=self.config.site.booth_id,
                 )
             except StoreError as exc:
                 if self.emergency is None:

@@ -245,10 +245,12 @@ def record_entry(db: Session,
     vehicle_class: str = "car",
     actor: str = "lane",
     note: str | None = None,
+    booth_id: str | None = None,
 ) -> Visit:
     """Open a visit. Raises AlreadyInside when the plate has an open visit.
 
-    `note` marks an entry recorded by hand (e.g. a time the driver stated at the exit)."""
+    `note` marks an entry recorded by hand (e.g. a time the driver stated at the exit);
+    `booth_id` names the booth in the audit entry, for the other booths' event logs."""
     visit_id = new_id()
     lock_site_writes(db)  # another booth's entry of the same plate waits for ours
     # Prepared statements on the session's transaction: the hot path
@@ -270,6 +272,8 @@ def record_entry(db: Session,
     detail = {"plate": plate, "lane": lane, "zone": zone}
     if note:
         detail["note"] = note
+    if booth_id:
+        detail["booth"] = booth_id
     append_audit(db, at=at, actor=actor, action="visit.entry_manual" if note else "visit.entry", subject=visit_id, detail=detail)
     enqueue(
         db,

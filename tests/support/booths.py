@@ -197,3 +197,26 @@ def booth_process(url: str, n: int, booths: int, vehicles: int, epoch: float, ba
         if site is not None:
             stop_booth(site)
         results.put(result)
+
+
+def outbox_drainer(url: str, cloud_url: str, token: str, site_id: str, n: int, batch: int, ready: Any, stop: Any) -> None:
+    """Booth `n`'s outbox pump, alone in a process: sends the shared database's unsent
+    events to the cloud in batches of `batch` until `stop` is set (or the process is
+    killed). Sets `ready` once its pump runs."""
+    from console.domain.clock import SystemClock
+    from console.site.config import CloudSection
+    from console.sync.service import SyncService, SyncTuning
+
+    store = open_store(url, migrate=False)
+    tuning = SyncTuning(batch_size=batch, poll_interval=0.2, config_interval=30.0, remote_payment_interval=30.0,
+                        occupancy_interval=30.0, backoff_base=0.2, backoff_cap=1.0, connect_timeout=2.0, read_timeout=10.0,
+                        backlog_refresh=0.1)
+    service = SyncService(store, CloudSection(url=cloud_url), site_id, SystemClock(), lambda _text: None, lambda: token,
+                          booth_id=f"booth-{n}", tuning=tuning)
+    service.start()
+    ready.set()
+    try:
+        stop.wait(timeout=300)
+    finally:
+        service.stop()
+        store.dispose()

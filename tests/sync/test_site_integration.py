@@ -79,7 +79,8 @@ def test_members_enter_a_full_zone(store, clock, cloud, memory_keyring) -> None:
         rec.wait_for(lambda: "FULL" in site.board.lane("IN1").status)
         assert site.store.query(visits.open_visit_for, "GUEST1") is None
         _enter(site, rec, "MEMBER1")
-        assert site.board.occupancy()[0].occupied == 2
+        # The board is set by the lane's thread just after the commit `_enter` waits for.
+        rec.wait_for(lambda: site.board.occupancy()[0].occupied == 2)
     finally:
         site.stop()
 

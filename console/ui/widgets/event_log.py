@@ -37,7 +37,11 @@ class EventLog(RichLog):
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
     def _line(self, entry: LogEntry) -> Content:
-        return Content.assemble((f"{entry.at.astimezone(self.tz):%H:%M:%S} ", "$text-muted"), (entry.text, _STYLE.get(entry.level, "")))
+        # Another booth's event carries its booth's name, so the attendant tells "here"
+        # from "at the other exit" at a glance.
+        booth = (f"[{entry.booth}] ", "bold $accent") if entry.booth else ("", "")
+        return Content.assemble((f"{entry.at.astimezone(self.tz):%H:%M:%S} ", "$text-muted"), booth,
+                                (entry.text, _STYLE.get(entry.level, "")))
 
     def add(self, entry: LogEntry) -> None:
         self._entries.append(entry)
