@@ -7,6 +7,16 @@ SQLite file); the booth's SyncService runs in this process. Printed: events/s, t
 time to drain, and this process's peak memory (RSS) while draining against its idle
 RSS just before. Goals: under 60 s, and no more than 50 MB above idle.
 
+Beside it, in the same run and on the same batches (the booth's outbox read back page by
+page, as the pump sends them):
+- the cloud's ingest alone: the batches POSTed straight to the same cloud process (a
+  second site), so the booth's reading and marking are not counted;
+- its floor: the cloud's own database writes of those batches done directly on a fresh
+  file with the cloud's schema and durability settings (raw sqlite3, one transaction per
+  batch, executemany for events, visits, payments, the delivery counter; rows built
+  before the clock starts);
+and the ratio of each to the floor. Goal: the cloud's ingest within 2x of the floor.
+
 Shortcut (documented here on purpose): the backlog is not produced by 20,000 real
 exits through the store, which would take minutes; it is inserted straight into the
 outbox table in one transaction, in a child process (so this process never holds the
@@ -24,6 +34,7 @@ import os
 import random
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -31,6 +42,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -84,6 +96,92 @@ def generate(db_path: str, events: int, poison: int = 0) -> None:
     store.engine.dispose()
 
 
+def wire_batches(booth_db: Path, batch: int) -> list[dict[str, Any]]:
+    """The booth's outbox read back in pages of `batch`, as bodies the pump sends."""
+    from console.sync import protocol as p
+
+    with sqlite3.connect(booth_db) as conn:
+        rows = conn.execute("SELECT id, type, occurred_at, payload FROM outbox_event ORDER BY id").fetchall()
+    bodies = []
+    for start in range(0, len(rows), batch):
+        events = [
+            {"id": i, "type": t, "occurred_at": p.utc_text(datetime.fromisoformat(at).replace(tzinfo=timezone.utc)), "payload": json.loads(text)}
+            for i, t, at, text in rows[start : start + batch]
+        ]
+        bodies.append({"booth_id": "direct", "sent_at": p.utc_text(datetime.now(timezone.utc)), "events": events})
+    return bodies
+
+
+def _db_time(text: str) -> str:
+    """An ISO time as the cloud's SQLite columns hold it (naive UTC text)."""
+    return datetime.fromisoformat(text).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def floor(db_path: Path, bodies: list[dict[str, Any]]) -> float:
+    """Seconds the cloud's own database takes to write these batches directly: same
+    schema and settings, one transaction per batch, executemany per table."""
+    from console.store.engine import sqlite_url
+    from console.sync.server.db import open_cloud_db
+
+    engine = open_cloud_db(sqlite_url(db_path))
+    received = _db_time(datetime.now(timezone.utc).isoformat())
+    planned = []
+    for body in bodies:
+        events, opened, closed, paid = [], [], [], []
+        for e in body["events"]:
+            x = e["payload"]
+            events.append(("s", e["id"], "direct", e["type"], _db_time(e["occurred_at"]), received, json.dumps(x, ensure_ascii=False, sort_keys=True, separators=(",", ":"))))
+            if e["type"] == "visit.opened":
+                opened.append(("s", x["visit_id"], x["plate"], x["zone"], x["lane"], _db_time(x["entry_at"]), x["vehicle_class"]))
+            elif e["type"] == "visit.closed":
+                closed.append(("s", x["visit_id"], x["plate"], x["lane"], _db_time(x["exit_at"]), x["fee_minor"], x["currency"], x["tariff_id"]))
+            elif e["type"] == "payment.recorded" and abs(x["amount_minor"]) < 2**63:
+                paid.append(("s", x["payment_id"], x["visit_id"], x["method"], x["amount_minor"], x["currency"], x["attendant"], _db_time(e["occurred_at"]), received))
+        planned.append((events, opened, closed, paid))
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("INSERT INTO cloud_delivery (site_id, batches, events, duplicates, rejected) VALUES ('s', 0, 0, 0, 0)")
+        t = time.perf_counter()
+        for events, opened, closed, paid in planned:
+            cur.execute("BEGIN IMMEDIATE")
+            cur.executemany("INSERT INTO cloud_event (site_id, event_id, booth_id, type, occurred_at, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                            "ON CONFLICT DO NOTHING", events)
+            cur.executemany("INSERT INTO cloud_visit (site_id, visit_id, plate, zone, entry_lane, entry_at, vehicle_class, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'open') "
+                            "ON CONFLICT DO UPDATE SET plate = excluded.plate, zone = excluded.zone, entry_lane = excluded.entry_lane, "
+                            "entry_at = excluded.entry_at, vehicle_class = excluded.vehicle_class", opened)
+            cur.executemany("INSERT INTO cloud_visit (site_id, visit_id, plate, exit_lane, exit_at, fee_minor, currency, tariff_id, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'closed') "
+                            "ON CONFLICT DO UPDATE SET plate = excluded.plate, exit_lane = excluded.exit_lane, exit_at = excluded.exit_at, "
+                            "fee_minor = excluded.fee_minor, currency = excluded.currency, tariff_id = excluded.tariff_id, state = excluded.state", closed)
+            cur.executemany("INSERT INTO cloud_payment (site_id, payment_id, visit_id, method, amount_minor, currency, attendant, occurred_at, received_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", paid)
+            cur.execute("UPDATE cloud_delivery SET batches = batches + 1, events = events + ?, last_received_at = ? WHERE site_id = 's'", (len(events), received))
+            cur.execute("COMMIT")
+        return time.perf_counter() - t
+    finally:
+        raw.close()
+        engine.dispose()
+
+
+def post_direct(url: str, site_id: str, token: str, bodies: list[dict[str, Any]]) -> tuple[float, int]:
+    """Seconds to POST the batches straight to the cloud (bodies encoded before the
+    clock starts), and how many events it acknowledged."""
+    import httpx
+
+    from console.sync import protocol as p
+
+    encoded = [json.dumps(b, ensure_ascii=False, separators=(",", ":")).encode("utf-8") for b in bodies]
+    acknowledged = 0
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        t = time.perf_counter()
+        for content in encoded:
+            answer = client.post(p.events_path(site_id), content=content)
+            answer.raise_for_status()
+            acknowledged += len(answer.json()["acknowledged"])
+        return time.perf_counter() - t, acknowledged
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=60_000)
@@ -115,6 +213,7 @@ def main() -> int:
         cloud_url = sqlite_url(work / "cloud.sqlite3")
         cloud_engine = open_cloud_db(cloud_url)
         token = admin.register_site(cloud_engine, "bench-site", name="Bench")
+        direct_token = admin.register_site(cloud_engine, "bench-direct", name="Bench direct")
         server = subprocess.Popen(
             [sys.executable, "-m", "console.commands.cloud", "cloud", "serve", "--db", cloud_url, "--port", "0"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -172,6 +271,13 @@ def main() -> int:
             parked = outbox.refused_count(s)
         print(f"refused and parked      : {parked} (poisoned {args.poison}); delivered {books['events']} of {total}")
         store.engine.dispose()
+
+        bodies = wire_batches(booth_db, args.batch)
+        direct, acked = post_direct(url, "bench-direct", direct_token, bodies)
+        floor_s = floor(work / "floor.sqlite3", bodies)
+        print(f"cloud ingest alone      : {total / direct:,.0f} events/s   (the same {len(bodies)} batches POSTed straight to the cloud; {acked} acknowledged)")
+        print(f"floor: its own writes   : {total / floor_s:,.0f} events/s   (raw sqlite3, same schema and settings, one transaction per batch)")
+        print(f"ratio to the floor      : cloud ingest {direct / floor_s:.1f}x, booth -> cloud drain {elapsed / floor_s:.1f}x   (goal: ingest within 2x)")
         cloud_engine.dispose()
         return 0 if done and books["events"] == total - args.poison and parked == args.poison else 1
     finally:
