@@ -179,6 +179,7 @@ class BatchResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
+    raised_faults: bool = False  # a fault new here was booked: its notifications are due now
 
     def to_json(self, received_at: datetime) -> dict[str, Any]:
         return {
@@ -234,6 +235,7 @@ def ingest(conn: Connection, site_id: str, booth_id: str, sent_at: datetime | No
         result.accepted = len(fresh)
         result.duplicates += len(stored) - len(fresh)
         result.acknowledged = [ev.id for ev, _ in stored]
+        result.raised_faults = any(isinstance(x, faults.FaultIn) and ev.id in fresh for ev, x in stored)
     _count(conn, site_id, result, sent_at, received_at)
     return result
 
