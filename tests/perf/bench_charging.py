@@ -39,8 +39,9 @@ from zoneinfo import ZoneInfo  # noqa: E402
 
 from console.domain.clock import ScaledClock  # noqa: E402
 from console.site.build import open_store  # noqa: E402
-from console.site.charging import ChargerFault, ChargingService  # noqa: E402
+from console.site.charging import ChargingService  # noqa: E402
 from console.site.charging_config import ChargingSection, EPile  # noqa: E402
+from console.site.events import ChargerFault  # noqa: E402
 from console.store.charging import raise_fault  # noqa: E402
 from console.store.engine import sqlite_url  # noqa: E402
 from drivers.charger import open_epile  # noqa: E402
@@ -56,6 +57,15 @@ def _wait(what: Callable[[], bool], timeout: float) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+def _rss_mib() -> float:
+    """This process's resident memory now (Linux /proc)."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def main() -> None:
@@ -93,6 +103,7 @@ def main() -> None:
     floor_wall = time.monotonic() - floor_w0
     floor_cpu = time.process_time() - floor_cpu0
     floor_polls = sum(sim.polls for sim in sims) - polls0
+    floor_rss = _rss_mib()
     for d in drivers:
         d.stop()
 
@@ -147,8 +158,8 @@ def main() -> None:
         store.engine.dispose()
 
     delays, processing, backlog_at_breach, backlog_at_fault = [], [], [], []
-    for at, pile, port, queued in breaches:
-        match = [(t, q, e) for t, q, e in faults if e.fault.pile_id == pile and e.fault.port == port and e.fault.code == "1"]
+    for at, pile_id, port_no, queued in breaches:
+        match = [(t, q, e) for t, q, e in faults if e.fault.pile_id == pile_id and e.fault.port == port_no and e.fault.code == "1"]
         if match:
             t, q, e = match[0]
             delays.append(t - at)
@@ -164,7 +175,7 @@ def main() -> None:
     where = "real time" if speed == 1 else f"x{speed:g}, not a real-time figure (run --speed 1)"
     print(f"CPU share (process, all threads, incl. simulators): {share:.1f}% of one core at {where}; "
           f"floor (drivers + simulators, no console): {floor_share:.1f}%; ratio {share / max(floor_share, 0.01):.1f}x")
-    print(f"peak memory (RSS): {rss:.0f} MiB")
+    print(f"peak memory (RSS): {rss:.0f} MiB; floor (drivers + simulators, no console, at the end of their phase): {floor_rss:.0f} MiB")
     if delays:
         print(f"breach -> fault event  : median {statistics.median(delays) * ms:.0f} ms, max {max(delays) * ms:.0f} ms ({len(delays)}/{len(breaches)} faults); "
               f"floor (waiting for the next poll): median {poll_s / 2 * ms:.0f} ms, max {poll_s * ms:.0f} ms")

@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import math
+import operator
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -99,8 +100,14 @@ def _executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> Non
     convert = {k: columns[k].type.bind_processor(dialect) for k in keys}
     if compiled.positional:
         order = list(compiled.positiontup or ())
-        steps = [(k, convert[k]) for k in order]
-        params: list[Any] = [tuple(f(row[k]) if f else row[k] for k, f in steps) for row in rows]
+        pick = operator.itemgetter(*order)
+        convert_at = [(i, f) for i, k in enumerate(order) if (f := convert[k]) is not None]
+        params: list[Any] = []
+        for row in rows:
+            values = list(pick(row)) if len(order) > 1 else [row[order[0]]]
+            for i, f in convert_at:
+                values[i] = f(values[i])
+            params.append(tuple(values))
     else:
         steps = list(convert.items())
         params = [{k: f(row[k]) if f else row[k] for k, f in steps} for row in rows]
