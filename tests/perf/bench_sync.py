@@ -11,10 +11,10 @@ Beside it, in the same run and on the same batches (the booth's outbox read back
 page, as the pump sends them):
 - the cloud's ingest alone: the batches POSTed straight to the same cloud process (a
   second site), so the booth's reading and marking are not counted;
-- its floor: the cloud's own database writes of those batches done directly on a fresh
-  file with the cloud's schema and durability settings (raw sqlite3, one transaction per
-  batch, executemany for events, visits, payments, the delivery counter; rows built
-  before the clock starts);
+- its floor: the cloud's own database writes of those batches done directly, as a third
+  site in the cloud's own (now idle) file with its durability settings (raw sqlite3, one
+  transaction per batch, executemany for events, visits, payments, the delivery
+  counter; rows built before the clock starts);
 and the ratio of each to the floor. Goal: the cloud's ingest within 2x of the floor.
 
 Shortcut (documented here on purpose): the backlog is not produced by 20,000 real
@@ -117,31 +117,31 @@ def _db_time(text: str) -> str:
     return datetime.fromisoformat(text).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def floor(db_path: Path, bodies: list[dict[str, Any]]) -> float:
-    """Seconds the cloud's own database takes to write these batches directly: same
-    schema and settings, one transaction per batch, executemany per table."""
-    from console.store.engine import sqlite_url
+def floor(url: str, site_id: str, bodies: list[dict[str, Any]]) -> float:
+    """Seconds the cloud's own database takes to write these batches directly, as rows
+    of site `site_id`: the same file, schema and settings, one transaction per batch,
+    executemany per table."""
     from console.sync.server.db import open_cloud_db
 
-    engine = open_cloud_db(sqlite_url(db_path))
+    engine = open_cloud_db(url)
     received = _db_time(datetime.now(timezone.utc).isoformat())
     planned = []
     for body in bodies:
         events, opened, closed, paid = [], [], [], []
         for e in body["events"]:
             x = e["payload"]
-            events.append(("s", e["id"], "direct", e["type"], _db_time(e["occurred_at"]), received, json.dumps(x, ensure_ascii=False, sort_keys=True, separators=(",", ":"))))
+            events.append((site_id, e["id"], "direct", e["type"], _db_time(e["occurred_at"]), received, json.dumps(x, ensure_ascii=False, sort_keys=True, separators=(",", ":"))))
             if e["type"] == "visit.opened":
-                opened.append(("s", x["visit_id"], x["plate"], x["zone"], x["lane"], _db_time(x["entry_at"]), x["vehicle_class"]))
+                opened.append((site_id, x["visit_id"], x["plate"], x["zone"], x["lane"], _db_time(x["entry_at"]), x["vehicle_class"]))
             elif e["type"] == "visit.closed":
-                closed.append(("s", x["visit_id"], x["plate"], x["lane"], _db_time(x["exit_at"]), x["fee_minor"], x["currency"], x["tariff_id"]))
+                closed.append((site_id, x["visit_id"], x["plate"], x["lane"], _db_time(x["exit_at"]), x["fee_minor"], x["currency"], x["tariff_id"]))
             elif e["type"] == "payment.recorded" and abs(x["amount_minor"]) < 2**63:
-                paid.append(("s", x["payment_id"], x["visit_id"], x["method"], x["amount_minor"], x["currency"], x["attendant"], _db_time(e["occurred_at"]), received))
+                paid.append((site_id, x["payment_id"], x["visit_id"], x["method"], x["amount_minor"], x["currency"], x["attendant"], _db_time(e["occurred_at"]), received))
         planned.append((events, opened, closed, paid))
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        cur.execute("INSERT INTO cloud_delivery (site_id, batches, events, duplicates, rejected) VALUES ('s', 0, 0, 0, 0)")
+        cur.execute("INSERT INTO cloud_delivery (site_id, batches, events, duplicates, rejected) VALUES (?, 0, 0, 0, 0)", (site_id,))
         t = time.perf_counter()
         for events, opened, closed, paid in planned:
             cur.execute("BEGIN IMMEDIATE")
@@ -155,7 +155,7 @@ def floor(db_path: Path, bodies: list[dict[str, Any]]) -> float:
                             "fee_minor = excluded.fee_minor, currency = excluded.currency, tariff_id = excluded.tariff_id, state = excluded.state", closed)
             cur.executemany("INSERT INTO cloud_payment (site_id, payment_id, visit_id, method, amount_minor, currency, attendant, occurred_at, received_at) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", paid)
-            cur.execute("UPDATE cloud_delivery SET batches = batches + 1, events = events + ?, last_received_at = ? WHERE site_id = 's'", (len(events), received))
+            cur.execute("UPDATE cloud_delivery SET batches = batches + 1, events = events + ?, last_received_at = ? WHERE site_id = ?", (len(events), received, site_id))
             cur.execute("COMMIT")
         return time.perf_counter() - t
     finally:
@@ -274,9 +274,9 @@ def main() -> int:
 
         bodies = wire_batches(booth_db, args.batch)
         direct, acked = post_direct(url, "bench-direct", direct_token, bodies)
-        floor_s = floor(work / "floor.sqlite3", bodies)
+        floor_s = floor(cloud_url, "bench-floor", bodies)  # the cloud's own file, now idle
         print(f"cloud ingest alone      : {total / direct:,.0f} events/s   (the same {len(bodies)} batches POSTed straight to the cloud; {acked} acknowledged)")
-        print(f"floor: its own writes   : {total / floor_s:,.0f} events/s   (raw sqlite3, same schema and settings, one transaction per batch)")
+        print(f"floor: its own writes   : {total / floor_s:,.0f} events/s   (raw sqlite3 on the cloud's file, one transaction per batch)")
         print(f"ratio to the floor      : cloud ingest {direct / floor_s:.1f}x, booth -> cloud drain {elapsed / floor_s:.1f}x   (goal: ingest within 2x)")
         cloud_engine.dispose()
         return 0 if done and books["events"] == total - args.poison and parked == args.poison else 1
