@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import math
+import operator
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -83,6 +84,36 @@ def _insert(conn: Connection, table: Table) -> Any:
     raise Refused(500, f"the reference cloud supports SQLite and PostgreSQL, not {conn.dialect.name}")
 
 
+def _executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
+    """Run one INSERT (ON CONFLICT allowed) for many rows as a single driver executemany.
+
+    The statement is compiled once for the batch and each value converted by its
+    column's own bind processor (UTC times as the column stores them), so a batch of
+    500 events costs one prepared statement run 500 times, not Core's bookkeeping per
+    row. Every row must have the keys of the first."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    keys = list(rows[0])
+    compiled = stmt.compile(dialect=dialect, column_keys=keys)
+    columns = stmt.table.c
+    convert = {k: columns[k].type.bind_processor(dialect) for k in keys}
+    if compiled.positional:
+        order = list(compiled.positiontup or ())
+        pick = operator.itemgetter(*order)
+        convert_at = [(i, f) for i, k in enumerate(order) if (f := convert[k]) is not None]
+        params: list[Any] = []
+        for row in rows:
+            values = list(pick(row)) if len(order) > 1 else [row[order[0]]]
+            for i, f in convert_at:
+                values[i] = f(values[i])
+            params.append(tuple(values))
+    else:
+        steps = list(convert.items())
+        params = [{k: f(row[k]) if f else row[k] for k, f in steps} for row in rows]
+    conn.exec_driver_sql(str(compiled), params)
+
+
 # -- sites and tokens -------------------------------------------------------------------------
 def store_tariff_versions(conn: Connection, site_id: str, versions: list[tuple[str, str]], now: datetime) -> int:
     """Keep the tariff versions a booth prices with (see quotes.store_versions)."""
@@ -155,6 +186,7 @@ class BatchResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
+    raised_faults: bool = False  # a fault new here was booked: its notifications are due now
 
     def to_json(self, received_at: datetime) -> dict[str, Any]:
         return {
@@ -210,6 +242,7 @@ def ingest(conn: Connection, site_id: str, booth_id: str, sent_at: datetime | No
         result.accepted = len(fresh)
         result.duplicates += len(stored) - len(fresh)
         result.acknowledged = [ev.id for ev, _ in stored]
+        result.raised_faults = any(isinstance(x, faults.FaultIn) and ev.id in fresh for ev, x in stored)
     _count(conn, site_id, result, sent_at, received_at)
     return result
 
@@ -229,10 +262,26 @@ def _store_and_book(conn: Connection, site_id: str, booth_id: str, events: list[
         }
         for ev, _ in events
     ]
-    stmt = _insert(conn, db.event).on_conflict_do_nothing(index_elements=["site_id", "event_id"]).returning(db.event.c.event_id)
-    fresh = set(conn.execute(stmt, rows).scalars())
+    fresh = _new_events(conn, site_id, rows)
     _book(conn, site_id, [(ev, proj) for ev, proj in events if ev.id in fresh], received_at)
     return fresh
+
+
+def _new_events(conn: Connection, site_id: str, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the events not held yet (the batch has no id twice); their ids."""
+    if conn.dialect.name == "sqlite":
+        # A writer on SQLite holds the write lock from its BEGIN (IMMEDIATE, see
+        # console.store.engine): what one SELECT finds missing nobody else can insert
+        # before this transaction ends, so a plain executemany stores exactly those.
+        ids = [r["event_id"] for r in rows]
+        held = set(conn.execute(select(db.event.c.event_id).where(db.event.c.site_id == site_id, db.event.c.event_id.in_(ids))).scalars())
+        new = [r for r in rows if r["event_id"] not in held]
+        _executemany(conn, _insert(conn, db.event), new)
+        return {r["event_id"] for r in new}
+    # Elsewhere concurrent batches may carry the same event: the database says which
+    # rows this one inserted.
+    stmt = _insert(conn, db.event).on_conflict_do_nothing(index_elements=["site_id", "event_id"]).returning(db.event.c.event_id)
+    return set(conn.execute(stmt, rows).scalars())
 
 
 def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, BaseModel | None]], received_at: datetime) -> None:
@@ -260,7 +309,8 @@ def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, BaseMode
             # An exit that arrived first keeps its state; the entry only fills entry facts.
             set_={k: stmt.excluded[k] for k in ("plate", "zone", "entry_lane", "entry_at", "vehicle_class")},
         )
-        conn.execute(
+        _executemany(
+            conn,
             stmt,
             [
                 {"site_id": site_id, "visit_id": o.visit_id, "plate": o.plate, "zone": o.zone, "entry_lane": o.lane, "entry_at": o.entry_at,
@@ -274,7 +324,8 @@ def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, BaseMode
             index_elements=["site_id", "visit_id"],
             set_={k: stmt.excluded[k] for k in ("plate", "exit_lane", "exit_at", "fee_minor", "currency", "tariff_id", "state")},
         )
-        conn.execute(
+        _executemany(
+            conn,
             stmt,
             [
                 {
@@ -293,7 +344,8 @@ def _book(conn: Connection, site_id: str, events: list[tuple[p.EventIn, BaseMode
         )
     if paid:
         stmt = _insert(conn, db.payment).on_conflict_do_nothing(index_elements=["site_id", "payment_id"])
-        conn.execute(
+        _executemany(
+            conn,
             stmt,
             [
                 {
