@@ -298,6 +298,7 @@ class EmergencyJournal:
                 gate_actions.record_gate_action(
                     tx, action_id=line_id, lane=gate["lane"], action=gate["action"], reason=gate["reason"],
                     note=(str(gate.get("note", "")) + " (emergency journal)").strip()[:200], actor=actor, at=at, plate=gate.get("plate"),
+                    booth_id=str(line.get("booth", self.booth_id)),  # the other booths' logs show whose move it was
                 )
             if line.get("entry") is not None:
                 found += self._entry(tx, line, line["entry"], at, actor, merged_at)
