@@ -160,6 +160,15 @@ def _bad_arguments(tmp: Path) -> dict[str, list[list[str]]]:
         "charging authorize": [[R, "NO-SUCH-CARD", "P1"], [R, "C-1", "NO-SUCH-PILE"]],
         "charging qr": [[R, "NO-SUCH-PILE", "1"], ["P1", "-1"], ["P1", "0"], ["P1", "99999999999999999999"]],
         "charging piles": [[R, "NO-SUCH-CARD"]],
+        "charging bind-code": [[R, "not-a-qr", "--account", "A-1"], [R, "not-a-qr", "--account", "A-1", "--hours", "-1"],
+                               ["not-a-qr", "--account", "A-1", "--hours", "x"]],
+        "charging pay": [[R, "A-1", "-5"], [R, "A-1", "five"], [R, "A-1", "1e30"], [R, "NO-SUCH-ACCOUNT", "5"], [R, "A-1", "nan"]],
+        "charging pin": [[R, "NO-SUCH-CARD"], [NOT_UTF8]],
+        "cloud admin unlock-card": [["NO-SUCH-SITE", "C-1"], ["S1", "C-1", "--db", "nope"]],
+        "emergency status": [["--db", "nope"], ["--site", "{garbage}"]],
+        "emergency merge": [["--db", "nope"], ["--site", "{garbage}"]],
+        "emergency conflicts": [["--db", "nope"], ["--site", "{garbage}"]],
+        "emergency resolve": [[R, "no-such-conflict", "--note", "checked"], ["no-such-conflict", "--note", ""], [NOT_UTF8, "--note", "x"]],
     }
 
 
@@ -168,6 +177,8 @@ def _bad_arguments(tmp: Path) -> dict[str, list[list[str]]]:
 # - `tariff check` is a checker: a file it cannot use is a finding (exit 1), like `doctor`;
 # - `booth charging` says "refused" with exit 1 (tests/charging/test_charging_cli.py);
 # - `restore` refuses a file that does not verify as a backup with exit 1;
+# - `emergency resolve` of an id that names no open conflict says so with exit 1, like
+#   `emergency conflicts` while any is open;
 # - `--db` naming no usable database is exit 2 or 3 (3: the database cannot be used).
 
 

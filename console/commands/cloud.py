@@ -370,6 +370,7 @@ def _unlock_card(engine: Any) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from console.sync.server import charge_proof
 
+        _require(engine, args.site_id)  # an unknown site is a typing mistake, not a card without wrong tries
         with engine.begin() as conn:
             done = charge_proof.unlock(conn, args.site_id, args.card, _utcnow(), f"{args.by or 'cloud admin'}")
         print(_("card number {card} at {site}: wrong tries cleared").format(card=args.card, site=args.site_id) if done

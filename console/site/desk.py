@@ -225,7 +225,7 @@ class ExitDesk:
         with self.store.write() as tx:
             append_audit(tx, at=self.exits.clock.now(), actor=actor, action=f"override.{kind}.requested", subject=ticket.visit.id, detail=record)
         updated = replace(ticket, quote=quote, overrides=ticket.overrides + (record,))
-        self.board.hold(updated, status=_("{plate}: {due} due (changed)").format(plate=ticket.visit.plate, due=updated.due))
+        self.board.hold(updated, status=_("{plate}: {due} due (changed)").format(plate=self.config.site.plates.display(ticket.visit.plate), due=updated.due))
         self.exits.bus.report(
             "warning",
             f"{ticket.lane_id}: fee of {ticket.visit.plate} {kind} {old} -> {new_total} by {actor}"

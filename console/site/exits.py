@@ -160,7 +160,7 @@ class ExitService:
             facts = self.pricing.facts(visit, memberships, previous, lost_ticket=lost_ticket)
             quote = self.pricing.quote(visit, now, facts=facts)
         except ValueError as exc:  # QuoteError, or a time the calendar cannot hold
-            raise SiteError(_("cannot price {plate}: {exc}").format(plate=plate, exc=exc)) from None
+            raise SiteError(_("cannot price {plate}: {exc}").format(plate=self.plates.display(plate), exc=exc)) from None
         if debts:
             tz = self.config.site.tz
             extra = tuple(
@@ -168,7 +168,7 @@ class ExitService:
                 for _debt, amount, at, reason in debts
             )
             quote = replace(quote, total=quote.total + Money(sum(d[1] for d in debts), self.currency), items=quote.items + extra)
-            self.bus.report("warning", _("{lane_id}: {plate} owes {debts} earlier unpaid exit(s); added to the fee").format(lane_id=lane_id, plate=plate, debts=len(debts)))
+            self.bus.report("warning", _("{lane_id}: {plate} owes {debts} earlier unpaid exit(s); added to the fee").format(lane_id=lane_id, plate=self.plates.display(plate), debts=len(debts)))
         ticket = ExitTicket(new_id(), lane_id, visit, now, quote, tuple(d[0] for d in debts), facts=facts)
         if self._leaves_by_itself(ticket, now, phone):
             if not from_reader:
@@ -176,7 +176,7 @@ class ExitService:
                 self._dropped([t for t in (self.board.ticket_at_lane(lane_id),) if t is not None and self.board.release(t.id)], plate)
             return None
         ticket = self.with_phone_payments(ticket, phone)
-        self._dropped(self.board.hold(ticket, status=_("{plate}: {due} due").format(plate=plate, due=ticket.due), replacing=not from_reader), plate)
+        self._dropped(self.board.hold(ticket, status=_("{plate}: {due} due").format(plate=self.plates.display(plate), due=ticket.due), replacing=not from_reader), plate)
         return ticket
 
     @contextmanager
@@ -198,7 +198,7 @@ class ExitService:
         """Say which waiting tickets a new one at their lane replaced (their visits stay open)."""
         for old in tickets:
             self.bus.report("warning", _("{lane_id}: the ticket of {old} ({due}) is dropped, {plate} is at the lane now; {old} stays inside").format(
-                lane_id=old.lane_id, old=old.visit.plate, due=old.due, plate=plate))
+                lane_id=old.lane_id, old=self.plates.display(old.visit.plate), due=old.due, plate=self.plates.display(plate)))
 
     def _exit_plate(self, tx: Session, raw_plate: str) -> str:
         """The plate read or typed at an exit, normalized by the site's rules.
@@ -281,7 +281,7 @@ class ExitService:
                 continue
             self._differences_reported.add(key)
             paid = Money(payment.amount_minor, payment.currency)
-            self.bus.report("warning", _("{lane_id}: {plate} paid {paid} by phone, the booth quoted {total} then: the booth's fee applies").format(lane_id=ticket.lane_id, plate=ticket.visit.plate, paid=paid, total=then.total))
+            self.bus.report("warning", _("{lane_id}: {plate} paid {paid} by phone, the booth quoted {total} then: the booth's fee applies").format(lane_id=ticket.lane_id, plate=self.plates.display(ticket.visit.plate), paid=paid, total=then.total))
             try:
                 with self.store.write() as tx:
                     cloud_copies.record_quote_difference(
@@ -354,7 +354,7 @@ class ExitService:
                 )
         except AlreadyInside:
             pass  # a visit turned up meanwhile: price that one
-        self.bus.report("warning", _("{lane_id}: {plate} entry recorded by {actor} ({note})").format(lane_id=lane_id, plate=plate, actor=actor, note=note))
+        self.bus.report("warning", _("{lane_id}: {plate} entry recorded by {actor} ({note})").format(lane_id=lane_id, plate=self.plates.display(plate), actor=actor, note=note))
         ticket = self.open_exit(lane_id, plate, now=now, lost_ticket=lost_ticket, replace_waiting=replace_waiting)
         if ticket is None:
             return None
@@ -434,7 +434,7 @@ class ExitService:
         self.board.expect_open(ticket.lane_id, ticket.visit.id, "exit")
         self.gates[ticket.lane_id].open_barrier()
         shown = _(EXIT_REASONS[reason]) if reason in EXIT_REASONS else reason  # a plan or member name as written
-        self.board.update_lane(ticket.lane_id, status=_("{plate} left ({reason})").format(plate=ticket.visit.plate, reason=shown))
+        self.board.update_lane(ticket.lane_id, status=_("{plate} left ({reason})").format(plate=self.plates.display(ticket.visit.plate), reason=shown))
         self.refresh_occupancy()
         paid = sum((p.amount for p in closed.payments), Money.zero(self.currency))
         self.bus.report("info", _("{lane_id}: {plate} left, fee {total}, paid {paid}").format(lane_id=ticket.lane_id, plate=self.plates.display(ticket.visit.plate), total=ticket.quote.total, paid=paid))
@@ -534,9 +534,9 @@ class ExitService:
         self.gates[ticket.lane_id].open_barrier()
         shown = _(EXIT_REASONS[reason]) if reason in EXIT_REASONS else reason
         self.board.update_lane(ticket.lane_id, status=_("{plate} left ({reason}); EMERGENCY: kept in the local journal").format(
-            plate=ticket.visit.plate, reason=shown))
+            plate=self.plates.display(ticket.visit.plate), reason=shown))
         self.bus.report("warning", _("{lane_id}: EMERGENCY MODE, {plate} left ({reason}, paid {paid}); kept in the local journal until the database takes it").format(
-            lane_id=ticket.lane_id, plate=ticket.visit.plate, reason=shown, paid=Money(taken, self.currency)))
+            lane_id=ticket.lane_id, plate=self.plates.display(ticket.visit.plate), reason=shown, paid=Money(taken, self.currency)))
         self.bus.publish(settled)
         return settled
 
@@ -552,7 +552,7 @@ class ExitService:
                 self.settle(ticket, [NewPayment("mobile", ticket.due, reference=remote)], attendant="cloud", reason="paid remotely")
                 left += 1
             except SiteError as exc:
-                self.bus.report("error", _("{lane_id}: phone payment for {plate} not used: {exc}").format(lane_id=ticket.lane_id, plate=ticket.visit.plate, exc=exc))
+                self.bus.report("error", _("{lane_id}: phone payment for {plate} not used: {exc}").format(lane_id=ticket.lane_id, plate=self.plates.display(ticket.visit.plate), exc=exc))
         return left
 
     def refresh_occupancy(self) -> None:

@@ -190,7 +190,7 @@ class LaneService:
         self.board.expect_open(lane_id, visit.id, which)
         self.gates[lane_id].open_barrier()
         text = _("{lane}: {plate} was recorded at {time} but the barrier never opened; opened now").format(
-            lane=lane_id, plate=visit.plate, time=recorded_at.astimezone(self.config.site.tz).strftime("%H:%M:%S"))
+            lane=lane_id, plate=self.config.site.plates.display(visit.plate), time=recorded_at.astimezone(self.config.site.tz).strftime("%H:%M:%S"))
         self.board.update_lane(lane_id, status=text)
         self.bus.report("warning", text)
         return True
@@ -200,7 +200,7 @@ class LaneService:
         if lane.pending is not None and lane.direction == "exit" and lane.gate != "open":
             # The car backed out without paying: its visit stays open, the ticket goes.
             self.board.release(lane.pending.id)
-            self.bus.report("warning", _("{lane_id}: {plate} left the lane without paying").format(lane_id=lane_id, plate=lane.pending.visit.plate))
+            self.bus.report("warning", _("{lane_id}: {plate} left the lane without paying").format(lane_id=lane_id, plate=self.config.site.plates.display(lane.pending.visit.plate)))
             self.board.update_lane(lane_id, vehicle_present=False, status="", last_event_at=now)
             return
         self.board.update_lane(lane_id, vehicle_present=False, last_event_at=now)
@@ -231,28 +231,28 @@ class LaneService:
                         member = self.exits.member(plate, now) if self.config.operations.members_enter_when_full else None
                         if member is None:
                             raise _ZoneFull(counts)
-                        self.bus.report("info", _("{lane}: zone {zone} full, {plate} enters as {member}").format(lane=lane_id, zone=zone_id, plate=plate, member=member))
+                        self.bus.report("info", _("{lane}: zone {zone} full, {plate} enters as {member}").format(lane=lane_id, zone=zone_id, plate=self.config.site.plates.display(plate), member=member))
                     visit = visits.record_entry(tx, plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency,
                                                 booth_id=self.config.site.booth_id)
                     # No second count while the lock is held: this entry is the only change.
                     counts = {**counts, zone_id: counts.get(zone_id, 0) + 1}
             except _ZoneFull as full:
                 self.board.set_counts(full.counts)  # what the refusal was judged on, every booth's
-                self.board.update_lane(lane_id, status=_("FULL: {plate} refused").format(plate=plate))
-                self.bus.report("warning", _("{lane}: zone {zone} full, {plate} refused").format(lane=lane_id, zone=zone_id, plate=plate))
+                self.board.update_lane(lane_id, status=_("FULL: {plate} refused").format(plate=self.config.site.plates.display(plate)))
+                self.bus.report("warning", _("{lane}: zone {zone} full, {plate} refused").format(lane=lane_id, zone=zone_id, plate=self.config.site.plates.display(plate)))
                 return EntryOutcome.FULL
             except AlreadyInside as exc:
                 inside = self._inside(plate)
                 if inside is not None and self._reopen_unconfirmed(lane_id, inside, "entry", now):
                     return EntryOutcome.ENTERED
-                self.board.update_lane(lane_id, status=_("anti-passback: {plate} already inside").format(plate=plate))
+                self.board.update_lane(lane_id, status=_("anti-passback: {plate} already inside").format(plate=self.config.site.plates.display(plate)))
                 self.bus.report("warning", _("{lane}: {reason}; gate kept closed").format(lane=lane_id, reason=exc))
                 return EntryOutcome.INSIDE
             except StoreError as exc:
                 if self.emergency is not None:
                     self.emergency.note_failure(str(exc))  # the attendant lets vehicles in by hand now
                 self.board.update_lane(lane_id, status=_("entry NOT recorded"))
-                self.bus.report("error", _("{lane}: entry of {plate} not recorded: {exc}; gate kept closed").format(lane=lane_id, plate=plate, exc=_(str(exc))))
+                self.bus.report("error", _("{lane}: entry of {plate} not recorded: {exc}; gate kept closed").format(lane=lane_id, plate=self.config.site.plates.display(plate), exc=_(str(exc))))
                 return EntryOutcome.NOT_RECORDED
             self.board.set_counts(counts)
         self.board.expect_open(lane_id, visit.id, "entry")
@@ -412,7 +412,7 @@ class LaneService:
                     shift_id=shift.id if shift is not None else None, settles_debts=ticket.debt_ids if payments else (),
                 )
         except (VisitError, StoreError) as exc:
-            self.bus.report("error", _("{lane_id}: visit of {plate} not closed: {exc}").format(lane_id=lane_id, plate=ticket.visit.plate, exc=exc))
+            self.bus.report("error", _("{lane_id}: visit of {plate} not closed: {exc}").format(lane_id=lane_id, plate=self.config.site.plates.display(ticket.visit.plate), exc=exc))
         else:
             self.board.release(ticket.id)
             self.exits.refresh_occupancy()
