@@ -243,8 +243,9 @@ def _run_console(args: argparse.Namespace, *, demo: bool) -> int:
         else:
             db_path = Path(args.db) if args.db else folder / "demo.sqlite3"
             if not args.keep and not shared:  # a shared site's database holds the other booths' books
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+                from console.store.companions import remove_database_files
+
+                remove_database_files(db_path)
             url = sqlite_url(db_path)
         # Headless runs are short: without a speed given they run 100x the demo speed.
         speed = args.speed if args.speed is not None else config.simulation.speed * (100 if headless else 1)

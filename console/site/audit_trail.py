@@ -30,6 +30,7 @@ from console.locations import config_dir, data_dir
 from console.site.config import SiteConfig
 from console.store import audit
 from console.store.audit import Anchor, AuditSeal
+from console.store.companions import ANCHORS, companion
 from console.store.database import Store
 from console.store.errors import StoreError
 from console.store.outbox import enqueue
@@ -204,8 +205,7 @@ def anchor_file(config: SiteConfig, store: Store) -> Path:
     """Next to a SQLite file, or in the booth's data folder for a server database."""
     database = store.engine.url.database if store.dialect == "sqlite" else None
     if database and database != ":memory:":
-        path = Path(database)
-        return path.with_name(path.name + ".anchors.jsonl")
+        return companion(Path(database), ANCHORS)
     return data_dir() / f"audit-anchors-{config.site.booth_id}.jsonl"
 
 

@@ -27,6 +27,7 @@ from console.site.pricing import TariffPricing
 from console.site.print_queue import PrintQueue
 from console.site.site import Site
 from console.site.staff import StaffService
+from console.store.companions import EMERGENCY_JOURNAL, companion
 from console.store.database import Store
 from console.store.engine import EngineSettings, StoreError, check_integrity, make_engine, sqlite_url
 from console.store.migrate import upgrade
@@ -52,8 +53,7 @@ def emergency_journal_path(config: SiteConfig, store: Store) -> Path:
     SQLite file, or in the booth's data folder for a server database."""
     database = store.engine.url.database if store.dialect == "sqlite" else None
     if database and database != ":memory:":
-        path = Path(database)
-        return path.with_name(path.name + ".emergency.jsonl")
+        return companion(Path(database), EMERGENCY_JOURNAL)
     return data_dir() / f"emergency-{config.site.booth_id}.jsonl"
 
 
@@ -63,7 +63,8 @@ def open_store(
 ) -> Store:
     """Open the database and bring its schema up to date.
 
-    With `integrity` (the console's start), an SQLite file is checked first
+    An SQLite file that is missing where books were kept is refused, not created
+    (`make_engine`). With `integrity` (the console's start), it is checked first
     (`PRAGMA quick_check`): a damaged one is refused before anything writes to it.
 
     `settings` are the site's connection settings (`SiteConfig.engine_settings`);

@@ -19,6 +19,7 @@ from sqlmodel import create_engine
 
 from console.i18n import N_, _
 from console.locations import sqlite_url
+from console.store.companions import CLOSED, WAL, companion, refuse_missing_books
 from console.store.errors import StoreError
 
 __all__ = ["POSTGRES_MISSING", "READ_ONLY", "EngineSettings", "StoreError", "explain", "is_postgresql", "make_engine", "parse_database_url", "sqlite_url"]
@@ -257,6 +258,9 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
         path = Path(database).expanduser()
         if not uri_filename:
             file = path
+            # Here, where the file would be created, so no opener (migrate, reports, the
+            # console) can start new books over a database that went missing.
+            refuse_missing_books(path)
             if not path.exists():
                 try:  # SQLite gives its -wal and -shm files the database file's mode
                     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -343,13 +347,13 @@ def _sqlite_file(engine: Engine) -> Path | None:
 
 
 def _closed_marker(path: Path) -> Path:
-    return path.with_name(path.name + ".closed")
+    return companion(path, CLOSED)
 
 
 def _file_stamp(path: Path) -> str | None:
     """What identifies the file as it was left: size, modification time and SQLite's
     change counter (header bytes 24-27). None while a write-ahead log holds changes."""
-    wal = path.with_name(path.name + "-wal")
+    wal = companion(path, WAL)
     try:
         if wal.exists() and wal.stat().st_size > 0:
             return None
