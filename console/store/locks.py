@@ -10,16 +10,28 @@ from `BEGIN IMMEDIATE`.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-__all__ = ["SITE_WRITE_LOCK_KEY", "lock_site_writes"]
+from console.store.database import database_errors
+
+__all__ = ["OUTBOX_DRAIN_LOCK_KEY", "SITE_WRITE_LOCK_KEY", "lock_site_writes", "outbox_drain_turn"]
 
 # "booth-w" in ASCII; distinct from the migration lock ("booth"). Advisory lock keys
 # share one namespace per database, so the value is chosen to be unlikely elsewhere.
 SITE_WRITE_LOCK_KEY = 0x626F6F74682D77
 
+# "booth-o": one booth at a time sends the shared outbox to the cloud.
+OUTBOX_DRAIN_LOCK_KEY = 0x626F6F74682D6F
+
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_TRY_SESSION_LOCK = text("SELECT pg_try_advisory_lock(:key)")
+_SESSION_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
 
 
 _HELD = "booth_site_lock"  # session.info key: the transaction that holds the lock
@@ -40,3 +52,40 @@ def lock_site_writes(db: Session) -> None:
         return
     conn.execute(_LOCK, {"key": SITE_WRITE_LOCK_KEY})
     db.info[_HELD] = transaction
+
+
+@contextmanager
+def outbox_drain_turn(engine: Engine) -> Iterator[bool]:
+    """Whether this booth's sync pump may send the shared outbox now (True) or another
+    booth is sending it (False), held for the block.
+
+    Booths sharing one PostgreSQL database share one outbox; sending it from all of them
+    at once would post every page several times (the cloud counts each event once, but
+    the link and the cloud pay for each copy, and the pages race each other). So one
+    booth drains at a time, under a session-level advisory lock that is never waited for:
+    a booth that finds it taken leaves the page to the one sending it. The server drops
+    the lock with the connection, so a booth killed or cut off mid-drain hands over by
+    itself. On SQLite, one database is one booth's: always True."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with database_errors():
+        conn = engine.connect()
+    try:
+        with database_errors():
+            got = bool(conn.execute(_TRY_SESSION_LOCK, {"key": OUTBOX_DRAIN_LOCK_KEY}).scalar())
+            conn.commit()  # the lock outlives the transaction; no transaction left idle
+    except BaseException:
+        conn.close()
+        raise
+    try:
+        yield got
+    finally:
+        if got:
+            try:
+                conn.execute(_SESSION_UNLOCK, {"key": OUTBOX_DRAIN_LOCK_KEY})
+                conn.commit()
+            except DBAPIError:
+                # Not released: the connection must not go back to the pool holding it.
+                conn.invalidate()
+        conn.close()

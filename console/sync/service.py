@@ -30,6 +30,7 @@ from console.i18n import N_, _
 from console.store import outbox
 from console.store.database import Store
 from console.store.engine import StoreError
+from console.store.locks import outbox_drain_turn
 from console.sync import protocol as p
 from console.sync.backoff import Backoff
 from console.sync.client import (
@@ -65,6 +66,10 @@ class CloudSettings(Protocol):
 
 
 log = logging.getLogger(__name__)
+
+# How soon a booth looks at the shared outbox again after another booth was sending it:
+# soon enough that an event written just after that booth's last page waits little.
+_ELSEWHERE_RECHECK_S = 1.0
 
 # The link's states, marked for translation (SyncStatus.state holds the English word).
 STATES = (N_("connecting"), N_("online"), N_("offline"), N_("refused"), N_("error"), N_("stopped"),
@@ -193,6 +198,8 @@ class SyncService:
         self._forced = False
         self._passes_started = 0
         self._passes_done = 0
+        # The last pass found another booth sending the shared outbox.
+        self._drained_elsewhere = False
         self._occupancy: dict[str, Any] | None = None
         self._occupancy_next = 0.0
         self._next_config_pull = 0.0
@@ -316,6 +323,8 @@ class SyncService:
                 target = self._passes_started + 1
             if self._unsent_up_to(limit) == 0:
                 return True
+            if self._drained_elsewhere:  # another booth is sending them: give it time
+                time.sleep(max(0.0, min(_ELSEWHERE_RECHECK_S, deadline - time.monotonic())))
             with self._cv:
                 self._woken = True
                 self._cv.notify_all()
@@ -474,6 +483,8 @@ class SyncService:
         now = time.monotonic()
         with self._cv:
             waits = [self._tuning.poll_interval, self._next_config_pull - now, self._next_remote_pull - now]
+            if self._drained_elsewhere:
+                waits.append(_ELSEWHERE_RECHECK_S)
             if self._occupancy is not None:
                 waits.append(self._occupancy_next - now)
         return max(0.0, min(waits))
@@ -507,41 +518,53 @@ class SyncService:
 
     # -- outbox ------------------------------------------------------------------------------
     def _push_pass(self, client: CloudClient) -> None:
-        """Send every unsent event, one page at a time, oldest first."""
+        """Send every unsent event, unless another booth of a shared database is sending
+        them (`outbox_drain_turn`)."""
         with self._cv:
             self._passes_started += 1
         try:
-            after: str | None = None
-            while not self._stopped():
-                self._send_occupancy(client)  # a long drain must not delay occupancy
-                with self._store.read() as s:
-                    page = outbox.unsent_page(s, self._batch_size, after)
-                events, broken = page.events, page.broken
-                if broken:
-                    self._fail(f"{len(broken)} outbox event(s) have an unreadable payload and cannot be sent (first {broken[0]})")
-                last_id = page.last_id
-                if last_id is None:
-                    break
-                if events:
-                    try:
-                        ack = client.post_events(self._booth_id, self._clock.now(), events)
-                    except TooLarge:
-                        if self._batch_size > 1:
-                            self._batch_size = max(1, self._batch_size // 2)
-                            log.info("cloud sync: batch size lowered to %d", self._batch_size)
-                            continue
-                        self._fail(f"the cloud refuses event {events[0].id} as too large; it stays in the outbox")
-                        after = last_id
-                        continue
-                    self._settle(events, ack)
-                after = last_id
-                if len(page) < self._batch_size:
-                    break
+            with outbox_drain_turn(self._store.engine) as mine:
+                if not mine:
+                    # Another booth is sending the shared outbox, this booth's events
+                    # with it; look again soon, in case it finished just before them.
+                    self._drained_elsewhere = True
+                    return
+                self._drained_elsewhere = False
+                self._drain(client)
         finally:
             self._refresh_backlog(force=True)
             with self._cv:
                 self._passes_done += 1
                 self._cv.notify_all()
+
+    def _drain(self, client: CloudClient) -> None:
+        """Send the unsent events, one page at a time, oldest first."""
+        after: str | None = None
+        while not self._stopped():
+            self._send_occupancy(client)  # a long drain must not delay occupancy
+            with self._store.read() as s:
+                page = outbox.unsent_page(s, self._batch_size, after)
+            events, broken = page.events, page.broken
+            if broken:
+                self._fail(f"{len(broken)} outbox event(s) have an unreadable payload and cannot be sent (first {broken[0]})")
+            last_id = page.last_id
+            if last_id is None:
+                break
+            if events:
+                try:
+                    ack = client.post_events(self._booth_id, self._clock.now(), events)
+                except TooLarge:
+                    if self._batch_size > 1:
+                        self._batch_size = max(1, self._batch_size // 2)
+                        log.info("cloud sync: batch size lowered to %d", self._batch_size)
+                        continue
+                    self._fail(f"the cloud refuses event {events[0].id} as too large; it stays in the outbox")
+                    after = last_id
+                    continue
+                self._settle(events, ack)
+            after = last_id
+            if len(page) < self._batch_size:
+                break
 
     def _settle(self, events: list[outbox.OutboxEvent], ack: Ack) -> None:
         sent_ids = [e.id for e in events if e.id in ack.acknowledged]

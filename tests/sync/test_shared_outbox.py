@@ -1,6 +1,7 @@
 """Several booths drain one shared outbox (PostgreSQL) to the reference cloud, each pump in
 a process of its own, and one is killed in the middle of the drain: the cloud's books hold
-every event exactly once and nothing is lost."""
+every event exactly once, nothing is lost, and no page but the one cut by the kill is sent
+twice (one booth drains at a time)."""
 
 from __future__ import annotations
 
@@ -101,5 +102,51 @@ def test_booths_draining_one_outbox_deliver_every_event_once_though_one_dies(pg_
     books = cloud.books()
     assert books["visits"] == ENTRIES and books["visits_closed"] == PAID and books["payments"] == PAID
     assert books["revenue_minor"] == {"EUR": {"card": revenue}}  # each payment counted once
+    # One booth sends at a time: only the page the killed booth had posted without marking
+    # it sent can reach the cloud twice.
+    assert books["deliveries"]["duplicates"] <= 20
     print(f"\n{BOOTHS} booths drained {total} events (one killed after {at_kill}): every event in the cloud once; "
           f"{books['deliveries']['duplicates']} sent twice and counted once, {books['deliveries']['batches']} batches")
+
+
+def test_a_booth_leaves_the_outbox_to_the_booth_sending_it_and_takes_over_when_it_is_gone(pg_migrated_url: str, cloud: Cloud) -> None:
+    """While another booth holds the drain (a real session holding the lock), this booth's
+    pump sends nothing; once that session ends, the pump sends the backlog within a couple
+    of seconds, and its flush waits for it rather than spinning."""
+    from console.domain.clock import SystemClock
+    from console.site.build import open_store
+    from console.site.config import CloudSection
+    from console.store.locks import OUTBOX_DRAIN_LOCK_KEY
+    from console.sync.service import SyncService, SyncTuning
+
+    store = open_store(pg_migrated_url, migrate=False)
+    other = make_engine(pg_migrated_url)
+    holder = other.connect()
+    assert holder.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": OUTBOX_DRAIN_LOCK_KEY}).scalar() is True
+    holder.commit()
+    tuning = SyncTuning(batch_size=50, poll_interval=30.0, config_interval=30.0, remote_payment_interval=30.0,
+                        occupancy_interval=30.0, backoff_base=0.2, backoff_cap=1.0, connect_timeout=2.0, read_timeout=10.0)
+    service = SyncService(store, CloudSection(url=cloud.url), cloud.site_id, SystemClock(), lambda _text: None, lambda: cloud.token,
+                          booth_id="booth-2", tuning=tuning)
+    try:
+        with store.write() as tx:
+            for i in range(120):
+                visits.record_entry(tx, plate=f"H{i:04d}", zone="P1", lane="IN1", at=T0 + timedelta(seconds=i), currency="EUR", booth_id="booth-2")
+        service.start()
+        started = time.monotonic()
+        assert service.flush(timeout=2.5) is False  # nobody sends while the other booth holds the drain
+        flushing_took = time.monotonic() - started
+        assert _cloud_events(cloud) == 0
+        assert flushing_took >= 2.0
+        holder.invalidate()  # that booth is gone: the server drops its lock with the connection
+        handed_over = time.monotonic()
+        assert service.flush(timeout=15) is True
+        took = time.monotonic() - handed_over
+        assert _cloud_events(cloud) == 120
+        assert cloud.books()["deliveries"]["duplicates"] == 0
+        print(f"\nhanded over {took:.2f} s after the draining booth's session ended")
+        assert took < 5
+    finally:
+        service.stop()
+        store.dispose()
+        other.dispose()
