@@ -11,8 +11,12 @@ and account. About 1% of paid exits get an override (fee change, waiver, validat
 ticket, entry time, unpaid exit with a debt and a manual gate opening). Shifts are 8 hours,
 each with an opening float, paid-outs, refunds, change left, drops to the safe, and a count
 at closing that is usually right and sometimes a little off. Receipts are numbered without
-gaps in time order. The audit chain is real (verifiable): by default it holds the manual
-actions; `--audit full` adds an entry for every arrival and exit, as the console writes.
+gaps in time order, each with the content the console stores for it. The records look like
+what the console writes: by default (`--audit full`) an audit entry for every arrival,
+exit, receipt and manual action with the console's own details, so `booth audit verify`
+checks the chain and every record against it; and the outbox holds the events of the
+last 30 days, acknowledged (the console deletes acknowledged events after 30 days).
+`--audit manual` keeps only the manual actions' entries (a smaller, unverifiable file).
 
 The file is created and migrated with the console's own `open_store`, then filled with
 executemany in large transactions on one raw SQLite connection (synchronous off while
@@ -306,6 +310,7 @@ def generate(cfg: Config) -> dict[str, Any]:
     r_order = np.argsort(r_time, kind="stable")
     failed = rng.random(len(r_order)) < 0.001
     kinds = ("receipt", "reprint", "shift_report")
+    receipt_events: list[tuple[int, str, str, str, dict[str, Any]]] = []
     for lo in range(0, len(r_order), CHUNK):
         part = r_order[lo:lo + CHUNK]
         times = stamps(r_time[part])
@@ -318,8 +323,14 @@ def generate(cfg: Config) -> dict[str, Any]:
             else:
                 visit_id, shift_id = uid(1, ref), uid(3, int(shift_of[ref]))
             bad = bool(failed[lo + j])
-            rows.append((uid(4, lo + j), cfg.booth, lo + j + 1, kind_name, visit_id, shift_id, times[j], "{}",
+            number = lo + j + 1
+            content = _receipt_content(cfg, kind_name, number, ref, visit_id, shift_id, entry, exit_, fee, paid, tendered,
+                                       method, shift_of, pool, plate_index)
+            rows.append((uid(4, lo + j), cfg.booth, number, kind_name, visit_id, shift_id, times[j], content,
                          None if bad else times[j], 3 if bad else 1, "paper out" if bad else None))
+            if cfg.audit == "full":
+                receipt_events.append((int(r_time[p]), f"booth {cfg.booth}", "receipt.issued", f"{cfg.booth}:{number}",
+                                       {"kind": kind_name, "visit": visit_id, "digest": sha256(content.encode("utf-8")).hexdigest()}))
         loader.put("receipt", ("id", "booth_id", "number", "kind", "visit_id", "shift_id", "created_at", "content",
                                "printed_at", "attempts", "last_error"), rows)
     loader.put("counter", ("booth_id", "name", "value"), [(cfg.booth, "receipt", len(r_order))])
@@ -336,14 +347,18 @@ def generate(cfg: Config) -> dict[str, Any]:
         new = 0 if name == "unpaid_exit" else int(new_fee[i])
         ovr_rows.append((uid(5, i), uid(1, i), uid(3, k), name, int(fee[i]), new, cfg.currency, reason, actor,
                          approver, stamp(int(exit_[i]))))
-        events.append((int(exit_[i]), actor, "fee.override", uid(1, i), {"kind": name, "reason": reason}))
+        events.append((int(exit_[i]), actor, f"override.{name}", uid(1, i),
+                       {"kind": name, "quoted_minor": int(fee[i]), "new_minor": new, "reason": reason, "approved_by": approver}))
         if name == "unpaid_exit":
             settled = stamp(int(exit_[i]) + 86400 * 3) if i % 2 else None
-            debt_rows.append((uid(6, i), pool[plate_index[i]], uid(1, i), uid(3, k), int(fee[i]), cfg.currency,
+            plate = pool[plate_index[i]]
+            debt_rows.append((uid(6, i), plate, uid(1, i), uid(3, k), int(fee[i]), cfg.currency,
                               reason, actor, stamp(int(exit_[i])), settled, None))
-            gate_rows.append((uid(7, i), "OUT1", "open", "exit without payment", reason, pool[plate_index[i]], actor,
+            events.append((int(exit_[i]), actor, "debt.recorded", uid(6, i), {"plate": plate, "amount_minor": int(fee[i]), "reason": reason}))
+            gate_rows.append((uid(7, i), "OUT1", "open", "exit without payment", reason, plate, actor,
                               stamp(int(exit_[i]))))
-            events.append((int(exit_[i]), actor, "gate.manual_open", "OUT1", {"reason": "exit without payment"}))
+            events.append((int(exit_[i]), actor, "gate.manual_open", "OUT1",
+                           {"reason": "exit without payment", "note": reason, "plate": plate, "record": uid(7, i)}))
     loader.put("fee_override", ("id", "visit_id", "shift_id", "kind", "quoted_minor", "new_minor", "currency", "reason",
                                 "actor", "approved_by", "at"), ovr_rows)
     loader.put("debt", ("id", "plate", "visit_id", "shift_id", "amount_minor", "currency", "reason", "actor", "at",
@@ -357,19 +372,20 @@ def generate(cfg: Config) -> dict[str, Any]:
         actor = ATTENDANTS[k % len(ATTENDANTS)]
         action = "close" if j % 3 == 2 else "open"
         reason = g_reason[j % 3]
-        gate_rows.append((uid(8, j), "OUT1" if j % 2 else "IN1", action, reason, "barrier checked" if reason == "other" else "",
-                          None, actor, stamp(t)))
-        events.append((t, actor, f"gate.manual_{action}", "OUT1" if j % 2 else "IN1", {"reason": reason}))
+        note = "barrier checked" if reason == "other" else ""
+        gate_rows.append((uid(8, j), "OUT1" if j % 2 else "IN1", action, reason, note, None, actor, stamp(t)))
+        events.append((t, actor, f"gate.manual_{action}", "OUT1" if j % 2 else "IN1",
+                       {"reason": reason, "note": note, "plate": None, "record": uid(8, j)}))
     loader.put("gate_action", ("id", "lane", "action", "reason", "note", "plate", "actor", "at"), gate_rows)
     adj_rows = []
     for j, t in enumerate(np.sort(rng.integers(t0, t_end, size=max(1, cfg.days // 3))).tolist()):
         actor = ATTENDANTS[((t - t0) // SHIFT_SECONDS) % len(ATTENDANTS)]
         delta = int(rng.choice([-3, -2, -1, 1, 2]))
         adj_rows.append((uid(10, j), "P1", delta, "counted on the deck", actor, stamp(t)))
-        events.append((t, actor, "occupancy.adjust", "P1", {"delta": delta}))
+        events.append((t, actor, "occupancy.adjust", "P1", {"delta": delta, "reason": "counted on the deck"}))
     loader.put("occupancy_adjustment", ("id", "zone", "delta", "reason", "actor", "at"), adj_rows)
     for i in np.nonzero(stale)[0].tolist():
-        events.append((int(exit_[i]), "manager", "visit.close_stale", uid(1, i), {"plate": pool[plate_index[i]]}))
+        events.append((int(exit_[i]), "manager", "visit.close_stale", uid(1, i), {"plate": pool[plate_index[i]], "reason": "stale"}))
 
     # -- shifts and their drawers ----------------------------------------------------------------
     cash_paid = closed & cash & (paid > 0)
@@ -393,7 +409,8 @@ def generate(cfg: Config) -> dict[str, Any]:
             moves.append(("drop", -(cash_total * 7 // 10 // 5000 * 5000), "to the safe", opened + 4 * 3600))
         for j, (kind_name, amount, reason, at) in enumerate(moves):
             move_rows.append((uid(11, k * 10 + j), sid, kind_name, amount, cfg.currency, reason, actor, stamp(at), None))
-            events.append((at, actor, "cash.movement", sid, {"kind": kind_name, "amount_minor": amount}))
+            if kind_name != "float":  # the float is audited with the shift's opening
+                events.append((at, actor, f"cash.{kind_name}", sid, {"amount_minor": amount, "reason": reason}))
         expected = float_minor + cash_total + sum(amount for kind_name, amount, _, _ in moves if kind_name != "float")
         events.append((opened, actor, "shift.open", sid, {"float_minor": float_minor}))
         if is_open:
@@ -406,7 +423,7 @@ def generate(cfg: Config) -> dict[str, Any]:
         shift_rows.append((sid, cfg.booth, actor, "closed", cfg.currency, stamp(opened), stamp(opened + SHIFT_SECONDS),
                            float_minor, expected, counted, _count_detail(counted), closer, ""))
         events.append((opened + SHIFT_SECONDS, closer, "shift.close", sid,
-                       {"expected_minor": expected, "counted_minor": counted}))
+                       {"expected_minor": expected, "counted_minor": counted, "difference_minor": counted - expected, "note": ""}))
     loader.put("shift", ("id", "booth_id", "attendant", "state", "currency", "opened_at", "closed_at",
                          "opening_float_minor", "expected_cash_minor", "counted_cash_minor", "counted_detail",
                          "closed_by", "note"), shift_rows)
@@ -415,8 +432,9 @@ def generate(cfg: Config) -> dict[str, Any]:
 
     # -- the audit chain -------------------------------------------------------------------------
     audit_started = time.perf_counter()
-    _write_audit(loader, cfg, events, entry, exit_, closed, paid, pool, plate_index, reasons, shift_of)
+    _write_audit(loader, cfg, events + receipt_events, entry, exit_, closed, fee, paid, method, pool, plate_index, reasons, shift_of)
     audit_seconds = time.perf_counter() - audit_started
+    _write_outbox(loader, cfg, t_end, entry, exit_, closed, fee, paid, method, pool, plate_index, reasons, shift_of)
     index_started = time.perf_counter()
     loader.close()
     index_seconds = time.perf_counter() - index_started
@@ -426,9 +444,90 @@ def generate(cfg: Config) -> dict[str, Any]:
             "shifts": n_shifts, "first_day": start_day.isoformat(), "end_day": cfg.end.isoformat()}
 
 
+def _plate(i: int, closed: np.ndarray, pool: list[str], plate_index: np.ndarray) -> str:
+    return pool[plate_index[i]] if closed[i] else f"IN-{i:07d}"
+
+
+def _payments_of(i: int, paid: np.ndarray, method: np.ndarray) -> list[list[Any]]:
+    """The payments of visit i as the exit's audit entry lists them: [id, method, amount]."""
+    return [[uid(2, i), METHODS[method[i]], int(paid[i])]] if paid[i] > 0 else []
+
+
+def _money(minor: int, currency: str) -> str:
+    return f"{'€' if currency == 'EUR' else currency + ' '}{minor // 100}.{minor % 100:02d}"
+
+
+def _local(second: int, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(second, tz).strftime("%d.%m.%Y %H:%M")
+
+
+def _receipt_content(cfg: Config, kind: str, number: int, ref: int, visit_id: str | None, shift_id: str,
+                     entry: np.ndarray, exit_: np.ndarray, fee: np.ndarray, paid: np.ndarray, tendered: np.ndarray,
+                     method: np.ndarray, shift_of: np.ndarray, pool: list[str], plate_index: np.ndarray) -> str:
+    """The stored content of a receipt, with the fields the console's receipts carry."""
+    if kind == "shift_report":
+        return json.dumps({"booth": cfg.booth, "kind": kind, "number": number, "shift": shift_id,
+                           "site": "Generated Garage", "title": "Z report"}, ensure_ascii=False, sort_keys=True)
+    i = ref
+    amount = int(paid[i])
+    m = METHODS[method[i]]
+    hours, rest = divmod(int(exit_[i] - entry[i]) // 60, 60)
+    t = int(tendered[i]) if m == "cash" else amount
+    plate = pool[plate_index[i]]
+    content = {
+        "attendant": ATTENDANTS[int(shift_of[i]) % len(ATTENDANTS)], "booth": cfg.booth,
+        "change": _money(t - amount, cfg.currency) if m == "cash" and t > amount else "", "currency": cfg.currency,
+        "duration": f"{hours}:{rest:02d}", "entry": _local(int(entry[i]), cfg.tz), "exit": _local(int(exit_[i]), cfg.tz),
+        "items": [[f"Parking: {max(1, hours)} x 1 h @ {HOURLY // 100}.{HOURLY % 100:02d}", _money(int(fee[i]), cfg.currency)]],
+        "kind": kind, "number": number, "owed": "", "owed_reason": "", "paid_at": _local(int(exit_[i]), cfg.tz),
+        "payments": [[m.capitalize(), _money(amount, cfg.currency), ""]], "plate": plate, "plate_shown": plate,
+        "qr": f"BOOTH-RECEIPT:{cfg.booth}:{visit_id}", "site": "Generated Garage", "tariff": "simple",
+        "tendered": _money(t, cfg.currency), "total": _money(amount, cfg.currency), "total_minor": amount, "visit": visit_id,
+    }
+    return json.dumps(content, ensure_ascii=False, sort_keys=True)
+
+
+OUTBOX_DAYS = 30
+
+
+def _write_outbox(loader: Loader, cfg: Config, t_end: int, entry: np.ndarray, exit_: np.ndarray, closed: np.ndarray,
+                  fee: np.ndarray, paid: np.ndarray, method: np.ndarray, pool: list[str], plate_index: np.ndarray,
+                  reasons: np.ndarray, shift_of: np.ndarray) -> None:
+    """The outbox as the console leaves it: the events of the last 30 days, acknowledged
+    a moment after they happened (older acknowledged ones are deleted by the console)."""
+    since = t_end - OUTBOX_DAYS * 86400
+    dumps = json.dumps
+    items: list[tuple[int, int, int]] = []  # (time, kind, visit): 0 opened, 1 closed, 2 payment
+    opened = np.nonzero(entry >= since)[0]
+    shut = np.nonzero(closed & (exit_ >= since))[0]
+    items += [(int(entry[i]), 0, int(i)) for i in opened]
+    items += [(int(exit_[i]), 1, int(i)) for i in shut]
+    items += [(int(exit_[i]), 2, int(i)) for i in shut if paid[i] > 0]
+    items.sort()
+    for lo in range(0, len(items), CHUNK):
+        rows = []
+        for n, (at, kind, i) in enumerate(items[lo:lo + CHUNK], start=lo):
+            payload: dict[str, Any]
+            if kind == 0:
+                type_, payload = "visit.opened", {"visit_id": uid(1, i), "plate": _plate(i, closed, pool, plate_index), "zone": "P1",
+                                                  "lane": "IN1", "entry_at": iso(at), "vehicle_class": "car"}
+            elif kind == 1:
+                type_, payload = "visit.closed", {"visit_id": uid(1, i), "plate": pool[plate_index[i]], "exit_at": iso(at), "lane": "OUT1",
+                                                  "fee_minor": int(fee[i]), "currency": cfg.currency, "tariff_id": "simple",
+                                                  "reason": str(reasons[i])}
+            else:
+                type_, payload = "payment.recorded", {"payment_id": uid(2, i), "visit_id": uid(1, i), "method": METHODS[method[i]],
+                                                      "amount_minor": int(paid[i]), "currency": cfg.currency,
+                                                      "attendant": ATTENDANTS[int(shift_of[i]) % len(ATTENDANTS)], "reference": None}
+            text = dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+            rows.append((uid(12, n), type_, stamp(at), text, stamp(min(at + 2, t_end)), 1))
+        loader.put("outbox_event", ("id", "type", "occurred_at", "payload", "sent_at", "attempts"), rows)
+
+
 def _write_audit(loader: Loader, cfg: Config, events: list[tuple[int, str, str, str, dict[str, Any]]],
-                 entry: np.ndarray, exit_: np.ndarray, closed: np.ndarray, paid: np.ndarray, pool: list[str],
-                 plate_index: np.ndarray, reasons: np.ndarray, shift_of: np.ndarray) -> None:
+                 entry: np.ndarray, exit_: np.ndarray, closed: np.ndarray, fee: np.ndarray, paid: np.ndarray,
+                 method: np.ndarray, pool: list[str], plate_index: np.ndarray, reasons: np.ndarray,
+                 shift_of: np.ndarray) -> None:
     """Hash-chain the events in time order, exactly as `console.store.audit` does."""
     if cfg.audit == "none":
         return
@@ -438,7 +537,7 @@ def _write_audit(loader: Loader, cfg: Config, events: list[tuple[int, str, str, 
     ref = np.arange(len(manual), dtype=np.int64)
     if cfg.audit == "full":
         idx = np.arange(len(entry), dtype=np.int64)
-        shut = idx[closed]
+        shut = idx[closed & (reasons != "stale")]  # a stale visit's close is its own manual entry
         times = np.concatenate([times, entry, exit_[shut]])
         source = np.concatenate([source, np.ones(len(entry), np.int8), np.full(len(shut), 2, np.int8)])
         ref = np.concatenate([ref, idx, shut])
@@ -457,10 +556,11 @@ def _write_audit(loader: Loader, cfg: Config, events: list[tuple[int, str, str, 
                 _, actor, action, subject, detail = manual[r]
             elif source[p] == 1:
                 actor, action, subject = "lane", "visit.entry", uid(1, r)
-                detail = {"lane": "IN1", "plate": pool[plate_index[r]] if closed[r] else f"IN-{r:07d}", "zone": "P1"}
+                detail = {"booth": cfg.booth, "lane": "IN1", "plate": _plate(r, closed, pool, plate_index), "zone": "P1"}
             else:
                 actor, action, subject = ATTENDANTS[int(shift_of[r]) % len(ATTENDANTS)], "visit.exit", uid(1, r)
-                detail = {"lane": "OUT1", "paid_minor": int(paid[r]), "plate": pool[plate_index[r]], "reason": str(reasons[r])}
+                detail = {"booth": cfg.booth, "fee_minor": int(fee[r]), "lane": "OUT1", "paid_minor": int(paid[r]),
+                          "payments": _payments_of(r, paid, method), "plate": pool[plate_index[r]], "reason": str(reasons[r])}
             detail_text = dumps(detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
             at_iso = at_text[j][:10] + "T" + at_text[j][11:19] + "+00:00"
             material = dumps([prev, seq, at_iso, actor, action, subject, detail_text], ensure_ascii=False,
@@ -498,8 +598,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--currency", default="EUR")
     parser.add_argument("--booth", default="booth-1")
-    parser.add_argument("--audit", choices=("manual", "full", "none"), default="manual",
-                        help="audit entries: manual actions only (default), also every entry and exit, or none")
+    parser.add_argument("--audit", choices=("full", "manual", "none"), default="full",
+                        help="audit entries: as the console writes them (default), the manual actions only, or none")
     args = parser.parse_args(argv)
     if args.visits < 1 or args.days < 1:
         parser.error("--visits and --days must be at least 1")

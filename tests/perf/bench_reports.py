@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     gen = _generator()
     if args.rebuild or not path.exists():
         print(f"building {path} with {args.visits:,} visits ...", flush=True)
-        cfg = gen.Config(path, args.visits, 365, date(2026, 11, 1), gen.ZoneInfo(TZ), 1, "EUR", "booth-1", "manual")
+        cfg = gen.Config(path, args.visits, 365, date(2026, 11, 1), gen.ZoneInfo(TZ), 1, "EUR", "booth-1", "full")
         result = gen.generate(cfg)
         print(f"  built in {result['seconds']:.1f} s: " + ", ".join(f"{t} {n:,}" for t, n in result["rows"].items()))
     size_mb = path.stat().st_size / 1e6

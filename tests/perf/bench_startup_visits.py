@@ -210,7 +210,7 @@ def main() -> None:
         print(f"building {big} with {args.visits:,} visits ...", flush=True)
         gen = _generator()
         result = gen.generate(gen.Config(big, args.visits, 365, date(2026, 11, 1), gen.ZoneInfo("Europe/Berlin"), 1, "EUR",
-                                         "booth-1", "manual"))
+                                         "booth-1", "full"))
         print(f"  built in {result['seconds']:.1f} s", flush=True)
 
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:

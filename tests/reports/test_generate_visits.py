@@ -3,6 +3,7 @@ from what it made: two independent computations of the same drawer must agree.""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from console.reports.queries import (
     recent_shifts,
 )
 from console.store.audit import verify_chain
+from console.store.audit_records import check_records
 from console.store.engine import make_engine, sqlite_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +61,26 @@ def test_generated_database_reports_consistently(tmp_path: Path) -> None:
         assert len(month.occupancy) == 10 * 24 - 1
         with read_connection(engine) as conn, Session(bind=conn) as session:
             chain = verify_chain(session)
+            findings = check_records(session)
         assert chain.ok and chain.entries > 2 * 4000 - open_visits
+        # The records as the console writes them: every payment, receipt, override, gate
+        # action and shift agrees with its audit entry.
+        assert findings == []
     finally:
         engine.dispose()
+
+    raw = sqlite3.connect(db)
+    try:
+        kinds = dict(raw.execute("select type, count(*) from outbox_event group by type").fetchall())
+        unsent = raw.execute("select count(*) from outbox_event where sent_at is null").fetchone()[0]
+        oldest = raw.execute("select min(occurred_at) from outbox_event").fetchone()[0]
+        payload = raw.execute("select payload from outbox_event where type = 'payment.recorded' limit 1").fetchone()[0]
+        receipt = raw.execute("select content from receipt where kind = 'receipt' limit 1").fetchone()[0]
+    finally:
+        raw.close()
+    # The last 30 days of events, acknowledged, as the console keeps them.
+    assert set(kinds) == {"visit.opened", "visit.closed", "payment.recorded"} and unsent == 0
+    assert kinds["visit.opened"] == 4000 and oldest >= "2026-03-01"
+    assert json.loads(payload)["method"] in ("cash", "card", "mobile", "account")
+    assert json.loads(receipt)["plate"] and json.loads(receipt)["total_minor"] > 0
+

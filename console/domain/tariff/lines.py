@@ -552,10 +552,14 @@ def _hours(minutes: int) -> str:
 
 
 def _money_text(tariff: Tariff, minor: int) -> str:
-    key = ("money", minor)
+    """A price inside a line's text: "2.50" as English receipts write a unit price beside
+    the line's amount; "¥2.50" in Chinese, where a price is never written bare."""
+    language = current_language()
+    key = ("money", minor, language)
     got = tariff.texts.get(key)
     if got is None:
-        got = tariff.texts[key] = Money(minor, tariff.currency).decimal_text()
+        amount = Money(minor, tariff.currency)
+        got = tariff.texts[key] = amount.format() if language.startswith("zh") else amount.decimal_text()
     return got
 
 
