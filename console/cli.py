@@ -404,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help=_("open the console against the configured site"))
     run.add_argument("--site", help=_("site file (default: $BOOTH_SITE or the user config folder)"))
-    run.add_argument("--db", help=_("database URL (overrides the site file)"))
+    run.add_argument("--db", help=_("database URL or SQLite file (overrides the site file)"))
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help=_("open the console against the simulated site"))
@@ -422,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help=_("apply database migrations"))
     migrate.add_argument("--site", help=_("site file"))
-    migrate.add_argument("--db", help=_("database URL (overrides the site file)"))
+    migrate.add_argument("--db", help=_("database URL or SQLite file (overrides the site file)"))
     migrate.set_defaults(func=cmd_migrate)
 
     init = sub.add_parser("init", help=_("write a commented sample site file"))
@@ -438,12 +438,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=["attendant", "manager"], default="attendant")
     add.add_argument("--pin-stdin", action="store_true", help=_("read the PIN from standard input (scripts)"))
     add.add_argument("--site", help=_("site file"))
-    add.add_argument("--db", help=_("database URL (overrides the site file)"))
+    add.add_argument("--db", help=_("database URL or SQLite file (overrides the site file)"))
     add.set_defaults(func=cmd_user_add)
     unlock = user_sub.add_parser("unlock", help=_("let a user locked after wrong PINs sign in again"))
     unlock.add_argument("name")
     unlock.add_argument("--site", help=_("site file"))
-    unlock.add_argument("--db", help=_("database URL (overrides the site file)"))
+    unlock.add_argument("--db", help=_("database URL or SQLite file (overrides the site file)"))
     unlock.set_defaults(func=cmd_user_unlock)
 
     rides = sub.add_parser("rides", help=_("elevator rides"))
@@ -453,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     stmt.add_argument("--month", required=True, help=_("YYYY-MM, in the site's time zone"))
     stmt.add_argument("--json", action="store_true")
     stmt.add_argument("--site", help=_("site file"))
-    stmt.add_argument("--db", help=_("database URL (overrides the site file)"))
+    stmt.add_argument("--db", help=_("database URL or SQLite file (overrides the site file)"))
     stmt.set_defaults(func=cmd_rides_statement)
 
     from console.commands import charging as charging_cli
@@ -573,6 +573,16 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 0
+        if getattr(args, "db", None) and args.func is not cmd_demo:
+            # Every command takes a database file where it takes a URL (the demo tells the
+            # two apart itself: a URL there makes it one booth of a shared site).
+            from console.locations import database_argument
+
+            url = database_argument(args.db)
+            if url is None:
+                return _fail(EXIT_CONFIG, _("--db {value}: no database file there; name a database by its URL "
+                                            "(sqlite:////path/booth.sqlite3 for a new file, postgresql+psycopg://host/db)").format(value=args.db))
+            args.db = url
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130

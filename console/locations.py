@@ -29,6 +29,17 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def database_argument(value: str) -> str | None:
+    """A `--db` value as a database URL: a URL as given, and the path of an existing SQLite
+    file (as people type one, relative or with ~) as that file's URL. None for a path
+    where no file is: a mistyped path must not become a new, empty database (a new
+    database is named by its URL)."""
+    if "://" in value:
+        return value
+    path = Path(value).expanduser().absolute()
+    return sqlite_url(path) if path.is_file() else None
+
+
 def themes_dir() -> Path:
     """Folder of the shipped theme files."""
     return _resource("themes")

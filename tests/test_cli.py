@@ -124,20 +124,33 @@ def test_rides_statement_for_a_month(tmp_path: Path) -> None:
 
 
 def test_bad_inputs_named_in_one_line_without_a_traceback(tmp_path: Path) -> None:
-    """A year-9999 exit, a database path without a URL scheme, and a PostgreSQL URL whose
+    """A year-9999 exit, a database path where no file is, and a PostgreSQL URL whose
     driver is missing (None in sys.modules: `import psycopg` fails as if not installed)."""
     no_driver = ("import sys, runpy; sys.modules['psycopg'] = None; "
                  "sys.argv = ['booth', 'rides', 'statement', 'C-1', '--month', '2026-11', '--db', 'postgresql://u@127.0.0.1:1/db']; "
                  "runpy.run_module('console.cli', run_name='__main__')")
     runs = {
         "outside the years": _booth("quote", "--tariff", "default.toml", "--entry", "2026-01-01T10:00", "--exit", "9999-12-31T23:59"),
-        "is not a database URL": _booth("rides", "statement", "C-1", "--month", "2026-11", "--db", str(tmp_path / "booth.sqlite3")),
+        "no database file there": _booth("rides", "statement", "C-1", "--month", "2026-11", "--db", str(tmp_path / "booth.sqlite3")),
         "PostgreSQL support is not installed": subprocess.run([sys.executable, "-c", no_driver], capture_output=True, text=True, cwd=ROOT, timeout=60),
     }
     for words, result in runs.items():
         said = (result.stdout + result.stderr).strip()
         assert result.returncode != 0, said
         assert words in said and "Traceback" not in said and len(said.splitlines()) == 1, said
+
+
+def test_every_command_takes_the_path_of_a_database_file_where_it_takes_a_url(tmp_path: Path) -> None:
+    db = tmp_path / "booth.sqlite3"
+    env = {"BOOTH_DATA_DIR": str(tmp_path), "BOOTH_CONFIG_DIR": str(tmp_path / "config")}
+    assert _booth("migrate", "--db", f"sqlite:///{db}", env_extra=env).returncode == 0
+    for words in (("emergency", "status"), ("rides", "statement", "C-1", "--month", "2026-11"), ("report", "manager", "--format", "json")):
+        result = _booth(*words, "--db", str(db), env_extra=env)
+        said = result.stdout + result.stderr
+        assert result.returncode == 0 and "Traceback" not in said, (words, said)
+    typo = _booth("emergency", "status", "--db", str(tmp_path / "boot.sqlite3"), env_extra=env)
+    assert typo.returncode == 2 and "no database file there" in typo.stderr
+    assert not (tmp_path / "boot.sqlite3").exists()  # a mistyped path is not a new, empty database
 
 
 def test_run_without_a_site_file_says_how_to_make_one(tmp_path: Path) -> None:

@@ -309,7 +309,14 @@ def _qr(args: argparse.Namespace, config: Any, store: Any) -> int:
     piles = {p.id: (p.ports, p.modes) for p in config.charging.epiles} | {c.id: (c.connectors, c.modes) for c in config.charging.chargers}
     if args.pile not in piles:
         raise _Refused(_("no pile {piles} on this site").format(piles=args.pile))
-    if not (config.cloud.url and config.cloud.site_id):
+    cloud_url, site_id = config.cloud.url, config.cloud.site_id
+    if not (cloud_url and site_id) and not args.site:
+        from console.locations import data_dir
+        from console.site.demo import running_demo_cloud
+
+        # `booth demo` runs its own cloud on a port of the day: its piles' pages are there.
+        cloud_url, site_id = running_demo_cloud(data_dir()) or (cloud_url, site_id)
+    if not (cloud_url and site_id):
         raise _Refused(_("the site file names no cloud ([cloud] url and site_id): phones reach piles through the cloud"))
     count, modes = piles[args.pile]
     ports = args.ports or list(range(1, count + 1))
@@ -317,5 +324,5 @@ def _qr(args: argparse.Namespace, config: Any, store: Any) -> int:
         if not 1 <= port <= count:
             raise _Refused(_("pile {pile} has ports 1 to {count}").format(pile=args.pile, count=count))
     for port in ports:
-        print(pile_qr_address(config.cloud.url, config.cloud.site_id, args.pile, port, list(modes)))
+        print(pile_qr_address(cloud_url, site_id, args.pile, port, list(modes)))
     return EXIT_OK

@@ -512,7 +512,7 @@ def register(subparsers: Any) -> None:
 
     refused = sub.add_parser("refused", help=_("events the cloud refused: listed, or put back in the queue"))
     refused.add_argument("--site", help=_("site file"))
-    refused.add_argument("--db", help=_("database URL (overrides the site file)"))
+    refused.add_argument("--db", help=_("database URL or SQLite file (overrides the site file)"))
     refused.add_argument("--requeue", action="store_true", help=_("send every refused event again"))
     refused.add_argument("--limit", type=whole(1, 1_000_000), default=200, help=_("list at most this many (default 200)"))
     refused.add_argument("--json", action="store_true", help=_("print one JSON object"))

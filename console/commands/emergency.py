@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _common(parser: argparse.ArgumentParser, run: Any) -> None:
     parser.add_argument("--site", help=_("site file (default: $BOOTH_SITE or the user config folder)"))
-    parser.add_argument("--db", help=_("database URL (overrides the site file)"))
+    parser.add_argument("--db", help=_("database URL or SQLite file (overrides the site file)"))
     parser.set_defaults(func=lambda args: _run(args, run))
 
 

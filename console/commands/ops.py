@@ -163,7 +163,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def _site_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", help=_("site file (default: $BOOTH_SITE or the user config folder)"))
-    parser.add_argument("--db", help=_("database URL (overrides the site file)"))
+    parser.add_argument("--db", help=_("database URL or SQLite file (overrides the site file)"))
 
 
 def register(subparsers: Any) -> None:

@@ -161,6 +161,41 @@ class Card:
     active: bool = True
 
 
+# Why a ride is flagged, stored in English (as the cloud receives it) and shown in the
+# attendant's language by `flag_reason_text`: the fixed reasons, and the reasons with a
+# detail in them (the detail, a device's or the database's own words, stays as it is).
+FLAG_REASONS = (
+    N_("nobody detected"), N_("face blurred"), N_("no price rule matched"), N_("several riders left at this stop"),
+    N_("doors opened at a floor no card chose"), N_("card has no account (unknown card)"), N_("card is inactive"),
+    N_("card has no account"), N_("no camera configured"), N_("camera offline"), N_("stopping"),
+)
+_DETAILED_REASONS = (
+    (re.compile(r"no camera \((?P<detail>.*)\)"), N_("no camera ({detail})")),
+    (re.compile(r"no usable frame \((?P<detail>.*)\)"), N_("no usable frame ({detail})")),
+    (re.compile(r"card not looked up: (?P<detail>.*)"), N_("card not looked up: {detail}")),
+    (re.compile(r"camera URL unusable: (?P<detail>.*)"), N_("camera URL unusable: {detail}")),
+    (re.compile(r"the doors never opened at the chosen floor within (?P<detail>.*) s"),
+     N_("the doors never opened at the chosen floor within {detail} s")),
+)
+
+
+def flag_reason_text(reason: str | None) -> str:
+    """A stored flag reason ("nobody detected; several riders left at this stop") in the
+    language spoken here, part by part; a part it does not know is shown as stored."""
+    if not reason:
+        return ""
+    parts = []
+    for part in reason.split("; "):
+        for pattern, message in _DETAILED_REASONS:
+            found = pattern.fullmatch(part)
+            if found:
+                parts.append(_(message).format(detail=_(found["detail"])))
+                break
+        else:
+            parts.append(_(part))
+    return _("; ").join(parts)
+
+
 def card_problem(card: Card | None) -> str | None:
     """Why a ride on this card cannot simply be billed, or None."""
     if card is None:

@@ -5,6 +5,8 @@ free period of the first arrivals."""
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import socket
 import time
@@ -24,6 +26,8 @@ if TYPE_CHECKING:  # the site and its database stack load after the console's fi
 
 # The demo cloud's name for the demo site.
 DEMO_SITE_ID = "demo"
+# Beside the demo's cloud database while that cloud runs: where it listens.
+DEMO_CLOUD_NOTE = "demo-cloud.json"
 
 
 # The README's "Demo identities" decision names these; the demo database is fresh on
@@ -162,6 +166,7 @@ class DemoCloud:
         for suffix in ("", "-wal", "-shm") if fresh else ():
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
         self.engine = open_cloud_db(f"sqlite:///{db_path}")
+        self.note = db_path.parent / DEMO_CLOUD_NOTE
         self.site_id = site_id
         self.token = register_site(self.engine, site_id, name=name, currency=currency)
         self.server = ServerThread(create_app(self.engine, now=now), sock=sock)
@@ -172,11 +177,35 @@ class DemoCloud:
 
     def start(self) -> DemoCloud:
         self.server.start()
+        try:  # for `booth charging qr` in another terminal: the demo's cloud has no fixed port
+            self.note.write_text(json.dumps({"url": self.url, "site_id": self.site_id, "pid": os.getpid()}), encoding="utf-8")
+        except OSError:
+            pass
         return self
 
     def stop(self) -> None:
+        self.note.unlink(missing_ok=True)
         self.server.stop()
         self.engine.dispose()
+
+
+def running_demo_cloud(folder: Path) -> tuple[str, str] | None:
+    """The (url, site id) of the demo's own cloud while a demo in the data folder `folder`
+    runs it; None when none runs (a note left by a demo that died is ignored)."""
+    try:
+        note = json.loads((folder / DEMO_CLOUD_NOTE).read_text(encoding="utf-8"))
+        url, site_id, pid = note["url"], note["site_id"], note["pid"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not (isinstance(url, str) and isinstance(site_id, str) and isinstance(pid, int)):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    return url, site_id
 
 
 def with_demo_cloud(config: SiteConfig, cloud: DemoCloud) -> SiteConfig:

@@ -36,6 +36,7 @@ from console.domain.rides import (
     SwipeTimedOut,
     UnclaimedStop,
     card_problem,
+    flag_reason_text,
     floor_label,
     parse_ride_query,
     price_ride,
@@ -285,9 +286,11 @@ class ElevatorService:
                 summary = self._store(record, latency_from=started)
                 if summary is not None:
                     card = match.swipe.card
-                    text = f"car {match.swipe.car}: {card} to {floor_label(match.swipe.floor)}, {summary.fee}"
+                    text = _("car {car}: {card} to {floor}, {fee}").format(
+                        car=match.swipe.car, card=card, floor=floor_label(match.swipe.floor), fee=summary.fee)
                     if summary.flagged:
-                        self._report("warning", _("elevator: {text} (check: {flag_reason})").format(text=text, flag_reason=summary.flag_reason))
+                        self._report("warning", _("elevator: {text} (check: {flag_reason})").format(
+                            text=text, flag_reason=flag_reason_text(summary.flag_reason)))
         except Exception:
             log.exception("elevator: ride capture failed")
             self._report("error", _("elevator: internal error recording a ride; see the log"))

@@ -119,3 +119,33 @@ def test_the_demo_cloud_takes_a_phone_payment_and_the_exit_settles(store: Store,
             site.stop()
     finally:
         cloud.stop()
+
+
+def test_booth_charging_qr_finds_the_running_demo_cloud_and_only_while_it_runs(tmp_path: Path) -> None:
+    """The demo's cloud listens on a port of the day: while it runs, `booth charging qr`
+    in another terminal (the README's way to a pile's phone page) prints addresses on it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    clock = ScaledClock(1.0)
+    env = {**os.environ, "BOOTH_DATA_DIR": str(tmp_path), "BOOTH_CONFIG_DIR": str(tmp_path / "config")}
+    root = Path(__file__).resolve().parents[2]
+
+    def qr() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "console.cli", "charging", "qr", "EB1", "1"], capture_output=True,
+                              text=True, cwd=root, env=env, timeout=60)
+
+    cloud = DemoCloud(tmp_path / "demo-cloud.sqlite3", "demo", "Demo", "EUR", clock.now).start()
+    try:
+        shown = qr()
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.startswith(f"{cloud.url}/") and "/demo/EB1/1" in shown.stdout
+    finally:
+        cloud.stop()
+    gone = qr()
+    assert gone.returncode == 1 and "names no cloud" in gone.stderr
+    # A note left by a demo that was killed names a process that is gone: not believed.
+    (tmp_path / "demo-cloud.json").write_text(json.dumps({"url": "http://127.0.0.1:9", "site_id": "demo", "pid": 2 ** 22 + 12345}))
+    assert qr().returncode == 1

@@ -234,7 +234,7 @@ def _request(conn: Connection, request_id: str) -> dict[str, Any]:
     return dict(row)
 
 
-STATES = {"queued": N_("Starting…"), "started": N_("Charging"), "refused": N_("Not started"), "closed": N_("Finished")}
+STATES = {"queued": N_("Starting…"), "started": N_("Charging now"), "refused": N_("Not started"), "closed": N_("Finished")}
 
 
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
@@ -259,7 +259,7 @@ async def status(ctx: StaffContext, request: Request) -> Response:
             f'<p><strong id="state">{escape(state)}</strong></p>',
             f'<p>{escape(_("Energy"))}: <span id="energy">{row["energy_wh"] / 1000:.3f}</span> kWh</p>',
             f'<p>{escape(_("Fee"))}: <span id="fee">{escape(f["fee"])}</span></p>',
-            f'<p>{escape(_("Time"))}: <span id="time">{row["seconds"] // 60} min</span></p>']
+            f'<p>{escape(_("Time"))}: <span id="time">{escape(_("{minutes} min").format(minutes=row["seconds"] // 60))}</span></p>']
     if row["detail"] and row["state"] in ("refused", "closed"):
         body.append(f'<p class="muted" id="detail">{escape(row["detail"])}</p>')
     if row["state"] == "closed" and row["refund_minor"]:

@@ -30,6 +30,8 @@ border-radius:10px;background:#1769c9;color:#fff;text-align:center;text-decorati
 table{width:100%;border-collapse:collapse}td{padding:5px 0;border-bottom:1px solid #eceef1}td.n{text-align:right;
 white-space:nowrap}.free{color:#137a32;font-weight:700}.full{color:#b3261e;font-weight:700}.lot h2{font-size:18px;margin:0 0 4px}
 .ok{background:#e6f4ea}.warn{background:#fdecea}.lot a{color:#1769c9}
+label.radio{display:flex;align-items:center;gap:10px;margin:8px 0;padding:10px;border:1px solid #b9c0ca;border-radius:8px}
+label.radio input{width:22px;height:22px;flex:none;margin:0}
 """
 
 LOCATE_SCRIPT = """

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from console.domain.money import Money
-from console.domain.rides import floor_label
+from console.domain.rides import flag_reason_text, floor_label
 from console.i18n import _, current_language
 from console.sync.server import accounts, faults, pages, rides_cloud
 from console.sync.server.accounts import Scope
@@ -319,7 +319,7 @@ async def ride(ctx: StaffContext, request: Request) -> Response:
         (_("Fee"), Money(found["fee_minor"], found["currency"]).format()), (_("Price rule"), found["price_rule"] or "-"),
     ]
     if found["flagged"]:
-        facts.append((_("Flagged"), found["flag_reason"] or _("yes")))
+        facts.append((_("Flagged"), flag_reason_text(found["flag_reason"]) or _("yes")))
     table = "".join(f"<tr><td>{escape(k)}</td><td class=\"n\">{escape(v)}</td></tr>" for k, v in facts)
     if portrait is not None:
         # Inline, so the one audited view is the one picture sent (no second URL to fetch).

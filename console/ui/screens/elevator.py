@@ -42,7 +42,7 @@ except Exception:  # noqa: BLE001 - any failure of the probe means: no graphics 
     _BestRenderable = _SixelRenderable = _TGPRenderable = None  # type: ignore[assignment,misc]
     _BestImage = HalfcellImage = HalfBlockImage  # type: ignore[assignment,misc]
 
-from console.domain.rides import RideKind, RideQueryError, floor_label
+from console.domain.rides import RideKind, RideQueryError, flag_reason_text, floor_label
 from console.ui.widgets.key_hints import KeyHints
 
 if TYPE_CHECKING:  # the store (and SQLAlchemy) stays out of the screen's start-up imports
@@ -84,9 +84,9 @@ def _status(ride: RideSummary) -> str:
     if ride.kind is RideKind.UNCLAIMED:
         return _("unclaimed stop")
     if ride.kind is RideKind.TIMEOUT:
-        return _("timed out: {reason}").format(reason=ride.flag_reason or "")
+        return _("timed out: {reason}").format(reason=flag_reason_text(ride.flag_reason))
     if ride.flagged:
-        return _("CHECK: {reason}").format(reason=ride.flag_reason or "")
+        return _("CHECK: {reason}").format(reason=flag_reason_text(ride.flag_reason))
     return _("ok")
 
 
