@@ -45,9 +45,13 @@ class PrintQueue:
         self._thread: threading.Thread | None = None
         self.printed = 0
         self.probe_seconds = 2.0  # how often a failed printer is asked whether it is back
+        # How often the printer is asked between receipts: the status line shows a printer
+        # switched off or out of paper before a driver waits for a receipt, not after.
+        self.monitor_seconds = 30.0
 
     def start(self) -> None:
         if self._thread is None:
+            self.printer.start_monitor(self.monitor_seconds)
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, daemon=True, name="print-queue")
             self._thread.start()

@@ -183,3 +183,25 @@ async def test_printer_gone_shows_on_the_status_line_and_clears(store, clock, la
         finally:
             set_language("en")
         assert printer.decode().text.count("AB1234C") == 1
+
+
+async def test_a_printer_switched_off_between_receipts_shows_before_anyone_needs_one(store, clock) -> None:  # type: ignore[no-untyped-def]
+    """No receipt is printed or waiting: the print queue's check of the printer between
+    receipts finds it switched off, and the status line says so; switched on, it clears."""
+    from console.store.receipts import waiting
+    from console.ui.widgets.status_bar import StatusBar
+    from drivers.printer.simulator import NetworkPrinterSimulator
+
+    with NetworkPrinterSimulator() as printer:
+        text = site_text(200, f'\n[printer]\nurl = "{printer.url}"\n')
+        site = build_site(parse_site(text, "printer-site.toml"), store, clock=clock, traffic=Traffic(seed=1))
+        site.print_queue.monitor_seconds = 0.5  # type: ignore[union-attr]
+        app = BoothApp(site, attendant="ann")
+        async with app.run_test(size=(130, 40)) as pilot:
+            bar = app.dashboard.query_one(StatusBar)
+            await until(pilot, lambda: "printer" in bar.devices and bar.devices["printer"].state == "ok", timeout=10)
+            printer.set_state("offline")
+            await until(pilot, lambda: "printer: offline" in str(bar.render()), timeout=10)
+            assert not store.query(waiting, 10)
+            printer.set_state("ok")
+            await until(pilot, lambda: "printer: offline" not in str(bar.render()), timeout=10)

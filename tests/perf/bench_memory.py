@@ -47,6 +47,7 @@ WHY: tuple[tuple[str, str, bool], ...] = (
     ("audit-anchors", "copies the audit chain's head outside the database", False),
     ("emergency-journal", "merges manual barrier moves journaled while the database was down", False),
     ("print-queue", "the receipt printer's queue", False),
+    ("printer-monitor", "asks the receipt printer between receipts whether it is ready", False),
     ("booth-cloud-sync", "the outbox pump and the cloud pulls", False),
     ("auto-attendant", "the demo's auto-pay (ctrl+a)", True),
     ("sim-", "a simulated device (lane controller, barrier, car, elevator, pile, relay board)", True),

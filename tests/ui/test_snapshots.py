@@ -60,7 +60,7 @@ async def test_main_screens(store, tmp_path: Path, language: str, size: tuple[in
         async with app.run_test(size=size) as pilot:
             await until(pilot, lambda: app.dashboard.site is not None)
             status = app.dashboard.query_one(StatusBar)
-            await until(pilot, lambda: len(status.devices) == 5 and all(h.state == "ok" for h in status.devices.values()), timeout=10)
+            await until(pilot, lambda: len(status.devices) == 6 and all(h.state == "ok" for h in status.devices.values()), timeout=10)
 
             # A car in, two hours later at the exit: the desk opens by itself; Escape leaves it waiting.
             site.lanes.gates["IN1"].arrive(PLATE[language])  # type: ignore[attr-defined]
