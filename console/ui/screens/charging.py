@@ -172,7 +172,10 @@ class ChargingScreen(Screen[None]):
             ft.move_cursor(row=min(max(selected, 0), len(faults) - 1), animate=False)
         plot = self.query_one(PlotextPlot)
         plot.plt.clear_data()
-        plot.plt.bar(list(range(24)), [h / 1000 for h in hours])
+        energy = [h / 1000 for h in hours]
+        plot.plt.bar(list(range(24)), energy)
+        # Energy is never negative: the axis starts at 0 (plotext centres a flat series on it).
+        plot.plt.ylim(0, max(max(energy, default=0.0), 1.0))
         plot.plt.title(_("energy by hour of day (kWh)"))
         plot.refresh()
 
