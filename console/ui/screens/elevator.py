@@ -44,6 +44,7 @@ except Exception:  # noqa: BLE001 - any failure of the probe means: no graphics 
 
 from console.domain.rides import RideKind, RideQueryError, flag_reason_text, floor_label
 from console.ui.widgets.key_hints import KeyHints
+from console.ui.widgets.table_fill import fill_table
 
 if TYPE_CHECKING:  # the store (and SQLAlchemy) stays out of the screen's start-up imports
     from console.store.rides import RideSummary
@@ -158,7 +159,7 @@ class ElevatorScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#rides", DataTable)
-        table.add_columns(_("time"), _("car"), _("card"), _("class"), _("from"), _("floor"), _("fee"), _("snapshot"), _("status"))
+        fill_table(table, self._headers(), [])
         table.focus()
         self.load_gallery()
         self.load_rides("")
@@ -189,6 +190,10 @@ class ElevatorScreen(Screen[None]):
             return
         self.app.call_from_thread(self._show_rides, rides, text)
 
+    @staticmethod
+    def _headers() -> list[str]:
+        return [_("time"), _("car"), _("card"), _("class"), _("from"), _("floor"), _("fee"), _("snapshot"), _("status")]
+
     def _say(self, text: str) -> None:
         self.query_one("#message", Label).update(text)
 
@@ -196,14 +201,12 @@ class ElevatorScreen(Screen[None]):
         self.rides = rides
         self.query_text = text
         table = self.query_one("#rides", DataTable)
-        table.clear()
         tz = self.source.tz
-        for r in rides:
-            table.add_row(
-                _when(r.doors_open_at, tz), str(r.car), r.card or "-", r.card_class or "-",
-                floor_label(r.from_floor) if r.from_floor is not None else "-", floor_label(r.floor),
-                str(r.fee) if r.kind is RideKind.RIDE else "-", _snapshot_state(r), _status(r)[:60], key=r.id,
-            )
+        fill_table(table, self._headers(), [(r.id, (
+            _when(r.doors_open_at, tz), str(r.car), r.card or "-", r.card_class or "-",
+            floor_label(r.from_floor) if r.from_floor is not None else "-", floor_label(r.floor),
+            str(r.fee) if r.kind is RideKind.RIDE else "-", _snapshot_state(r), _status(r)[:60],
+        )) for r in rides])
         if rides:
             found = ngettext("{count} record", "{count} records", len(rides)).format(count=len(rides))
             self._say(found + (_(" for “{text}”").format(text=text) if text else ""))

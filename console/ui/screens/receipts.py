@@ -16,6 +16,7 @@ from console.i18n import N_, _, ngettext
 from console.site.errors import SiteError
 from console.ui.actions import bindings_for
 from console.ui.widgets.key_hints import KeyHints
+from console.ui.widgets.table_fill import fill_table
 
 # What each kind of stored document is called in the list (a kind not named here shows as stored).
 KIND_LABELS: dict[str, str] = {"receipt": N_("receipt"), "reprint": N_("reprint"), "shift_report": N_("shift report")}
@@ -51,7 +52,7 @@ class ReceiptsScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns(_("No."), _("kind"), _("plate"), _("total"), _("time"), _("printer"))
+        fill_table(table, self._headers(), [])
         table.focus()
         self.load()
 
@@ -63,8 +64,9 @@ class ReceiptsScreen(ModalScreen[None]):
     def _show(self, receipts: list[Receipt]) -> None:
         self.receipts = receipts
         table = self.query_one(DataTable)
-        table.clear()
+        row = table.cursor_row
         tz = self.tz
+        rows: list[tuple[str, tuple[str, ...]]] = []
         for r in receipts:
             if r.printed_at is not None:
                 state = _("printed")
@@ -73,8 +75,16 @@ class ReceiptsScreen(ModalScreen[None]):
             else:
                 state = ngettext("waiting ({count} try)", "waiting ({count} tries)", r.attempts).format(count=r.attempts)
                 state += f": {r.last_error}" if r.last_error else ""
-            table.add_row(str(r.number), _(KIND_LABELS[r.kind]) if r.kind in KIND_LABELS else r.kind, r.content.get("plate_shown") or r.content.get("plate", ""), r.content.get("total", ""),
-                          short_date_time(r.created_at, tz), state[:60], key=str(r.number))
+            rows.append((str(r.number), (str(r.number), _(KIND_LABELS[r.kind]) if r.kind in KIND_LABELS else r.kind,
+                                         r.content.get("plate_shown") or r.content.get("plate", ""), r.content.get("total", ""),
+                                         short_date_time(r.created_at, tz), state[:60])))
+        fill_table(table, self._headers(), rows)
+        if rows:  # the print states refresh under the attendant's cursor: it stays on its row
+            table.move_cursor(row=min(max(row, 0), len(rows) - 1), animate=False)
+
+    @staticmethod
+    def _headers() -> list[str]:
+        return [_("No."), _("kind"), _("plate"), _("total"), _("time"), _("printer")]
 
     @on(DataTable.RowSelected)
     def selected(self, event: DataTable.RowSelected) -> None:
