@@ -171,6 +171,10 @@ class DatabaseSection(_Strict):
             raise ValueError(_("sslcert and sslkey go together: give both or neither"))
         if self.sslmode in ("verify-ca", "verify-full") and self.sslrootcert is None:
             raise ValueError(_("sslmode {sslmode!r} needs sslrootcert (the CA that signed the server's certificate)").format(sslmode=self.sslmode))
+        if self.pool_size + self.max_overflow < 2:
+            # The cloud sync holds one connection while it sends a shared outbox; with no
+            # second one the lanes and its own reads would wait for it.
+            raise ValueError(_("pool_size + max_overflow must be at least 2 (the cloud sync holds one connection while it sends)"))
         return self
 
     @property

@@ -69,6 +69,7 @@ sslkey = "{key}"
         ('url = "postgresql://db/site"\npool_size = 0', "database.pool_size: Input should be greater than or equal to 1"),
         ('url = "postgresql://db/site"\nstatement_timeout_ms = -1', "database.statement_timeout_ms"),
         ('url = "postgresql://db/site"\npool = 5', "database.pool: unknown key"),
+        ('url = "postgresql://db/site"\npool_size = 1\nmax_overflow = 0', "pool_size + max_overflow must be at least 2"),
     ],
 )
 def test_each_bad_database_key_is_named(database: str, words: str) -> None:
