@@ -46,6 +46,7 @@ if str(ROOT) not in sys.path:
 
 from console.site.build import open_store  # noqa: E402
 from console.store.audit import GENESIS  # noqa: E402
+from console.store.companions import remove_database_files  # noqa: E402
 from console.store.engine import sqlite_url  # noqa: E402
 
 SHIFT_SECONDS = 8 * 3600
@@ -185,8 +186,7 @@ PAYMENT_COLUMNS = ("id", "visit_id", "method", "amount_minor", "currency", "tend
 def generate(cfg: Config) -> dict[str, Any]:
     """Build the database; returns row counts and timings."""
     started = time.perf_counter()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{cfg.out}{suffix}").unlink(missing_ok=True)
+    remove_database_files(cfg.out)  # the old file's anchors and clean-close note with it
     store = open_store(sqlite_url(cfg.out))
     store.engine.dispose()
     rng = np.random.default_rng(cfg.seed)

@@ -163,8 +163,10 @@ class DemoCloud:
         from console.sync.server.db import open_cloud_db
         from console.sync.server.run import ServerThread
 
-        for suffix in ("", "-wal", "-shm") if fresh else ():
-            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        if fresh:
+            from console.store.companions import remove_database_files
+
+            remove_database_files(db_path)
         self.engine = open_cloud_db(f"sqlite:///{db_path}")
         self.note = db_path.parent / DEMO_CLOUD_NOTE
         self.site_id = site_id

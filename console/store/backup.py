@@ -29,6 +29,7 @@ from sqlmodel import Session, create_engine
 
 from console.i18n import _
 from console.store.audit import verify_chain
+from console.store.companions import CLOSED, companion
 from console.store.engine import StoreError, lock_file
 from console.store.tables import AuditRow
 
@@ -279,7 +280,7 @@ def restore(copy: Path, database: Path, now: datetime, *, known_revision: KnownR
 def _move_aside(database: Path, now: datetime) -> tuple[Path, ...]:
     """Move the live database and its -wal / -shm, byte for byte, into `replaced/`."""
     # The note of the old file's clean close does not describe the restored one.
-    Path(f"{database}.closed").unlink(missing_ok=True)
+    companion(database, CLOSED).unlink(missing_ok=True)
     if database.exists():
         try:
             # Nobody else has it open (we hold the lock): closing the only connection

@@ -48,6 +48,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from console.store.companions import CLOSED, companion  # noqa: E402
+
 COLUMNS, LINES = 80, 24
 
 
@@ -155,7 +157,7 @@ def statements_at_start(site_path: Path, db: Path, top: int = 8) -> None:
     logging.getLogger().addHandler(logging.NullHandler())  # the console's log lines are not figures
     timings: list[tuple[float, str, Any]] = []
     config = load_site(site_path)
-    db.with_name(db.name + ".closed").unlink(missing_ok=True)  # time the full check
+    companion(db, CLOSED).unlink(missing_ok=True)  # time the full check
     t0 = time.perf_counter()
     engine = make_engine(sqlite_url(db), config.engine_settings)
     check_integrity(engine)  # PRAGMA quick_check: reads every page of the file
@@ -244,7 +246,7 @@ def main() -> None:
         for label, db, count in (("empty database", empty, 0), (f"{visits:,} visits ({open_visits:,} open)", copy, visits)):
             startup_once(booth, folder, site, db)  # warm the file cache and the .pyc files; migrates
             size = db.stat().st_size / 1e6
-            marker = db.with_name(db.name + ".closed")
+            marker = companion(db, CLOSED)
             # After a clean quit the file is not read again; after a crash (no note of a
             # clean close) every page is, by PRAGMA quick_check.
             for how, crashed in (("after a clean quit", False), ("after a crash", True)):
