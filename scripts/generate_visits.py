@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from console.domain.money import Money  # noqa: E402
 from console.site.build import open_store  # noqa: E402
 from console.store.audit import GENESIS  # noqa: E402
 from console.store.companions import remove_database_files  # noqa: E402
@@ -454,7 +455,7 @@ def _payments_of(i: int, paid: np.ndarray, method: np.ndarray) -> list[list[Any]
 
 
 def _money(minor: int, currency: str) -> str:
-    return f"{'€' if currency == 'EUR' else currency + ' '}{minor // 100}.{minor % 100:02d}"
+    return Money(minor, currency).format()
 
 
 def _local(second: int, tz: ZoneInfo) -> str:
@@ -478,7 +479,7 @@ def _receipt_content(cfg: Config, kind: str, number: int, ref: int, visit_id: st
         "attendant": ATTENDANTS[int(shift_of[i]) % len(ATTENDANTS)], "booth": cfg.booth,
         "change": _money(t - amount, cfg.currency) if m == "cash" and t > amount else "", "currency": cfg.currency,
         "duration": f"{hours}:{rest:02d}", "entry": _local(int(entry[i]), cfg.tz), "exit": _local(int(exit_[i]), cfg.tz),
-        "items": [[f"Parking: {max(1, hours)} x 1 h @ {HOURLY // 100}.{HOURLY % 100:02d}", _money(int(fee[i]), cfg.currency)]],
+        "items": [[f"Parking: {-(-int(exit_[i] - entry[i]) // 3600)} x 1 h @ {Money(HOURLY, cfg.currency).decimal_text()}", _money(int(fee[i]), cfg.currency)]],
         "kind": kind, "number": number, "owed": "", "owed_reason": "", "paid_at": _local(int(exit_[i]), cfg.tz),
         "payments": [[m.capitalize(), _money(amount, cfg.currency), ""]], "plate": plate, "plate_shown": plate,
         "qr": f"BOOTH-RECEIPT:{cfg.booth}:{visit_id}", "site": "Generated Garage", "tariff": "simple",
