@@ -222,20 +222,24 @@ class LaneService:
         zone = self.config.zone(zone_id)
         with self._entry_lock:
             try:
-                with self.store.write() as tx:
+                seen: dict[str, int] = {}
+
+                def admit(counts: dict[str, int]) -> None:
                     # The count is the database's, taken inside this transaction under the
-                    # site's write lock: every booth's entries and exits are in it, and no
-                    # other booth can take the last space before this entry commits.
-                    counts = visits.occupancy_for_entry(tx)
-                    if counts.get(zone_id, 0) >= zone.capacity:
+                    # site's write lock: every booth's entries and exits are in it, this
+                    # one too, and no other booth can take the last space before this
+                    # entry commits.
+                    seen.update(counts)
+                    if counts.get(zone_id, 0) > zone.capacity:
                         member = self.exits.member(plate, now) if self.config.operations.members_enter_when_full else None
                         if member is None:
-                            raise _ZoneFull(counts)
+                            raise _ZoneFull({**counts, zone_id: counts[zone_id] - 1})
                         self.bus.report("info", _("{lane}: zone {zone} full, {plate} enters as {member}").format(lane=lane_id, zone=zone_id, plate=self.config.site.plates.display(plate), member=member))
+
+                with self.store.write() as tx:
                     visit = visits.record_entry(tx, plate=plate, zone=zone_id, lane=lane_id, at=now, currency=self.currency,
-                                                booth_id=self.config.site.booth_id)
-                    # No second count while the lock is held: this entry is the only change.
-                    counts = {**counts, zone_id: counts.get(zone_id, 0) + 1}
+                                                booth_id=self.config.site.booth_id, admit=admit)
+                counts = seen  # no second count: this entry was the only change under the lock
             except _ZoneFull as full:
                 self.board.set_counts(full.counts)  # what the refusal was judged on, every booth's
                 self.board.update_lane(lane_id, status=_("FULL: {plate} refused").format(plate=self.config.site.plates.display(plate)))

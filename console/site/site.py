@@ -38,6 +38,7 @@ from console.site.desk import ExitDesk
 from console.site.documents import Documents
 from console.site.elevator import ElevatorService
 from console.site.exits import ExitService
+from console.site.heap import settle_heap
 from console.site.lanes import LaneService
 from console.site.live import LiveOccupancy
 from console.site.pricing import TariffPricing
@@ -106,6 +107,7 @@ class Site:
         self.exits.refresh_occupancy()
         for service in self._services():
             service.start()
+        settle_heap()  # before the lanes run: the one long collection is now, not at a gate
         self.lanes.start()
         self.bus.report("info", _("{name}: {gates} lanes started").format(name=self.config.site.name, gates=len(self.lanes.gates)))
         if self.seal is not None and self.seal.problem:

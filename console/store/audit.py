@@ -128,14 +128,14 @@ def append_audit(
     # The JSON is written before the chain's head is read: only the digest needs the head.
     detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     at_utc = at.astimezone(timezone.utc)
-    lock_site_writes(db)
+    announce(db, action)  # every booth's listener hears of it when this commits
     seal = _seal_of(db)
+    lock_site_writes(db)  # held to the commit: as little as possible after it
     last = _LAST_ENTRY.first(db)  # prepared statements on the session's transaction: the hot path
     prev_hash = last[1] if last else GENESIS
     seq = last[0] + 1 if last else 1
     digest = _digest(prev_hash, seq, at_utc, actor, action, subject, detail_text, seal.key if seal else None)
     _INSERT.execute(db, seq=seq, at=at_utc, actor=actor, action=action, subject=subject, detail=detail_text, prev_hash=prev_hash, hash=digest)
-    announce(db, action)  # every booth's listener hears of it when this commits
     return digest
 
 

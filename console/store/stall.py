@@ -148,15 +148,28 @@ def watch_engine(engine: Engine, timeout_s: float) -> None:
             if watch.fired:
                 _cut(watch)
         try:
-            cursor = dbapi_connection.cursor()
-            try:
-                cursor.execute("SELECT 1")
-            finally:
-                cursor.close()
-            if not getattr(dbapi_connection, "autocommit", True):
-                dbapi_connection.rollback()  # leave no transaction open: isolation and autocommit stay settable
+            _ping(dbapi_connection)
         except Exception as exc:  # noqa: BLE001 - any failure: this connection is gone
             if watch is not None:
                 with watch.lock:
                     watch.fd = None
             raise DisconnectionError(str(exc)) from exc  # the pool tries a fresh connection
+
+
+def _ping(dbapi_connection: Any) -> None:
+    """One round trip that proves the connection answers, and leaves no transaction open
+    (isolation and autocommit stay settable for whoever uses it next). The ping runs in
+    autocommit: switching it on and off on an idle psycopg connection is a client-side
+    flag, where a ping inside a transaction would cost a second round trip to roll back."""
+    manual = not getattr(dbapi_connection, "autocommit", True)
+    if manual:
+        dbapi_connection.autocommit = True
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+    finally:
+        if manual:
+            dbapi_connection.autocommit = False

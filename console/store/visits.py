@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import bindparam, func, literal, union_all
 from sqlalchemy import select as core_select  # Core rows, for the prepared statements
@@ -246,13 +246,22 @@ def record_entry(db: Session,
     actor: str = "lane",
     note: str | None = None,
     booth_id: str | None = None,
+    admit: Callable[[dict[str, int]], None] | None = None,
 ) -> Visit:
     """Open a visit. Raises AlreadyInside when the plate has an open visit.
 
     `note` marks an entry recorded by hand (e.g. a time the driver stated at the exit);
-    `booth_id` names the booth in the audit entry, for the other booths' event logs."""
+    `booth_id` names the booth in the audit entry, for the other booths' event logs.
+    `admit`, when given, is called with every zone's count (this visit included) under
+    the site's write lock, before the entry is audited; it refuses the entry by raising,
+    and the caller's transaction is then abandoned.
+
+    On a shared database the site's write lock is held from the count to the commit,
+    and only that long: the visit and its outbox event are written before it. Another
+    booth's entry of the same plate meanwhile waits on the unique index of open visits
+    (and is refused as inside once this commits), not on the lock, so every other
+    booth's entries wait only for the count, the audit entry and the commit."""
     visit_id = new_id()
-    lock_site_writes(db)  # another booth's entry of the same plate waits for ours
     # Prepared statements on the session's transaction: the hot path
     existing = _OPEN_VISIT_ENTRY.first(db, plate=plate)
     if existing is not None:
@@ -269,18 +278,20 @@ def record_entry(db: Session,
         if _is_open_plate_violation(exc):
             raise AlreadyInside(_("{plate} is already inside").format(plate=plate)) from None
         raise
-    detail = {"plate": plate, "lane": lane, "zone": zone}
-    if note:
-        detail["note"] = note
-    if booth_id:
-        detail["booth"] = booth_id
-    append_audit(db, at=at, actor=actor, action="visit.entry_manual" if note else "visit.entry", subject=visit_id, detail=detail)
     enqueue(
         db,
         type="visit.opened",
         occurred_at=at,
         payload={"visit_id": visit_id, "plate": plate, "zone": zone, "lane": lane, "entry_at": at.isoformat(), "vehicle_class": vehicle_class},
     )
+    if admit is not None:
+        admit(occupancy_for_entry(db))
+    detail = {"plate": plate, "lane": lane, "zone": zone}
+    if note:
+        detail["note"] = note
+    if booth_id:
+        detail["booth"] = booth_id
+    append_audit(db, at=at, actor=actor, action="visit.entry_manual" if note else "visit.entry", subject=visit_id, detail=detail)
     return Visit(
         id=visit_id, plate=plate, zone=zone, vehicle_class=vehicle_class, entry_lane=lane,
         entry_at=at, state=VisitState.OPEN, currency=currency,

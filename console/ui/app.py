@@ -4,7 +4,6 @@ commands. Blocking work never runs on this thread."""
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -29,6 +28,7 @@ from console.site.events import (
     SiteEvent,
     UnknownAtExit,
 )
+from console.site.heap import settle_heap
 from console.ui.actions import APP, bindings_for, retranslate_bindings
 from console.ui.commands import BoothCommands
 from console.ui.flows.exits import ExitFlow
@@ -198,13 +198,9 @@ class BoothApp(App[None]):
     def _site_started(self, site: Site) -> None:
         self.dashboard.attach(site)
         self._update_flags()
-        # About 200,000 objects live from start-up to exit: functions, classes and modules
-        # of the imports (counted: 34,000 functions, 33,000 tuples, 21,000 dicts, 5,800
-        # widget style caches). Moved out of the collector's reach once, a full collection
-        # walks only what the running console creates, instead of stalling every thread,
-        # the lanes' among them, for up to 1.9 s (docs/architecture.md, "Pauses").
-        gc.collect()
-        gc.freeze()
+        # The site froze what it keeps when it started; the screens attached since (about
+        # 5,800 widget style caches among them) join it (docs/architecture.md, "Pauses").
+        settle_heap()
         if self.user is None:
             self.staff.check()
         self.set_interval(1, self._update_flags)  # emergency mode shows within a second
