@@ -158,7 +158,8 @@ def build_site(
             desk=ExitDesk(exits, staff), staff=staff, documents=documents, print_queue=print_queue, cloud=cloud,
             elevator=_elevator(config, store, clock, bus, speed), charging=_charging(config, store, clock, bus),
             backup=_backup(config, store, board, bus), anchors=anchors, seal=seal,
-            live=LiveOccupancy(store, board, bus=bus, booth_id=config.site.booth_id, currency=config.site.currency),
+            live=LiveOccupancy(store, board, bus=bus, booth_id=config.site.booth_id, currency=config.site.currency,
+                              display=config.site.plates.display),
             after_stop=[sim_lane.stop for sim_lane in simulators],  # simulated controllers stop after their drivers
         )
     except BaseException:

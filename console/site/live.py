@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Callable
 
 from sqlmodel import Session
 
@@ -41,6 +42,7 @@ class LiveOccupancy:
     def __init__(
         self, store: Store, board: LaneBoard, *, poll_s: float = 0.5, wait_s: float = 1.0, min_interval_s: float = 0.1,
         bus: EventBus | None = None, booth_id: str = "", currency: str = "", resync_s: float = 5.0,
+        display: Callable[[str], str] = str,
     ) -> None:
         self.store = store
         self.board = board
@@ -48,6 +50,7 @@ class LiveOccupancy:
         self.bus = bus
         self.booth_id = booth_id
         self.currency = currency
+        self.display = display  # a stored plate as the site writes it (粤BD12345 -> 粤B·D12345)
         self.seen_seq: int | None = None  # the last audit entry read for the event log
         self.events_shown = 0  # other booths' events put in the log (for tests)
         self.wait_s = wait_s
@@ -163,7 +166,7 @@ class LiveOccupancy:
     def _line(self, activity: site_events.SiteActivity) -> tuple[str, str] | None:
         """The log line of another booth's event, in the words this booth uses for its own."""
         d = activity.detail
-        lane, plate = str(d.get("lane") or activity.subject), str(d.get("plate") or "")
+        lane, plate = str(d.get("lane") or activity.subject), self.display(str(d.get("plate") or ""))
         if activity.action == "visit.entry":
             return "info", _("{lane}: {plate} entered (visit {visit})").format(lane=lane, plate=plate, visit=activity.subject[-6:])
         if activity.action == "visit.entry_manual":

@@ -9,10 +9,14 @@ from typing import Callable, Iterator
 
 import pytest
 
+from console.site.build import build_site, open_store
+from console.site.config import parse_site
+from console.site.events import LogEntry
 from console.site.lanes import EntryOutcome
 from console.site.site import Site
 from console.store.engine import sqlite_url
-from tests.support.booths import pay_exit, start_booth, stop_booth
+from drivers.gate.simworld import Traffic
+from tests.support.booths import HOURLY_TARIFF, SHARED_SITE, SiteClock, pay_exit, start_booth, stop_booth
 from tests.support.postgres import PostgresServer
 
 
@@ -74,3 +78,31 @@ def test_the_listener_reconnects_and_catches_up(two_booths: tuple[Site, Site], p
     # And it listens again: the next change arrives within a second.
     assert one.lanes.enter("IN1", "BACK1") is EntryOutcome.ENTERED
     assert _until(lambda: two.board.occupied("P1") == 2, timeout=1.0) < 1.0
+
+
+def test_another_booths_entry_is_logged_with_the_plate_as_the_site_writes_it(tmp_path: Path) -> None:
+    """A mainland plate entered at booth 1 reads 粤B·D12345 in booth 2's log, as booth 1's
+    own line writes it, not in its stored form 粤BD12345."""
+    url = sqlite_url(tmp_path / "site.sqlite3")
+    epoch = time.time()
+    sites: list[Site] = []
+
+    def booth(n: int) -> Site:
+        text = SHARED_SITE.format(n=n, url=url, capacity=100, tariff=HOURLY_TARIFF, busy_ms=20_000)
+        config = parse_site(text.replace("[site]\n", '[site]\nplate_regions = ["cn"]\nplate_province = "粤"\n', 1), f"booth-{n}.toml")
+        site = build_site(config, open_store(url, settings=config.engine_settings), clock=SiteClock(epoch), traffic=Traffic(seed=n))
+        site.start()
+        sites.append(site)
+        return site
+
+    try:
+        one, two = booth(1), booth(2)
+        logged: list[LogEntry] = []
+        two.bus.subscribe(lambda event: logged.append(event) if isinstance(event, LogEntry) else None)
+        assert one.lanes.enter("IN1", "粤BD12345") is EntryOutcome.ENTERED
+        _until(lambda: any(entry.booth == "booth-1" for entry in logged), timeout=3.0)
+        line = next(entry.text for entry in logged if entry.booth == "booth-1")
+        assert "IN1: 粤B·D12345 entered" in line
+    finally:
+        for site in sites:
+            stop_booth(site)
