@@ -375,6 +375,21 @@ _QUERY_HELP = N_(
     'time ("08:00-09:30" today), "flagged", "unclaimed", "timeout"'
 )
 
+# The search box's words, typed in English or in the attendant's language (待复核 for
+# "flagged" in Chinese, as the column of flagged rides is headed): what each one selects.
+_SEARCH_WORDS: tuple[tuple[str, str], ...] = (
+    (N_("flagged"), "flagged"), (N_("unclaimed"), "unclaimed"), (N_("timeout"), "timeout"),
+    (N_("ride"), "ride"), (N_("rides"), "ride"),
+)
+
+
+def _search_word(low: str) -> str | None:
+    """What a typed word selects ("flagged", or a ride kind's value), or None."""
+    for word, meaning in _SEARCH_WORDS:
+        if low == word or low == _(word).lower():
+            return meaning
+    return None
+
 
 def _floor_text(text: str) -> int:
     t = text.strip().upper()
@@ -411,10 +426,10 @@ def parse_ride_query(text: str, *, now: datetime, tz: ZoneInfo) -> RideQuery:
                 span = (time(int(m[1]), int(m[2])), time(int(m[3]), int(m[4])))
             except ValueError:
                 raise RideQueryError(_("{token!r} is not a time range (08:00-09:30)").format(token=token)) from None
-        elif low == "flagged":
+        elif (word := _search_word(low)) == "flagged":
             flagged = True
-        elif low in ("unclaimed", "timeout", "ride", "rides"):
-            kinds.append(RideKind(low.removesuffix("s")))
+        elif word is not None:
+            kinds.append(RideKind(word))
         else:
             raise RideQueryError(_("{token!r} not understood; {help}").format(token=token, help=_(_QUERY_HELP)))
     if day is not None or span is not None:

@@ -26,6 +26,7 @@ from console.domain.rides import (
     parse_ride_query,
     price_ride,
 )
+from console.i18n import language
 from console.site.elevator_config import ElevatorSection
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -180,6 +181,22 @@ def test_search_text() -> None:
         with pytest.raises(RideQueryError):
             parse_ride_query(bad, now=now, tz=BERLIN)
     assert (floor_label(-2), floor_label(7), floor_label(None)) == ("B2", "7", "?")
+
+
+def test_search_words_in_the_attendants_language() -> None:
+    """A Chinese attendant types the words as the screen shows them (待复核, 无人认领,
+    超时); the English words still work, and a Chinese word the search does not know is
+    refused in Chinese."""
+    now = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+    with language("zh-CN"):
+        q = parse_ride_query("04a1 待复核", now=now, tz=BERLIN)
+        assert (q.card, q.flagged_only) == ("04A1", True)
+        assert parse_ride_query("无人认领 超时", now=now, tz=BERLIN).kinds == (RideKind.UNCLAIMED, RideKind.TIMEOUT)
+        assert parse_ride_query("flagged", now=now, tz=BERLIN).flagged_only
+        with pytest.raises(RideQueryError, match="无法识别"):
+            parse_ride_query("电梯", now=now, tz=BERLIN)
+    with pytest.raises(RideQueryError):
+        parse_ride_query("待复核", now=now, tz=BERLIN)  # in English the Chinese word is not one
 
 
 def test_section_validates_and_builds_prices() -> None:
