@@ -7,6 +7,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from console.domain.staff import (
@@ -22,6 +23,7 @@ from console.domain.staff import (
 from console.i18n import N_, _
 from console.store.audit import append_audit
 from console.store.ids import new_id
+from console.store.integrity import violates
 from console.store.outbox import enqueue
 from console.store.tables import UserRow
 
@@ -50,6 +52,13 @@ def add_user(session: Session, *, name: str, role: Role, pin: str, at: datetime,
         raise StaffError(_("there is already a user called {name}").format(name=name))
     row = UserRow(id=new_id(), name=name, role=role.value, pin_hash=_HASHER.hash(pin), created_at=at)
     session.add(row)
+    try:
+        # Another booth adding the same name at this moment: the name's unique index decides.
+        session.flush()
+    except IntegrityError as exc:
+        if violates(exc, index="booth_user_name_key", table=UserRow.__tablename__, column="name"):
+            raise StaffError(_("there is already a user called {name}").format(name=name)) from None
+        raise
     append_audit(session, at=at, actor=actor, action="user.add", subject=row.id, detail={"name": name, "role": role.value})
     enqueue(session, type="user.added", occurred_at=at, payload={"id": row.id, "name": name, "role": role.value})
     return _user(row)

@@ -26,6 +26,7 @@ from console.domain.visits import Visit, VisitError, VisitState, check_exit_time
 from console.i18n import _
 from console.store.audit import append_audit
 from console.store.ids import new_id
+from console.store.integrity import violates
 from console.store.locks import lock_site_writes
 from console.store.mapping import visit_from_row
 from console.store.outbox import enqueue
@@ -65,13 +66,7 @@ _OPEN_PLATE_INDEX = "uq_visit_open_plate"
 def _is_open_plate_violation(exc: IntegrityError) -> bool:
     """Whether `exc` is the open-visit uniqueness violation (and not, say, a clash of
     some other key, which is a fault to report, not a car already inside)."""
-    orig = exc.orig
-    diag = getattr(orig, "diag", None)
-    constraint = getattr(diag, "constraint_name", None)
-    if constraint is not None:  # PostgreSQL names the index
-        return bool(constraint == _OPEN_PLATE_INDEX)
-    # SQLite names the columns of the violated unique index.
-    return "unique constraint failed: visit.plate" in str(orig).lower()
+    return violates(exc, index=_OPEN_PLATE_INDEX, table="visit", column="plate")
 
 
 # Hot-path statements, built once.

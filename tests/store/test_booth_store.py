@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -187,3 +189,43 @@ def test_outbox_fetch_and_mark_sent(store: Store) -> None:
     with store.write() as s:
         count, oldest = backlog(s)
     assert count == 2 and oldest == T0 + timedelta(minutes=1)
+
+
+def test_two_booths_adding_one_user_name_at_once_refuse_the_second(store: Store) -> None:
+    """Two booths of a shared site add the same user at the same moment (two demo booths
+    starting together): the first is kept, the second is refused as a user that exists, in
+    words, never as a raw unique-index error; nothing of the second is written."""
+    from console.domain.staff import Role, StaffError
+    from console.store import staff
+    from console.store.tables import UserRow
+
+    started, go_on = threading.Event(), threading.Event()
+    refused: list[BaseException] = []
+
+    def first() -> None:
+        with store.write() as tx:
+            staff.add_user(tx, name="demo", role=Role.MANAGER, pin="2468", at=T0, actor="booth-1")
+            started.set()
+            go_on.wait(5)
+
+    def second() -> None:
+        started.wait(5)
+        try:
+            store.apply(staff.add_user, name="demo", role=Role.MANAGER, pin="1357", at=T0, actor="booth-2")
+        except BaseException as exc:  # noqa: BLE001 - what reached the caller is the result
+            refused.append(exc)
+
+    one, two = threading.Thread(target=first), threading.Thread(target=second)
+    one.start()
+    two.start()
+    started.wait(5)
+    time.sleep(0.1)  # the second is waiting for the first now (its index entry or its lock)
+    go_on.set()
+    one.join(10)
+    two.join(10)
+    assert len(refused) == 1 and isinstance(refused[0], StaffError), refused
+    assert "already a user called demo" in str(refused[0])
+    with store.read() as s:
+        assert len(s.exec(select(UserRow).where(UserRow.name == "demo")).all()) == 1
+        actors = [row.actor for row in s.exec(select(AuditRow).where(AuditRow.action == "user.add")).all()]
+    assert actors == ["booth-1"]
