@@ -48,35 +48,22 @@ def _flat_out(url: str, n: int, count: int, epoch: float, barrier: Any, out: Any
         stop_booth(site)
 
 
-def _paced(url: str, n: int, count: int, interval: float, epoch: float, ready: Any, out: Any) -> None:
-    """Booth n enters `count` vehicles one every `interval` s; puts the commit times."""
-    site = start_booth(url, n, epoch=epoch)
-    try:
-        ready.wait(timeout=120)
-        committed: list[float] = []
-        for i in range(count):
-            site.lanes.enter(f"IN{n}", plate(n, i))
-            committed.append(time.time())
-            time.sleep(interval)
-        out.put(committed)
-    finally:
-        stop_booth(site)
-
-
-def _timed_paced(url: str, n: int, count: int, interval: float, epoch: float, go: Any, out: Any) -> None:
+def _paced(url: str, n: int, count: int, interval: float, epoch: float, go: Any, out: Any) -> None:
     """Booth n enters `count` vehicles one every `interval` s, as cars arrive at a lane;
-    puts each entry's plate-to-open time."""
+    puts each entry's plate-to-open time and the wall-clock time it was committed at."""
     site = start_booth(url, n, epoch=epoch)
     try:
         site.lanes.enter(f"IN{n}", f"W{n}ARM")
         go.wait(timeout=120)
         took: list[float] = []
+        committed: list[float] = []
         for i in range(count):
             began = time.perf_counter()
             site.lanes.enter(f"IN{n}", plate(n, i))
             took.append(time.perf_counter() - began)
+            committed.append(time.time())
             time.sleep(max(0.0, interval - (time.perf_counter() - began)))
-        out.put(took)
+        out.put((took, committed))
     finally:
         stop_booth(site)
 
@@ -111,14 +98,14 @@ def paced_among(url: str, busy: int, count: int, interval: float, rate: float = 
     others = [ctx.Process(target=_busy_until, args=(url, n, epoch, rate, readies[n - 2], stop, busy_out)) for n in range(2, busy + 2)]
     for p in others:
         p.start()
-    measured = ctx.Process(target=_timed_paced, args=(url, 1, count, interval, epoch, go, out))
+    measured = ctx.Process(target=_paced, args=(url, 1, count, interval, epoch, go, out))
     measured.start()
     try:
         for ready in readies:
             ready.wait(timeout=120)
         time.sleep(0.5)  # the others at full speed before the first timed entry
         go.set()
-        took = out.get(timeout=600)
+        took = out.get(timeout=600)[0]
     finally:
         stop.set()
         made = sum(busy_out.get(timeout=120) for _ in others)
@@ -161,14 +148,15 @@ def visibility(url: str, count: int, interval: float) -> list[float]:
     proc.start()
     ready.set()
     try:
-        committed = out.get(timeout=600)
+        committed = out.get(timeout=600)[1]
         time.sleep(1.0)
     finally:
         proc.join(timeout=30)
         stop_booth(observer)
     delays = []
     for k, at in enumerate(committed, start=1):
-        shown = next((t for t, occupied in seen if occupied >= base + k), None)
+        # The booth's first entry (warming its pool) came before the timed ones.
+        shown = next((t for t, occupied in seen if occupied >= base + 1 + k), None)
         if shown is not None:
             delays.append(max(0.0, shown - at))
     return delays
