@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from console.store.database import database_errors
 
-__all__ = ["OUTBOX_DRAIN_LOCK_KEY", "SITE_WRITE_LOCK_KEY", "lock_site_writes", "outbox_drain_turn"]
+__all__ = ["OUTBOX_DRAIN_LOCK_KEY", "SITE_WRITE_LOCK_KEY", "brief_waits_if_locked", "holds_site_lock", "lock_site_writes", "outbox_drain_turn"]
 
 # "booth-w" in ASCII; distinct from the migration lock ("booth"). Advisory lock keys
 # share one namespace per database, so the value is chosen to be unlikely elsewhere.
@@ -36,6 +36,10 @@ _SESSION_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
 
 _HELD = "booth_site_lock"  # session.info key: the transaction that holds the lock
 
+# How long a transaction holding the site's lock waits for a row (see brief_waits_if_locked):
+# well under PostgreSQL's deadlock_timeout (1 s by default).
+SHORT_WAIT_MS = 200
+
 
 def lock_site_writes(db: Session) -> None:
     """Serialize this transaction's dependent writes with every other booth's.
@@ -47,11 +51,39 @@ def lock_site_writes(db: Session) -> None:
     conn = db.connection()
     if conn.dialect.name != "postgresql":
         return
-    transaction = db.get_transaction()
-    if transaction is not None and db.info.get(_HELD) is transaction:
+    if holds_site_lock(db):
         return
+    transaction = db.get_transaction()
     conn.execute(_LOCK, {"key": SITE_WRITE_LOCK_KEY})
     db.info[_HELD] = transaction
+
+
+def holds_site_lock(db: Session) -> bool:
+    """Whether this transaction already holds the site's write lock (never on SQLite)."""
+    transaction = db.get_transaction()
+    return transaction is not None and db.info.get(_HELD) is transaction
+
+
+@contextmanager
+def brief_waits_if_locked(db: Session, ms: int = SHORT_WAIT_MS) -> Iterator[None]:
+    """Inside the block, a transaction that holds the site's lock waits at most `ms` for
+    a row another transaction holds.
+
+    An entry writes its open visit before it takes the site's lock (`record_entry`). A
+    transaction that took the lock first and then writes an open visit of the same plate
+    would wait for that entry while the entry waits for the lock: a deadlock, which the
+    server breaks after a second by failing one of them, often the lane's entry. With the
+    wait bounded well under that, the lock holder gives up instead (its caller retries,
+    as the emergency journal's merge does) and the lane's entry goes through. Outside
+    the lock, or on SQLite, the block runs as it is."""
+    if not holds_site_lock(db):
+        yield
+        return
+    conn = db.connection()
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(ms)}")
+    yield
+    # Not on an error: the transaction is abandoned then, and its SET LOCAL with it.
+    conn.exec_driver_sql("SET LOCAL lock_timeout TO DEFAULT")
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from console.i18n import _
 from console.store.audit import append_audit
 from console.store.ids import new_id
 from console.store.integrity import violates
-from console.store.locks import lock_site_writes
+from console.store.locks import brief_waits_if_locked, lock_site_writes
 from console.store.mapping import visit_from_row
 from console.store.outbox import enqueue
 from console.store.prepared import Prepared
@@ -262,10 +262,11 @@ def record_entry(db: Session,
     if existing is not None:
         raise AlreadyInside(_("{plate} is already inside (entered {when} UTC)").format(plate=plate, when=f"{existing[0]:%Y-%m-%d %H:%M}"))
     try:
-        _INSERT_VISIT.execute(
-            db, id=visit_id, plate=plate, zone=zone, vehicle_class=vehicle_class, entry_lane=lane, entry_at=at, state="open",
-            currency=currency, paid_minor=0,
-        )
+        with brief_waits_if_locked(db):  # a caller holding the site's lock must not wait for an entry waiting for it
+            _INSERT_VISIT.execute(
+                db, id=visit_id, plate=plate, zone=zone, vehicle_class=vehicle_class, entry_lane=lane, entry_at=at, state="open",
+                currency=currency, paid_minor=0,
+            )
     except IntegrityError as exc:
         # The partial unique index on open visits is the last guard: only its violation
         # means the plate is inside; any other clash is a fault and is reported as one.
