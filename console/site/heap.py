@@ -18,7 +18,9 @@ def settle_heap() -> None:
     """Collect once, then freeze everything still alive out of later collections' reach.
 
     Called when the booth has built what it keeps (the site started; again once the
-    console's screens exist). Each call adds what was made since; nothing is freed that
-    is still in use, and what a frozen object stops referring to is collected as usual."""
+    console's screens exist). Each call adds what was made since. A frozen object that
+    later becomes garbage is still freed when nothing refers to it, but a cycle among
+    frozen objects stays until the process ends: so this is for what a process keeps to
+    its end (one site per booth process), not for what it builds and drops."""
     gc.collect()
     gc.freeze()
