@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         # Busy as a booth is at its worst hour (--rush entries a second each, several
         # times what its lanes' barriers can pass), and flat out: on one machine that
         # also runs the server and every booth, flat out is a test of its CPUs, where
-        # booths on their own PCs would share only the database (docs/multi-booth.md).
+        # booths on their own PCs would share only the database (README, "Decisions").
         paced_alone, _ = paced_among(_database(server, args.url), 0, args.paced, args.pace)
         a99 = percentile(paced_alone, 99) * 1000
         figures["paced_p99_ms_alone"] = a99
